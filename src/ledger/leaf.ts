@@ -1,0 +1,37 @@
+import type { ChainContext, Target, ToolCall } from '../engine/action.ts';
+import type { AuthorityClass } from '../policy/schema.ts';
+
+export type LeafKind = 'decision' | 'approval' | 'proposal' | 'breaker' | 'boundary' | 'drift' | 'audit' | 'tool-result';
+
+/**
+ * One ledger entry, committed to by the Merkle tree through its canonical JSON (RFC 8785).
+ * Never holds Secret data or tokens: objects appear only as digests.
+ */
+export interface LedgerLeaf {
+  readonly v: 1;
+  /** ISO 8601 time the entry was written. */
+  readonly time: string;
+  readonly kind: LeafKind;
+  readonly agent?: string;
+  readonly owner?: string;
+  readonly authorityClass?: AuthorityClass;
+  /** Human actor for approvals, resets and boundary decisions. */
+  readonly actor?: string;
+  readonly source?: string;
+  readonly verb?: string;
+  readonly target?: Target;
+  readonly tool?: ToolCall;
+  readonly actionDigest?: string;
+  readonly objectDigest?: string;
+  readonly intent?: { readonly summary: string; readonly trigger?: string; readonly goal?: string; readonly targets?: readonly unknown[] };
+  readonly intentDigest?: string;
+  readonly chain?: ChainContext;
+  readonly decision?: 'allow' | 'deny' | 'pending';
+  readonly rules?: readonly string[];
+  readonly message?: string;
+  readonly policyVersion?: string;
+  readonly approvals?: readonly string[];
+  readonly auditId?: string;
+  /** Kind-specific facts (breaker transition, drift paths, approval verdict…), never secrets. */
+  readonly detail?: Readonly<Record<string, unknown>>;
+}
