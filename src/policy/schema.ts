@@ -61,10 +61,12 @@ export const Owner = Type.Object(
 export type Owner = Static<typeof Owner>;
 
 const StringList = Type.Array(Type.String({ minLength: 1 }));
+/** The core API group is the empty string. */
+const ApiGroupList = Type.Array(Type.String());
 
 export const ResourceRule = Type.Object(
   {
-    apiGroups: StringList,
+    apiGroups: ApiGroupList,
     resources: StringList,
     verbs: StringList,
     resourceNames: Type.Optional(StringList),
@@ -78,7 +80,7 @@ export type ResourceRule = Static<typeof ResourceRule>;
 
 export const ResourceMatch = Type.Object(
   {
-    apiGroups: Type.Optional(StringList),
+    apiGroups: Type.Optional(ApiGroupList),
     resources: Type.Optional(StringList),
     verbs: Type.Optional(StringList),
     namespaces: Type.Optional(StringList),

@@ -1,6 +1,9 @@
-import { type TSchema, Kind } from '@sinclair/typebox';
+import { FormatRegistry, Kind, type TSchema } from '@sinclair/typebox';
 import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler';
 import { pointerToPath } from './errors.ts';
+
+const DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/;
+if (!FormatRegistry.Has('date-time')) FormatRegistry.Set('date-time', (v) => DATE_TIME.test(v) && !Number.isNaN(Date.parse(v)));
 
 export interface FieldError {
   readonly path: string;
@@ -56,6 +59,10 @@ export function validate(schema: TSchema, value: unknown, basePath = ''): FieldE
     }
     if (e.message === 'Unexpected property') {
       out.push({ path, message: 'unknown field' });
+      continue;
+    }
+    if (e.schema.format === 'date-time') {
+      out.push({ path, message: `must be an RFC 3339 time such as 2026-11-25T12:00:00Z; got ${JSON.stringify(e.value)}` });
       continue;
     }
     out.push({ path, message: `${e.message.charAt(0).toLowerCase()}${e.message.slice(1)}` });

@@ -26,6 +26,7 @@ import (
 
 	"github.com/spf13/pflag"
 	"go.etcd.io/etcd/server/v3/embed"
+	"go.uber.org/zap"
 	utilerrors "k8s.io/apimachinery/pkg/util/errors"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
@@ -88,7 +89,7 @@ func run() error {
 	authzConfig := flag.String("authorization-config", "", "AuthorizationConfiguration file (default: --authorization-mode=RBAC)")
 	auditPolicy := flag.String("audit-policy", "", "audit policy file")
 	auditWebhook := flag.String("audit-webhook-config", "", "audit webhook kubeconfig file (needs --audit-policy)")
-	verbosity := flag.Int("v", -1, "log verbosity; -1 shows only warnings and errors")
+	verbosity := flag.Int("v", -1, "kube-apiserver klog verbosity, and etcd info logs; -1 shows only errors")
 	flag.Usage = func() {
 		fmt.Fprintf(os.Stderr, "usage: kube-harness [flags] [-- extra kube-apiserver flags]\n")
 		flag.PrintDefaults()
@@ -140,11 +141,20 @@ func run() error {
 		return err
 	}
 
-	etcd, etcdURL, err := startEtcd(filepath.Join(dir, "etcd"), *verbosity >= 0)
+	etcdLog := zap.NewAtomicLevelAt(zap.ErrorLevel)
+	if *verbosity >= 0 {
+		etcdLog.SetLevel(zap.InfoLevel)
+	}
+	etcd, etcdURL, err := startEtcd(filepath.Join(dir, "etcd"), etcdLog)
 	if err != nil {
 		return fmt.Errorf("etcd: %w", err)
 	}
-	defer etcd.Close()
+	defer func() {
+		if *verbosity < 0 {
+			etcdLog.SetLevel(zap.FatalLevel) // Close logs each closed listener as an error
+		}
+		etcd.Close()
+	}()
 
 	// Our own listener: no race for a free port, and we know the URL up front.
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -244,7 +254,7 @@ func apiserverOptions(ctx context.Context, args []string, ln net.Listener, verbo
 
 	logOut := io.Writer(os.Stderr)
 	if verbosity < 0 {
-		logOut = dropInfo{os.Stderr}
+		logOut = errorsOnly{os.Stderr}
 	} else {
 		s.Logs.Verbosity = logsapi.VerbosityLevel(verbosity)
 	}
@@ -263,17 +273,18 @@ func apiserverOptions(ctx context.Context, args []string, ln net.Listener, verbo
 	return completed, nil
 }
 
-// dropInfo filters klog text output: each write is one entry, led by its severity letter.
-type dropInfo struct{ w io.Writer }
+// errorsOnly filters klog text output: each write is one entry, led by its
+// severity letter. Start-up alone logs ~100 harmless warnings.
+type errorsOnly struct{ w io.Writer }
 
-func (d dropInfo) Write(p []byte) (int, error) {
-	if len(p) > 0 && p[0] == 'I' {
+func (d errorsOnly) Write(p []byte) (int, error) {
+	if len(p) > 0 && (p[0] == 'I' || p[0] == 'W') {
 		return len(p), nil
 	}
 	return d.w.Write(p)
 }
 
-func startEtcd(dir string, verbose bool) (*embed.Etcd, string, error) {
+func startEtcd(dir string, level zap.AtomicLevel) (*embed.Etcd, string, error) {
 	clientURL, err := freeURL()
 	if err != nil {
 		return nil, "", err
@@ -288,10 +299,13 @@ func startEtcd(dir string, verbose bool) (*embed.Etcd, string, error) {
 	cfg.ListenPeerUrls, cfg.AdvertisePeerUrls = []url.URL{peerURL}, []url.URL{peerURL}
 	cfg.InitialCluster = cfg.InitialClusterFromName(cfg.Name)
 	cfg.UnsafeNoFsync = true // test data is disposable; fsync dominates start-up on slow disks
-	cfg.LogLevel = "error"
-	if verbose {
-		cfg.LogLevel = "info"
+	zc := zap.NewProductionConfig()
+	zc.Level = level
+	logger, err := zc.Build()
+	if err != nil {
+		return nil, "", err
 	}
+	cfg.ZapLoggerBuilder = embed.NewZapLoggerBuilder(logger)
 	e, err := embed.StartEtcd(cfg)
 	if err != nil {
 		return nil, "", err
