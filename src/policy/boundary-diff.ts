@@ -1,0 +1,78 @@
+// Is a requested Agent spec wider than the enforced one? Widening waits for a human;
+// narrowing applies at once. Conservative: a change we cannot prove narrower counts as wider.
+import { AUTHORITY_CLASSES, type AgentSpec, type ResourceRule } from './schema.ts';
+import { ruleAllowsResource } from '../kube/rbac-match.ts';
+
+const same = (a: unknown, b: unknown) => JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
+const added = <T>(before: readonly T[] | undefined, after: readonly T[] | undefined) => (after ?? []).filter((x) => !(before ?? []).some((y) => same(x, y)));
+const removed = <T>(before: readonly T[] | undefined, after: readonly T[] | undefined) => added(after, before);
+
+/** Every (group, resource, verb, name) the rule grants is granted by some old rule; wildcards must be matched by wildcards. */
+function ruleCovered(rule: ResourceRule, old: readonly ResourceRule[]): boolean {
+  const names = rule.resourceNames?.length ? rule.resourceNames : [undefined];
+  for (const group of rule.apiGroups)
+    for (const res of rule.resources)
+      for (const verb of rule.verbs)
+        for (const name of names) {
+          const [resource, subresource] = res.split('/', 2) as [string, string | undefined];
+          const ok = old.some(
+            (o) =>
+              (o.clusterScope ?? false) === (rule.clusterScope ?? false) &&
+              (group !== '*' || o.apiGroups.includes('*')) &&
+              (verb !== '*' || o.verbs.includes('*')) &&
+              (!res.includes('*') || o.resources.includes('*') || o.resources.includes(res)) &&
+              (name !== undefined || !o.resourceNames?.length) &&
+              ruleAllowsResource(o, { verb, group, resource, subresource, name }),
+          );
+          if (!ok) return false;
+        }
+  return true;
+}
+
+const looser = (before: number | undefined, after: number | undefined) => before !== undefined && (after === undefined || after > before);
+
+/** Human-readable list of the ways `requested` is wider than `enforced`; empty means it is the same or narrower. */
+export function wideningChanges(enforced: AgentSpec, requested: AgentSpec): string[] {
+  const out: string[] = [];
+  const rank = (c: AgentSpec['authorityClass']) => AUTHORITY_CLASSES.indexOf(c ?? 'advisory');
+  if (rank(requested.authorityClass) > rank(enforced.authorityClass)) out.push(`authority class ${enforced.authorityClass ?? 'default'} → ${requested.authorityClass}`);
+  if ((enforced.mode ?? 'enforce') === 'enforce' && requested.mode === 'audit') out.push('mode enforce → audit');
+  if (!same(enforced.owner.id, requested.owner.id)) out.push(`owner ${enforced.owner.id} → ${requested.owner.id}`);
+  if (enforced.owner.active === false && requested.owner.active !== false) out.push('owner re-activated');
+  for (const id of added(enforced.identities, requested.identities)) out.push(`new identity ${JSON.stringify(id)}`);
+  for (const a of added(enforced.approvers, requested.approvers)) out.push(`new approver ${a}`);
+  const eb = enforced.boundary ?? {};
+  const rb = requested.boundary ?? {};
+  const oldNs = eb.namespaces ?? [];
+  if (!oldNs.includes('*')) for (const ns of added(oldNs, rb.namespaces)) out.push(`new namespace ${ns}`);
+  for (const r of rb.rules ?? []) if (!ruleCovered(r, eb.rules ?? [])) out.push(`new rule ${r.verbs.join(',')} on ${r.resources.join(',')} (${r.apiGroups.map((g) => g || 'core').join(',')})${r.clusterScope ? ' cluster-wide' : ''}`);
+  for (const c of removed(eb.conditions, rb.conditions)) out.push(`condition ${c.name} removed or changed`);
+  for (const b of eb.budgets ?? []) {
+    const nb = (rb.budgets ?? []).find((x) => x.window === b.window);
+    if (!nb) out.push(`budget per ${b.window} removed`);
+    else {
+      if (looser(b.maxMutations, nb.maxMutations)) out.push(`budget per ${b.window}: ${b.maxMutations} → ${nb.maxMutations ?? 'unlimited'} mutations`);
+      if (looser(b.maxDistinctObjects, nb.maxDistinctObjects)) out.push(`budget per ${b.window}: ${b.maxDistinctObjects} → ${nb.maxDistinctObjects ?? 'unlimited'} distinct objects`);
+    }
+  }
+  const ec = eb.chain ?? {};
+  const rc = rb.chain ?? {};
+  if (looser(ec.maxDepth, rc.maxDepth)) out.push(`chain depth ${ec.maxDepth} → ${rc.maxDepth ?? 'unlimited'}`);
+  if (looser(ec.maxFanOut, rc.maxFanOut)) out.push(`chain fan-out ${ec.maxFanOut} → ${rc.maxFanOut ?? 'unlimited'}`);
+  for (const a of added(ec.mayInvoke, rc.mayInvoke)) out.push(`may now invoke ${a}`);
+  for (const p of removed(eb.protected, rb.protected)) out.push(`protection ${p.name ?? JSON.stringify(p)} removed or changed`);
+  for (const f of removed(eb.freezes, rb.freezes)) out.push(`freeze until ${f.until} removed or changed`);
+  if ((eb.changeWindows?.length ?? 0) > 0 && removed(eb.changeWindows, rb.changeWindows).length > 0) out.push('change windows widened or removed');
+  for (const t of removed(enforced.reviewTriggers, requested.reviewTriggers)) out.push(`review trigger ${t.name} removed or changed`);
+  const eBr = enforced.breaker ?? {};
+  const rBr = requested.breaker ?? {};
+  if (looser(eBr.maxViolations, rBr.maxViolations)) out.push(`breaker: ${eBr.maxViolations} → ${rBr.maxViolations ?? 'no'} refusals to trip`);
+  if (looser(eBr.maxMutationsPerMinute, rBr.maxMutationsPerMinute)) out.push(`breaker: rate ${eBr.maxMutationsPerMinute} → ${rBr.maxMutationsPerMinute ?? 'unlimited'}/min`);
+  if (looser(eBr.maxChainDepth, rBr.maxChainDepth)) out.push(`breaker: chain depth ${eBr.maxChainDepth} → ${rBr.maxChainDepth ?? 'unlimited'}`);
+  if (eBr.oscillation && !same(eBr.oscillation, rBr.oscillation)) out.push('oscillation breaker loosened or removed');
+  for (const r of added(eBr.resetBy, rBr.resetBy)) out.push(`${r} may now reset the breaker`);
+  if (enforced.intent?.required === true && requested.intent?.required !== true) out.push('intent no longer required');
+  if (!same(enforced.selfTuning, requested.selfTuning) && requested.selfTuning) out.push('self-tuning limits changed');
+  for (const w of added(enforced.workloads, requested.workloads)) out.push(`workload ${JSON.stringify(w)} added`);
+  return out;
+}

@@ -1,0 +1,120 @@
+// `tether serve` configuration: one YAML file, validated with the same machinery as policy.
+import { existsSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { type Static, Type } from '@sinclair/typebox';
+import { parse } from 'yaml';
+import { validate } from '../policy/validate.ts';
+
+const strict = { additionalProperties: false } as const;
+
+const Token = Type.Object(
+  {
+    /** A literal token (tests, local use) or a file holding it, or its SHA-256 (hex) so the config holds no secret. */
+    token: Type.Optional(Type.String({ minLength: 16 })),
+    tokenFile: Type.Optional(Type.String()),
+    sha256: Type.Optional(Type.String({ pattern: '^[0-9a-f]{64}$' })),
+    human: Type.Optional(Type.String({ minLength: 1, description: 'The person this token speaks for.' })),
+    agentUsername: Type.Optional(Type.String({ minLength: 1, description: 'An agent identity: may only ask for decisions about itself.' })),
+  },
+  strict,
+);
+
+const Notification = Type.Object(
+  {
+    url: Type.String({ pattern: '^https?://' }),
+    format: Type.Optional(Type.Union([Type.Literal('json'), Type.Literal('slack')])),
+    events: Type.Optional(Type.Array(Type.Union([Type.Literal('approval.pending'), Type.Literal('breaker.trip'), Type.Literal('agent.unregistered'), Type.Literal('expansion.pending'), Type.Literal('audit.undecided')]))),
+  },
+  strict,
+);
+
+export const ServerConfigSchema = Type.Object(
+  {
+    listen: Type.Optional(Type.Object({ host: Type.Optional(Type.String()), port: Type.Optional(Type.Integer({ minimum: 0, maximum: 65535 })) }, strict)),
+    dataDir: Type.Optional(Type.String()),
+    store: Type.Optional(Type.String({ description: 'sqlite:<file> (default: <dataDir>/tether.db) or postgres://…' })),
+    policy: Type.Optional(
+      Type.Object(
+        {
+          source: Type.Union([Type.Literal('directory'), Type.Literal('kubernetes')]),
+          dir: Type.Optional(Type.String()),
+          kubeconfig: Type.Optional(Type.String()),
+        },
+        strict,
+      ),
+    ),
+    tls: Type.Optional(
+      Type.Object(
+        {
+          hosts: Type.Optional(Type.Array(Type.String(), { description: 'Names and IPs on the self-managed serving certificate.' })),
+          certFile: Type.Optional(Type.String()),
+          keyFile: Type.Optional(Type.String()),
+          caFile: Type.Optional(Type.String()),
+        },
+        strict,
+      ),
+    ),
+    tokens: Type.Optional(Type.Array(Token)),
+    notifications: Type.Optional(Type.Array(Notification)),
+    bodyLimitBytes: Type.Optional(Type.Integer({ minimum: 1024 })),
+    gatewayConfig: Type.Optional(Type.String({ description: 'Mount the MCP gateway at /mcp with this gateway config file.' })),
+    logLevel: Type.Optional(Type.String()),
+  },
+  strict,
+);
+export type ServerConfigFile = Static<typeof ServerConfigSchema>;
+
+export interface ResolvedConfig {
+  readonly host: string;
+  readonly port: number;
+  readonly dataDir: string;
+  readonly storeUrl: string;
+  readonly policy: { readonly source: 'directory'; readonly dir: string } | { readonly source: 'kubernetes'; readonly kubeconfig?: string };
+  readonly tls: { readonly kind: 'self-managed'; readonly hosts: readonly string[] } | { readonly kind: 'files'; readonly certFile: string; readonly keyFile: string; readonly caFile?: string };
+  readonly tokens: ServerConfigFile['tokens'];
+  readonly notifications: NonNullable<ServerConfigFile['notifications']>;
+  readonly bodyLimitBytes: number;
+  readonly gatewayConfig?: string;
+  readonly logLevel: string;
+}
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+const EXAMPLES = new URL('../../deploy/examples/', import.meta.url).pathname;
+
+export function loadConfig(file: string | undefined, overrides: Partial<ServerConfigFile> = {}): ResolvedConfig {
+  let raw: unknown = {};
+  if (file) {
+    if (!existsSync(file)) throw new ConfigError(`${file}: no such file`);
+    try {
+      raw = parse(readFileSync(file, 'utf8')) ?? {};
+    } catch (e) {
+      throw new ConfigError(`${file}: not valid YAML: ${(e as Error).message.split('\n')[0]}`);
+    }
+  }
+  const merged = { ...(raw as object), ...Object.fromEntries(Object.entries(overrides).filter(([, v]) => v !== undefined)) };
+  const errors = validate(ServerConfigSchema, merged);
+  if (errors.length) throw new ConfigError(errors.map((e) => `${file ?? 'config'}: ${e.path || '(root)'}: ${e.message}`).join('\n'));
+  const c = merged as ServerConfigFile;
+  if (c.tls && Boolean(c.tls.certFile) !== Boolean(c.tls.keyFile)) throw new ConfigError(`${file ?? 'config'}: tls: certFile and keyFile go together`);
+  for (const [i, t] of (c.tokens ?? []).entries()) {
+    if ([t.token, t.tokenFile, t.sha256].filter(Boolean).length !== 1) throw new ConfigError(`${file ?? 'config'}: tokens[${i}]: give exactly one of token, tokenFile, sha256`);
+    if (Boolean(t.human) === Boolean(t.agentUsername)) throw new ConfigError(`${file ?? 'config'}: tokens[${i}]: give exactly one of human, agentUsername`);
+  }
+  const dataDir = resolve(c.dataDir ?? '.tether');
+  return {
+    host: c.listen?.host ?? '127.0.0.1',
+    port: c.listen?.port ?? 8443,
+    dataDir,
+    storeUrl: c.store ?? `sqlite:${join(dataDir, 'tether.db')}`,
+    policy: c.policy?.source === 'kubernetes' ? { source: 'kubernetes', kubeconfig: c.policy.kubeconfig } : { source: 'directory', dir: resolve(c.policy?.dir ?? EXAMPLES) },
+    tls: c.tls?.certFile && c.tls.keyFile ? { kind: 'files', certFile: c.tls.certFile, keyFile: c.tls.keyFile, caFile: c.tls.caFile } : { kind: 'self-managed', hosts: c.tls?.hosts ?? ['localhost', '127.0.0.1'] },
+    tokens: c.tokens,
+    notifications: c.notifications ?? [],
+    bodyLimitBytes: c.bodyLimitBytes ?? 3 * 1024 * 1024,
+    gatewayConfig: c.gatewayConfig,
+    logLevel: c.logLevel ?? 'info',
+  };
+}
