@@ -3,9 +3,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { harnessBinary, type KubeHarness, kubectl, startKubeHarness } from './harness.ts';
 
-const skip = harnessBinary()
-  ? false
-  : 'kube-harness binary not built (run scripts/build-harness.sh; needs Go) - e2e harness test SKIPPED';
+const skip = harnessBinary() ? false : 'kube-harness binary not built (run scripts/build-harness.sh; needs Go) - e2e harness test SKIPPED';
 if (skip) console.error(`\n*** ${skip} ***\n`);
 
 const agentUser = 'system:serviceaccount:agents:scaler-bot';

@@ -55,7 +55,8 @@ export async function startKubeHarness(opts: HarnessOptions = {}): Promise<KubeH
   const bin = harnessBinary();
   if (!bin) throw new Error(`kube-harness binary missing at ${binaryPath}; run scripts/build-harness.sh`);
 
-  const args: string[] = [];
+  // --watch-stdin: if this process dies without stop(), the closed pipe stops the server.
+  const args: string[] = ['--watch-stdin'];
   for (const [name, id] of Object.entries(opts.identities ?? {})) {
     if (id.username.includes(';')) throw new Error(`identity ${name}: username may not contain ';'`);
     args.push('--identity', `${name}=${id.username};${(id.groups ?? []).join(',')}`);
@@ -67,7 +68,7 @@ export async function startKubeHarness(opts: HarnessOptions = {}): Promise<KubeH
   if (opts.verbosity !== undefined) args.push('-v', String(opts.verbosity));
   if (opts.apiserverArgs?.length) args.push('--', ...opts.apiserverArgs);
 
-  const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(bin, args, { stdio: ['pipe', 'pipe', 'pipe'] });
   const exited = new Promise<number | null>((res) => child.once('exit', (code, signal) => res(code ?? (signal ? -1 : null))));
   let stderr = '';
   child.stderr.setEncoding('utf8');
@@ -132,11 +133,7 @@ export interface KubectlResult {
 }
 
 /** Runs kubectl with the given kubeconfig; never throws on a non-zero exit. */
-export function kubectl(
-  kubeconfig: string,
-  args: string[],
-  opts: { input?: string; timeoutMs?: number; env?: NodeJS.ProcessEnv } = {},
-): Promise<KubectlResult> {
+export function kubectl(kubeconfig: string, args: string[], opts: { input?: string; timeoutMs?: number; env?: NodeJS.ProcessEnv } = {}): Promise<KubectlResult> {
   return new Promise((res, rej) => {
     const child = spawn('kubectl', ['--kubeconfig', kubeconfig, ...args], {
       stdio: ['pipe', 'pipe', 'pipe'],

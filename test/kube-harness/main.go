@@ -27,7 +27,11 @@ import (
 	"github.com/spf13/pflag"
 	"go.etcd.io/etcd/server/v3/embed"
 	"go.uber.org/zap"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	utilerrors "k8s.io/apimachinery/pkg/util/errors"
+	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/client-go/informers"
+	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
@@ -36,6 +40,7 @@ import (
 	logsapi "k8s.io/component-base/logs/api/v1"
 	"k8s.io/kubernetes/cmd/kube-apiserver/app"
 	"k8s.io/kubernetes/cmd/kube-apiserver/app/options"
+	"k8s.io/kubernetes/pkg/controller/clusterroleaggregation"
 )
 
 type identity struct {
@@ -52,11 +57,11 @@ func (f *identityFlags) String() string { return fmt.Sprint(len(*f), " identitie
 // Set parses NAME=USERNAME[;GROUP,GROUP...]. Usernames and groups may contain
 // colons (system:serviceaccount:ns:sa), so ';' separates the group list.
 func (f *identityFlags) Set(v string) error {
-	name, rest, ok := strings.Cut(v, "=")
+	name, spec, ok := strings.Cut(v, "=")
 	if !ok || !namePattern.MatchString(name) || name == "admin" {
 		return fmt.Errorf("want NAME=USERNAME[;GROUP,...] with NAME matching %s and not 'admin', got %q", namePattern, v)
 	}
-	username, groupList, _ := strings.Cut(rest, ";")
+	username, groupList, _ := strings.Cut(spec, ";")
 	if username == "" {
 		return fmt.Errorf("identity %q: empty username", name)
 	}
@@ -89,6 +94,7 @@ func run() error {
 	authzConfig := flag.String("authorization-config", "", "AuthorizationConfiguration file (default: --authorization-mode=RBAC)")
 	auditPolicy := flag.String("audit-policy", "", "audit policy file")
 	auditWebhook := flag.String("audit-webhook-config", "", "audit webhook kubeconfig file (needs --audit-policy)")
+	watchStdin := flag.Bool("watch-stdin", false, "also stop when stdin closes, so a crashed parent leaves no server behind")
 	verbosity := flag.Int("v", -1, "kube-apiserver klog verbosity, and etcd info logs; -1 shows only errors")
 	flag.Usage = func() {
 		fmt.Fprintf(os.Stderr, "usage: kube-harness [flags] [-- extra kube-apiserver flags]\n")
@@ -105,6 +111,12 @@ func run() error {
 		<-ctx.Done()
 		stop() // a second signal kills the process the default way
 	}()
+	if *watchStdin {
+		go func() {
+			_, _ = io.Copy(io.Discard, os.Stdin)
+			stop()
+		}()
+	}
 
 	dir := *dataDir
 	if dir == "" {
@@ -128,8 +140,9 @@ func run() error {
 	for _, id := range ids {
 		tokens[id.name] = randomToken()
 	}
+	aggregatorToken := randomToken()
 	tokenFile := filepath.Join(dir, "tokens.csv")
-	if err := writeTokenFile(tokenFile, tokens, ids); err != nil {
+	if err := writeTokenFile(tokenFile, tokens, ids, aggregatorToken); err != nil {
 		return err
 	}
 	saKey := filepath.Join(pki, "sa.key")
@@ -141,30 +154,23 @@ func run() error {
 		return err
 	}
 
-	etcdLog := zap.NewAtomicLevelAt(zap.ErrorLevel)
-	if *verbosity >= 0 {
-		etcdLog.SetLevel(zap.InfoLevel)
-	}
-	etcd, etcdURL, err := startEtcd(filepath.Join(dir, "etcd"), etcdLog)
-	if err != nil {
-		return fmt.Errorf("etcd: %w", err)
-	}
-	defer func() {
-		if *verbosity < 0 {
-			etcdLog.SetLevel(zap.FatalLevel) // Close logs each closed listener as an error
-		}
-		etcd.Close()
-	}()
-
 	// Our own listener: no race for a free port, and we know the URL up front.
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return err
 	}
 	serverURL := "https://" + ln.Addr().String()
+	etcdClientURL, err := freeURL()
+	if err != nil {
+		return err
+	}
+	etcdPeerURL, err := freeURL()
+	if err != nil {
+		return err
+	}
 
 	args := []string{
-		"--etcd-servers=" + etcdURL,
+		"--etcd-servers=" + etcdClientURL.String(),
 		"--bind-address=127.0.0.1",
 		"--advertise-address=127.0.0.1",
 		// Endpoints may not point at loopback, and nothing routes to the service anyway.
@@ -190,9 +196,33 @@ func run() error {
 	}
 	args = append(args, flag.Args()...)
 
-	completed, err := apiserverOptions(ctx, args, ln, *verbosity)
+	// Flags first: that also sets up logging, before etcd and grpc start to log.
+	opts, err := apiserverOptions(args, ln, *verbosity)
 	if err != nil {
 		return fmt.Errorf("kube-apiserver options: %w", err)
+	}
+
+	etcdLog := zap.NewAtomicLevelAt(zap.ErrorLevel)
+	if *verbosity >= 0 {
+		etcdLog.SetLevel(zap.InfoLevel)
+	}
+	etcd, err := startEtcd(filepath.Join(dir, "etcd"), etcdClientURL, etcdPeerURL, etcdLog)
+	if err != nil {
+		return fmt.Errorf("etcd: %w", err)
+	}
+	defer func() {
+		if *verbosity < 0 {
+			etcdLog.SetLevel(zap.FatalLevel) // Close logs each closed listener as an error
+		}
+		etcd.Close()
+	}()
+
+	completed, err := opts.Complete(ctx)
+	if err != nil {
+		return fmt.Errorf("kube-apiserver options: %w", err)
+	}
+	if errs := completed.Validate(); len(errs) != 0 {
+		return fmt.Errorf("kube-apiserver options: %w", utilerrors.NewAggregate(errs))
 	}
 
 	// Complete wrote the self-signed serving cert (with its CA) into the cert dir.
@@ -215,6 +245,10 @@ func run() error {
 	if err := waitReady(ctx, kubeconfigs["admin"], apiDone); err != nil {
 		return err
 	}
+	aggCfg := &rest.Config{Host: serverURL, BearerToken: aggregatorToken, TLSClientConfig: rest.TLSClientConfig{CAData: ca}}
+	if err := aggregateClusterRoles(ctx, aggCfg); err != nil {
+		return fmt.Errorf("clusterrole aggregation: %w", err)
+	}
 	ready, _ := json.Marshal(map[string]any{"ready": true, "url": serverURL, "dataDir": dir, "kubeconfigs": kubeconfigs})
 	fmt.Println(string(ready))
 
@@ -234,21 +268,21 @@ func run() error {
 	return nil
 }
 
-// apiserverOptions does what app.NewAPIServerCommand does before Run, minus its
-// own signal handling (which may only be set up once per process) and with
-// info-level logs dropped unless asked for.
-func apiserverOptions(ctx context.Context, args []string, ln net.Listener, verbosity int) (options.CompletedOptions, error) {
+// apiserverOptions does what app.NewAPIServerCommand does before Complete,
+// minus its own signal handling (which may only be set up once per process)
+// and with info and warning logs dropped unless asked for.
+func apiserverOptions(args []string, ln net.Listener, verbosity int) (*options.ServerRunOptions, error) {
 	s := options.NewServerRunOptions()
 	fs := pflag.NewFlagSet("kube-apiserver", pflag.ContinueOnError)
 	for _, f := range s.Flags().FlagSets {
 		fs.AddFlagSet(f)
 	}
 	if err := fs.Parse(args); err != nil {
-		return options.CompletedOptions{}, err
+		return nil, err
 	}
 	s.SecureServing.Listener = ln
 	if err := s.GenericServerRunOptions.ComponentGlobalsRegistry.Set(); err != nil {
-		return options.CompletedOptions{}, err
+		return nil, err
 	}
 	rest.SetDefaultWarningHandler(rest.NoWarnings{})
 
@@ -260,17 +294,9 @@ func apiserverOptions(ctx context.Context, args []string, ln net.Listener, verbo
 	}
 	featureGate := s.GenericServerRunOptions.ComponentGlobalsRegistry.FeatureGateFor(basecompatibility.DefaultKubeComponent)
 	if err := logsapi.ValidateAndApplyWithOptions(s.Logs, &logsapi.LoggingOptions{ErrorStream: logOut, InfoStream: logOut}, featureGate); err != nil {
-		return options.CompletedOptions{}, err
+		return nil, err
 	}
-
-	completed, err := s.Complete(ctx)
-	if err != nil {
-		return options.CompletedOptions{}, err
-	}
-	if errs := completed.Validate(); len(errs) != 0 {
-		return options.CompletedOptions{}, utilerrors.NewAggregate(errs)
-	}
-	return completed, nil
+	return s, nil
 }
 
 // errorsOnly filters klog text output: each write is one entry, led by its
@@ -284,15 +310,7 @@ func (d errorsOnly) Write(p []byte) (int, error) {
 	return d.w.Write(p)
 }
 
-func startEtcd(dir string, level zap.AtomicLevel) (*embed.Etcd, string, error) {
-	clientURL, err := freeURL()
-	if err != nil {
-		return nil, "", err
-	}
-	peerURL, err := freeURL()
-	if err != nil {
-		return nil, "", err
-	}
+func startEtcd(dir string, clientURL, peerURL url.URL, level zap.AtomicLevel) (*embed.Etcd, error) {
 	cfg := embed.NewConfig()
 	cfg.Dir = dir
 	cfg.ListenClientUrls, cfg.AdvertiseClientUrls = []url.URL{clientURL}, []url.URL{clientURL}
@@ -303,22 +321,22 @@ func startEtcd(dir string, level zap.AtomicLevel) (*embed.Etcd, string, error) {
 	zc.Level = level
 	logger, err := zc.Build()
 	if err != nil {
-		return nil, "", err
+		return nil, err
 	}
 	cfg.ZapLoggerBuilder = embed.NewZapLoggerBuilder(logger)
 	e, err := embed.StartEtcd(cfg)
 	if err != nil {
-		return nil, "", err
+		return nil, err
 	}
 	select {
 	case <-e.Server.ReadyNotify():
-		return e, clientURL.String(), nil
+		return e, nil
 	case err := <-e.Err():
 		e.Close()
-		return nil, "", err
+		return nil, err
 	case <-time.After(30 * time.Second):
 		e.Close()
-		return nil, "", errors.New("not ready after 30s")
+		return nil, errors.New("not ready after 30s")
 	}
 }
 
@@ -340,8 +358,28 @@ func randomToken() string {
 	return hex.EncodeToString(b)
 }
 
+// aggregateClusterRoles runs the one kube-controller-manager controller RBAC
+// depends on: without it the aggregated ClusterRoles view, edit and admin stay
+// empty. It returns once view has its rules, so no test races it.
+func aggregateClusterRoles(ctx context.Context, cfg *rest.Config) error {
+	cs, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return err
+	}
+	factory := informers.NewSharedInformerFactory(cs, 0)
+	c := clusterroleaggregation.NewClusterRoleAggregation(factory.Rbac().V1().ClusterRoles(), cs.RbacV1())
+	factory.Start(ctx.Done())
+	go c.Run(ctx, 1)
+	return wait.PollUntilContextTimeout(ctx, 50*time.Millisecond, 30*time.Second, true, func(ctx context.Context) (bool, error) {
+		view, err := cs.RbacV1().ClusterRoles().Get(ctx, "view", metav1.GetOptions{})
+		return err == nil && len(view.Rules) > 0, nil
+	})
+}
+
 // writeTokenFile writes the --token-auth-file CSV: token,user,uid,"group1,group2".
-func writeTokenFile(path string, tokens map[string]string, ids []identity) error {
+// The aggregation controller gets the service-account identity that the
+// bootstrap RBAC policy already binds, as in a real cluster.
+func writeTokenFile(path string, tokens map[string]string, ids []identity, aggregatorToken string) error {
 	f, err := os.OpenFile(path, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
 	if err != nil {
 		return err
@@ -351,6 +389,8 @@ func writeTokenFile(path string, tokens map[string]string, ids []identity) error
 	for _, id := range ids {
 		_ = w.Write([]string{tokens[id.name], id.username, id.name, strings.Join(id.groups, ",")})
 	}
+	_ = w.Write([]string{aggregatorToken, "system:serviceaccount:kube-system:clusterrole-aggregation-controller",
+		"clusterrole-aggregation-controller", "system:serviceaccounts,system:serviceaccounts:kube-system"})
 	w.Flush()
 	return errors.Join(w.Error(), f.Close())
 }
