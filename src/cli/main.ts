@@ -1,6 +1,8 @@
 import { Command, CommanderError } from 'commander';
 import { crdYaml } from '../policy/crd.ts';
 import { KINDS, type KindName } from '../policy/schema.ts';
+import { ledgerCommand } from './commands/ledger-cli.ts';
+import { operateCommands } from './commands/operate.ts';
 import { decideCommand, explainCommand, lintCommand } from './commands/policy.ts';
 import { UsageError } from './output.ts';
 
@@ -24,7 +26,13 @@ function run(fn: () => number | Promise<number>): void {
     });
 }
 
-export function buildCli(): Command {
+// Command trees that load heavy libraries (the Kubernetes client takes a second) are imported
+// only when that command runs, so `tether decide` and `tether lint` start fast.
+const LAZY: Record<string, { description: string; load: () => Promise<Command> }> = {
+  access: { description: 'effective access: what agents can really reach through identities, tools and escalations', load: async () => (await import('./commands/access.ts')).accessCommand(run) },
+};
+
+export async function buildCli(argv: readonly string[]): Promise<Command> {
   const program = new Command('tether').description('Governs AI agents acting inside Kubernetes.').showHelpAfterError();
   program
     .command('lint')
@@ -56,10 +64,39 @@ export function buildCli(): Command {
         return 0;
       }),
     );
+  program
+    .command('serve')
+    .description('run the enforcement server: webhooks, decision API, approvals, breakers (SQLite and the example policies by default)')
+    .option('-c, --config <file>', 'server configuration YAML')
+    .option('--host <host>', 'listen address (default 127.0.0.1)')
+    .option('--port <port>', 'listen port (default 8443)')
+    .option('--data-dir <dir>', 'data directory (default .tether)')
+    .option('--policy <dir>', 'policy directory, watched for changes (default deploy/examples)')
+    .option('--kubeconfig <file>', 'take policy from Agent/GovernancePolicy objects in this cluster instead')
+    .option('--store <url>', 'sqlite:<file> or postgres://…')
+    .action((opts) => run(async () => (await import('./commands/serve.ts')).serveCommand(opts)));
+  program
+    .command('webhook-config')
+    .description('the API server configuration that sends agents, and only agents, to Tether')
+    .requiredOption('--url <url>', 'the base URL the API server reaches Tether at (https)')
+    .option('--policy <dir>', 'policy directory', DEFAULT_POLICY)
+    .option('--ca <file>', "Tether's CA certificate (default: the self-managed CA in <data-dir>/tls)")
+    .option('--data-dir <dir>', 'data directory (default .tether)')
+    .option('--host <name>', 'serving certificate name when the CA is created here; repeatable', (v: string, acc: string[] = []) => [...acc, v])
+    .option('--out-dir <dir>', 'write every file (webhook, AuthorizationConfiguration, audit) here instead of printing the webhook')
+    .option('--config-dir <dir>', 'where the API server will read these files (default: --out-dir)')
+    .option('--timeout <seconds>', 'admission webhook timeout')
+    .action((opts) => run(async () => (await import('./commands/serve.ts')).webhookConfigCommand(opts)));
+  operateCommands(program, run);
+  program.addCommand(ledgerCommand(run));
+  for (const [name, lazy] of Object.entries(LAZY)) {
+    if (argv[2] === name) program.addCommand(await lazy.load());
+    else program.command(name).description(lazy.description).allowUnknownOption().helpOption(false).action(() => undefined);
+  }
   return program;
 }
 
-const program = buildCli();
+const program = await buildCli(process.argv);
 program.exitOverride();
 try {
   await program.parseAsync(process.argv);

@@ -1,9 +1,11 @@
 // Is a requested Agent spec wider than the enforced one? Widening waits for a human;
 // narrowing applies at once. Conservative: a change we cannot prove narrower counts as wider.
+import { canonicalJson } from '../common/canonical-json.ts';
 import { AUTHORITY_CLASSES, type AgentSpec, type ResourceRule } from './schema.ts';
 import { ruleAllowsResource } from '../kube/rbac-match.ts';
 
-const same = (a: unknown, b: unknown) => JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
+// Key order is not meaning: the enforced spec comes back from the store in canonical order.
+const same = (a: unknown, b: unknown) => canonicalJson(a ?? null) === canonicalJson(b ?? null);
 const added = <T>(before: readonly T[] | undefined, after: readonly T[] | undefined) => (after ?? []).filter((x) => !(before ?? []).some((y) => same(x, y)));
 const removed = <T>(before: readonly T[] | undefined, after: readonly T[] | undefined) => added(after, before);
 

@@ -94,7 +94,9 @@ export function loadConfig(file: string | undefined, overrides: Partial<ServerCo
       throw new ConfigError(`${file}: not valid YAML: ${(e as Error).message.split('\n')[0]}`);
     }
   }
-  const merged = { ...(raw as object), ...Object.fromEntries(Object.entries(overrides).filter(([, v]) => v !== undefined)) };
+  const defined = <T extends object>(o: T) => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined));
+  const base = raw as ServerConfigFile;
+  const merged = { ...base, ...defined(overrides), ...(overrides.listen ? { listen: { ...base.listen, ...defined(overrides.listen) } } : {}) };
   const errors = validate(ServerConfigSchema, merged);
   if (errors.length) throw new ConfigError(errors.map((e) => `${file ?? 'config'}: ${e.path || '(root)'}: ${e.message}`).join('\n'));
   const c = merged as ServerConfigFile;

@@ -7,6 +7,7 @@ type KeyUsage = webcrypto.KeyUsage;
 type CryptoKey = webcrypto.CryptoKey;
 import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import 'reflect-metadata';
 import * as x509 from '@peculiar/x509';
 
 x509.cryptoProvider.set(webcrypto as unknown as Crypto);

@@ -55,3 +55,8 @@ const narrowing: [string, AgentSpec][] = [
 for (const [name, spec] of narrowing) {
   test(`not widening: ${name}`, () => assert.deepEqual(wideningChanges(base, spec), []));
 }
+
+test('key order does not make a change', () => {
+  const reordered = JSON.parse(JSON.stringify(base, (_k, v) => (v && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v).reverse()) : v)));
+  assert.deepEqual(wideningChanges(base, reordered), []);
+});

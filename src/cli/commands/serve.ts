@@ -1,0 +1,90 @@
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { webhookConfigFiles } from '../../adapters/kube-config/webhook-config.ts';
+import { ConfigError, loadConfig, type ServerConfigFile } from '../../server/config.ts';
+import { startServer } from '../../server/server.ts';
+import { loadTls } from '../../server/tls.ts';
+import { UsageError } from '../output.ts';
+import { requirePolicy } from './policy.ts';
+
+export interface ServeOptions {
+  config?: string;
+  host?: string;
+  port?: string;
+  dataDir?: string;
+  policy?: string;
+  kubeconfig?: string;
+  store?: string;
+}
+
+function overridesFrom(o: ServeOptions): Partial<ServerConfigFile> {
+  const port = o.port === undefined ? undefined : Number(o.port);
+  if (port !== undefined && !Number.isInteger(port)) throw new UsageError(`--port: not a port number: ${o.port}`);
+  return {
+    listen: o.host !== undefined || port !== undefined ? { host: o.host, port } : undefined,
+    dataDir: o.dataDir,
+    store: o.store,
+    policy: o.kubeconfig ? { source: 'kubernetes', kubeconfig: o.kubeconfig } : o.policy ? { source: 'directory', dir: o.policy } : undefined,
+  };
+}
+
+export async function serveCommand(o: ServeOptions): Promise<number> {
+  let config: ReturnType<typeof loadConfig>;
+  try {
+    config = loadConfig(o.config, overridesFrom(o));
+  } catch (e) {
+    if (e instanceof ConfigError) throw new UsageError(e.message);
+    throw e;
+  }
+  const server = await startServer(config);
+  const lines = [
+    `tether: serving on ${server.url} (store: ${server.store.backend}, data: ${config.dataDir})`,
+    `tether: CA certificate: ${join(config.dataDir, 'tls', 'ca.crt')}`,
+    server.createdAdminToken ? `tether: created an administrator token in ${server.adminTokenFile} (mode 0600); the CLI reads it from there` : `tether: administrator token: ${server.adminTokenFile}`,
+  ];
+  console.error(lines.join('\n'));
+  await new Promise<void>((done) => {
+    const stop = () => {
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+      void server.close().then(done);
+    };
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+  });
+  return 0;
+}
+
+export interface WebhookConfigOptions {
+  url: string;
+  policy: string;
+  dataDir?: string;
+  ca?: string;
+  host?: string[];
+  outDir?: string;
+  configDir?: string;
+  timeout?: string;
+}
+
+/** Prints (or writes) the API server configuration that sends agents, and only agents, to Tether. */
+export async function webhookConfigCommand(o: WebhookConfigOptions): Promise<number> {
+  let url: URL;
+  try {
+    url = new URL(o.url);
+  } catch {
+    throw new UsageError(`--url: not a URL: ${o.url}`);
+  }
+  if (url.protocol !== 'https:') throw new UsageError('--url must be https: the API server only calls webhooks over TLS');
+  const policy = requirePolicy(o.policy);
+  const caPem = o.ca ? readFileSync(o.ca, 'utf8') : (await loadTls({ kind: 'self-managed', dir: join(resolve(o.dataDir ?? '.tether'), 'tls'), hosts: o.host?.length ? o.host : [url.hostname] })).ca;
+  const outDir = o.outDir ? resolve(o.outDir) : undefined;
+  const files = webhookConfigFiles(policy, { baseUrl: url.origin, caPem, timeoutSeconds: o.timeout ? Number(o.timeout) : undefined }, o.configDir ?? outDir ?? '/etc/kubernetes/tether');
+  if (!outDir) {
+    process.stdout.write(files['validating-webhook.yaml']);
+    return 0;
+  }
+  mkdirSync(outDir, { recursive: true });
+  for (const [name, text] of Object.entries(files)) writeFileSync(join(outDir, name), text);
+  console.log(`wrote ${Object.keys(files).join(', ')} to ${outDir}`);
+  return 0;
+}

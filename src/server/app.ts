@@ -1,0 +1,52 @@
+// The HTTP surface: webhooks for the API server, the decision and human API, health and metrics.
+import Fastify, { type FastifyInstance, LogController } from 'fastify';
+import { admissionRoute } from '../adapters/admission/route.ts';
+import { apiRoutes, type ApiDeps } from '../adapters/api/routes.ts';
+import { auditRoute } from '../adapters/audit/route.ts';
+import type { AuditFact } from '../adapters/audit/events.ts';
+import { authorizationRoute } from '../adapters/authorization/route.ts';
+import { ContentionError } from '../service/governor.ts';
+import type { AuditSummary } from '../service/audit-recorder.ts';
+import type { Metrics } from './metrics.ts';
+
+export interface AppDeps extends ApiDeps {
+  readonly metrics: Metrics;
+  readonly recordAudit: (facts: AuditFact[]) => Promise<AuditSummary>;
+  readonly ready: () => boolean;
+  readonly bodyLimitBytes: number;
+  readonly https?: { readonly cert: string; readonly key: string };
+  readonly logLevel: string;
+}
+
+export function buildApp(deps: AppDeps): FastifyInstance {
+  const app = Fastify({
+    https: deps.https ? { cert: deps.https.cert, key: deps.https.key } : null,
+    bodyLimit: deps.bodyLimitBytes,
+    logger: { level: deps.logLevel, redact: ['req.headers.authorization'] },
+    // Webhooks are called for every agent request: per-request log lines would cost more than the decision.
+    logController: new LogController({ disableRequestLogging: true }),
+    return503OnClosing: true,
+    keepAliveTimeout: 75_000,
+  }) as unknown as FastifyInstance;
+
+  app.setErrorHandler((e: Error & { statusCode?: number; code?: string }, req, reply) => {
+    if (e instanceof ContentionError) return reply.code(503).send({ error: 'busy', message: e.message });
+    const status = e.statusCode ?? 500;
+    if (status >= 500) req.log.error({ err: e }, 'request failed');
+    // Fastify's own 4xx (bad JSON, body too large, wrong content type) say what and where already.
+    return reply.code(status).send({ error: status >= 500 ? 'internal' : 'bad request', message: status >= 500 ? 'internal error (see the server log)' : e.message, code: e.code });
+  });
+  app.addHook('preHandler', async (req, reply) => {
+    if (req.method === 'POST' && !deps.ready() && req.url !== '/audit') return reply.code(503).send({ error: 'not ready', message: 'policy not loaded yet' });
+  });
+
+  admissionRoute(app, deps.decider);
+  authorizationRoute(app, deps.decider);
+  auditRoute(app, deps.recordAudit);
+  apiRoutes(app, deps);
+
+  app.get('/healthz', async () => ({ ok: true }));
+  app.get('/readyz', async (_req, reply) => (deps.ready() ? { ready: true } : reply.code(503).send({ ready: false })));
+  app.get('/metrics', async (_req, reply) => reply.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics()));
+  return app;
+}
