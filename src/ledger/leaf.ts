@@ -1,3 +1,4 @@
+import { canonicalJson } from '../common/canonical-json.ts';
 import type { ChainContext, Target, ToolCall } from '../engine/action.ts';
 import type { AuthorityClass } from '../policy/schema.ts';
 
@@ -9,6 +10,11 @@ export type LeafKind = 'decision' | 'approval' | 'proposal' | 'breaker' | 'bound
  */
 export interface LedgerLeaf {
   readonly v: 1;
+  /**
+   * Position in the log, written by the store as it appends: a row moved to another place
+   * no longer matches its own content, so a reordering is caught at the first moved entry.
+   */
+  readonly index?: number;
   /** ISO 8601 time the entry was written. */
   readonly time: string;
   readonly kind: LeafKind;
@@ -31,7 +37,14 @@ export interface LedgerLeaf {
   readonly message?: string;
   readonly policyVersion?: string;
   readonly approvals?: readonly string[];
+  /** The approval request a pending decision opened. */
+  readonly approvalRequest?: string;
   readonly auditId?: string;
   /** Kind-specific facts (breaker transition, drift paths, approval verdict…), never secrets. */
   readonly detail?: Readonly<Record<string, unknown>>;
+}
+
+/** The exact text a leaf's hash commits to: RFC 8785 canonical JSON with the log position inside. */
+export function leafData(index: number, leaf: LedgerLeaf): string {
+  return canonicalJson({ ...leaf, index });
 }

@@ -1,0 +1,141 @@
+// Ledger figures: appends/s with group commit (SQLite, PostgreSQL), the time to verify 1,000,000
+// entries, and proof generation at 1,000,000 entries. Bounded; ends with one JSON line.
+//   node bench/ledger/run.ts            PostgreSQL from TETHER_BENCH_PG_URL, else a throwaway cluster from scripts/pg.sh
+//   BENCH_ENTRIES=200000 node bench/ledger/run.ts   a smaller log for a quick look
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { LedgerLeaf } from '../../src/ledger/leaf.ts';
+import { Ledger } from '../../src/ledger/ledger.ts';
+import { verifyInclusion } from '../../src/ledger/proof.ts';
+import { verifyStore } from '../../src/ledger/verify.ts';
+import { openStore } from '../../src/store/open.ts';
+import type { Store } from '../../src/store/store.ts';
+
+const ENTRIES = Number(process.env.BENCH_ENTRIES ?? 1_000_000);
+const APPEND_SAMPLE = 100_000;
+const PG_SAMPLE = 50_000;
+const IN_FLIGHT = 1_000;
+const PROOFS = 10_000;
+
+/** A decision entry of realistic size (~700 bytes of canonical JSON). */
+function decisionLeaf(i: number): LedgerLeaf {
+  return {
+    v: 1,
+    time: new Date(Date.UTC(2026, 0, 1) + i * 37).toISOString(),
+    kind: 'decision',
+    agent: `agent-${i % 50}`,
+    owner: `owner-${i % 7}@example.com`,
+    authorityClass: 'autonomous',
+    source: 'admission',
+    verb: 'update',
+    target: { group: 'apps', version: 'v1', resource: 'deployments', namespace: `team-${i % 20}`, name: `web-${i % 500}` },
+    actionDigest: `sha256:${i.toString(16).padStart(64, 'a')}`,
+    objectDigest: `sha256:${i.toString(16).padStart(64, 'b')}`,
+    intent: { summary: 'scale out ahead of the evening traffic peak', trigger: `alert:HighLatency-${i % 100}`, goal: 'p99 latency under 200ms' },
+    intentDigest: `sha256:${i.toString(16).padStart(64, 'c')}`,
+    decision: 'allow',
+    rules: [],
+    policyVersion: 'sha256:5f3c0a6d9b1e4f2a8c7d6e5f4a3b2c1d0e9f8a7b6c5d4e3f2a1b0c9d8e7f6a5b',
+    auditId: `6f1c2a3b-0000-4000-8000-${i.toString(16).padStart(12, '0')}`,
+    detail: { subject: `system:serviceaccount:agents:agent-${i % 50}`, governed: true, mode: 'enforce' },
+  };
+}
+
+/** Appends `count` entries with IN_FLIGHT concurrent callers; returns appends per second. */
+async function appendRate(store: Store, count: number, offset = 0): Promise<number> {
+  let next = 0;
+  const started = performance.now();
+  const lane = async () => {
+    while (next < count) await store.append(decisionLeaf(offset + next++));
+  };
+  await Promise.all(Array.from({ length: IN_FLIGHT }, lane));
+  return count / ((performance.now() - started) / 1000);
+}
+
+const round = (n: number, digits = 0) => Number(n.toFixed(digits));
+
+async function postgresUrl(): Promise<{ url: string; stop: () => void }> {
+  const given = process.env.TETHER_BENCH_PG_URL;
+  if (given) return { url: given, stop: () => undefined };
+  const script = fileURLToPath(new URL('../../scripts/pg.sh', import.meta.url));
+  const started = spawnSync('bash', [script], { encoding: 'utf8' });
+  const cluster = /cluster in (\S+)/.exec(started.stderr)?.[1];
+  if (started.status !== 0 || !cluster) throw new Error(`scripts/pg.sh could not start PostgreSQL: ${started.stderr}`);
+  return { url: started.stdout.trim(), stop: () => spawnSync('bash', [script, 'stop', cluster]) };
+}
+
+const dir = mkdtempSync(join(tmpdir(), 'tether-bench-'));
+const figures: Record<string, number> = {};
+try {
+  console.log(`ledger benchmark: ${ENTRIES.toLocaleString('en')} entries; ${IN_FLIGHT} concurrent appenders, group commit`);
+
+  const sqlite = await openStore(`sqlite:${join(dir, 'bench.db')}`);
+  figures.sqliteAppendsPerSec = round(await appendRate(sqlite, APPEND_SAMPLE));
+  console.log(`SQLite (WAL, synchronous=FULL): ${figures.sqliteAppendsPerSec.toLocaleString('en')} appends/s over ${APPEND_SAMPLE.toLocaleString('en')}`);
+
+  const pg = await postgresUrl();
+  const interrupted = () => {
+    pg.stop();
+    process.exit(130);
+  };
+  process.once('SIGINT', interrupted).once('SIGTERM', interrupted);
+  try {
+    const store = await openStore(pg.url);
+    figures.postgresAppendsPerSec = round(await appendRate(store, PG_SAMPLE));
+    console.log(`PostgreSQL 15: ${figures.postgresAppendsPerSec.toLocaleString('en')} appends/s over ${PG_SAMPLE.toLocaleString('en')}`);
+    await store.close();
+  } finally {
+    pg.stop();
+    process.off('SIGINT', interrupted).off('SIGTERM', interrupted);
+  }
+
+  const filled = performance.now();
+  figures.sqliteAppendsPerSecWhileFilling = round(await appendRate(sqlite, ENTRIES - APPEND_SAMPLE, APPEND_SAMPLE));
+  console.log(
+    `filled the SQLite log to ${(await sqlite.ledgerSize()).toLocaleString('en')} entries in ${round((performance.now() - filled) / 1000, 1)} s (${figures.sqliteAppendsPerSecWhileFilling.toLocaleString('en')} appends/s while the indexes grow)`,
+  );
+
+  const ledger = Ledger.inDataDir(sqlite, dir);
+  const loaded = performance.now();
+  const tree = await ledger.tree();
+  figures.treeLoadMs = round(performance.now() - loaded);
+  const checkpoint = await ledger.checkpoint();
+  console.log(`tree of ${tree.size.toLocaleString('en')} loaded from the stored leaf hashes in ${figures.treeLoadMs} ms; checkpoint signed`);
+
+  const verifyStart = performance.now();
+  const report = await verifyStore(sqlite, [ledger.signer.publicKey]);
+  figures.verifyMs = round(performance.now() - verifyStart);
+  if (!report.ok) throw new Error(`the benchmark log does not verify: ${report.problems.join('; ')}`);
+  console.log(`verify ${report.verified.toLocaleString('en')} entries (rehash every leaf, rebuild the tree, check the signed root): ${round(figures.verifyMs / 1000, 2)} s`);
+
+  const indexes = Array.from({ length: PROOFS }, (_, i) => Math.floor((i * 7919 * 104729) % tree.size));
+  let t = performance.now();
+  for (const i of indexes) tree.inclusionProof(i, checkpoint.size);
+  figures.inclusionProofUs = round(((performance.now() - t) * 1000) / PROOFS, 1);
+  t = performance.now();
+  for (let k = 0; k < PROOFS; k++) tree.consistencyProof((indexes[k] as number) + 1, checkpoint.size);
+  figures.consistencyProofUs = round(((performance.now() - t) * 1000) / PROOFS, 1);
+  t = performance.now();
+  const withReads = indexes.slice(0, 1000);
+  for (const i of withReads) await ledger.prove(i);
+  figures.proveWithEntryReadUs = round(((performance.now() - t) * 1000) / withReads.length, 1);
+  const sample = await ledger.prove(indexes[0] as number);
+  const holds = verifyInclusion(
+    sample.index,
+    sample.size,
+    Buffer.from(sample.leafHash, 'hex'),
+    sample.proof.map((h) => Buffer.from(h, 'hex')),
+    checkpoint.root,
+  );
+  console.log(
+    `inclusion proof at ${checkpoint.size.toLocaleString('en')}: ${figures.inclusionProofUs} µs (${sample.proof.length} hashes, verifies: ${holds}); consistency proof: ${figures.consistencyProofUs} µs; ledger.prove with the entry read from SQLite: ${figures.proveWithEntryReadUs} µs`,
+  );
+  figures.entries = tree.size;
+  await sqlite.close();
+} finally {
+  rmSync(dir, { recursive: true, force: true });
+}
+console.log(JSON.stringify({ bench: 'ledger', ...figures }));

@@ -1,0 +1,152 @@
+import type { KeyObject } from 'node:crypto';
+import { availableParallelism } from 'node:os';
+import { Worker } from 'node:worker_threads';
+import type { Store, StoredCheckpoint } from '../store/store.ts';
+import { keyIdOf, verifyCheckpoint } from './checkpoint.ts';
+import { HASH_BYTES } from './hash.ts';
+import { type ScannedChunk, scanRows } from './scan.ts';
+import { MerkleTree } from './tree.ts';
+
+export interface VerifyReport {
+  readonly ok: boolean;
+  /** Entries checked (the stored rows that verified, in order). */
+  readonly verified: number;
+  /** The size the log claims. */
+  readonly size: number;
+  readonly checkpoints: number;
+  /** The first entry that is missing, altered or out of place. */
+  readonly firstBadIndex?: number;
+  readonly problems: readonly string[];
+}
+
+/** Below this many entries one thread is quicker than starting others. */
+const PARALLEL_FROM = 300_000;
+
+function defaultThreads(size: number): number {
+  return size < PARALLEL_FROM ? 1 : Math.min(availableParallelism(), 4);
+}
+
+interface Range {
+  /** Where this range ends (exclusive); the last range is open-ended. */
+  readonly to: number;
+  readonly chunks: AsyncIterable<ScannedChunk>;
+  /** Ends the scan early: after a problem earlier in the log, the rest is not needed. */
+  stop(): Promise<void>;
+}
+
+/** A range scanned by a worker thread; its chunks queue up until the caller reads them. */
+function workerRange(location: string, from: number, to: number): Range {
+  const worker = new Worker(new URL('./scan-worker.ts', import.meta.url), { workerData: { location, from, to } });
+  const queue: (ScannedChunk | { done: true } | { error: unknown })[] = [];
+  let wake: (() => void) | undefined;
+  const push = (m: (typeof queue)[number]) => {
+    queue.push(m);
+    wake?.();
+  };
+  worker.on('message', push);
+  worker.on('error', (error) => push({ error }));
+  worker.on('exit', () => push({ done: true }));
+  async function* chunks(): AsyncGenerator<ScannedChunk> {
+    for (;;) {
+      if (queue.length === 0) await new Promise<void>((r) => (wake = r));
+      const m = queue.shift();
+      if (!m) continue;
+      if ('error' in m) throw m.error;
+      if ('done' in m) return;
+      yield m;
+    }
+  }
+  return { to, chunks: chunks(), stop: async () => void (await worker.terminate()) };
+}
+
+/** Contiguous ranges, one per thread, the last open-ended so rows past the head are seen too. */
+function ranges(store: Store, size: number, threads: number): Range[] {
+  if (threads < 2 || size < threads) return [{ to: Number.POSITIVE_INFINITY, chunks: scanRows(store, 0, Number.POSITIVE_INFINITY), stop: async () => undefined }];
+  const step = Math.ceil(size / threads);
+  return Array.from({ length: threads }, (_, i) => workerRange(store.location, i * step, i === threads - 1 ? Number.POSITIVE_INFINITY : (i + 1) * step));
+}
+
+/**
+ * Recomputes the log from the stored rows, trusting nothing stored but the checkpoint
+ * signatures made with `publicKeys`: every leaf hash, index continuity, each entry's own idea of
+ * its position, and every checkpoint's root. Large logs are rehashed by several threads.
+ */
+export async function verifyStore(store: Store, publicKeys: readonly KeyObject[], opts: { readonly threads?: number } = {}): Promise<VerifyReport> {
+  let size = await store.ledgerSize();
+  const checkpoints = await store.checkpoints();
+  const problems: string[] = [];
+  const trusted = new Map(publicKeys.map((k) => [keyIdOf(k), k]));
+  const signed: StoredCheckpoint[] = [];
+  for (const c of checkpoints) {
+    const key = trusted.get(c.keyId);
+    if (!key) problems.push(`checkpoint at size ${c.size} is signed by unknown key ${c.keyId}`);
+    else if (!verifyCheckpoint(c, key)) problems.push(`checkpoint at size ${c.size} has a bad signature: it was forged or edited`);
+    else signed.push(c);
+  }
+
+  const tree = new MerkleTree();
+  let firstBadIndex: number | undefined;
+  let lastGood = 0;
+  let pending = 0;
+  /** Compares every signed root the tree has now reached; false at the first that differs. */
+  const rootsHold = () => {
+    while (pending < signed.length && (signed[pending] as StoredCheckpoint).size <= tree.size) {
+      const c = signed[pending++] as StoredCheckpoint;
+      if (Buffer.compare(tree.root(c.size), c.root) === 0) {
+        lastGood = c.size;
+        continue;
+      }
+      problems.push(
+        `entries ${lastGood}..${c.size - 1} differ from what the checkpoint at size ${c.size} (${new Date(c.time).toISOString()}) signed: one of them was rewritten together with its stored hash`,
+      );
+      return false;
+    }
+    return true;
+  };
+
+  const all = ranges(store, size, opts.threads ?? defaultThreads(size));
+  try {
+    scan: for (const range of all) {
+      for await (const chunk of range.chunks) {
+        for (let k = 0; k < chunk.count; k++) {
+          tree.append(chunk.hashes.subarray(k * HASH_BYTES, (k + 1) * HASH_BYTES));
+          if (pending < signed.length && (signed[pending] as StoredCheckpoint).size === tree.size && !rootsHold()) {
+            firstBadIndex = lastGood;
+            break scan;
+          }
+        }
+        if (chunk.problem) {
+          problems.push(chunk.problem);
+          firstBadIndex = tree.size;
+          break scan;
+        }
+      }
+      if (tree.size < range.to && range.to !== Number.POSITIVE_INFINITY) {
+        problems.push(`entry ${tree.size} is missing`);
+        firstBadIndex = tree.size;
+        break;
+      }
+    }
+  } finally {
+    await Promise.all(all.map((r) => r.stop()));
+  }
+
+  // Appends made while we scanned are not tampering: the head is read again before judging.
+  if (tree.size > size) size = await store.ledgerSize();
+  if (firstBadIndex === undefined) {
+    if (!rootsHold()) firstBadIndex = lastGood;
+    else if (tree.size < size) {
+      firstBadIndex = tree.size;
+      problems.push(`entries ${tree.size}..${size - 1} are missing: the log says it holds ${size}`);
+    } else if (tree.size > size) {
+      firstBadIndex = size;
+      problems.push(`entries ${size}..${tree.size - 1} were added behind Tether's back: the log says it holds ${size}`);
+    }
+    const beyond = signed.find((c) => c.size > tree.size);
+    if (firstBadIndex === undefined && beyond) {
+      firstBadIndex = tree.size;
+      problems.push(`entries ${tree.size}..${beyond.size - 1} are missing: a checkpoint signed ${beyond.size}`);
+    }
+  }
+  return { ok: problems.length === 0, verified: firstBadIndex ?? tree.size, size, checkpoints: checkpoints.length, firstBadIndex, problems };
+}

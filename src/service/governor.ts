@@ -1,0 +1,154 @@
+// The orchestration every enforcement point shares: resolve, prefetch, decide (pure), commit.
+// It holds no policy logic: who may approve or reset is asked of src/engine/approvers.ts.
+import type { Action } from '../engine/action.ts';
+import { mayApprove, mayApproveExpansion, mayResetBreaker, isAgentIdentity, type Verdict } from '../engine/approvers.ts';
+import { decide } from '../engine/decide.ts';
+import type { BreakerScope, Decision } from '../engine/decision.ts';
+import { resolveAgent } from '../engine/rules/accountability.ts';
+import { EMPTY_STATE } from '../engine/state.ts';
+import type { CompiledAgent, CompiledPolicy } from '../policy/compile.ts';
+import type { AgentStateNeeds, ExpansionRequest, HumanVerdict, Store, StoredApproval, StoredBreaker } from '../store/store.ts';
+import { decisionLeaf } from './decision-leaf.ts';
+
+/** The engine's rate window (src/engine/rules/breaker.ts asks mutationsSince(now - 60 s)). */
+const RATE_WINDOW_MS = 60_000;
+
+export interface GovernedDecision {
+  readonly decision: Decision;
+  /** Absent only when the subject is not an agent at all: Tether has no opinion and records nothing. */
+  readonly ledgerIndex?: number;
+  /** The approval request a pending decision opened (or the one already open for the same action). */
+  readonly approvalId?: string;
+}
+
+/** Why a human's request was refused, shaped for an HTTP status: 403, 404, 409 or 400. */
+export type Refused = { readonly ok: false; readonly code: 'forbidden' | 'not-found' | 'conflict' | 'invalid'; readonly why: string };
+
+export type Done<T> = ({ readonly ok: true; readonly ledgerIndex: number } & T) | Refused;
+
+/** Two commits in a row lost a race for the same budget or approval: fail closed, let the caller retry. */
+export class ContentionError extends Error {}
+
+export function stateNeeds(agent: CompiledAgent): AgentStateNeeds {
+  const osc = agent.spec.breaker?.oscillation;
+  return {
+    name: agent.name,
+    budgets: agent.budgets.map((b) => ({ id: b.id, windowMs: b.windowMs })),
+    breakerWindowMs: agent.breakerWindowMs,
+    rateWindowMs: RATE_WINDOW_MS,
+    oscillation: osc && agent.oscillationWindowMs !== undefined ? { fields: osc.fields, windowMs: agent.oscillationWindowMs } : undefined,
+  };
+}
+
+const refuse = (code: Refused['code'], why: string): Refused => ({ ok: false, code, why });
+const forbidden = (v: Verdict): Refused | undefined => (v.ok ? undefined : refuse('forbidden', v.why));
+
+function needsReason(reason: string): Refused | undefined {
+  return reason.trim() === '' ? refuse('invalid', 'a reason is required: the ledger records why a human lifted or changed a control') : undefined;
+}
+
+export class Governor {
+  readonly store: Store;
+  #policy: CompiledPolicy;
+  readonly #clock: () => number;
+
+  constructor(opts: { readonly policy: CompiledPolicy; readonly store: Store; readonly clock?: () => number }) {
+    this.#policy = opts.policy;
+    this.store = opts.store;
+    this.#clock = opts.clock ?? Date.now;
+  }
+
+  get policy(): CompiledPolicy {
+    return this.#policy;
+  }
+
+  /** Decisions already under way finish with the policy they started with. */
+  setPolicy(policy: CompiledPolicy): void {
+    this.#policy = policy;
+  }
+
+  async decide(action: Action): Promise<GovernedDecision> {
+    const policy = this.#policy;
+    // A commit refused because another decision filled the budget (or used the approval) first
+    // is decided once more on fresh state: that second decision sees the limit and refuses.
+    const resolution = resolveAgent(action.subject, policy);
+    if (resolution.kind === 'not-an-agent') return { decision: decide(action, policy, EMPTY_STATE, this.#clock()) };
+    const needs = resolution.kind === 'agent' ? stateNeeds(resolution.agent) : undefined;
+    for (let attempt = 0; attempt < 2; attempt++) {
+      const now = this.#clock();
+      const state = await this.store.stateFor(needs, action, now);
+      const decision = decide(action, policy, state, now);
+      const committed = await this.store.commit(
+        decisionLeaf(action, decision, now),
+        decision.effects,
+        now,
+        decision.outcome === 'pending' ? { approvalAsk: decision.approval } : undefined,
+      );
+      if (committed.ok) return { decision, ledgerIndex: committed.index, approvalId: committed.approvalId };
+    }
+    throw new ContentionError(`${action.subject.username}: ${action.verb} lost the race for a budget or approval twice; retry`);
+  }
+
+  approve(id: string, by: string, reason: string): Promise<Done<{ approval: StoredApproval }>> {
+    return this.#verdict(id, { by, verdict: 'approved', reason });
+  }
+
+  deny(id: string, by: string, reason: string): Promise<Done<{ approval: StoredApproval }>> {
+    return this.#verdict(id, { by, verdict: 'denied', reason });
+  }
+
+  async #verdict(id: string, v: HumanVerdict): Promise<Done<{ approval: StoredApproval }>> {
+    const policy = this.#policy;
+    const invalid = needsReason(v.reason);
+    if (invalid) return invalid;
+    const request = await this.store.approval(id);
+    if (!request) return refuse('not-found', `no approval ${id}`);
+    const agent = policy.agents.get(request.agent);
+    if (!agent) return refuse('conflict', `agent ${request.agent} is no longer in the policy; its requests can only lapse`);
+    const no = forbidden(mayApprove(v.by, agent, policy));
+    if (no) return no;
+    const r = await this.store.decideApproval(id, v, this.#clock());
+    return r.ok ? { ok: true, ledgerIndex: r.index, approval: r.approval } : refuse('conflict', r.why);
+  }
+
+  async resetBreaker(scope: BreakerScope, key: string, by: string, reason: string): Promise<Done<{ breaker: StoredBreaker }>> {
+    const policy = this.#policy;
+    const invalid = needsReason(reason);
+    if (invalid) return invalid;
+    const agent = scope === 'agent' ? policy.agents.get(key) : undefined;
+    const no = forbidden(mayResetBreaker(by, agent, policy));
+    if (no) return no;
+    const r = await this.store.resetBreaker(scope, key, { by, reason }, this.#clock());
+    return r.ok ? { ok: true, ledgerIndex: r.index, breaker: r.breaker } : refuse('conflict', r.why);
+  }
+
+  /** Engaging and releasing the kill switch are both administrators' acts. */
+  async setKillSwitch(engaged: boolean, by: string, reason: string): Promise<Done<object>> {
+    const invalid = needsReason(reason);
+    if (invalid) return invalid;
+    const no = forbidden(mayResetBreaker(by, undefined, this.#policy));
+    if (no) return no;
+    const r = await this.store.setKillSwitch(engaged, { by, reason }, this.#clock());
+    return { ok: true, ledgerIndex: r.index };
+  }
+
+  async decideExpansion(id: string, by: string, verdict: HumanVerdict['verdict'], reason: string): Promise<Done<{ request: ExpansionRequest }>> {
+    const policy = this.#policy;
+    const invalid = needsReason(reason);
+    if (invalid) return invalid;
+    const request = await this.store.expansion(id);
+    if (!request) return refuse('not-found', `no boundary expansion request ${id}`);
+    const agent = policy.agents.get(request.agent);
+    // A brand-new agent has no approvers of its own yet: only administrators may admit it.
+    const no = agent ? forbidden(mayApproveExpansion(by, agent, policy)) : forbidden(adminOnly(by, policy));
+    if (no) return no;
+    const r = await this.store.decideExpansion(id, { by, verdict, reason }, this.#clock());
+    return r.ok ? { ok: true, ledgerIndex: r.index, request: r.request } : refuse('conflict', r.why);
+  }
+}
+
+function adminOnly(person: string, policy: CompiledPolicy): Verdict {
+  if (isAgentIdentity(person, policy)) return { ok: false, why: `${person} is an agent identity: agents may never widen a boundary` };
+  const admins = policy.governance.spec.approvals?.administrators ?? [];
+  return admins.includes(person) ? { ok: true } : { ok: false, why: `only administrators (${admins.join(', ') || 'none configured'}) may admit a new agent` };
+}

@@ -1,0 +1,103 @@
+import pg from 'pg';
+import type { Dialect, SqlDriver, SqlRunner } from '../sql/driver.ts';
+
+const INT8_OID = 20;
+
+// Counts and millisecond times fit a double; pg would hand BIGINT back as strings.
+const types = {
+  getTypeParser: ((oid: number, format?: string) => (oid === INT8_OID ? (v: string) => Number(v) : pg.types.getTypeParser(oid, format as 'text'))) as typeof pg.types.getTypeParser,
+};
+
+const postgresDialect: Dialect = {
+  name: 'postgres',
+  forUpdate: ' FOR UPDATE',
+  migrationLock: "SELECT pg_advisory_xact_lock(hashtext('tether.migrations'))",
+  jsonArray: (pairs, from, orderBy) => `(SELECT coalesce(json_agg(json_build_object(${pairs})${orderBy ? ` ORDER BY ${orderBy}` : ''}), '[]')::text FROM ${from})`,
+  jsonObject: (pairs, from) => `(SELECT json_build_object(${pairs})::text FROM ${from})`,
+  async insertLedgerRows(tx, rows) {
+    if (rows.length === 0) return;
+    // One statement for the whole batch: arrays in, unnest out.
+    await tx.query(
+      `INSERT INTO ledger (idx, at, kind, agent, owner, object, actor, leaf_hash, data)
+       SELECT i, a, k, ag, o, ob, ac, decode(h, 'hex'), d
+       FROM unnest(?::bigint[], ?::bigint[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[]) AS t(i, a, k, ag, o, ob, ac, h, d)`,
+      [
+        rows.map((r) => r.index),
+        rows.map((r) => r.at),
+        rows.map((r) => r.kind),
+        rows.map((r) => r.agent),
+        rows.map((r) => r.owner),
+        rows.map((r) => r.object),
+        rows.map((r) => r.actor),
+        rows.map((r) => r.leafHash.toString('hex')),
+        rows.map((r) => r.data),
+      ],
+    );
+  },
+  types: { blob: 'BYTEA', serial: 'BIGSERIAL PRIMARY KEY', position: 'BIGINT PRIMARY KEY', inLogOrder: ', idx' },
+};
+
+/** `?` placeholders become `$1…$n`; the SQL we write never holds a literal question mark. */
+function numbered(sql: string): string {
+  let n = 0;
+  return sql.replace(/\?/g, () => `$${++n}`);
+}
+
+class Runner implements SqlRunner {
+  readonly #client: pg.Pool | pg.PoolClient;
+  readonly #names: Map<string, { name: string; text: string }>;
+
+  constructor(client: pg.Pool | pg.PoolClient, names: Map<string, { name: string; text: string }>) {
+    this.#client = client;
+    this.#names = names;
+  }
+
+  async query<T>(sql: string, params: readonly unknown[] = []): Promise<T[]> {
+    let prepared = this.#names.get(sql);
+    if (!prepared) {
+      prepared = { name: `tether_${this.#names.size}`, text: numbered(sql) };
+      this.#names.set(sql, prepared);
+    }
+    // Named statements are parsed and planned once per connection, then only bound and run.
+    const result = await this.#client.query({ name: prepared.name, text: prepared.text, values: params as unknown[] });
+    return (result.rows ?? []) as T[];
+  }
+}
+
+/** PostgreSQL through a pg Pool; several Tether processes may share the database. */
+export class PostgresDriver implements SqlDriver {
+  readonly dialect = postgresDialect;
+  readonly #pool: pg.Pool;
+  readonly #names = new Map<string, { name: string; text: string }>();
+  readonly #reads: Runner;
+
+  constructor(url: string, poolSize = 10) {
+    this.#pool = new pg.Pool({ connectionString: url, max: poolSize, types });
+    // An idle connection that dies (server restart) must not take the process with it.
+    this.#pool.on('error', () => undefined);
+    this.#reads = new Runner(this.#pool, this.#names);
+  }
+
+  query<T>(sql: string, params?: readonly unknown[]): Promise<T[]> {
+    return this.#reads.query<T>(sql, params);
+  }
+
+  async transaction<T>(work: (tx: SqlRunner) => Promise<T>): Promise<T> {
+    const client = await this.#pool.connect();
+    try {
+      await client.query('BEGIN');
+      const result = await work(new Runner(client, this.#names));
+      await client.query('COMMIT');
+      return result;
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw err;
+    } finally {
+      client.release();
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.#pool.end();
+  }
+}

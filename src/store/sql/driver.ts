@@ -1,0 +1,52 @@
+// The seam between the shared SQL store and one database. SQL is written once with `?`
+// placeholders; a driver runs it, and its dialect supplies the few fragments that differ.
+
+export type Row = Record<string, unknown>;
+
+export interface SqlRunner {
+  /** Runs one statement; rows for SELECT/RETURNING, [] otherwise. */
+  query<T = Row>(sql: string, params?: readonly unknown[]): Promise<T[]>;
+}
+
+export interface Dialect {
+  readonly name: 'sqlite' | 'postgres';
+  /** Appended to the SELECT that takes the ledger head: row lock where the database needs one. */
+  readonly forUpdate: string;
+  /** A statement that makes concurrent openers migrate one at a time, where BEGIN alone does not. */
+  readonly migrationLock?: string;
+  /** A scalar subquery yielding a JSON array (as text) of objects built from `pairs` over `from`. */
+  jsonArray(pairs: string, from: string, orderBy?: string): string;
+  /** A scalar subquery yielding one JSON object (as text) or NULL. */
+  jsonObject(pairs: string, from: string): string;
+  /** Inserts ledger rows in as few statements as the database allows. */
+  insertLedgerRows(tx: SqlRunner, rows: readonly LedgerRowInsert[]): Promise<void>;
+  /**
+   * DDL fragments: `blob` for bytes, `serial` for an auto-numbered primary key column,
+   * `position` for the ledger index (the row's own key, so no second B-tree to maintain), and
+   * `inLogOrder`, appended to a secondary index's columns so its entries sort by ledger index
+   * (empty where the position already is the row id every index carries).
+   */
+  readonly types: { readonly blob: string; readonly serial: string; readonly position: string; readonly inLogOrder: string };
+}
+
+export interface LedgerRowInsert {
+  readonly index: number;
+  readonly at: number;
+  readonly kind: string;
+  readonly agent: string | null;
+  readonly owner: string | null;
+  readonly object: string | null;
+  readonly actor: string | null;
+  readonly leafHash: Buffer;
+  readonly data: string;
+}
+
+export interface SqlDriver extends SqlRunner {
+  readonly dialect: Dialect;
+  /**
+   * Runs `work` in one write transaction and commits it; rolls back if it throws. The database
+   * serialises writers (SQLite: BEGIN IMMEDIATE; PostgreSQL: the ledger head row lock).
+   */
+  transaction<T>(work: (tx: SqlRunner) => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,171 @@
+import type { Dialect, SqlDriver } from './driver.ts';
+
+interface Migration {
+  readonly version: number;
+  readonly name: string;
+  statements(types: Dialect['types']): readonly string[];
+}
+
+// Append only: a released migration never changes, a new version follows it.
+const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'ledger, runtime state, approvals, breakers, expansions',
+    statements: ({ blob, serial, position, inLogOrder }) => [
+      `CREATE TABLE IF NOT EXISTS ledger (
+        idx ${position},
+        at BIGINT NOT NULL,
+        kind TEXT NOT NULL,
+        agent TEXT,
+        owner TEXT,
+        object TEXT,
+        actor TEXT,
+        leaf_hash ${blob} NOT NULL,
+        data TEXT NOT NULL
+      )`,
+      `CREATE INDEX IF NOT EXISTS ledger_by_agent ON ledger (agent${inLogOrder})`,
+      `CREATE INDEX IF NOT EXISTS ledger_by_owner ON ledger (owner${inLogOrder})`,
+      `CREATE INDEX IF NOT EXISTS ledger_by_object ON ledger (object${inLogOrder})`,
+      `CREATE INDEX IF NOT EXISTS ledger_by_kind ON ledger (kind${inLogOrder})`,
+      'CREATE INDEX IF NOT EXISTS ledger_by_time ON ledger (at)',
+      // One row: the log's length. Writers lock it first, which serialises index assignment
+      // across processes and makes every write transaction see the others' effects.
+      'CREATE TABLE IF NOT EXISTS ledger_head (id INTEGER PRIMARY KEY, size BIGINT NOT NULL)',
+      'INSERT INTO ledger_head (id, size) VALUES (1, 0) ON CONFLICT (id) DO NOTHING',
+      `CREATE TABLE IF NOT EXISTS checkpoints (
+        size BIGINT NOT NULL,
+        at BIGINT NOT NULL,
+        root ${blob} NOT NULL,
+        key_id TEXT NOT NULL,
+        signature ${blob} NOT NULL,
+        PRIMARY KEY (size, key_id)
+      )`,
+      `CREATE TABLE IF NOT EXISTS budget_counters (
+        budget_id TEXT NOT NULL,
+        window_start BIGINT NOT NULL,
+        window_ms BIGINT NOT NULL,
+        agent TEXT NOT NULL,
+        mutations BIGINT NOT NULL,
+        objects BIGINT NOT NULL,
+        PRIMARY KEY (budget_id, window_start)
+      )`,
+      `CREATE TABLE IF NOT EXISTS budget_objects (
+        budget_id TEXT NOT NULL,
+        window_start BIGINT NOT NULL,
+        object_key TEXT NOT NULL,
+        PRIMARY KEY (budget_id, window_start, object_key)
+      )`,
+      'CREATE TABLE IF NOT EXISTS violations (agent TEXT NOT NULL, rule TEXT NOT NULL, at BIGINT NOT NULL)',
+      'CREATE INDEX IF NOT EXISTS violations_by_agent ON violations (agent, at)',
+      'CREATE TABLE IF NOT EXISTS mutations (agent TEXT NOT NULL, at BIGINT NOT NULL)',
+      'CREATE INDEX IF NOT EXISTS mutations_by_agent ON mutations (agent, at)',
+      `CREATE TABLE IF NOT EXISTS field_changes (
+        seq ${serial},
+        object_key TEXT NOT NULL,
+        field TEXT NOT NULL,
+        value TEXT NOT NULL,
+        actor TEXT NOT NULL,
+        at BIGINT NOT NULL
+      )`,
+      'CREATE INDEX IF NOT EXISTS field_changes_by_object ON field_changes (object_key, field, at)',
+      `CREATE TABLE IF NOT EXISTS chain_calls (
+        seq ${serial},
+        chain_id TEXT NOT NULL,
+        parent TEXT NOT NULL,
+        callee TEXT NOT NULL,
+        at BIGINT NOT NULL
+      )`,
+      'CREATE INDEX IF NOT EXISTS chain_calls_by_parent ON chain_calls (chain_id, parent)',
+      `CREATE TABLE IF NOT EXISTS breakers (
+        scope TEXT NOT NULL,
+        key TEXT NOT NULL,
+        state TEXT NOT NULL,
+        reason TEXT,
+        rule TEXT,
+        since BIGINT NOT NULL,
+        PRIMARY KEY (scope, key)
+      )`,
+      `CREATE TABLE IF NOT EXISTS breaker_transitions (
+        seq ${serial},
+        scope TEXT NOT NULL,
+        key TEXT NOT NULL,
+        from_state TEXT NOT NULL,
+        to_state TEXT NOT NULL,
+        at BIGINT NOT NULL,
+        actor TEXT NOT NULL,
+        reason TEXT,
+        rule TEXT,
+        ledger_index BIGINT NOT NULL
+      )`,
+      'CREATE INDEX IF NOT EXISTS breaker_transitions_by_key ON breaker_transitions (scope, key, seq)',
+      'CREATE TABLE IF NOT EXISTS kill_switch (id INTEGER PRIMARY KEY, engaged INTEGER NOT NULL, reason TEXT, actor TEXT, at BIGINT)',
+      `CREATE TABLE IF NOT EXISTS approvals (
+        id TEXT PRIMARY KEY,
+        agent TEXT NOT NULL,
+        action_digest TEXT NOT NULL,
+        status TEXT NOT NULL,
+        created_at BIGINT NOT NULL,
+        expires_at BIGINT NOT NULL,
+        ttl_ms BIGINT NOT NULL,
+        uses_left INTEGER NOT NULL,
+        min_approvals INTEGER NOT NULL,
+        approvers TEXT NOT NULL,
+        approved_by TEXT NOT NULL,
+        summary TEXT NOT NULL,
+        rules TEXT NOT NULL,
+        request_index BIGINT NOT NULL,
+        verdicts TEXT NOT NULL
+      )`,
+      'CREATE INDEX IF NOT EXISTS approvals_by_agent ON approvals (agent, status, expires_at)',
+      `CREATE TABLE IF NOT EXISTS proposals (
+        seq ${serial},
+        agent TEXT NOT NULL,
+        action_digest TEXT NOT NULL,
+        rules TEXT NOT NULL,
+        at BIGINT NOT NULL,
+        ledger_index BIGINT NOT NULL
+      )`,
+      'CREATE INDEX IF NOT EXISTS proposals_by_agent ON proposals (agent, seq)',
+      `CREATE TABLE IF NOT EXISTS expansions (
+        id TEXT PRIMARY KEY,
+        agent TEXT NOT NULL,
+        requested_spec TEXT NOT NULL,
+        spec_digest TEXT NOT NULL,
+        diff_digest TEXT NOT NULL,
+        summary TEXT,
+        requested_by TEXT NOT NULL,
+        requested_at BIGINT NOT NULL,
+        status TEXT NOT NULL,
+        decided_by TEXT,
+        decided_at BIGINT,
+        reason TEXT,
+        request_index BIGINT NOT NULL,
+        decision_index BIGINT
+      )`,
+      'CREATE INDEX IF NOT EXISTS expansions_by_agent ON expansions (agent, status)',
+      `CREATE TABLE IF NOT EXISTS enforced_specs (
+        agent TEXT PRIMARY KEY,
+        spec TEXT NOT NULL,
+        spec_digest TEXT NOT NULL,
+        actor TEXT NOT NULL,
+        at BIGINT NOT NULL,
+        reason TEXT NOT NULL,
+        ledger_index BIGINT NOT NULL
+      )`,
+    ],
+  },
+];
+
+/** Brings the schema up to date; safe to run any number of times, from several processes at once. */
+export async function migrate(driver: SqlDriver): Promise<void> {
+  await driver.transaction(async (tx) => {
+    if (driver.dialect.migrationLock) await tx.query(driver.dialect.migrationLock);
+    await tx.query('CREATE TABLE IF NOT EXISTS tether_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)');
+    const applied = new Set((await tx.query<{ version: number }>('SELECT version FROM tether_migrations')).map((r) => Number(r.version)));
+    for (const m of MIGRATIONS) {
+      if (applied.has(m.version)) continue;
+      for (const statement of m.statements(driver.dialect.types)) await tx.query(statement);
+      await tx.query('INSERT INTO tether_migrations (version, name, applied_at) VALUES (?, ?, ?)', [m.version, m.name, Date.now()]);
+    }
+  });
+}

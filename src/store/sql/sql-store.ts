@@ -1,0 +1,257 @@
+import type { Action } from '../../engine/action.ts';
+import type { ApprovalAsk, BreakerScope, Effect } from '../../engine/decision.ts';
+import type { ApprovalStatus, StateView } from '../../engine/state.ts';
+import type { LedgerLeaf } from '../../ledger/leaf.ts';
+import type {
+  AgentStateNeeds,
+  Attribution,
+  BreakerTransition,
+  CommitResult,
+  EnforcedSpec,
+  ExpansionRequest,
+  ExpansionStatus,
+  HumanVerdict,
+  KillSwitch,
+  LedgerEntry,
+  LedgerQuery,
+  LedgerRow,
+  ObservedFieldChange,
+  Refusal,
+  Store,
+  StoredApproval,
+  StoredBreaker,
+  StoredCheckpoint,
+  StoredProposal,
+} from '../store.ts';
+import { decideApprovalJob, toApproval, toProposal } from './approvals.ts';
+import { moveBreaker, toBreaker, toTransition } from './breakers.ts';
+import { commitJob } from './commit.ts';
+import type { Row, SqlDriver } from './driver.ts';
+import { decideExpansionJob, enforceSpecJob, requestExpansionJob, toEnforced, toExpansion } from './expansions.ts';
+import { migrate } from './migrations.ts';
+import { readState } from './snapshot.ts';
+import { GroupCommitter } from './write-batch.ts';
+
+const DEFAULT_QUERY_LIMIT = 1000;
+
+function toEntry(r: Row): LedgerEntry {
+  const data = r.data as string;
+  return { index: Number(r.idx), data, leaf: JSON.parse(data) as LedgerLeaf, leafHash: r.leaf_hash as Buffer };
+}
+
+function where(conditions: readonly [string, unknown][]): { sql: string; params: unknown[] } {
+  const present = conditions.filter(([, v]) => v !== undefined);
+  return { sql: present.length ? ` WHERE ${present.map(([c]) => c).join(' AND ')}` : '', params: present.map(([, v]) => v) };
+}
+
+/** The Store over any SqlDriver: SQLite and PostgreSQL run this same code. */
+export class SqlStore implements Store {
+  readonly backend: 'sqlite' | 'postgres';
+  readonly location: string;
+  readonly #db: SqlDriver;
+  readonly #writes: GroupCommitter;
+
+  private constructor(db: SqlDriver, location: string) {
+    this.#db = db;
+    this.location = location;
+    this.backend = db.dialect.name;
+    this.#writes = new GroupCommitter(db);
+  }
+
+  static async open(db: SqlDriver, location: string): Promise<SqlStore> {
+    await migrate(db);
+    return new SqlStore(db, location);
+  }
+
+  stateFor(agent: AgentStateNeeds | undefined, action: Action, now: number): Promise<StateView> {
+    return readState(this.#db, this.#db.dialect, agent, action, now);
+  }
+
+  commit(leaf: LedgerLeaf, effects: readonly Effect[], now: number, opts?: { approvalAsk?: ApprovalAsk }): Promise<CommitResult> {
+    return this.#writes.submit(commitJob(leaf, effects, now, opts?.approvalAsk));
+  }
+
+  async approval(id: string): Promise<StoredApproval | undefined> {
+    const [r] = await this.#db.query<Row>('SELECT * FROM approvals WHERE id = ?', [id]);
+    return r ? toApproval(r) : undefined;
+  }
+
+  async approvals(filter: { status?: ApprovalStatus; agent?: string; limit?: number } = {}): Promise<StoredApproval[]> {
+    const w = where([
+      ['status = ?', filter.status],
+      ['agent = ?', filter.agent],
+    ]);
+    const rows = await this.#db.query<Row>(`SELECT * FROM approvals${w.sql} ORDER BY created_at DESC LIMIT ?`, [...w.params, filter.limit ?? DEFAULT_QUERY_LIMIT]);
+    return rows.map(toApproval);
+  }
+
+  decideApproval(id: string, verdict: HumanVerdict, now: number) {
+    return this.#writes.submit(decideApprovalJob(id, verdict, now));
+  }
+
+  async proposals(filter: { agent?: string; limit?: number } = {}): Promise<StoredProposal[]> {
+    const w = where([['agent = ?', filter.agent]]);
+    const rows = await this.#db.query<Row>(`SELECT * FROM proposals${w.sql} ORDER BY seq DESC LIMIT ?`, [...w.params, filter.limit ?? DEFAULT_QUERY_LIMIT]);
+    return rows.map(toProposal);
+  }
+
+  requestExpansion(req: { agent: string; requestedSpec: unknown; diffDigest: string; by: string; summary?: string }, now: number) {
+    return this.#writes.submit(requestExpansionJob(req, now));
+  }
+
+  async expansion(id: string): Promise<ExpansionRequest | undefined> {
+    const [r] = await this.#db.query<Row>('SELECT * FROM expansions WHERE id = ?', [id]);
+    return r ? toExpansion(r) : undefined;
+  }
+
+  async expansions(filter: { status?: ExpansionStatus; agent?: string } = {}): Promise<ExpansionRequest[]> {
+    const w = where([
+      ['status = ?', filter.status],
+      ['agent = ?', filter.agent],
+    ]);
+    return (await this.#db.query<Row>(`SELECT * FROM expansions${w.sql} ORDER BY requested_at DESC, id`, w.params)).map(toExpansion);
+  }
+
+  decideExpansion(id: string, verdict: HumanVerdict, now: number) {
+    return this.#writes.submit(decideExpansionJob(id, verdict, now));
+  }
+
+  enforceSpec(agent: string, spec: unknown, who: Attribution, now: number) {
+    return this.#writes.submit(enforceSpecJob(agent, spec, who, now));
+  }
+
+  async enforcedAgent(name: string): Promise<EnforcedSpec | undefined> {
+    const [r] = await this.#db.query<Row>('SELECT * FROM enforced_specs WHERE agent = ?', [name]);
+    return r ? toEnforced(r) : undefined;
+  }
+
+  async breakers(): Promise<StoredBreaker[]> {
+    return (await this.#db.query<Row>('SELECT * FROM breakers ORDER BY scope, key')).map(toBreaker);
+  }
+
+  async breaker(scope: BreakerScope, key: string): Promise<StoredBreaker> {
+    const [r] = await this.#db.query<Row>('SELECT * FROM breakers WHERE scope = ? AND key = ?', [scope, key]);
+    return r ? toBreaker(r) : { scope, key, state: 'closed' };
+  }
+
+  async breakerHistory(scope: BreakerScope, key: string): Promise<BreakerTransition[]> {
+    return (await this.#db.query<Row>('SELECT * FROM breaker_transitions WHERE scope = ? AND key = ? ORDER BY seq', [scope, key])).map(toTransition);
+  }
+
+  resetBreaker(scope: BreakerScope, key: string, who: Attribution, now: number) {
+    return this.#writes.submit(async (w): Promise<{ ok: true; breaker: StoredBreaker; index: number } | Refusal> => {
+      const index = await moveBreaker(w, { scope, key, to: 'half-open', onlyFrom: 'open', by: who.by, reason: who.reason }, now);
+      if (index === undefined) {
+        const [r] = await w.tx.query<{ state: string }>('SELECT state FROM breakers WHERE scope = ? AND key = ?', [scope, key]);
+        return { ok: false, why: `breaker ${scope}:${key} is ${r?.state ?? 'closed'}, not open: there is nothing to reset` };
+      }
+      return { ok: true, breaker: { scope, key, state: 'half-open', reason: who.reason, since: now }, index };
+    });
+  }
+
+  async killSwitch(): Promise<KillSwitch> {
+    const [r] = await this.#db.query<Row>('SELECT * FROM kill_switch WHERE id = 1');
+    if (!r) return { engaged: false };
+    return {
+      engaged: Number(r.engaged) === 1,
+      reason: (r.reason as string | null) ?? undefined,
+      by: (r.actor as string | null) ?? undefined,
+      at: r.at === null ? undefined : Number(r.at),
+    };
+  }
+
+  setKillSwitch(engaged: boolean, who: Attribution, now: number) {
+    return this.#writes.submit(async (w) => {
+      const index = w.append({
+        v: 1,
+        time: new Date(now).toISOString(),
+        kind: 'breaker',
+        actor: who.by,
+        message: who.reason,
+        detail: { killSwitch: engaged ? 'engaged' : 'released' },
+      });
+      await w.tx.query(
+        `INSERT INTO kill_switch (id, engaged, reason, actor, at) VALUES (1, ?, ?, ?, ?)
+         ON CONFLICT (id) DO UPDATE SET engaged = excluded.engaged, reason = excluded.reason, actor = excluded.actor, at = excluded.at`,
+        [engaged ? 1 : 0, who.reason, who.by, now],
+      );
+      return { index };
+    });
+  }
+
+  async recordFieldChange(c: ObservedFieldChange): Promise<void> {
+    await this.#db.transaction((tx) =>
+      tx.query('INSERT INTO field_changes (object_key, field, value, actor, at) VALUES (?, ?, ?, ?, ?)', [c.objectKey, c.field, c.value, c.actor, c.at]),
+    );
+  }
+
+  append(leaf: LedgerLeaf): Promise<number> {
+    return this.#writes.submit(async (w) => w.append(leaf));
+  }
+
+  async ledgerSize(): Promise<number> {
+    const [r] = await this.#db.query<{ size: number }>('SELECT size FROM ledger_head WHERE id = 1');
+    return Number(r?.size ?? 0);
+  }
+
+  async entries(from: number, to: number): Promise<LedgerEntry[]> {
+    return (await this.#db.query<Row>('SELECT idx, data, leaf_hash FROM ledger WHERE idx >= ? AND idx < ? ORDER BY idx', [from, to])).map(toEntry);
+  }
+
+  async queryLedger(q: LedgerQuery): Promise<LedgerEntry[]> {
+    const w = where([
+      ['agent = ?', q.agent],
+      ['owner = ?', q.owner],
+      ['actor = ?', q.actor],
+      ['object = ?', q.object],
+      ['kind = ?', q.kind],
+      ['at >= ?', q.since],
+      ['at < ?', q.until],
+      ['idx >= ?', q.fromIndex],
+    ]);
+    const rows = await this.#db.query<Row>(`SELECT idx, data, leaf_hash FROM ledger${w.sql} ORDER BY idx LIMIT ?`, [...w.params, q.limit ?? DEFAULT_QUERY_LIMIT]);
+    return rows.map(toEntry);
+  }
+
+  async ledgerRows(from: number, limit: number): Promise<LedgerRow[]> {
+    const rows = await this.#db.query<Row>('SELECT idx, data, leaf_hash FROM ledger WHERE idx >= ? ORDER BY idx LIMIT ?', [from, limit]);
+    return rows.map((r) => ({ index: Number(r.idx), data: r.data as string, leafHash: r.leaf_hash as Buffer }));
+  }
+
+  async leafHashes(from: number, to: number): Promise<Buffer[]> {
+    const rows = await this.#db.query<{ leaf_hash: Buffer }>('SELECT leaf_hash FROM ledger WHERE idx >= ? AND idx < ? ORDER BY idx', [from, to]);
+    return rows.map((r) => r.leaf_hash);
+  }
+
+  async saveCheckpoint(c: StoredCheckpoint): Promise<void> {
+    await this.#db.transaction((tx) =>
+      tx.query('INSERT INTO checkpoints (size, at, root, key_id, signature) VALUES (?, ?, ?, ?, ?) ON CONFLICT (size, key_id) DO NOTHING', [
+        c.size,
+        c.time,
+        c.root,
+        c.keyId,
+        c.signature,
+      ]),
+    );
+  }
+
+  async checkpoints(): Promise<StoredCheckpoint[]> {
+    const rows = await this.#db.query<Row>('SELECT * FROM checkpoints ORDER BY size, at');
+    return rows.map((r) => ({ size: Number(r.size), time: Number(r.at), root: r.root as Buffer, keyId: r.key_id as string, signature: r.signature as Buffer }));
+  }
+
+  async prune(before: number): Promise<void> {
+    await this.#db.transaction(async (tx) => {
+      for (const table of ['violations', 'mutations', 'field_changes', 'chain_calls']) await tx.query(`DELETE FROM ${table} WHERE at < ?`, [before]);
+      await tx.query('DELETE FROM budget_counters WHERE window_start + window_ms < ?', [before]);
+      await tx.query(
+        'DELETE FROM budget_objects WHERE NOT EXISTS (SELECT 1 FROM budget_counters c WHERE c.budget_id = budget_objects.budget_id AND c.window_start = budget_objects.window_start)',
+      );
+    });
+  }
+
+  async close(): Promise<void> {
+    await this.#writes.idle();
+    await this.#db.close();
+  }
+}
