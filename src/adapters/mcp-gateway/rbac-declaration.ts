@@ -17,19 +17,13 @@ export const RequirementSchema = Type.Object(
     verbs: Type.Array(NonEmpty, { minItems: 1 }),
     target: Type.Object(
       {
-        resource: Type.Optional(
-          Type.Object({ apiGroup: Type.Optional(Type.String()), resource: NonEmpty, subresource: Type.Optional(NonEmpty) }, strict),
-        ),
-        gvk: Type.Optional(
-          Type.Object({ apiVersionArgument: NonEmpty, kindArgument: NonEmpty, subresource: Type.Optional(NonEmpty) }, strict),
-        ),
+        resource: Type.Optional(Type.Object({ apiGroup: Type.Optional(Type.String()), resource: NonEmpty, subresource: Type.Optional(NonEmpty) }, strict)),
+        gvk: Type.Optional(Type.Object({ apiVersionArgument: NonEmpty, kindArgument: NonEmpty, subresource: Type.Optional(NonEmpty) }, strict)),
         manifest: Type.Optional(ArgumentRef),
       },
       strict,
     ),
-    namespace: Type.Optional(
-      Type.Object({ name: Type.Optional(NonEmpty), argument: Type.Optional(NonEmpty), all: Type.Optional(Type.Boolean()) }, strict),
-    ),
+    namespace: Type.Optional(Type.Object({ name: Type.Optional(NonEmpty), argument: Type.Optional(NonEmpty), all: Type.Optional(Type.Boolean()) }, strict)),
     resourceName: Type.Optional(Type.Object({ name: Type.Optional(NonEmpty), argument: Type.Optional(NonEmpty) }, strict)),
   },
   strict,
@@ -52,7 +46,8 @@ export type RbacDeclaration =
   | { readonly kind: 'bounded'; readonly requirements: readonly Requirement[] }
   | { readonly kind: 'unbounded'; readonly reason?: string };
 
-const exactlyOne = (o: object, keys: readonly string[]) => keys.filter((k) => (o as Record<string, unknown>)[k] !== undefined && (o as Record<string, unknown>)[k] !== false).length === 1;
+const exactlyOne = (o: object, keys: readonly string[]) =>
+  keys.filter((k) => (o as Record<string, unknown>)[k] !== undefined && (o as Record<string, unknown>)[k] !== false).length === 1;
 
 /** Field errors for one requirement: the schema, then the "exactly one of" rules the schema cannot say well. */
 export function requirementErrors(value: unknown, path: string): FieldError[] {

@@ -1,7 +1,16 @@
 // `tether gateway`: the MCP governance gateway on its own, over Streamable HTTP or, with --stdio,
 // for one local agent. Composition only: config → store → policy → Governor → gateway.
 import Fastify from 'fastify';
-import { type GatewayConfig, GatewayConfigError, type GatewayLog, loadGatewayConfig, mountGateway, serveStdio } from '../../adapters/mcp-gateway/gateway.ts';
+import { stringify } from 'yaml';
+import {
+  exportForAccessAnalysis,
+  type GatewayConfig,
+  GatewayConfigError,
+  type GatewayLog,
+  loadGatewayConfig,
+  mountGateway,
+  serveStdio,
+} from '../../adapters/mcp-gateway/gateway.ts';
 import { formatProblem } from '../../policy/errors.ts';
 import { PolicyController } from '../../server/policy-controller.ts';
 import { directorySource } from '../../server/policy-sources.ts';
@@ -19,6 +28,8 @@ export interface GatewayCommandOptions {
   readonly store?: string;
   /** Serve one local agent on stdin/stdout; its token comes from the env variable the config names. */
   readonly stdio?: boolean;
+  /** Print what the access analysis reads (servers, their tools' RBAC metadata, runAs, grants) as YAML, and exit. */
+  readonly exportAccess?: boolean;
   readonly host?: string;
   readonly port?: number;
   /** Resolves to stop the gateway (tests); by default SIGINT or SIGTERM. */
@@ -68,10 +79,14 @@ export async function gatewayCommand(opts: GatewayCommandOptions): Promise<numbe
     throw e;
   }
   const store = await openStore(opts.store ?? 'sqlite:.tether/tether.db');
-  let stopPolicy = () => undefined as void;
+  let stopPolicy: () => void = () => undefined;
   try {
     const { governor, stop } = await governorFor(opts.policy, store, stderrLog);
     stopPolicy = stop;
+    if (opts.exportAccess) {
+      process.stdout.write(stringify(await exportForAccessAnalysis(config, governor.policy, stderrLog)));
+      return 0;
+    }
     if (opts.stdio) {
       const token = process.env[config.stdioTokenEnv];
       if (!token) throw new UsageError(`--stdio: set ${config.stdioTokenEnv} to the agent's token (the env variable is named by stdio.tokenEnv in ${opts.config})`);

@@ -1,0 +1,192 @@
+// The Streamable HTTP endpoint, mountable in any Fastify instance (`tether serve` at /mcp, or
+// `tether gateway` on its own). Before MCP begins: the caller is authenticated (401 otherwise),
+// the message size is bounded, the body must be JSON, and a session belongs to the caller that
+// opened it. Every refusal is a JSON-RPC error body, so MCP clients can show it.
+import { randomUUID } from 'node:crypto';
+import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
+import { ErrorCode } from '@modelcontextprotocol/sdk/types.js';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { CallRecorder, GatewayLog } from './call-recorder.ts';
+import type { Caller, CallerAuthenticator } from './caller-identity.ts';
+import type { GatewayConfig } from './config.ts';
+import { GatewaySession, type SessionDeps } from './gateway-session.ts';
+import { GATEWAY_ERRORS, jsonRpcErrorBody } from './protocol-errors.ts';
+
+const SESSION_HEADER = 'mcp-session-id';
+
+interface LiveSession {
+  readonly session: GatewaySession;
+  readonly transport: StreamableHTTPServerTransport;
+  lastActivity: number;
+}
+
+export interface HttpEndpointDeps {
+  readonly config: GatewayConfig;
+  readonly sessionDeps: SessionDeps;
+  readonly authenticator: CallerAuthenticator;
+  readonly recorder: CallRecorder;
+  readonly log: GatewayLog;
+  readonly clock: () => number;
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    tetherCaller?: Caller;
+  }
+}
+
+class BadJson extends Error {}
+
+function isInitialize(body: unknown): boolean {
+  const one = (m: unknown) => typeof m === 'object' && m !== null && (m as { method?: unknown }).method === 'initialize';
+  return Array.isArray(body) ? body.some(one) : one(body);
+}
+
+function fail(reply: FastifyReply, status: number, code: number, message: string): FastifyReply {
+  return reply.code(status).type('application/json').send(jsonRpcErrorBody(code, message));
+}
+
+export class HttpEndpoint {
+  readonly #deps: HttpEndpointDeps;
+  readonly #sessions = new Map<string, LiveSession>();
+  /** Sessions being opened: they count against the limit before they have an id. */
+  #opening = 0;
+  #sweeper: NodeJS.Timeout | undefined;
+
+  constructor(deps: HttpEndpointDeps) {
+    this.#deps = deps;
+  }
+
+  get sessionCount(): number {
+    return this.#sessions.size;
+  }
+
+  /** Registers POST, GET and DELETE on `path` inside an encapsulated plugin (its body parser and error handler stay there). */
+  async register(fastify: FastifyInstance, path: string): Promise<void> {
+    const limits = this.#deps.config.limits;
+    await fastify.register(async (app) => {
+      app.removeAllContentTypeParsers();
+      app.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit: limits.maxMessageBytes }, (_req, body, done) => {
+        try {
+          done(null, JSON.parse(body as string));
+        } catch (e) {
+          done(new BadJson((e as Error).message), undefined);
+        }
+      });
+      app.addContentTypeParser('*', { bodyLimit: limits.maxMessageBytes }, (_req, _payload, done) => {
+        const e = new Error('Content-Type must be application/json') as Error & { statusCode: number };
+        e.statusCode = 415;
+        done(e, undefined);
+      });
+      app.setErrorHandler((error: Error & { code?: string; statusCode?: number }, _req, reply) => {
+        if (error instanceof BadJson) return fail(reply, 400, ErrorCode.ParseError, `Parse error: ${error.message}`);
+        if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE')
+          return fail(reply, 413, GATEWAY_ERRORS.tooLarge, `message larger than the gateway's limit of ${limits.maxMessageBytes} bytes`);
+        if (error.statusCode === 415 || error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return fail(reply, 415, ErrorCode.InvalidRequest, 'Content-Type must be application/json');
+        this.#deps.log.error(`gateway request failed: ${error.message}`);
+        return fail(reply, error.statusCode && error.statusCode >= 400 ? error.statusCode : 500, ErrorCode.InternalError, 'internal error');
+      });
+      app.addHook('onRequest', async (req, reply) => {
+        const auth = this.#deps.authenticator.authenticate(req.headers.authorization, this.#deps.clock());
+        if (!auth.ok) {
+          const description = auth.reason.replace(/[^\x20-\x7e]|"/g, "'");
+          reply.header('www-authenticate', `Bearer realm="tether-gateway", error="invalid_token", error_description="${description}"`);
+          return fail(reply, 401, GATEWAY_ERRORS.unauthorized, `Unauthorized: ${auth.reason}`);
+        }
+        req.tetherCaller = auth.caller;
+      });
+      app.post(path, (req, reply) => this.#post(req, reply));
+      app.get(path, (req, reply) => this.#existing(req, reply));
+      app.delete(path, (req, reply) => this.#existing(req, reply));
+    });
+    const idle = limits.sessionIdleTimeoutMs;
+    this.#sweeper = setInterval(() => this.#sweep(idle), Math.min(60_000, Math.max(1_000, idle / 4)));
+    this.#sweeper.unref();
+    fastify.addHook('onClose', async () => this.close());
+  }
+
+  async #post(req: FastifyRequest, reply: FastifyReply): Promise<unknown> {
+    const id = req.headers[SESSION_HEADER];
+    if (id === undefined) {
+      if (!isInitialize(req.body)) return fail(reply, 400, ErrorCode.ConnectionClosed, 'Bad Request: no session; send initialize first (without an mcp-session-id header)');
+      return this.#open(req, reply);
+    }
+    return this.#existing(req, reply);
+  }
+
+  async #existing(req: FastifyRequest, reply: FastifyReply): Promise<unknown> {
+    const id = req.headers[SESSION_HEADER];
+    if (typeof id !== 'string') return fail(reply, 400, ErrorCode.ConnectionClosed, 'Bad Request: mcp-session-id header is required');
+    const live = this.#sessions.get(id);
+    // A session id that is not the caller's is answered like one that does not exist.
+    if (!live || live.session.caller.principal !== req.tetherCaller?.principal) return fail(reply, 404, GATEWAY_ERRORS.sessionNotFound, 'Session not found');
+    live.lastActivity = this.#deps.clock();
+    reply.hijack();
+    await live.transport.handleRequest(req.raw, reply.raw, req.body);
+    return undefined;
+  }
+
+  async #open(req: FastifyRequest, reply: FastifyReply): Promise<unknown> {
+    const limits = this.#deps.config.limits;
+    if (this.#sessions.size + this.#opening >= limits.maxSessions)
+      return fail(reply, 503, GATEWAY_ERRORS.overloaded, `the gateway holds its limit of ${limits.maxSessions} sessions; retry later`);
+    const caller = req.tetherCaller as Caller;
+    const params = (Array.isArray(req.body) ? req.body.find(isInitialize) : req.body)?.params ?? {};
+    this.#opening++;
+    let session: GatewaySession;
+    try {
+      session = await GatewaySession.open(this.#deps.sessionDeps, caller, { capabilities: params.capabilities ?? {}, clientInfo: params.clientInfo });
+    } finally {
+      this.#opening--;
+    }
+    const transport: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
+      sessionIdGenerator: randomUUID,
+      onsessioninitialized: (sid) => {
+        session.label = sid;
+        this.#sessions.set(sid, { session, transport, lastActivity: this.#deps.clock() });
+      },
+      onsessionclosed: (sid) => void this.#drop(sid),
+    });
+    transport.onclose = () => {
+      if (transport.sessionId) void this.#drop(transport.sessionId);
+    };
+    await session.connect(transport);
+    reply.hijack();
+    await transport.handleRequest(req.raw, reply.raw, req.body);
+    // The transport refused the initialize (bad params, a batch…): nothing was registered.
+    if (!transport.sessionId || !this.#sessions.has(transport.sessionId)) await session.close();
+    return undefined;
+  }
+
+  async #drop(id: string): Promise<void> {
+    const live = this.#sessions.get(id);
+    if (!live) return;
+    this.#sessions.delete(id);
+    await live.session.close();
+  }
+
+  #sweep(idleMs: number): void {
+    const cutoff = this.#deps.clock() - idleMs;
+    for (const [id, live] of this.#sessions) {
+      if (live.lastActivity < cutoff) {
+        this.#deps.log.info(`closing idle MCP session ${id} of ${live.session.caller.principal.split('\n').join(' ')}`);
+        void live.transport.close().catch(() => undefined);
+        void this.#drop(id);
+      }
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.#sweeper) clearInterval(this.#sweeper);
+    await Promise.all(
+      [...this.#sessions.keys()].map((id) =>
+        this.#sessions
+          .get(id)
+          ?.transport.close()
+          .catch(() => undefined),
+      ),
+    );
+    await Promise.all([...this.#sessions.keys()].map((id) => this.#drop(id)));
+    await this.#deps.recorder.drain();
+  }
+}
