@@ -35,7 +35,9 @@ const EMPTY = compilePolicy({ agents: [], governance: [] }).policy;
 
 export async function startServer(config: ResolvedConfig): Promise<RunningServer> {
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
-  const store = await openStore(config.storeUrl);
+  const store = await openStore(config.storeUrl).catch((e: Error) => {
+    throw new Error(`cannot open the store at ${redactUrl(config.storeUrl)}: ${e.message}`);
+  });
   const ledger = Ledger.inDataDir(store, config.dataDir);
   const metrics = createMetrics();
   const governor = new Governor({ policy: EMPTY as NonNullable<typeof EMPTY>, store });
@@ -91,6 +93,11 @@ export async function startServer(config: ResolvedConfig): Promise<RunningServer
     logLevel: config.logLevel,
   });
   log = app.log;
+  if (config.gatewayConfig) {
+    const { loadGatewayConfig, mountGateway } = await import('../adapters/mcp-gateway/gateway.ts');
+    const gw = loadGatewayConfig(config.gatewayConfig);
+    await mountGateway(app, { config: gw, governor, log: { info: (m) => app.log.info(m), warn: (m) => app.log.warn(m), error: (m) => app.log.error(m) } });
+  }
   await app.listen({ host: config.host, port: config.port });
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
@@ -138,4 +145,9 @@ function kubeConfig(path: string | undefined): k8s.KubeConfig {
   if (path) kc.loadFromFile(path);
   else kc.loadFromDefault();
   return kc;
+}
+
+/** Store URLs may carry a password: never print it. */
+function redactUrl(url: string): string {
+  return url.replace(/\/\/([^:@/]+):[^@/]*@/, '//$1:***@');
 }

@@ -62,7 +62,7 @@ export function validatingWebhookConfiguration(policy: CompiledPolicy, ep: Webho
         timeoutSeconds: ep.timeoutSeconds ?? 5,
         matchPolicy: 'Equivalent',
         clientConfig: { url: `${ep.baseUrl}/admission`, caBundle: b64(ep.caPem) },
-        rules: [{ apiGroups: ['*'], apiVersions: ['*'], operations: ['CREATE', 'UPDATE', 'DELETE', 'CONNECT'], resources: ['*', '*/*'], scope: '*' }],
+        rules: [{ apiGroups: ['*'], apiVersions: ['*'], operations: ['CREATE', 'UPDATE', 'DELETE', 'CONNECT'], resources: ['*/*'], scope: '*' }],
         matchConditions: [{ name: 'agents-only', expression: agentMatchExpression(sets, 'request.userInfo.username', 'request.userInfo.groups') }],
       },
     ],

@@ -3,7 +3,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { parseAllDocuments } from 'yaml';
 import { analyzeAccess } from '../../analysis/access/analyze.ts';
-import { type AccessQuestion, allWitnesses, can, describeGrant, describeQuestion, explainAnswer } from '../../analysis/access/can.ts';
+import { type AccessQuestion, allWitnesses, can, describeGrant, explainAnswer } from '../../analysis/access/can.ts';
 import { userPrincipal } from '../../analysis/access/identity.ts';
 import { loadAccessInputs, splitAgents } from '../../analysis/access/load.ts';
 import { type AccessModel, buildAccessModel } from '../../analysis/access/model.ts';
@@ -199,7 +199,7 @@ export function accessCommand(run: (fn: () => number | Promise<number>) => void)
       .option('-n, --namespace <ns>')
       .option('--name <name>')
       .option('--group <group>', 'a group of the identity; repeatable', collect)
-      .option('--no-implicit-groups', "do not add the groups the API server adds (system:authenticated, system:serviceaccounts…)")
+      .option('--no-implicit-groups', 'do not add the groups the API server adds (system:authenticated, system:serviceaccounts…)')
       .option('--all', 'list every grant that allows it')
       .option('-o, --output <format>', 'text or json', 'text'),
   ).action((identity: string, verb: string, resource: string, opts) => run(() => accessCanCommand(identity, verb, resource, opts)));

@@ -47,6 +47,12 @@ export async function serveCommand(o: ServeOptions): Promise<number> {
     const stop = () => {
       process.off('SIGINT', stop);
       process.off('SIGTERM', stop);
+      // A graceful close waits for open webhook connections; an orchestrator's patience is finite.
+      const force = setTimeout(() => {
+        console.error('tether: still closing after 10 s; exiting');
+        process.exit(1);
+      }, 10_000);
+      force.unref();
       void server.close().then(done);
     };
     process.on('SIGINT', stop);
