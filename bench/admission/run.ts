@@ -86,7 +86,7 @@ const result = await autocannon({
   connections: CONNECTIONS,
   duration: SECONDS,
   headers: { 'content-type': 'application/json' },
-  requests: [{ setupRequest: (req: Record<string, unknown>) => ({ ...req, body: bodies[n++ % bodies.length] }) }],
+  requests: [{ setupRequest: (req) => ({ ...req, body: bodies[n++ % bodies.length] as string }) }],
 });
 const peak = peakRssMiB(server.pid as number);
 server.kill('SIGTERM');
