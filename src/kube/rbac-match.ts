@@ -14,7 +14,10 @@ export interface ResourceRequest {
   readonly group: string;
   readonly resource: string;
   readonly subresource?: string;
-  /** Empty or absent for list/create/collection requests: never matches a rule with resourceNames. */
+  /**
+   * Empty or absent for list/create/collection requests. A rule with resourceNames then matches only
+   * if it lists the empty name, which the API server accepts and so do we.
+   */
   readonly name?: string;
 }
 
@@ -40,24 +43,26 @@ export function resourceMatches(rule: RuleLike, resource: string, subresource?: 
 export function resourceNameMatches(rule: RuleLike, name: string | undefined): boolean {
   const names = rule.resourceNames ?? [];
   if (names.length === 0) return true;
-  return name !== undefined && name !== '' && names.includes(name);
+  return names.includes(name ?? '');
 }
 
 export function nonResourceURLMatches(rule: RuleLike, path: string): boolean {
   for (const u of rule.nonResourceURLs ?? []) {
     if (u === '*' || u === path) return true;
-    if (u.endsWith('*') && path.startsWith(u.slice(0, -1))) return true;
+    // The authorizer trims every trailing '*', so '/apis**' is the prefix '/apis'.
+    if (u.endsWith('*') && path.startsWith(trimTrailingStars(u))) return true;
   }
   return false;
 }
 
+function trimTrailingStars(s: string): string {
+  let end = s.length;
+  while (end > 0 && s[end - 1] === '*') end--;
+  return s.slice(0, end);
+}
+
 export function ruleAllowsResource(rule: RuleLike, req: ResourceRequest): boolean {
-  return (
-    verbMatches(rule, req.verb) &&
-    apiGroupMatches(rule, req.group) &&
-    resourceMatches(rule, req.resource, req.subresource) &&
-    resourceNameMatches(rule, req.name)
-  );
+  return verbMatches(rule, req.verb) && apiGroupMatches(rule, req.group) && resourceMatches(rule, req.resource, req.subresource) && resourceNameMatches(rule, req.name);
 }
 
 export function ruleAllowsNonResource(rule: RuleLike, verb: string, path: string): boolean {
@@ -81,4 +86,36 @@ export function parseServiceAccountUsername(username: string): { namespace: stri
 /** The groups the API server adds for a service account. */
 export function serviceAccountGroups(namespace: string): string[] {
   return ['system:serviceaccounts', `system:serviceaccounts:${namespace}`, 'system:authenticated'];
+}
+
+export interface SubjectLike {
+  readonly kind: string;
+  readonly name: string;
+  readonly namespace?: string;
+  readonly apiGroup?: string;
+}
+
+export interface UserInfoLike {
+  readonly username: string;
+  readonly groups: readonly string[];
+}
+
+/**
+ * Whether a binding subject applies to a user, as the RBAC authorizer decides it. A ServiceAccount
+ * subject without a namespace takes the binding's namespace (so it never matches in a
+ * ClusterRoleBinding, whose namespace is empty). Unknown kinds never match.
+ */
+export function subjectAppliesTo(subject: SubjectLike, bindingNamespace: string, user: UserInfoLike): boolean {
+  switch (subject.kind) {
+    case 'User':
+      return user.username === subject.name;
+    case 'Group':
+      return user.groups.includes(subject.name);
+    case 'ServiceAccount': {
+      const ns = subject.namespace || bindingNamespace;
+      return ns !== '' && user.username === serviceAccountUsername(ns, subject.name);
+    }
+    default:
+      return false;
+  }
 }

@@ -1,0 +1,278 @@
+// Compares one granted rule with an agent's declared boundary and returns exactly the part the
+// boundary does not cover. The boundary semantics are the engine's (src/engine/rules/boundary.ts):
+// a namespaced request needs its namespace in boundary.namespaces (or '*') and a rule without
+// clusterScope; a cluster-wide request (no namespace) needs a clusterScope rule, or '*' namespaces
+// and a rule without clusterScope. Coverage is decided token by token, so a wildcard in a grant is
+// covered only by a wildcard in the boundary (a '*' reaches resources no list can name).
+import { isKnownClusterScoped } from '../../kube/well-known-resources.ts';
+import type { RuleLike } from '../../kube/rbac-match.ts';
+import type { Boundary, ResourceRule } from '../../policy/schema.ts';
+import type { GrantedRule } from './rbac-index.ts';
+
+export interface PermissionSet {
+  readonly verbs: readonly string[];
+  readonly apiGroups?: readonly string[];
+  readonly resources?: readonly string[];
+  readonly resourceNames?: readonly string[];
+  readonly nonResourceURLs?: readonly string[];
+}
+
+export type ExcessWhere =
+  /** A RoleBinding's namespace; `outside`: the namespace is not in the boundary at all. */
+  | { readonly kind: 'namespace'; readonly namespace: string; readonly outside: boolean }
+  /** The same rule granted in several namespaces: how many, and the first few. */
+  | { readonly kind: 'namespaces'; readonly count: number; readonly namespaces: readonly string[]; readonly outside: boolean }
+  /** A ClusterRoleBinding, in every namespace the boundary does not list. */
+  | { readonly kind: 'other-namespaces'; readonly except: readonly string[] }
+  /** A ClusterRoleBinding, in the namespaces the boundary lists ('*': all). */
+  | { readonly kind: 'boundary-namespaces'; readonly namespaces: readonly string[] }
+  /** Cluster-scoped objects (and all-namespace requests). */
+  | { readonly kind: 'cluster' };
+
+export interface ExcessPart {
+  readonly where: ExcessWhere;
+  readonly permissions: readonly PermissionSet[];
+}
+
+/** Permissions that only reveal the caller's own access; every authenticated user has them. */
+const HARMLESS = new Set([
+  'create|authorization.k8s.io|selfsubjectaccessreviews',
+  'create|authorization.k8s.io|selfsubjectrulesreviews',
+  'create|authentication.k8s.io|selfsubjectreviews',
+]);
+/** Non-resource reads are discovery, health and version endpoints; the boundary has no words for URLs. */
+const URL_READS = new Set(['get', 'head', 'options']);
+
+interface Tuple {
+  readonly verb: string;
+  readonly group: string;
+  readonly resource: string;
+  readonly name?: string;
+}
+
+function covers(br: ResourceRule, t: Tuple): boolean {
+  if (!br.verbs.includes('*') && !br.verbs.includes(t.verb)) return false;
+  if (!br.apiGroups.includes('*') && !br.apiGroups.includes(t.group)) return false;
+  if (!br.resources.includes('*') && !br.resources.includes(t.resource)) {
+    const slash = t.resource.indexOf('/');
+    if (slash < 0 || !br.resources.includes(`*${t.resource.slice(slash)}`)) return false;
+  }
+  const names = br.resourceNames ?? [];
+  if (names.length === 0) return true;
+  return t.name !== undefined && names.includes(t.name);
+}
+
+function tuples(rule: RuleLike): Tuple[] {
+  const out: Tuple[] = [];
+  const names = rule.resourceNames?.length ? rule.resourceNames : [undefined];
+  for (const verb of rule.verbs) {
+    for (const group of rule.apiGroups ?? []) {
+      for (const resource of rule.resources ?? []) {
+        if (HARMLESS.has(`${verb}|${group}|${resource}`)) continue;
+        for (const name of names) out.push({ verb, group, resource, name });
+      }
+    }
+  }
+  return out;
+}
+
+/** Folds tuples back into rule-shaped permission sets: same names and resources → verbs merged, then resources merged. */
+export function compress(ts: readonly Tuple[]): PermissionSet[] {
+  const byRes = new Map<string, { group: string; resource: string; name?: string; verbs: string[] }>();
+  for (const t of ts) {
+    const k = `${t.group}\n${t.resource}\n${t.name ?? ''}`;
+    const e = byRes.get(k);
+    if (e) {
+      if (!e.verbs.includes(t.verb)) e.verbs.push(t.verb);
+    } else byRes.set(k, { group: t.group, resource: t.resource, name: t.name, verbs: [t.verb] });
+  }
+  const merged = new Map<string, { group: string; verbs: string[]; resources: string[]; names: string[] }>();
+  for (const e of byRes.values()) {
+    const k = `${e.group}\n${e.verbs.join(',')}\n${e.resource}`;
+    const m = merged.get(k);
+    if (m) {
+      if (e.name !== undefined) m.names.push(e.name);
+    } else merged.set(k, { group: e.group, verbs: e.verbs, resources: [e.resource], names: e.name !== undefined ? [e.name] : [] });
+  }
+  const out = new Map<string, { group: string; verbs: string[]; resources: string[]; names: string[] }>();
+  for (const m of merged.values()) {
+    const k = `${m.group}\n${m.verbs.join(',')}\n${m.names.join(',')}`;
+    const o = out.get(k);
+    if (o) o.resources.push(...m.resources);
+    else out.set(k, { ...m, resources: [...m.resources] });
+  }
+  return [...out.values()].map((o) => ({ verbs: o.verbs, apiGroups: [o.group], resources: o.resources, ...(o.names.length ? { resourceNames: o.names } : {}) }));
+}
+
+const clusterCapable = (t: Tuple) => t.resource === '*' || t.resource.startsWith('*/') || isKnownClusterScoped(t.group, t.resource);
+
+const EMPTY: readonly PermissionSet[] = [];
+const contentIds = new Map<string, number>();
+const contentIdOf = new WeakMap<RuleLike, number>();
+
+/** A number per distinct rule content, shared by every grant of the same role rule. */
+export function contentId(rule: RuleLike): number {
+  let id = contentIdOf.get(rule);
+  if (id === undefined) {
+    const key = JSON.stringify([rule.verbs, rule.apiGroups ?? [], rule.resources ?? [], rule.resourceNames ?? [], rule.nonResourceURLs ?? []]);
+    id = contentIds.get(key);
+    if (id === undefined) {
+      id = contentIds.size;
+      contentIds.set(key, id);
+    }
+    contentIdOf.set(rule, id);
+  }
+  return id;
+}
+
+// What a rule grants in a namespace outside every boundary does not depend on the boundary.
+const outsideCache = new Map<number, readonly PermissionSet[]>();
+
+/** Judges rules against one boundary; answers are cached by rule content, so a large reach stays cheap. */
+export class BoundaryJudge {
+  readonly boundary: Boundary | undefined;
+  readonly #nsList: readonly string[];
+  readonly #allNs: boolean;
+  readonly #nsRules: readonly ResourceRule[];
+  readonly #clusterRules: readonly ResourceRule[];
+  readonly #cache = new Map<string, readonly PermissionSet[]>();
+
+  constructor(boundary: Boundary | undefined) {
+    this.boundary = boundary;
+    this.#nsList = boundary?.namespaces ?? [];
+    this.#allNs = this.#nsList.includes('*');
+    const rules = boundary?.rules ?? [];
+    this.#nsRules = rules.filter((r) => !r.clusterScope);
+    this.#clusterRules = rules.filter((r) => r.clusterScope === true || (this.#allNs && !r.clusterScope));
+  }
+
+  inBoundaryNamespace(ns: string): boolean {
+    return this.#allNs || this.#nsList.includes(ns);
+  }
+
+  get allNamespaces(): boolean {
+    return this.#allNs;
+  }
+
+  get namespaces(): readonly string[] {
+    return this.#nsList;
+  }
+
+  #cached(key: string, compute: () => readonly PermissionSet[]): readonly PermissionSet[] {
+    let v = this.#cache.get(key);
+    if (!v) {
+      v = compute();
+      this.#cache.set(key, v);
+    }
+    return v;
+  }
+
+  /**
+   * Rules with the same content and class have the same excess: 0 = a namespace inside the
+   * boundary, 1 = a namespace outside it, 2 = cluster-wide. Keyed content × 3 + class.
+   */
+  classKey(gr: GrantedRule): number {
+    const cls = gr.namespace === undefined ? 2 : this.inBoundaryNamespace(gr.namespace) ? 0 : 1;
+    if (gr.content < 0) gr.content = contentId(gr.rule);
+    return gr.content * 3 + cls;
+  }
+
+  /** The part of the rule the boundary does not cover; empty when it is inside. */
+  excess(gr: GrantedRule): ExcessPart[] {
+    const rule = gr.rule;
+    const cid = contentId(rule);
+    const uncovered = (ts: readonly Tuple[], brs: readonly ResourceRule[]) => {
+      const left = ts.filter((t) => !brs.some((br) => covers(br, t)));
+      return left.length ? compress(left) : EMPTY;
+    };
+    const parts: ExcessPart[] = [];
+    const part = (where: ExcessWhere, permissions: readonly PermissionSet[]) => {
+      if (permissions.length) parts.push({ where, permissions });
+    };
+    if (rule.nonResourceURLs?.length) {
+      // Non-resource rules only count in ClusterRoleBindings.
+      if (gr.namespace !== undefined) return parts;
+      const verbs = rule.verbs.filter((v) => !URL_READS.has(v));
+      if (verbs.length) part({ kind: 'cluster' }, [{ verbs, nonResourceURLs: rule.nonResourceURLs }]);
+      return parts;
+    }
+    // Cluster-scoped resources in a RoleBinding never apply.
+    const namespaced = () => tuples(rule).filter((t) => !isKnownClusterScoped(t.group, t.resource));
+    if (gr.namespace !== undefined) {
+      if (this.inBoundaryNamespace(gr.namespace)) {
+        part(
+          { kind: 'namespace', namespace: gr.namespace, outside: false },
+          this.#cached(`${cid}|in`, () => uncovered(namespaced(), this.#nsRules)),
+        );
+      } else {
+        let out = outsideCache.get(cid);
+        if (!out) {
+          const live = namespaced();
+          out = live.length ? compress(live) : EMPTY;
+          outsideCache.set(cid, out);
+        }
+        part({ kind: 'namespace', namespace: gr.namespace, outside: true }, out);
+      }
+      return parts;
+    }
+    if (!this.#allNs) {
+      part(
+        { kind: 'other-namespaces', except: this.#nsList },
+        this.#cached(`${cid}|other`, () => {
+          const live = namespaced();
+          return live.length ? compress(live) : EMPTY;
+        }),
+      );
+    }
+    if (this.#allNs || this.#nsList.length > 0) {
+      part(
+        { kind: 'boundary-namespaces', namespaces: this.#allNs ? ['*'] : this.#nsList },
+        this.#cached(`${cid}|in`, () => uncovered(namespaced(), this.#nsRules)),
+      );
+    }
+    part(
+      { kind: 'cluster' },
+      this.#cached(`${cid}|cluster`, () => uncovered(tuples(rule).filter(clusterCapable), this.#clusterRules)),
+    );
+    return parts;
+  }
+}
+
+export function excessOf(boundary: Boundary | undefined, gr: GrantedRule): ExcessPart[] {
+  return new BoundaryJudge(boundary).excess(gr);
+}
+
+export function describeWhere(w: ExcessWhere): string {
+  switch (w.kind) {
+    case 'namespace':
+      return w.outside ? `in ${w.namespace} (outside the boundary)` : `in ${w.namespace}`;
+    case 'namespaces': {
+      const list = `${w.namespaces.join(', ')}${w.count > w.namespaces.length ? ', …' : ''}`;
+      return `in ${w.count} namespaces${w.outside ? ' outside the boundary' : ''} (${list})`;
+    }
+    case 'other-namespaces':
+      return w.except.length ? `in every namespace but ${w.except.join(', ')}` : 'in every namespace';
+    case 'boundary-namespaces':
+      return w.namespaces.includes('*') ? 'in every namespace' : `in ${w.namespaces.join(', ')}`;
+    case 'cluster':
+      return 'cluster-wide';
+  }
+}
+
+export function describePermission(p: PermissionSet): string {
+  if (p.nonResourceURLs) return `${p.verbs.join(',')} ${p.nonResourceURLs.join(',')}`;
+  const group = p.apiGroups?.[0] ?? '';
+  const res = (p.resources ?? []).map((r) => (group && group !== '*' ? `${r}.${group}` : group === '*' ? `${r} (any group)` : r)).join(',');
+  return `${p.verbs.join(',')} ${res}${p.resourceNames?.length ? ` named ${p.resourceNames.join(',')}` : ''}`;
+}
+
+export function describeExcess(parts: readonly ExcessPart[]): string {
+  // The same excess inside and outside the boundary's namespaces reads as "in every namespace".
+  const other = parts.find((p) => p.where.kind === 'other-namespaces');
+  const inside = parts.find((p) => p.where.kind === 'boundary-namespaces');
+  let shown: readonly ExcessPart[] = parts;
+  if (other && inside && JSON.stringify(other.permissions) === JSON.stringify(inside.permissions)) {
+    shown = parts.filter((p) => p !== inside).map((p) => (p === other ? { ...p, where: { kind: 'boundary-namespaces' as const, namespaces: ['*'] } } : p));
+  }
+  return shown.map((p) => `${p.permissions.map(describePermission).join('; ')} ${describeWhere(p.where)}`).join(' + ');
+}
