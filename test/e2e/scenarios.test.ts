@@ -1,13 +1,37 @@
 // End-to-end: kubectl, as humans and agents, against a real kube-apiserver that calls Tether.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { createServer } from 'node:net';
+import { dirname, join } from 'node:path';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { harnessBinary } from './harness.ts';
-import { HUMAN_TOKENS, RELEASE_AGENT_TOKEN, type TetherEnv, agentsYaml, startTetherEnv } from './tether-env.ts';
+import { GATEWAY_AGENT_TOKEN, HUMAN_TOKENS, RELEASE_AGENT_TOKEN, ROOT, type TetherEnv, agentsYaml, startTetherEnv } from './tether-env.ts';
 
 const missing = harnessBinary()
   ? undefined
   : '*** END-TO-END SCENARIOS SKIPPED: the kube-apiserver harness is not built (needs Go; run scripts/build-harness.sh) ***';
 if (missing) console.warn(`\n${missing}\n`);
+
+function mcpServerBinary(): string | undefined {
+  try {
+    const bin = join(dirname(createRequire(import.meta.url).resolve('kubernetes-mcp-server-linux-amd64/package.json')), 'bin', 'kubernetes-mcp-server-linux-amd64');
+    return existsSync(bin) ? bin : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+const freePort = () =>
+  new Promise<number>((resolve) => {
+    const srv = createServer().listen(0, '127.0.0.1', () => {
+      const p = (srv.address() as { port: number }).port;
+      srv.close(() => resolve(p));
+    });
+  });
 
 const intentPatch = (replicas: number, summary: string, extra: Record<string, string> = {}) =>
   JSON.stringify({ metadata: { annotations: { 'tether.dev/intent': JSON.stringify({ summary }), ...extra } }, spec: { replicas } });
@@ -150,6 +174,33 @@ describe('end to end with a real kube-apiserver', { skip: missing, timeout: 600_
       assert.notEqual(agentRead.code, 0, 'reads fail closed for agents too');
     } finally {
       await env.startTether();
+    }
+  });
+
+  test('8. an agent → Tether gateway → kubernetes-mcp-server → this API server → Tether admission: both decisions in the ledger under one chain', { skip: mcpServerBinary() ? undefined : 'kubernetes-mcp-server is not installed (npm ci installs it)' }, async () => {
+    const port = await freePort();
+    const gateway = spawn(process.execPath, [join(ROOT, 'bin/tether.js'), 'gateway', '-c', env.gatewayConfig(mcpServerBinary() as string), '--policy', env.policyDir, '--store', env.storeUrl, '--port', String(port)], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
+    let log = '';
+    gateway.stderr.on('data', (c) => (log += c));
+    const client = new Client({ name: 'ops-bot', version: '1.0.0' });
+    try {
+      await waitFor('the gateway to listen', async () => /MCP endpoint at/.test(log));
+      await client.connect(new StreamableHTTPClientTransport(new URL(`http://127.0.0.1:${port}/mcp`), { requestInit: { headers: { authorization: `Bearer ${GATEWAY_AGENT_TOKEN}` } } }));
+      const manifest = 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: shop-settings\n  namespace: shop\ndata:\n  mode: fast\n';
+      const r = (await client.callTool({ name: 'resources_create_or_update', arguments: { resource: manifest, intent: 'switch the shop to fast mode for the sale' } })) as { isError?: boolean; content: { text?: string }[] };
+      assert.ok(!r.isError, `${r.content.map((c) => c.text).join('\n')}\n${log}`);
+      const annotation = await env.kubectl('admin', ['get', 'configmap', 'shop-settings', '-n', 'shop', '-o', 'jsonpath={.metadata.annotations.tether\\.dev/chain}']);
+      const chain = JSON.parse(annotation.stdout) as { id: string; depth: number; path: string[] };
+      assert.deepEqual([chain.depth, chain.path], [1, ['ops-bot']]);
+      const decisions = await ledger('kind=decision');
+      const atGateway = decisions.find((e) => e.leaf.agent === 'ops-bot' && (e.leaf as { source?: string }).source === 'mcp' && (e.leaf as { chain?: { id: string } }).chain?.id === chain.id);
+      const atAdmission = decisions.find((e) => e.leaf.agent === 'k8s-mcp' && (e.leaf as { source?: string }).source === 'admission' && (e.leaf as { chain?: { id: string } }).chain?.id === chain.id);
+      assert.equal(atGateway?.leaf.decision, 'allow', 'the gateway decided the tool call');
+      assert.equal(atAdmission?.leaf.decision, 'allow', 'the admission webhook decided the write, under the same chain');
+      assert.equal((atAdmission?.leaf as { intent?: { summary: string } }).intent?.summary, 'switch the shop to fast mode for the sale');
+    } finally {
+      await client.close().catch(() => undefined);
+      gateway.kill('SIGTERM');
     }
   });
 

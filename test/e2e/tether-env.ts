@@ -30,8 +30,10 @@ export const IDENTITIES = {
   triage: { username: sa('triage-bot'), groups: saGroups },
   release: { username: sa('release-bot'), groups: saGroups },
   rogue: { username: sa('rogue-bot'), groups: saGroups },
+  mcp: { username: sa('k8s-mcp'), groups: saGroups },
   alice: { username: 'alice@example.com', groups: ['humans'] },
 };
+export const GATEWAY_AGENT_TOKEN = 'e2e-ops-bot-mcp-token-000000000';
 
 export function agentsYaml(scalerNamespaces: string[] = ['shop']): string {
   const docs = [
@@ -81,6 +83,31 @@ export function agentsYaml(scalerNamespaces: string[] = ['shop']): string {
         boundary: { namespaces: ['shop'], rules: [{ apiGroups: ['apps'], resources: ['deployments'], verbs: ['get', 'list', 'update', 'patch'] }] },
       },
     },
+    {
+      apiVersion: 'tether.dev/v1alpha1',
+      kind: 'Agent',
+      metadata: { name: 'ops-bot' },
+      spec: {
+        owner: { id: 'erin@example.com' },
+        authorityClass: 'autonomous',
+        identities: [{ kind: 'MCPClient', clientId: 'ops-bot' }],
+        boundary: { namespaces: ['shop'], rules: [{ apiGroups: [''], resources: ['configmaps'], verbs: ['get', 'list', 'create', 'update', 'patch'] }], budgets: [{ window: '1h', maxMutations: 20 }], chain: { maxDepth: 2, mayInvoke: ['k8s-mcp'] } },
+        breaker: { maxViolations: 5 },
+      },
+    },
+    {
+      apiVersion: 'tether.dev/v1alpha1',
+      kind: 'Agent',
+      metadata: { name: 'k8s-mcp' },
+      spec: {
+        description: 'kubernetes-mcp-server: acts only on behalf of agents that call it through the gateway',
+        owner: { id: 'platform@example.com' },
+        authorityClass: 'autonomous',
+        identities: [{ kind: 'ServiceAccount', namespace: 'agents', name: 'k8s-mcp' }],
+        boundary: { namespaces: ['shop'], rules: [{ apiGroups: [''], resources: ['configmaps'], verbs: ['get', 'list', 'create', 'update', 'patch'] }], budgets: [{ window: '1h', maxMutations: 20 }], chain: { maxDepth: 2 } },
+        breaker: { maxViolations: 5 },
+      },
+    },
   ];
   return docs.map((d) => stringify(d)).join('---\n');
 }
@@ -101,6 +128,7 @@ metadata: { name: agent-operator }
 rules:
   - { apiGroups: [apps], resources: [deployments, deployments/scale], verbs: [get, list, watch, update, patch] }
   - { apiGroups: [""], resources: [secrets, configmaps], verbs: [get, list] }
+  - { apiGroups: [""], resources: [configmaps], verbs: [create, update, patch] }
 ---
 apiVersion: rbac.authorization.k8s.io/v1
 kind: ClusterRoleBinding
@@ -144,6 +172,9 @@ export interface TetherEnv {
   readonly dataDir: string;
   readonly storeUrl: string;
   readonly caFile: string;
+  readonly policyDir: string;
+  /** A gateway config in front of kubernetes-mcp-server, acting as the harness identity k8s-mcp. */
+  gatewayConfig(binary: string): string;
   kubectl(identity: keyof typeof IDENTITIES | 'admin', args: string[], input?: string): Promise<{ code: number; stdout: string; stderr: string }>;
   tether(args: string[], token?: string): Promise<{ code: number; stdout: string; stderr: string }>;
   api<T>(path: string, token?: string): Promise<T>;
@@ -242,6 +273,20 @@ export async function startTetherEnv(): Promise<TetherEnv> {
       dataDir,
       storeUrl,
       caFile,
+      policyDir,
+      gatewayConfig(binary: string) {
+        const file = join(dir, 'gateway.yaml');
+        writeFileSync(
+          file,
+          stringify({
+            apiVersion: 'gateway.tether.dev/v1alpha1',
+            kind: 'GatewayConfig',
+            auth: { keys: [{ clientId: 'ops-bot', token: GATEWAY_AGENT_TOKEN }] },
+            servers: [{ name: 'kubernetes', stdio: { command: binary, args: ['--kubeconfig', kube.kubeconfig('mcp'), '--disable-multi-cluster'] }, defaultNamespace: 'shop', runAs: { serviceAccount: { namespace: 'agents', name: 'k8s-mcp' } } }],
+          }),
+        );
+        return file;
+      },
       kubectl: (identity, args, input) => kubectl(kube.kubeconfig(identity), args, { input }),
       async tether(args, token) {
         return new Promise((resolve) => {
@@ -268,7 +313,7 @@ export async function startTetherEnv(): Promise<TetherEnv> {
           if (proc.exitCode !== null) throw new Error(`tether serve exited: ${log}`);
           try {
             const agents = await env.api<{ name: string }[]>('/v1/agents');
-            if (agents.length >= 3) return;
+            if (agents.length >= 5) return;
           } catch {}
           if (Date.now() > deadline) throw new Error(`tether serve did not load the cluster's agents in time:\n${log}`);
           await new Promise((r) => setTimeout(r, 200));

@@ -1,7 +1,7 @@
 // One tools/call → Actions → the Governor's decisions → forward, or answer with the refusal or
 // the approval to wait for. Translation only: every yes and no comes from the engine.
 import { digestOf } from '../../common/digest.ts';
-import { type Action, type Intent, isMutation, type ToolCall } from '../../engine/action.ts';
+import { type Action, type ChainContext, type Intent, isMutation, type ToolCall } from '../../engine/action.ts';
 import type { AgentRef, Outcome } from '../../engine/decision.ts';
 import { actionDigest } from '../../engine/digest.ts';
 import { resolveAgent } from '../../engine/rules/accountability.ts';
@@ -9,11 +9,12 @@ import type { CompiledPolicy } from '../../policy/compile.ts';
 import type { GovernedDecision } from '../../service/governor.ts';
 import type { LedgerLeaf } from '../../ledger/leaf.ts';
 import type { StoredApproval } from '../../store/store.ts';
-import { APPROVAL_KEY } from '../shared/context-carriers.ts';
+import { APPROVAL_KEY, CHAIN_KEY } from '../shared/context-carriers.ts';
 import { DecodeError } from '../shared/decode-error.ts';
 import type { Caller } from './caller-identity.ts';
 import { forwardedChainMeta, type IncomingChain, readIncomingChain } from './chain-propagation.ts';
 import { takeIntent } from './intent-argument.ts';
+import { manifestArguments, stampManifests } from './manifest-context.ts';
 import type { KindResolver } from './kinds.ts';
 import { type DecidedAction, invalidCallResult, pendingResult, refusedResult } from './refusal-results.ts';
 import type { CallRecord } from './tool-call-record.ts';
@@ -155,5 +156,7 @@ export async function governToolCall(input: ToolCallInput, gov: GatewayGovernor)
   };
   if (outcome === 'deny') return { kind: 'answer', status: 'refused', result: refusedResult(entry.exposedName, decided, actions.length - decided.length), record };
   if (outcome === 'pending') return { kind: 'answer', status: 'pending', result: pendingResult(entry.exposedName, decided), record };
-  return { kind: 'forward', args, chainMeta: forwardedChainMeta(incoming, agent?.name), decided, record };
+  const chainMeta = forwardedChainMeta(incoming, agent?.name);
+  const forwarded = stampManifests(args, manifestArguments(entry.effect), { intent, chain: chainMeta[CHAIN_KEY] as ChainContext });
+  return { kind: 'forward', args: forwarded, chainMeta, decided, record };
 }
