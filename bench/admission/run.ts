@@ -12,7 +12,7 @@ import { admissionReview, deploymentObject } from '../../test/support/admission.
 
 const ROOT = new URL('../../', import.meta.url).pathname;
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
-const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 16);
 const AGENTS = 20;
 
 const freePort = () =>
@@ -49,7 +49,9 @@ const { mkdirSync } = await import('node:fs');
 mkdirSync(policyDir);
 writeFileSync(join(policyDir, 'bench.yaml'), docs.map((d) => stringify(d)).join('---\n'));
 const port = await freePort();
-const server = spawn(process.execPath, [join(ROOT, 'bin/tether.js'), 'serve', '--data-dir', join(dir, 'data'), '--policy', policyDir, '--port', String(port)], { stdio: ['ignore', 'ignore', 'pipe'] });
+const server = spawn(process.execPath, [join(ROOT, 'bin/tether.js'), 'serve', '--data-dir', join(dir, 'data'), '--policy', policyDir, '--port', String(port)], {
+  stdio: ['ignore', 'ignore', 'pipe'],
+});
 let serverLog = '';
 server.stderr.on('data', (c) => (serverLog += c));
 const url = `https://127.0.0.1:${port}`;
@@ -71,7 +73,17 @@ const bodies = Array.from({ length: 200 }, (_, k) => {
   const namespace = kind === 9 ? 'payments' : 'shop';
   const replicas = kind === 8 ? 50 : (k % 15) + 1;
   const intent = { 'tether.dev/intent': JSON.stringify({ summary: 'follow traffic', trigger: `alert:${k}` }) };
-  return JSON.stringify(admissionReview({ username: agent, resource: 'deployments', namespace, name, object: deploymentObject(name, replicas, intent, namespace), oldObject: deploymentObject(name, 3, {}, namespace), patch: k % 2 === 0 }));
+  return JSON.stringify(
+    admissionReview({
+      username: agent,
+      resource: 'deployments',
+      namespace,
+      name,
+      object: deploymentObject(name, replicas, intent, namespace),
+      oldObject: deploymentObject(name, 3, {}, namespace),
+      patch: k % 2 === 0,
+    }),
+  );
 });
 
 function peakRssMiB(pid: number): number {

@@ -58,7 +58,12 @@ function makeAction(k: number): Action {
   const namespace = r < 18 ? ns(i + (r % 2)) : ns(i + 7);
   if (r < 11) {
     const [group, resource, verb] = r < 4 ? ['apps', 'deployments', 'get'] : r < 8 ? ['', 'pods', 'list'] : r < 10 ? ['', 'configmaps', 'get'] : ['', 'secrets', 'get'];
-    return { source: 'authorization', subject, verb: verb as string, target: { group: group as string, version: 'v1', resource: resource as string, namespace, name: r === 5 ? undefined : `obj-${k % 50}` } };
+    return {
+      source: 'authorization',
+      subject,
+      verb: verb as string,
+      target: { group: group as string, version: 'v1', resource: resource as string, namespace, name: r === 5 ? undefined : `obj-${k % 50}` },
+    };
   }
   const replicas = r === 17 ? 40 : (k % 19) + 1;
   const name = `web-${k % 30}`;
@@ -92,7 +97,13 @@ function cedarCall(a: Action) {
     principal: { type: 'Agent', id: agent },
     action: { type: 'Action', id: a.verb },
     resource: { type: 'Object', id: `${a.target.namespace}/${a.target.name ?? ''}` },
-    context: { namespace: a.target.namespace ?? '', group: a.target.group, resource: a.target.subresource ? `${a.target.resource}/${a.target.subresource}` : a.target.resource, hasReplicas: replicas !== undefined, replicas: replicas ?? 0 },
+    context: {
+      namespace: a.target.namespace ?? '',
+      group: a.target.group,
+      resource: a.target.subresource ? `${a.target.resource}/${a.target.subresource}` : a.target.resource,
+      hasReplicas: replicas !== undefined,
+      replicas: replicas ?? 0,
+    },
     preparsedPolicySetId: 'boundary',
     entities: [],
   };

@@ -29,7 +29,12 @@ export function apiClient(opts: ClientOptions): ApiClient {
       const data = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
       const req = request(
         new URL(path, server),
-        { method, ca, headers: { authorization: `Bearer ${token}`, accept: 'application/json', ...(data ? { 'content-type': 'application/json', 'content-length': data.length } : {}) }, timeout: 30_000 },
+        {
+          method,
+          ca,
+          headers: { authorization: `Bearer ${token}`, accept: 'application/json', ...(data ? { 'content-type': 'application/json', 'content-length': data.length } : {}) },
+          timeout: 30_000,
+        },
         (res) => {
           const chunks: Buffer[] = [];
           res.on('data', (c: Buffer) => chunks.push(c));

@@ -29,9 +29,18 @@ function run(fn: () => number | Promise<number>): void {
 // Command trees that load heavy libraries (the Kubernetes client takes a second) are imported
 // only when that command runs, so `tether decide` and `tether lint` start fast.
 const LAZY: Record<string, { description: string; load: () => Promise<Command> }> = {
-  drift: { description: 'where the cluster stopped matching Git, attributed to the agent or human who made it so', load: async () => (await import('./commands/drift-cli.ts')).driftCli(run) },
-  gateway: { description: 'the MCP governance gateway: agents\' tool calls decided, explained and contained', load: async () => (await import('./commands/gateway-cli.ts')).gatewayCli(run) },
-  access: { description: 'effective access: what agents can really reach through identities, tools and escalations', load: async () => (await import('./commands/access.ts')).accessCommand(run) },
+  drift: {
+    description: 'where the cluster stopped matching Git, attributed to the agent or human who made it so',
+    load: async () => (await import('./commands/drift-cli.ts')).driftCli(run),
+  },
+  gateway: {
+    description: "the MCP governance gateway: agents' tool calls decided, explained and contained",
+    load: async () => (await import('./commands/gateway-cli.ts')).gatewayCli(run),
+  },
+  access: {
+    description: 'effective access: what agents can really reach through identities, tools and escalations',
+    load: async () => (await import('./commands/access.ts')).accessCommand(run),
+  },
 };
 
 export async function buildCli(argv: readonly string[]): Promise<Command> {
@@ -93,7 +102,13 @@ export async function buildCli(argv: readonly string[]): Promise<Command> {
   program.addCommand(ledgerCommand(run));
   for (const [name, lazy] of Object.entries(LAZY)) {
     if (argv[2] === name) program.addCommand(await lazy.load());
-    else program.command(name).description(lazy.description).allowUnknownOption().helpOption(false).action(() => undefined);
+    else
+      program
+        .command(name)
+        .description(lazy.description)
+        .allowUnknownOption()
+        .helpOption(false)
+        .action(() => undefined);
   }
   return program;
 }

@@ -32,14 +32,23 @@ export function decide(action: Action, policy: CompiledPolicy, state: StateView,
   const kill = policy.governance.spec.killSwitch === true ? { engaged: true, reason: 'GovernancePolicy spec.killSwitch' } : state.killSwitch();
   const killReason: Reason | undefined =
     mutation && kill.engaged
-      ? { rule: RULES.killSwitch, message: `the global kill switch is engaged${kill.reason ? ` (${kill.reason})` : ''}: every agent mutation is refused until an administrator releases it.` }
+      ? {
+          rule: RULES.killSwitch,
+          message: `the global kill switch is engaged${kill.reason ? ` (${kill.reason})` : ''}: every agent mutation is refused until an administrator releases it.`,
+        }
       : undefined;
 
   if (resolution.kind !== 'agent') {
     const reason: Reason =
       resolution.kind === 'unregistered'
-        ? { rule: RULES.unregistered, message: `${action.subject.username} counts as an agent (${resolution.why}) but no Agent claims it: no owner, no access. Register an Agent with this identity and an accountable owner.` }
-        : { rule: RULES.ambiguous, message: `${action.subject.username} is claimed by several agents (${resolution.agents.map((a) => a.name).join(', ')}); an identity must belong to exactly one Agent.` };
+        ? {
+            rule: RULES.unregistered,
+            message: `${action.subject.username} counts as an agent (${resolution.why}) but no Agent claims it: no owner, no access. Register an Agent with this identity and an accountable owner.`,
+          }
+        : {
+            rule: RULES.ambiguous,
+            message: `${action.subject.username} is claimed by several agents (${resolution.agents.map((a) => a.name).join(', ')}); an identity must belong to exactly one Agent.`,
+          };
     const reasons = killReason ? [killReason, reason] : [reason];
     if (policy.governance.defaultMode === 'audit' && !killReason) {
       return { ...base, outcome: 'allow', governed: false, reasons: [{ rule: RULES.auditMode, message: 'audit mode: allowed, would have been refused' }], warnings: reasons };
@@ -53,7 +62,14 @@ export function decide(action: Action, policy: CompiledPolicy, state: StateView,
   if (owner || killReason) {
     const reasons = [killReason, owner].filter((r): r is Reason => r !== undefined);
     if (!killReason && agent.mode === 'audit') {
-      return { ...base, outcome: 'allow', governed: true, agent: ref, reasons: [{ rule: RULES.auditMode, message: 'audit mode: allowed, would have been refused' }], warnings: reasons };
+      return {
+        ...base,
+        outcome: 'allow',
+        governed: true,
+        agent: ref,
+        reasons: [{ rule: RULES.auditMode, message: 'audit mode: allowed, would have been refused' }],
+        warnings: reasons,
+      };
     }
     return { ...base, outcome: 'deny', governed: true, agent: ref, proposal: false, reasons };
   }
@@ -93,7 +109,17 @@ function conclude(ctx: DecisionContext, ref: AgentRef): Decision {
       const first = ctx.denials.find((d) => !ctx.proposals.includes(d.rule)) ?? ctx.denials[0];
       if (first && ctx.proposals.length < ctx.denials.length) breakerAfterRefusal(ctx, first.rule);
       const effects = ctx.effects.filter((e) => e.kind !== 'field.record' && e.kind !== 'chain.record');
-      return { policyVersion: policy.version, outcome: 'deny', governed: true, agent: ref, proposal: ctx.proposals.length > 0, reasons: ctx.denials, warnings: ctx.warnings, effects, actionDigest: ctx.hasDigest ? ctx.digest : undefined };
+      return {
+        policyVersion: policy.version,
+        outcome: 'deny',
+        governed: true,
+        agent: ref,
+        proposal: ctx.proposals.length > 0,
+        reasons: ctx.denials,
+        warnings: ctx.warnings,
+        effects,
+        actionDigest: ctx.hasDigest ? ctx.digest : undefined,
+      };
     }
   }
 
@@ -132,7 +158,16 @@ function conclude(ctx: DecisionContext, ref: AgentRef): Decision {
     if (!ctx.action.dryRun) ctx.effects.push({ kind: 'mutation.record', agent: agent.name });
     if (ctx.state.breaker('agent', agent.name).state === 'half-open') ctx.effects.push({ kind: 'breaker.close', scope: 'agent', key: agent.name });
   }
-  return { policyVersion: policy.version, outcome: 'allow', governed: true, agent: ref, reasons, warnings, effects: ctx.effects, actionDigest: ctx.hasDigest ? ctx.digest : undefined };
+  return {
+    policyVersion: policy.version,
+    outcome: 'allow',
+    governed: true,
+    agent: ref,
+    reasons,
+    warnings,
+    effects: ctx.effects,
+    actionDigest: ctx.hasDigest ? ctx.digest : undefined,
+  };
 }
 
 /** An approval lifts the reviews only if a human approved exactly this action, for this agent, and it is still valid. */
@@ -140,14 +175,19 @@ function findApproval(ctx: DecisionContext): string | undefined {
   const id = ctx.action.approvalId;
   if (id !== undefined) {
     const a = ctx.state.approval(id);
-    const why =
-      !a ? 'no such approval'
-      : a.agent !== ctx.agent.name ? `it was given to ${a.agent}`
-      : a.actionDigest !== ctx.digest ? 'it approves a different action (the object or target changed)'
-      : a.status !== 'approved' ? `it is ${a.status}`
-      : a.expiresAt <= ctx.now ? 'it expired'
-      : a.usesLeft <= 0 ? 'it was already used'
-      : undefined;
+    const why = !a
+      ? 'no such approval'
+      : a.agent !== ctx.agent.name
+        ? `it was given to ${a.agent}`
+        : a.actionDigest !== ctx.digest
+          ? 'it approves a different action (the object or target changed)'
+          : a.status !== 'approved'
+            ? `it is ${a.status}`
+            : a.expiresAt <= ctx.now
+              ? 'it expired'
+              : a.usesLeft <= 0
+                ? 'it was already used'
+                : undefined;
     if (!why) return id;
     ctx.reviews.push({ rule: RULES.approvalInvalid, message: `approval ${id} does not apply: ${why}.` });
     return undefined;

@@ -12,9 +12,7 @@ export function stableObject(obj: unknown): unknown {
   for (const k of VOLATILE_METADATA) delete md[k];
   const ann = md.annotations as Record<string, string> | undefined;
   if (ann) {
-    const kept = Object.fromEntries(
-      Object.entries(ann).filter(([k]) => !k.startsWith('tether.dev/') && k !== 'kubectl.kubernetes.io/last-applied-configuration'),
-    );
+    const kept = Object.fromEntries(Object.entries(ann).filter(([k]) => !k.startsWith('tether.dev/') && k !== 'kubectl.kubernetes.io/last-applied-configuration'));
     if (Object.keys(kept).length > 0) md.annotations = kept;
     else delete md.annotations;
   }

@@ -47,14 +47,17 @@ export function wideningChanges(enforced: AgentSpec, requested: AgentSpec): stri
   const rb = requested.boundary ?? {};
   const oldNs = eb.namespaces ?? [];
   if (!oldNs.includes('*')) for (const ns of added(oldNs, rb.namespaces)) out.push(`new namespace ${ns}`);
-  for (const r of rb.rules ?? []) if (!ruleCovered(r, eb.rules ?? [])) out.push(`new rule ${r.verbs.join(',')} on ${r.resources.join(',')} (${r.apiGroups.map((g) => g || 'core').join(',')})${r.clusterScope ? ' cluster-wide' : ''}`);
+  for (const r of rb.rules ?? [])
+    if (!ruleCovered(r, eb.rules ?? []))
+      out.push(`new rule ${r.verbs.join(',')} on ${r.resources.join(',')} (${r.apiGroups.map((g) => g || 'core').join(',')})${r.clusterScope ? ' cluster-wide' : ''}`);
   for (const c of removed(eb.conditions, rb.conditions)) out.push(`condition ${c.name} removed or changed`);
   for (const b of eb.budgets ?? []) {
     const nb = (rb.budgets ?? []).find((x) => x.window === b.window);
     if (!nb) out.push(`budget per ${b.window} removed`);
     else {
       if (looser(b.maxMutations, nb.maxMutations)) out.push(`budget per ${b.window}: ${b.maxMutations} → ${nb.maxMutations ?? 'unlimited'} mutations`);
-      if (looser(b.maxDistinctObjects, nb.maxDistinctObjects)) out.push(`budget per ${b.window}: ${b.maxDistinctObjects} → ${nb.maxDistinctObjects ?? 'unlimited'} distinct objects`);
+      if (looser(b.maxDistinctObjects, nb.maxDistinctObjects))
+        out.push(`budget per ${b.window}: ${b.maxDistinctObjects} → ${nb.maxDistinctObjects ?? 'unlimited'} distinct objects`);
     }
   }
   const ec = eb.chain ?? {};

@@ -5,18 +5,7 @@ import { parseServiceAccountUsername, serviceAccountUsername } from '../kube/rba
 import { type CelProgram, compileCel } from './cel.ts';
 import type { PolicyProblem } from './errors.ts';
 import type { Located, PolicyDocuments } from './load.ts';
-import type {
-  AgentDocument,
-  AgentSpec,
-  AuthorityClass,
-  Budget,
-  Condition,
-  GovernancePolicySpec,
-  Identity,
-  Mode,
-  ResourceMatch,
-  ReviewTrigger,
-} from './schema.ts';
+import type { AgentDocument, AgentSpec, AuthorityClass, Budget, Condition, GovernancePolicySpec, Identity, Mode, ResourceMatch, ReviewTrigger } from './schema.ts';
 
 export interface CompiledCondition {
   readonly name: string;
@@ -116,7 +105,10 @@ function compileAgent(loc: Located<AgentDocument>, gov: GovernancePolicySpec, pr
   });
   const reviewTriggers: CompiledTrigger[] = [];
   (spec.reviewTriggers ?? []).forEach((t, i) => {
-    if (t.expression === undefined) return void reviewTriggers.push(t);
+    if (t.expression === undefined) {
+      reviewTriggers.push(t);
+      return;
+    }
     const r = compileCel(t.expression);
     if ('error' in r) err(`spec.reviewTriggers[${i}].expression`, r.error, 'cel');
     else reviewTriggers.push({ ...t, program: r.program });
@@ -176,25 +168,34 @@ export function compilePolicy(docs: PolicyDocuments): { policy?: CompiledPolicy;
     const name = loc.doc.metadata.name;
     const prev = seenNames.get(name);
     if (prev) {
-      problems.push({ file: loc.file, document: loc.document, path: 'metadata.name', severity: 'error', code: 'duplicate-agent', message: `agent ${name} is already defined in ${prev.file}#${prev.document}` });
+      problems.push({
+        file: loc.file,
+        document: loc.document,
+        path: 'metadata.name',
+        severity: 'error',
+        code: 'duplicate-agent',
+        message: `agent ${name} is already defined in ${prev.file}#${prev.document}`,
+      });
       continue;
     }
     seenNames.set(name, loc);
     const agent = compileAgent(loc, govSpec, problems);
     agents.set(name, agent);
+    const claimed = (i: number, message: string) =>
+      problems.push({
+        file: loc.file,
+        document: loc.document,
+        path: `spec.identities[${i}]`,
+        severity: 'error',
+        code: 'duplicate-identity',
+        message: `${message}; an identity belongs to one agent`,
+      });
     loc.doc.spec.identities.forEach((id, i) => {
       const keys = identityKeys(id);
       for (const key of keys.specific ?? []) {
         const owner = specificOwners.get(key);
         if (owner && owner.agent !== name) {
-          problems.push({
-            file: loc.file,
-            document: loc.document,
-            path: `spec.identities[${i}]`,
-            severity: 'error',
-            code: 'duplicate-identity',
-            message: `${describeIdentity(id)} is already claimed by agent ${owner.agent} (${owner.loc.file}#${owner.loc.document}); an identity belongs to one agent`,
-          });
+          claimed(i, `${describeIdentity(id)} is already claimed by agent ${owner.agent} (${owner.loc.file}#${owner.loc.document})`);
           continue;
         }
         specificOwners.set(key, { agent: name, loc });
@@ -205,14 +206,7 @@ export function compilePolicy(docs: PolicyDocuments): { policy?: CompiledPolicy;
       if (keys.group) {
         const list = byGroup.get(keys.group) ?? [];
         if (list.length > 0 && !list.includes(agent)) {
-          problems.push({
-            file: loc.file,
-            document: loc.document,
-            path: `spec.identities[${i}]`,
-            severity: 'error',
-            code: 'duplicate-identity',
-            message: `Group ${keys.group} is already claimed by agent ${list[0]?.name}; an identity belongs to one agent`,
-          });
+          claimed(i, `Group ${keys.group} is already claimed by agent ${list[0]?.name}`);
           return;
         }
         list.push(agent);

@@ -24,27 +24,45 @@ export function explainAgent(agent: CompiledAgent, policy: CompiledPolicy): stri
   if (!b.rules?.length) lines.push('What: nothing (no rules).');
   for (const r of b.rules ?? []) {
     const groups = r.apiGroups.map((g) => (g === '' ? 'core' : g)).join(', ');
-    lines.push(`  - may ${r.verbs.join(', ')} ${r.resources.join(', ')} (${groups})${r.resourceNames ? ` named ${r.resourceNames.join(', ')}` : ''}${r.clusterScope ? ', cluster-wide' : ''}`);
+    lines.push(
+      `  - may ${r.verbs.join(', ')} ${r.resources.join(', ')} (${groups})${r.resourceNames ? ` named ${r.resourceNames.join(', ')}` : ''}${r.clusterScope ? ', cluster-wide' : ''}`,
+    );
   }
   for (const c of b.conditions ?? []) lines.push(`  - only when ${c.expression}${c.message ? ` (${c.message})` : ''}`);
   for (const bu of b.budgets ?? []) {
-    const parts = [bu.maxMutations !== undefined ? `${bu.maxMutations} changes` : '', bu.maxDistinctObjects !== undefined ? `${bu.maxDistinctObjects} distinct objects` : ''].filter(Boolean);
+    const parts = [
+      bu.maxMutations !== undefined ? `${bu.maxMutations} changes` : '',
+      bu.maxDistinctObjects !== undefined ? `${bu.maxDistinctObjects} distinct objects` : '',
+    ].filter(Boolean);
     lines.push(`Budget: at most ${parts.join(' and ')} per ${bu.window}`);
   }
   if (b.chain) {
     const c = b.chain;
-    lines.push(`Chains: ${c.maxDepth !== undefined ? `at most ${c.maxDepth} hops deep` : 'no depth limit'}; ${c.maxFanOut !== undefined ? `at most ${c.maxFanOut} calls per step` : 'no fan-out limit'}; may invoke ${c.mayInvoke?.length ? c.mayInvoke.join(', ') : 'no other agent'}.`);
+    lines.push(
+      `Chains: ${c.maxDepth !== undefined ? `at most ${c.maxDepth} hops deep` : 'no depth limit'}; ${c.maxFanOut !== undefined ? `at most ${c.maxFanOut} calls per step` : 'no fan-out limit'}; may invoke ${c.mayInvoke?.length ? c.mayInvoke.join(', ') : 'no other agent'}.`,
+    );
   }
   for (const p of b.protected ?? []) lines.push(`Protected (propose-only): ${p.name ?? ''}${p.gitopsManaged ? ' objects managed by GitOps' : ''}`);
   for (const f of b.freezes ?? []) lines.push(`Frozen: ${f.from} → ${f.until}${f.reason ? ` (${f.reason})` : ''}`);
   for (const w of b.changeWindows ?? []) lines.push(`Changes only ${w.days.join('/')} ${w.start}-${w.end} UTC`);
   for (const t of s.reviewTriggers ?? []) {
-    const when = [t.budgetAbove !== undefined ? `more than ${Math.round(t.budgetAbove * 100)}% of a budget is used` : '', t.match ? 'the action matches its selector' : '', t.expression ?? ''].filter(Boolean).join(' and ');
+    const when = [
+      t.budgetAbove !== undefined ? `more than ${Math.round(t.budgetAbove * 100)}% of a budget is used` : '',
+      t.match ? 'the action matches its selector' : '',
+      t.expression ?? '',
+    ]
+      .filter(Boolean)
+      .join(' and ');
     lines.push(`Asks a human when: ${when || 'always'} (${t.name})`);
   }
   if (s.breaker) {
     const br = s.breaker;
-    const trips = [br.maxViolations ? `${br.maxViolations} refusals within ${br.window ?? '5m'}` : '', br.maxMutationsPerMinute ? `more than ${br.maxMutationsPerMinute} changes a minute` : '', br.oscillation ? `${br.oscillation.fields.join(', ')} flipping ${br.oscillation.maxFlips} times within ${br.oscillation.window}` : '', br.maxChainDepth !== undefined ? `chains deeper than ${br.maxChainDepth}` : ''].filter(Boolean);
+    const trips = [
+      br.maxViolations ? `${br.maxViolations} refusals within ${br.window ?? '5m'}` : '',
+      br.maxMutationsPerMinute ? `more than ${br.maxMutationsPerMinute} changes a minute` : '',
+      br.oscillation ? `${br.oscillation.fields.join(', ')} flipping ${br.oscillation.maxFlips} times within ${br.oscillation.window}` : '',
+      br.maxChainDepth !== undefined ? `chains deeper than ${br.maxChainDepth}` : '',
+    ].filter(Boolean);
     lines.push(`Stops itself (circuit breaker) after: ${trips.join('; ') || 'no condition'}`);
   }
   lines.push(`Intent: ${agent.intentRequired ? 'must say why before every change' : 'not required'}`);

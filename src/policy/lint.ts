@@ -14,13 +14,16 @@ function agentFindings(loc: Located<AgentDocument>, known: ReadonlySet<string>):
   const cls = spec.authorityClass;
   const b = spec.boundary;
   if (cls === 'autonomous' || cls === 'self-tuning') {
-    if (!b?.budgets?.length) add('error', 'autonomous-needs-budget', 'spec.boundary.budgets', `${cls} agents must have at least one budget: nothing else bounds how much they change alone`);
+    if (!b?.budgets?.length)
+      add('error', 'autonomous-needs-budget', 'spec.boundary.budgets', `${cls} agents must have at least one budget: nothing else bounds how much they change alone`);
     if (!spec.breaker) add('error', 'autonomous-needs-breaker', 'spec.breaker', `${cls} agents must declare a circuit breaker`);
   }
-  if (cls === 'self-tuning' && !spec.selfTuning) add('error', 'self-tuning-needs-limits', 'spec.selfTuning', 'self-tuning agents must declare spec.selfTuning.limits for the parameters they may change');
+  if (cls === 'self-tuning' && !spec.selfTuning)
+    add('error', 'self-tuning-needs-limits', 'spec.selfTuning', 'self-tuning agents must declare spec.selfTuning.limits for the parameters they may change');
   if (cls !== 'self-tuning' && spec.selfTuning) add('warning', 'self-tuning-unused', 'spec.selfTuning', `selfTuning limits have no effect for a ${cls ?? 'default-class'} agent`);
   if (!b?.rules?.length) add('warning', 'empty-boundary', 'spec.boundary.rules', 'no rules: the agent may do nothing at all');
-  if (b?.rules?.some((r) => !r.clusterScope) && !b.namespaces?.length) add('warning', 'no-namespaces', 'spec.boundary.namespaces', 'namespaced rules but no namespaces: they can never match');
+  if (b?.rules?.some((r) => !r.clusterScope) && !b.namespaces?.length)
+    add('warning', 'no-namespaces', 'spec.boundary.namespaces', 'namespaced rules but no namespaces: they can never match');
   if (cls === 'advisory' && b?.rules?.some((r) => r.verbs.some((v) => MUTATING_VERBS.includes(v)))) {
     add('warning', 'advisory-mutating-rules', 'spec.boundary.rules', 'an advisory agent never mutates; its mutating rules only shape what it may propose');
   }
@@ -29,7 +32,8 @@ function agentFindings(loc: Located<AgentDocument>, known: ReadonlySet<string>):
   });
   if (spec.owner.active === false) add('warning', 'owner-inactive', 'spec.owner.active', `owner ${spec.owner.id} is inactive: the agent may not act`);
   if (spec.mode === 'audit') add('warning', 'audit-mode', 'spec.mode', 'audit mode: refusals are only recorded, nothing is enforced');
-  if (b?.budgets?.some((x) => x.maxMutations === undefined && x.maxDistinctObjects === undefined)) add('error', 'empty-budget', 'spec.boundary.budgets', 'a budget needs maxMutations or maxDistinctObjects');
+  if (b?.budgets?.some((x) => x.maxMutations === undefined && x.maxDistinctObjects === undefined))
+    add('error', 'empty-budget', 'spec.boundary.budgets', 'a budget needs maxMutations or maxDistinctObjects');
   return out;
 }
 
@@ -46,7 +50,12 @@ export function lintParsed(parsed: ParsedPolicy, where: string): LintResult {
   const names = new Set(parsed.agents.map((a) => a.doc.metadata.name));
   for (const a of parsed.agents) problems.push(...agentFindings(a, names));
   if (parsed.governance.length === 0) {
-    problems.push({ file: where, severity: 'warning', code: 'no-governance-policy', message: 'no GovernancePolicy: identities that behave as agents but have no Agent are not caught' });
+    problems.push({
+      file: where,
+      severity: 'warning',
+      code: 'no-governance-policy',
+      message: 'no GovernancePolicy: identities that behave as agents but have no Agent are not caught',
+    });
   }
   if (parsed.agents.length === 0) problems.push({ file: where, severity: 'warning', code: 'no-agents', message: 'no Agent documents found' });
   const failed = problems.some((p) => p.severity === 'error');

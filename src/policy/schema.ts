@@ -36,9 +36,7 @@ export const Identity = Type.Union([
       kind: Type.Literal('OIDC'),
       issuer: Type.String({ minLength: 1 }),
       subject: Name,
-      usernamePrefix: Type.Optional(
-        Type.String({ description: "How the API server prefixes this subject in usernames (e.g. 'oidc:'); empty by default." }),
-      ),
+      usernamePrefix: Type.Optional(Type.String({ description: "How the API server prefixes this subject in usernames (e.g. 'oidc:'); empty by default." })),
     },
     strict,
   ),
@@ -52,9 +50,7 @@ export const Owner = Type.Object(
     name: Type.Optional(Type.String()),
     contact: Type.Optional(Type.String()),
     active: Type.Optional(Type.Boolean({ description: 'false once the owner left or handed over; the agent then may not act.' })),
-    attestedUntil: Type.Optional(
-      Type.String({ format: 'date-time', description: 'Ownership must be re-attested before this time.' }),
-    ),
+    attestedUntil: Type.Optional(Type.String({ format: 'date-time', description: 'Ownership must be re-attested before this time.' })),
   },
   strict,
 );
@@ -70,9 +66,7 @@ export const ResourceRule = Type.Object(
     resources: StringList,
     verbs: StringList,
     resourceNames: Type.Optional(StringList),
-    clusterScope: Type.Optional(
-      Type.Boolean({ description: 'true: the rule matches cluster-scoped targets; otherwise only targets in the namespaces.' }),
-    ),
+    clusterScope: Type.Optional(Type.Boolean({ description: 'true: the rule matches cluster-scoped targets; otherwise only targets in the namespaces.' })),
   },
   strict,
 );
@@ -126,9 +120,7 @@ export const ProtectedObjects = Type.Object(
     name: Type.Optional(Type.String()),
     match: Type.Optional(ResourceMatch),
     labels: Type.Optional(Type.Record(Type.String(), Type.String(), { description: 'All these labels must be present.' })),
-    gitopsManaged: Type.Optional(
-      Type.Boolean({ description: 'Objects carrying Argo CD or Flux ownership labels/annotations.' }),
-    ),
+    gitopsManaged: Type.Optional(Type.Boolean({ description: 'Objects carrying Argo CD or Flux ownership labels/annotations.' })),
   },
   strict,
 );
@@ -285,9 +277,7 @@ export const GovernancePolicySpec = Type.Object(
         {
           ttl: Type.Optional(Duration),
           rules: Type.Optional(Type.Array(ApprovalRule)),
-          administrators: Type.Optional(
-            Type.Array(Name, { description: 'May approve boundary expansions and reset any breaker.' }),
-          ),
+          administrators: Type.Optional(Type.Array(Name, { description: 'May approve boundary expansions and reset any breaker.' })),
         },
         strict,
       ),

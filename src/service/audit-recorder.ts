@@ -2,9 +2,9 @@
 // own decisions by ledger index; agent changes that reached the cluster with no decision are
 // flagged; field changes by anyone (an HPA, another agent) feed oscillation detection.
 import type { AuditFact } from '../adapters/audit/events.ts';
-import { canonicalJson } from '../common/canonical-json.ts';
 import { isMutation, objectKey } from '../engine/action.ts';
 import { resolveAgent } from '../engine/rules/accountability.ts';
+import { fieldValue } from '../engine/rules/breaker.ts';
 import type { LedgerLeaf } from '../ledger/leaf.ts';
 import type { CompiledPolicy } from '../policy/compile.ts';
 import type { Store } from '../store/store.ts';
@@ -20,15 +20,6 @@ function watchedFields(policy: CompiledPolicy): string[] {
   const out = new Set<string>();
   for (const a of policy.agents.values()) for (const f of a.spec.breaker?.oscillation?.fields ?? []) out.add(f);
   return [...out];
-}
-
-function fieldValue(obj: unknown, path: string): string | undefined {
-  let cur: unknown = obj;
-  for (const seg of path.split('.')) {
-    if (typeof cur !== 'object' || cur === null) return undefined;
-    cur = (cur as Record<string, unknown>)[seg];
-  }
-  return cur === undefined ? undefined : canonicalJson(cur);
 }
 
 export async function recordAuditFacts(facts: readonly AuditFact[], policy: CompiledPolicy, store: Store, now: number): Promise<AuditSummary> {

@@ -29,7 +29,15 @@ describe('tether decide', () => {
   test('an Action file works too', () => {
     const dir = mkdtempSync(join(tmpdir(), 'tether-cli-'));
     const f = join(dir, 'a.json');
-    writeFileSync(f, JSON.stringify({ subject: { username: 'system:serviceaccount:agents:triage-bot' }, verb: 'delete', target: { group: 'apps', resource: 'deployments', namespace: 'shop', name: 'web' }, intent: 'clean up' }));
+    writeFileSync(
+      f,
+      JSON.stringify({
+        subject: { username: 'system:serviceaccount:agents:triage-bot' },
+        verb: 'delete',
+        target: { group: 'apps', resource: 'deployments', namespace: 'shop', name: 'web' },
+        intent: 'clean up',
+      }),
+    );
     const d = JSON.parse(tether('decide', '--policy', 'deploy/examples', '--action', f).stdout);
     assert.equal(d.outcome, 'deny');
     assert.equal(d.proposal, true);
@@ -38,7 +46,21 @@ describe('tether decide', () => {
     ['not JSON', '{"kind":', /is not valid JSON/],
     ['wrong apiVersion', JSON.stringify({ apiVersion: 'admission.k8s.io/v1beta1', kind: 'AdmissionReview', request: {} }), /apiVersion: must be admission\.k8s\.io\/v1/],
     ['missing uid', JSON.stringify({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', request: { operation: 'CREATE' } }), /request\.uid: is required/],
-    ['bad intent annotation', JSON.stringify({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', request: { uid: 'u', operation: 'CREATE', resource: { group: '', version: 'v1', resource: 'pods' }, userInfo: { username: 'x' }, object: { metadata: { annotations: { 'tether.dev/intent': '{bad' } } } } }), /tether\.dev\/intent.*not valid JSON/],
+    [
+      'bad intent annotation',
+      JSON.stringify({
+        apiVersion: 'admission.k8s.io/v1',
+        kind: 'AdmissionReview',
+        request: {
+          uid: 'u',
+          operation: 'CREATE',
+          resource: { group: '', version: 'v1', resource: 'pods' },
+          userInfo: { username: 'x' },
+          object: { metadata: { annotations: { 'tether.dev/intent': '{bad' } } },
+        },
+      }),
+      /tether\.dev\/intent.*not valid JSON/,
+    ],
   ];
   for (const [name, body, expected] of bad) {
     test(`bad input: ${name} → exit 2 with a precise message, no stack trace`, () => {
@@ -61,7 +83,10 @@ describe('tether lint and explain', () => {
   });
   test('errors exit non-zero', () => {
     const dir = mkdtempSync(join(tmpdir(), 'tether-lint-'));
-    writeFileSync(join(dir, 'a.yaml'), 'apiVersion: tether.dev/v1alpha1\nkind: Agent\nmetadata: { name: a }\nspec:\n  owner: { id: x }\n  authorityClass: autonomous\n  identities: [{ kind: User, name: u }]\n');
+    writeFileSync(
+      join(dir, 'a.yaml'),
+      'apiVersion: tether.dev/v1alpha1\nkind: Agent\nmetadata: { name: a }\nspec:\n  owner: { id: x }\n  authorityClass: autonomous\n  identities: [{ kind: User, name: u }]\n',
+    );
     const r = tether('lint', dir);
     assert.equal(r.status, 1);
     assert.match(r.stdout, /a\.yaml#0 spec\.boundary\.budgets: autonomous agents must have at least one budget/);

@@ -91,7 +91,12 @@ export function agentsYaml(scalerNamespaces: string[] = ['shop']): string {
         owner: { id: 'erin@example.com' },
         authorityClass: 'autonomous',
         identities: [{ kind: 'MCPClient', clientId: 'ops-bot' }],
-        boundary: { namespaces: ['shop'], rules: [{ apiGroups: [''], resources: ['configmaps'], verbs: ['get', 'list', 'create', 'update', 'patch'] }], budgets: [{ window: '1h', maxMutations: 20 }], chain: { maxDepth: 2, mayInvoke: ['k8s-mcp'] } },
+        boundary: {
+          namespaces: ['shop'],
+          rules: [{ apiGroups: [''], resources: ['configmaps'], verbs: ['get', 'list', 'create', 'update', 'patch'] }],
+          budgets: [{ window: '1h', maxMutations: 20 }],
+          chain: { maxDepth: 2, mayInvoke: ['k8s-mcp'] },
+        },
         breaker: { maxViolations: 5 },
       },
     },
@@ -104,7 +109,12 @@ export function agentsYaml(scalerNamespaces: string[] = ['shop']): string {
         owner: { id: 'platform@example.com' },
         authorityClass: 'autonomous',
         identities: [{ kind: 'ServiceAccount', namespace: 'agents', name: 'k8s-mcp' }],
-        boundary: { namespaces: ['shop'], rules: [{ apiGroups: [''], resources: ['configmaps'], verbs: ['get', 'list', 'create', 'update', 'patch'] }], budgets: [{ window: '1h', maxMutations: 20 }], chain: { maxDepth: 2 } },
+        boundary: {
+          namespaces: ['shop'],
+          rules: [{ apiGroups: [''], resources: ['configmaps'], verbs: ['get', 'list', 'create', 'update', 'patch'] }],
+          budgets: [{ window: '1h', maxMutations: 20 }],
+          chain: { maxDepth: 2 },
+        },
         breaker: { maxViolations: 5 },
       },
     },
@@ -282,7 +292,14 @@ export async function startTetherEnv(): Promise<TetherEnv> {
             apiVersion: 'gateway.tether.dev/v1alpha1',
             kind: 'GatewayConfig',
             auth: { keys: [{ clientId: 'ops-bot', token: GATEWAY_AGENT_TOKEN }] },
-            servers: [{ name: 'kubernetes', stdio: { command: binary, args: ['--kubeconfig', kube.kubeconfig('mcp'), '--disable-multi-cluster'] }, defaultNamespace: 'shop', runAs: { serviceAccount: { namespace: 'agents', name: 'k8s-mcp' } } }],
+            servers: [
+              {
+                name: 'kubernetes',
+                stdio: { command: binary, args: ['--kubeconfig', kube.kubeconfig('mcp'), '--disable-multi-cluster'] },
+                defaultNamespace: 'shop',
+                runAs: { serviceAccount: { namespace: 'agents', name: 'k8s-mcp' } },
+              },
+            ],
           }),
         );
         return file;

@@ -31,7 +31,12 @@ describe('accountability: no owner, no access', () => {
     { name: 'ownership attestation current', subject: sa('fresh'), outcome: 'allow', governed: true },
     { name: 'group identity claims its members', subject: { username: 'bot-7', groups: ['ml-team-bots'] }, outcome: 'allow', governed: true },
     { name: 'Entra object id through the API server, with prefix', subject: { username: 'aad:8d1f-obj', groups: [] }, outcome: 'allow', governed: true },
-    { name: 'Entra token through the gateway', subject: { username: 'whatever', groups: [], oidc: { issuer: 'https://login.microsoftonline.com/t/v2.0', subject: '8d1f-obj' } }, outcome: 'allow', governed: true },
+    {
+      name: 'Entra token through the gateway',
+      subject: { username: 'whatever', groups: [], oidc: { issuer: 'https://login.microsoftonline.com/t/v2.0', subject: '8d1f-obj' } },
+      outcome: 'allow',
+      governed: true,
+    },
   ];
   for (const c of cases) {
     test(c.name, () => {

@@ -38,7 +38,15 @@ describe('authority classes', () => {
   test('an approval lifts the review for exactly that action, once', () => {
     const a = scaleAction('supervised', 'web', 2);
     const state = new MemoryState();
-    state.approvals.set('ap-1', { id: 'ap-1', agent: 'supervised', actionDigest: actionDigest(a), status: 'approved', expiresAt: NOW + 60_000, usesLeft: 1, approvedBy: ['bob@example.com'] });
+    state.approvals.set('ap-1', {
+      id: 'ap-1',
+      agent: 'supervised',
+      actionDigest: actionDigest(a),
+      status: 'approved',
+      expiresAt: NOW + 60_000,
+      usesLeft: 1,
+      approvedBy: ['bob@example.com'],
+    });
     const d = decide({ ...a, approvalId: 'ap-1' }, policy, state, NOW);
     expectDecision(d, 'allow', RULES.approvalUsed);
     assert.ok(d.effects.some((e) => e.kind === 'approval.consume' && e.approvalId === 'ap-1'));
@@ -49,7 +57,15 @@ describe('authority classes', () => {
   test('an approval found by digest applies without being carried (kubectl scale cannot carry annotations)', () => {
     const a = scaleAction('supervised', 'web', 2);
     const state = new MemoryState();
-    state.approvals.set('ap-2', { id: 'ap-2', agent: 'supervised', actionDigest: actionDigest(a), status: 'approved', expiresAt: NOW + 60_000, usesLeft: 1, approvedBy: ['bob@example.com'] });
+    state.approvals.set('ap-2', {
+      id: 'ap-2',
+      agent: 'supervised',
+      actionDigest: actionDigest(a),
+      status: 'approved',
+      expiresAt: NOW + 60_000,
+      usesLeft: 1,
+      approvedBy: ['bob@example.com'],
+    });
     expectDecision(decide(a, policy, state, NOW), 'allow', RULES.approvalUsed);
   });
 
@@ -66,7 +82,15 @@ describe('authority classes', () => {
       const a = scaleAction('supervised', 'web', 2);
       const state = new MemoryState();
       const digest = over.other ? actionDigest(scaleAction('supervised', 'web', 3)) : actionDigest(a);
-      state.approvals.set('ap', { id: 'ap', agent: over.agent ?? 'supervised', actionDigest: digest, status: over.status ?? 'approved', expiresAt: over.expiresAt ?? NOW + 1000, usesLeft: over.usesLeft ?? 1, approvedBy: ['bob@example.com'] });
+      state.approvals.set('ap', {
+        id: 'ap',
+        agent: over.agent ?? 'supervised',
+        actionDigest: digest,
+        status: over.status ?? 'approved',
+        expiresAt: over.expiresAt ?? NOW + 1000,
+        usesLeft: over.usesLeft ?? 1,
+        approvedBy: ['bob@example.com'],
+      });
       expectDecision(decide({ ...a, approvalId: 'ap' }, policy, state, NOW), 'pending', RULES.approvalInvalid);
     });
   }
@@ -93,7 +117,8 @@ describe('review triggers and audit mode', () => {
     agentDoc('trial', { mode: 'audit', authorityClass: 'advisory' }),
   );
   test('no trigger fires: allowed', () => expectDecision(decide(scaleAction('careful', 'web', 3), policy, EMPTY_STATE, NOW), 'allow'));
-  test('a destructive verb asks a human', () => expectDecision(decide(scaleAction('careful', 'web', 3, { verb: 'delete', object: undefined }), policy, EMPTY_STATE, NOW), 'pending', RULES.reviewTrigger));
+  test('a destructive verb asks a human', () =>
+    expectDecision(decide(scaleAction('careful', 'web', 3, { verb: 'delete', object: undefined }), policy, EMPTY_STATE, NOW), 'pending', RULES.reviewTrigger));
   test('a CEL trigger asks a human', () => expectDecision(decide(scaleAction('careful', 'web', 9), policy, EMPTY_STATE, NOW), 'pending', RULES.reviewTrigger));
   test('budget above 80 % asks a human', () => {
     const state = new MemoryState();
@@ -114,7 +139,8 @@ describe('intent', () => {
   const required = policyOf(governanceDoc({ requireIntent: true, intentMismatch: 'warn' }), agentDoc('bot'));
   const strict = policyOf(governanceDoc({ requireIntent: true, intentMismatch: 'deny' }), agentDoc('bot'));
   const optional = policyOf(governanceDoc({ requireIntent: false }), agentDoc('bot'));
-  test('mutation without intent is refused when required', () => expectDecision(decide(scaleAction('bot', 'web', 2, { intent: undefined }), required, EMPTY_STATE, NOW), 'deny', RULES.intentMissing));
+  test('mutation without intent is refused when required', () =>
+    expectDecision(decide(scaleAction('bot', 'web', 2, { intent: undefined }), required, EMPTY_STATE, NOW), 'deny', RULES.intentMissing));
   test('mutation with intent passes', () => expectDecision(decide(scaleAction('bot', 'web', 2), required, EMPTY_STATE, NOW), 'allow'));
   test('reads need no intent', () => expectDecision(decide({ ...scaleAction('bot', 'web', 2, { intent: undefined }), verb: 'get' }, required, EMPTY_STATE, NOW), 'allow'));
   test('intent not required', () => expectDecision(decide(scaleAction('bot', 'web', 2, { intent: undefined }), optional, EMPTY_STATE, NOW), 'allow'));
@@ -124,7 +150,8 @@ describe('intent', () => {
     expectDecision(d, 'allow');
     assert.ok(d.warnings.some((w) => w.rule === RULES.intentMismatch));
   });
-  test('the mismatch is refused when the policy says deny', () => expectDecision(decide(scaleAction('bot', 'web', 2, { intent: outside }), strict, EMPTY_STATE, NOW), 'deny', RULES.intentMismatch));
+  test('the mismatch is refused when the policy says deny', () =>
+    expectDecision(decide(scaleAction('bot', 'web', 2, { intent: outside }), strict, EMPTY_STATE, NOW), 'deny', RULES.intentMismatch));
   test('a declared target matches', () => {
     const d = decide(scaleAction('bot', 'cart', 2, { intent: outside }), strict, EMPTY_STATE, NOW);
     expectDecision(d, 'allow');

@@ -99,9 +99,30 @@ describe('boundary: CEL conditions', () => {
 describe('boundary: freezes, change windows and protected objects', () => {
   const policy = policyOf(
     governanceDoc(),
-    agentDoc('frozen', { boundary: { namespaces: ['shop'], rules: [{ apiGroups: ['apps'], resources: ['deployments'], verbs: ['get', 'update'] }], freezes: [{ from: '2026-11-25T00:00:00Z', until: '2026-11-26T00:00:00Z', reason: 'Black Friday' }] } }),
-    agentDoc('office-hours', { boundary: { namespaces: ['shop'], rules: [{ apiGroups: ['apps'], resources: ['deployments'], verbs: ['update'] }], changeWindows: [{ days: ['Mon', 'Tue', 'Wed', 'Thu', 'Fri'], start: '09:00', end: '17:00' }] } }),
-    agentDoc('gitops-aware', { boundary: { namespaces: ['shop'], rules: [{ apiGroups: ['apps'], resources: ['deployments'], verbs: ['update'] }], protected: [{ name: 'managed-by-flux', gitopsManaged: true }, { name: 'critical', labels: { tier: 'critical' } }] } }),
+    agentDoc('frozen', {
+      boundary: {
+        namespaces: ['shop'],
+        rules: [{ apiGroups: ['apps'], resources: ['deployments'], verbs: ['get', 'update'] }],
+        freezes: [{ from: '2026-11-25T00:00:00Z', until: '2026-11-26T00:00:00Z', reason: 'Black Friday' }],
+      },
+    }),
+    agentDoc('office-hours', {
+      boundary: {
+        namespaces: ['shop'],
+        rules: [{ apiGroups: ['apps'], resources: ['deployments'], verbs: ['update'] }],
+        changeWindows: [{ days: ['Mon', 'Tue', 'Wed', 'Thu', 'Fri'], start: '09:00', end: '17:00' }],
+      },
+    }),
+    agentDoc('gitops-aware', {
+      boundary: {
+        namespaces: ['shop'],
+        rules: [{ apiGroups: ['apps'], resources: ['deployments'], verbs: ['update'] }],
+        protected: [
+          { name: 'managed-by-flux', gitopsManaged: true },
+          { name: 'critical', labels: { tier: 'critical' } },
+        ],
+      },
+    }),
   );
   test('a freeze refuses mutations, not reads', () => {
     expectDecision(decide(scaleAction('frozen', 'web', 2), policy, EMPTY_STATE, NOW), 'deny', RULES.freeze);

@@ -18,7 +18,16 @@ function run(policy: ReturnType<typeof policyOf>, state: MemoryState, a: Action,
 }
 
 describe('budgets', () => {
-  const policy = policyOf(governanceDoc(), agentDoc('bot', { boundary: { namespaces: ['shop'], rules: [{ apiGroups: ['apps'], resources: ['deployments'], verbs: ['update'] }], budgets: [{ window: '1h', maxMutations: 3, maxDistinctObjects: 2 }] } }));
+  const policy = policyOf(
+    governanceDoc(),
+    agentDoc('bot', {
+      boundary: {
+        namespaces: ['shop'],
+        rules: [{ apiGroups: ['apps'], resources: ['deployments'], verbs: ['update'] }],
+        budgets: [{ window: '1h', maxMutations: 3, maxDistinctObjects: 2 }],
+      },
+    }),
+  );
   test('mutations within the window budget pass, then are refused until the window resets', () => {
     const state = new MemoryState();
     for (let i = 0; i < 3; i++) expectDecision(run(policy, state, scaleAction('bot', 'web', i + 2)), 'allow');
@@ -62,7 +71,10 @@ describe('circuit breakers', () => {
     expectDecision(run(policy, state, scaleAction('bot', 'web', 3)), 'deny', RULES.budgetMutations);
     expectDecision(run(policy, state, scaleAction('bot', 'web', 3)), 'deny', RULES.budgetMutations);
     const third = run(policy, state, scaleAction('bot', 'web', 3));
-    assert.ok(third.effects.some((e) => e.kind === 'breaker.trip' && e.key === 'bot'), 'third refusal within 5m trips');
+    assert.ok(
+      third.effects.some((e) => e.kind === 'breaker.trip' && e.key === 'bot'),
+      'third refusal within 5m trips',
+    );
     assert.equal(state.breaker('agent', 'bot').state, 'open');
     const later = NOW + 2 * 3_600_000;
     expectDecision(run(policy, state, scaleAction('bot', 'web', 3), later), 'deny', RULES.breakerOpen);
@@ -82,7 +94,8 @@ describe('circuit breakers', () => {
   });
   test('refusals spread beyond the window do not trip', () => {
     const state = new MemoryState();
-    for (let i = 0; i < 4; i++) run(policy, state, scaleAction('bot', 'web', 2, { target: { group: 'apps', version: 'v1', resource: 'deployments', namespace: 'x', name: 'y' } }), NOW + i * 6 * 60_000);
+    for (let i = 0; i < 4; i++)
+      run(policy, state, scaleAction('bot', 'web', 2, { target: { group: 'apps', version: 'v1', resource: 'deployments', namespace: 'x', name: 'y' } }), NOW + i * 6 * 60_000);
     assert.equal(state.breaker('agent', 'bot').state, 'closed');
   });
   test('rate: more mutations a minute than allowed trips', () => {
@@ -123,8 +136,17 @@ describe('circuit breakers', () => {
 describe('chains', () => {
   const policy = policyOf(
     governanceDoc(),
-    agentDoc('planner', { boundary: { namespaces: ['shop'], rules: [{ apiGroups: ['apps'], resources: ['deployments'], verbs: ['update'] }], chain: { maxDepth: 2, maxFanOut: 2, mayInvoke: ['scaler'] } } }),
-    agentDoc('scaler', { boundary: { namespaces: ['shop'], rules: [{ apiGroups: ['apps'], resources: ['deployments'], verbs: ['update'] }], chain: { maxDepth: 2, mayInvoke: ['planner'] } }, breaker: { maxChainDepth: 4 } }),
+    agentDoc('planner', {
+      boundary: {
+        namespaces: ['shop'],
+        rules: [{ apiGroups: ['apps'], resources: ['deployments'], verbs: ['update'] }],
+        chain: { maxDepth: 2, maxFanOut: 2, mayInvoke: ['scaler'] },
+      },
+    }),
+    agentDoc('scaler', {
+      boundary: { namespaces: ['shop'], rules: [{ apiGroups: ['apps'], resources: ['deployments'], verbs: ['update'] }], chain: { maxDepth: 2, mayInvoke: ['planner'] } },
+      breaker: { maxChainDepth: 4 },
+    }),
     agentDoc('loner'),
   );
   const hop = (agent: string, path: string[], depth = path.length, parent?: string) => scaleAction(agent, 'web', 2, { chain: { id: 'c1', depth, path, parentActionId: parent } });

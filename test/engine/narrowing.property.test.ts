@@ -42,13 +42,17 @@ const actionArb: fc.Arbitrary<Action> = fc
 /** A narrower boundary: fewer namespaces, fewer rules, rules with fewer verbs/resources, a tighter condition. */
 const narrowed = (b: fc.Arbitrary<{ namespaces: string[]; rules: ResourceRule[]; replicasMax: number }>) =>
   b.chain((wide) =>
-    fc.record({
-      namespaces: fc.subarray(wide.namespaces),
-      rules: fc.tuple(...wide.rules.map((r) => fc.record({ keep: fc.boolean(), verbs: fc.subarray(r.verbs), resources: fc.subarray(r.resources) }))).map((xs) =>
-        xs.flatMap((x, i) => (x.keep && x.verbs.length && x.resources.length ? [{ ...(wide.rules[i] as ResourceRule), verbs: x.verbs, resources: x.resources }] : [])),
-      ),
-      replicasMax: fc.integer({ min: 0, max: wide.replicasMax }),
-    }).map((narrow) => ({ wide, narrow })),
+    fc
+      .record({
+        namespaces: fc.subarray(wide.namespaces),
+        rules: fc
+          .tuple(...wide.rules.map((r) => fc.record({ keep: fc.boolean(), verbs: fc.subarray(r.verbs), resources: fc.subarray(r.resources) })))
+          .map((xs) =>
+            xs.flatMap((x, i) => (x.keep && x.verbs.length && x.resources.length ? [{ ...(wide.rules[i] as ResourceRule), verbs: x.verbs, resources: x.resources }] : [])),
+          ),
+        replicasMax: fc.integer({ min: 0, max: wide.replicasMax }),
+      })
+      .map((narrow) => ({ wide, narrow })),
   );
 
 const policyFor = (b: { namespaces: string[]; rules: ResourceRule[]; replicasMax: number }) =>

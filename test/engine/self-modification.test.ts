@@ -6,10 +6,21 @@ import { EMPTY_STATE } from '../../src/engine/state.ts';
 import { expectDecision } from '../support/assert-decision.ts';
 import { NOW, agentDoc, governanceDoc, policyOf, sa } from '../support/policy.ts';
 
-const broad = { namespaces: ['*'], rules: [{ apiGroups: ['*'], resources: ['*'], verbs: ['*'] }, { apiGroups: ['*'], resources: ['*'], verbs: ['*'], clusterScope: true }] };
+const broad = {
+  namespaces: ['*'],
+  rules: [
+    { apiGroups: ['*'], resources: ['*'], verbs: ['*'] },
+    { apiGroups: ['*'], resources: ['*'], verbs: ['*'], clusterScope: true },
+  ],
+};
 const policy = policyOf(
   governanceDoc(),
-  agentDoc('tuner', { authorityClass: 'self-tuning', boundary: broad, operatingParameters: { step: 2, strategy: 'gentle' }, selfTuning: { limits: { step: { min: 1, max: 5 }, strategy: { values: ['gentle', 'eager'] } } } }),
+  agentDoc('tuner', {
+    authorityClass: 'self-tuning',
+    boundary: broad,
+    operatingParameters: { step: 2, strategy: 'gentle' },
+    selfTuning: { limits: { step: { min: 1, max: 5 }, strategy: { values: ['gentle', 'eager'] } } },
+  }),
   agentDoc('auto', { boundary: broad, workloads: [{ namespace: 'agents', resource: 'deployments', name: 'auto-runner' }] }),
 );
 const agentObj = (name: string, spec: Record<string, unknown>) => ({ apiVersion: 'tether.dev/v1alpha1', kind: 'Agent', metadata: { name }, spec });
@@ -25,12 +36,22 @@ const editSelf = (agent: string, newSpec: Record<string, unknown>, verb = 'updat
 });
 
 describe('self-modification', () => {
-  test('a self-tuning agent tunes its parameters within limits', () => expectDecision(decide(editSelf('tuner', { ...base, operatingParameters: { step: 4, strategy: 'eager' } }), policy, EMPTY_STATE, NOW), 'allow'));
-  test('...but not past a numeric limit', () => expectDecision(decide(editSelf('tuner', { ...base, operatingParameters: { step: 9, strategy: 'gentle' } }), policy, EMPTY_STATE, NOW), 'deny', RULES.selfTuningLimit));
-  test('...nor to an undeclared value', () => expectDecision(decide(editSelf('tuner', { ...base, operatingParameters: { step: 2, strategy: 'reckless' } }), policy, EMPTY_STATE, NOW), 'deny', RULES.selfTuningLimit));
-  test('...nor a parameter without a declared limit', () => expectDecision(decide(editSelf('tuner', { ...base, operatingParameters: { step: 2, strategy: 'gentle', temperature: 1 } }), policy, EMPTY_STATE, NOW), 'deny', RULES.selfTuningLimit));
-  test('no class may change its own class', () => expectDecision(decide(editSelf('tuner', { ...base, authorityClass: 'autonomous' }), policy, EMPTY_STATE, NOW), 'deny', RULES.selfModification));
-  test('no agent may widen its own boundary even with a wildcard boundary', () => expectDecision(decide(editSelf('auto', { ...base, boundary: {} }), policy, EMPTY_STATE, NOW), 'deny', RULES.selfModification));
+  test('a self-tuning agent tunes its parameters within limits', () =>
+    expectDecision(decide(editSelf('tuner', { ...base, operatingParameters: { step: 4, strategy: 'eager' } }), policy, EMPTY_STATE, NOW), 'allow'));
+  test('...but not past a numeric limit', () =>
+    expectDecision(decide(editSelf('tuner', { ...base, operatingParameters: { step: 9, strategy: 'gentle' } }), policy, EMPTY_STATE, NOW), 'deny', RULES.selfTuningLimit));
+  test('...nor to an undeclared value', () =>
+    expectDecision(decide(editSelf('tuner', { ...base, operatingParameters: { step: 2, strategy: 'reckless' } }), policy, EMPTY_STATE, NOW), 'deny', RULES.selfTuningLimit));
+  test('...nor a parameter without a declared limit', () =>
+    expectDecision(
+      decide(editSelf('tuner', { ...base, operatingParameters: { step: 2, strategy: 'gentle', temperature: 1 } }), policy, EMPTY_STATE, NOW),
+      'deny',
+      RULES.selfTuningLimit,
+    ));
+  test('no class may change its own class', () =>
+    expectDecision(decide(editSelf('tuner', { ...base, authorityClass: 'autonomous' }), policy, EMPTY_STATE, NOW), 'deny', RULES.selfModification));
+  test('no agent may widen its own boundary even with a wildcard boundary', () =>
+    expectDecision(decide(editSelf('auto', { ...base, boundary: {} }), policy, EMPTY_STATE, NOW), 'deny', RULES.selfModification));
   test('an agent may edit another Agent when its boundary allows', () => {
     const a = editSelf('auto', base);
     expectDecision(decide({ ...a, target: { ...a.target, name: 'tuner' } }, policy, EMPTY_STATE, NOW), 'allow');
@@ -43,7 +64,8 @@ describe('self-modification', () => {
     object: { kind: 'ClusterRoleBinding', metadata: { name: 'x' }, roleRef: { kind: 'ClusterRole', name: 'cluster-admin' }, subjects },
     intent: { summary: 'grant' },
   });
-  test('binding a role to itself is self-modification', () => expectDecision(decide(binding([{ kind: 'ServiceAccount', name: 'auto', namespace: 'agents' }]), policy, EMPTY_STATE, NOW), 'deny', RULES.selfModification));
+  test('binding a role to itself is self-modification', () =>
+    expectDecision(decide(binding([{ kind: 'ServiceAccount', name: 'auto', namespace: 'agents' }]), policy, EMPTY_STATE, NOW), 'deny', RULES.selfModification));
   test('binding a role to someone else is not', () => expectDecision(decide(binding([{ kind: 'User', name: 'bob' }]), policy, EMPTY_STATE, NOW), 'allow'));
   const workload = (name: string, serviceAccountName: string): Action => ({
     source: 'admission',

@@ -37,7 +37,10 @@ const widening: [string, AgentSpec, RegExp][] = [
 for (const [name, spec, expected] of widening) {
   test(`widening: ${name}`, () => {
     const changes = wideningChanges(base, spec);
-    assert.ok(changes.some((c) => expected.test(c)), `expected ${expected} in ${JSON.stringify(changes)}`);
+    assert.ok(
+      changes.some((c) => expected.test(c)),
+      `expected ${expected} in ${JSON.stringify(changes)}`,
+    );
   });
 }
 
@@ -47,7 +50,15 @@ const narrowing: [string, AgentSpec][] = [
   ['fewer verbs', withBoundary({ rules: [{ apiGroups: ['apps'], resources: ['deployments'], verbs: ['get'] }] })],
   ['named objects only', withBoundary({ rules: [{ apiGroups: ['apps'], resources: ['deployments'], verbs: ['update'], resourceNames: ['web'] }] })],
   ['extra condition', withBoundary({ conditions: [...(base.boundary?.conditions ?? []), { name: 'min', expression: 'object.spec.replicas >= 1' }] })],
-  ['smaller budget and a new window', withBoundary({ budgets: [{ window: '1h', maxMutations: 10, maxDistinctObjects: 2 }, { window: '1m', maxMutations: 2 }] })],
+  [
+    'smaller budget and a new window',
+    withBoundary({
+      budgets: [
+        { window: '1h', maxMutations: 10, maxDistinctObjects: 2 },
+        { window: '1m', maxMutations: 2 },
+      ],
+    }),
+  ],
   ['lower class', { ...base, authorityClass: 'advisory' }],
   ['tighter breaker', { ...base, breaker: { maxViolations: 1, maxMutationsPerMinute: 5 } }],
   ['description only', { ...base, description: 'new words' }],

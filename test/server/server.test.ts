@@ -42,7 +42,15 @@ for (const backend of BACKENDS) {
     });
 
     test('admission: an autonomous agent inside its boundary is allowed, linked to its ledger entry', async () => {
-      const review = admissionReview({ username: SA('scaler'), resource: 'deployments', namespace: 'shop', name: 'web', object: deploymentObject('web', 3, intent('evening peak')), oldObject: deploymentObject('web', 2), patch: true });
+      const review = admissionReview({
+        username: SA('scaler'),
+        resource: 'deployments',
+        namespace: 'shop',
+        name: 'web',
+        object: deploymentObject('web', 3, intent('evening peak')),
+        oldObject: deploymentObject('web', 2),
+        patch: true,
+      });
       const r = await admit(review);
       assert.equal(r.status, 200);
       assert.equal(r.body.response.uid, (review.request as { uid: string }).uid);
@@ -55,11 +63,29 @@ for (const backend of BACKENDS) {
     });
 
     test('admission: a refusal carries the reasons; audit mode allows with warnings; humans are not governed', async () => {
-      const outside = await admit(admissionReview({ username: SA('scaler'), resource: 'deployments', namespace: 'payments', name: 'x', object: deploymentObject('x', 1, intent('x'), 'payments'), oldObject: deploymentObject('x', 1, {}, 'payments') }));
+      const outside = await admit(
+        admissionReview({
+          username: SA('scaler'),
+          resource: 'deployments',
+          namespace: 'payments',
+          name: 'x',
+          object: deploymentObject('x', 1, intent('x'), 'payments'),
+          oldObject: deploymentObject('x', 1, {}, 'payments'),
+        }),
+      );
       assert.equal(outside.body.response.allowed, false);
       assert.equal(outside.body.response.status?.code, 403);
       assert.match(outside.body.response.status?.message ?? '', /\[boundary\/namespace\] scaler may not .* namespace payments is outside its boundary/);
-      const trial = await admit(admissionReview({ username: SA('trial'), resource: 'deployments', namespace: 'shop', name: 'web', object: deploymentObject('web', 5, intent('try')), oldObject: deploymentObject('web', 3) }));
+      const trial = await admit(
+        admissionReview({
+          username: SA('trial'),
+          resource: 'deployments',
+          namespace: 'shop',
+          name: 'web',
+          object: deploymentObject('web', 5, intent('try')),
+          oldObject: deploymentObject('web', 3),
+        }),
+      );
       assert.equal(trial.body.response.allowed, true);
       assert.ok(trial.body.response.warnings?.some((w) => /authority\/advisory-proposal/.test(w)));
       const human = await admit(admissionReview({ username: 'alice@example.com', resource: 'deployments', namespace: 'payments', name: 'x', object: deploymentObject('x', 1) }));
@@ -85,19 +111,40 @@ for (const backend of BACKENDS) {
       const third = await admit(review());
       assert.equal(third.body.response.allowed, false, 'single use');
 
-      const other = await admit(admissionReview({ username: SA('release'), resource: 'deployments', namespace: 'shop', name: 'api', object: deploymentObject('api', 9, intent('roll out v2')), oldObject: deploymentObject('api', 2) }));
+      const other = await admit(
+        admissionReview({
+          username: SA('release'),
+          resource: 'deployments',
+          namespace: 'shop',
+          name: 'api',
+          object: deploymentObject('api', 9, intent('roll out v2')),
+          oldObject: deploymentObject('api', 2),
+        }),
+      );
       assert.equal(other.body.response.allowed, false, 'a different object is a different action');
       const noReason = await post(`/v1/approvals/${other.body.response.auditAnnotations.approval}/approve`, {}, TOKENS.bob);
       assert.equal(noReason.status, 400);
       const withAnnotation = deploymentObject('api', 9, { ...intent('roll out v2'), 'tether.dev/approval': other.body.response.auditAnnotations.approval as string });
       const ok = await post(`/v1/approvals/${other.body.response.auditAnnotations.approval}/approve`, { reason: 'looks right' }, TOKENS.bob);
       assert.equal(ok.status, 200);
-      const retry = await admit(admissionReview({ username: SA('release'), resource: 'deployments', namespace: 'shop', name: 'api', object: withAnnotation, oldObject: deploymentObject('api', 2) }));
+      const retry = await admit(
+        admissionReview({ username: SA('release'), resource: 'deployments', namespace: 'shop', name: 'api', object: withAnnotation, oldObject: deploymentObject('api', 2) }),
+      );
       assert.equal(retry.body.response.allowed, true, 'the retry carrying the approval annotation passes');
     });
 
     test('breakers: repeated refusals trip; the owner resets with a reason; the kill switch stops every agent', async () => {
-      const overBudget = () => admit(admissionReview({ username: SA('scaler'), resource: 'deployments', namespace: 'shop', name: `w${Math.random()}`, object: deploymentObject('w', 2, intent('grow')), oldObject: deploymentObject('w', 1) }));
+      const overBudget = () =>
+        admit(
+          admissionReview({
+            username: SA('scaler'),
+            resource: 'deployments',
+            namespace: 'shop',
+            name: `w${Math.random()}`,
+            object: deploymentObject('w', 2, intent('grow')),
+            oldObject: deploymentObject('w', 1),
+          }),
+        );
       let last: Awaited<ReturnType<typeof overBudget>> | undefined;
       for (let i = 0; i < 5; i++) last = await overBudget();
       assert.equal(last?.body.response.allowed, false);
@@ -111,13 +158,30 @@ for (const backend of BACKENDS) {
 
       assert.equal((await post('/v1/killswitch', { engaged: true, reason: 'incident' }, TOKENS.alice)).status, 403, 'only administrators');
       assert.equal((await post('/v1/killswitch', { engaged: true, reason: 'incident 7' }, TOKENS.root)).status, 200);
-      const killed = await admit(admissionReview({ username: SA('release'), resource: 'deployments', namespace: 'shop', name: 'z', object: deploymentObject('z', 1, intent('x')), oldObject: deploymentObject('z', 2) }));
+      const killed = await admit(
+        admissionReview({
+          username: SA('release'),
+          resource: 'deployments',
+          namespace: 'shop',
+          name: 'z',
+          object: deploymentObject('z', 1, intent('x')),
+          oldObject: deploymentObject('z', 2),
+        }),
+      );
       assert.match(killed.body.response.status?.message ?? '', /kill switch/);
       assert.equal((await post('/v1/killswitch', { engaged: false, reason: 'over' }, TOKENS.root)).status, 200);
     });
 
     test('authorization webhook: governs agent reads, no opinion otherwise', async () => {
-      const sar = (user: string, verb: string, resource: string, namespace: string) => ({ apiVersion: 'authorization.k8s.io/v1', kind: 'SubjectAccessReview', spec: { user, groups: ['system:serviceaccounts', 'system:serviceaccounts:agents', 'system:authenticated'], resourceAttributes: { verb, group: '', version: 'v1', resource, namespace } } });
+      const sar = (user: string, verb: string, resource: string, namespace: string) => ({
+        apiVersion: 'authorization.k8s.io/v1',
+        kind: 'SubjectAccessReview',
+        spec: {
+          user,
+          groups: ['system:serviceaccounts', 'system:serviceaccounts:agents', 'system:authenticated'],
+          resourceAttributes: { verb, group: '', version: 'v1', resource, namespace },
+        },
+      });
       type Sar = { status: { allowed: boolean; denied?: boolean; reason?: string } };
       const secret = await post<Sar>('/authorize', sar(SA('reader'), 'get', 'secrets', 'shop'));
       assert.deepEqual([secret.body.status.allowed, secret.body.status.denied], [false, true]);
@@ -129,14 +193,44 @@ for (const backend of BACKENDS) {
     });
 
     test('audit sink: events line up with decisions; agent changes without a decision are flagged', async () => {
-      const allowed = await admit(admissionReview({ username: SA('scaler'), resource: 'deployments', namespace: 'shop', name: 'web', object: deploymentObject('web', 2, intent('trim')), oldObject: deploymentObject('web', 3) }));
+      const allowed = await admit(
+        admissionReview({
+          username: SA('scaler'),
+          resource: 'deployments',
+          namespace: 'shop',
+          name: 'web',
+          object: deploymentObject('web', 2, intent('trim')),
+          oldObject: deploymentObject('web', 3),
+        }),
+      );
       const index = allowed.body.response.auditAnnotations['ledger-index'];
-      const event = (auditID: string, annotations: Record<string, string>, verb = 'patch') => ({ level: 'Metadata', auditID, stage: 'ResponseComplete', requestURI: '/apis/apps/v1/namespaces/shop/deployments/web', verb, user: { username: SA('scaler'), groups: ['system:serviceaccounts'] }, objectRef: { resource: 'deployments', namespace: 'shop', name: 'web', apiGroup: 'apps', apiVersion: 'v1' }, responseStatus: { code: 200 }, annotations, stageTimestamp: new Date().toISOString() });
+      const event = (auditID: string, annotations: Record<string, string>, verb = 'patch') => ({
+        level: 'Metadata',
+        auditID,
+        stage: 'ResponseComplete',
+        requestURI: '/apis/apps/v1/namespaces/shop/deployments/web',
+        verb,
+        user: { username: SA('scaler'), groups: ['system:serviceaccounts'] },
+        objectRef: { resource: 'deployments', namespace: 'shop', name: 'web', apiGroup: 'apps', apiVersion: 'v1' },
+        responseStatus: { code: 200 },
+        annotations,
+        stageTimestamp: new Date().toISOString(),
+      });
       const before = await s.store.ledgerSize();
-      const r = await post<{ recorded: number; undecided: number }>('/audit', { apiVersion: 'audit.k8s.io/v1', kind: 'EventList', items: [event('a-1', { 'agents.tether.dev/ledger-index': String(index) }), event('a-2', {}), { ...event('a-3', {}), stage: 'RequestReceived' }] });
+      const r = await post<{ recorded: number; undecided: number }>('/audit', {
+        apiVersion: 'audit.k8s.io/v1',
+        kind: 'EventList',
+        items: [event('a-1', { 'agents.tether.dev/ledger-index': String(index) }), event('a-2', {}), { ...event('a-3', {}), stage: 'RequestReceived' }],
+      });
       assert.deepEqual(r.body, { recorded: 2, undecided: 1 });
       const rows = await s.store.entries(before, before + 2);
-      assert.deepEqual(rows.map((e) => [e.leaf.auditId, e.leaf.detail?.decisionIndex, e.leaf.detail?.undecided]), [['a-1', Number(index), false], ['a-2', null, true]]);
+      assert.deepEqual(
+        rows.map((e) => [e.leaf.auditId, e.leaf.detail?.decisionIndex, e.leaf.detail?.undecided]),
+        [
+          ['a-1', Number(index), false],
+          ['a-2', null, true],
+        ],
+      );
     });
 
     test('bad input: a precise 4xx, never a crash, never a ledger write', async () => {
@@ -145,9 +239,21 @@ for (const backend of BACKENDS) {
         ['/admission', '{"kind":', /not valid JSON/],
         ['/admission', JSON.stringify({ apiVersion: 'admission.k8s.io/v1beta1', kind: 'AdmissionReview', request: {} }), /apiVersion: must be admission\.k8s\.io\/v1/],
         ['/admission', JSON.stringify({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', request: { operation: 'CREATE' } }), /request\.uid: is required/],
-        ['/admission', JSON.stringify({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', request: { uid: 'u', operation: 'PATCH' } }), /request\.operation: must be one of/],
-        ['/authorize', JSON.stringify({ apiVersion: 'authorization.k8s.io/v1', kind: 'SubjectAccessReview', spec: { resourceAttributes: { verb: 'get' } } }), /spec\.user: is required/],
-        ['/audit', JSON.stringify({ apiVersion: 'audit.k8s.io/v1', kind: 'EventList', items: [{ auditID: 'x', stage: 'ResponseComplete', objectRef: { resource: 'pods' } }] }), /items\[0\]\.user/],
+        [
+          '/admission',
+          JSON.stringify({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', request: { uid: 'u', operation: 'PATCH' } }),
+          /request\.operation: must be one of/,
+        ],
+        [
+          '/authorize',
+          JSON.stringify({ apiVersion: 'authorization.k8s.io/v1', kind: 'SubjectAccessReview', spec: { resourceAttributes: { verb: 'get' } } }),
+          /spec\.user: is required/,
+        ],
+        [
+          '/audit',
+          JSON.stringify({ apiVersion: 'audit.k8s.io/v1', kind: 'EventList', items: [{ auditID: 'x', stage: 'ResponseComplete', objectRef: { resource: 'pods' } }] }),
+          /items\[0\]\.user/,
+        ],
         ['/admission', Buffer.alloc(300 * 1024, 'a'), /too large|Request body is too large/i],
       ];
       for (const [path, raw, expected] of cases) {
@@ -155,7 +261,17 @@ for (const backend of BACKENDS) {
         assert.ok(r.status >= 400 && r.status < 500, `${path}: ${r.status} ${r.text}`);
         assert.match(r.body.message, expected);
       }
-      const unknownResource = await admit(admissionReview({ username: SA('scaler'), group: 'widgets.example.com', resource: 'gizmos', namespace: 'shop', name: 'g', operation: 'CREATE', object: { metadata: { name: 'g', annotations: intent('make') } } }));
+      const unknownResource = await admit(
+        admissionReview({
+          username: SA('scaler'),
+          group: 'widgets.example.com',
+          resource: 'gizmos',
+          namespace: 'shop',
+          name: 'g',
+          operation: 'CREATE',
+          object: { metadata: { name: 'g', annotations: intent('make') } },
+        }),
+      );
       assert.equal(unknownResource.body.response.allowed, false, 'an unknown resource is simply outside the boundary');
       assert.equal(await s.store.ledgerSize(), size + 1, 'only the one valid review was recorded');
       assert.equal((await get('/healthz')).status, 200);
@@ -183,7 +299,9 @@ for (const backend of BACKENDS) {
       const m = await get('/metrics');
       assert.match(m.text, /tether_decisions_total\{outcome="deny",rule="boundary\/namespace",class="autonomous",source="admission"\} \d+/);
       assert.equal((await get('/v1/approvals')).status, 401);
-      await waitFor(async () => notices.some((n) => (n as { event: string }).event === 'approval.pending') && notices.some((n) => (n as { event: string }).event === 'breaker.trip'));
+      await waitFor(
+        async () => notices.some((n) => (n as { event: string }).event === 'approval.pending') && notices.some((n) => (n as { event: string }).event === 'breaker.trip'),
+      );
     });
   });
 }

@@ -16,13 +16,27 @@ export const TOKENS = {
 
 export const SA = (name: string) => `system:serviceaccount:agents:${name}`;
 
-const agent = (name: string, spec: Record<string, unknown>) => ({ apiVersion: 'tether.dev/v1alpha1', kind: 'Agent', metadata: { name }, spec: { owner: { id: 'alice@example.com' }, identities: [{ kind: 'ServiceAccount', namespace: 'agents', name }], ...spec } });
+const agent = (name: string, spec: Record<string, unknown>) => ({
+  apiVersion: 'tether.dev/v1alpha1',
+  kind: 'Agent',
+  metadata: { name },
+  spec: { owner: { id: 'alice@example.com' }, identities: [{ kind: 'ServiceAccount', namespace: 'agents', name }], ...spec },
+});
 const deployments = (verbs: string[]) => ({ namespaces: ['shop'], rules: [{ apiGroups: ['apps'], resources: ['deployments', 'deployments/scale'], verbs }] });
 
 export function testPolicy(overrides: { scalerBudget?: number } = {}): Record<string, unknown>[] {
   return [
-    { apiVersion: 'tether.dev/v1alpha1', kind: 'GovernancePolicy', metadata: { name: 'default' }, spec: { agentSelectors: { serviceAccountNamespaces: ['agents'] }, requireIntent: true, approvals: { administrators: ['root@example.com'], ttl: '10m' } } },
-    agent('scaler', { authorityClass: 'autonomous', boundary: { ...deployments(['get', 'list', 'update', 'patch']), budgets: [{ window: '1h', maxMutations: overrides.scalerBudget ?? 3 }] }, breaker: { maxViolations: 2, window: '5m' } }),
+    {
+      apiVersion: 'tether.dev/v1alpha1',
+      kind: 'GovernancePolicy',
+      metadata: { name: 'default' },
+      spec: { agentSelectors: { serviceAccountNamespaces: ['agents'] }, requireIntent: true, approvals: { administrators: ['root@example.com'], ttl: '10m' } },
+    },
+    agent('scaler', {
+      authorityClass: 'autonomous',
+      boundary: { ...deployments(['get', 'list', 'update', 'patch']), budgets: [{ window: '1h', maxMutations: overrides.scalerBudget ?? 3 }] },
+      breaker: { maxViolations: 2, window: '5m' },
+    }),
     agent('release', { authorityClass: 'supervised', approvers: ['bob@example.com'], boundary: deployments(['get', 'update', 'patch']) }),
     agent('reader', { authorityClass: 'advisory', boundary: { namespaces: ['shop'], rules: [{ apiGroups: [''], resources: ['pods', 'pods/log'], verbs: ['get', 'list'] }] } }),
     agent('trial', { authorityClass: 'advisory', mode: 'audit', boundary: deployments(['get']) }),
@@ -34,7 +48,10 @@ export function writePolicy(dir: string, docs: Record<string, unknown>[]): void 
   writeFileSync(join(dir, 'policy.yaml'), docs.map((d) => stringify(d)).join('---\n'));
 }
 
-export async function startTestServer(storeUrl: string, opts: { bodyLimitBytes?: number; notifications?: ResolvedConfig['notifications'] } = {}): Promise<RunningServer & { policyDir: string; dataDir: string }> {
+export async function startTestServer(
+  storeUrl: string,
+  opts: { bodyLimitBytes?: number; notifications?: ResolvedConfig['notifications'] } = {},
+): Promise<RunningServer & { policyDir: string; dataDir: string }> {
   const dataDir = tempDir('tether-serve-');
   const policyDir = join(dataDir, 'policy');
   writePolicy(policyDir, testPolicy());

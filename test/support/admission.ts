@@ -31,7 +31,11 @@ export function admissionReview(opts: {
       name: opts.name,
       namespace: opts.namespace,
       operation: op,
-      userInfo: { username: opts.username, uid: randomUUID(), groups: opts.groups ?? (sa ? ['system:serviceaccounts', `system:serviceaccounts:${sa}`, 'system:authenticated'] : ['system:authenticated']) },
+      userInfo: {
+        username: opts.username,
+        uid: randomUUID(),
+        groups: opts.groups ?? (sa ? ['system:serviceaccounts', `system:serviceaccounts:${sa}`, 'system:authenticated'] : ['system:authenticated']),
+      },
       object: op === 'DELETE' ? null : (opts.object ?? null),
       oldObject: op === 'CREATE' ? null : (opts.oldObject ?? null),
       dryRun: opts.dryRun ?? false,
@@ -45,7 +49,11 @@ export function deploymentObject(name: string, replicas: number, annotations: Re
     apiVersion: 'apps/v1',
     kind: 'Deployment',
     metadata: { name, namespace, uid: 'c0ffee00-0000-4000-8000-000000000000', resourceVersion: '1234', generation: 3, annotations },
-    spec: { replicas, selector: { matchLabels: { app: name } }, template: { metadata: { labels: { app: name } }, spec: { containers: [{ name: 'server', image: `${name}:v1` }] } } },
+    spec: {
+      replicas,
+      selector: { matchLabels: { app: name } },
+      template: { metadata: { labels: { app: name } }, spec: { containers: [{ name: 'server', image: `${name}:v1` }] } },
+    },
     status: { replicas: 1 },
   };
 }

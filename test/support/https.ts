@@ -7,7 +7,10 @@ export interface HttpsResponse<T = unknown> {
 }
 
 /** One HTTPS request trusting `ca`: real TLS, as the API server and the CLI talk to Tether. */
-export function https<T = unknown>(url: string, opts: { ca: string; method?: string; body?: unknown; raw?: string | Buffer; token?: string; headers?: Record<string, string> }): Promise<HttpsResponse<T>> {
+export function https<T = unknown>(
+  url: string,
+  opts: { ca: string; method?: string; body?: unknown; raw?: string | Buffer; token?: string; headers?: Record<string, string> },
+): Promise<HttpsResponse<T>> {
   return new Promise((resolve, reject) => {
     const data = opts.raw !== undefined ? Buffer.from(opts.raw) : opts.body !== undefined ? Buffer.from(JSON.stringify(opts.body)) : undefined;
     const req = request(
@@ -15,7 +18,11 @@ export function https<T = unknown>(url: string, opts: { ca: string; method?: str
       {
         method: opts.method ?? (data ? 'POST' : 'GET'),
         ca: opts.ca,
-        headers: { ...(data ? { 'content-type': 'application/json', 'content-length': String(data.length) } : {}), ...(opts.token ? { authorization: `Bearer ${opts.token}` } : {}), ...opts.headers },
+        headers: {
+          ...(data ? { 'content-type': 'application/json', 'content-length': String(data.length) } : {}),
+          ...(opts.token ? { authorization: `Bearer ${opts.token}` } : {}),
+          ...opts.headers,
+        },
       },
       (res) => {
         const chunks: Buffer[] = [];

@@ -24,7 +24,12 @@ export function agentDoc(name: string, spec: Partial<AgentSpec> = {}): Record<st
 }
 
 export function governanceDoc(spec: GovernancePolicySpec = {}): Record<string, unknown> {
-  return { apiVersion: 'tether.dev/v1alpha1', kind: 'GovernancePolicy', metadata: { name: 'default' }, spec: { agentSelectors: { serviceAccountNamespaces: ['agents'] }, requireIntent: false, ...spec } };
+  return {
+    apiVersion: 'tether.dev/v1alpha1',
+    kind: 'GovernancePolicy',
+    metadata: { name: 'default' },
+    spec: { agentSelectors: { serviceAccountNamespaces: ['agents'] }, requireIntent: false, ...spec },
+  };
 }
 
 /** Compiles documents into a policy; throws with the formatted problems when they do not compile. */
@@ -41,7 +46,12 @@ export function sa(name: string, namespace = 'agents'): Subject {
 }
 
 export function deployment(name: string, replicas: number, extra: Record<string, unknown> = {}): Record<string, unknown> {
-  return { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name, namespace: 'shop', ...extra }, spec: { replicas, template: { spec: { containers: [{ name: 'app', image: 'app:1' }] } } } };
+  return {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name, namespace: 'shop', ...extra },
+    spec: { replicas, template: { spec: { containers: [{ name: 'app', image: 'app:1' }] } } },
+  };
 }
 
 export function scaleAction(agent: string, name: string, replicas: number, over: Partial<Action> = {}): Action {

@@ -56,7 +56,11 @@ export function apiRoutes(app: FastifyInstance, deps: ApiDeps): void {
   app.register(async (api) => {
     api.addHook('onRequest', async (req, reply) => {
       req.caller = deps.authenticate(req.headers.authorization);
-      if (!req.caller) return reply.code(401).header('www-authenticate', 'Bearer').send({ error: 'unauthorized', message: 'a bearer token is required (tether reads it from --token, TETHER_TOKEN or <dataDir>/admin-token)' });
+      if (!req.caller)
+        return reply
+          .code(401)
+          .header('www-authenticate', 'Bearer')
+          .send({ error: 'unauthorized', message: 'a bearer token is required (tether reads it from --token, TETHER_TOKEN or <dataDir>/admin-token)' });
     });
     api.setErrorHandler((e, _req, reply) => replyBadInput(reply, e) ?? reply.send(e));
 
@@ -88,8 +92,13 @@ export function apiRoutes(app: FastifyInstance, deps: ApiDeps): void {
       return { name: a.name, explanation: explainAgent(a, governor.policy), spec: a.spec, enforced: await governor.store.enforcedAgent(a.name) };
     });
 
-    api.get<{ Querystring: { status?: ApprovalStatus; agent?: string } }>('/v1/approvals', async (req) => governor.store.approvals({ status: req.query.status, agent: req.query.agent }));
-    api.get<{ Params: { id: string } }>('/v1/approvals/:id', async (req, reply) => (await governor.store.approval(req.params.id)) ?? reply.code(404).send({ error: 'not-found', message: `no approval ${req.params.id}` }));
+    api.get<{ Querystring: { status?: ApprovalStatus; agent?: string } }>('/v1/approvals', async (req) =>
+      governor.store.approvals({ status: req.query.status, agent: req.query.agent }),
+    );
+    api.get<{ Params: { id: string } }>(
+      '/v1/approvals/:id',
+      async (req, reply) => (await governor.store.approval(req.params.id)) ?? reply.code(404).send({ error: 'not-found', message: `no approval ${req.params.id}` }),
+    );
     for (const verdict of ['approve', 'deny'] as const) {
       api.post<{ Params: { id: string } }>(`/v1/approvals/:id/${verdict}`, async (req, reply) => {
         const by = human(req, reply);
@@ -107,7 +116,9 @@ export function apiRoutes(app: FastifyInstance, deps: ApiDeps): void {
       });
     }
     api.get<{ Querystring: { agent?: string } }>('/v1/proposals', async (req) => governor.store.proposals({ agent: req.query.agent }));
-    api.get<{ Querystring: { status?: ExpansionStatus; agent?: string } }>('/v1/expansions', async (req) => governor.store.expansions({ status: req.query.status, agent: req.query.agent }));
+    api.get<{ Querystring: { status?: ExpansionStatus; agent?: string } }>('/v1/expansions', async (req) =>
+      governor.store.expansions({ status: req.query.status, agent: req.query.agent }),
+    );
 
     api.get('/v1/breakers', async () => ({ breakers: await governor.store.breakers(), killSwitch: await governor.store.killSwitch() }));
     api.post('/v1/breakers/reset', async (req, reply) => {
@@ -130,7 +141,17 @@ export function apiRoutes(app: FastifyInstance, deps: ApiDeps): void {
 
     api.get<{ Querystring: Record<string, string | undefined> }>('/v1/ledger', async (req) => {
       const q = req.query;
-      const query: LedgerQuery = { agent: q.agent, owner: q.owner, actor: q.actor, object: q.object, kind: q.kind as LedgerQuery['kind'], since: q.since ? Date.parse(q.since) : undefined, until: q.until ? Date.parse(q.until) : undefined, fromIndex: num(q.from, 'from'), limit: num(q.limit, 'limit') ?? 100 };
+      const query: LedgerQuery = {
+        agent: q.agent,
+        owner: q.owner,
+        actor: q.actor,
+        object: q.object,
+        kind: q.kind as LedgerQuery['kind'],
+        since: q.since ? Date.parse(q.since) : undefined,
+        until: q.until ? Date.parse(q.until) : undefined,
+        fromIndex: num(q.from, 'from'),
+        limit: num(q.limit, 'limit') ?? 100,
+      };
       return governor.store.queryLedger(query);
     });
     api.get('/v1/ledger/head', async () => ({ ...(await ledger.head()), checkpoint: await ledger.latestCheckpoint() }));

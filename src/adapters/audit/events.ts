@@ -57,7 +57,11 @@ export function decodeAuditEventList(body: unknown): AuditFact[] {
       time: optionalString(ev.stageTimestamp, `${at}.stageTimestamp`),
       action: {
         source: 'audit',
-        subject: { username: requireString(user.username, `${at}.user.username`), groups: stringArray(user.groups, `${at}.user.groups`), uid: optionalString(user.uid, `${at}.user.uid`) },
+        subject: {
+          username: requireString(user.username, `${at}.user.username`),
+          groups: stringArray(user.groups, `${at}.user.groups`),
+          uid: optionalString(user.uid, `${at}.user.uid`),
+        },
         verb: requireString(ev.verb, `${at}.verb`),
         target,
         requestId: requireString(ev.auditID, `${at}.auditID`),

@@ -7,9 +7,7 @@ import { DecodeError, optionalString, requireObject, requireString, stringArray 
 /** Verbs admission sees (and decides, with budgets): the authorizer leaves them to admission. */
 const ADMISSION_VERBS = new Set(['create', 'update', 'patch', 'delete', 'deletecollection']);
 
-export type AuthorizationRequest =
-  | { readonly kind: 'resource'; readonly action: Action }
-  | { readonly kind: 'left-to-admission' | 'non-resource'; readonly username: string };
+export type AuthorizationRequest = { readonly kind: 'resource'; readonly action: Action } | { readonly kind: 'left-to-admission' | 'non-resource'; readonly username: string };
 
 export function decodeSubjectAccessReview(body: unknown): AuthorizationRequest {
   const sar = requireObject(body, 'SubjectAccessReview');

@@ -115,11 +115,26 @@ export function auditPolicy(policy: CompiledPolicy): Record<string, unknown> {
     kind: 'Policy',
     omitStages: ['RequestReceived'],
     rules: [
-      { level: 'Metadata', resources: [{ group: '', resources: ['secrets', 'serviceaccounts/token'] }, { group: 'authentication.k8s.io', resources: ['tokenreviews'] }] },
-      { level: 'RequestResponse', verbs: ['update', 'patch'], resources: [{ group: 'apps', resources: ['deployments', 'deployments/scale', 'statefulsets', 'statefulsets/scale', 'replicasets', 'replicasets/scale'] }, { group: 'autoscaling' }] },
+      {
+        level: 'Metadata',
+        resources: [
+          { group: '', resources: ['secrets', 'serviceaccounts/token'] },
+          { group: 'authentication.k8s.io', resources: ['tokenreviews'] },
+        ],
+      },
+      {
+        level: 'RequestResponse',
+        verbs: ['update', 'patch'],
+        resources: [
+          { group: 'apps', resources: ['deployments', 'deployments/scale', 'statefulsets', 'statefulsets/scale', 'replicasets', 'replicasets/scale'] },
+          { group: 'autoscaling' },
+        ],
+      },
       ...(sets.usernames.length ? [{ level: 'Metadata', users: sets.usernames }] : []),
       ...(sets.groups.length ? [{ level: 'Metadata', userGroups: sets.groups }] : []),
-      ...(sets.prefixes.some((p) => p.startsWith('system:serviceaccount:')) ? [{ level: 'Metadata', userGroups: sets.prefixes.filter((p) => p.startsWith('system:serviceaccount:')).map((p) => `system:serviceaccounts:${p.split(':')[2]}`) }] : []),
+      ...(sets.prefixes.some((p) => p.startsWith('system:serviceaccount:'))
+        ? [{ level: 'Metadata', userGroups: sets.prefixes.filter((p) => p.startsWith('system:serviceaccount:')).map((p) => `system:serviceaccounts:${p.split(':')[2]}`) }]
+        : []),
       { level: 'None' },
     ],
   };

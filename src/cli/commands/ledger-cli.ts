@@ -66,7 +66,20 @@ export function ledgerCommand(run: (fn: () => Promise<number>) => void): Command
     .option('--until <time>')
     .option('--limit <n>', 'at most this many', '100')
     .action((o: StoreOptions & { agent?: string; owner?: string; object?: string; kind?: string; since?: string; until?: string; limit: string }) =>
-      run(() => withLedger(o, (l) => ledgerShow({ ledger: l, agent: o.agent, owner: o.owner, object: o.object, kind: o.kind as LeafKind | undefined, since: time(o.since, '--since'), until: time(o.until, '--until'), limit: Number(o.limit) }))),
+      run(() =>
+        withLedger(o, (l) =>
+          ledgerShow({
+            ledger: l,
+            agent: o.agent,
+            owner: o.owner,
+            object: o.object,
+            kind: o.kind as LeafKind | undefined,
+            since: time(o.since, '--since'),
+            until: time(o.until, '--until'),
+            limit: Number(o.limit),
+          }),
+        ),
+      ),
     );
   storeOptions(ledger.command('prove').description('an inclusion proof for one entry').argument('<index>'))
     .option('--size <n>', 'prove against the tree of this size')
@@ -77,9 +90,11 @@ export function ledgerCommand(run: (fn: () => Promise<number>) => void): Command
         return withLedger(o, (l) => ledgerProve({ ledger: l, index: i, size: o.size === undefined ? undefined : Number(o.size) }));
       }),
     );
-  storeOptions(ledger.command('export').description('JSON Lines with inclusion proofs and a signed checkpoint').argument('[out]', 'file, or - for stdout', '-')).action((out: string, o: StoreOptions) =>
-    run(() => withLedger(o, (l) => ledgerExport({ ledger: l, out }))),
+  storeOptions(ledger.command('export').description('JSON Lines with inclusion proofs and a signed checkpoint').argument('[out]', 'file, or - for stdout', '-')).action(
+    (out: string, o: StoreOptions) => run(() => withLedger(o, (l) => ledgerExport({ ledger: l, out }))),
   );
-  storeOptions(ledger.command('pubkey').description('the public key that signs checkpoints')).action((o: StoreOptions) => run(() => withLedger(o, (l) => ledgerPubkey({ ledger: l }))));
+  storeOptions(ledger.command('pubkey').description('the public key that signs checkpoints')).action((o: StoreOptions) =>
+    run(() => withLedger(o, (l) => ledgerPubkey({ ledger: l }))),
+  );
   return ledger;
 }

@@ -23,7 +23,13 @@ export function lintCommand(dir: string, opts: { output?: string }): number {
 
 export function requirePolicy(dir: string): CompiledPolicy {
   const r = loadPolicyDir(dir);
-  if (!r.policy) throw new UsageError(`policy in ${dir} has errors:\n${r.problems.filter((p) => p.severity === 'error').map(formatProblem).join('\n')}`);
+  if (!r.policy)
+    throw new UsageError(
+      `policy in ${dir} has errors:\n${r.problems
+        .filter((p) => p.severity === 'error')
+        .map(formatProblem)
+        .join('\n')}`,
+    );
   return r.policy;
 }
 

@@ -40,7 +40,9 @@ export async function serveCommand(o: ServeOptions): Promise<number> {
   const lines = [
     `tether: serving on ${server.url} (store: ${server.store.backend}, data: ${config.dataDir})`,
     `tether: CA certificate: ${join(config.dataDir, 'tls', 'ca.crt')}`,
-    server.createdAdminToken ? `tether: created an administrator token in ${server.adminTokenFile} (mode 0600); the CLI reads it from there` : `tether: administrator token: ${server.adminTokenFile}`,
+    server.createdAdminToken
+      ? `tether: created an administrator token in ${server.adminTokenFile} (mode 0600); the CLI reads it from there`
+      : `tether: administrator token: ${server.adminTokenFile}`,
   ];
   console.error(lines.join('\n'));
   await new Promise<void>((done) => {
@@ -82,9 +84,15 @@ export async function webhookConfigCommand(o: WebhookConfigOptions): Promise<num
   }
   if (url.protocol !== 'https:') throw new UsageError('--url must be https: the API server only calls webhooks over TLS');
   const policy = requirePolicy(o.policy);
-  const caPem = o.ca ? readFileSync(o.ca, 'utf8') : (await loadTls({ kind: 'self-managed', dir: join(resolve(o.dataDir ?? '.tether'), 'tls'), hosts: o.host?.length ? o.host : [url.hostname] })).ca;
+  const caPem = o.ca
+    ? readFileSync(o.ca, 'utf8')
+    : (await loadTls({ kind: 'self-managed', dir: join(resolve(o.dataDir ?? '.tether'), 'tls'), hosts: o.host?.length ? o.host : [url.hostname] })).ca;
   const outDir = o.outDir ? resolve(o.outDir) : undefined;
-  const files = webhookConfigFiles(policy, { baseUrl: url.origin, caPem, timeoutSeconds: o.timeout ? Number(o.timeout) : undefined }, o.configDir ?? outDir ?? '/etc/kubernetes/tether');
+  const files = webhookConfigFiles(
+    policy,
+    { baseUrl: url.origin, caPem, timeoutSeconds: o.timeout ? Number(o.timeout) : undefined },
+    o.configDir ?? outDir ?? '/etc/kubernetes/tether',
+  );
   if (!outDir) {
     process.stdout.write(files['validating-webhook.yaml']);
     return 0;

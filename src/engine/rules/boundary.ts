@@ -36,9 +36,7 @@ export function checkBoundary(ctx: DecisionContext): void {
   const clusterWide = t.namespace === undefined || t.namespace === '';
   const req = { verb: action.verb, group: t.group, resource: t.resource, subresource: t.subresource, name: t.name };
   const rules = b.rules ?? [];
-  const allowed = rules.some(
-    (r) => (clusterWide ? r.clusterScope === true || (namespaces.includes('*') && !r.clusterScope) : !r.clusterScope) && ruleAllowsResource(r, req),
-  );
+  const allowed = rules.some((r) => (clusterWide ? r.clusterScope === true || (namespaces.includes('*') && !r.clusterScope) : !r.clusterScope) && ruleAllowsResource(r, req));
   if (!allowed) {
     const granted = rules
       .filter((r) => r.resources.some((res) => res === '*' || res === t.resource || res.startsWith(`${t.resource}/`)))
@@ -52,7 +50,10 @@ export function checkBoundary(ctx: DecisionContext): void {
 
   for (const f of b.freezes ?? []) {
     if (ctx.now >= Date.parse(f.from) && ctx.now < Date.parse(f.until)) {
-      ctx.deny(RULES.freeze, `changes are frozen from ${f.from} until ${f.until}${f.reason ? ` (${f.reason})` : ''}; ${agent.name} may not ${ctx.describe()} before then. Ask ${agent.spec.owner.id} to lift the freeze.`);
+      ctx.deny(
+        RULES.freeze,
+        `changes are frozen from ${f.from} until ${f.until}${f.reason ? ` (${f.reason})` : ''}; ${agent.name} may not ${ctx.describe()} before then. Ask ${agent.spec.owner.id} to lift the freeze.`,
+      );
     }
   }
   const windows = b.changeWindows ?? [];

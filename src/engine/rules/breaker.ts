@@ -11,19 +11,26 @@ export function checkBreaker(ctx: DecisionContext): void {
   const { agent } = ctx;
   const status = ctx.state.breaker('agent', agent.name);
   if (status.state === 'open' && ctx.mutation) {
-    ctx.deny(RULES.breakerOpen, `${agent.name}'s circuit breaker is open${status.reason ? ` (${status.reason})` : ''}; it may not ${ctx.describe()}. ${resetHint(agent.name, agent.spec.owner.id)}`);
+    ctx.deny(
+      RULES.breakerOpen,
+      `${agent.name}'s circuit breaker is open${status.reason ? ` (${status.reason})` : ''}; it may not ${ctx.describe()}. ${resetHint(agent.name, agent.spec.owner.id)}`,
+    );
   }
   const rate = agent.spec.breaker?.maxMutationsPerMinute;
   if (rate !== undefined && ctx.mutation) {
     const recent = ctx.state.mutationsSince(agent.name, ctx.now - 60_000);
     if (recent + 1 > rate) {
-      ctx.deny(RULES.rateLimit, `${agent.name} made ${recent} mutations in the last minute, its limit is ${rate}: runaway behaviour is stopped. ${resetHint(agent.name, agent.spec.owner.id)}`);
+      ctx.deny(
+        RULES.rateLimit,
+        `${agent.name} made ${recent} mutations in the last minute, its limit is ${rate}: runaway behaviour is stopped. ${resetHint(agent.name, agent.spec.owner.id)}`,
+      );
       ctx.effects.push({ kind: 'breaker.trip', scope: 'agent', key: agent.name, rule: RULES.rateLimit, reason: `rate: more than ${rate} mutations per minute` });
     }
   }
 }
 
-function fieldValue(obj: unknown, path: string): string | undefined {
+/** The canonical JSON of a dotted field path's value, or undefined when the object lacks it. */
+export function fieldValue(obj: unknown, path: string): string | undefined {
   let cur: unknown = obj;
   for (const seg of path.split('.')) {
     if (typeof cur !== 'object' || cur === null) return undefined;
@@ -61,7 +68,10 @@ export function checkOscillation(ctx: DecisionContext): void {
     if (flips >= osc.maxFlips) {
       const actors = [...new Set(history.map((h) => h.actor))].join(', ');
       const reason = `oscillation: ${key} ${field} flipped ${flips} times within ${osc.window} (actors: ${actors || ctx.agent.name})`;
-      ctx.deny(RULES.oscillation, `${ctx.agent.name} may not change ${field} of ${key} again: ${reason}. Control loops are fighting; ${resetHint(ctx.agent.name, ctx.agent.spec.owner.id)}`);
+      ctx.deny(
+        RULES.oscillation,
+        `${ctx.agent.name} may not change ${field} of ${key} again: ${reason}. Control loops are fighting; ${resetHint(ctx.agent.name, ctx.agent.spec.owner.id)}`,
+      );
       ctx.effects.push({ kind: 'breaker.trip', scope: 'agent', key: ctx.agent.name, rule: RULES.oscillation, reason });
     }
     ctx.effects.push({ kind: 'field.record', objectKey: key, field, value: next, actor: ctx.agent.name });

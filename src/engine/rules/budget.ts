@@ -21,14 +21,20 @@ export function checkBudgets(ctx: DecisionContext): BudgetProjection[] {
     if (b.maxMutations !== undefined) {
       const after = usage.mutations + 1;
       if (after > b.maxMutations) {
-        ctx.deny(RULES.budgetMutations, `${ctx.agent.name} has used ${usage.mutations} of ${b.maxMutations} mutations allowed per ${b.window}; ${ctx.describe()} is refused until the window resets at ${resets}, or a human raises spec.boundary.budgets.`);
+        ctx.deny(
+          RULES.budgetMutations,
+          `${ctx.agent.name} has used ${usage.mutations} of ${b.maxMutations} mutations allowed per ${b.window}; ${ctx.describe()} is refused until the window resets at ${resets}, or a human raises spec.boundary.budgets.`,
+        );
       }
       fraction = Math.max(fraction, b.maxMutations === 0 ? 1 : after / b.maxMutations);
     }
     if (b.maxDistinctObjects !== undefined) {
       const after = usage.distinctObjects + (usage.includesObject ? 0 : 1);
       if (after > b.maxDistinctObjects) {
-        ctx.deny(RULES.budgetObjects, `${ctx.agent.name} has already touched ${usage.distinctObjects} distinct objects, its blast-radius limit per ${b.window} (${b.maxDistinctObjects}); ${key} would be one more. Wait until ${resets} or ask for a wider budget.`);
+        ctx.deny(
+          RULES.budgetObjects,
+          `${ctx.agent.name} has already touched ${usage.distinctObjects} distinct objects, its blast-radius limit per ${b.window} (${b.maxDistinctObjects}); ${key} would be one more. Wait until ${resets} or ask for a wider budget.`,
+        );
       }
       fraction = Math.max(fraction, b.maxDistinctObjects === 0 ? 1 : after / b.maxDistinctObjects);
     }

@@ -8,16 +8,28 @@ export function checkChain(ctx: DecisionContext): void {
   const { agent, policy } = ctx;
   const chainBreaker = ctx.state.breaker('chain', chain.id);
   if (chainBreaker.state === 'open') {
-    ctx.deny(RULES.chainBreakerOpen, `chain ${chain.id} was stopped by its circuit breaker (${chainBreaker.reason ?? 'tripped'}); a human must reset it with: tether breakers reset chain:${chain.id} --reason …`);
+    ctx.deny(
+      RULES.chainBreakerOpen,
+      `chain ${chain.id} was stopped by its circuit breaker (${chainBreaker.reason ?? 'tripped'}); a human must reset it with: tether breakers reset chain:${chain.id} --reason …`,
+    );
   }
   const limits = agent.spec.boundary?.chain;
   if (limits?.maxDepth !== undefined && chain.depth > limits.maxDepth) {
-    ctx.deny(RULES.chainDepth, `${agent.name} was reached at chain depth ${chain.depth} (via ${chain.path.join(' → ')}), deeper than its limit of ${limits.maxDepth}. Shorten the chain or raise spec.boundary.chain.maxDepth (needs approval).`);
+    ctx.deny(
+      RULES.chainDepth,
+      `${agent.name} was reached at chain depth ${chain.depth} (via ${chain.path.join(' → ')}), deeper than its limit of ${limits.maxDepth}. Shorten the chain or raise spec.boundary.chain.maxDepth (needs approval).`,
+    );
   }
   const tripDepth = agent.spec.breaker?.maxChainDepth;
   if (tripDepth !== undefined && chain.depth > tripDepth) {
     ctx.deny(RULES.breakerTrip, `chain ${chain.id} reached depth ${chain.depth}, past the breaker limit of ${tripDepth}: the chain is stopped.`);
-    ctx.effects.push({ kind: 'breaker.trip', scope: 'chain', key: chain.id, rule: RULES.chainDepth, reason: `runaway chain: depth ${chain.depth} > ${tripDepth} at ${agent.name}` });
+    ctx.effects.push({
+      kind: 'breaker.trip',
+      scope: 'chain',
+      key: chain.id,
+      rule: RULES.chainDepth,
+      reason: `runaway chain: depth ${chain.depth} > ${tripDepth} at ${agent.name}`,
+    });
   }
   if (chain.path.includes(agent.name)) {
     ctx.deny(RULES.chainCycle, `${agent.name} already appears in this chain (${[...chain.path, agent.name].join(' → ')}): a loop between agents is refused.`);

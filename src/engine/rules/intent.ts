@@ -18,7 +18,10 @@ export function checkIntent(ctx: DecisionContext): void {
   const intent = ctx.action.intent;
   if (!intent || intent.summary.trim() === '') {
     if (ctx.agent.intentRequired) {
-      ctx.deny(RULES.intentMissing, `${ctx.agent.name} must say why before it may ${ctx.describe()}: declare intent (annotation tether.dev/intent, header X-Tether-Intent, or MCP _meta "tether.dev/intent") with at least a summary.`);
+      ctx.deny(
+        RULES.intentMissing,
+        `${ctx.agent.name} must say why before it may ${ctx.describe()}: declare intent (annotation tether.dev/intent, header X-Tether-Intent, or MCP _meta "tether.dev/intent") with at least a summary.`,
+      );
     }
     return;
   }
@@ -28,10 +31,12 @@ export function checkIntent(ctx: DecisionContext): void {
   const message = `${ctx.describe()} lies outside the targets ${ctx.agent.name} declared in its intent (${declared}).`;
   switch (ctx.policy.governance.spec.intentMismatch ?? 'warn') {
     case 'deny':
-      return ctx.deny(RULES.intentMismatch, `${message} Declare the target or stay within it.`);
+      ctx.deny(RULES.intentMismatch, `${message} Declare the target or stay within it.`);
+      break;
     case 'review':
-      return ctx.review(RULES.intentMismatch, `${message} A human must confirm it.`);
+      ctx.review(RULES.intentMismatch, `${message} A human must confirm it.`);
+      break;
     case 'warn':
-      return ctx.warn(RULES.intentMismatch, message);
+      ctx.warn(RULES.intentMismatch, message);
   }
 }

@@ -8,7 +8,10 @@ export function checkAuthority(ctx: DecisionContext): void {
   if (!ctx.mutation) return;
   const { agent } = ctx;
   if (agent.authorityClass === 'advisory') {
-    ctx.propose(RULES.advisory, `${agent.name} is advisory: it may read and propose, not ${ctx.describe()}. The change was recorded as a proposal for ${agent.spec.owner.id} to review (tether proposals list).`);
+    ctx.propose(
+      RULES.advisory,
+      `${agent.name} is advisory: it may read and propose, not ${ctx.describe()}. The change was recorded as a proposal for ${agent.spec.owner.id} to review (tether proposals list).`,
+    );
   } else if (agent.authorityClass === 'supervised') {
     ctx.review(RULES.supervised, `${agent.name} is supervised: ${ctx.describe()} needs a human's approval.`);
   }

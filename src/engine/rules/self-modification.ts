@@ -10,7 +10,13 @@ interface Binding {
 }
 
 function podServiceAccount(obj: unknown): string | undefined {
-  const o = obj as { spec?: { serviceAccountName?: string; template?: { spec?: { serviceAccountName?: string } }; jobTemplate?: { spec?: { template?: { spec?: { serviceAccountName?: string } } } } } } | null;
+  const o = obj as {
+    spec?: {
+      serviceAccountName?: string;
+      template?: { spec?: { serviceAccountName?: string } };
+      jobTemplate?: { spec?: { template?: { spec?: { serviceAccountName?: string } } } };
+    };
+  } | null;
   return o?.spec?.serviceAccountName ?? o?.spec?.template?.spec?.serviceAccountName ?? o?.spec?.jobTemplate?.spec?.template?.spec?.serviceAccountName;
 }
 
@@ -76,10 +82,16 @@ export function checkSelfModification(ctx: DecisionContext): boolean {
       ctx.deny(RULES.selfTuningLimit, `${agent.name} may tune its own operating parameters only within spec.selfTuning.limits: ${problems.join('; ')}.`);
       return false;
     }
-    ctx.deny(RULES.selfModification, `${agent.name} may tune only spec.operatingParameters of itself, not ${changed.filter((k) => k !== 'operatingParameters').join(', ')}: no agent may change its own boundary, class or owner. Ask ${agent.spec.owner.id}.`);
+    ctx.deny(
+      RULES.selfModification,
+      `${agent.name} may tune only spec.operatingParameters of itself, not ${changed.filter((k) => k !== 'operatingParameters').join(', ')}: no agent may change its own boundary, class or owner. Ask ${agent.spec.owner.id}.`,
+    );
     return false;
   }
-  ctx.deny(RULES.selfModification, `${agent.name} may not ${action.verb} ${what}: no agent may widen its own boundary, class, owner or access. Ask its owner ${agent.spec.owner.id} to make the change.`);
+  ctx.deny(
+    RULES.selfModification,
+    `${agent.name} may not ${action.verb} ${what}: no agent may widen its own boundary, class, owner or access. Ask its owner ${agent.spec.owner.id} to make the change.`,
+  );
   return false;
 }
 
