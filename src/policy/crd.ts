@@ -60,7 +60,7 @@ export function crdFor(kind: KindName): JsonSchema {
           { name: 'Owner', type: 'string', jsonPath: '.spec.owner.id' },
           { name: 'Class', type: 'string', jsonPath: '.spec.authorityClass' },
           { name: 'Mode', type: 'string', jsonPath: '.spec.mode' },
-          { name: 'Enforced', type: 'string', jsonPath: '.status.enforcedGeneration' },
+          { name: 'Enforced', type: 'boolean', jsonPath: '.status.enforced' },
         ]
       : [{ name: 'Kill-Switch', type: 'boolean', jsonPath: '.spec.killSwitch' }];
   return {

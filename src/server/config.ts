@@ -23,7 +23,33 @@ const Notification = Type.Object(
   {
     url: Type.String({ pattern: '^https?://' }),
     format: Type.Optional(Type.Union([Type.Literal('json'), Type.Literal('slack')])),
-    events: Type.Optional(Type.Array(Type.Union([Type.Literal('approval.pending'), Type.Literal('breaker.trip'), Type.Literal('agent.unregistered'), Type.Literal('expansion.pending'), Type.Literal('audit.undecided')]))),
+    events: Type.Optional(
+      Type.Array(
+        Type.Union([
+          Type.Literal('approval.pending'),
+          Type.Literal('breaker.trip'),
+          Type.Literal('agent.unregistered'),
+          Type.Literal('expansion.pending'),
+          Type.Literal('audit.undecided'),
+          Type.Literal('drift.found'),
+        ]),
+      ),
+    ),
+  },
+  strict,
+);
+
+const Drift = Type.Object(
+  {
+    repo: Type.String({ minLength: 1, description: 'The Git working copy of the desired state.' }),
+    revision: Type.Optional(Type.String({ minLength: 1, description: 'Compare against this revision (default: the working tree).' })),
+    path: Type.Optional(Type.String({ description: 'Directory below repo to render (plain manifests or kustomize).' })),
+    namespace: Type.Optional(Type.String({ minLength: 1, description: "Namespace for objects that name none (default 'default')." })),
+    intervalSeconds: Type.Optional(Type.Integer({ minimum: 1, description: 'Seconds between runs (default 300).' })),
+    kubeconfig: Type.Optional(Type.String({ description: 'Default: the policy kubeconfig, else the default loading rules.' })),
+    leaseNamespace: Type.Optional(Type.String({ minLength: 1, description: "Namespace of the leader-election Lease (default 'default')." })),
+    leaseName: Type.Optional(Type.String({ minLength: 1, description: "Name of the leader-election Lease (default 'tether-drift')." })),
+    leaseDurationSeconds: Type.Optional(Type.Integer({ minimum: 1, description: 'How long a silent holder keeps the Lease (default 15).' })),
   },
   strict,
 );
@@ -59,6 +85,7 @@ export const ServerConfigSchema = Type.Object(
     bodyLimitBytes: Type.Optional(Type.Integer({ minimum: 1024 })),
     gatewayConfig: Type.Optional(Type.String({ description: 'Mount the MCP gateway at /mcp with this gateway config file.' })),
     logLevel: Type.Optional(Type.String()),
+    drift: Type.Optional(Drift),
   },
   strict,
 );
@@ -70,12 +97,26 @@ export interface ResolvedConfig {
   readonly dataDir: string;
   readonly storeUrl: string;
   readonly policy: { readonly source: 'directory'; readonly dir: string } | { readonly source: 'kubernetes'; readonly kubeconfig?: string };
-  readonly tls: { readonly kind: 'self-managed'; readonly hosts: readonly string[] } | { readonly kind: 'files'; readonly certFile: string; readonly keyFile: string; readonly caFile?: string };
+  readonly tls:
+    | { readonly kind: 'self-managed'; readonly hosts: readonly string[] }
+    | { readonly kind: 'files'; readonly certFile: string; readonly keyFile: string; readonly caFile?: string };
   readonly tokens: ServerConfigFile['tokens'];
   readonly notifications: NonNullable<ServerConfigFile['notifications']>;
   readonly bodyLimitBytes: number;
   readonly gatewayConfig?: string;
   readonly logLevel: string;
+  /** The drift watcher, when configured. */
+  readonly drift?: {
+    readonly repo: string;
+    readonly revision?: string;
+    readonly path?: string;
+    readonly namespace: string;
+    readonly intervalSeconds: number;
+    readonly kubeconfig?: string;
+    readonly leaseNamespace: string;
+    readonly leaseName: string;
+    readonly leaseDurationSeconds: number;
+  };
 }
 
 export class ConfigError extends Error {
@@ -112,11 +153,29 @@ export function loadConfig(file: string | undefined, overrides: Partial<ServerCo
     dataDir,
     storeUrl: c.store ?? `sqlite:${join(dataDir, 'tether.db')}`,
     policy: c.policy?.source === 'kubernetes' ? { source: 'kubernetes', kubeconfig: c.policy.kubeconfig } : { source: 'directory', dir: resolve(c.policy?.dir ?? EXAMPLES) },
-    tls: c.tls?.certFile && c.tls.keyFile ? { kind: 'files', certFile: c.tls.certFile, keyFile: c.tls.keyFile, caFile: c.tls.caFile } : { kind: 'self-managed', hosts: c.tls?.hosts ?? ['localhost', '127.0.0.1'] },
+    tls:
+      c.tls?.certFile && c.tls.keyFile
+        ? { kind: 'files', certFile: c.tls.certFile, keyFile: c.tls.keyFile, caFile: c.tls.caFile }
+        : { kind: 'self-managed', hosts: c.tls?.hosts ?? ['localhost', '127.0.0.1'] },
     tokens: c.tokens,
     notifications: c.notifications ?? [],
     bodyLimitBytes: c.bodyLimitBytes ?? 3 * 1024 * 1024,
     gatewayConfig: c.gatewayConfig,
     logLevel: c.logLevel ?? 'info',
+    ...(c.drift
+      ? {
+          drift: {
+            repo: resolve(c.drift.repo),
+            ...(c.drift.revision ? { revision: c.drift.revision } : {}),
+            ...(c.drift.path ? { path: c.drift.path } : {}),
+            namespace: c.drift.namespace ?? 'default',
+            intervalSeconds: c.drift.intervalSeconds ?? 300,
+            ...((c.drift.kubeconfig ?? (c.policy?.source === 'kubernetes' ? c.policy.kubeconfig : undefined)) ? { kubeconfig: c.drift.kubeconfig ?? c.policy?.kubeconfig } : {}),
+            leaseNamespace: c.drift.leaseNamespace ?? 'default',
+            leaseName: c.drift.leaseName ?? 'tether-drift',
+            leaseDurationSeconds: c.drift.leaseDurationSeconds ?? 15,
+          },
+        }
+      : {}),
   };
 }

@@ -16,16 +16,26 @@ export function instrumentedDecider(governor: Governor, metrics: Metrics, notifi
       const cls = d.governed && 'agent' in d && d.agent ? d.agent.authorityClass : 'none';
       metrics.decisions.inc({ outcome: d.outcome, rule: d.reasons[0]?.rule ?? '', class: cls, source: action.source });
       if (d.outcome === 'pending') {
-        metrics.pendingApprovals.inc();
-        notifier.send({ event: 'approval.pending', text: `${d.approval.summary} — approve with: tether approvals approve ${r.approvalId} --reason "…"`, detail: { approvalId: r.approvalId, agent: d.agent.name, approvers: d.approval.approvers, rules: d.approval.rules } });
+        notifier.send({
+          event: 'approval.pending',
+          text: `${d.approval.summary} — approve with: tether approvals approve ${r.approvalId} --reason "…"`,
+          detail: { approvalId: r.approvalId, agent: d.agent.name, approvers: d.approval.approvers, rules: d.approval.rules },
+        });
       }
       if (d.reasons.some((x) => x.rule === RULES.unregistered)) {
-        notifier.send({ event: 'agent.unregistered', text: `${action.subject.username} acts like an agent but no Agent claims it`, detail: { username: action.subject.username, verb: action.verb, target: action.target } });
+        notifier.send({
+          event: 'agent.unregistered',
+          text: `${action.subject.username} acts like an agent but no Agent claims it`,
+          detail: { username: action.subject.username, verb: action.verb, target: action.target },
+        });
       }
       for (const e of d.effects) {
         if (e.kind !== 'breaker.trip') continue;
-        metrics.breakerOpen.set({ scope: e.scope, key: e.key }, 1);
-        notifier.send({ event: 'breaker.trip', text: `circuit breaker of ${e.scope} ${e.key} tripped: ${e.reason}`, detail: { scope: e.scope, key: e.key, rule: e.rule, reason: e.reason } });
+        notifier.send({
+          event: 'breaker.trip',
+          text: `circuit breaker of ${e.scope} ${e.key} tripped: ${e.reason}`,
+          detail: { scope: e.scope, key: e.key, rule: e.rule, reason: e.reason },
+        });
       }
       return r;
     },

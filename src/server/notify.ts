@@ -2,7 +2,7 @@
 // a slow or failing receiver never delays a decision.
 import type { ResolvedConfig } from './config.ts';
 
-export type NotificationEvent = 'approval.pending' | 'breaker.trip' | 'agent.unregistered' | 'expansion.pending' | 'audit.undecided';
+export type NotificationEvent = 'approval.pending' | 'breaker.trip' | 'agent.unregistered' | 'expansion.pending' | 'audit.undecided' | 'drift.found';
 
 export interface Notice {
   readonly event: NotificationEvent;
@@ -23,7 +23,10 @@ export class Notifier {
   send(n: Notice): void {
     for (const t of this.#targets) {
       if (t.events && !t.events.includes(n.event)) continue;
-      const body = t.format === 'slack' ? { text: `:rotating_light: *Tether* ${n.text}` } : { source: 'tether', event: n.event, text: n.text, detail: n.detail, time: new Date().toISOString() };
+      const body =
+        t.format === 'slack'
+          ? { text: `:rotating_light: *Tether* ${n.text}` }
+          : { source: 'tether', event: n.event, text: n.text, detail: n.detail, time: new Date().toISOString() };
       const p = fetch(t.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body), signal: AbortSignal.timeout(5000) })
         .then((r) => {
           if (!r.ok) throw new Error(`HTTP ${r.status}`);

@@ -16,6 +16,15 @@ export interface PolicyControllerEvents {
   onExpansionRequested(req: { id: string; agent: string; changes: readonly string[] }): void;
 }
 
+/** What the controller made of one requested Agent: written back to the Agent's status in the cluster. */
+export interface AgentEnforcement {
+  readonly name: string;
+  readonly requestedDigest: string;
+  readonly enforcedDigest: string;
+  /** A widening waiting for a human: its request id and what it would add. */
+  readonly pendingExpansion?: { readonly id?: string; readonly changes: readonly string[] };
+}
+
 export class PolicyController {
   readonly #store: Store;
   readonly #events: PolicyControllerEvents;
@@ -23,6 +32,8 @@ export class PolicyController {
   #source = 'policy';
   #queue: Promise<unknown> = Promise.resolve();
   #current: CompiledPolicy | undefined;
+  #enforcement: AgentEnforcement[] = [];
+  readonly #reconciled: (() => void)[] = [];
 
   constructor(store: Store, events: PolicyControllerEvents) {
     this.#store = store;
@@ -31,6 +42,16 @@ export class PolicyController {
 
   get policy(): CompiledPolicy | undefined {
     return this.#current;
+  }
+
+  /** Called after every reconciliation that changed the enforced policy (a source, or an approved expansion). */
+  onReconciled(listener: () => void): void {
+    this.#reconciled.push(listener);
+  }
+
+  /** Per requested Agent, after the last reconciliation: is what it asks for what is enforced? */
+  get enforcement(): readonly AgentEnforcement[] {
+    return this.#enforcement;
   }
 
   /** New requested documents from a source. Applied one at a time, in arrival order. */
@@ -56,34 +77,41 @@ export class PolicyController {
     this.#requested = docs;
     this.#source = source;
     const enforced: Located<AgentDocument>[] = [];
+    const enforcement: AgentEnforcement[] = [];
     const now = Date.now();
     for (const loc of docs.agents) {
       const name = loc.doc.metadata.name;
       const requested = loc.doc.spec;
       const current = await this.#store.enforcedAgent(name);
+      const requestedDigest = digestOf(requested);
       if (!current) {
         await this.#store.enforceSpec(name, requested, { by: source, reason: 'first registration' }, now);
         enforced.push(loc);
+        enforcement.push({ name, requestedDigest, enforcedDigest: requestedDigest });
         continue;
       }
       const currentSpec = current.spec as AgentSpec;
-      if (current.specDigest === digestOf(requested)) {
+      if (current.specDigest === requestedDigest) {
         enforced.push(loc);
+        enforcement.push({ name, requestedDigest, enforcedDigest: requestedDigest });
         continue;
       }
       const changes = wideningChanges(currentSpec, requested);
       if (changes.length === 0) {
         await this.#store.enforceSpec(name, requested, { by: source, reason: 'narrowing or neutral change' }, now);
         enforced.push(loc);
+        enforcement.push({ name, requestedDigest, enforcedDigest: requestedDigest });
         continue;
       }
       enforced.push({ ...loc, doc: { ...loc.doc, spec: currentSpec } });
       const diffDigest = digestOf({ from: current.specDigest, to: digestOf(requested), changes });
       const pending = await this.#store.expansions({ status: 'pending', agent: name });
-      if (!pending.some((p) => p.diffDigest === diffDigest)) {
-        const r = await this.#store.requestExpansion({ agent: name, requestedSpec: requested, diffDigest, by: source, summary: changes.join('; ') }, now);
-        this.#events.onExpansionRequested({ id: r.id, agent: name, changes });
+      let id = pending.find((p) => p.diffDigest === diffDigest)?.id;
+      if (!id) {
+        id = (await this.#store.requestExpansion({ agent: name, requestedSpec: requested, diffDigest, by: source, summary: changes.join('; ') }, now)).id;
+        this.#events.onExpansionRequested({ id, agent: name, changes });
       }
+      enforcement.push({ name, requestedDigest, enforcedDigest: current.specDigest, pendingExpansion: { id, changes } });
     }
     const compiled = compilePolicy({ agents: enforced, governance: docs.governance });
     if (!compiled.policy) {
@@ -91,6 +119,8 @@ export class PolicyController {
       return;
     }
     this.#current = compiled.policy;
+    this.#enforcement = enforcement;
     this.#events.onPolicy(compiled.policy);
+    for (const l of this.#reconciled) l();
   }
 }

@@ -33,10 +33,33 @@ export function directorySource(dir: string, controller: PolicyController): Poli
 
 export function kubernetesSource(kc: k8s.KubeConfig, controller: PolicyController, onError: (e: unknown) => void): PolicySource {
   const api = kc.makeApiClient(k8s.CustomObjectsApi);
-  const list = (plural: string) => () => api.listClusterCustomObject({ group: 'tether.dev', version: 'v1alpha1', plural }) as Promise<k8s.KubernetesListObject<k8s.KubernetesObject>>;
+  const list = (plural: string) => () =>
+    api.listClusterCustomObject({ group: 'tether.dev', version: 'v1alpha1', plural }) as Promise<k8s.KubernetesListObject<k8s.KubernetesObject>>;
   const agents = k8s.makeInformer(kc, '/apis/tether.dev/v1alpha1/agents', list('agents'));
   const policies = k8s.makeInformer(kc, '/apis/tether.dev/v1alpha1/governancepolicies', list('governancepolicies'));
   let timer: NodeJS.Timeout | undefined;
+  const written = new Map<string, string>();
+  // Status says what Tether enforces, so `kubectl get agents` shows a pending widening.
+  const writeStatuses = async (objects: readonly k8s.KubernetesObject[]) => {
+    for (const e of controller.enforcement) {
+      const o = objects.find((x) => x.metadata?.name === e.name);
+      const status = {
+        enforced: e.requestedDigest === e.enforcedDigest,
+        enforcedSpecDigest: e.enforcedDigest,
+        observedGeneration: o?.metadata?.generation,
+        pendingExpansion: e.pendingExpansion ? { id: e.pendingExpansion.id, changes: e.pendingExpansion.changes } : null,
+        message: e.pendingExpansion ? `widening waits for a human: tether expansions approve ${e.pendingExpansion.id} --reason "…"` : 'enforced as requested',
+      };
+      const key = JSON.stringify(status);
+      if (written.get(e.name) === key) continue;
+      await api.patchClusterCustomObjectStatus(
+        { group: 'tether.dev', version: 'v1alpha1', plural: 'agents', name: e.name, body: { status } },
+        k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch),
+      );
+      written.set(e.name, key);
+    }
+  };
+  controller.onReconciled(() => void writeStatuses(agents.list()).catch(onError));
   const resubmit = () => {
     clearTimeout(timer);
     timer = setTimeout(() => {
@@ -49,7 +72,7 @@ export function kubernetesSource(kc: k8s.KubeConfig, controller: PolicyControlle
         if (r.agent) agentDocs.push(r.agent);
         if (r.governance) govDocs.push(r.governance);
       }
-      void controller.submit({ agents: agentDocs, governance: govDocs, problems }, 'cluster');
+      void controller.submit({ agents: agentDocs, governance: govDocs, problems }, 'cluster').catch(onError);
     }, 100);
   };
   for (const inf of [agents, policies]) {

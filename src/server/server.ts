@@ -12,6 +12,7 @@ import type { Store } from '../store/store.ts';
 import { buildApp } from './app.ts';
 import { authenticatorFor } from './auth.ts';
 import type { ResolvedConfig } from './config.ts';
+import { DriftWatcher } from './drift-watcher.ts';
 import { instrumentedDecider } from './instrumented-decider.ts';
 import { createMetrics } from './metrics.ts';
 import { Notifier } from './notify.ts';
@@ -39,7 +40,7 @@ export async function startServer(config: ResolvedConfig): Promise<RunningServer
     throw new Error(`cannot open the store at ${redactUrl(config.storeUrl)}: ${e.message}`);
   });
   const ledger = Ledger.inDataDir(store, config.dataDir);
-  const metrics = createMetrics();
+  const metrics = createMetrics(store);
   const governor = new Governor({ policy: EMPTY as NonNullable<typeof EMPTY>, store });
   let log: { warn: (o: object, m: string) => void; error: (o: object, m: string) => void; info: (o: object, m: string) => void } = console as never;
   const notifier = new Notifier(config.notifications, (e, url) => log.warn({ url, err: e.message }, 'notification failed'));
@@ -55,7 +56,11 @@ export async function startServer(config: ResolvedConfig): Promise<RunningServer
     },
     onExpansionRequested({ id, agent, changes }) {
       log.info({ id, agent, changes }, 'boundary expansion requested');
-      notifier.send({ event: 'expansion.pending', text: `agent ${agent} asks for a wider boundary: ${changes.join('; ')} — tether expansions approve ${id} --reason "…"`, detail: { id, agent, changes } });
+      notifier.send({
+        event: 'expansion.pending',
+        text: `agent ${agent} asks for a wider boundary: ${changes.join('; ')} — tether expansions approve ${id} --reason "…"`,
+        detail: { id, agent, changes },
+      });
     },
   });
 
@@ -77,6 +82,7 @@ export async function startServer(config: ResolvedConfig): Promise<RunningServer
     metrics,
     authenticate: (h) => auth.authenticate(h),
     onExpansionDecided: () => controller.refresh(),
+    onVerdict: (a, verdict) => metrics.reviewSeconds.observe({ verdict }, (Date.now() - a.createdAt) / 1000),
     recordAudit: async (facts) => {
       const policy = controller.policy;
       if (!policy) return { recorded: 0, undecided: [], fieldChanges: 0 };
@@ -117,6 +123,24 @@ export async function startServer(config: ResolvedConfig): Promise<RunningServer
       .catch((e: Error) => app.log.error({ err: e.message }, 'certificate renewal failed'));
   }, 60_000);
   renew.unref();
+  let drift: DriftWatcher | undefined;
+  if (config.drift) {
+    const d = config.drift;
+    drift = new DriftWatcher({
+      ...d,
+      store,
+      policy: () => controller.policy,
+      notifier,
+      log: { info: (o, m) => app.log.info(o, m), warn: (o, m) => app.log.warn(o, m), error: (o, m) => app.log.error(o, m) },
+    });
+    await drift.start().catch(async (e: Error) => {
+      clearInterval(renew);
+      await app.close();
+      source.stop();
+      await store.close();
+      throw new Error(`cannot start the drift watcher (kubeconfig ${d.kubeconfig ?? '(default)'}): ${e.message}`);
+    });
+  }
   const checkpoints = ledger.autoCheckpoint(10_000, (e) => app.log.warn({ err: String(e) }, 'checkpoint failed'));
 
   return {
@@ -129,6 +153,7 @@ export async function startServer(config: ResolvedConfig): Promise<RunningServer
     createdAdminToken,
     adminTokenFile: join(config.dataDir, 'admin-token'),
     async close() {
+      await drift?.stop();
       clearInterval(renew);
       checkpoints.stop();
       source.stop();

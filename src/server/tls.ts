@@ -24,7 +24,10 @@ export interface TlsMaterial {
 
 async function exportKey(key: CryptoKey): Promise<string> {
   const der = await webcrypto.subtle.exportKey('pkcs8', key);
-  return `-----BEGIN PRIVATE KEY-----\n${Buffer.from(der).toString('base64').match(/.{1,64}/g)?.join('\n')}\n-----END PRIVATE KEY-----\n`;
+  return `-----BEGIN PRIVATE KEY-----\n${Buffer.from(der)
+    .toString('base64')
+    .match(/.{1,64}/g)
+    ?.join('\n')}\n-----END PRIVATE KEY-----\n`;
 }
 
 async function importKey(pem: string, usage: KeyUsage[]): Promise<CryptoKey> {
@@ -38,7 +41,9 @@ function writeSecret(path: string, data: string): void {
 }
 
 function serial(): string {
-  return Buffer.from(webcrypto.getRandomValues(new Uint8Array(16))).toString('hex').replace(/^[89a-f]/, '1');
+  return Buffer.from(webcrypto.getRandomValues(new Uint8Array(16)))
+    .toString('hex')
+    .replace(/^[89a-f]/, '1');
 }
 
 /** Creates the CA on first use (10 years) and keeps it: the CA bundle in webhook configs stays valid across renewals. */
@@ -58,7 +63,11 @@ async function loadOrCreateCa(dir: string): Promise<{ cert: x509.X509Certificate
     notAfter: new Date(now + 3650 * DAY),
     keys,
     signingAlgorithm: ALG,
-    extensions: [new x509.BasicConstraintsExtension(true, 0, true), new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true), await x509.SubjectKeyIdentifierExtension.create(keys.publicKey)],
+    extensions: [
+      new x509.BasicConstraintsExtension(true, 0, true),
+      new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true),
+      await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
+    ],
   });
   const pem = cert.toString('pem');
   writeSecret(keyPath, await exportKey(keys.privateKey));
@@ -96,12 +105,19 @@ export async function issueServingCertificate(dir: string, hosts: readonly strin
   return material;
 }
 
-export type TlsSource = { readonly kind: 'self-managed'; readonly dir: string; readonly hosts: readonly string[] } | { readonly kind: 'files'; readonly certFile: string; readonly keyFile: string; readonly caFile?: string };
+export type TlsSource =
+  | { readonly kind: 'self-managed'; readonly dir: string; readonly hosts: readonly string[] }
+  | { readonly kind: 'files'; readonly certFile: string; readonly keyFile: string; readonly caFile?: string };
 
 export async function loadTls(source: TlsSource): Promise<TlsMaterial> {
   if (source.kind === 'files') {
     const cert = readFileSync(source.certFile, 'utf8');
-    return { cert, key: readFileSync(source.keyFile, 'utf8'), ca: source.caFile ? readFileSync(source.caFile, 'utf8') : cert, notAfter: new Date(new x509.X509Certificate(cert).notAfter) };
+    return {
+      cert,
+      key: readFileSync(source.keyFile, 'utf8'),
+      ca: source.caFile ? readFileSync(source.caFile, 'utf8') : cert,
+      notAfter: new Date(new x509.X509Certificate(cert).notAfter),
+    };
   }
   const certPath = join(source.dir, 'tls.crt');
   const keyPath = join(source.dir, 'tls.key');

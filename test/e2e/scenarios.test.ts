@@ -165,11 +165,14 @@ describe('end to end with a real kube-apiserver', { skip: missing, timeout: 600_
       (await env.api<{ id: string; agent: string; summary: string }[]>('/v1/expansions?status=pending')).find((x) => x.agent === 'scaler-bot'),
     );
     assert.match(pending.summary, /new namespace payments/);
+    const status = async () => (await env.kubectl('admin', ['get', 'agent', 'scaler-bot', '-o', 'jsonpath={.status.enforced} {.status.pendingExpansion.id}'])).stdout;
+    await waitFor('the Agent status to show the pending widening', async () => (await status()) === `false ${pending.id}`);
     // Budget: scenario 2 spent scaler's mutations, so look at the namespace rule alone.
     assert.match((await inPayments()).stderr, /boundary\/namespace/);
     const approve = await env.tether(['expansions', 'approve', pending.id, '--reason', 'payments on-call asked for it'], HUMAN_TOKENS.root);
     assert.equal(approve.code, 0, approve.stderr);
     await waitFor('the wider boundary to be enforced', async () => !/boundary\/namespace/.test((await inPayments()).stderr));
+    await waitFor('the Agent status to show it enforced', async () => (await status()).trim() === 'true');
     await env.kubectl('admin', ['apply', '-f', '-'], agentsYaml(['shop']));
     await waitFor('the narrower boundary to be enforced at once', async () => /boundary\/namespace/.test((await inPayments()).stderr));
   });

@@ -6,7 +6,7 @@ import { verifyStore } from '../../ledger/verify.ts';
 import { explainAgent } from '../../policy/explain.ts';
 import type { Governor, Refused } from '../../service/governor.ts';
 import type { ApprovalStatus } from '../../engine/state.ts';
-import type { ExpansionStatus, LedgerQuery } from '../../store/store.ts';
+import type { ExpansionStatus, LedgerQuery, StoredApproval } from '../../store/store.ts';
 import type { Caller } from '../../server/auth.ts';
 import type { Decider } from '../shared/decider.ts';
 import { DecodeError } from '../shared/decode-error.ts';
@@ -20,6 +20,8 @@ export interface ApiDeps {
   readonly authenticate: (header: string | undefined) => Caller | undefined;
   /** After a boundary expansion is approved: re-derive the enforced policy. */
   readonly onExpansionDecided: () => Promise<void>;
+  /** A human's verdict on an approval request (for the review-duration histogram). */
+  readonly onVerdict?: (approval: StoredApproval, verdict: 'approved' | 'denied') => void;
 }
 
 declare module 'fastify' {
@@ -104,7 +106,9 @@ export function apiRoutes(app: FastifyInstance, deps: ApiDeps): void {
         const by = human(req, reply);
         if (!by) return reply;
         const r = await (verdict === 'approve' ? governor.approve(req.params.id, by, reasonOf(req.body)) : governor.deny(req.params.id, by, reasonOf(req.body)));
-        return r.ok ? r : refused(reply, r);
+        if (!r.ok) return refused(reply, r);
+        if (r.approval.status !== 'pending') deps.onVerdict?.(r.approval, r.approval.status === 'approved' ? 'approved' : 'denied');
+        return r;
       });
       api.post<{ Params: { id: string } }>(`/v1/expansions/:id/${verdict}`, async (req, reply) => {
         const by = human(req, reply);
