@@ -3,7 +3,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
 import { Ledger } from '../ledger/ledger.ts';
-import { compilePolicy } from '../policy/compile.ts';
+import { type CompiledPolicy, compilePolicy } from '../policy/compile.ts';
 import { formatProblem } from '../policy/errors.ts';
 import { recordAuditFacts } from '../service/audit-recorder.ts';
 import { Governor } from '../service/governor.ts';
@@ -142,6 +142,9 @@ export async function startServer(config: ResolvedConfig): Promise<RunningServer
     });
   }
   const checkpoints = ledger.autoCheckpoint(10_000, (e) => app.log.warn({ err: String(e) }, 'checkpoint failed'));
+  // Counters, violations and field histories older than any window can reach are dead weight.
+  const pruning = setInterval(() => void store.prune(Date.now() - retentionMs(governor.policy)).catch((e: Error) => app.log.warn({ err: e.message }, 'prune failed')), 600_000);
+  pruning.unref();
 
   return {
     url: `https://${host}:${port}`,
@@ -156,6 +159,7 @@ export async function startServer(config: ResolvedConfig): Promise<RunningServer
       await drift?.stop();
       clearInterval(renew);
       checkpoints.stop();
+      clearInterval(pruning);
       source.stop();
       await app.close();
       await notifier.flush();
@@ -170,6 +174,13 @@ function kubeConfig(path: string | undefined): k8s.KubeConfig {
   if (path) kc.loadFromFile(path);
   else kc.loadFromDefault();
   return kc;
+}
+
+/** The longest window any rule looks back over, and never less than a day. */
+function retentionMs(policy: CompiledPolicy): number {
+  let longest = 86_400_000;
+  for (const a of policy.agents.values()) longest = Math.max(longest, a.breakerWindowMs, a.oscillationWindowMs ?? 0, ...a.budgets.map((b) => b.windowMs));
+  return 2 * longest;
 }
 
 /** Store URLs may carry a password: never print it. */
