@@ -1,6 +1,7 @@
 // The orchestration every enforcement point shares: resolve, prefetch, decide (pure), commit.
 // It holds no policy logic: who may approve or reset is asked of src/engine/approvers.ts.
-import type { Action } from '../engine/action.ts';
+import { type Action, type Intent, isMutation } from '../engine/action.ts';
+import { digestOf } from '../common/digest.ts';
 import { mayApprove, mayApproveExpansion, mayResetBreaker, isAgentIdentity, type Verdict } from '../engine/approvers.ts';
 import { decide } from '../engine/decide.ts';
 import type { BreakerScope, Decision } from '../engine/decision.ts';
@@ -67,8 +68,35 @@ export class Governor {
     this.#policy = policy;
   }
 
+  /** An agent declares why it is about to act, for writes that cannot carry the annotation. Ledgered. */
+  async declareIntent(username: string, intent: Intent, ttlMs: number): Promise<Done<{ agent: string; expiresAt: number }>> {
+    const who = resolveAgent({ username, groups: [] }, this.#policy);
+    if (who.kind !== 'agent') return refuse('forbidden', `${username} is not a registered agent`);
+    const now = this.#clock();
+    const expiresAt = now + ttlMs;
+    await this.store.declareIntent(username, intent, now, expiresAt);
+    const a = who.agent;
+    const ledgerIndex = await this.store.append({
+      v: 1,
+      time: new Date(now).toISOString(),
+      kind: 'intent',
+      agent: a.name,
+      owner: a.spec.owner.id,
+      authorityClass: a.authorityClass,
+      intent,
+      intentDigest: digestOf(intent),
+      detail: { username, expiresAt: new Date(expiresAt).toISOString() },
+    });
+    return { ok: true, ledgerIndex, agent: a.name, expiresAt };
+  }
+
   async decide(action: Action): Promise<GovernedDecision> {
     const policy = this.#policy;
+    // A write that carries no intent (kubectl scale, delete) falls back to the agent's standing one.
+    if (action.intent === undefined && isMutation(action.verb) && action.source !== 'audit') {
+      const declared = await this.store.declaredIntent(action.subject.username, this.#clock());
+      if (declared) action = { ...action, intent: declared.intent };
+    }
     // A commit refused because another decision filled the budget (or used the approval) first
     // is decided once more on fresh state: that second decision sees the limit and refuses.
     const resolution = resolveAgent(action.subject, policy);

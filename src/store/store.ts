@@ -6,7 +6,7 @@
 // group-committed write transaction) whose exact text matters for speed and for locking
 // (BEGIN IMMEDIATE, FOR UPDATE, upserts), the two dialects differ only in a few fragments kept in
 // one place (src/store/sql/dialect.ts), and the layer we would hide is thinner than the SQL itself.
-import type { Action } from '../engine/action.ts';
+import type { Action, Intent } from '../engine/action.ts';
 import type { ApprovalAsk, BreakerScope, Effect } from '../engine/decision.ts';
 import type { ApprovalStatus, BreakerState, StateView } from '../engine/state.ts';
 import type { LeafKind, LedgerLeaf } from '../ledger/leaf.ts';
@@ -222,6 +222,13 @@ export interface Store {
   resetBreaker(scope: BreakerScope, key: string, who: Attribution, now: number): Promise<{ readonly ok: true; readonly breaker: StoredBreaker; readonly index: number } | Refusal>;
   killSwitch(): Promise<KillSwitch>;
   setKillSwitch(engaged: boolean, who: Attribution, now: number): Promise<{ readonly index: number }>;
+
+  /**
+   * An agent's standing intent, for writes that cannot carry the annotation (kubectl scale,
+   * kubectl delete): used by its mutations that declare none, until it expires.
+   */
+  declareIntent(username: string, intent: Intent, now: number, expiresAt: number): Promise<void>;
+  declaredIntent(username: string, now: number): Promise<{ readonly intent: Intent; readonly expiresAt: number } | undefined>;
 
   /** A change seen by audit rather than decided here (an HPA moving spec.replicas): feeds oscillation. */
   recordFieldChange(change: ObservedFieldChange): Promise<void>;

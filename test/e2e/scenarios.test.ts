@@ -9,7 +9,7 @@ import { dirname, join } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { harnessBinary } from './harness.ts';
-import { GATEWAY_AGENT_TOKEN, HUMAN_TOKENS, RELEASE_AGENT_TOKEN, ROOT, type TetherEnv, agentsYaml, startTetherEnv } from './tether-env.ts';
+import { GATEWAY_AGENT_TOKEN, HUMAN_TOKENS, RELEASE_AGENT_TOKEN, ROOT, SCALER_AGENT_TOKEN, type TetherEnv, agentsYaml, startTetherEnv } from './tether-env.ts';
 
 const missing = harnessBinary() ? undefined : '*** END-TO-END SCENARIOS SKIPPED: the kube-apiserver harness is not built (needs Go; run scripts/build-harness.sh) ***';
 if (missing) console.warn(`\n${missing}\n`);
@@ -89,7 +89,12 @@ describe('end to end with a real kube-apiserver', { skip: missing, timeout: 600_
   test('2. an autonomous agent works inside its boundary, is refused past it, trips its breaker, and works again after its owner resets it', async () => {
     const patch = (replicas: number) =>
       env.kubectl('scaler', ['patch', 'deployment/web', '-n', 'shop', '--type=merge', '-p', intentPatch(replicas, `scale to ${replicas} for the evening peak`)]);
-    assert.equal((await patch(4)).code, 0);
+    // kubectl scale cannot carry an annotation: the agent declares its intent first.
+    const noWhy = await env.kubectl('scaler', ['scale', 'deployment/web', '-n', 'shop', '--replicas=4']);
+    assert.match(noWhy.stderr, /\[intent\/missing\]/);
+    await env.api('/v1/intents', SCALER_AGENT_TOKEN, { intent: { summary: 'evening peak', trigger: 'alert:HighLatency' }, ttlSeconds: 300 });
+    const scaled = await env.kubectl('scaler', ['scale', 'deployment/web', '-n', 'shop', '--replicas=4']);
+    assert.equal(scaled.code, 0, scaled.stderr);
     assert.equal((await patch(5)).code, 0);
     const tooMany = await patch(50);
     assert.match(tooMany.stderr, /\[boundary\/condition\] .*at most 10 replicas/);

@@ -21,6 +21,7 @@ export const HUMAN_TOKENS = {
   root: 'e2e-root-token-0000000000000000',
 } as const;
 export const RELEASE_AGENT_TOKEN = 'e2e-release-bot-token-000000000';
+export const SCALER_AGENT_TOKEN = 'e2e-scaler-bot-token-0000000000';
 
 export const sa = (name: string) => `system:serviceaccount:agents:${name}`;
 const saGroups = ['system:serviceaccounts', 'system:serviceaccounts:agents'];
@@ -187,7 +188,7 @@ export interface TetherEnv {
   gatewayConfig(binary: string): string;
   kubectl(identity: keyof typeof IDENTITIES | 'admin', args: string[], input?: string): Promise<{ code: number; stdout: string; stderr: string }>;
   tether(args: string[], token?: string): Promise<{ code: number; stdout: string; stderr: string }>;
-  api<T>(path: string, token?: string): Promise<T>;
+  api<T>(path: string, token?: string, body?: unknown): Promise<T>;
   startTether(): Promise<void>;
   stopTether(): Promise<void>;
   close(): Promise<void>;
@@ -271,6 +272,7 @@ export async function startTetherEnv(): Promise<TetherEnv> {
           { token: HUMAN_TOKENS.bob, human: 'bob@example.com' },
           { token: HUMAN_TOKENS.root, human: 'root@example.com' },
           { token: RELEASE_AGENT_TOKEN, agentUsername: sa('release-bot') },
+          { token: SCALER_AGENT_TOKEN, agentUsername: sa('scaler-bot') },
         ],
         logLevel: 'warn',
       }),
@@ -315,8 +317,8 @@ export async function startTetherEnv(): Promise<TetherEnv> {
           );
         });
       },
-      async api<T>(path: string, token: string = HUMAN_TOKENS.root) {
-        const r = await https<T>(`${url}${path}`, { ca: caPem(), token });
+      async api<T>(path: string, token: string = HUMAN_TOKENS.root, body?: unknown) {
+        const r = await https<T>(`${url}${path}`, { ca: caPem(), token, body });
         if (r.status >= 400) throw new Error(`${path}: ${r.status} ${r.text}`);
         return r.body;
       },

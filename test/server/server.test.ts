@@ -133,6 +133,34 @@ for (const backend of BACKENDS) {
       assert.equal(retry.body.response.allowed, true, 'the retry carrying the approval annotation passes');
     });
 
+    test("declared intent: a write that cannot carry the annotation uses the agent's standing intent; only agents declare", async () => {
+      const review = () =>
+        admissionReview({
+          username: SA('release'),
+          resource: 'deployments',
+          namespace: 'shop',
+          name: 'cart',
+          object: deploymentObject('cart', 3),
+          oldObject: deploymentObject('cart', 2),
+        });
+      const before = await admit(review());
+      assert.match(before.body.response.status?.message ?? '', /\[intent\/missing\].*POST \/v1\/intents/);
+      assert.equal((await post('/v1/intents', { intent: 'not mine' }, TOKENS.alice)).status, 403);
+      assert.equal((await post('/v1/intents', { intent: { goal: 'no summary' } }, TOKENS.releaseAgent)).status, 400);
+      const declared = await post<{ agent: string; ledgerIndex: number }>(
+        '/v1/intents',
+        { intent: { summary: 'roll out cart v3', trigger: 'ticket CHG-9' }, ttlSeconds: 60 },
+        TOKENS.releaseAgent,
+      );
+      assert.equal(declared.status, 200, declared.text);
+      assert.equal(declared.body.agent, 'release');
+      const after = await admit(review());
+      assert.doesNotMatch(after.body.response.status?.message ?? '', /intent\/missing/);
+      const index = Number(after.body.response.auditAnnotations['ledger-index']);
+      const [entry] = await s.store.entries(index, index + 1);
+      assert.equal(entry?.leaf.intent?.summary, 'roll out cart v3');
+    });
+
     test('breakers: repeated refusals trip; the owner resets with a reason; the kill switch stops every agent', async () => {
       const overBudget = () =>
         admit(

@@ -11,6 +11,7 @@ import type { Caller } from '../../server/auth.ts';
 import type { Decider } from '../shared/decider.ts';
 import { DecodeError } from '../shared/decode-error.ts';
 import { replyBadInput } from '../shared/http.ts';
+import { parseIntent } from '../shared/context-carriers.ts';
 import { decodeAction } from './decode-action.ts';
 
 export interface ApiDeps {
@@ -75,6 +76,18 @@ export function apiRoutes(app: FastifyInstance, deps: ApiDeps): void {
       const action = decodeAction(caller.kind === 'agent' ? { ...body, subject: { ...((body?.subject as object) ?? {}), username: caller.username } } : body);
       const r = await deps.decider.decide(caller.kind === 'agent' ? { ...action, subject: { ...action.subject, username: caller.username } } : action);
       return reply.send({ ...r.decision, ledgerIndex: r.ledgerIndex, approvalId: r.approvalId });
+    });
+
+    api.post('/v1/intents', async (req, reply) => {
+      const caller = req.caller as Caller;
+      if (caller.kind !== 'agent') return reply.code(403).send({ error: 'forbidden', message: 'only an agent declares its own intent (use an agent token)' });
+      const body = (req.body ?? {}) as { intent?: unknown; ttlSeconds?: unknown };
+      const intent = parseIntent(body.intent, 'intent');
+      if (!intent) throw new DecodeError('intent', 'is required: an object with a summary, or a plain-text summary');
+      const ttl = num(body.ttlSeconds, 'ttlSeconds') ?? 600;
+      if (ttl <= 0 || ttl > 86_400) throw new DecodeError('ttlSeconds', 'must be between 1 and 86400');
+      const r = await governor.declareIntent(caller.username, intent, ttl * 1000);
+      return r.ok ? r : refused(reply, r);
     });
 
     api.get('/v1/agents', async () => {

@@ -20,7 +20,7 @@ export function checkIntent(ctx: DecisionContext): void {
     if (ctx.agent.intentRequired) {
       ctx.deny(
         RULES.intentMissing,
-        `${ctx.agent.name} must say why before it may ${ctx.describe()}: declare intent (annotation tether.dev/intent, header X-Tether-Intent, or MCP _meta "tether.dev/intent") with at least a summary.`,
+        `${ctx.agent.name} must say why before it may ${ctx.describe()}: declare intent with at least a summary: the object annotation tether.dev/intent, MCP _meta "tether.dev/intent", or, for writes that cannot carry an annotation (kubectl scale, delete), POST /v1/intents first.`,
       );
     }
     return;

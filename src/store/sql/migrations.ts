@@ -154,6 +154,18 @@ const MIGRATIONS: readonly Migration[] = [
       )`,
     ],
   },
+  {
+    version: 2,
+    name: 'declared intents',
+    statements: () => [
+      `CREATE TABLE IF NOT EXISTS declared_intents (
+        username TEXT PRIMARY KEY,
+        intent TEXT NOT NULL,
+        declared_at BIGINT NOT NULL,
+        expires_at BIGINT NOT NULL
+      )`,
+    ],
+  },
 ];
 
 /** Brings the schema up to date; safe to run any number of times, from several processes at once. */

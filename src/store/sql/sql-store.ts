@@ -1,4 +1,4 @@
-import type { Action } from '../../engine/action.ts';
+import type { Action, Intent } from '../../engine/action.ts';
 import type { ApprovalAsk, BreakerScope, Effect } from '../../engine/decision.ts';
 import type { ApprovalStatus, StateView } from '../../engine/state.ts';
 import type { LedgerLeaf } from '../../ledger/leaf.ts';
@@ -177,6 +177,23 @@ export class SqlStore implements Store {
       );
       return { index };
     });
+  }
+
+  async declareIntent(username: string, intent: Intent, now: number, expiresAt: number): Promise<void> {
+    await this.#db.transaction((tx) =>
+      tx.query(
+        `INSERT INTO declared_intents (username, intent, declared_at, expires_at) VALUES (?, ?, ?, ?)
+         ON CONFLICT (username) DO UPDATE SET intent = excluded.intent, declared_at = excluded.declared_at, expires_at = excluded.expires_at`,
+        [username, JSON.stringify(intent), now, expiresAt],
+      ),
+    );
+  }
+
+  async declaredIntent(username: string, now: number): Promise<{ intent: Intent; expiresAt: number } | undefined> {
+    const [row] = await this.#db.transaction((tx) =>
+      tx.query<{ intent: string; expires_at: number | string }>('SELECT intent, expires_at FROM declared_intents WHERE username = ? AND expires_at > ?', [username, now]),
+    );
+    return row ? { intent: JSON.parse(row.intent) as Intent, expiresAt: Number(row.expires_at) } : undefined;
   }
 
   async recordFieldChange(c: ObservedFieldChange): Promise<void> {
