@@ -60,3 +60,19 @@ export function createMetrics(store: Store) {
   };
 }
 export type Metrics = ReturnType<typeof createMetrics>;
+
+/** The same store, timing every call into the store latency histogram by operation. */
+export function instrumentStore(store: Store, metrics: Metrics): Store {
+  return new Proxy(store, {
+    get(target, prop, receiver) {
+      const value = Reflect.get(target, prop, receiver);
+      if (typeof value !== 'function' || typeof prop !== 'string') return value;
+      return (...args: unknown[]) => {
+        const result = value.apply(target, args);
+        if (!(result instanceof Promise)) return result;
+        const end = metrics.storeSeconds.startTimer({ op: prop });
+        return result.finally(end);
+      };
+    },
+  });
+}

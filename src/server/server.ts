@@ -14,7 +14,7 @@ import { authenticatorFor } from './auth.ts';
 import type { ResolvedConfig } from './config.ts';
 import { DriftWatcher } from './drift-watcher.ts';
 import { instrumentedDecider } from './instrumented-decider.ts';
-import { createMetrics } from './metrics.ts';
+import { createMetrics, instrumentStore } from './metrics.ts';
 import { Notifier } from './notify.ts';
 import { PolicyController } from './policy-controller.ts';
 import { directorySource, kubernetesSource, type PolicySource } from './policy-sources.ts';
@@ -39,9 +39,9 @@ export async function startServer(config: ResolvedConfig): Promise<RunningServer
   const store = await openStore(config.storeUrl).catch((e: Error) => {
     throw new Error(`cannot open the store at ${redactUrl(config.storeUrl)}: ${e.message}`);
   });
-  const ledger = Ledger.inDataDir(store, config.dataDir);
   const metrics = createMetrics(store);
-  const governor = new Governor({ policy: EMPTY as NonNullable<typeof EMPTY>, store });
+  const ledger = Ledger.inDataDir(store, config.dataDir);
+  const governor = new Governor({ policy: EMPTY as NonNullable<typeof EMPTY>, store: instrumentStore(store, metrics) });
   let log: { warn: (o: object, m: string) => void; error: (o: object, m: string) => void; info: (o: object, m: string) => void } = console as never;
   const notifier = new Notifier(config.notifications, (e, url) => log.warn({ url, err: e.message }, 'notification failed'));
   const controller = new PolicyController(store, {

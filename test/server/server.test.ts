@@ -328,6 +328,7 @@ for (const backend of BACKENDS) {
       assert.match(m.text, /tether_decisions_total\{outcome="deny",rule="boundary\/namespace",class="autonomous",source="admission"\} \d+/);
       assert.match(m.text, /tether_review_duration_seconds_count\{verdict="approved"\} [1-9]/);
       assert.match(m.text, /tether_pending_approvals \d+/);
+      assert.match(m.text, /tether_store_duration_seconds_count\{op="commit"\} [1-9]/);
       assert.match(m.text, /tether_breaker_open\{scope="agent",key="scaler"\} (0\.5|0|1)/);
       assert.equal((await get('/v1/approvals')).status, 401);
       await waitFor(
