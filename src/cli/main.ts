@@ -97,6 +97,8 @@ export async function buildCli(argv: readonly string[]): Promise<Command> {
     .option('--out-dir <dir>', 'write every file (webhook, AuthorizationConfiguration, audit) here instead of printing the webhook')
     .option('--config-dir <dir>', 'where the API server will read these files (default: --out-dir)')
     .option('--timeout <seconds>', 'admission webhook timeout')
+    .option('--client-cert <file>', 'client certificate the API server presents to Tether (default: issued by the self-managed CA)')
+    .option('--client-key <file>', 'its key')
     .action((opts) => run(async () => (await import('./commands/serve.ts')).webhookConfigCommand(opts)));
   operateCommands(program, run);
   program.addCommand(ledgerCommand(run));

@@ -1,4 +1,5 @@
 // The HTTP surface: webhooks for the API server, the decision and human API, health and metrics.
+import type { TLSSocket } from 'node:tls';
 import Fastify, { type FastifyInstance, LogController } from 'fastify';
 import { admissionRoute } from '../adapters/admission/route.ts';
 import { apiRoutes, type ApiDeps } from '../adapters/api/routes.ts';
@@ -14,13 +15,18 @@ export interface AppDeps extends ApiDeps {
   readonly recordAudit: (facts: AuditFact[]) => Promise<AuditSummary>;
   readonly ready: () => boolean;
   readonly bodyLimitBytes: number;
-  readonly https?: { readonly cert: string; readonly key: string };
+  /** With clientCa, the webhook endpoints answer only clients holding a certificate it signed. */
+  readonly https?: { readonly cert: string; readonly key: string; readonly clientCa?: string };
   readonly logLevel: string;
 }
 
+const WEBHOOK_PATHS = new Set(['/admission', '/authorize', '/audit']);
+
 export function buildApp(deps: AppDeps): FastifyInstance {
   const app = Fastify({
-    https: deps.https ? { cert: deps.https.cert, key: deps.https.key } : null,
+    https: deps.https
+      ? { cert: deps.https.cert, key: deps.https.key, ...(deps.https.clientCa ? { ca: deps.https.clientCa, requestCert: true, rejectUnauthorized: false } : {}) }
+      : null,
     bodyLimit: deps.bodyLimitBytes,
     logger: { level: deps.logLevel, redact: ['req.headers.authorization'] },
     // Webhooks are called for every agent request: per-request log lines would cost more than the decision.
@@ -36,6 +42,16 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     // Fastify's own 4xx (bad JSON, body too large, wrong content type) say what and where already.
     return reply.code(status).send({ error: status >= 500 ? 'internal' : 'bad request', message: status >= 500 ? 'internal error (see the server log)' : e.message, code: e.code });
   });
+  if (deps.https?.clientCa) {
+    app.addHook('onRequest', async (req, reply) => {
+      if (!WEBHOOK_PATHS.has(req.url.split('?')[0] as string)) return;
+      const socket = req.raw.socket as TLSSocket;
+      if (!socket.authorized)
+        return reply
+          .code(401)
+          .send({ error: 'unauthorized', message: `webhooks need the API server's client certificate (tether webhook-config): ${socket.authorizationError ?? 'none presented'}` });
+    });
+  }
   app.addHook('preHandler', async (req, reply) => {
     if (req.method === 'POST' && !deps.ready() && req.url !== '/audit') return reply.code(503).send({ error: 'not ready', message: 'policy not loaded yet' });
   });

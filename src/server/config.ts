@@ -83,6 +83,9 @@ export const ServerConfigSchema = Type.Object(
     tokens: Type.Optional(Type.Array(Token)),
     notifications: Type.Optional(Type.Array(Notification)),
     bodyLimitBytes: Type.Optional(Type.Integer({ minimum: 1024 })),
+    webhookClientAuth: Type.Optional(
+      Type.Boolean({ description: "Webhook endpoints accept only clients with a certificate from Tether's CA (the API server's, from tether webhook-config)." }),
+    ),
     gatewayConfig: Type.Optional(Type.String({ description: 'Mount the MCP gateway at /mcp with this gateway config file.' })),
     logLevel: Type.Optional(Type.String()),
     drift: Type.Optional(Drift),
@@ -103,6 +106,7 @@ export interface ResolvedConfig {
   readonly tokens: ServerConfigFile['tokens'];
   readonly notifications: NonNullable<ServerConfigFile['notifications']>;
   readonly bodyLimitBytes: number;
+  readonly webhookClientAuth?: boolean;
   readonly gatewayConfig?: string;
   readonly logLevel: string;
   /** The drift watcher, when configured. */
@@ -160,6 +164,7 @@ export function loadConfig(file: string | undefined, overrides: Partial<ServerCo
     tokens: c.tokens,
     notifications: c.notifications ?? [],
     bodyLimitBytes: c.bodyLimitBytes ?? 3 * 1024 * 1024,
+    webhookClientAuth: c.webhookClientAuth ?? false,
     gatewayConfig: c.gatewayConfig,
     logLevel: c.logLevel ?? 'info',
     ...(c.drift

@@ -95,7 +95,7 @@ export async function startServer(config: ResolvedConfig): Promise<RunningServer
     },
     ready: () => controller.policy !== undefined,
     bodyLimitBytes: config.bodyLimitBytes,
-    https: { cert: tls.cert, key: tls.key },
+    https: { cert: tls.cert, key: tls.key, clientCa: config.webhookClientAuth ? tls.ca : undefined },
     logLevel: config.logLevel,
   });
   log = app.log;
@@ -117,7 +117,7 @@ export async function startServer(config: ResolvedConfig): Promise<RunningServer
       .then((t) => {
         tls = t;
         loadedAt = Date.now();
-        (app.server as unknown as { setSecureContext(o: object): void }).setSecureContext({ cert: t.cert, key: t.key });
+        (app.server as unknown as { setSecureContext(o: object): void }).setSecureContext({ cert: t.cert, key: t.key, ...(config.webhookClientAuth ? { ca: t.ca } : {}) });
         app.log.info({ notAfter: t.notAfter }, 'serving certificate renewed');
       })
       .catch((e: Error) => app.log.error({ err: e.message }, 'certificate renewal failed'));

@@ -75,16 +75,17 @@ async function loadOrCreateCa(dir: string): Promise<{ cert: x509.X509Certificate
   return { cert, key: keys.privateKey, pem };
 }
 
-export async function issueServingCertificate(dir: string, hosts: readonly string[], validityDays = 90): Promise<TlsMaterial> {
+/** A leaf certificate signed by the CA in `dir`: for serving (names as SANs) or for a client (the API server). */
+async function issueLeaf(dir: string, opts: { cn: string; hosts: readonly string[]; usage: 'server' | 'client'; validityDays: number }): Promise<TlsMaterial> {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const ca = await loadOrCreateCa(dir);
   const keys = (await webcrypto.subtle.generateKey(ALG, true, ['sign', 'verify'])) as CryptoKeyPair;
   const now = Date.now();
-  const notAfter = new Date(now + validityDays * DAY);
-  const names = hosts.map((h) => ({ type: /^[0-9.]+$|:/.test(h) ? ('ip' as const) : ('dns' as const), value: h }));
+  const notAfter = new Date(now + opts.validityDays * DAY);
+  const names = opts.hosts.map((h) => ({ type: /^[0-9.]+$|:/.test(h) ? ('ip' as const) : ('dns' as const), value: h }));
   const cert = await x509.X509CertificateGenerator.create({
     serialNumber: serial(),
-    subject: `CN=${hosts[0] ?? 'tether'}`,
+    subject: `CN=${opts.cn}`,
     issuer: ca.cert.subject,
     notBefore: new Date(now - 60_000),
     notAfter,
@@ -94,15 +95,24 @@ export async function issueServingCertificate(dir: string, hosts: readonly strin
     extensions: [
       new x509.BasicConstraintsExtension(false, undefined, true),
       new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyEncipherment, true),
-      new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth]),
-      new x509.SubjectAlternativeNameExtension(names),
+      new x509.ExtendedKeyUsageExtension([opts.usage === 'server' ? x509.ExtendedKeyUsage.serverAuth : x509.ExtendedKeyUsage.clientAuth]),
+      ...(names.length ? [new x509.SubjectAlternativeNameExtension(names)] : []),
       await x509.AuthorityKeyIdentifierExtension.create(ca.cert),
     ],
   });
-  const material = { cert: cert.toString('pem'), key: await exportKey(keys.privateKey), ca: ca.pem, notAfter };
+  return { cert: cert.toString('pem'), key: await exportKey(keys.privateKey), ca: ca.pem, notAfter };
+}
+
+export async function issueServingCertificate(dir: string, hosts: readonly string[], validityDays = 90): Promise<TlsMaterial> {
+  const material = await issueLeaf(dir, { cn: hosts[0] ?? 'tether', hosts, usage: 'server', validityDays });
   writeFileSync(join(dir, 'tls.crt'), material.cert);
   writeSecret(join(dir, 'tls.key'), material.key);
   return material;
+}
+
+/** The certificate the API server presents to Tether's webhooks, so nobody else can post reviews or audit events. */
+export async function issueWebhookClientCertificate(dir: string, validityDays = 365): Promise<TlsMaterial> {
+  return issueLeaf(dir, { cn: 'kube-apiserver', hosts: [], usage: 'client', validityDays });
 }
 
 export type TlsSource =

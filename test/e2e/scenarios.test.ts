@@ -31,6 +31,13 @@ const freePort = () =>
     });
   });
 
+/** A POST to a webhook from someone who is not the API server: no client certificate. */
+async function fetchWithoutClientCert(url: string, caFile: string): Promise<number> {
+  const { https } = await import('../support/https.ts');
+  const { readFileSync } = await import('node:fs');
+  return (await https(url, { ca: readFileSync(caFile, 'utf8'), body: {} })).status;
+}
+
 const intentPatch = (replicas: number, summary: string, extra: Record<string, string> = {}) =>
   JSON.stringify({ metadata: { annotations: { 'tether.dev/intent': JSON.stringify({ summary }), ...extra } }, spec: { replicas } });
 
@@ -80,6 +87,8 @@ describe('end to end with a real kube-apiserver', { skip: missing, timeout: 600_
     const proposals = await env.api<{ agent: string }[]>('/v1/proposals?agent=triage-bot');
     assert.ok(proposals.length >= 1, 'and recorded as a proposal');
 
+    const forged = await fetchWithoutClientCert(`${env.url}/admission`, env.caFile);
+    assert.equal(forged, 401, 'only the API server, with its client certificate, may post reviews');
     const admin = await env.kubectl('admin', ['scale', 'deployment/web', '-n', 'shop', '--replicas=3']);
     assert.equal(admin.code, 0, admin.stderr);
     const decisions = (await ledger('kind=decision')).filter((e) => e.leaf.target?.name === 'web' && e.leaf.decision === 'allow' && !e.leaf.agent);

@@ -220,6 +220,8 @@ export async function startTetherEnv(): Promise<TetherEnv> {
     auditPolicyFile: join(configDir, 'audit-policy.yaml'),
     auditWebhookConfigFile: join(configDir, 'audit-webhook.kubeconfig'),
     dataDir: join(dir, 'kube'),
+    // The API server presents the client certificate webhook-config issued: Tether accepts no other caller on its webhooks.
+    apiserverArgs: [`--admission-control-config-file=${join(configDir, 'admission-config.yaml')}`],
   });
   let proc: ChildProcess | undefined;
   let log = '';
@@ -275,6 +277,7 @@ export async function startTetherEnv(): Promise<TetherEnv> {
           { token: SCALER_AGENT_TOKEN, agentUsername: sa('scaler-bot') },
         ],
         logLevel: 'warn',
+        webhookClientAuth: true,
       }),
     );
     const caFile = join(dataDir, 'tls', 'ca.crt');

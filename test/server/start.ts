@@ -50,7 +50,7 @@ export function writePolicy(dir: string, docs: Record<string, unknown>[]): void 
 
 export async function startTestServer(
   storeUrl: string,
-  opts: { bodyLimitBytes?: number; notifications?: ResolvedConfig['notifications'] } = {},
+  opts: { bodyLimitBytes?: number; notifications?: ResolvedConfig['notifications']; webhookClientAuth?: boolean } = {},
 ): Promise<RunningServer & { policyDir: string; dataDir: string }> {
   const dataDir = tempDir('tether-serve-');
   const policyDir = join(dataDir, 'policy');
@@ -71,6 +71,7 @@ export async function startTestServer(
     notifications: opts.notifications ?? [],
     bodyLimitBytes: opts.bodyLimitBytes ?? 256 * 1024,
     logLevel: 'warn',
+    webhookClientAuth: opts.webhookClientAuth,
   };
   const server = await startServer(config);
   return Object.assign(server, { policyDir, dataDir });

@@ -10,6 +10,8 @@ export interface WebhookEndpoints {
   readonly baseUrl: string;
   readonly caPem: string;
   readonly timeoutSeconds?: number;
+  /** The client certificate the API server presents to Tether (see webhookClientAuth in the server config). */
+  readonly client?: { readonly cert: string; readonly key: string };
 }
 
 const celString = (s: string) => `'${s.replaceAll('\\', '\\\\').replaceAll("'", "\\'")}'`;
@@ -69,15 +71,29 @@ export function validatingWebhookConfiguration(policy: CompiledPolicy, ep: Webho
   };
 }
 
-export function webhookKubeconfig(name: string, url: string, caPem: string): Record<string, unknown> {
+function clientUser(client: WebhookEndpoints['client']): Record<string, string> {
+  return client ? { 'client-certificate-data': b64(client.cert), 'client-key-data': b64(client.key) } : {};
+}
+
+export function webhookKubeconfig(name: string, url: string, caPem: string, client?: WebhookEndpoints['client']): Record<string, unknown> {
   return {
     apiVersion: 'v1',
     kind: 'Config',
     clusters: [{ name, cluster: { server: url, 'certificate-authority-data': b64(caPem) } }],
-    users: [{ name: 'kube-apiserver', user: {} }],
+    users: [{ name: 'kube-apiserver', user: clientUser(client) }],
     contexts: [{ name, context: { cluster: name, user: 'kube-apiserver' } }],
     'current-context': name,
   };
+}
+
+/** How the API server authenticates to admission webhooks: a kubeconfig whose user `*` matches every webhook host. */
+export function admissionConfiguration(kubeconfigPath: string): Record<string, unknown> {
+  const plugin = (name: string) => ({ name, configuration: { apiVersion: 'apiserver.config.k8s.io/v1', kind: 'WebhookAdmissionConfiguration', kubeConfigFile: kubeconfigPath } });
+  return { apiVersion: 'apiserver.config.k8s.io/v1', kind: 'AdmissionConfiguration', plugins: [plugin('ValidatingAdmissionWebhook'), plugin('MutatingAdmissionWebhook')] };
+}
+
+export function admissionWebhookKubeconfig(client: NonNullable<WebhookEndpoints['client']>): Record<string, unknown> {
+  return { apiVersion: 'v1', kind: 'Config', users: [{ name: '*', user: clientUser(client) }] };
 }
 
 /** Structured authorization: Tether first (agents only, fail closed), then RBAC. */
@@ -146,6 +162,9 @@ export interface WebhookConfigFiles {
   readonly 'authorization-webhook.kubeconfig': string;
   readonly 'audit-policy.yaml': string;
   readonly 'audit-webhook.kubeconfig': string;
+  /** With a client certificate: pass to kube-apiserver as --admission-control-config-file. */
+  readonly 'admission-config.yaml'?: string;
+  readonly 'admission-webhook.kubeconfig'?: string;
 }
 
 /** Every file, ready to write into a directory the API server reads (`configDir` is that directory as the API server sees it). */
@@ -154,8 +173,14 @@ export function webhookConfigFiles(policy: CompiledPolicy, ep: WebhookEndpoints,
   return {
     'validating-webhook.yaml': y(validatingWebhookConfiguration(policy, ep)),
     'authorization-config.yaml': y(authorizationConfiguration(policy, `${configDir}/authorization-webhook.kubeconfig`)),
-    'authorization-webhook.kubeconfig': y(webhookKubeconfig('tether-authorize', `${ep.baseUrl}/authorize`, ep.caPem)),
+    'authorization-webhook.kubeconfig': y(webhookKubeconfig('tether-authorize', `${ep.baseUrl}/authorize`, ep.caPem, ep.client)),
     'audit-policy.yaml': y(auditPolicy(policy)),
-    'audit-webhook.kubeconfig': y(webhookKubeconfig('tether-audit', `${ep.baseUrl}/audit`, ep.caPem)),
+    'audit-webhook.kubeconfig': y(webhookKubeconfig('tether-audit', `${ep.baseUrl}/audit`, ep.caPem, ep.client)),
+    ...(ep.client
+      ? {
+          'admission-config.yaml': y(admissionConfiguration(`${configDir}/admission-webhook.kubeconfig`)),
+          'admission-webhook.kubeconfig': y(admissionWebhookKubeconfig(ep.client)),
+        }
+      : {}),
   };
 }

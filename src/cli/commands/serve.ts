@@ -3,7 +3,7 @@ import { join, resolve } from 'node:path';
 import { webhookConfigFiles } from '../../adapters/kube-config/webhook-config.ts';
 import { ConfigError, loadConfig, type ServerConfigFile } from '../../server/config.ts';
 import { startServer } from '../../server/server.ts';
-import { loadTls } from '../../server/tls.ts';
+import { issueWebhookClientCertificate, loadTls } from '../../server/tls.ts';
 import { UsageError } from '../output.ts';
 import { requirePolicy } from './policy.ts';
 
@@ -72,6 +72,8 @@ export interface WebhookConfigOptions {
   outDir?: string;
   configDir?: string;
   timeout?: string;
+  clientCert?: string;
+  clientKey?: string;
 }
 
 /** Prints (or writes) the API server configuration that sends agents, and only agents, to Tether. */
@@ -84,13 +86,19 @@ export async function webhookConfigCommand(o: WebhookConfigOptions): Promise<num
   }
   if (url.protocol !== 'https:') throw new UsageError('--url must be https: the API server only calls webhooks over TLS');
   const policy = requirePolicy(o.policy);
-  const caPem = o.ca
-    ? readFileSync(o.ca, 'utf8')
-    : (await loadTls({ kind: 'self-managed', dir: join(resolve(o.dataDir ?? '.tether'), 'tls'), hosts: o.host?.length ? o.host : [url.hostname] })).ca;
+  const tlsDir = join(resolve(o.dataDir ?? '.tether'), 'tls');
+  const caPem = o.ca ? readFileSync(o.ca, 'utf8') : (await loadTls({ kind: 'self-managed', dir: tlsDir, hosts: o.host?.length ? o.host : [url.hostname] })).ca;
+  // With Tether's own CA the API server also gets a client certificate: with webhookClientAuth on, nobody else can post to the webhooks.
+  const client =
+    o.clientCert && o.clientKey
+      ? { cert: readFileSync(o.clientCert, 'utf8'), key: readFileSync(o.clientKey, 'utf8') }
+      : o.ca
+        ? undefined
+        : await issueWebhookClientCertificate(tlsDir);
   const outDir = o.outDir ? resolve(o.outDir) : undefined;
   const files = webhookConfigFiles(
     policy,
-    { baseUrl: url.origin, caPem, timeoutSeconds: o.timeout ? Number(o.timeout) : undefined },
+    { baseUrl: url.origin, caPem, client, timeoutSeconds: o.timeout ? Number(o.timeout) : undefined },
     o.configDir ?? outDir ?? '/etc/kubernetes/tether',
   );
   if (!outDir) {
@@ -98,7 +106,7 @@ export async function webhookConfigCommand(o: WebhookConfigOptions): Promise<num
     return 0;
   }
   mkdirSync(outDir, { recursive: true });
-  for (const [name, text] of Object.entries(files)) writeFileSync(join(outDir, name), text);
+  for (const [name, text] of Object.entries(files)) if (text !== undefined) writeFileSync(join(outDir, name), text, name.endsWith('.kubeconfig') ? { mode: 0o600 } : {});
   console.log(`wrote ${Object.keys(files).join(', ')} to ${outDir}`);
   return 0;
 }
