@@ -2,33 +2,17 @@
 // narrowing applies at once. Conservative: a change we cannot prove narrower counts as wider.
 import { canonicalJson } from '../common/canonical-json.ts';
 import { AUTHORITY_CLASSES, type AgentSpec, type ResourceRule } from './schema.ts';
-import { ruleAllowsResource } from '../kube/rbac-match.ts';
+import { ruleTuples, tupleCovered } from '../kube/rule-coverage.ts';
 
 // Key order is not meaning: the enforced spec comes back from the store in canonical order.
 const same = (a: unknown, b: unknown) => canonicalJson(a ?? null) === canonicalJson(b ?? null);
 const added = <T>(before: readonly T[] | undefined, after: readonly T[] | undefined) => (after ?? []).filter((x) => !(before ?? []).some((y) => same(x, y)));
 const removed = <T>(before: readonly T[] | undefined, after: readonly T[] | undefined) => added(after, before);
 
-/** Every (group, resource, verb, name) the rule grants is granted by some old rule; wildcards must be matched by wildcards. */
+/** Every (group, resource, verb, name) the rule grants is granted by some old rule of the same scope. */
 function ruleCovered(rule: ResourceRule, old: readonly ResourceRule[]): boolean {
-  const names = rule.resourceNames?.length ? rule.resourceNames : [undefined];
-  for (const group of rule.apiGroups)
-    for (const res of rule.resources)
-      for (const verb of rule.verbs)
-        for (const name of names) {
-          const [resource, subresource] = res.split('/', 2) as [string, string | undefined];
-          const ok = old.some(
-            (o) =>
-              (o.clusterScope ?? false) === (rule.clusterScope ?? false) &&
-              (group !== '*' || o.apiGroups.includes('*')) &&
-              (verb !== '*' || o.verbs.includes('*')) &&
-              (!res.includes('*') || o.resources.includes('*') || o.resources.includes(res)) &&
-              (name !== undefined || !o.resourceNames?.length) &&
-              ruleAllowsResource(o, { verb, group, resource, subresource, name }),
-          );
-          if (!ok) return false;
-        }
-  return true;
+  const sameScope = old.filter((o) => (o.clusterScope ?? false) === (rule.clusterScope ?? false));
+  return ruleTuples(rule).every((t) => sameScope.some((o) => tupleCovered(o, t)));
 }
 
 const looser = (before: number | undefined, after: number | undefined) => before !== undefined && (after === undefined || after > before);

@@ -6,6 +6,7 @@
 // covered only by a wildcard in the boundary (a '*' reaches resources no list can name).
 import { isKnownClusterScoped } from '../../kube/well-known-resources.ts';
 import type { RuleLike } from '../../kube/rbac-match.ts';
+import { type RuleTuple, ruleTuples, tupleCovered } from '../../kube/rule-coverage.ts';
 import type { Boundary, ResourceRule } from '../../policy/schema.ts';
 import type { GrantedRule } from './rbac-index.ts';
 
@@ -43,37 +44,12 @@ const HARMLESS = new Set([
 /** Non-resource reads are discovery, health and version endpoints; the boundary has no words for URLs. */
 const URL_READS = new Set(['get', 'head', 'options']);
 
-interface Tuple {
-  readonly verb: string;
-  readonly group: string;
-  readonly resource: string;
-  readonly name?: string;
-}
+type Tuple = RuleTuple;
 
-function covers(br: ResourceRule, t: Tuple): boolean {
-  if (!br.verbs.includes('*') && !br.verbs.includes(t.verb)) return false;
-  if (!br.apiGroups.includes('*') && !br.apiGroups.includes(t.group)) return false;
-  if (!br.resources.includes('*') && !br.resources.includes(t.resource)) {
-    const slash = t.resource.indexOf('/');
-    if (slash < 0 || !br.resources.includes(`*${t.resource.slice(slash)}`)) return false;
-  }
-  const names = br.resourceNames ?? [];
-  if (names.length === 0) return true;
-  return t.name !== undefined && names.includes(t.name);
-}
+const covers = tupleCovered;
 
 function tuples(rule: RuleLike): Tuple[] {
-  const out: Tuple[] = [];
-  const names = rule.resourceNames?.length ? rule.resourceNames : [undefined];
-  for (const verb of rule.verbs) {
-    for (const group of rule.apiGroups ?? []) {
-      for (const resource of rule.resources ?? []) {
-        if (HARMLESS.has(`${verb}|${group}|${resource}`)) continue;
-        for (const name of names) out.push({ verb, group, resource, name });
-      }
-    }
-  }
-  return out;
+  return ruleTuples(rule).filter((t) => !HARMLESS.has(`${t.verb}|${t.group}|${t.resource}`));
 }
 
 /** Folds tuples back into rule-shaped permission sets: same names and resources → verbs merged, then resources merged. */
