@@ -37,6 +37,10 @@ const LAZY: Record<string, { description: string; load: () => Promise<Command> }
     description: "the MCP governance gateway: agents' tool calls decided, explained and contained",
     load: async () => (await import('./commands/gateway-cli.ts')).gatewayCli(run),
   },
+  'expansion-review': {
+    description: "what approving a boundary expansion would add to an agent's effective access",
+    load: async () => (await import('./commands/expansion-review.ts')).expansionReviewCommand(run),
+  },
   access: {
     description: 'effective access: what agents can really reach through identities, tools and escalations',
     load: async () => (await import('./commands/access.ts')).accessCommand(run),
