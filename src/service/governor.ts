@@ -92,11 +92,7 @@ export class Governor {
 
   async decide(action: Action): Promise<GovernedDecision> {
     const policy = this.#policy;
-    // A write that carries no intent (kubectl scale, delete) falls back to the agent's standing one.
-    if (action.intent === undefined && isMutation(action.verb) && action.source !== 'audit') {
-      const declared = await this.store.declaredIntent(action.subject.username, this.#clock());
-      if (declared) action = { ...action, intent: declared.intent };
-    }
+    action = await this.#withDeclaredIntent(action);
     // A commit refused because another decision filled the budget (or used the approval) first
     // is decided once more on fresh state: that second decision sees the limit and refuses.
     const resolution = resolveAgent(action.subject, policy);
@@ -115,6 +111,45 @@ export class Governor {
       if (committed.ok) return { decision, ledgerIndex: committed.index, approvalId: committed.approvalId };
     }
     throw new ContentionError(`${action.subject.username}: ${action.verb} lost the race for a budget or approval twice; retry`);
+  }
+
+  /**
+   * Several actions that stand or fall together (one tool call): each is first decided without
+   * being recorded; only if all would be allowed are they committed. Otherwise only what stops
+   * them is committed (the first refusal, or the actions that need an approval), so a refused
+   * call spends no budget on its other actions. Returns what was committed, with its position.
+   */
+  async decideAll(actions: readonly Action[]): Promise<(GovernedDecision & { readonly position: number })[]> {
+    const previews: Decision[] = [];
+    for (const a of actions) previews.push(await this.#preview(a));
+    const firstDeny = previews.findIndex((d) => d.outcome === 'deny');
+    const positions =
+      firstDeny >= 0 ? [firstDeny] : previews.some((d) => d.outcome === 'pending') ? previews.flatMap((d, i) => (d.outcome === 'pending' ? [i] : [])) : actions.map((_, i) => i);
+    const out: (GovernedDecision & { position: number })[] = [];
+    for (const position of positions) {
+      const g = await this.decide(actions[position] as Action);
+      out.push({ ...g, position });
+      // A race lost since the preview (another call took the last of a budget) ends it here.
+      if (g.decision.outcome === 'deny') break;
+    }
+    return out;
+  }
+
+  /** A write that carries no intent (kubectl scale, delete) falls back to the agent's standing one. */
+  async #withDeclaredIntent(action: Action): Promise<Action> {
+    if (action.intent !== undefined || !isMutation(action.verb) || action.source === 'audit') return action;
+    const declared = await this.store.declaredIntent(action.subject.username, this.#clock());
+    return declared ? { ...action, intent: declared.intent } : action;
+  }
+
+  /** The decision as it would be now, recorded nowhere. */
+  async #preview(action: Action): Promise<Decision> {
+    const now = this.#clock();
+    const resolution = resolveAgent(action.subject, this.#policy);
+    if (resolution.kind === 'not-an-agent') return decide(action, this.#policy, EMPTY_STATE, now);
+    const withIntent = await this.#withDeclaredIntent(action);
+    const state = await this.store.stateFor(resolution.kind === 'agent' ? stateNeeds(resolution.agent) : undefined, withIntent, now);
+    return decide(withIntent, this.#policy, state, now);
   }
 
   approve(id: string, by: string, reason: string): Promise<Done<{ approval: StoredApproval }>> {

@@ -160,6 +160,40 @@ for (const backend of BACKENDS) {
       assert.equal(e2?.leaf.objectDigest, e?.leaf.objectDigest, 'the digest does not depend on the secret data');
     });
 
+    test('actions that stand or fall together: a refused one spends no budget on the others; a held one records only itself', async () => {
+      const { g, store } = await governor();
+      const outside = update('scaler', { target: { group: 'apps', version: 'v1', resource: 'deployments', namespace: 'payments', name: 'x' } });
+      const refused = await g.decideAll([
+        update('scaler'),
+        update('scaler', { target: { group: 'apps', version: 'v1', resource: 'deployments', namespace: 'shop', name: 'api' } }),
+        outside,
+      ]);
+      assert.deepEqual(
+        refused.map((r) => [r.position, r.decision.outcome]),
+        [[2, 'deny']],
+      );
+      assert.equal(await store.ledgerSize(), 1, 'only the refusal is recorded');
+      for (let i = 0; i < 5; i++) assert.equal((await g.decide(update('scaler'))).decision.outcome, 'allow', 'the whole budget of 5 is still there');
+      const before = await store.ledgerSize();
+      const held = await g.decideAll([
+        update('releaser'),
+        update('releaser', { target: { group: 'apps', version: 'v1', resource: 'deployments', namespace: 'shop', name: 'api' } }),
+      ]);
+      assert.deepEqual(
+        held.map((r) => r.decision.outcome),
+        ['pending', 'pending'],
+      );
+      assert.equal(await store.ledgerSize(), before + 2);
+      const all = await g.decideAll([update('runaway'), update('runaway', { target: { group: 'apps', version: 'v1', resource: 'deployments', namespace: 'shop', name: 'api' } })]);
+      assert.deepEqual(
+        all.map((r) => [r.position, r.decision.outcome]),
+        [
+          [0, 'allow'],
+          [1, 'allow'],
+        ],
+      );
+    });
+
     test('concurrent decisions against one budget: exactly the limit is allowed, the rest refused', async () => {
       const { g, store } = await governor();
       const results = await Promise.all(

@@ -26,6 +26,7 @@ import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 export interface GatewayGovernor {
   readonly policy: CompiledPolicy;
   decide(action: Action): Promise<GovernedDecision>;
+  decideAll(actions: readonly Action[]): Promise<(GovernedDecision & { readonly position: number })[]>;
   readonly store: {
     append(leaf: LedgerLeaf): Promise<number>;
     approval(id: string): Promise<StoredApproval | undefined>;
@@ -132,13 +133,13 @@ export async function governToolCall(input: ToolCallInput, gov: GatewayGovernor)
   }));
   const actions = await withApprovals(unapproved, approvals, gov);
 
-  const decided: DecidedAction[] = [];
-  for (const [i, action] of actions.entries()) {
-    const g = await gov.decide(action);
-    decided.push({ description: describe(ordered[i] as Operation), decision: g.decision, ledgerIndex: g.ledgerIndex, approvalId: g.approvalId });
-    // Once one is refused the call is refused: deciding the rest would only spend their budgets.
-    if (g.decision.outcome === 'deny') break;
-  }
+  // All or nothing: a call refused for one operation spends no budget on the others.
+  const decided: DecidedAction[] = (await gov.decideAll(actions)).map((g) => ({
+    description: describe(ordered[g.position] as Operation),
+    decision: g.decision,
+    ledgerIndex: g.ledgerIndex,
+    approvalId: g.approvalId,
+  }));
   const outcome = combinedOutcome(decided);
   const agent = decided.map((d) => ('agent' in d.decision ? d.decision.agent : undefined)).find((a): a is AgentRef => a !== undefined);
   const record: CallRecord = {
