@@ -161,6 +161,29 @@ for (const backend of BACKENDS) {
       assert.equal(entry?.leaf.intent?.summary, 'roll out cart v3');
     });
 
+    test('decision API: an agent asks before acting, about itself only; intent may travel as a header (it overrides a standing one)', async () => {
+      const ask = (headers: Record<string, string>, subject = 'system:serviceaccount:agents:scaler') =>
+        https<{ outcome: string; agent?: { name: string }; reasons: { rule: string }[]; ledgerIndex?: number }>(`${s.url}/v1/decide`, {
+          ca: s.caPem,
+          token: TOKENS.releaseAgent,
+          headers,
+          body: {
+            subject: { username: subject },
+            verb: 'update',
+            target: { group: 'apps', resource: 'deployments', namespace: 'shop', name: 'web' },
+            object: deploymentObject('web', 2),
+          },
+        });
+      const bare = await ask({});
+      assert.equal(bare.status, 200);
+      assert.equal(bare.body.agent?.name, 'release', 'decided as the token says, not as the scaler the body names');
+      const withHeader = await ask({ 'x-tether-intent': JSON.stringify({ summary: 'warm up before the sale' }) });
+      assert.equal(withHeader.body.outcome, 'pending', 'with a why, the supervised agent waits for a human');
+      const [entry] = await s.store.entries(withHeader.body.ledgerIndex as number, (withHeader.body.ledgerIndex as number) + 1);
+      assert.equal(entry?.leaf.intent?.summary, 'warm up before the sale');
+      assert.equal((await ask({ 'x-tether-intent': '{broken' })).status, 400);
+    });
+
     test('breakers: repeated refusals trip; the owner resets with a reason; the kill switch stops every agent', async () => {
       const overBudget = () =>
         admit(

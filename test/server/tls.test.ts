@@ -34,3 +34,22 @@ test('renewal: well before expiry (a third of the lifetime left), with the same 
   assert.equal(wider.ca, first.ca, 'from the same CA');
   assert.ok(new X509Certificate(wider.cert).verify(new X509Certificate(first.ca).publicKey));
 });
+
+test('user-supplied certificate files (cert-manager) are read as they are, and their rotation is noticed', async () => {
+  const { writeFileSync, utimesSync } = await import('node:fs');
+  const { filesChangedSince } = await import('../../src/server/tls.ts');
+  const dir = tempDir('tether-tls-files-');
+  const issued = await issueServingCertificate(join(dir, 'issuer'), ['tether.example'], 30);
+  const source = { kind: 'files' as const, certFile: join(dir, 'tls.crt'), keyFile: join(dir, 'tls.key'), caFile: join(dir, 'ca.crt') };
+  writeFileSync(source.certFile, issued.cert);
+  writeFileSync(source.keyFile, issued.key);
+  writeFileSync(source.caFile, issued.ca);
+  const loaded = await loadTls(source);
+  assert.equal(loaded.cert, issued.cert);
+  assert.equal(loaded.ca, issued.ca);
+  const loadedAt = Date.now();
+  assert.equal(filesChangedSince(source, loadedAt), false);
+  const later = new Date(loadedAt + 5_000);
+  utimesSync(source.certFile, later, later);
+  assert.equal(filesChangedSince(source, loadedAt), true, 'a rotated certificate is picked up by the renewal loop');
+});
