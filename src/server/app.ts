@@ -6,6 +6,7 @@ import { apiRoutes, type ApiDeps } from '../adapters/api/routes.ts';
 import { auditRoute } from '../adapters/audit/route.ts';
 import type { AuditFact } from '../adapters/audit/events.ts';
 import { authorizationRoute } from '../adapters/authorization/route.ts';
+import { consoleRoute } from '../adapters/console/route.ts';
 import { ContentionError } from '../service/governor.ts';
 import type { AuditSummary } from '../service/audit-recorder.ts';
 import type { Metrics } from './metrics.ts';
@@ -60,6 +61,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   authorizationRoute(app, deps.decider);
   auditRoute(app, deps.recordAudit);
   apiRoutes(app, deps);
+  consoleRoute(app);
 
   app.get('/healthz', async () => ({ ok: true }));
   app.get('/readyz', async (_req, reply) => (deps.ready() ? { ready: true } : reply.code(503).send({ ready: false })));
