@@ -42,7 +42,13 @@ export async function startServer(config: ResolvedConfig): Promise<RunningServer
   const metrics = createMetrics(store);
   const ledger = Ledger.inDataDir(store, config.dataDir);
   const governor = new Governor({ policy: EMPTY as NonNullable<typeof EMPTY>, store: instrumentStore(store, metrics) });
-  let log: { warn: (o: object, m: string) => void; error: (o: object, m: string) => void; info: (o: object, m: string) => void } = console as never;
+  // Until the HTTP server (and its JSON logger) exists, start-up messages go to stderr as one line each.
+  const early = (level: string) => (o: object, m: string) => process.stderr.write(`tether: ${level === 'info' ? '' : `${level}: `}${m} ${JSON.stringify(o)}\n`);
+  let log: { warn: (o: object, m: string) => void; error: (o: object, m: string) => void; info: (o: object, m: string) => void } = {
+    info: early('info'),
+    warn: early('warn'),
+    error: early('error'),
+  };
   const notifier = new Notifier(config.notifications, (e, url) => log.warn({ url, err: e.message }, 'notification failed'));
   const controller = new PolicyController(store, {
     onPolicy(policy) {
