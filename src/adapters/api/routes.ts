@@ -72,17 +72,16 @@ export function apiRoutes(app: FastifyInstance, deps: ApiDeps): void {
     api.post('/v1/decide', async (req, reply) => {
       const caller = req.caller as Caller;
       const body = req.body as Record<string, unknown> | null;
-      // An agent may only ask about itself: its token, not the body, says who it is.
-      const decoded = decodeAction(caller.kind === 'agent' ? { ...body, subject: { ...((body?.subject as object) ?? {}), username: caller.username } } : body);
+      // An agent may only ask about itself: its token, not the body, says who it is (no groups, no other identities it could claim).
+      const decoded = decodeAction(caller.kind === 'agent' ? { ...body, subject: { username: caller.username } } : body);
       // Intent, chain and approval may also travel as headers, for frameworks that add them to every request.
       const header = (name: string) => (typeof req.headers[name] === 'string' ? (req.headers[name] as string) : undefined);
-      const action = {
+      const r = await deps.decider.decide({
         ...decoded,
         intent: decoded.intent ?? parseIntent(header('x-tether-intent'), 'header X-Tether-Intent'),
         chain: decoded.chain ?? parseChain(header('x-tether-chain'), 'header X-Tether-Chain'),
         approvalId: decoded.approvalId ?? header('x-tether-approval'),
-      };
-      const r = await deps.decider.decide(caller.kind === 'agent' ? { ...action, subject: { ...action.subject, username: caller.username } } : action);
+      });
       return reply.send({ ...r.decision, ledgerIndex: r.ledgerIndex, approvalId: r.approvalId });
     });
 
