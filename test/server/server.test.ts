@@ -168,7 +168,7 @@ for (const backend of BACKENDS) {
           token: TOKENS.releaseAgent,
           headers,
           body: {
-            subject: { username: subject },
+            subject: { username: subject, groups: ['system:masters'], mcpClientId: 'someone-else' },
             verb: 'update',
             target: { group: 'apps', resource: 'deployments', namespace: 'shop', name: 'web' },
             object: deploymentObject('web', 2),
