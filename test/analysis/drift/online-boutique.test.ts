@@ -7,7 +7,7 @@ import { detectDrift, type DetectOptions } from '../../../src/analysis/drift/det
 import { auditEvidenceFromEvents } from '../../../src/analysis/drift/evidence.ts';
 import type { DesiredObject, KubeObject, ObjectFinding } from '../../../src/analysis/drift/model.ts';
 import type { LedgerLeaf } from '../../../src/ledger/leaf.ts';
-import { AGENT, agentDecision, auditEvent, type Boutique, boutique, container, HUMAN, memoryLedger, spec } from './support.ts';
+import { AGENT, agentDecision, agentDeletesService, auditEvent, boutique, type Boutique, container, HUMAN, memoryLedger, spec } from './support.ts';
 
 const cleanups: (() => void)[] = [];
 after(() => {
@@ -306,20 +306,7 @@ test('GitOps-labelled objects absent from Git are extra; unlabelled or foreign o
 
 test('a deleted object is missing; the ledger says which agent deleted it', async () => {
   const b = await scenario();
-  b.api.delete('Service', 'default', 'emailservice');
-  const ledger = memoryLedger([
-    agentDecision({
-      time: b.api.now(),
-      agent: AGENT.name,
-      owner: AGENT.owner,
-      verb: 'delete',
-      group: '',
-      resource: 'services',
-      namespace: 'default',
-      name: 'emailservice',
-      intent: 'remove unused service',
-    }),
-  ]);
+  const ledger = agentDeletesService(b.api, 'emailservice', 'remove unused service');
   const report = await detect(b, { attribution: { ledger } });
   const f = finding(report.findings, 'Service', 'emailservice');
   assert.equal(f.state, 'missing');

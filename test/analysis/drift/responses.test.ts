@@ -10,7 +10,7 @@ import { detectDrift } from '../../../src/analysis/drift/detect.ts';
 import type { KubeObject } from '../../../src/analysis/drift/model.ts';
 import { type Applier, memoryFlapGuard, revert } from '../../../src/analysis/drift/revert.ts';
 import type { ApiServerStandIn } from './apiserver-standin.ts';
-import { AGENT, agentDecision, type Boutique, boutique, gitIn, memoryLedger, container, type Loose, spec } from './support.ts';
+import { AGENT, agentDecision, agentDeletesService, boutique, type Boutique, container, gitIn, type Loose, memoryLedger, spec } from './support.ts';
 
 const cleanups: (() => void)[] = [];
 after(() => {
@@ -235,20 +235,7 @@ test('revert stops when a controller changes the field right back, and refuses t
 test('revert re-creates an object an agent deleted, and never deletes what an agent created', async () => {
   const b = await boutique();
   cleanups.push(b.repo.cleanup);
-  b.api.delete('Service', 'default', 'emailservice');
-  const ledger = memoryLedger([
-    agentDecision({
-      time: b.api.now(),
-      agent: AGENT.name,
-      owner: AGENT.owner,
-      verb: 'delete',
-      group: '',
-      resource: 'services',
-      namespace: 'default',
-      name: 'emailservice',
-      intent: 'cleanup',
-    }),
-  ]);
+  const ledger = agentDeletesService(b.api, 'emailservice', 'cleanup');
   const report = await detectDrift({ desired: b.desired.objects, live: b.api.list() }, { attribution: { ledger } });
   const applier = standInApplier(b.api);
   const result = await revert(report, { applier, desired: b.desired.objects });

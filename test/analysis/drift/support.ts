@@ -183,3 +183,11 @@ export function auditEvent(p: {
 export type Loose = Record<string, any>;
 export const spec = (o: KubeObject): Loose => o.spec as Loose;
 export const container = (o: KubeObject, name: string): Loose => spec(o).template.spec.containers.find((c: { name: string }) => c.name === name);
+
+/** The agent deletes a Service through the stand-in; returns the ledger that says so. */
+export function agentDeletesService(api: ApiServerStandIn, name: string, intent: string): ReturnType<typeof memoryLedger> {
+  api.delete('Service', 'default', name);
+  return memoryLedger([
+    agentDecision({ time: api.now(), agent: AGENT.name, owner: AGENT.owner, verb: 'delete', group: '', resource: 'services', namespace: 'default', name, intent }),
+  ]);
+}
