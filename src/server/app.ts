@@ -23,6 +23,11 @@ export interface AppDeps extends ApiDeps {
 
 const WEBHOOK_PATHS = new Set(['/admission', '/authorize', '/audit']);
 
+/** True when the router matched one of the API server's webhook routes, however the target was spelled. */
+function isWebhookRoute(req: { routeOptions: { url?: string } }): boolean {
+  return req.routeOptions.url !== undefined && WEBHOOK_PATHS.has(req.routeOptions.url);
+}
+
 export function buildApp(deps: AppDeps): FastifyInstance {
   const app = Fastify({
     https: deps.https
@@ -44,8 +49,11 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     return reply.code(status).send({ error: status >= 500 ? 'internal' : 'bad request', message: status >= 500 ? 'internal error (see the server log)' : e.message, code: e.code });
   });
   if (deps.https?.clientCa) {
+    // Decided on the route the router matched, never on the raw target: the router decodes
+    // percent-escapes and accepts absolute-form targets, so `/%61dmission` or `http://x/admission`
+    // reach the admission handler while no string comparison on `req.url` would say so.
     app.addHook('onRequest', async (req, reply) => {
-      if (!WEBHOOK_PATHS.has(req.url.split('?')[0] as string)) return;
+      if (!isWebhookRoute(req)) return;
       const socket = req.raw.socket as TLSSocket;
       if (!socket.authorized)
         return reply
@@ -54,7 +62,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     });
   }
   app.addHook('preHandler', async (req, reply) => {
-    if (req.method === 'POST' && !deps.ready() && req.url !== '/audit') return reply.code(503).send({ error: 'not ready', message: 'policy not loaded yet' });
+    if (req.method === 'POST' && !deps.ready() && req.routeOptions.url !== '/audit') return reply.code(503).send({ error: 'not ready', message: 'policy not loaded yet' });
   });
 
   admissionRoute(app, deps.decider);

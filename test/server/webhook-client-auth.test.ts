@@ -2,6 +2,7 @@
 // webhook-config issued) may post reviews and audit events; the human API keeps its tokens.
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
+import { connect } from 'node:tls';
 import { after, before, test } from 'node:test';
 import { issueWebhookClientCertificate } from '../../src/server/tls.ts';
 import { admissionReview, deploymentObject } from '../support/admission.ts';
@@ -40,4 +41,64 @@ test('a certificate from another CA is refused; the one tether webhook-config is
 test('the human API still authenticates with bearer tokens, without a client certificate', async () => {
   assert.equal((await https(`${s.url}/v1/whoami`, { ca: s.caPem, token: TOKENS.alice })).status, 200);
   assert.equal((await https(`${s.url}/healthz`, { ca: s.caPem })).status, 200);
+});
+
+/** One raw HTTP/1.1 request over TLS, so the request target is sent exactly as an attacker writes it. */
+function rawPost(target: string, body: unknown): Promise<number> {
+  const url = new URL(s.url);
+  const data = JSON.stringify(body);
+  return new Promise((resolve, reject) => {
+    const socket = connect({ host: url.hostname, port: Number(url.port), ca: s.caPem, servername: 'localhost' }, () => {
+      socket.end(
+        `POST ${target} HTTP/1.1\r\nhost: ${url.host}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(data)}\r\nconnection: close\r\n\r\n${data}`,
+      );
+    });
+    let text = '';
+    socket.on('data', (c: Buffer) => (text += c.toString('latin1')));
+    socket.on('end', () => resolve(Number(/^HTTP\/1\.1 (\d{3})/.exec(text)?.[1] ?? 0)));
+    socket.on('error', reject);
+  });
+}
+
+test('attacker: webhook paths spelled with escapes, fragments or absolute form still need the certificate', async () => {
+  const size = await s.store.ledgerSize();
+  const forged = {
+    apiVersion: 'audit.k8s.io/v1',
+    kind: 'EventList',
+    items: [
+      {
+        auditID: 'forged',
+        stage: 'ResponseComplete',
+        verb: 'get',
+        user: { username: SA('scaler') },
+        objectRef: { resource: 'secrets', namespace: 'shop', name: 'db' },
+        responseStatus: { code: 200 },
+        stageTimestamp: new Date().toISOString(),
+      },
+    ],
+  };
+  const targets: [string, unknown][] = [
+    ['/%61udit', forged],
+    ['/%61dmission', review()],
+    ['/admissio%6E', review()],
+    ['/admission#x', review()],
+    ['http://x/admission', review()],
+    [
+      '/%61uthorize',
+      {
+        apiVersion: 'authorization.k8s.io/v1',
+        kind: 'SubjectAccessReview',
+        spec: { user: SA('scaler'), resourceAttributes: { verb: 'get', resource: 'secrets', namespace: 'shop' } },
+      },
+    ],
+    ['/audit?x=1', forged],
+    ['//audit', forged],
+  ];
+  for (const [target, body] of targets) {
+    const status = await rawPost(target, body);
+    assert.ok(status === 401 || status === 404 || status === 400, `${target} answered ${status}`);
+  }
+  // At least the router-decoded spellings reached a webhook route and were refused for the certificate.
+  assert.equal(await rawPost('/%61dmission', review()), 401);
+  assert.equal(await s.store.ledgerSize(), size, 'nothing was recorded');
 });
