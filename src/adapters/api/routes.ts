@@ -40,7 +40,7 @@ const refused = (reply: FastifyReply, r: Refused) => reply.code(STATUS[r.code]).
 function human(req: FastifyRequest, reply: FastifyReply): string | undefined {
   const c = req.caller;
   if (c?.kind === 'human') return c.id;
-  void reply.code(403).send({ error: 'forbidden', message: 'only a human may do this: agent tokens never approve, reset, widen, sign or verify' });
+  void reply.code(403).send({ error: 'forbidden', message: 'only a human may do this: agent identities never approve, reset, widen, sign or verify' });
   return undefined;
 }
 
