@@ -81,6 +81,11 @@ export function buildApp(deps: AppDeps): FastifyInstance {
           .send({ error: 'unauthorized', message: `webhooks need the API server's client certificate (tether webhook-config): ${socket.authorizationError ?? 'none presented'}` });
     });
   }
+  // An authenticated event stream (the MCP gateway's GET) may rightly stay quiet past the idle
+  // timeout; the exemption lasts for that one response, after which keep-alive timing applies.
+  app.addHook('preHandler', async (req) => {
+    if (req.method === 'GET' && req.headers.accept?.includes('text/event-stream')) req.raw.socket.setTimeout(0);
+  });
   app.addHook('preHandler', async (req, reply) => {
     if (req.method === 'POST' && !deps.ready() && req.routeOptions.url !== '/audit') return reply.code(503).send({ error: 'not ready', message: 'policy not loaded yet' });
   });

@@ -34,19 +34,23 @@ export class ApiReads {
     this.#key = deps.digestKey;
   }
 
-  async agents(viewer: Viewer) {
+  /** Agents by name; `after.id` is the last name of the previous page. */
+  async agents(viewer: Viewer, page: PageRequest) {
     const v = visibilityOf(viewer, this.#policy());
+    const visible = [...this.#policy().agents.values()].filter((a) => sees(v, a.name)).sort((x, y) => (x.name < y.name ? -1 : x.name > y.name ? 1 : 0));
+    const rest = page.after ? visible.filter((a) => a.name > (page.after as PageCursor).id) : visible;
+    const shown = rest.slice(0, page.limit);
     const breakers = await this.#store.breakers();
-    return [...this.#policy().agents.values()]
-      .filter((a) => sees(v, a.name))
-      .map((a) => ({
-        name: a.name,
-        owner: a.spec.owner.id,
-        authorityClass: a.authorityClass,
-        mode: a.mode,
-        identities: a.spec.identities,
-        breaker: breakers.find((b) => b.scope === 'agent' && b.key === a.name)?.state ?? 'closed',
-      }));
+    const last = shown.at(-1);
+    const items = shown.map((a) => ({
+      name: a.name,
+      owner: a.spec.owner.id,
+      authorityClass: a.authorityClass,
+      mode: a.mode,
+      identities: a.spec.identities,
+      breaker: breakers.find((b) => b.scope === 'agent' && b.key === a.name)?.state ?? 'closed',
+    }));
+    return { items, next: rest.length > page.limit && last ? { at: 0, id: last.name } : undefined, total: visible.length };
   }
 
   /** Undefined when there is no such agent or the caller may not see it: the two look alike. */

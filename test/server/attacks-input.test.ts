@@ -153,5 +153,18 @@ for (const backend of BACKENDS) {
         Array.from({ length: total }, (_, i) => i),
       );
     });
+
+    test('the agents list is paged too, with its true count', async () => {
+      const names: string[] = [];
+      let cursor: string | undefined;
+      do {
+        const r = await req<{ name: string }[]>(`/v1/agents?limit=2${cursor ? `&cursor=${cursor}` : ''}`, { token: TOKENS.alice });
+        assert.ok(r.body.length <= 2);
+        assert.equal(r.headers['x-total-count'], '5');
+        names.push(...r.body.map((a) => a.name));
+        cursor = r.headers['x-next-cursor'] as string | undefined;
+      } while (cursor);
+      assert.deepEqual(names, ['hpa-watcher', 'reader', 'release', 'scaler', 'trial'], 'each agent once, by name');
+    });
   });
 }

@@ -113,7 +113,7 @@ export function apiRoutes(app: FastifyInstance, deps: ApiDeps): void {
       return r.ok ? r : refused(reply, r);
     });
 
-    api.get('/v1/agents', async (req) => reads.agents(req.caller as Caller));
+    api.get<{ Querystring: Record<string, unknown> }>('/v1/agents', async (req, reply) => sendPage(reply, await reads.agents(req.caller as Caller, pageOf(req.query))));
     api.get<{ Params: { name: string } }>(
       '/v1/agents/:name',
       async (req, reply) => (await reads.agent(req.caller as Caller, text(req.params.name, 'name'))) ?? notFound(reply, `agent ${req.params.name}`),
