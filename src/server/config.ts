@@ -88,6 +88,11 @@ export const ServerConfigSchema = Type.Object(
     ),
     gatewayConfig: Type.Optional(Type.String({ description: 'Mount the MCP gateway at /mcp with this gateway config file.' })),
     logLevel: Type.Optional(Type.String()),
+    digestKeyFile: Type.Optional(
+      Type.String({ description: 'File holding the key (32+ bytes, hex) for digests shown outside Tether; share it across replicas. Default <dataDir>/digest-key.' }),
+    ),
+    requestTimeoutSeconds: Type.Optional(Type.Integer({ minimum: 1, description: 'A request must arrive whole within this (default 30).' })),
+    idleTimeoutSeconds: Type.Optional(Type.Integer({ minimum: 1, description: 'A connection silent this long is closed (default 120).' })),
     drift: Type.Optional(Drift),
   },
   strict,
@@ -109,6 +114,9 @@ export interface ResolvedConfig {
   readonly webhookClientAuth?: boolean;
   readonly gatewayConfig?: string;
   readonly logLevel: string;
+  readonly digestKeyFile?: string;
+  readonly requestTimeoutSeconds?: number;
+  readonly idleTimeoutSeconds?: number;
   /** The drift watcher, when configured. */
   readonly drift?: {
     readonly repo: string;
@@ -167,6 +175,9 @@ export function loadConfig(file: string | undefined, overrides: Partial<ServerCo
     webhookClientAuth: c.webhookClientAuth ?? false,
     gatewayConfig: c.gatewayConfig,
     logLevel: c.logLevel ?? 'info',
+    ...(c.digestKeyFile ? { digestKeyFile: resolve(c.digestKeyFile) } : {}),
+    requestTimeoutSeconds: c.requestTimeoutSeconds ?? 30,
+    idleTimeoutSeconds: c.idleTimeoutSeconds ?? 120,
     ...(c.drift
       ? {
           drift: {

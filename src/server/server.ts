@@ -5,7 +5,9 @@ import * as k8s from '@kubernetes/client-node';
 import { Ledger } from '../ledger/ledger.ts';
 import { type CompiledPolicy, compilePolicy } from '../policy/compile.ts';
 import { formatProblem } from '../policy/errors.ts';
+import { ApiReads } from '../service/api-reads.ts';
 import { recordAuditFacts } from '../service/audit-recorder.ts';
+import { loadDigestKey } from '../service/digest-key.ts';
 import { Governor } from '../service/governor.ts';
 import { openStore } from '../store/open.ts';
 import type { Store } from '../store/store.ts';
@@ -28,7 +30,8 @@ export interface RunningServer {
   readonly governor: Governor;
   readonly ledger: Ledger;
   readonly createdAdminToken?: string;
-  readonly adminTokenFile: string;
+  /** Undefined when tokens are configured: then no administrator token file is read or made. */
+  readonly adminTokenFile?: string;
   close(): Promise<void>;
 }
 
@@ -78,13 +81,15 @@ export async function startServer(config: ResolvedConfig): Promise<RunningServer
       ? directorySource(config.policy.dir, controller)
       : kubernetesSource(kubeConfig(config.policy.kubeconfig), controller, (e) => log.warn({ err: String(e) }, 'policy watch error'));
   await source.start();
-  const { auth, createdAdminToken } = authenticatorFor(config, administrators());
+  const { auth, createdAdminToken, adminTokenFile } = authenticatorFor(config, administrators());
+  const reads = new ApiReads({ store: governor.store, policy: () => governor.policy, digestKey: loadDigestKey(config.dataDir, config.digestKeyFile) });
 
   const decider = instrumentedDecider(governor, metrics, notifier);
   const app = buildApp({
     governor,
     decider,
     ledger,
+    reads,
     metrics,
     authenticate: (h) => auth.authenticate(h),
     onExpansionDecided: () => controller.refresh(),
@@ -103,6 +108,8 @@ export async function startServer(config: ResolvedConfig): Promise<RunningServer
     bodyLimitBytes: config.bodyLimitBytes,
     https: { cert: tls.cert, key: tls.key, clientCa: config.webhookClientAuth ? tls.ca : undefined },
     logLevel: config.logLevel,
+    requestTimeoutMs: config.requestTimeoutSeconds === undefined ? undefined : config.requestTimeoutSeconds * 1000,
+    idleTimeoutMs: config.idleTimeoutSeconds === undefined ? undefined : config.idleTimeoutSeconds * 1000,
   });
   log = app.log;
   if (config.gatewayConfig) {
@@ -160,7 +167,7 @@ export async function startServer(config: ResolvedConfig): Promise<RunningServer
     governor,
     ledger,
     createdAdminToken,
-    adminTokenFile: join(config.dataDir, 'admin-token'),
+    adminTokenFile,
     async close() {
       await drift?.stop();
       clearInterval(renew);

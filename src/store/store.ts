@@ -179,6 +179,15 @@ export interface StoredCheckpoint {
   readonly signature: Buffer;
 }
 
+/** Where a page of a newest-first list ended: the next page holds what comes after it. */
+export interface PageCursor {
+  readonly at: number;
+  readonly id: string;
+}
+
+/** The lists whose rows can be counted whole (the pages of a list never say how many there are). */
+export type CountedList = 'approvals' | 'proposals' | 'expansions';
+
 export interface Store {
   readonly backend: 'sqlite' | 'postgres';
   /** What openStore() was given (resolved): lets another thread or process open the same store. */
@@ -196,10 +205,14 @@ export interface Store {
 
   // ── approvals and proposals ──────────────────────────────────────────────────────────
   approval(id: string): Promise<StoredApproval | undefined>;
-  approvals(filter?: { readonly status?: ApprovalStatus; readonly agent?: string; readonly limit?: number }): Promise<StoredApproval[]>;
+  /** Newest first; `after` continues a list where its previous page ended. */
+  approvals(filter?: { readonly status?: ApprovalStatus; readonly agent?: string; readonly limit?: number; readonly after?: PageCursor }): Promise<StoredApproval[]>;
   /** Records one person's verdict (ledgered). Approved once minApprovals distinct people approved; one denial denies. */
   decideApproval(id: string, verdict: HumanVerdict, now: number): Promise<{ readonly ok: true; readonly approval: StoredApproval; readonly index: number } | Refusal>;
-  proposals(filter?: { readonly agent?: string; readonly limit?: number }): Promise<StoredProposal[]>;
+  /** Newest first; `afterSeq` continues a list where its previous page ended. */
+  proposals(filter?: { readonly agent?: string; readonly limit?: number; readonly afterSeq?: number }): Promise<StoredProposal[]>;
+  /** How many rows a list holds in all, for metrics and list totals. */
+  count(list: CountedList, filter?: { readonly status?: string; readonly agent?: string }): Promise<number>;
 
   // ── boundary expansions ("spec is a request, status is what is enforced") ──────────────
   requestExpansion(
@@ -207,7 +220,8 @@ export interface Store {
     now: number,
   ): Promise<{ readonly id: string; readonly index: number }>;
   expansion(id: string): Promise<ExpansionRequest | undefined>;
-  expansions(filter?: { readonly status?: ExpansionStatus; readonly agent?: string }): Promise<ExpansionRequest[]>;
+  /** Newest first; `after` continues a list where its previous page ended. */
+  expansions(filter?: { readonly status?: ExpansionStatus; readonly agent?: string; readonly limit?: number; readonly after?: PageCursor }): Promise<ExpansionRequest[]>;
   /** An approval makes the requested spec the enforced one. */
   decideExpansion(id: string, verdict: HumanVerdict, now: number): Promise<{ readonly ok: true; readonly request: ExpansionRequest; readonly index: number } | Refusal>;
   /** Narrowing needs no approval: it is enforced at once (and ledgered). */

@@ -4,6 +4,8 @@ import type { ApprovalStatus, StateView } from '../../engine/state.ts';
 import type { LedgerLeaf } from '../../ledger/leaf.ts';
 import type {
   AgentStateNeeds,
+  CountedList,
+  PageCursor,
   Attribution,
   BreakerTransition,
   CommitResult,
@@ -39,10 +41,18 @@ function toEntry(r: Row): LedgerEntry {
   return { index: Number(r.idx), data, leaf: JSON.parse(data) as LedgerLeaf, leafHash: r.leaf_hash as Buffer };
 }
 
+/** Conditions whose value is undefined are left out; a condition with several `?` takes an array of values. */
 function where(conditions: readonly [string, unknown][]): { sql: string; params: unknown[] } {
   const present = conditions.filter(([, v]) => v !== undefined);
-  return { sql: present.length ? ` WHERE ${present.map(([c]) => c).join(' AND ')}` : '', params: present.map(([, v]) => v) };
+  return { sql: present.length ? ` WHERE ${present.map(([c]) => c).join(' AND ')}` : '', params: present.flatMap(([c, v]) => (c.split('?').length > 2 ? (v as unknown[]) : [v])) };
 }
+
+/** Rows after a cursor in a list ordered by (time DESC, id DESC): keyset paging, stable under inserts. */
+function after(timeColumn: string, cursor: PageCursor | undefined): [string, unknown][] {
+  return cursor ? [[`(${timeColumn} < ? OR (${timeColumn} = ? AND id < ?))`, [cursor.at, cursor.at, cursor.id]]] : [];
+}
+
+const COUNTED: Record<CountedList, string> = { approvals: 'approvals', proposals: 'proposals', expansions: 'expansions' };
 
 /** The Store over any SqlDriver: SQLite and PostgreSQL run this same code. */
 export class SqlStore implements Store {
@@ -76,21 +86,30 @@ export class SqlStore implements Store {
     return r ? toApproval(r) : undefined;
   }
 
-  async approvals(filter: { status?: ApprovalStatus; agent?: string; limit?: number } = {}): Promise<StoredApproval[]> {
+  async approvals(filter: { status?: ApprovalStatus; agent?: string; limit?: number; after?: PageCursor } = {}): Promise<StoredApproval[]> {
+    const w = where([['status = ?', filter.status], ['agent = ?', filter.agent], ...after('created_at', filter.after)]);
+    const rows = await this.#db.query<Row>(`SELECT * FROM approvals${w.sql} ORDER BY created_at DESC, id DESC LIMIT ?`, [...w.params, filter.limit ?? DEFAULT_QUERY_LIMIT]);
+    return rows.map(toApproval);
+  }
+
+  async count(list: CountedList, filter: { status?: string; agent?: string } = {}): Promise<number> {
     const w = where([
-      ['status = ?', filter.status],
+      ['status = ?', list === 'proposals' ? undefined : filter.status],
       ['agent = ?', filter.agent],
     ]);
-    const rows = await this.#db.query<Row>(`SELECT * FROM approvals${w.sql} ORDER BY created_at DESC LIMIT ?`, [...w.params, filter.limit ?? DEFAULT_QUERY_LIMIT]);
-    return rows.map(toApproval);
+    const [r] = await this.#db.query<{ n: number | string }>(`SELECT COUNT(*) AS n FROM ${COUNTED[list]}${w.sql}`, w.params);
+    return Number(r?.n ?? 0);
   }
 
   decideApproval(id: string, verdict: HumanVerdict, now: number) {
     return this.#writes.submit(decideApprovalJob(id, verdict, now));
   }
 
-  async proposals(filter: { agent?: string; limit?: number } = {}): Promise<StoredProposal[]> {
-    const w = where([['agent = ?', filter.agent]]);
+  async proposals(filter: { agent?: string; limit?: number; afterSeq?: number } = {}): Promise<StoredProposal[]> {
+    const w = where([
+      ['agent = ?', filter.agent],
+      ['seq < ?', filter.afterSeq],
+    ]);
     const rows = await this.#db.query<Row>(`SELECT * FROM proposals${w.sql} ORDER BY seq DESC LIMIT ?`, [...w.params, filter.limit ?? DEFAULT_QUERY_LIMIT]);
     return rows.map(toProposal);
   }
@@ -104,12 +123,10 @@ export class SqlStore implements Store {
     return r ? toExpansion(r) : undefined;
   }
 
-  async expansions(filter: { status?: ExpansionStatus; agent?: string } = {}): Promise<ExpansionRequest[]> {
-    const w = where([
-      ['status = ?', filter.status],
-      ['agent = ?', filter.agent],
-    ]);
-    return (await this.#db.query<Row>(`SELECT * FROM expansions${w.sql} ORDER BY requested_at DESC, id`, w.params)).map(toExpansion);
+  async expansions(filter: { status?: ExpansionStatus; agent?: string; limit?: number; after?: PageCursor } = {}): Promise<ExpansionRequest[]> {
+    const w = where([['status = ?', filter.status], ['agent = ?', filter.agent], ...after('requested_at', filter.after)]);
+    const rows = await this.#db.query<Row>(`SELECT * FROM expansions${w.sql} ORDER BY requested_at DESC, id DESC LIMIT ?`, [...w.params, filter.limit ?? DEFAULT_QUERY_LIMIT]);
+    return rows.map(toExpansion);
   }
 
   decideExpansion(id: string, verdict: HumanVerdict, now: number) {
