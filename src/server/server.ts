@@ -14,6 +14,7 @@ import type { Store } from '../store/store.ts';
 import { buildApp } from './app.ts';
 import { authenticatorFor } from './auth.ts';
 import type { ResolvedConfig } from './config.ts';
+import { type ClusterViewSource, startClusterView } from './cluster-view-source.ts';
 import { DriftWatcher } from './drift-watcher.ts';
 import { instrumentedDecider } from './instrumented-decider.ts';
 import { createMetrics, instrumentStore } from './metrics.ts';
@@ -81,6 +82,7 @@ export async function startServer(config: ResolvedConfig): Promise<RunningServer
       ? directorySource(config.policy.dir, controller)
       : kubernetesSource(kubeConfig(config.policy.kubeconfig), controller, (e) => log.warn({ err: String(e) }, 'policy watch error'));
   await source.start();
+  const clusterView = await startClusterViewFor(config, governor);
   const { auth, createdAdminToken, adminTokenFile } = authenticatorFor(config, administrators());
   const reads = new ApiReads({ store: governor.store, policy: () => governor.policy, digestKey: loadDigestKey(config.dataDir, config.digestKeyFile) });
 
@@ -174,12 +176,29 @@ export async function startServer(config: ResolvedConfig): Promise<RunningServer
       checkpoints.stop();
       clearInterval(pruning);
       source.stop();
+      clusterView?.stop();
       await app.close();
       await notifier.flush();
       await ledger.checkpoint().catch(() => undefined);
       await store.close();
     },
   };
+}
+
+/** The cluster view for containment, when configured: the governor decides with it once it has synced. */
+async function startClusterViewFor(config: ResolvedConfig, governor: Governor): Promise<ClusterViewSource | undefined> {
+  if (!config.clusterView) return undefined;
+  const warn = (m: string, e: unknown) => process.stderr.write(`tether: warn: ${m} ${JSON.stringify({ err: String(e) })}\n`);
+  const started = startClusterView(kubeConfig(config.clusterView.kubeconfig), (e) => warn('cluster view watch error', e));
+  // Unsynced, the view refuses agents that need a fact; start-up waits a little for it, never for ever.
+  governor.setClusterView(started.view);
+  let timer: NodeJS.Timeout | undefined;
+  const patience = new Promise<void>((r) => {
+    timer = setTimeout(r, 15_000);
+  });
+  await Promise.race([started.synced.catch((e) => warn('cluster view not synced yet; agents needing it are refused until it is', e)), patience]);
+  clearTimeout(timer);
+  return started;
 }
 
 function kubeConfig(path: string | undefined): k8s.KubeConfig {

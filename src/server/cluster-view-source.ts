@@ -1,0 +1,77 @@
+// Keeps the engine's cluster view in `tether serve`: informers on RBAC objects, ServiceAccounts and
+// Pods feed a ClusterState incrementally. The view reports itself synced only once every informer
+// has listed; until then containment refuses agents that need a fact (humans are never asked).
+import * as k8s from '@kubernetes/client-node';
+import { ClusterState, type ViewKind } from '../kube/cluster-view.ts';
+import type { KubeObject } from '../kube/object-dump.ts';
+
+export interface ClusterViewSource {
+  readonly view: ClusterState;
+  /** Settles once every informer has listed (the view is then synced); rejects when a first list fails. */
+  readonly synced: Promise<void>;
+  stop(): void;
+}
+
+type Lister = () => Promise<k8s.KubernetesListObject<k8s.KubernetesObject>>;
+
+function listers(kc: k8s.KubeConfig): [ViewKind, string, Lister][] {
+  const rbac = kc.makeApiClient(k8s.RbacAuthorizationV1Api);
+  const core = kc.makeApiClient(k8s.CoreV1Api);
+  const base = '/apis/rbac.authorization.k8s.io/v1';
+  return [
+    ['ClusterRole', `${base}/clusterroles`, () => rbac.listClusterRole()],
+    ['ClusterRoleBinding', `${base}/clusterrolebindings`, () => rbac.listClusterRoleBinding()],
+    ['Role', `${base}/roles`, () => rbac.listRoleForAllNamespaces()],
+    ['RoleBinding', `${base}/rolebindings`, () => rbac.listRoleBindingForAllNamespaces()],
+    ['ServiceAccount', '/api/v1/serviceaccounts', () => core.listServiceAccountForAllNamespaces()],
+    ['Pod', '/api/v1/pods', () => core.listPodForAllNamespaces()],
+  ];
+}
+
+/** Starts the informers at once; the view answers "not synced" until every kind has listed. */
+export function startClusterView(kc: k8s.KubeConfig, onError: (e: unknown) => void): ClusterViewSource {
+  const view = new ClusterState();
+  const informers: k8s.Informer<k8s.KubernetesObject>[] = [];
+  // An RBAC change is folded into the index right away, off the decision path.
+  let warm: NodeJS.Immediate | undefined;
+  const rebuildSoon = () => {
+    warm ??= setImmediate(() => {
+      warm = undefined;
+      void view.index;
+    });
+  };
+  for (const [kind, path, list] of listers(kc)) {
+    const inf = k8s.makeInformer(kc, path, list);
+    const as = (o: k8s.KubernetesObject): KubeObject => ({ ...(o as KubeObject), kind });
+    inf.on('add', (o) => {
+      view.upsert(as(o));
+      if (kind !== 'Pod' && kind !== 'ServiceAccount') rebuildSoon();
+    });
+    inf.on('update', (o) => {
+      view.upsert(as(o));
+      if (kind !== 'Pod' && kind !== 'ServiceAccount') rebuildSoon();
+    });
+    inf.on('delete', (o) => {
+      view.remove(as(o));
+      if (kind !== 'Pod' && kind !== 'ServiceAccount') rebuildSoon();
+    });
+    inf.on('error', (e) => {
+      onError(e);
+      // The informer stops on error: restart it after a pause, as client-go would.
+      setTimeout(() => void inf.start().catch(onError), 5_000).unref();
+    });
+    informers.push(inf);
+  }
+  const synced = Promise.all(informers.map((i) => i.start())).then(() => {
+    view.markSynced();
+    rebuildSoon();
+  });
+  return {
+    view,
+    synced,
+    stop() {
+      if (warm) clearImmediate(warm);
+      for (const i of informers) void i.stop();
+    },
+  };
+}
