@@ -12,19 +12,20 @@ export interface ClusterViewSource {
   stop(): void;
 }
 
+const RBAC_V1 = 'rbac.authorization.k8s.io/v1';
 type Lister = () => Promise<k8s.KubernetesListObject<k8s.KubernetesObject>>;
 
-function listers(kc: k8s.KubeConfig): [ViewKind, string, Lister][] {
+function listers(kc: k8s.KubeConfig): [ViewKind, string, string, Lister][] {
   const rbac = kc.makeApiClient(k8s.RbacAuthorizationV1Api);
   const core = kc.makeApiClient(k8s.CoreV1Api);
   const base = '/apis/rbac.authorization.k8s.io/v1';
   return [
-    ['ClusterRole', `${base}/clusterroles`, () => rbac.listClusterRole()],
-    ['ClusterRoleBinding', `${base}/clusterrolebindings`, () => rbac.listClusterRoleBinding()],
-    ['Role', `${base}/roles`, () => rbac.listRoleForAllNamespaces()],
-    ['RoleBinding', `${base}/rolebindings`, () => rbac.listRoleBindingForAllNamespaces()],
-    ['ServiceAccount', '/api/v1/serviceaccounts', () => core.listServiceAccountForAllNamespaces()],
-    ['Pod', '/api/v1/pods', () => core.listPodForAllNamespaces()],
+    ['ClusterRole', RBAC_V1, `${base}/clusterroles`, () => rbac.listClusterRole()],
+    ['ClusterRoleBinding', RBAC_V1, `${base}/clusterrolebindings`, () => rbac.listClusterRoleBinding()],
+    ['Role', RBAC_V1, `${base}/roles`, () => rbac.listRoleForAllNamespaces()],
+    ['RoleBinding', RBAC_V1, `${base}/rolebindings`, () => rbac.listRoleBindingForAllNamespaces()],
+    ['ServiceAccount', 'v1', '/api/v1/serviceaccounts', () => core.listServiceAccountForAllNamespaces()],
+    ['Pod', 'v1', '/api/v1/pods', () => core.listPodForAllNamespaces()],
   ];
 }
 
@@ -37,12 +38,17 @@ export function startClusterView(kc: k8s.KubeConfig, onError: (e: unknown) => vo
   const rebuildSoon = () => {
     warm ??= setImmediate(() => {
       warm = undefined;
-      void view.index;
+      try {
+        void view.index;
+      } catch (e) {
+        onError(e);
+      }
     });
   };
-  for (const [kind, path, list] of listers(kc)) {
+  for (const [kind, apiVersion, path, list] of listers(kc)) {
     const inf = k8s.makeInformer(kc, path, list);
-    const as = (o: k8s.KubernetesObject): KubeObject => ({ ...(o as KubeObject), kind });
+    // Listed items carry no kind or apiVersion.
+    const as = (o: k8s.KubernetesObject): KubeObject => ({ ...(o as KubeObject), kind, apiVersion });
     inf.on('add', (o) => {
       view.upsert(as(o));
       if (kind !== 'Pod' && kind !== 'ServiceAccount') rebuildSoon();
