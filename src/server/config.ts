@@ -54,6 +54,19 @@ const Drift = Type.Object(
   strict,
 );
 
+const LedgerSettings = Type.Object(
+  {
+    signingKeyFile: Type.Optional(
+      Type.String({ description: 'The checkpoint signing key (PEM), kept away from the database, e.g. a mounted Kubernetes Secret (default: <dataDir>/ledger-signing-key.pem).' }),
+    ),
+    witnessDir: Type.Optional(Type.String({ description: 'Publish every signed checkpoint into this directory too (storage the database writers cannot change).' })),
+    maxUnsignedAgeSeconds: Type.Optional(
+      Type.Integer({ minimum: 1, description: 'GET /v1/ledger/verify fails when entries this old are covered by no checkpoint (default 3600).' }),
+    ),
+  },
+  strict,
+);
+
 export const ServerConfigSchema = Type.Object(
   {
     listen: Type.Optional(Type.Object({ host: Type.Optional(Type.String()), port: Type.Optional(Type.Integer({ minimum: 0, maximum: 65535 })) }, strict)),
@@ -89,6 +102,7 @@ export const ServerConfigSchema = Type.Object(
     gatewayConfig: Type.Optional(Type.String({ description: 'Mount the MCP gateway at /mcp with this gateway config file.' })),
     logLevel: Type.Optional(Type.String()),
     drift: Type.Optional(Drift),
+    ledger: Type.Optional(LedgerSettings),
   },
   strict,
 );
@@ -109,6 +123,7 @@ export interface ResolvedConfig {
   readonly webhookClientAuth?: boolean;
   readonly gatewayConfig?: string;
   readonly logLevel: string;
+  readonly ledger?: ServerConfigFile['ledger'];
   /** The drift watcher, when configured. */
   readonly drift?: {
     readonly repo: string;
@@ -167,6 +182,7 @@ export function loadConfig(file: string | undefined, overrides: Partial<ServerCo
     webhookClientAuth: c.webhookClientAuth ?? false,
     gatewayConfig: c.gatewayConfig,
     logLevel: c.logLevel ?? 'info',
+    ...(c.ledger ? { ledger: { ...c.ledger, ...(c.ledger.signingKeyFile ? { signingKeyFile: resolve(c.ledger.signingKeyFile) } : {}) } } : {}),
     ...(c.drift
       ? {
           drift: {

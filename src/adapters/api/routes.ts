@@ -13,6 +13,7 @@ import { DecodeError } from '../shared/decode-error.ts';
 import { replyBadInput } from '../shared/http.ts';
 import { parseChain, parseIntent } from '../shared/context-carriers.ts';
 import { decodeAction } from './decode-action.ts';
+import { ledgerWitnessRoutes } from './ledger-witness-routes.ts';
 
 export interface ApiDeps {
   readonly governor: Governor;
@@ -56,6 +57,7 @@ const num = (v: unknown, name: string): number | undefined => {
 
 export function apiRoutes(app: FastifyInstance, deps: ApiDeps): void {
   const { governor, ledger } = deps;
+  ledgerWitnessRoutes(app, ledger);
   app.register(async (api) => {
     api.addHook('onRequest', async (req, reply) => {
       req.caller = deps.authenticate(req.headers.authorization);
@@ -189,7 +191,7 @@ export function apiRoutes(app: FastifyInstance, deps: ApiDeps): void {
       }
     });
     api.post('/v1/ledger/checkpoint', async () => ledger.checkpoint());
-    api.get('/v1/ledger/verify', async () => verifyStore(ledger.store, [ledger.signer.publicKey]));
+    api.get('/v1/ledger/verify', async () => verifyStore(ledger.store, [ledger.signer.publicKey], { maxUnsignedAgeMs: ledger.maxUnsignedAgeMs }));
     api.get('/v1/ledger/pubkey', async () => ({ keyId: ledger.signer.keyId, pem: ledger.signer.publicKeyPem }));
   });
 }

@@ -231,8 +231,20 @@ export class SqlStore implements Store {
   }
 
   async ledgerRows(from: number, limit: number): Promise<LedgerRow[]> {
-    const rows = await this.#db.query<Row>('SELECT idx, data, leaf_hash FROM ledger WHERE idx >= ? ORDER BY idx LIMIT ?', [from, limit]);
-    return rows.map((r) => ({ index: Number(r.idx), data: r.data as string, leafHash: r.leaf_hash as Buffer }));
+    const rows = await this.#db.query<Row>('SELECT idx, at, kind, agent, owner, object, actor, data, leaf_hash FROM ledger WHERE idx >= ? ORDER BY idx LIMIT ?', [from, limit]);
+    return rows.map((r) => ({
+      index: Number(r.idx),
+      data: r.data as string,
+      leafHash: r.leaf_hash as Buffer,
+      columns: {
+        at: Number(r.at),
+        kind: r.kind as string,
+        agent: (r.agent as string | null) ?? null,
+        owner: (r.owner as string | null) ?? null,
+        object: (r.object as string | null) ?? null,
+        actor: (r.actor as string | null) ?? null,
+      },
+    }));
   }
 
   async leafHashes(from: number, to: number): Promise<Buffer[]> {
