@@ -6,10 +6,16 @@ import { DirectorySink } from '../ledger/witness.ts';
 import type { Store } from '../store/store.ts';
 import type { ResolvedConfig } from './config.ts';
 
-export function openLedger(store: Store, config: ResolvedConfig): Ledger {
+/** A key file that cannot be read stops start-up here, before anything listens (and the store is closed again). */
+export async function openLedger(store: Store, config: ResolvedConfig): Promise<Ledger> {
   const databaseFile = config.storeUrl.startsWith('sqlite:') ? config.storeUrl.slice('sqlite:'.length) : undefined;
   const ledger = Ledger.withKey(store, { dataDir: config.dataDir, keyFile: config.ledger?.signingKeyFile, databaseFile });
-  void ledger.keyLocation; // a key file that cannot be read stops start-up here, before anything listens
+  try {
+    void ledger.keyLocation;
+  } catch (e) {
+    await store.close();
+    throw e;
+  }
   if (config.ledger?.maxUnsignedAgeSeconds) ledger.maxUnsignedAgeMs = config.ledger.maxUnsignedAgeSeconds * 1000;
   return ledger;
 }

@@ -41,7 +41,7 @@ export async function startServer(config: ResolvedConfig): Promise<RunningServer
     throw new Error(`cannot open the store at ${redactUrl(config.storeUrl)}: ${e.message}`);
   });
   const metrics = createMetrics(store);
-  const ledger = openLedger(store, config);
+  const ledger = await openLedger(store, config);
   const governor = new Governor({ policy: EMPTY as NonNullable<typeof EMPTY>, store: instrumentStore(store, metrics) });
   // Until the HTTP server (and its JSON logger) exists, start-up messages go to stderr as one line each.
   const early = (level: string) => (o: object, m: string) => process.stderr.write(`tether: ${level === 'info' ? '' : `${level}: `}${m} ${JSON.stringify(o)}\n`);

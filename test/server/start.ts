@@ -50,7 +50,7 @@ export function writePolicy(dir: string, docs: Record<string, unknown>[]): void 
 
 export async function startTestServer(
   storeUrl: string,
-  opts: { bodyLimitBytes?: number; notifications?: ResolvedConfig['notifications']; webhookClientAuth?: boolean } = {},
+  opts: { bodyLimitBytes?: number; notifications?: ResolvedConfig['notifications']; webhookClientAuth?: boolean; ledger?: ResolvedConfig['ledger'] } = {},
 ): Promise<RunningServer & { policyDir: string; dataDir: string }> {
   const dataDir = tempDir('tether-serve-');
   const policyDir = join(dataDir, 'policy');
@@ -72,6 +72,7 @@ export async function startTestServer(
     bodyLimitBytes: opts.bodyLimitBytes ?? 256 * 1024,
     logLevel: 'warn',
     webhookClientAuth: opts.webhookClientAuth,
+    ...(opts.ledger ? { ledger: opts.ledger } : {}),
   };
   const server = await startServer(config);
   return Object.assign(server, { policyDir, dataDir });
