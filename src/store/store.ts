@@ -215,6 +215,10 @@ export interface Store {
   /** Narrowing needs no approval: it is enforced at once (and ledgered). */
   enforceSpec(agent: string, spec: unknown, who: Attribution, now: number): Promise<{ readonly index: number }>;
   enforcedAgent(name: string): Promise<EnforcedSpec | undefined>;
+  /** Every agent ever enforced, deleted ones too: whose boundary an identity last had. */
+  enforcedAgents(): Promise<EnforcedSpec[]>;
+  /** The first decision entry in which `username` acted, if it ever did. Scans the log: for registrations, not the hot path. */
+  subjectSeen(username: string): Promise<{ readonly index: number; readonly agent?: string } | undefined>;
 
   // ── breakers and the kill switch ─────────────────────────────────────────────────────
   breakers(): Promise<StoredBreaker[]>;
