@@ -54,6 +54,19 @@ const Drift = Type.Object(
   strict,
 );
 
+const LedgerSettings = Type.Object(
+  {
+    signingKeyFile: Type.Optional(
+      Type.String({ description: 'The checkpoint signing key (PEM), kept away from the database, e.g. a mounted Kubernetes Secret (default: <dataDir>/ledger-signing-key.pem).' }),
+    ),
+    witnessDir: Type.Optional(Type.String({ description: 'Publish every signed checkpoint into this directory too (storage the database writers cannot change).' })),
+    maxUnsignedAgeSeconds: Type.Optional(
+      Type.Integer({ minimum: 1, description: 'GET /v1/ledger/verify fails when entries this old are covered by no checkpoint (default 3600).' }),
+    ),
+  },
+  strict,
+);
+
 export const ServerConfigSchema = Type.Object(
   {
     listen: Type.Optional(Type.Object({ host: Type.Optional(Type.String()), port: Type.Optional(Type.Integer({ minimum: 0, maximum: 65535 })) }, strict)),
@@ -94,6 +107,7 @@ export const ServerConfigSchema = Type.Object(
     requestTimeoutSeconds: Type.Optional(Type.Integer({ minimum: 1, description: 'A request must arrive whole within this (default 30).' })),
     idleTimeoutSeconds: Type.Optional(Type.Integer({ minimum: 1, description: 'A connection silent this long is closed (default 120).' })),
     drift: Type.Optional(Drift),
+    ledger: Type.Optional(LedgerSettings),
   },
   strict,
 );
@@ -117,6 +131,7 @@ export interface ResolvedConfig {
   readonly digestKeyFile?: string;
   readonly requestTimeoutSeconds?: number;
   readonly idleTimeoutSeconds?: number;
+  readonly ledger?: ServerConfigFile['ledger'];
   /** The drift watcher, when configured. */
   readonly drift?: {
     readonly repo: string;
@@ -178,6 +193,7 @@ export function loadConfig(file: string | undefined, overrides: Partial<ServerCo
     ...(c.digestKeyFile ? { digestKeyFile: resolve(c.digestKeyFile) } : {}),
     requestTimeoutSeconds: c.requestTimeoutSeconds ?? 30,
     idleTimeoutSeconds: c.idleTimeoutSeconds ?? 120,
+    ...(c.ledger ? { ledger: { ...c.ledger, ...(c.ledger.signingKeyFile ? { signingKeyFile: resolve(c.ledger.signingKeyFile) } : {}) } } : {}),
     ...(c.drift
       ? {
           drift: {

@@ -2,7 +2,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
-import { Ledger } from '../ledger/ledger.ts';
+import type { Ledger } from '../ledger/ledger.ts';
 import { type CompiledPolicy, compilePolicy } from '../policy/compile.ts';
 import { formatProblem } from '../policy/errors.ts';
 import { ApiReads } from '../service/api-reads.ts';
@@ -16,6 +16,7 @@ import { authenticatorFor } from './auth.ts';
 import type { ResolvedConfig } from './config.ts';
 import { DriftWatcher } from './drift-watcher.ts';
 import { instrumentedDecider } from './instrumented-decider.ts';
+import { openLedger, witnessLedger } from './ledger-setup.ts';
 import { createMetrics, instrumentStore } from './metrics.ts';
 import { Notifier } from './notify.ts';
 import { PolicyController } from './policy-controller.ts';
@@ -43,7 +44,7 @@ export async function startServer(config: ResolvedConfig): Promise<RunningServer
     throw new Error(`cannot open the store at ${redactUrl(config.storeUrl)}: ${e.message}`);
   });
   const metrics = createMetrics(store);
-  const ledger = Ledger.inDataDir(store, config.dataDir);
+  const ledger = await openLedger(store, config);
   const governor = new Governor({ policy: EMPTY as NonNullable<typeof EMPTY>, store: instrumentStore(store, metrics) });
   // Until the HTTP server (and its JSON logger) exists, start-up messages go to stderr as one line each.
   const early = (level: string) => (o: object, m: string) => process.stderr.write(`tether: ${level === 'info' ? '' : `${level}: `}${m} ${JSON.stringify(o)}\n`);
@@ -112,6 +113,7 @@ export async function startServer(config: ResolvedConfig): Promise<RunningServer
     idleTimeoutMs: config.idleTimeoutSeconds === undefined ? undefined : config.idleTimeoutSeconds * 1000,
   });
   log = app.log;
+  await witnessLedger(ledger, config, app.log);
   if (config.gatewayConfig) {
     const { loadGatewayConfig, mountGateway } = await import('../adapters/mcp-gateway/gateway.ts');
     const gw = loadGatewayConfig(config.gatewayConfig);

@@ -9,7 +9,7 @@
 import type { Action, Intent } from '../engine/action.ts';
 import type { ApprovalAsk, BreakerScope, Effect } from '../engine/decision.ts';
 import type { ApprovalStatus, BreakerState, StateView } from '../engine/state.ts';
-import type { LeafKind, LedgerLeaf } from '../ledger/leaf.ts';
+import type { IndexedColumns, LeafKind, LedgerLeaf } from '../ledger/leaf.ts';
 
 /** What the engine may ask about one agent besides the action itself (taken from its CompiledAgent). */
 export interface AgentStateNeeds {
@@ -154,6 +154,8 @@ export interface LedgerRow {
   readonly index: number;
   readonly data: string;
   readonly leafHash: Buffer;
+  /** The columns queries select by, as stored (verify checks them against the content). */
+  readonly columns: IndexedColumns;
 }
 
 export interface LedgerQuery {
@@ -227,6 +229,10 @@ export interface Store {
   /** Narrowing needs no approval: it is enforced at once (and ledgered). */
   enforceSpec(agent: string, spec: unknown, who: Attribution, now: number): Promise<{ readonly index: number }>;
   enforcedAgent(name: string): Promise<EnforcedSpec | undefined>;
+  /** Every agent ever enforced, deleted ones too: whose boundary an identity last had. */
+  enforcedAgents(): Promise<EnforcedSpec[]>;
+  /** The first decision entry in which `username` acted, if it ever did. Scans the log: for registrations, not the hot path. */
+  subjectSeen(username: string): Promise<{ readonly index: number; readonly agent?: string } | undefined>;
 
   // ── breakers and the kill switch ─────────────────────────────────────────────────────
   breakers(): Promise<StoredBreaker[]>;

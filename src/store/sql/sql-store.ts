@@ -142,6 +142,22 @@ export class SqlStore implements Store {
     return r ? toEnforced(r) : undefined;
   }
 
+  async enforcedAgents(): Promise<EnforcedSpec[]> {
+    return (await this.#db.query<Row>('SELECT * FROM enforced_specs ORDER BY at, agent')).map(toEnforced);
+  }
+
+  async subjectSeen(username: string): Promise<{ index: number; agent?: string } | undefined> {
+    // Decision leaves name their subject as "subject":"…" in canonical JSON; LIKE narrows, the parse decides.
+    const needle = `"subject":${JSON.stringify(username)}`;
+    const pattern = `%${needle.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+    const rows = await this.#db.query<Row>("SELECT idx, data FROM ledger WHERE kind IN ('decision', 'proposal') AND data LIKE ? ESCAPE '\\' ORDER BY idx LIMIT 50", [pattern]);
+    for (const r of rows) {
+      const leaf = JSON.parse(r.data as string) as LedgerLeaf;
+      if (leaf.detail?.subject === username) return { index: Number(r.idx), agent: leaf.agent };
+    }
+    return undefined;
+  }
+
   async breakers(): Promise<StoredBreaker[]> {
     return (await this.#db.query<Row>('SELECT * FROM breakers ORDER BY scope, key')).map(toBreaker);
   }
@@ -248,8 +264,20 @@ export class SqlStore implements Store {
   }
 
   async ledgerRows(from: number, limit: number): Promise<LedgerRow[]> {
-    const rows = await this.#db.query<Row>('SELECT idx, data, leaf_hash FROM ledger WHERE idx >= ? ORDER BY idx LIMIT ?', [from, limit]);
-    return rows.map((r) => ({ index: Number(r.idx), data: r.data as string, leafHash: r.leaf_hash as Buffer }));
+    const rows = await this.#db.query<Row>('SELECT idx, at, kind, agent, owner, object, actor, data, leaf_hash FROM ledger WHERE idx >= ? ORDER BY idx LIMIT ?', [from, limit]);
+    return rows.map((r) => ({
+      index: Number(r.idx),
+      data: r.data as string,
+      leafHash: r.leaf_hash as Buffer,
+      columns: {
+        at: Number(r.at),
+        kind: r.kind as string,
+        agent: (r.agent as string | null) ?? null,
+        owner: (r.owner as string | null) ?? null,
+        object: (r.object as string | null) ?? null,
+        actor: (r.actor as string | null) ?? null,
+      },
+    }));
   }
 
   async leafHashes(from: number, to: number): Promise<Buffer[]> {
