@@ -176,6 +176,8 @@ export interface LedgerQuery {
   readonly until?: number;
   /** Only entries at or after this index (paging). */
   readonly fromIndex?: number;
+  /** Newest first (the limit then keeps the latest entries). */
+  readonly newestFirst?: boolean;
   readonly limit?: number;
 }
 

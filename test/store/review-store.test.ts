@@ -10,7 +10,7 @@ import { BACKENDS } from './backends.ts';
 
 const T0 = Date.UTC(2026, 0, 5, 10, 0, 0);
 const leaf = (extra: Partial<LedgerLeaf> = {}): LedgerLeaf => ({ v: 1, time: new Date(T0).toISOString(), kind: 'decision', agent: 'scaler', ...extra });
-const ask: ApprovalAsk = { agent: 'scaler', actionDigest: 'sha256:abc', summary: 's', rules: ['r'], approvers: ['alice'], minApprovals: 1, ttlMs: 60_000 };
+const ask: ApprovalAsk = { agent: 'scaler', actionDigest: 'sha256:abc', summary: 's', rules: ['authority/supervised-approval'], approvers: ['alice'], minApprovals: 1, ttlMs: 60_000 };
 const chain = (id: string, depth: number, path: string[]) => ({ id, depth, path });
 
 for (const backend of BACKENDS) {
@@ -55,6 +55,7 @@ for (const backend of BACKENDS) {
       assert.deepEqual(await idx({ chain: 'c-1', kind: 'tool-result' }), [4]);
       assert.deepEqual(await idx({ chain: "c-1' OR '1'='1" }), [], 'a parameter, never SQL');
       assert.deepEqual(await idx({ chain: 'nope' }), []);
+      assert.deepEqual(await idx({ chain: 'c-1', newestFirst: true, limit: 2 }), [4, 2], 'newest first keeps the latest');
     });
   });
 }

@@ -13,6 +13,7 @@ import { DecodeError } from '../shared/decode-error.ts';
 import { replyBadInput } from '../shared/http.ts';
 import { parseChain, parseIntent } from '../shared/context-carriers.ts';
 import { decodeAction } from './decode-action.ts';
+import { reviewRoutes } from './review-routes.ts';
 
 export interface ApiDeps {
   readonly governor: Governor;
@@ -191,5 +192,6 @@ export function apiRoutes(app: FastifyInstance, deps: ApiDeps): void {
     api.post('/v1/ledger/checkpoint', async () => ledger.checkpoint());
     api.get('/v1/ledger/verify', async () => verifyStore(ledger.store, [ledger.signer.publicKey]));
     api.get('/v1/ledger/pubkey', async () => ({ keyId: ledger.signer.keyId, pem: ledger.signer.publicKeyPem }));
+    reviewRoutes(api, deps);
   });
 }

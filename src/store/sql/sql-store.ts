@@ -235,7 +235,10 @@ export class SqlStore implements Store {
       ['at < ?', q.until],
       ['idx >= ?', q.fromIndex],
     ]);
-    const rows = await this.#db.query<Row>(`SELECT idx, data, leaf_hash FROM ledger${w.sql} ORDER BY idx LIMIT ?`, [...w.params, q.limit ?? DEFAULT_QUERY_LIMIT]);
+    const rows = await this.#db.query<Row>(`SELECT idx, data, leaf_hash FROM ledger${w.sql} ORDER BY idx${q.newestFirst ? ' DESC' : ''} LIMIT ?`, [
+      ...w.params,
+      q.limit ?? DEFAULT_QUERY_LIMIT,
+    ]);
     return rows.map(toEntry);
   }
 
