@@ -10,7 +10,15 @@ import { BACKENDS } from './backends.ts';
 
 const T0 = Date.UTC(2026, 0, 5, 10, 0, 0);
 const leaf = (extra: Partial<LedgerLeaf> = {}): LedgerLeaf => ({ v: 1, time: new Date(T0).toISOString(), kind: 'decision', agent: 'scaler', ...extra });
-const ask: ApprovalAsk = { agent: 'scaler', actionDigest: 'sha256:abc', summary: 's', rules: ['authority/supervised-approval'], approvers: ['alice'], minApprovals: 1, ttlMs: 60_000 };
+const ask: ApprovalAsk = {
+  agent: 'scaler',
+  actionDigest: 'sha256:abc',
+  summary: 's',
+  rules: ['authority/supervised-approval'],
+  approvers: ['alice'],
+  minApprovals: 1,
+  ttlMs: 60_000,
+};
 const chain = (id: string, depth: number, path: string[]) => ({ id, depth, path });
 
 for (const backend of BACKENDS) {
