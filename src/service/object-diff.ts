@@ -4,6 +4,7 @@
 import { compareObjects } from '../analysis/drift/compare.ts';
 import type { KubeObject } from '../analysis/drift/model.ts';
 import { normalizeLive } from '../analysis/drift/normalize.ts';
+import { escapePointerToken } from '../analysis/drift/paths.ts';
 import type { RequestedObjects } from '../store/store.ts';
 
 export type FieldChangeKind = 'changed' | 'added' | 'removed';
@@ -20,6 +21,7 @@ export interface FieldChange {
 /** A field a reviewer should look at on a create: it decides identity, privilege, scale or what runs. */
 export interface Highlight {
   readonly path: string;
+  readonly pointer: string;
   readonly value: unknown;
   readonly why: string;
 }
@@ -75,22 +77,22 @@ const WHY: readonly [RegExp, string][] = [
   [/^metadata\.(name|namespace)$/, 'identity'],
 ];
 
-function walk(v: unknown, path: string, out: Highlight[]): void {
+function walk(v: unknown, path: string, pointer: string, out: Highlight[]): void {
   if (Array.isArray(v)) {
-    for (const [i, item] of v.entries()) walk(item, `${path}[${i}]`, out);
+    for (const [i, item] of v.entries()) walk(item, `${path}[${i}]`, `${pointer}/${i}`, out);
     return;
   }
   if (isObj(v)) {
-    for (const [k, child] of Object.entries(v)) walk(child, path ? `${path}.${k}` : k, out);
+    for (const [k, child] of Object.entries(v)) walk(child, path ? `${path}.${k}` : k, `${pointer}/${escapePointerToken(k)}`, out);
     return;
   }
   const why = WHY.find(([re]) => re.test(path))?.[1];
-  if (why) out.push({ path, value: v, why });
+  if (why) out.push({ path, pointer, value: v, why });
 }
 
 export function highlightsOf(obj: unknown): Highlight[] {
   const out: Highlight[] = [];
-  walk(obj, '', out);
+  walk(obj, '', '', out);
   return out;
 }
 
