@@ -64,7 +64,7 @@ export async function renderChains(panel, id) {
   const out = h('div', { 'aria-live': 'polite' });
   const form = h(
     'form',
-    { class: 'inline', onsubmit: (e) => (e.preventDefault(), input.value.trim() && renderChains(panel, input.value.trim())) },
+    { class: 'inline', onsubmit: (e) => (e.preventDefault(), input.value.trim() && nav.open('chains', input.value.trim())) },
     h('label', { for: 'chain-id' }, 'Chain (trace) id'),
     input,
     h('button', { type: 'submit' }, 'Open chain'),

@@ -38,10 +38,21 @@ export interface ObjectDiff {
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
 
+/** Tether's own carriers (intent, chain, approval): the review shows them as facts above the diff, not as changes. */
+const TETHER_ANNOTATION = /^tether\.dev\//;
+
+function withoutTetherAnnotations(o: KubeObject): KubeObject {
+  const ann = o.metadata.annotations;
+  if (!ann || !Object.keys(ann).some((k) => TETHER_ANNOTATION.test(k))) return o;
+  const kept = Object.fromEntries(Object.entries(ann).filter(([k]) => !TETHER_ANNOTATION.test(k)));
+  const { annotations: _all, ...md } = o.metadata;
+  return { ...o, metadata: Object.keys(kept).length > 0 ? { ...md, annotations: kept } : md };
+}
+
 function normal(o: unknown): Obj | undefined {
   if (!isObj(o)) return undefined;
   const withMeta = isObj(o.metadata) ? o : { ...o, metadata: {} };
-  return normalizeLive(withMeta as KubeObject) as Obj;
+  return withoutTetherAnnotations(normalizeLive(withMeta as KubeObject)) as Obj;
 }
 
 /** Both directions of drift's apply-semantics compare: what `after` sets differently, and what it drops. */

@@ -22,7 +22,8 @@ export interface ReviewDeps {
 }
 
 const HEARTBEAT_MS = 15_000;
-const MAX_ID_LENGTH = 256;
+// Fastify refuses longer path parameters itself (414).
+const MAX_ID_LENGTH = 100;
 
 function person(req: FastifyRequest, reply: FastifyReply): string | undefined {
   const c = req.caller;
