@@ -4,16 +4,26 @@ import { h } from './dom.js';
 
 const scalar = (v) => (typeof v === 'string' ? v : JSON.stringify(v));
 
-/** The object as indented lines, each knowing its JSON pointer, so lines can be matched to changes. */
+const isMap = (v) => v !== null && typeof v === 'object' && !Array.isArray(v);
+const token = (k) => k.replaceAll('~', '~0').replaceAll('/', '~1');
+
+/** The object as YAML-like indented lines, each knowing its JSON pointer, so lines can be matched to changes. */
 function lines(value, pointer = '', key = undefined, depth = 0, out = []) {
-  const label = key === undefined ? '' : `${key}: `;
   const pad = '  '.repeat(depth);
+  const label = key === undefined ? '' : key === '-' ? '- ' : `${key}: `;
   if (Array.isArray(value)) {
     out.push({ text: `${pad}${label}${value.length ? '' : '[]'}`, pointer });
-    for (const [i, v] of value.entries()) lines(v, `${pointer}/${i}`, '-', depth + 1, out);
-  } else if (value !== null && typeof value === 'object') {
+    for (const [i, v] of value.entries()) {
+      if (isMap(v) && Object.keys(v).length) {
+        // "- name: server" on the item's first line, its other fields aligned under it.
+        const start = out.length;
+        for (const [k, cv] of Object.entries(v)) lines(cv, `${pointer}/${i}/${token(k)}`, k, depth + 2, out);
+        out[start] = { text: `${'  '.repeat(depth + 1)}- ${out[start].text.trimStart()}`, pointer: `${pointer}/${i}` };
+      } else lines(v, `${pointer}/${i}`, '-', depth + 1, out);
+    }
+  } else if (isMap(value)) {
     if (key !== undefined) out.push({ text: `${pad}${label}${Object.keys(value).length ? '' : '{}'}`, pointer });
-    for (const [k, v] of Object.entries(value)) lines(v, `${pointer}/${k.replaceAll('~', '~0').replaceAll('/', '~1')}`, k, key === undefined ? depth : depth + 1, out);
+    for (const [k, v] of Object.entries(value)) lines(v, `${pointer}/${token(k)}`, k, key === undefined ? depth : depth + 1, out);
   } else {
     out.push({ text: `${pad}${label}${scalar(value)}`, pointer });
   }

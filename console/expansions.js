@@ -5,6 +5,7 @@ import { nav } from './nav.js';
 
 const COLUMN = { agent: 10, namespace: 190, capability: 370 };
 const ROW = 34;
+const clip = (s, n) => (s.length > n ? `${s.slice(0, n - 1)}…` : s);
 
 /** Three columns: the agent, its namespaces, its capabilities; new nodes drawn dashed and labelled "new". */
 export function boundaryGraph(graph) {
@@ -23,7 +24,8 @@ export function boundaryGraph(graph) {
       'g',
       { class: `node ${n.kind}${n.added ? ' added' : ''}` },
       svg('rect', { x, y, width: n.kind === 'capability' ? 340 : 160, height: 24, rx: 4 }),
-      svg('text', { x: x + 6, y: y + 16 }, `${n.added ? 'new: ' : ''}${n.label}`),
+      svg('title', {}, n.label),
+      svg('text', { x: x + 6, y: y + 16 }, clip(`${n.added ? 'new: ' : ''}${n.label}`, n.kind === 'capability' ? 52 : 24)),
     ),
   );
   return svg('svg', { viewBox: `0 0 ${width} ${height}`, class: 'graph', role: 'img', 'aria-label': 'The requested boundary; new parts are marked new' }, edges, nodes);

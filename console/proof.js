@@ -65,8 +65,9 @@ function pemToDer(pem) {
 /** Every check, in order; stops at the first that fails. Returns { ok, steps, checkpoint, keyId }. */
 export async function verifyBundle(b, pinnedKeyId) {
   const steps = [];
-  const step = (ok, label) => {
-    steps.push({ ok, label });
+  // Each check says what it found, in words for either outcome.
+  const step = (ok, passed, failed = passed) => {
+    steps.push({ ok, label: ok ? passed : failed });
     return ok;
   };
   const done = (ok) => ({ ok, steps, checkpoint: b.checkpoint, keyId: b.checkpoint?.keyId });
@@ -77,7 +78,7 @@ export async function verifyBundle(b, pinnedKeyId) {
     step(false, 'The entry is not JSON');
     return done(false);
   }
-  if (!step(leaf.index === b.index, `The entry says it sits at index ${leaf.index}; asked for ${b.index}`)) return done(false);
+  if (!step(leaf.index === b.index, `The entry commits to its position, ${b.index}`, `The entry says it sits at index ${leaf.index}, not ${b.index}`)) return done(false);
   if (!b.checkpoint) {
     step(false, `No signed checkpoint covers entry ${b.index} yet`);
     return done(false);
@@ -91,11 +92,17 @@ export async function verifyBundle(b, pinnedKeyId) {
   } catch {
     root = undefined;
   }
-  if (!step(root !== undefined && equal(root, fromBase64(c.root)), `The Merkle path (${b.proof.length} hashes) leads to the root checkpoint ${c.size} signs`)) return done(false);
+  const leads = root !== undefined && equal(root, fromBase64(c.root));
+  if (
+    !step(leads, `The Merkle path (${b.proof.length} hashes) leads to the root checkpoint ${c.size} signs`, `The Merkle path does not lead to the root checkpoint ${c.size} signs`)
+  )
+    return done(false);
   const der = pemToDer(b.publicKey.pem);
   const keyId = hex(await sha256(der)).slice(0, 16);
-  if (!step(keyId === c.keyId, `The public key’s id ${keyId} is the one that signed (${c.keyId})`)) return done(false);
-  if (pinnedKeyId && !step(keyId === pinnedKeyId, `The key is the one you trust (${pinnedKeyId})`)) return done(false);
+  if (!step(keyId === c.keyId, `The public key’s id ${keyId} is the one that signed`, `The checkpoint was signed by key ${c.keyId}, not by the served key ${keyId}`))
+    return done(false);
+  if (pinnedKeyId && !step(keyId === pinnedKeyId, `The key is the one you trust (${pinnedKeyId})`, `The key ${keyId} is not the one you trust (${pinnedKeyId})`))
+    return done(false);
   let valid = false;
   try {
     const key = await crypto.subtle.importKey('spki', der, { name: 'Ed25519' }, false, ['verify']);
@@ -104,7 +111,7 @@ export async function verifyBundle(b, pinnedKeyId) {
   } catch {
     valid = false;
   }
-  if (!step(valid, 'The checkpoint’s Ed25519 signature is valid')) return done(false);
+  if (!step(valid, 'The checkpoint’s Ed25519 signature is valid', 'The checkpoint’s Ed25519 signature does not verify')) return done(false);
   return done(true);
 }
 
@@ -153,7 +160,7 @@ export async function renderProof(box, index) {
   const result = await verifyBundle(b, localStorage.getItem(PINNED_KEY) || undefined);
   const verdict = result.ok
     ? h('p', { class: 'verdict ok', role: 'status' }, `✓ Verified against checkpoint ${result.checkpoint.size}, signed by key ${result.keyId}`)
-    : h('p', { class: 'verdict failed', role: 'alert' }, `✗ Verification failed: ${result.steps.at(-1)?.label ?? 'unknown'}`);
+    : h('p', { class: 'verdict failed', role: 'alert' }, `✗ Not verified: ${result.steps.at(-1)?.label ?? 'unknown'}`);
   const steps = h(
     'ol',
     { class: 'steps' },
@@ -173,7 +180,7 @@ export async function renderProof(box, index) {
       },
       'Sign a checkpoint now, then check again',
     );
-  box.replaceChildren(
+  const parts = [
     h('h3', {}, `Ledger entry ${index}`),
     verdict,
     steps,
@@ -182,7 +189,8 @@ export async function renderProof(box, index) {
     b.checkpoint ? h('p', { class: 'hint' }, `Checkpoint ${b.checkpoint.size} signed ${time(b.checkpoint.time)}.`) : null,
     pinForm(() => renderProof(box, index)),
     h('details', {}, h('summary', {}, 'The exact bytes the leaf hash commits to'), h('pre', {}, b.data)),
-  );
+  ];
+  box.replaceChildren(...parts.filter((p) => p instanceof Node));
   box.dataset.verified = String(result.ok);
 }
 

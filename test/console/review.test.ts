@@ -191,6 +191,37 @@ describe('review console', () => {
     }
   });
 
+  test('CLI: the same views in a terminal; `review proof` verifies here and refuses a key it was not signed with', async () => {
+    const { execFile } = await import('node:child_process');
+    const { generateKeyPairSync } = await import('node:crypto');
+    const dir = tempDir('tether-review-cli-');
+    writeFileSync(join(dir, 'ca.crt'), s.caPem);
+    const tether = (...args: string[]) =>
+      new Promise<{ code: number; out: string }>((resolve) =>
+        execFile(
+          process.execPath,
+          [fileURLToPath(new URL('../../bin/tether.js', import.meta.url)), ...args, '--server', s.url, '--ca', join(dir, 'ca.crt'), '--token', TOKENS.root],
+          { encoding: 'utf8' },
+          (e, stdout, stderr) => resolve({ code: e ? Number(e.code ?? 1) : 0, out: stdout + stderr }),
+        ),
+      );
+    const approval = await tether('review', 'approval', approvalId);
+    assert.equal(approval.code, 0, approval.out);
+    assert.match(approval.out, /changed\s+spec\.replicas: 2 → 4/);
+    const chain = await tether('review', 'chain', THREE_HOPS);
+    assert.match(chain.out, /scaler \(depth 0\)[\s\S]*release \(depth 1\)[\s\S]*reader \(depth 2\)[\s\S]*REFUSED/);
+    await post('/v1/ledger/checkpoint', {}, TOKENS.root);
+    const pem = (await get<{ pem: string }>('/v1/ledger/pubkey', TOKENS.root)).body.pem;
+    writeFileSync(join(dir, 'ledger.pem'), pem);
+    const ok = await tether('review', 'proof', '3', '--key', join(dir, 'ledger.pem'));
+    assert.equal(ok.code, 0, ok.out);
+    assert.match(ok.out, /^OK: entry 3 verified against checkpoint \d+, signed by key [0-9a-f]{16} \(your key\)/);
+    writeFileSync(join(dir, 'other.pem'), generateKeyPairSync('ed25519').publicKey.export({ type: 'spki', format: 'pem' }));
+    const wrong = await tether('review', 'proof', '3', '--key', join(dir, 'other.pem'));
+    assert.equal(wrong.code, 1, wrong.out);
+    assert.match(wrong.out, /^FAILED: entry 3 checkpoint \d+ is not signed by key/);
+  });
+
   test('API: the live feed is server-sent events behind the bearer token; a new request arrives without asking', async () => {
     const { request } = await import('node:https');
     const events: { event: string; data: { waitingOnYou?: number } }[] = [];
@@ -249,7 +280,7 @@ describe('review console', () => {
     };
     const shot = (page: import('playwright-core').Page, name: string) => page.screenshot({ path: join(SHOTS, `${name}.png`) });
     try {
-      const page = await open({ width: 1280, height: 860 }, TOKENS.bob);
+      const page = await open({ width: 1100, height: 720 }, TOKENS.bob);
       await page.locator('#live[data-state="live"]').waitFor();
       // The badge counts what waits on bob, pushed by the feed.
       await page.locator('#badge-approvals').getByText('1', { exact: true }).waitFor();
@@ -334,9 +365,13 @@ describe('review console', () => {
           const p = b.proof as string[];
           p[0] = (p[0] as string).replace(/^./, (c) => (c === '0' ? '1' : '0'));
         },
-        /Verification failed: The Merkle path/,
+        /Not verified: The Merkle path does not lead/,
       );
-      await tamper('entry', (b) => void (b.data = (b.data as string).replace('"decision":"deny"', '"decision":"allow"').replace('"kind":"', '"kind":"x')), /Verification failed/);
+      await tamper(
+        'entry',
+        (b) => void (b.data = (b.data as string).replace('"decision":"deny"', '"decision":"allow"').replace('"kind":"', '"kind":"x')),
+        /Not verified: The Merkle path does not lead/,
+      );
       await tamper(
         'signature',
         (b) => {
@@ -345,7 +380,7 @@ describe('review console', () => {
           sig[0] = (sig[0] as number) ^ 1;
           c.signature = sig.toString('base64');
         },
-        /Verification failed: The checkpoint’s Ed25519 signature is valid/,
+        /Not verified: The checkpoint’s Ed25519 signature does not verify/,
       );
       await shot(page, 'proof-tampered');
 
