@@ -65,7 +65,7 @@ function changesTable(changes) {
         h(
           'tr',
           {},
-          ['Field', 'Change', 'Now', 'Requested'].map((t) => h('th', { scope: 'col' }, t)),
+          ['Field', 'Change', 'Before', 'Requested'].map((t) => h('th', { scope: 'col' }, t)),
         ),
       ),
       h('tbody', {}, rows),
@@ -80,7 +80,7 @@ export function renderDiff(diff) {
       'section',
       { class: 'diff', 'aria-label': 'What changes' },
       diff.changes.length ? changesTable(diff.changes) : h('p', { class: 'hint' }, 'No field changes once server bookkeeping is set aside.'),
-      h('div', { class: 'sides' }, objectView('Now', diff.before, marks, 'old'), objectView('As the agent wants it', diff.after, marks, 'new')),
+      h('div', { class: 'sides' }, objectView('Before (as the agent found it)', diff.before, marks, 'old'), objectView('As the agent wants it', diff.after, marks, 'new')),
     );
   }
   if (diff.kind === 'create' || diff.kind === 'delete') {

@@ -22,6 +22,10 @@ export interface ReviewDeps {
 }
 
 const HEARTBEAT_MS = 15_000;
+/** Open feeds per server: each costs a socket and a queue read per change. */
+const MAX_STREAMS = 200;
+/** A reader this far behind is cut off; it reconnects and gets a fresh snapshot instead of a backlog. */
+const MAX_BUFFERED_BYTES = 256 * 1024;
 // Fastify refuses longer path parameters itself (414).
 const MAX_ID_LENGTH = 100;
 
@@ -46,7 +50,9 @@ function indexParam(v: string): number {
 
 /** A stream the client closed takes no more writes (a write after end would be an error event). */
 function write(res: ServerResponse, text: string): void {
-  if (!res.writableEnded && !res.destroyed) res.write(text);
+  if (res.writableEnded || res.destroyed) return;
+  if (res.writableLength > MAX_BUFFERED_BYTES) res.destroy();
+  else res.write(text);
 }
 
 /** Server-sent events on a plain authenticated GET: the console reads it with fetch, so the token stays in a header. */
@@ -107,6 +113,11 @@ export function reviewRoutes(api: FastifyInstance, deps: ReviewDeps): void {
   api.get('/v1/review/events', async (req, reply) => {
     const viewer = person(req, reply);
     if (!viewer) return reply;
+    if (streams.size >= MAX_STREAMS)
+      return reply
+        .code(503)
+        .header('retry-after', '10')
+        .send({ error: 'busy', message: `${MAX_STREAMS} live feeds are open on this server; retry shortly` });
     const res = openStream(req, reply, streams);
     try {
       const unsubscribe = await feed.subscribe(viewer, (event, data) => write(res, `event: ${event}\ndata: ${JSON.stringify(data)}\n\n`));
