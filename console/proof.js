@@ -2,6 +2,7 @@
 // recomputed from the entry's exact bytes, the RFC 6962 inclusion path is walked to a root, that
 // root must be the one the checkpoint signs, and the Ed25519 signature is checked with WebCrypto.
 import { ApiError, api, announce, h, text, time } from './dom.js';
+import { nav } from './nav.js';
 
 const PINNED_KEY = 'tether.trustedKeyId';
 const CHECKPOINT_ORIGIN = 'tether.dev/ledger/v1';
@@ -175,7 +176,8 @@ export async function renderProof(box, index) {
         onclick: async () => {
           await api('/v1/ledger/checkpoint', { method: 'POST', body: {} });
           announce('Signed a checkpoint of the current ledger.', 'ok');
-          await renderProof(box, index);
+          // The whole ledger view, so its head shows the new checkpoint too; it checks the entry again.
+          await nav.open('ledger', index);
         },
       },
       'Sign a checkpoint now, then check again',
