@@ -165,11 +165,15 @@ describe('review console', () => {
       ['/v1/review/chains/no-such-chain', 404],
       ['/v1/review/approvals/apr_nope', 404],
       ['/v1/review/expansions/exp_nope', 404],
+      ['/v1/review/approvals/..%2f..%2fv1%2fagents', 404],
+      ['/v1/review/chains/%27%20OR%20%271%27%3D%271', 404],
     ] as const) {
       const r = await get<{ error: string; message: string }>(path, TOKENS.bob);
       assert.equal(r.status, status, `${path}: ${r.text}`);
       assert.ok(r.body.message, path);
     }
+    // An escaped index is the same index: the router decodes before the handler reads it.
+    assert.equal((await get<{ index: number }>('/v1/review/proof/%30', TOKENS.bob)).body.index, 0);
   });
 
   test('API, attacker: an agent token reads none of the review views, nor the live feed', async () => {
@@ -383,6 +387,16 @@ describe('review console', () => {
         /Not verified: The checkpoint’s Ed25519 signature does not verify/,
       );
       await shot(page, 'proof-tampered');
+
+      // A server that served its own key with a checkpoint it signed would pass the checks above:
+      // a pinned key id (published elsewhere) holds it to the real one.
+      await page.getByLabel(/Key id you trust/).fill('ffffffffffffffff');
+      await proof.getByRole('button', { name: 'Save' }).click();
+      await proof.getByText(`Not verified: The key ${keyId} is not the one you trust (ffffffffffffffff)`).waitFor();
+      await page.getByLabel(/Key id you trust/).fill(keyId);
+      await proof.getByRole('button', { name: 'Save' }).click();
+      await proof.getByText(new RegExp(`Verified against checkpoint \\d+, signed by key ${keyId}`)).waitFor();
+      await proof.getByText(`The key is the one you trust (${keyId})`).waitFor();
 
       // Drift: the detector's finding, attributed, with the CLI's revert and codify.
       await page.getByRole('tab', { name: 'Drift' }).click();
