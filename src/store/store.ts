@@ -62,6 +62,12 @@ export interface StoredApproval {
   readonly verdicts: readonly (HumanVerdict & { readonly at: number; readonly index: number })[];
 }
 
+/** The object a pending action would write, and the one it replaces (as the enforcement point saw it). */
+export interface RequestedObjects {
+  readonly object?: unknown;
+  readonly oldObject?: unknown;
+}
+
 export interface StoredProposal {
   readonly seq: number;
   readonly agent: string;
@@ -165,11 +171,15 @@ export interface LedgerQuery {
   /** objectKey of the target, e.g. deployments.apps:shop/web */
   readonly object?: string;
   readonly kind?: LeafKind;
+  /** Entries of one chain (trace) id. */
+  readonly chain?: string;
   /** Leaf time range in ms since the epoch, inclusive start, exclusive end. */
   readonly since?: number;
   readonly until?: number;
   /** Only entries at or after this index (paging). */
   readonly fromIndex?: number;
+  /** Newest first (the limit then keeps the latest entries). */
+  readonly newestFirst?: boolean;
   readonly limit?: number;
 }
 
@@ -203,7 +213,7 @@ export interface Store {
    * approval request of a pending decision, append the leaf (and a breaker leaf per breaker
    * transition). All of it or nothing.
    */
-  commit(leaf: LedgerLeaf, effects: readonly Effect[], now: number, opts?: { readonly approvalAsk?: ApprovalAsk }): Promise<CommitResult>;
+  commit(leaf: LedgerLeaf, effects: readonly Effect[], now: number, opts?: { readonly approvalAsk?: ApprovalAsk; readonly requested?: RequestedObjects }): Promise<CommitResult>;
 
   // ── approvals and proposals ──────────────────────────────────────────────────────────
   approval(id: string): Promise<StoredApproval | undefined>;
@@ -215,6 +225,8 @@ export interface Store {
   proposals(filter?: { readonly agent?: string; readonly limit?: number; readonly afterSeq?: number }): Promise<StoredProposal[]>;
   /** How many rows a list holds in all, for metrics and list totals. */
   count(list: CountedList, filter?: { readonly status?: string; readonly agent?: string }): Promise<number>;
+  /** What the agent asked to write when it opened approval `id` (never kept for credential-bearing targets). */
+  requestedObjects(id: string): Promise<RequestedObjects | undefined>;
 
   // ── boundary expansions ("spec is a request, status is what is enforced") ──────────────
   requestExpansion(

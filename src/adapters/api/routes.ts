@@ -15,6 +15,7 @@ import { parseChain, parseIntent } from '../shared/context-carriers.ts';
 import { decodeAction } from './decode-action.ts';
 import { integer, oneOf, pageOf, sendPage, single, text, time } from './query.ts';
 import { ledgerWitnessRoutes } from './ledger-witness-routes.ts';
+import { reviewRoutes } from './review-routes.ts';
 
 export interface ApiDeps {
   readonly governor: Governor;
@@ -209,5 +210,6 @@ export function apiRoutes(app: FastifyInstance, deps: ApiDeps): void {
       human(req, reply) ? verifyStore(ledger.store, [ledger.signer.publicKey], { maxUnsignedAgeMs: ledger.maxUnsignedAgeMs }) : reply,
     );
     api.get('/v1/ledger/pubkey', async () => ({ keyId: ledger.signer.keyId, pem: ledger.signer.publicKeyPem }));
+    reviewRoutes(api, deps);
   });
 }

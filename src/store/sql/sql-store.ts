@@ -19,6 +19,7 @@ import type {
   LedgerRow,
   ObservedFieldChange,
   Refusal,
+  RequestedObjects,
   Store,
   StoredApproval,
   StoredBreaker,
@@ -77,8 +78,8 @@ export class SqlStore implements Store {
     return readState(this.#db, this.#db.dialect, agent, action, now);
   }
 
-  commit(leaf: LedgerLeaf, effects: readonly Effect[], now: number, opts?: { approvalAsk?: ApprovalAsk }): Promise<CommitResult> {
-    return this.#writes.submit(commitJob(leaf, effects, now, opts?.approvalAsk));
+  commit(leaf: LedgerLeaf, effects: readonly Effect[], now: number, opts?: { approvalAsk?: ApprovalAsk; requested?: RequestedObjects }): Promise<CommitResult> {
+    return this.#writes.submit(commitJob(leaf, effects, now, opts?.approvalAsk, opts?.requested));
   }
 
   async approval(id: string): Promise<StoredApproval | undefined> {
@@ -112,6 +113,13 @@ export class SqlStore implements Store {
     ]);
     const rows = await this.#db.query<Row>(`SELECT * FROM proposals${w.sql} ORDER BY seq DESC LIMIT ?`, [...w.params, filter.limit ?? DEFAULT_QUERY_LIMIT]);
     return rows.map(toProposal);
+  }
+
+  async requestedObjects(id: string): Promise<RequestedObjects | undefined> {
+    const [r] = await this.#db.query<{ object: string | null; old_object: string | null }>('SELECT object, old_object FROM approval_objects WHERE approval_id = ?', [id]);
+    if (!r) return undefined;
+    const parse = (t: string | null) => (t === null ? undefined : (JSON.parse(t) as unknown));
+    return { object: parse(r.object), oldObject: parse(r.old_object) };
   }
 
   requestExpansion(req: { agent: string; requestedSpec: unknown; diffDigest: string; by: string; summary?: string }, now: number) {
@@ -255,11 +263,15 @@ export class SqlStore implements Store {
       ['actor = ?', q.actor],
       ['object = ?', q.object],
       ['kind = ?', q.kind],
+      [`${this.#db.dialect.types.chainOf} = ?`, q.chain],
       ['at >= ?', q.since],
       ['at < ?', q.until],
       ['idx >= ?', q.fromIndex],
     ]);
-    const rows = await this.#db.query<Row>(`SELECT idx, data, leaf_hash FROM ledger${w.sql} ORDER BY idx LIMIT ?`, [...w.params, q.limit ?? DEFAULT_QUERY_LIMIT]);
+    const rows = await this.#db.query<Row>(`SELECT idx, data, leaf_hash FROM ledger${w.sql} ORDER BY idx${q.newestFirst ? ' DESC' : ''} LIMIT ?`, [
+      ...w.params,
+      q.limit ?? DEFAULT_QUERY_LIMIT,
+    ]);
     return rows.map(toEntry);
   }
 
