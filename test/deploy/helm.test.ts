@@ -8,7 +8,10 @@ import { CHART, ensureHelm, helm, MANIFESTS, renderManifests } from '../../scrip
 import { agentMatchExpression } from '../../src/adapters/kube-config/webhook-config.ts';
 import { VALUE_SETS, type ValueSetName, valuesFile } from './values.ts';
 
-type Obj = { apiVersion: string; kind: string; metadata: { name: string; namespace?: string; annotations?: Record<string, string> }; spec?: any; data?: any; webhooks?: any[] };
+// biome-ignore lint/suspicious/noExplicitAny: rendered and fetched YAML is untyped; the assertions check its shape
+type Y = any;
+
+type Obj = { apiVersion: string; kind: string; metadata: { name: string; namespace?: string; annotations?: Record<string, string> }; spec?: Y; data?: Y; webhooks?: Y[] };
 
 let helmMissing: string | undefined;
 try {
@@ -66,10 +69,7 @@ describe('helm chart', { skip: helmMissing }, () => {
       const c = pod.containers[0];
       assert.equal(pod.securityContext.runAsNonRoot, true);
       assert.equal(pod.securityContext.seccompProfile.type, 'RuntimeDefault');
-      assert.deepEqual(
-        [c.securityContext.readOnlyRootFilesystem, c.securityContext.allowPrivilegeEscalation, c.securityContext.capabilities.drop],
-        [true, false, ['ALL']],
-      );
+      assert.deepEqual([c.securityContext.readOnlyRootFilesystem, c.securityContext.allowPrivilegeEscalation, c.securityContext.capabilities.drop], [true, false, ['ALL']]);
       assert.equal(c.readinessProbe.httpGet.path, '/readyz');
       assert.equal(c.livenessProbe.httpGet.path, '/healthz');
       assert.ok(c.resources.requests.cpu && c.resources.requests.memory);
@@ -79,14 +79,14 @@ describe('helm chart', { skip: helmMissing }, () => {
 
   test('tokens, the ledger signing key and notification URLs come from Secrets, mounted read-only', () => {
     const pod = (find(rendered.postgres, 'Deployment') as Obj).spec.template.spec;
-    const secrets = pod.volumes.filter((v: any) => v.secret).map((v: any) => v.secret.secretName);
+    const secrets = pod.volumes.filter((v: Y) => v.secret).map((v: Y) => v.secret.secretName);
     assert.deepEqual(secrets.sort(), ['tether-ledger-key', 'tether-postgres', 'tether-slack', 'tether-tls', 'tether-tokens']);
-    const mounts = Object.fromEntries(pod.containers[0].volumeMounts.map((m: any) => [m.name, m]));
+    const mounts = Object.fromEntries(pod.containers[0].volumeMounts.map((m: Y) => [m.name, m]));
     assert.equal(mounts['ledger-key'].mountPath, '/var/lib/tether/ledger-signing-key.pem', 'where the ledger reads its key');
     const config = find(rendered.postgres, 'ConfigMap')?.data['tether.yaml'] as string;
     assert.match(config, /tokenFile: \/etc\/tether\/tokens\/alice\n\s+human: alice@example.com|human: alice@example.com\n\s+tokenFile: \/etc\/tether\/tokens\/alice/);
     assert.match(config, /urlFile: \/etc\/tether\/notifications\/0\/url/);
-    assert.equal(pod.containers[0].env.find((e: any) => e.name === 'OTEL_EXPORTER_OTLP_ENDPOINT')?.value, 'http://otel-collector.observability:4318');
+    assert.equal(pod.containers[0].env.find((e: Y) => e.name === 'OTEL_EXPORTER_OTLP_ENDPOINT')?.value, 'http://otel-collector.observability:4318');
   });
 
   test('the webhook fails closed for agents only, with the same matchConditions tether webhook-config builds', () => {
