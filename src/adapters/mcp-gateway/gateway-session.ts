@@ -33,6 +33,7 @@ import { type GatewayGovernor, governToolCall } from './call-governance.ts';
 import type { Caller } from './caller-identity.ts';
 import { BAGGAGE_KEY, TRACEPARENT_KEY } from './chain-propagation.ts';
 import type { GatewayConfig } from './config.ts';
+import type { ProcessBudget } from './gateway-metrics.ts';
 import type { KindResolver } from './kinds.ts';
 import { mergedPage, type PageSource } from './merged-pages.ts';
 import { ProtocolError } from './protocol-errors.ts';
@@ -52,6 +53,8 @@ export interface SessionDeps {
   readonly kinds: KindResolver;
   readonly recorder: CallRecorder;
   readonly log: GatewayLog;
+  /** Caps stdio upstream processes across sessions. */
+  readonly processes?: ProcessBudget;
 }
 
 /** What the agent said about itself in `initialize`: the upstreams are offered the same. */
@@ -112,6 +115,7 @@ export class GatewaySession {
           capabilities: mirroredCapabilities(hello.capabilities),
           connectTimeoutMs: Math.min(CONNECT_TIMEOUT_MS, deps.config.limits.callTimeoutMs),
           log: (m) => deps.log.warn(m),
+          processes: deps.processes,
           events: {
             onRequest: (request, signal) => (session as GatewaySession).#relayRequest(config.name, request, signal),
             onNotification: (n) => (session as GatewaySession).#relayNotification(config.name, n),

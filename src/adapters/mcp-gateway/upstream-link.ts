@@ -18,6 +18,7 @@ import {
   type Tool,
 } from '@modelcontextprotocol/sdk/types.js';
 import type { UpstreamConfig } from './config.ts';
+import type { ProcessBudget } from './gateway-metrics.ts';
 import { fromUpstream, GATEWAY_ERRORS, ProtocolError } from './protocol-errors.ts';
 
 export interface UpstreamEvents {
@@ -33,6 +34,8 @@ export interface UpstreamLinkOptions {
   readonly connectTimeoutMs: number;
   readonly events: UpstreamEvents;
   readonly log: (message: string) => void;
+  /** Caps stdio upstream processes across all sessions. */
+  readonly processes?: ProcessBudget;
 }
 
 const STDERR_TAIL = 2_000;
@@ -78,10 +81,13 @@ export class UpstreamLink {
     const events = this.#opts.events;
     client.fallbackRequestHandler = (request, extra) => events.onRequest(request, extra.signal);
     client.fallbackNotificationHandler = async (n) => events.onNotification(n);
+    const release = this.#processSlot();
+    client.onclose = release;
     const transport = this.#transport();
     try {
       await client.connect(transport, { timeout: this.#opts.connectTimeoutMs });
     } catch (e) {
+      release();
       const stderr = this.#stderrTail.trim();
       this.lastError = `${(e as Error).message}${stderr ? ` (stderr: ${stderr.split('\n').slice(-3).join(' | ')})` : ''}`;
       await client.close().catch(() => undefined);
@@ -91,6 +97,7 @@ export class UpstreamLink {
     this.capabilities = client.getServerCapabilities() ?? {};
     this.instructions = client.getInstructions();
     client.onclose = () => {
+      release();
       if (this.#client !== client) return;
       this.#client = undefined;
       if (!this.#closedByUs) {
@@ -101,6 +108,22 @@ export class UpstreamLink {
     this.#client = client;
     if (this.capabilities.tools) this.tools = await this.#listAllTools(client);
     return client;
+  }
+
+  /** Takes a process slot for a stdio upstream; the function returned gives it back (once). */
+  #processSlot(): () => void {
+    const budget = this.#opts.processes;
+    if (!budget || this.config.transport.kind !== 'stdio') return () => undefined;
+    if (!budget.tryAcquire())
+      throw new ProtocolError(
+        GATEWAY_ERRORS.overloaded,
+        `upstream ${this.name}: the gateway runs its limit of ${budget.limit} upstream processes (limits.maxUpstreamProcesses); retry later`,
+      );
+    let held = true;
+    return () => {
+      if (held) budget.release();
+      held = false;
+    };
   }
 
   #transport(): Transport {
