@@ -245,17 +245,22 @@ export class GatewaySession {
    */
   async #forward(link: UpstreamLink, extra: Extra, request: { method: string; params: Record<string, unknown> }): Promise<Result> {
     const progressToken = extra._meta?.progressToken;
+    // Progress is relayed in order and before the result: the agent's SDK forgets the progress
+    // handler once the result is in, so a notification overtaken by the result would be lost.
+    let relayed: Promise<unknown> = Promise.resolve();
     const onprogress =
       progressToken === undefined
         ? undefined
         : (p: Progress) => {
-            extra.sendNotification({ method: 'notifications/progress', params: { ...p, progressToken } }).catch(() => undefined);
+            relayed = relayed.then(() => extra.sendNotification({ method: 'notifications/progress', params: { ...p, progressToken } }).catch(() => undefined));
           };
     const list = this.#inflight.get(link.name) ?? [];
     list.push(extra.requestId);
     this.#inflight.set(link.name, list);
     try {
-      return await link.request(request, { signal: extra.signal, timeout: this.#deps.config.limits.callTimeoutMs, resetTimeoutOnProgress: true, onprogress });
+      const result = await link.request(request, { signal: extra.signal, timeout: this.#deps.config.limits.callTimeoutMs, resetTimeoutOnProgress: true, onprogress });
+      await relayed;
+      return result;
     } finally {
       list.splice(list.indexOf(extra.requestId), 1);
     }

@@ -40,6 +40,33 @@ export interface UpstreamLinkOptions {
 
 const STDERR_TAIL = 2_000;
 
+/**
+ * The SDK hands notifications to their handlers a microtask later but settles responses at once,
+ * and forgets a request's progress handler when its response is in: a server's last progress
+ * notification, read in the same chunk as its result, would be dropped. A response that arrives
+ * in the same turn as a notification is therefore delivered on the next turn, after it.
+ */
+function keepNotificationsBeforeResponses(transport: Transport): void {
+  const deliver = transport.onmessage;
+  if (!deliver) return;
+  let notifiedThisTurn = false;
+  transport.onmessage = (message, extra) => {
+    const isResponse = 'id' in message && !('method' in message);
+    if (!isResponse) {
+      if (!('id' in message) && !notifiedThisTurn) {
+        notifiedThisTurn = true;
+        setImmediate(() => {
+          notifiedThisTurn = false;
+        });
+      }
+      deliver.call(transport, message, extra);
+      return;
+    }
+    if (notifiedThisTurn) setImmediate(() => deliver.call(transport, message, extra));
+    else deliver.call(transport, message, extra);
+  };
+}
+
 export class UpstreamLink {
   readonly config: UpstreamConfig;
   readonly #opts: UpstreamLinkOptions;
@@ -94,6 +121,7 @@ export class UpstreamLink {
       throw new ProtocolError(GATEWAY_ERRORS.upstreamUnavailable, `upstream ${this.name} is unavailable: ${this.lastError}`);
     }
     this.lastError = undefined;
+    keepNotificationsBeforeResponses(transport);
     this.capabilities = client.getServerCapabilities() ?? {};
     this.instructions = client.getInstructions();
     client.onclose = () => {
