@@ -70,6 +70,7 @@ const Server = Type.Object(
     ),
     http: Type.Optional(Type.Object({ url: Type.String({ pattern: '^https?://' }), headers: Type.Optional(Type.Record(Type.String(), Type.String())) }, strict)),
     toolPrefix: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9._-]+$' })),
+    shared: Type.Optional(Type.Boolean({ description: 'One connection (process) for all sessions: for servers with no per-client state that never ask the client anything.' })),
     defaultNamespace: Type.Optional(NonEmpty),
     trustAnnotations: Type.Optional(Type.Boolean()),
     runAs: Type.Optional(
@@ -174,6 +175,7 @@ export interface UpstreamConfig {
   readonly name: string;
   readonly transport: UpstreamTransportConfig;
   readonly toolPrefix?: string;
+  readonly shared?: boolean;
   readonly defaultNamespace?: string;
   readonly trustAnnotations: boolean;
   readonly runAs?: {
@@ -301,6 +303,7 @@ export function resolveGatewayConfig(value: unknown, source: string, baseDir = p
           ? { kind: 'stdio', command: s.stdio.command, args: s.stdio.args ?? [], env: s.stdio.env ?? {}, cwd: s.stdio.cwd ? file(s.stdio.cwd) : undefined }
           : { kind: 'http', url: (s.http as { url: string }).url, headers: s.http?.headers ?? {} },
         toolPrefix: s.toolPrefix,
+        shared: s.shared ?? false,
         defaultNamespace: s.defaultNamespace,
         trustAnnotations: s.trustAnnotations ?? true,
         runAs: s.runAs,

@@ -10,11 +10,12 @@ import type { GatewayGovernor } from './call-governance.ts';
 import { type Caller, CallerAuthenticator } from './caller-identity.ts';
 import type { GatewayConfig } from './config.ts';
 import { createGatewayMetrics, type GatewayMetrics, ProcessBudget } from './gateway-metrics.ts';
-import { GatewaySession, type SessionDeps } from './gateway-session.ts';
+import { GATEWAY_INFO, GatewaySession, type SessionDeps } from './gateway-session.ts';
 import { HttpEndpoint } from './http-endpoint.ts';
 import { KindResolver } from './kinds.ts';
 import { OriginGuard } from './origin-guard.ts';
 import { protectedResource } from './resource-metadata.ts';
+import { SharedUpstreams } from './shared-upstreams.ts';
 import { deferUntilInitialize } from './stdio-hello.ts';
 
 export { exportForAccessAnalysis } from './access-export.ts';
@@ -51,7 +52,14 @@ function sessionDeps(deps: GatewayDeps, log: GatewayLog, processes?: ProcessBudg
 export async function mountGateway(fastify: FastifyInstance, deps: GatewayDeps, opts: { readonly path?: string } = {}): Promise<MountedGateway> {
   const log = deps.log ?? SILENT;
   const processes = new ProcessBudget(deps.config.limits.maxUpstreamProcesses);
-  const { recorder, sessionDeps: sd } = sessionDeps(deps, log, processes);
+  const { recorder, sessionDeps: base } = sessionDeps(deps, log, processes);
+  const shared = new SharedUpstreams({
+    clientInfo: { ...GATEWAY_INFO, title: 'Tether gateway (shared by every session)' },
+    connectTimeoutMs: Math.min(30_000, deps.config.limits.callTimeoutMs),
+    log: (m) => log.warn(m),
+    processes,
+  });
+  const sd: SessionDeps = { ...base, shared };
   let endpoint: HttpEndpoint | undefined;
   const metrics = createGatewayMetrics(() => ({ sessions: endpoint?.sessionCount ?? 0, upstreamProcesses: processes.used }), deps.registry);
   endpoint = new HttpEndpoint({

@@ -146,7 +146,8 @@ export class HttpEndpoint {
       this.#deps.metrics.refused.inc({ cap: 'sessions' });
       return fail(reply, 503, GATEWAY_ERRORS.overloaded, `the gateway holds its limit of ${limits.maxSessions} sessions (limits.maxSessions); retry later`);
     }
-    const stdio = this.#deps.config.servers.filter((s) => s.transport.kind === 'stdio').length;
+    // Shared upstreams hold one process for everyone; each session starts its own of the others.
+    const stdio = this.#deps.config.servers.filter((s) => s.transport.kind === 'stdio' && !s.shared).length;
     if (stdio > this.#deps.processes.free) {
       this.#deps.metrics.refused.inc({ cap: 'upstream-processes' });
       return fail(
@@ -215,6 +216,7 @@ export class HttpEndpoint {
       ),
     );
     await Promise.all([...this.#sessions.keys()].map((id) => this.#drop(id)));
+    await this.#deps.sessionDeps.shared?.close();
     await this.#deps.recorder.drain();
   }
 }

@@ -25,7 +25,11 @@ spec:
     namespaces: [shop]
     rules: [{ apiGroups: [mcp.tether.dev], resources: [tools], verbs: [get, call], clusterScope: true }]
 `;
-const gatewayConfig = (limits: Record<string, unknown> = {}) => ({ limits, auth: { keys: [{ clientId: 'runner', token: TOKEN }] }, servers: [everythingOverStdio()] });
+const gatewayConfig = (limits: Record<string, unknown> = {}, server: Record<string, unknown> = {}) => ({
+  limits,
+  auth: { keys: [{ clientId: 'runner', token: TOKEN }] },
+  servers: [{ ...everythingOverStdio(), ...server }],
+});
 const initialize = {
   jsonrpc: '2.0',
   id: 1,
@@ -105,6 +109,26 @@ describe('sessions', () => {
     assert.equal(refused.status, 503);
     assert.match(((await refused.json()) as { error: { message: string } }).error.message, /limit of 1 upstream processes \(limits\.maxUpstreamProcesses\)/);
     assert.match(await gw.mounted.metrics.registry.metrics(), /tether_gateway_refused_total\{cap="upstream-processes"\} 1/);
+  });
+
+  test('a shared upstream serves every session from one process, which outlives the sessions', async () => {
+    const gw = await startTestGateway({ policy: POLICY, gateway: gatewayConfig({ maxUpstreamProcesses: 1 }, { shared: true }) });
+    gateways.push(gw);
+    const agents = await Promise.all([1, 2, 3].map(() => gw.connect(TOKEN)));
+    assert.equal(gw.mounted.sessions, 3);
+    assert.equal(gw.mounted.upstreamProcesses, 1);
+    const answers = await Promise.all(agents.map((c, i) => c.callTool({ name: 'echo', arguments: { message: `agent ${i}` } })));
+    assert.deepEqual(
+      answers.map((r) => (r as CallToolResult).content[0]),
+      [0, 1, 2].map((i) => ({ type: 'text', text: `Echo: agent ${i}` })),
+    );
+    // Each call was decided on its own, though one process served them all.
+    assert.equal((await gw.store.queryLedger({ kind: 'decision' })).filter((e) => (e.leaf as { tool?: { name?: string } }).tool?.name === 'echo').length, 3);
+    await agents[0]?.close();
+    const deadline = Date.now() + 5_000;
+    while (gw.mounted.sessions > 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    assert.equal(gw.mounted.upstreamProcesses, 1);
+    assert.match(JSON.stringify((await agents[1]?.callTool({ name: 'echo', arguments: { message: 'still here' } }))?.content), /still here/);
   });
 
   test('idle sessions are reaped with their upstream processes, and the slots serve new sessions', async () => {
