@@ -273,7 +273,8 @@ export function resolveGatewayConfig(value: unknown, source: string, baseDir = p
     limits: {
       maxMessageBytes: c.limits?.maxMessageBytes ?? 4 * 1024 * 1024,
       maxSessions: c.limits?.maxSessions ?? 1000,
-      maxUpstreamProcesses: c.limits?.maxUpstreamProcesses ?? 64,
+      // server-everything takes ~80 MiB a process: 32 is ~2.5 GiB. Shared upstreams take one in all.
+      maxUpstreamProcesses: c.limits?.maxUpstreamProcesses ?? 32,
       // Common clients never send DELETE: an idle session is closed soon, and its client simply opens a new one.
       sessionIdleTimeoutMs: parseDuration(c.limits?.sessionIdleTimeout ?? '5m'),
       callTimeoutMs: parseDuration(c.limits?.callTimeout ?? '5m'),

@@ -97,7 +97,9 @@ export async function gatewayCommand(opts: GatewayCommandOptions): Promise<numbe
       return 0;
     }
     const app = Fastify({ logger: false });
-    await mountGateway(app, { config, governor, log: stderrLog });
+    const mounted = await mountGateway(app, { config, governor, log: stderrLog });
+    // Sessions, caps and reaping for Prometheus; `tether serve` exposes them in its own /metrics.
+    app.get('/metrics', async (_req, reply) => reply.type(mounted.metrics.registry.contentType).send(await mounted.metrics.registry.metrics()));
     const host = opts.host ?? config.listen.host;
     const port = opts.port ?? config.listen.port;
     const address = await app.listen({ host, port });
