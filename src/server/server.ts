@@ -193,6 +193,7 @@ export async function startServer(config: ResolvedConfig, surface: Surface = 'se
     await mountGateway(app, {
       config: gw,
       governor: tracedGovernor(governor),
+      registry: metrics.registry,
       log: { info: (m) => app.log.info(m), warn: (m) => app.log.warn(m), error: (m) => app.log.error(m) },
     });
   }
