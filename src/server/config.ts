@@ -1,4 +1,5 @@
 // `tether serve` configuration: one YAML file, validated with the same machinery as policy.
+import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { type Static, Type } from '@sinclair/typebox';
@@ -32,6 +33,9 @@ const Notification = Type.Object(
           Type.Literal('expansion.pending'),
           Type.Literal('audit.undecided'),
           Type.Literal('drift.found'),
+          Type.Literal('owner.inactive'),
+          Type.Literal('owner.restored'),
+          Type.Literal('owner.attestation-due'),
         ]),
       ),
     ),
@@ -50,6 +54,15 @@ const Drift = Type.Object(
     leaseNamespace: Type.Optional(Type.String({ minLength: 1, description: "Namespace of the leader-election Lease (default 'default')." })),
     leaseName: Type.Optional(Type.String({ minLength: 1, description: "Name of the leader-election Lease (default 'tether-drift')." })),
     leaseDurationSeconds: Type.Optional(Type.Integer({ minimum: 1, description: 'How long a silent holder keeps the Lease (default 15).' })),
+  },
+  strict,
+);
+
+const ScimConfig = Type.Object(
+  {
+    token: Type.Optional(Type.String({ minLength: 32, description: 'The SCIM bearer token the identity provider presents (tests, local use).' })),
+    tokenFile: Type.Optional(Type.String()),
+    sha256: Type.Optional(Type.String({ pattern: '^[0-9a-f]{64}$', description: 'SHA-256 (hex) of the token, so the config holds no secret.' })),
   },
   strict,
 );
@@ -89,6 +102,8 @@ export const ServerConfigSchema = Type.Object(
     gatewayConfig: Type.Optional(Type.String({ description: 'Mount the MCP gateway at /mcp with this gateway config file.' })),
     logLevel: Type.Optional(Type.String()),
     drift: Type.Optional(Drift),
+    scim: Type.Optional(ScimConfig),
+    attestationReminderDays: Type.Optional(Type.Integer({ minimum: 0, description: 'Notify owners this many days before an attestation lapses (default 14).' })),
   },
   strict,
 );
@@ -109,6 +124,9 @@ export interface ResolvedConfig {
   readonly webhookClientAuth?: boolean;
   readonly gatewayConfig?: string;
   readonly logLevel: string;
+  /** The SCIM service provider at /scim/v2, when configured: the SHA-256 of its own token. */
+  readonly scim?: { readonly tokenSha256: string };
+  readonly attestationReminderDays?: number;
   /** The drift watcher, when configured. */
   readonly drift?: {
     readonly repo: string;
@@ -150,6 +168,8 @@ export function loadConfig(file: string | undefined, overrides: Partial<ServerCo
     if ([t.token, t.tokenFile, t.sha256].filter(Boolean).length !== 1) throw new ConfigError(`${file ?? 'config'}: tokens[${i}]: give exactly one of token, tokenFile, sha256`);
     if (Boolean(t.human) === Boolean(t.agentUsername)) throw new ConfigError(`${file ?? 'config'}: tokens[${i}]: give exactly one of human, agentUsername`);
   }
+  if (c.scim && [c.scim.token, c.scim.tokenFile, c.scim.sha256].filter(Boolean).length !== 1)
+    throw new ConfigError(`${file ?? 'config'}: scim: give exactly one of token, tokenFile, sha256`);
   const dataDir = resolve(c.dataDir ?? '.tether');
   return {
     host: c.listen?.host ?? '127.0.0.1',
@@ -167,6 +187,8 @@ export function loadConfig(file: string | undefined, overrides: Partial<ServerCo
     webhookClientAuth: c.webhookClientAuth ?? false,
     gatewayConfig: c.gatewayConfig,
     logLevel: c.logLevel ?? 'info',
+    ...(c.scim ? { scim: { tokenSha256: scimTokenSha256(c.scim) } } : {}),
+    attestationReminderDays: c.attestationReminderDays ?? 14,
     ...(c.drift
       ? {
           drift: {
@@ -183,4 +205,11 @@ export function loadConfig(file: string | undefined, overrides: Partial<ServerCo
         }
       : {}),
   };
+}
+
+function scimTokenSha256(s: NonNullable<ServerConfigFile['scim']>): string {
+  if (s.sha256) return s.sha256;
+  const token = s.token ?? readFileSync(s.tokenFile as string, 'utf8').trim();
+  if (token.length < 32) throw new ConfigError('scim: the token must be at least 32 characters');
+  return createHash('sha256').update(token).digest('hex');
 }

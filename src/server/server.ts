@@ -16,6 +16,7 @@ import { DriftWatcher } from './drift-watcher.ts';
 import { instrumentedDecider } from './instrumented-decider.ts';
 import { createMetrics, instrumentStore } from './metrics.ts';
 import { Notifier } from './notify.ts';
+import { wireOwners } from './owners.ts';
 import { PolicyController } from './policy-controller.ts';
 import { directorySource, kubernetesSource, type PolicySource } from './policy-sources.ts';
 import { filesChangedSince, loadTls, needsRenewal, type TlsSource } from './tls.ts';
@@ -80,11 +81,13 @@ export async function startServer(config: ResolvedConfig): Promise<RunningServer
   await source.start();
   const { auth, createdAdminToken } = authenticatorFor(config, administrators());
 
+  const ownersWiring = await wireOwners(config, { governor, notifier, warn: (o, m) => log.warn(o, m) });
   const decider = instrumentedDecider(governor, metrics, notifier);
   const app = buildApp({
     governor,
     decider,
     ledger,
+    owners: ownersWiring.owners,
     metrics,
     authenticate: (h) => auth.authenticate(h),
     onExpansionDecided: () => controller.refresh(),
@@ -105,6 +108,7 @@ export async function startServer(config: ResolvedConfig): Promise<RunningServer
     logLevel: config.logLevel,
   });
   log = app.log;
+  ownersWiring.mountScim(app);
   if (config.gatewayConfig) {
     const { loadGatewayConfig, mountGateway } = await import('../adapters/mcp-gateway/gateway.ts');
     const gw = loadGatewayConfig(config.gatewayConfig);
@@ -163,6 +167,7 @@ export async function startServer(config: ResolvedConfig): Promise<RunningServer
     adminTokenFile: join(config.dataDir, 'admin-token'),
     async close() {
       await drift?.stop();
+      ownersWiring.stop();
       clearInterval(renew);
       checkpoints.stop();
       clearInterval(pruning);

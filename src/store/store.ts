@@ -202,7 +202,8 @@ export type DirectoryWrite =
   | { readonly kind: 'delete'; readonly type: 'User' | 'Group'; readonly id: string; readonly previous: number };
 
 export type DirectoryWriteResult =
-  | { readonly ok: true; readonly indexes: readonly number[] }
+  /** `version`: the directory head after this write. */
+  | { readonly ok: true; readonly indexes: readonly number[]; readonly version: number }
   | { readonly ok: false; readonly conflict: 'uniqueness' | 'version' | 'missing'; readonly why: string };
 
 /** An owner's word that they still answer for an agent, until a time. */

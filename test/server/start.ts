@@ -50,11 +50,17 @@ export function writePolicy(dir: string, docs: Record<string, unknown>[]): void 
 
 export async function startTestServer(
   storeUrl: string,
-  opts: { bodyLimitBytes?: number; notifications?: ResolvedConfig['notifications']; webhookClientAuth?: boolean } = {},
+  opts: {
+    bodyLimitBytes?: number;
+    notifications?: ResolvedConfig['notifications'];
+    webhookClientAuth?: boolean;
+    scim?: ResolvedConfig['scim'];
+    policy?: Record<string, unknown>[];
+  } = {},
 ): Promise<RunningServer & { policyDir: string; dataDir: string }> {
   const dataDir = tempDir('tether-serve-');
   const policyDir = join(dataDir, 'policy');
-  writePolicy(policyDir, testPolicy());
+  writePolicy(policyDir, opts.policy ?? testPolicy());
   const config: ResolvedConfig = {
     host: '127.0.0.1',
     port: 0,
@@ -72,6 +78,7 @@ export async function startTestServer(
     bodyLimitBytes: opts.bodyLimitBytes ?? 256 * 1024,
     logLevel: 'warn',
     webhookClientAuth: opts.webhookClientAuth,
+    scim: opts.scim,
   };
   const server = await startServer(config);
   return Object.assign(server, { policyDir, dataDir });

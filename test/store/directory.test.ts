@@ -28,7 +28,7 @@ for (const backend of BACKENDS) {
       try {
         assert.equal(await store.directoryVersion(), 0);
         const created = await store.writeDirectory([put('u1', 'alice', 1, undefined)], [], T0);
-        assert.deepEqual(created, { ok: true, indexes: [] });
+        assert.deepEqual(created, { ok: true, indexes: [], version: 1 });
         const replaced = await store.writeDirectory([put('u1', 'alice', 2, 1)], [leaf('owner alice deactivated')], T0);
         assert.ok(replaced.ok);
         assert.deepEqual(replaced.indexes, [0]);

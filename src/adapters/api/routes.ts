@@ -13,6 +13,8 @@ import { DecodeError } from '../shared/decode-error.ts';
 import { replyBadInput } from '../shared/http.ts';
 import { parseChain, parseIntent } from '../shared/context-carriers.ts';
 import { decodeAction } from './decode-action.ts';
+import { ownerRoutes } from './owner-routes.ts';
+import type { OwnersService } from '../../service/owners.ts';
 
 export interface ApiDeps {
   readonly governor: Governor;
@@ -21,6 +23,8 @@ export interface ApiDeps {
   readonly authenticate: (header: string | undefined) => Caller | undefined;
   /** After a boundary expansion is approved: re-derive the enforced policy. */
   readonly onExpansionDecided: () => Promise<void>;
+  /** Owners, attestation, why and owner reports (src/adapters/api/owner-routes.ts). */
+  readonly owners?: OwnersService;
   /** A human's verdict on an approval request (for the review-duration histogram). */
   readonly onVerdict?: (approval: StoredApproval, verdict: 'approved' | 'denied') => void;
 }
@@ -190,6 +194,7 @@ export function apiRoutes(app: FastifyInstance, deps: ApiDeps): void {
     });
     api.post('/v1/ledger/checkpoint', async () => ledger.checkpoint());
     api.get('/v1/ledger/verify', async () => verifyStore(ledger.store, [ledger.signer.publicKey]));
+    if (deps.owners) ownerRoutes(api, { owners: deps.owners, governor, ledger });
     api.get('/v1/ledger/pubkey', async () => ({ keyId: ledger.signer.keyId, pem: ledger.signer.publicKeyPem }));
   });
 }

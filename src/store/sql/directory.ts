@@ -63,8 +63,9 @@ export function writeDirectoryJob(writes: readonly DirectoryWrite[], leaves: rea
         ]);
     }
     await w.tx.query('UPDATE directory_head SET version = version + 1 WHERE id = 1');
+    const [head] = await w.tx.query<{ version: number }>('SELECT version FROM directory_head WHERE id = 1');
     const indexes = leaves.map((l) => w.append(l));
-    return { ok: true, indexes };
+    return { ok: true, indexes, version: Number(head?.version) };
   };
 }
 
