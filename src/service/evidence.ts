@@ -5,6 +5,7 @@ import { verifyCheckpoint } from '../ledger/checkpoint.ts';
 import { leafHash } from '../ledger/hash.ts';
 import type { Ledger } from '../ledger/ledger.ts';
 import { verifyInclusion } from '../ledger/proof.ts';
+import type { MerkleTree } from '../ledger/tree.ts';
 import type { LedgerEntry, StoredCheckpoint } from '../store/store.ts';
 
 export interface ProvenEntry {
@@ -23,12 +24,12 @@ export interface CheckpointInfo {
 }
 
 export class EvidenceProver {
-  readonly #ledger: Ledger;
+  readonly #tree: MerkleTree;
   readonly checkpoint: StoredCheckpoint;
   readonly signatureValid: boolean;
 
-  private constructor(ledger: Ledger, checkpoint: StoredCheckpoint) {
-    this.#ledger = ledger;
+  private constructor(ledger: Ledger, tree: MerkleTree, checkpoint: StoredCheckpoint) {
+    this.#tree = tree;
     this.checkpoint = checkpoint;
     this.signatureValid = verifyCheckpoint(checkpoint, ledger.signer.publicKey);
   }
@@ -37,7 +38,7 @@ export class EvidenceProver {
   static async covering(ledger: Ledger, highestIndex: number): Promise<EvidenceProver> {
     let cp = await ledger.latestCheckpoint();
     if (!cp || cp.size <= highestIndex || cp.keyId !== ledger.signer.keyId) cp = await ledger.checkpoint();
-    return new EvidenceProver(ledger, cp);
+    return new EvidenceProver(ledger, await ledger.tree(), cp);
   }
 
   info(): CheckpointInfo {
@@ -45,11 +46,11 @@ export class EvidenceProver {
     return { size: c.size, root: c.root.toString('hex'), time: new Date(c.time).toISOString(), keyId: c.keyId, signatureValid: this.signatureValid };
   }
 
-  async prove(entry: LedgerEntry): Promise<ProvenEntry> {
+  prove(entry: LedgerEntry): ProvenEntry {
     const size = this.checkpoint.size;
     if (entry.index >= size) return { index: entry.index, leaf: entry.leaf, proof: { verified: false, treeSize: size, path: [], problem: 'not covered by the checkpoint' } };
-    const p = await this.#ledger.prove(entry.index, size);
-    const path = p.proof.map((h) => Buffer.from(h, 'hex'));
+    // The path comes from the in-memory tree; the stored text is rehashed here, not trusted.
+    const path = this.#tree.inclusionProof(entry.index, size);
     const hashMatches = leafHash(entry.data).equals(entry.leafHash);
     const included = verifyInclusion(entry.index, size, leafHash(entry.data), path, this.checkpoint.root);
     const verified = this.signatureValid && hashMatches && included;
@@ -60,6 +61,6 @@ export class EvidenceProver {
         : !included
           ? 'not included in the signed tree'
           : undefined;
-    return { index: entry.index, leaf: entry.leaf, proof: { verified, treeSize: size, path: p.proof, ...(problem ? { problem } : {}) } };
+    return { index: entry.index, leaf: entry.leaf, proof: { verified, treeSize: size, path: path.map((h) => h.toString('hex')), ...(problem ? { problem } : {}) } };
   }
 }

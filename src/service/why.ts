@@ -51,7 +51,7 @@ async function approvalEvidence(store: Store, prover: EvidenceProver, id: string
   if (!a) return { id, verdicts: [] };
   const indexes = [a.requestIndex, ...a.verdicts.map((v) => v.index)];
   const entries = await Promise.all(indexes.map(async (i) => (await store.entries(i, i + 1))[0]));
-  const proven = await Promise.all(entries.filter((e): e is LedgerEntry => e !== undefined).map((e) => prover.prove(e)));
+  const proven = entries.filter((e): e is LedgerEntry => e !== undefined).map((e) => prover.prove(e));
   return { id, request: proven.find((p) => p.index === a.requestIndex), verdicts: proven.filter((p) => p.index !== a.requestIndex) };
 }
 
@@ -80,7 +80,7 @@ export async function answerWhy(store: Store, ledger: Ledger, object: string, at
     const drift = drifts.filter((d) => d.index > c.index && d.index < next && (d.leaf.agent === undefined || d.leaf.agent === c.leaf.agent));
     for (const d of drift) attributed.add(d.index);
     answered.push({
-      change: await prover.prove(c),
+      change: prover.prove(c),
       agent: c.leaf.agent,
       owner: c.leaf.owner,
       authorityClass: c.leaf.authorityClass,
@@ -88,8 +88,8 @@ export async function answerWhy(store: Store, ledger: Ledger, object: string, at
       intent: c.leaf.intent,
       policyVersion: c.leaf.policyVersion,
       approvals: await Promise.all((c.leaf.approvals ?? []).map((id) => approvalEvidence(store, prover, id))),
-      audit: await Promise.all(auditFor(c, audits).map((a) => prover.prove(a))),
-      drift: await Promise.all(drift.map((d) => prover.prove(d))),
+      audit: auditFor(c, audits).map((a) => prover.prove(a)),
+      drift: drift.map((d) => prover.prove(d)),
     });
   }
   const attempts = used.filter((e) => (e.leaf.kind === 'decision' || e.leaf.kind === 'proposal') && !isChange(e) && isMutation(e.leaf.verb ?? 'get'));
@@ -97,8 +97,8 @@ export async function answerWhy(store: Store, ledger: Ledger, object: string, at
     ...base,
     checkpoint: prover.info(),
     changes: answered,
-    attempts: await Promise.all(attempts.map((e) => prover.prove(e))),
-    unattributedDrift: await Promise.all(drifts.filter((d) => !attributed.has(d.index)).map((d) => prover.prove(d))),
+    attempts: attempts.map((e) => prover.prove(e)),
+    unattributedDrift: drifts.filter((d) => !attributed.has(d.index)).map((d) => prover.prove(d)),
   };
 }
 
