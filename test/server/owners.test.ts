@@ -3,6 +3,7 @@
 // owner's own ledgered act, orphans, and the owner report; the CLI as a client of the same API.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import { createServer } from 'node:http';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -35,6 +36,16 @@ const lapsedAgent = {
   },
 };
 
+const dueSoonAgent = {
+  ...lapsedAgent,
+  metadata: { name: 'due-soon' },
+  spec: {
+    ...lapsedAgent.spec,
+    owner: { id: 'alice@example.com', attestedUntil: new Date(Date.now() + 3 * 86_400_000).toISOString() },
+    identities: [{ kind: 'ServiceAccount', namespace: 'agents', name: 'due-soon' }],
+  },
+};
+
 for (const backend of BACKENDS) {
   describe(`owners, why and reports on ${backend.name}`, { skip: backend.skip }, () => {
     let s: Awaited<ReturnType<typeof startTestServer>>;
@@ -43,14 +54,26 @@ for (const backend of BACKENDS) {
     const post = <T>(path: string, body: unknown, token: string = TOKENS.root) => https<T>(`${s.url}${path}`, { ca: s.caPem, body, token });
     const get = <T>(path: string, token: string = TOKENS.root) => https<T>(`${s.url}${path}`, { ca: s.caPem, token });
     const admit = (review: Record<string, unknown>) => https<Review>(`${s.url}/admission`, { ca: s.caPem, body: review });
-    const cli = (...args: string[]) =>
-      run(process.execPath, [CLI, ...args, '--server', s.url, '--ca', caFile, '--token', TOKENS.root], { encoding: 'utf8' }).catch((e: { stdout: string; code: number }) => e);
+    const cliAs = (token: string, ...args: string[]) =>
+      run(process.execPath, [CLI, ...args, '--server', s.url, '--ca', caFile, '--token', token], { encoding: 'utf8' }).catch((e: { stdout: string; code: number }) => e);
+    const cli = (...args: string[]) => cliAs(TOKENS.root, ...args);
+    const notices: { event: string; detail: Record<string, unknown> }[] = [];
+    const receiver = createServer((req, res) => {
+      let b = '';
+      req.on('data', (c) => (b += c));
+      req.on('end', () => {
+        notices.push(JSON.parse(b));
+        res.end();
+      });
+    });
     let approvedUid = '';
     const started = new Date().toISOString();
 
     before(async () => {
       storeUrl = await backend.fresh();
-      s = await startTestServer(storeUrl, { policy: [...testPolicy(), lapsedAgent] });
+      await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
+      const port = (receiver.address() as { port: number }).port;
+      s = await startTestServer(storeUrl, { policy: [...testPolicy(), lapsedAgent, dueSoonAgent], notifications: [{ url: `http://127.0.0.1:${port}/hook`, format: 'json' }] });
       caFile = join(s.dataDir, 'ca-for-cli.crt');
       writeFileSync(caFile, s.caPem);
       // An approved change to shop/api by the supervised agent, its audit event and a drift finding after it.
@@ -93,6 +116,7 @@ for (const backend of BACKENDS) {
     });
     after(async () => {
       await s?.close();
+      receiver.close();
       await backend.cleanup();
     });
 
@@ -136,6 +160,9 @@ for (const backend of BACKENDS) {
     });
 
     test('owners: list and orphans; only the owner attests, with a reason and a future date; attestation is ledgered and restores the agent', async () => {
+      const listed = (await cli('owners', 'orphans')) as { stdout: string; code?: number };
+      assert.equal(listed.code, 1, 'orphans exits 1 while there are any');
+      assert.match(listed.stdout, /lapsed\s+bob@example\.com\s+attestation-lapsed/);
       const orphans = await get<{ agent: string; status: string }[]>('/v1/owners/orphans');
       assert.deepEqual(
         orphans.body.map((o) => [o.agent, o.status]),
@@ -163,9 +190,25 @@ for (const backend of BACKENDS) {
       assert.deepEqual([entry?.leaf.kind, entry?.leaf.actor, entry?.leaf.detail?.event], ['owner', 'bob@example.com', 'attested']);
       assert.equal((await act()).body.outcome, 'allow');
       assert.deepEqual((await get<unknown[]>('/v1/owners/orphans')).body, []);
+      const clean = (await cli('owners', 'orphans')) as { stdout: string; code?: number };
+      assert.equal(clean.code ?? 0, 0, clean.stdout);
+      const viaCli = (await cliAs(TOKENS.bob, 'owners', 'attest', 'lapsed', '--until', until, '--reason', 'renewed from the CLI')) as { stdout: string; code?: number };
+      assert.match(viaCli.stdout, /lapsed: ownership attested until .* \(ledger #\d+\)/);
+      const notMine = (await cliAs(TOKENS.alice, 'owners', 'attest', 'lapsed', '--until', until, '--reason', 'x')) as { stderr: string; code?: number };
+      assert.equal(notMine.code, 1);
+      assert.match(notMine.stderr, /403 only the owner \(bob@example\.com\) attests/);
       const list = await get<{ owner: string; agents: { agent: string; attestedUntil?: string }[] }[]>('/v1/owners');
       const bob = list.body.find((o) => o.owner === 'bob@example.com');
       assert.equal(bob?.agents.find((a) => a.agent === 'lapsed')?.attestedUntil, until);
+    });
+
+    test('an attestation that lapses within the reminder window is announced to the owner, once', async () => {
+      for (let i = 0; i < 100 && !notices.some((n) => n.event === 'owner.attestation-due'); i++) await new Promise((r) => setTimeout(r, 50));
+      const due = notices.filter((n) => n.event === 'owner.attestation-due');
+      assert.deepEqual(
+        due.map((n) => [n.detail.agent, n.detail.owner]),
+        [['due-soon', 'alice@example.com']],
+      );
     });
 
     test('report: the owner’s agents and what they did, verifiable; Markdown and JSON; bad input 400', async () => {
