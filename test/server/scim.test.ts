@@ -248,6 +248,9 @@ for (const backend of BACKENDS) {
         ['PATCH', `/Users/${ids['dave@example.com']}`, { Operations: [{ op: 'replace', path: 'active', value: false }] }, 400, undefined],
         ['PATCH', `/Users/${ids['dave@example.com']}`, { schemas: [PATCH_OP], Operations: [{ op: 'frobnicate', path: 'active' }] }, 400, undefined],
         ['PATCH', `/Groups/${ids.team}`, { schemas: [PATCH_OP], Operations: [{ op: 'add', path: 'members', value: [{ value: 'no-such-id' }] }] }, 400, 'invalidValue'],
+        ['PATCH', `/Users/${ids['dave@example.com']}`, { schemas: [PATCH_OP], Operations: [{ op: 'add', path: '__proto__.polluted', value: 'yes' }] }, 400, 'invalidPath'],
+        ['PATCH', `/Users/${ids['dave@example.com']}`, { schemas: [PATCH_OP], Operations: [{ op: 'replace', value: { 'name.__proto__.polluted': 'yes' } }] }, 400, 'invalidSyntax'],
+        ['PATCH', `/Users/${ids['dave@example.com']}`, { schemas: [PATCH_OP], Operations: [null] }, 400, undefined],
         ['PATCH', '/Users/no-such-id', { schemas: [PATCH_OP], Operations: [{ op: 'replace', path: 'active', value: false }] }, 404, undefined],
         ['GET', `/Users?filter=${encodeURIComponent('userName eq')}`, undefined, 400, 'invalidFilter'],
         ['GET', '/Users?count=lots', undefined, 400, 'invalidValue'],
@@ -264,6 +267,7 @@ for (const backend of BACKENDS) {
       assert.equal(big.status, 413);
       assert.equal(big.body.status, '413');
       assert.equal((await scim('GET', '/Users')).text, before, 'no refused request changed the directory');
+      assert.equal(({} as Record<string, unknown>).polluted, undefined, 'no prototype was written (the server runs in this process)');
     });
 
     test('deleting a user takes them out of every group: a group owner left with no one stops its agent', async () => {

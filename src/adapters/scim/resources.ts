@@ -71,6 +71,17 @@ export function resourceFrom(type: ScimResourceType, body: unknown, prior: ScimR
   };
 }
 
+/**
+ * scim-patch walks a path by its segments onto plain objects: `__proto__.x` would write to
+ * Object.prototype for the whole process. Such names are refused before it runs.
+ */
+function checkPath(path: unknown): void {
+  if (path === undefined) return;
+  if (typeof path !== 'string') throw new ScimProblem(400, 'path must be a string', 'invalidPath');
+  if (path.length > 1024) throw new ScimProblem(400, 'path is longer than 1024 characters', 'invalidPath');
+  for (const segment of path.split(/[.[\]\s:]/)) if (FORBIDDEN_KEYS.has(segment)) throw new ScimProblem(400, `path ${JSON.stringify(path)} names ${segment}`, 'invalidPath');
+}
+
 /** Entra writes `{"op":"Replace","value":{"name.givenName":"x"}}`: dotted keys in a path-less value. */
 function expandDottedKeys(op: ScimPatchOperation): ScimPatchOperation {
   if ('path' in op && op.path) return op;
@@ -79,6 +90,7 @@ function expandDottedKeys(op: ScimPatchOperation): ScimPatchOperation {
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(value)) {
     const parts = k.includes(':') ? [k] : k.split('.');
+    if (parts.some((p) => FORBIDDEN_KEYS.has(p))) throw new ScimProblem(400, `attribute name ${k} is not allowed`, 'invalidSyntax');
     let at = out;
     for (const p of parts.slice(0, -1)) at = (at[p] ??= {}) as Record<string, unknown>;
     at[parts.at(-1) as string] = v;
@@ -109,11 +121,15 @@ export function patched(type: ScimResourceType, current: ScimResource, body: unk
   let next: unknown;
   try {
     patchBodyValidation(body as never);
+    for (const o of ops as { path?: unknown }[]) checkPath(o?.path);
     const operations = (ops as ScimPatchOperation[]).flatMap(memberRemovals).map(expandDottedKeys);
     next = scimPatch(current as never, operations, { mutateDocument: false, treatMissingAsAdd: true });
   } catch (e) {
+    if (e instanceof ScimProblem) throw e;
     if (e instanceof ScimError) throw new ScimProblem(400, e.message, e.scimCode ?? 'invalidSyntax');
-    throw e;
+    // scim-patch reads the request as it walks it: a malformed operation (null, a number, a path
+    // into a string) surfaces as a TypeError there. It is the client's input, so a 400.
+    throw new ScimProblem(400, `the PATCH cannot be applied: ${(e as Error).message}`, 'invalidSyntax');
   }
   // id and meta belong to the service provider: a PATCH cannot move them.
   return resourceFrom(type, { ...(next as object), id: current.id, meta: current.meta }, current, now);
