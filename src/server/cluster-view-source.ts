@@ -4,6 +4,8 @@
 import * as k8s from '@kubernetes/client-node';
 import { ClusterState, type ViewKind } from '../kube/cluster-view.ts';
 import type { KubeObject } from '../kube/object-dump.ts';
+import type { Governor } from '../service/governor.ts';
+import { clusterKubeConfig } from './kube-config.ts';
 
 export interface ClusterViewSource {
   readonly view: ClusterState;
@@ -80,4 +82,23 @@ export function startClusterView(kc: k8s.KubeConfig, onError: (e: unknown) => vo
       for (const i of informers) void i.stop();
     },
   };
+}
+
+/** The cluster view for containment, when configured: the governor decides with it at once (unsynced, it refuses agents that need a fact). */
+export async function startClusterViewFor(
+  config: { readonly kubeconfig?: string } | undefined,
+  governor: Governor,
+  warn: (message: string, e: unknown) => void,
+): Promise<ClusterViewSource | undefined> {
+  if (!config) return undefined;
+  const started = startClusterView(clusterKubeConfig(config.kubeconfig), (e) => warn('cluster view watch error', e));
+  governor.setClusterView(started.view);
+  // Start-up waits a little for the first lists, never for ever.
+  let timer: NodeJS.Timeout | undefined;
+  const patience = new Promise<void>((r) => {
+    timer = setTimeout(r, 15_000);
+  });
+  await Promise.race([started.synced.catch((e) => warn('cluster view not synced; agents needing it are refused until it is', e)), patience]);
+  clearTimeout(timer);
+  return started;
 }

@@ -195,8 +195,11 @@ export interface TetherEnv {
   close(): Promise<void>;
 }
 
-/** opts.agents: the policy to register instead of agentsYaml() (same GovernancePolicy and agents, plus what a suite needs). */
-export async function startTetherEnv(opts: { agents?: string } = {}): Promise<TetherEnv> {
+/**
+ * `scimToken`: serve the SCIM endpoint with this token (owners then come from the directory).
+ * `agents`: the policy to register instead of agentsYaml() (same GovernancePolicy and agents, plus what a suite needs).
+ */
+export async function startTetherEnv(opts: { scimToken?: string; agents?: string } = {}): Promise<TetherEnv> {
   const agents = opts.agents ?? agentsYaml();
   const dir = tempDir('tether-e2e-');
   const dataDir = join(dir, 'data');
@@ -281,6 +284,7 @@ export async function startTetherEnv(opts: { agents?: string } = {}): Promise<Te
         ],
         logLevel: 'warn',
         webhookClientAuth: true,
+        ...(opts.scimToken ? { scim: { token: opts.scimToken } } : {}),
       }),
     );
     const caFile = join(dataDir, 'tls', 'ca.crt');
