@@ -206,3 +206,83 @@ test('a chain whose parent hop is missing from the ledger still shows every hop,
     ['a', 'c'],
   );
 });
+
+test('an expansion: what it adds in words and as a graph; its reach only with a cluster view, else says "no cluster view"', async () => {
+  const { readFileSync } = await import('node:fs');
+  const { readObjectDump } = await import('../../src/kube/object-dump.ts');
+  const { clusterViewFrom, expansionDetail } = await import('../../src/service/review-expansion.ts');
+  const shop = new URL('../analysis/access/fixtures/shop/', import.meta.url);
+  const parsed = parsePolicySources([{ name: 'agents.yaml', text: readFileSync(new URL('agents.yaml', shop), 'utf8') }]);
+  const { policy } = compilePolicy(parsed);
+  assert.ok(policy);
+  const store = await openStore(`sqlite:${(await import('../store/backends.ts')).tempDir()}/tether.db`);
+  try {
+    const triage = policy.agents.get('triage');
+    assert.ok(triage);
+    const wider = {
+      ...triage.spec,
+      boundary: {
+        ...triage.spec.boundary,
+        namespaces: ['shop', 'payments'],
+        rules: [...(triage.spec.boundary?.rules ?? []), { apiGroups: [''], resources: ['pods'], verbs: ['create'] }],
+      },
+    };
+    const { id } = await store.requestExpansion({ agent: 'triage', requestedSpec: wider, diffDigest: 'sha256:d', by: 'directory:test' }, T0);
+
+    const blind = await expansionDetail(store, policy, id);
+    assert.ok(blind);
+    assert.deepEqual(blind.widening, ['new namespace payments', 'new rule create on pods (core)']);
+    assert.equal(blind.reach.clusterView, false);
+    assert.match(blind.reach.clusterView ? '' : blind.reach.message, /^no cluster view/);
+    const added = blind.graph.nodes.filter((n) => n.added).map((n) => n.label);
+    assert.deepEqual(added, ['payments', 'create pods (core)']);
+    assert.ok(
+      blind.graph.edges.some((e) => e.from === 'ns1'),
+      'the new namespace reaches the capabilities',
+    );
+
+    const objects = readObjectDump([new URL('cluster.yaml', shop).pathname]).objects.map((o) => o.object);
+    const seeing = await expansionDetail(
+      store,
+      policy,
+      id,
+      clusterViewFrom(
+        () => objects,
+        () => policy,
+      ),
+    );
+    assert.ok(seeing?.reach.clusterView);
+    // The same sentences `tether expansion-review` prints for the same objects and enforced spec.
+    const { inputsFromObjects } = await import('../../src/analysis/access/load.ts');
+    const { buildAccessModel } = await import('../../src/analysis/access/model.ts');
+    const { reviewBoundaryExpansion } = await import('../../src/analysis/access/what-if.ts');
+    const cli = reviewBoundaryExpansion(
+      buildAccessModel(
+        inputsFromObjects(
+          objects.map((object) => ({ object, source: { origin: 'dump' } })),
+          { agents: [...policy.agents.values()].map((a) => ({ name: a.name, spec: a.spec, source: { origin: 'policy' } })) },
+        ),
+      ),
+      'triage',
+      wider,
+    );
+    assert.deepEqual(seeing.reach.lines, cli.lines);
+    assert.ok(
+      seeing.reach.lines.some((l) => /payments/.test(l)),
+      seeing.reach.lines.join('\n'),
+    );
+    // A view still listing says so rather than answering from half a picture.
+    const listing = await expansionDetail(
+      store,
+      policy,
+      id,
+      clusterViewFrom(
+        () => undefined,
+        () => policy,
+      ),
+    );
+    assert.equal(listing?.reach.clusterView, false);
+  } finally {
+    await store.close();
+  }
+});
