@@ -3,6 +3,7 @@
 // inclusion proof, the signed checkpoint it leads to and the public key).
 import type { Ledger } from '../ledger/ledger.ts';
 import type { LedgerLeaf } from '../ledger/leaf.ts';
+import { type PublishedCheckpoint, published } from '../ledger/witness.ts';
 import { objectKey } from '../engine/action.ts';
 import type { Store } from '../store/store.ts';
 
@@ -52,8 +53,8 @@ export interface ProofBundle {
   /** What the server computed; a verifier recomputes both and compares with the checkpoint, not with these. */
   readonly leafHash: string;
   readonly root: string;
-  /** Absent when no signed checkpoint covers the entry yet (POST /v1/ledger/checkpoint signs one). */
-  readonly checkpoint?: { readonly size: number; readonly time: number; readonly root: string; readonly keyId: string; readonly signature: string };
+  /** As witnesses see it (GET /v1/ledger/checkpoints/latest); absent when none covers the entry yet (POST /v1/ledger/checkpoint signs one). */
+  readonly checkpoint?: PublishedCheckpoint;
   readonly publicKey: { readonly keyId: string; readonly pem: string };
 }
 
@@ -67,7 +68,7 @@ export async function proofBundle(ledger: Ledger, index: number): Promise<ProofB
     proof: p.proof,
     leafHash: p.leafHash,
     root: p.root,
-    checkpoint: c && { size: c.size, time: c.time, root: c.root.toString('base64'), keyId: c.keyId, signature: c.signature.toString('base64') },
+    checkpoint: c && published(c),
     publicKey: { keyId: ledger.signer.keyId, pem: ledger.signer.publicKeyPem },
   };
 }
