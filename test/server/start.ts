@@ -58,6 +58,7 @@ export async function startTestServer(
     requestTimeoutSeconds?: number;
     idleTimeoutSeconds?: number;
     ledger?: ResolvedConfig['ledger'];
+    scim?: ResolvedConfig['scim'];
   } = {},
 ): Promise<RunningServer & { policyDir: string; dataDir: string }> {
   const dataDir = tempDir('tether-serve-');
@@ -83,6 +84,7 @@ export async function startTestServer(
     requestTimeoutSeconds: opts.requestTimeoutSeconds,
     idleTimeoutSeconds: opts.idleTimeoutSeconds,
     ...(opts.ledger ? { ledger: opts.ledger } : {}),
+    scim: opts.scim,
   };
   const server = await startServer(config);
   return Object.assign(server, { policyDir, dataDir });

@@ -17,6 +17,8 @@ import { integer, oneOf, pageOf, sendPage, single, text, time } from './query.ts
 import { ledgerWitnessRoutes } from './ledger-witness-routes.ts';
 import { reviewRoutes } from './review-routes.ts';
 import type { ClusterView } from '../../service/review-expansion.ts';
+import { ownerRoutes } from './owner-routes.ts';
+import type { OwnersService } from '../../service/owners.ts';
 
 export interface ApiDeps {
   readonly governor: Governor;
@@ -27,6 +29,8 @@ export interface ApiDeps {
   readonly authenticate: (header: string | undefined) => Caller | undefined;
   /** After a boundary expansion is approved: re-derive the enforced policy. */
   readonly onExpansionDecided: () => Promise<void>;
+  /** Owners, attestation, why and owner reports (src/adapters/api/owner-routes.ts). */
+  readonly owners?: OwnersService;
   /** A human's verdict on an approval request (for the review-duration histogram). */
   readonly onVerdict?: (approval: StoredApproval, verdict: 'approved' | 'denied') => void;
   /** The server's picture of the cluster, for expansion review (clusterViewFrom); absent: "no cluster view". */
@@ -212,6 +216,7 @@ export function apiRoutes(app: FastifyInstance, deps: ApiDeps): void {
     api.get('/v1/ledger/verify', async (req, reply) =>
       human(req, reply) ? verifyStore(ledger.store, [ledger.signer.publicKey], { maxUnsignedAgeMs: ledger.maxUnsignedAgeMs }) : reply,
     );
+    if (deps.owners) ownerRoutes(api, { owners: deps.owners, governor, ledger });
     api.get('/v1/ledger/pubkey', async () => ({ keyId: ledger.signer.keyId, pem: ledger.signer.publicKeyPem }));
     reviewRoutes(api, deps);
   });
