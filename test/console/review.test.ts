@@ -145,6 +145,12 @@ describe('review console', () => {
       [
         ['spec.replicas', 2, 4],
         ['spec.template.spec.containers[name=server].image', 'api:v1', 'api:v2'],
+        // Bound by the approval, so shown; the chain carrier is not bound and sits above the diff.
+        [
+          'metadata.annotations["tether.dev/intent"]',
+          undefined,
+          JSON.stringify({ summary: 'roll out api v2', goal: 'checkout p99 under 300 ms', trigger: 'alert:CheckoutLatencyHigh' }),
+        ],
       ],
     );
     assert.equal(d.body.request.intent.summary, 'roll out api v2');

@@ -114,6 +114,22 @@ for (const backend of BACKENDS) {
       assert.equal(await approvalDetail(store, policy, 'apr_nope', 'erin@example.com', T0), undefined);
     });
 
+    test('attacker: a change hidden in a tether.dev annotation the approval binds still shows; the unbound carriers do not', async () => {
+      const { store, policy, governor } = await setup();
+      const withAnn = (ann: Record<string, string>) => ({ ...deployment(2, 'web:v1'), metadata: { ...deployment(2, 'web:v1').metadata, annotations: ann } });
+      const g = await governor.decide(
+        act({
+          object: withAnn({ 'tether.dev/approval': 'apr_x', 'tether.dev/chain': '{"id":"c","depth":0,"path":[]}', 'tether.dev/rollout-gate': 'off' }),
+          oldObject: withAnn({ 'tether.dev/rollout-gate': 'on' }),
+        }),
+      );
+      const d = await approvalDetail(store, policy, g.approvalId as string, 'erin@example.com', T0);
+      assert.deepEqual(
+        d?.diff.changes.map((c) => [c.path, c.before, c.after]),
+        [['metadata.annotations["tether.dev/rollout-gate"]', 'on', 'off']],
+      );
+    });
+
     test('a create: the fields that matter are highlighted', async () => {
       const { store, policy, governor } = await setup();
       const g = await governor.decide(act({ verb: 'create', object: deployment(3, 'web:v3') }));
