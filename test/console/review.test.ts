@@ -252,7 +252,7 @@ describe('review console', () => {
       }
     });
     const waitFor = async (pred: () => boolean) => {
-      for (let i = 0; i < 100 && !pred(); i++) await new Promise((r) => setTimeout(r, 50));
+      for (let i = 0; i < 300 && !pred(); i++) await new Promise((r) => setTimeout(r, 50));
       assert.ok(pred(), JSON.stringify(events));
     };
     await waitFor(() => events.some((e) => e.event === 'approvals') && events.some((e) => e.event === 'breakers'));
@@ -288,7 +288,7 @@ describe('review console', () => {
       await page.locator('#who').waitFor();
       return page;
     };
-    const shot = (page: import('playwright-core').Page, name: string) => page.screenshot({ path: join(SHOTS, `${name}.png`) });
+    const shot = (page: import('playwright-core').Page, name: string, fullPage = false) => page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage });
     try {
       const page = await open({ width: 1100, height: 720 }, TOKENS.bob);
       await page.locator('#live[data-state="live"]').waitFor();
@@ -307,7 +307,7 @@ describe('review console', () => {
       assert.match(String(await review.textContent()), /roll out api v2[\s\S]*alice@example\.com[\s\S]*supervised/);
       await review.getByRole('button', { name: new RegExp(APPROVAL_CHAIN) }).waitFor();
       await review.getByLabel('Reason').fill('v2 passed staging; scaling to 4 is within the plan');
-      await shot(page, 'approval-diff');
+      await shot(page, 'approval-diff', true);
       await review.getByRole('button', { name: 'Approve' }).click();
       await page.locator('#status').getByText(`Approved approval ${approvalId}.`).waitFor();
       await page.locator('#badge-approvals').waitFor({ state: 'hidden' });
@@ -348,8 +348,13 @@ describe('review console', () => {
       await page.getByLabel('Check ledger entry #').fill(String(entry));
       await page.getByRole('button', { name: 'Verify in this browser' }).click();
       const proof = page.locator('#proof');
-      await proof.getByText(`No signed checkpoint covers entry ${entry} yet`).first().waitFor();
-      await proof.getByRole('button', { name: /Sign a checkpoint now/ }).click();
+      // The server also signs a checkpoint every 10 s: the entry may be covered already.
+      await proof
+        .getByText(new RegExp(`No signed checkpoint covers entry ${entry} yet|Verified against checkpoint`))
+        .first()
+        .waitFor();
+      const sign = proof.getByRole('button', { name: /Sign a checkpoint now/ });
+      if (await sign.isVisible()) await sign.click();
       const keyId = (await get<{ keyId: string }>('/v1/ledger/pubkey', TOKENS.root)).body.keyId;
       await proof.getByText(new RegExp(`Verified against checkpoint \\d+, signed by key ${keyId}`)).waitFor();
       assert.equal(await proof.getAttribute('data-verified'), 'true');
@@ -363,6 +368,8 @@ describe('review console', () => {
           edit(body);
           await route.fulfill({ response: res, json: body });
         });
+        // A fresh box, so the verdict awaited below is this check's, not the previous one's.
+        await page.evaluate('document.getElementById("proof").replaceChildren()');
         await page.getByLabel('Check ledger entry #').fill(String(entry === 0 ? 0 : entry - 1));
         await page.getByRole('button', { name: 'Verify in this browser' }).click();
         await proof.getByText(expect).first().waitFor();
