@@ -29,6 +29,18 @@ function actionsFor(leaf: LedgerLeaf): DriftFinding['actions'] {
   ];
 }
 
+/**
+ * The finding as the console shows it: what drifted and who did it. The value digests stay in the
+ * ledger (GET /v1/ledger): a reviewer needs none, and a digest of a weak Secret value is a guess away from it.
+ */
+function shown(leaf: LedgerLeaf): LedgerLeaf {
+  const { actionDigest: _a, objectDigest: _o, intentDigest: _i, ...rest } = leaf;
+  const detail = leaf.detail as { fields?: unknown } | undefined;
+  if (!detail || !Array.isArray(detail.fields)) return rest;
+  const fields = (detail.fields as Record<string, unknown>[]).map(({ desiredDigest: _d, liveDigest: _l, ...f }) => f);
+  return { ...rest, detail: { ...detail, fields } };
+}
+
 /** The latest finding per object, newest first. */
 export async function driftFindings(store: Store): Promise<DriftFinding[]> {
   const entries = await store.queryLedger({ kind: 'drift', newestFirst: true, limit: MAX_DRIFT_ENTRIES });
@@ -38,7 +50,7 @@ export async function driftFindings(store: Store): Promise<DriftFinding[]> {
     const object = e.leaf.target ? objectKey(e.leaf.target) : `#${e.index}`;
     if (seen.has(object)) continue;
     seen.add(object);
-    out.push({ index: e.index, time: e.leaf.time, object, leaf: e.leaf, actions: actionsFor(e.leaf) });
+    out.push({ index: e.index, time: e.leaf.time, object, leaf: shown(e.leaf), actions: actionsFor(e.leaf) });
   }
   return out;
 }

@@ -157,8 +157,15 @@ describe('review console', () => {
     assert.equal(d.body.request.chain.id, APPROVAL_CHAIN);
     assert.deepEqual(d.body.agent, { name: 'release', owner: 'alice@example.com', authorityClass: 'supervised', mode: 'enforce' });
     assert.equal(d.body.you.mayDecide, true);
-    const queue = await get<{ waitingOnYou: number }>('/v1/review/approvals', TOKENS.bob);
+    const queue = await get<{ waitingOnYou: number; approvals: { id: string; actionDigest: string }[] }>('/v1/review/approvals', TOKENS.bob);
     assert.equal(queue.body.waitingOnYou, 1);
+    // Attacker: the binding digest leaves keyed, as everywhere else in the API; never the store's plain one.
+    const plain = (await s.store.approval(approvalId))?.actionDigest;
+    const served = (await get<{ actionDigest: string }>(`/v1/approvals/${approvalId}`, TOKENS.bob)).body.actionDigest;
+    assert.match(served, /^hmac-sha256:/);
+    assert.equal((d.body as unknown as { approval: { actionDigest: string } }).approval.actionDigest, served);
+    assert.equal(queue.body.approvals.find((a) => a.id === approvalId)?.actionDigest, served);
+    assert.ok(plain && !JSON.stringify([d.body, queue.body]).includes(plain.replace(/^sha256:/, '')));
   });
 
   test('API: bad input gets a precise 4xx; unknown things a 404', async () => {
@@ -180,6 +187,15 @@ describe('review console', () => {
     }
     // An escaped index is the same index: the router decodes before the handler reads it.
     assert.equal((await get<{ index: number }>('/v1/review/proof/%30', TOKENS.bob)).body.index, 0);
+  });
+
+  test('API, attacker: drift findings carry no value digests (a weak Secret value is a guess away from its digest)', async () => {
+    const r = await get<{ object: string; leaf: { detail: { fields: Record<string, unknown>[] } } }[]>('/v1/review/drift', TOKENS.bob);
+    const api = r.body.find((f) => f.object === 'deployments.apps:shop/api');
+    assert.ok(api?.leaf.detail.fields.length);
+    const stored = (await s.store.queryLedger({ kind: 'drift' })).map((e) => JSON.stringify(e.leaf)).join();
+    assert.match(stored, /desiredDigest/, 'the ledger keeps them');
+    assert.doesNotMatch(r.text, /Digest"/);
   });
 
   test('API, attacker: an agent token reads none of the review views, nor the live feed', async () => {
@@ -260,6 +276,9 @@ describe('review console', () => {
     const other = await admit(rolloutReview(annotations('scale api to 6 for the sale'), 6));
     const otherId = other.body.response.auditAnnotations.approval as string;
     await waitFor(() => events.filter((e) => e.event === 'approvals').at(-1)?.data.waitingOnYou === before + 1);
+    const plain = (await s.store.approval(otherId))?.actionDigest as string;
+    assert.ok(!JSON.stringify(events).includes(plain.replace(/^sha256:/, '')), 'the feed serves keyed digests only');
+    assert.match(JSON.stringify(events), /hmac-sha256:/);
     req.destroy();
     // Not left waiting on bob for the browser test.
     assert.equal((await post(`/v1/approvals/${otherId}/deny`, { reason: 'not during the freeze' }, TOKENS.bob)).status, 200);
