@@ -304,3 +304,28 @@ test('an expansion: what it adds in words and as a graph; its reach only with a 
     await store.close();
   }
 });
+
+test('the live feed: a snapshot at once, then only what changed; nothing when nothing did; stops with its last subscriber', async () => {
+  const { ReviewFeed } = await import('../../src/service/review-feed.ts');
+  const store = await openStore(`sqlite:${(await import('../store/backends.ts')).tempDir()}/tether.db`);
+  const p = policy();
+  const governor = new Governor({ policy: p, store, clock: () => T0 });
+  const feed = new ReviewFeed({ store, policy: () => p, present: same, pollMs: 20, clock: () => T0 });
+  const got: string[] = [];
+  const settle = () => new Promise((r) => setTimeout(r, 150));
+  try {
+    const stop = await feed.subscribe('erin@example.com', (event, data) => got.push(`${event}:${event === 'approvals' ? (data as { waitingOnYou: number }).waitingOnYou : ''}`));
+    assert.deepEqual(got, ['approvals:0', 'breakers:']);
+    await store.append({ v: 1, time: new Date(T0).toISOString(), kind: 'audit' });
+    await settle();
+    assert.deepEqual(got, ['approvals:0', 'breakers:'], 'a ledger append that changes neither sends nothing');
+    await governor.decide(act({ object: deployment(4, 'web:v2'), oldObject: deployment(2, 'web:v1') }));
+    await settle();
+    assert.deepEqual(got, ['approvals:0', 'breakers:', 'approvals:1']);
+    stop();
+    assert.equal(feed.subscribers, 0);
+  } finally {
+    feed.stop();
+    await store.close();
+  }
+});
