@@ -16,6 +16,7 @@ import { decodeAction } from './decode-action.ts';
 import { integer, oneOf, pageOf, sendPage, single, text, time } from './query.ts';
 import { ledgerWitnessRoutes } from './ledger-witness-routes.ts';
 import { reviewRoutes } from './review-routes.ts';
+import type { ClusterView } from '../../service/review-expansion.ts';
 import { ownerRoutes } from './owner-routes.ts';
 import type { OwnersService } from '../../service/owners.ts';
 
@@ -32,6 +33,8 @@ export interface ApiDeps {
   readonly owners?: OwnersService;
   /** A human's verdict on an approval request (for the review-duration histogram). */
   readonly onVerdict?: (approval: StoredApproval, verdict: 'approved' | 'denied') => void;
+  /** The server's picture of the cluster, for expansion review (clusterViewFrom); absent: "no cluster view". */
+  readonly clusterView?: ClusterView;
 }
 
 declare module 'fastify' {

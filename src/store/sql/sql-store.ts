@@ -348,6 +348,8 @@ export class SqlStore implements Store {
       await tx.query(
         'DELETE FROM budget_objects WHERE NOT EXISTS (SELECT 1 FROM budget_counters c WHERE c.budget_id = budget_objects.budget_id AND c.window_start = budget_objects.window_start)',
       );
+      // A requested object is for the reviewer; once its request can no longer be decided or used, the ledger's digest is the record.
+      await tx.query('DELETE FROM approval_objects WHERE approval_id IN (SELECT id FROM approvals WHERE expires_at < ?)', [before]);
     });
   }
 
