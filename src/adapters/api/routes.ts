@@ -156,7 +156,11 @@ export function apiRoutes(app: FastifyInstance, deps: ApiDeps): void {
       return sendPage(reply, await reads.expansions(req.caller as Caller, filter, pageOf(q)));
     });
 
-    api.get('/v1/breakers', async (req) => reads.breakers(req.caller as Caller));
+    api.get<{ Querystring: Record<string, unknown> }>('/v1/breakers', async (req, reply) => {
+      const page = await reads.breakers(req.caller as Caller, pageOf(req.query));
+      if (page.next) sendPage(reply, { items: [], next: page.next });
+      return page.items;
+    });
     api.post('/v1/breakers/reset', async (req, reply) => {
       const by = human(req, reply);
       if (!by) return reply;
