@@ -16,6 +16,8 @@ export interface AppDeps extends ApiDeps {
   readonly metrics: Metrics;
   readonly recordAudit: (facts: AuditFact[]) => Promise<AuditSummary>;
   readonly ready: () => boolean;
+  /** True once shutdown began: /readyz answers 503 so the Service stops sending, while requests still in flight or arriving are served. */
+  readonly draining?: () => boolean;
   readonly bodyLimitBytes: number;
   /** With clientCa, the webhook endpoints answer only clients holding a certificate it signed. */
   readonly https?: { readonly cert: string; readonly key: string; readonly clientCa?: string };
@@ -97,7 +99,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   consoleRoute(app);
 
   app.get('/healthz', async () => ({ ok: true }));
-  app.get('/readyz', async (_req, reply) => (deps.ready() ? { ready: true } : reply.code(503).send({ ready: false })));
+  app.get('/readyz', async (_req, reply) => (deps.ready() && !deps.draining?.() ? { ready: true } : reply.code(503).send({ ready: false })));
   app.get('/metrics', async (_req, reply) => reply.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics()));
   return app;
 }

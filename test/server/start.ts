@@ -57,6 +57,7 @@ export async function startTestServer(
     policy?: Record<string, unknown>[];
     requestTimeoutSeconds?: number;
     idleTimeoutSeconds?: number;
+    ledger?: ResolvedConfig['ledger'];
   } = {},
 ): Promise<RunningServer & { policyDir: string; dataDir: string }> {
   const dataDir = tempDir('tether-serve-');
@@ -81,6 +82,7 @@ export async function startTestServer(
     webhookClientAuth: opts.webhookClientAuth,
     requestTimeoutSeconds: opts.requestTimeoutSeconds,
     idleTimeoutSeconds: opts.idleTimeoutSeconds,
+    ...(opts.ledger ? { ledger: opts.ledger } : {}),
   };
   const server = await startServer(config);
   return Object.assign(server, { policyDir, dataDir });

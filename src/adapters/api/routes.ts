@@ -14,6 +14,8 @@ import { replyBadInput } from '../shared/http.ts';
 import { parseChain, parseIntent } from '../shared/context-carriers.ts';
 import { decodeAction } from './decode-action.ts';
 import { integer, oneOf, pageOf, sendPage, single, text, time } from './query.ts';
+import { ledgerWitnessRoutes } from './ledger-witness-routes.ts';
+import { reviewRoutes } from './review-routes.ts';
 
 export interface ApiDeps {
   readonly governor: Governor;
@@ -69,6 +71,7 @@ const notFound = (reply: FastifyReply, what: string) => reply.code(404).send({ e
 
 export function apiRoutes(app: FastifyInstance, deps: ApiDeps): void {
   const { governor, ledger, reads } = deps;
+  ledgerWitnessRoutes(app, ledger);
   app.register(async (api) => {
     api.addHook('onRequest', async (req, reply) => {
       req.caller = deps.authenticate(req.headers.authorization);
@@ -207,7 +210,10 @@ export function apiRoutes(app: FastifyInstance, deps: ApiDeps): void {
     });
     // Signing a checkpoint vouches for the log; verifying reads all of it: both are for humans.
     api.post('/v1/ledger/checkpoint', async (req, reply) => (human(req, reply) ? ledger.checkpoint() : reply));
-    api.get('/v1/ledger/verify', async (req, reply) => (human(req, reply) ? verifyStore(ledger.store, [ledger.signer.publicKey]) : reply));
+    api.get('/v1/ledger/verify', async (req, reply) =>
+      human(req, reply) ? verifyStore(ledger.store, [ledger.signer.publicKey], { maxUnsignedAgeMs: ledger.maxUnsignedAgeMs }) : reply,
+    );
     api.get('/v1/ledger/pubkey', async () => ({ keyId: ledger.signer.keyId, pem: ledger.signer.publicKeyPem }));
+    reviewRoutes(api, deps);
   });
 }

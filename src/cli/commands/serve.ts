@@ -42,13 +42,14 @@ export async function serveCommand(o: ServeOptions): Promise<number> {
     const stop = () => {
       process.off('SIGINT', stop);
       process.off('SIGTERM', stop);
-      // A graceful close waits for open webhook connections; an orchestrator's patience is finite.
+      // Readiness drops first, then in-flight requests finish and the ledger is flushed; an
+      // orchestrator's patience is finite, so whatever still hangs after 5 s is cut off.
       const force = setTimeout(() => {
-        console.error('tether: still closing after 10 s; exiting');
+        console.error('tether: still closing after 5 s; exiting');
         process.exit(1);
-      }, 10_000);
+      }, 5_000);
       force.unref();
-      void server.close().then(done);
+      void server.shutdown().then(done);
     };
     process.on('SIGINT', stop);
     process.on('SIGTERM', stop);

@@ -166,6 +166,16 @@ const MIGRATIONS: readonly Migration[] = [
       )`,
     ],
   },
+  {
+    version: 3,
+    name: 'approval request objects, ledger by chain',
+    statements: ({ chainOf, inLogOrder }) => [
+      // What the agent asked to write and what it replaces, so a reviewer sees the change, not a digest.
+      // Never filled for credential-bearing targets (Secrets, tokens).
+      'CREATE TABLE IF NOT EXISTS approval_objects (approval_id TEXT PRIMARY KEY, object TEXT, old_object TEXT)',
+      `CREATE INDEX IF NOT EXISTS ledger_by_chain ON ledger ((${chainOf})${inLogOrder})`,
+    ],
+  },
 ];
 
 /** Brings the schema up to date; safe to run any number of times, from several processes at once. */

@@ -19,6 +19,7 @@ import type {
   LedgerRow,
   ObservedFieldChange,
   Refusal,
+  RequestedObjects,
   Store,
   StoredApproval,
   StoredBreaker,
@@ -77,8 +78,8 @@ export class SqlStore implements Store {
     return readState(this.#db, this.#db.dialect, agent, action, now);
   }
 
-  commit(leaf: LedgerLeaf, effects: readonly Effect[], now: number, opts?: { approvalAsk?: ApprovalAsk }): Promise<CommitResult> {
-    return this.#writes.submit(commitJob(leaf, effects, now, opts?.approvalAsk));
+  commit(leaf: LedgerLeaf, effects: readonly Effect[], now: number, opts?: { approvalAsk?: ApprovalAsk; requested?: RequestedObjects }): Promise<CommitResult> {
+    return this.#writes.submit(commitJob(leaf, effects, now, opts?.approvalAsk, opts?.requested));
   }
 
   async approval(id: string): Promise<StoredApproval | undefined> {
@@ -114,6 +115,13 @@ export class SqlStore implements Store {
     return rows.map(toProposal);
   }
 
+  async requestedObjects(id: string): Promise<RequestedObjects | undefined> {
+    const [r] = await this.#db.query<{ object: string | null; old_object: string | null }>('SELECT object, old_object FROM approval_objects WHERE approval_id = ?', [id]);
+    if (!r) return undefined;
+    const parse = (t: string | null) => (t === null ? undefined : (JSON.parse(t) as unknown));
+    return { object: parse(r.object), oldObject: parse(r.old_object) };
+  }
+
   requestExpansion(req: { agent: string; requestedSpec: unknown; diffDigest: string; by: string; summary?: string }, now: number) {
     return this.#writes.submit(requestExpansionJob(req, now));
   }
@@ -140,6 +148,22 @@ export class SqlStore implements Store {
   async enforcedAgent(name: string): Promise<EnforcedSpec | undefined> {
     const [r] = await this.#db.query<Row>('SELECT * FROM enforced_specs WHERE agent = ?', [name]);
     return r ? toEnforced(r) : undefined;
+  }
+
+  async enforcedAgents(): Promise<EnforcedSpec[]> {
+    return (await this.#db.query<Row>('SELECT * FROM enforced_specs ORDER BY at, agent')).map(toEnforced);
+  }
+
+  async subjectSeen(username: string): Promise<{ index: number; agent?: string } | undefined> {
+    // Decision leaves name their subject as "subject":"…" in canonical JSON; LIKE narrows, the parse decides.
+    const needle = `"subject":${JSON.stringify(username)}`;
+    const pattern = `%${needle.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+    const rows = await this.#db.query<Row>("SELECT idx, data FROM ledger WHERE kind IN ('decision', 'proposal') AND data LIKE ? ESCAPE '\\' ORDER BY idx LIMIT 50", [pattern]);
+    for (const r of rows) {
+      const leaf = JSON.parse(r.data as string) as LedgerLeaf;
+      if (leaf.detail?.subject === username) return { index: Number(r.idx), agent: leaf.agent };
+    }
+    return undefined;
   }
 
   async breakers(filter: { scope?: BreakerScope; key?: string; limit?: number; after?: { scope: BreakerScope; key: string } } = {}): Promise<StoredBreaker[]> {
@@ -246,17 +270,33 @@ export class SqlStore implements Store {
       ['actor = ?', q.actor],
       ['object = ?', q.object],
       ['kind = ?', q.kind],
+      [`${this.#db.dialect.types.chainOf} = ?`, q.chain],
       ['at >= ?', q.since],
       ['at < ?', q.until],
       ['idx >= ?', q.fromIndex],
     ]);
-    const rows = await this.#db.query<Row>(`SELECT idx, data, leaf_hash FROM ledger${w.sql} ORDER BY idx LIMIT ?`, [...w.params, q.limit ?? DEFAULT_QUERY_LIMIT]);
+    const rows = await this.#db.query<Row>(`SELECT idx, data, leaf_hash FROM ledger${w.sql} ORDER BY idx${q.newestFirst ? ' DESC' : ''} LIMIT ?`, [
+      ...w.params,
+      q.limit ?? DEFAULT_QUERY_LIMIT,
+    ]);
     return rows.map(toEntry);
   }
 
   async ledgerRows(from: number, limit: number): Promise<LedgerRow[]> {
-    const rows = await this.#db.query<Row>('SELECT idx, data, leaf_hash FROM ledger WHERE idx >= ? ORDER BY idx LIMIT ?', [from, limit]);
-    return rows.map((r) => ({ index: Number(r.idx), data: r.data as string, leafHash: r.leaf_hash as Buffer }));
+    const rows = await this.#db.query<Row>('SELECT idx, at, kind, agent, owner, object, actor, data, leaf_hash FROM ledger WHERE idx >= ? ORDER BY idx LIMIT ?', [from, limit]);
+    return rows.map((r) => ({
+      index: Number(r.idx),
+      data: r.data as string,
+      leafHash: r.leaf_hash as Buffer,
+      columns: {
+        at: Number(r.at),
+        kind: r.kind as string,
+        agent: (r.agent as string | null) ?? null,
+        owner: (r.owner as string | null) ?? null,
+        object: (r.object as string | null) ?? null,
+        actor: (r.actor as string | null) ?? null,
+      },
+    }));
   }
 
   async leafHashes(from: number, to: number): Promise<Buffer[]> {
