@@ -15,13 +15,24 @@ export interface ReviewerStanding {
   readonly alreadyApproved: boolean;
 }
 
-export interface QueuedApproval extends StoredApproval {
+/**
+ * An approval as a reviewer sees it: without the engine's binding digest, a plain sha256 that
+ * could be brute-forced when the action wrote a weak Secret (issue 12, item 5). The diff shows
+ * what is asked; the digest only binds it, inside the store.
+ */
+export type ShownApproval = Omit<StoredApproval, 'actionDigest'>;
+
+function shown({ actionDigest: _bindingDigest, ...rest }: StoredApproval): ShownApproval {
+  return rest;
+}
+
+export interface QueuedApproval extends ShownApproval {
   readonly ttlLeftMs: number;
   readonly waitingOnYou: boolean;
 }
 
 export interface ApprovalDetail {
-  readonly approval: StoredApproval;
+  readonly approval: ShownApproval;
   readonly ttlLeftMs: number;
   readonly agent?: { readonly name: string; readonly owner?: string; readonly authorityClass?: string; readonly mode?: string };
   /** From the ledger entry that opened the request. */
@@ -55,7 +66,7 @@ function standing(viewer: string, a: StoredApproval, policy: CompiledPolicy, now
 /** Pending, unexpired requests, newest first, each marked when it waits on this human's verdict. */
 export async function approvalQueue(store: Store, policy: CompiledPolicy, viewer: string, now: number): Promise<{ approvals: QueuedApproval[]; waitingOnYou: number }> {
   const pending = (await store.approvals({ status: 'pending' })).filter((a) => a.expiresAt > now);
-  const approvals = pending.map((a) => ({ ...a, ttlLeftMs: a.expiresAt - now, waitingOnYou: standing(viewer, a, policy, now).mayDecide }));
+  const approvals = pending.map((a) => ({ ...shown(a), ttlLeftMs: a.expiresAt - now, waitingOnYou: standing(viewer, a, policy, now).mayDecide }));
   return { approvals, waitingOnYou: approvals.filter((a) => a.waitingOnYou).length };
 }
 
@@ -66,7 +77,7 @@ export async function approvalDetail(store: Store, policy: CompiledPolicy, id: s
   const leaf = opened?.leaf;
   const compiled = policy.agents.get(approval.agent);
   return {
-    approval,
+    approval: shown(approval),
     ttlLeftMs: Math.max(0, approval.expiresAt - now),
     agent: {
       name: approval.agent,
