@@ -3,6 +3,7 @@ import { crdYaml } from '../policy/crd.ts';
 import { KINDS, type KindName } from '../policy/schema.ts';
 import { ledgerCommand } from './commands/ledger-cli.ts';
 import { operateCommands } from './commands/operate.ts';
+import { ownersCommands } from './commands/owners.ts';
 import { decideCommand, explainCommand, lintCommand } from './commands/policy.ts';
 import { UsageError } from './output.ts';
 
@@ -109,6 +110,7 @@ export async function buildCli(argv: readonly string[]): Promise<Command> {
     .option('--client-key <file>', 'its key')
     .action((opts) => run(async () => (await import('./commands/serve.ts')).webhookConfigCommand(opts)));
   operateCommands(program, run);
+  ownersCommands(program, run);
   program.addCommand(ledgerCommand(run));
   for (const [name, lazy] of Object.entries(LAZY)) {
     if (argv[2] === name) program.addCommand(await lazy.load());

@@ -23,6 +23,7 @@ import { clusterKubeConfig } from './kube-config.ts';
 import { openLedger, witnessLedger } from './ledger-setup.ts';
 import { createMetrics, instrumentStore } from './metrics.ts';
 import { Notifier } from './notify.ts';
+import { wireOwners } from './owners.ts';
 import { PolicyController } from './policy-controller.ts';
 import { directorySource, kubernetesSource, type PolicySource } from './policy-sources.ts';
 import { filesChangedSince, loadTls, needsRenewal, type TlsSource } from './tls.ts';
@@ -151,6 +152,7 @@ export async function startServer(config: ResolvedConfig, surface: Surface = 'se
   const { auth, createdAdminToken, adminTokenFile } = authenticatorFor(config, administrators());
   const reads = new ApiReads({ store: governor.store, policy: () => governor.policy, digestKey: loadDigestKey(config.dataDir, config.digestKeyFile) });
 
+  const ownersWiring = await wireOwners(config, { governor, notifier, warn: (o, m) => core.log.warn(o, m) });
   const decider = instrumentedDecider(governor, metrics, notifier);
   const https = { cert: tls.cert, key: tls.key, clientCa: config.webhookClientAuth ? tls.ca : undefined };
   const ready = () => controller.policy !== undefined;
@@ -162,6 +164,7 @@ export async function startServer(config: ResolvedConfig, surface: Surface = 'se
           decider,
           ledger,
           reads,
+          owners: ownersWiring.owners,
           metrics,
           authenticate: (h) => auth.authenticate(h),
           onExpansionDecided: () => controller.refresh(),
@@ -186,6 +189,7 @@ export async function startServer(config: ResolvedConfig, surface: Surface = 'se
         });
   core.log = app.log;
   await witnessLedger(ledger, config, app.log);
+  if (surface === 'serve') ownersWiring.mountScim(app);
   traceRequests(app);
   if (config.gatewayConfig) {
     const { loadGatewayConfig, mountGateway } = await import('../adapters/mcp-gateway/gateway.ts');
@@ -240,6 +244,7 @@ export async function startServer(config: ResolvedConfig, surface: Surface = 'se
     (closing ??= (async () => {
       draining = true;
       await drift?.stop();
+      ownersWiring.stop();
       clearInterval(renew);
       // Stops accepting, answers what is in flight, closes idle keep-alive connections.
       await app.close();

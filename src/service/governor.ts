@@ -5,7 +5,7 @@ import { digestOf } from '../common/digest.ts';
 import { mayApprove, mayApproveExpansion, mayResetBreaker, isAgentIdentity, type Verdict } from '../engine/approvers.ts';
 import { decide } from '../engine/decide.ts';
 import type { BreakerScope, Decision } from '../engine/decision.ts';
-import { resolveAgent } from '../engine/rules/accountability.ts';
+import { type OwnershipView, resolveAgent } from '../engine/rules/accountability.ts';
 import { EMPTY_STATE } from '../engine/state.ts';
 import type { CompiledAgent, CompiledPolicy } from '../policy/compile.ts';
 import type { AgentStateNeeds, ExpansionRequest, HumanVerdict, Store, StoredApproval, StoredBreaker } from '../store/store.ts';
@@ -52,6 +52,7 @@ function needsReason(reason: string): Refused | undefined {
 export class Governor {
   readonly store: Store;
   #policy: CompiledPolicy;
+  #ownership: OwnershipView | undefined;
   readonly #clock: () => number;
 
   constructor(opts: { readonly policy: CompiledPolicy; readonly store: Store; readonly clock?: () => number }) {
@@ -66,7 +67,13 @@ export class Governor {
 
   /** Decisions already under way finish with the policy they started with. */
   setPolicy(policy: CompiledPolicy): void {
-    this.#policy = policy;
+    this.#policy = this.#ownership ? { ...policy, ownership: this.#ownership } : policy;
+  }
+
+  /** Directory standing and attestations (src/service/directory.ts), read by every decision from here on. */
+  setOwnership(view: OwnershipView): void {
+    this.#ownership = view;
+    this.#policy = { ...this.#policy, ownership: view };
   }
 
   /** An agent declares why it is about to act, for writes that cannot carry the annotation. Ledgered. */

@@ -199,6 +199,43 @@ export interface PageCursor {
 
 /** The lists whose rows can be counted whole (the pages of a list never say how many there are). */
 export type CountedList = 'approvals' | 'proposals' | 'expansions';
+/** A User or Group row as stored: the resource JSON, its version (the ETag) and type. */
+export interface StoredScimRow {
+  readonly type: 'User' | 'Group';
+  readonly id: string;
+  readonly version: number;
+  readonly data: string;
+}
+
+/** One directory change; `previous` is the version it replaces (undefined: the resource must not exist yet). */
+export type DirectoryWrite =
+  | {
+      readonly kind: 'put';
+      readonly type: 'User' | 'Group';
+      readonly id: string;
+      /** The name SCIM keeps unique, lower-cased: userName or displayName. */
+      readonly nameKey: string;
+      readonly version: number;
+      readonly data: string;
+      readonly previous: number | undefined;
+    }
+  | { readonly kind: 'delete'; readonly type: 'User' | 'Group'; readonly id: string; readonly previous: number };
+
+export type DirectoryWriteResult =
+  /** `version`: the directory head after this write. */
+  | { readonly ok: true; readonly indexes: readonly number[]; readonly version: number }
+  | { readonly ok: false; readonly conflict: 'uniqueness' | 'version' | 'missing'; readonly why: string };
+
+/** An owner's word that they still answer for an agent, until a time. */
+export interface StoredAttestation {
+  readonly agent: string;
+  readonly owner: string;
+  readonly until: number;
+  readonly reason: string;
+  readonly by: string;
+  readonly at: number;
+  readonly ledgerIndex: number;
+}
 
 export interface Store {
   readonly backend: 'sqlite' | 'postgres';
@@ -270,6 +307,17 @@ export interface Store {
 
   /** A change seen by audit rather than decided here (an HPA moving spec.replicas): feeds oscillation. */
   recordFieldChange(change: ObservedFieldChange): Promise<void>;
+
+  // ── directory (SCIM) and attestations ──────────────────────────────────────────────────
+  /** Moves with every directory write, from any process: replicas reload when it changes. */
+  directoryVersion(): Promise<number>;
+  scimRows(): Promise<StoredScimRow[]>;
+  /** All writes and leaves in one transaction, or nothing when any write's version or name conflicts. */
+  writeDirectory(writes: readonly DirectoryWrite[], leaves: readonly LedgerLeaf[], now: number): Promise<DirectoryWriteResult>;
+  /** Records an attestation and its ledger leaf together. */
+  attest(a: Omit<StoredAttestation, 'ledgerIndex' | 'at'>, leaf: LedgerLeaf, now: number): Promise<{ readonly index: number }>;
+  /** Newest first. */
+  attestations(filter?: { readonly agent?: string }): Promise<StoredAttestation[]>;
 
   // ── ledger rows ──────────────────────────────────────────────────────────────────────
   /** Group-committed: concurrent appends share one transaction. Resolves once durable. */

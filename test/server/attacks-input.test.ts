@@ -84,6 +84,8 @@ for (const backend of BACKENDS) {
         ['/v1/ledger?since=yesterday', /since: must be a time/],
         ['/v1/ledger?kind=secret', /kind: must be one of/],
         ['/v1/ledger?cursor=not-a-cursor', /cursor/],
+        ['/v1/why?object=a&object=b', /object: may be given once/],
+        [`/v1/report?owner=a&owner=b&since=${new Date().toISOString()}`, /owner: may be given once/],
       ];
       for (const [path, message] of cases) {
         const r = await req<{ message: string }>(path, { token: TOKENS.alice });
@@ -94,7 +96,9 @@ for (const backend of BACKENDS) {
 
     test(`attacker: a NUL in a name is a 400 on ${backend.name}, wherever it is written`, async () => {
       const size = await s.store.ledgerSize();
-      for (const path of ['/v1/approvals/ap%00x', '/v1/ledger?agent=re%00lease', '/v1/approvals?agent=re%00lease', '/v1/expansions?agent=x%00']) {
+      const paths = ['/v1/approvals/ap%00x', '/v1/ledger?agent=re%00lease', '/v1/approvals?agent=re%00lease', '/v1/expansions?agent=x%00'];
+      paths.push('/v1/why?object=deployments.apps/shop/w%00eb', `/v1/report?owner=a%00b&since=${new Date().toISOString()}`);
+      for (const path of paths) {
         const r = await req(path, { token: TOKENS.alice });
         assert.equal(r.status, 400, `${path}: ${r.text}`);
       }

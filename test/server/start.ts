@@ -59,6 +59,7 @@ export async function startTestServer(
     idleTimeoutSeconds?: number;
     ledger?: ResolvedConfig['ledger'];
     surface?: Surface;
+    scim?: ResolvedConfig['scim'];
   } = {},
 ): Promise<RunningServer & { policyDir: string; dataDir: string }> {
   const dataDir = tempDir('tether-serve-');
@@ -84,6 +85,7 @@ export async function startTestServer(
     requestTimeoutSeconds: opts.requestTimeoutSeconds,
     idleTimeoutSeconds: opts.idleTimeoutSeconds,
     ...(opts.ledger ? { ledger: opts.ledger } : {}),
+    scim: opts.scim,
   };
   const server = await startServer(config, opts.surface);
   return Object.assign(server, { policyDir, dataDir });

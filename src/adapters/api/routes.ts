@@ -16,6 +16,8 @@ import { decodeAction } from './decode-action.ts';
 import { integer, oneOf, pageOf, sendPage, single, text, time } from './query.ts';
 import { ledgerWitnessRoutes } from './ledger-witness-routes.ts';
 import { reviewRoutes } from './review-routes.ts';
+import { ownerRoutes } from './owner-routes.ts';
+import type { OwnersService } from '../../service/owners.ts';
 
 export interface ApiDeps {
   readonly governor: Governor;
@@ -26,6 +28,8 @@ export interface ApiDeps {
   readonly authenticate: (header: string | undefined) => Caller | undefined;
   /** After a boundary expansion is approved: re-derive the enforced policy. */
   readonly onExpansionDecided: () => Promise<void>;
+  /** Owners, attestation, why and owner reports (src/adapters/api/owner-routes.ts). */
+  readonly owners?: OwnersService;
   /** A human's verdict on an approval request (for the review-duration histogram). */
   readonly onVerdict?: (approval: StoredApproval, verdict: 'approved' | 'denied') => void;
 }
@@ -213,6 +217,13 @@ export function apiRoutes(app: FastifyInstance, deps: ApiDeps): void {
     api.get('/v1/ledger/verify', async (req, reply) =>
       human(req, reply) ? verifyStore(ledger.store, [ledger.signer.publicKey], { maxUnsignedAgeMs: ledger.maxUnsignedAgeMs }) : reply,
     );
+    const owners = deps.owners;
+    // Owners, "why" and owner reports read across agents and the whole ledger: people only.
+    if (owners)
+      api.register(async (people) => {
+        people.addHook('preHandler', async (req, reply) => (human(req, reply) ? undefined : reply));
+        ownerRoutes(people, { owners, governor, ledger });
+      });
     api.get('/v1/ledger/pubkey', async () => ({ keyId: ledger.signer.keyId, pem: ledger.signer.publicKeyPem }));
     reviewRoutes(api, deps);
   });

@@ -9,6 +9,8 @@ import type {
   Attribution,
   BreakerTransition,
   CommitResult,
+  DirectoryWrite,
+  DirectoryWriteResult,
   EnforcedSpec,
   ExpansionRequest,
   ExpansionStatus,
@@ -22,13 +24,16 @@ import type {
   RequestedObjects,
   Store,
   StoredApproval,
+  StoredAttestation,
   StoredBreaker,
   StoredCheckpoint,
   StoredProposal,
+  StoredScimRow,
 } from '../store.ts';
 import { decideApprovalJob, toApproval, toProposal } from './approvals.ts';
 import { moveBreaker, toBreaker, toTransition } from './breakers.ts';
 import { commitJob } from './commit.ts';
+import { attestJob, toAttestation, toScimRow, writeDirectoryJob } from './directory.ts';
 import type { Row, SqlDriver } from './driver.ts';
 import { decideExpansionJob, enforceSpecJob, requestExpansionJob, toEnforced, toExpansion } from './expansions.ts';
 import { migrate } from './migrations.ts';
@@ -248,6 +253,28 @@ export class SqlStore implements Store {
     await this.#db.transaction((tx) =>
       tx.query('INSERT INTO field_changes (object_key, field, value, actor, at) VALUES (?, ?, ?, ?, ?)', [c.objectKey, c.field, c.value, c.actor, c.at]),
     );
+  }
+
+  async directoryVersion(): Promise<number> {
+    const [r] = await this.#db.query<{ version: number }>('SELECT version FROM directory_head WHERE id = 1');
+    return Number(r?.version ?? 0);
+  }
+
+  async scimRows(): Promise<StoredScimRow[]> {
+    return (await this.#db.query<Row>('SELECT type, id, version, data FROM scim_resources ORDER BY created, id')).map(toScimRow);
+  }
+
+  writeDirectory(writes: readonly DirectoryWrite[], leaves: readonly LedgerLeaf[], now: number): Promise<DirectoryWriteResult> {
+    return this.#writes.submit(writeDirectoryJob(writes, leaves, now));
+  }
+
+  attest(a: Omit<StoredAttestation, 'ledgerIndex' | 'at'>, leaf: LedgerLeaf, now: number): Promise<{ index: number }> {
+    return this.#writes.submit(attestJob(a, leaf, now));
+  }
+
+  async attestations(filter: { agent?: string } = {}): Promise<StoredAttestation[]> {
+    const w = where([['agent = ?', filter.agent]]);
+    return (await this.#db.query<Row>(`SELECT * FROM attestations${w.sql} ORDER BY seq DESC`, w.params)).map(toAttestation);
   }
 
   append(leaf: LedgerLeaf): Promise<number> {
