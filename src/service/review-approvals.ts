@@ -15,13 +15,19 @@ export interface ReviewerStanding {
   readonly alreadyApproved: boolean;
 }
 
-export interface QueuedApproval extends StoredApproval {
+/**
+ * An approval as a reviewer sees it: its binding digest keyed by `PresentApproval`, never the
+ * store's plain sha256, which could be brute-forced when the action wrote a weak Secret.
+ */
+export type ShownApproval = StoredApproval;
+
+export interface QueuedApproval extends ShownApproval {
   readonly ttlLeftMs: number;
   readonly waitingOnYou: boolean;
 }
 
 export interface ApprovalDetail {
-  readonly approval: StoredApproval;
+  readonly approval: ShownApproval;
   readonly ttlLeftMs: number;
   readonly agent?: { readonly name: string; readonly owner?: string; readonly authorityClass?: string; readonly mode?: string };
   /** From the ledger entry that opened the request. */
