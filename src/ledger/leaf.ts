@@ -2,7 +2,7 @@ import { canonicalJson } from '../common/canonical-json.ts';
 import { type ChainContext, objectKey, type Target, type ToolCall } from '../engine/action.ts';
 import type { AuthorityClass } from '../policy/schema.ts';
 
-export type LeafKind = 'decision' | 'approval' | 'proposal' | 'breaker' | 'boundary' | 'drift' | 'audit' | 'tool-result' | 'intent';
+export type LeafKind = 'decision' | 'approval' | 'proposal' | 'breaker' | 'boundary' | 'drift' | 'audit' | 'tool-result' | 'intent' | 'owner';
 
 /**
  * One ledger entry, committed to by the Merkle tree through its canonical JSON (RFC 8785).

@@ -8,6 +8,7 @@ import type { Action, ChainContext, Intent, Target, ToolCall } from '../engine/a
 import type { AgentRef, BreakerScope, Decision, Outcome } from '../engine/decision.ts';
 import { actionDigest, stableObject } from '../engine/digest.ts';
 import type { BreakerState } from '../engine/state.ts';
+import type { CompiledPolicy } from '../policy/compile.ts';
 import type { AuthorityClass } from '../policy/schema.ts';
 import type { LedgerLeaf } from './leaf.ts';
 
@@ -388,4 +389,37 @@ export function driftLeaf(
     },
     secrets,
   );
+}
+
+/** What happened to an agent's accountable owner. */
+export type OwnerEvent =
+  | { readonly event: 'owner-inactive'; readonly why: string }
+  | { readonly event: 'owner-restored' }
+  | { readonly event: 'attested'; readonly by: string; readonly until: number; readonly reason: string };
+
+/** kind 'owner': a directory change that took an agent's owner away or gave it back, or an owner's attestation. */
+export function ownerLeaf(policy: CompiledPolicy, agentName: string, e: OwnerEvent, now: number, secrets: SecretValues = NO_SECRETS): LedgerLeaf {
+  const a = policy.agents.get(agentName);
+  const owner = a?.spec.owner.id;
+  const base = { v: 1 as const, time: at(now), kind: 'owner' as const, agent: agentName, owner, authorityClass: a?.authorityClass, policyVersion: policy.version };
+  switch (e.event) {
+    case 'owner-inactive':
+      return seal(
+        {
+          ...base,
+          actor: 'scim',
+          source: 'directory',
+          message: `agent ${agentName} has no live owner: ${e.why}; it may not act until an administrator re-assigns spec.owner or the owner is reactivated`,
+          detail: { event: e.event, why: e.why },
+        },
+        secrets,
+      );
+    case 'owner-restored':
+      return seal(
+        { ...base, actor: 'scim', source: 'directory', message: `agent ${agentName}: owner ${owner} is live again in the directory`, detail: { event: e.event } },
+        secrets,
+      );
+    case 'attested':
+      return seal({ ...base, actor: e.by, message: e.reason, detail: { event: e.event, until: at(e.until) } }, secrets);
+  }
 }

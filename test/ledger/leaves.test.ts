@@ -19,6 +19,7 @@ import {
   expansionRequestLeaf,
   intentLeaf,
   killSwitchLeaf,
+  ownerLeaf,
   secretValuesOf,
   specEnforcedLeaf,
   toolResultLeaf,
@@ -126,6 +127,7 @@ const BUILT: Record<LeafKind, () => LedgerLeaf> = {
       NOW,
       SECRETS,
     ),
+  owner: () => ownerLeaf(policyOf(governanceDoc(), agentDoc('bot')), 'bot', { event: 'attested', by: 'alice@example.com', until: NOW + 86_400_000, reason: quoting }, NOW, SECRETS),
   intent: () => intentLeaf({ agent: agentRef, username: sa('bot').username, intent: { summary: quoting, goal: quoting, trigger: quoting }, expiresAt: NOW + 60_000 }, NOW, SECRETS),
 };
 
