@@ -8,6 +8,8 @@ import { ledgerVerify } from '../../src/cli/commands/ledger.ts';
 import { KEY_ENV, locateSigningKey, newSigningKeyPem, SIGNING_KEY_FILE } from '../../src/ledger/checkpoint.ts';
 import { verifyConsistency } from '../../src/ledger/proof.ts';
 import { fromPublished } from '../../src/ledger/witness.ts';
+import { loadConfig } from '../../src/server/config.ts';
+import { openLedger, witnessLedger } from '../../src/server/ledger-setup.ts';
 import { openStore } from '../../src/store/open.ts';
 import { https } from '../support/https.ts';
 import { BACKENDS, tempDir } from '../store/backends.ts';
@@ -33,6 +35,27 @@ describe('where the ledger signing key lives', () => {
     assert.match(locateSigningKey({ dataDir, env }).where, /TETHER_LEDGER_KEY/);
     assert.throws(() => locateSigningKey({ dataDir, keyFile: join(dataDir, 'nope.pem'), env: {} }), /cannot read the ledger signing key/);
     assert.equal(existsSync(join(dataDir, SIGNING_KEY_FILE)), false);
+  });
+
+  test('serve says at start-up where the key is, and warns when it sits beside the database', async () => {
+    const said = async (config: ReturnType<typeof loadConfig>) => {
+      const lines: string[] = [];
+      const store = await openStore(config.storeUrl);
+      try {
+        const ledger = await openLedger(store, config);
+        await witnessLedger(ledger, config, { info: (_o, m) => lines.push(`info: ${m}`), warn: (_o, m) => lines.push(`warn: ${m}`) });
+      } finally {
+        await store.close();
+      }
+      return lines.join('\n');
+    };
+    const zeroConfig = await said(loadConfig(undefined, { dataDir: tempDir() }));
+    assert.match(zeroConfig, /warn: the ledger signing key .* sits beside the database/);
+    const keyFile = join(tempDir(), 'key.pem');
+    writeFileSync(keyFile, newSigningKeyPem(), { mode: 0o600 });
+    const apart = await said(loadConfig(undefined, { dataDir: tempDir(), ledger: { signingKeyFile: keyFile } }));
+    assert.doesNotMatch(apart, /warn:/);
+    assert.match(apart, /info: ledger signing key loaded/);
   });
 
   test('the zero-config default sits beside the SQLite database, and verify says so', async () => {
