@@ -58,6 +58,26 @@ describe('where the ledger signing key lives', () => {
     assert.match(apart, /info: ledger signing key loaded/);
   });
 
+  test("the CLI never mints a key of its own: it verifies with the server's key, or the public key alone", async () => {
+    const dataDir = tempDir();
+    const db = join(dataDir, 'tether.db');
+    const store = await openStore(`sqlite:${db}`);
+    try {
+      const { Ledger } = await import('../../src/ledger/ledger.ts');
+      const server = Ledger.withKey(store, { dataDir: tempDir(), env: {} });
+      await store.append(leaf(0));
+      await server.checkpoint();
+      const cli = Ledger.withKey(store, { dataDir, databaseFile: db, env: {}, mint: false });
+      await assert.rejects(ledgerVerify({ ledger: cli }), /no ledger signing key/);
+      assert.equal(existsSync(join(dataDir, SIGNING_KEY_FILE)), false);
+      const r = await ledgerVerify({ ledger: cli, trustedKeys: [server.signer.publicKeyPem] });
+      assert.equal(r.exitCode, 0, r.text);
+      assert.equal(r.data.checkpoints, 1);
+    } finally {
+      await store.close();
+    }
+  });
+
   test('the zero-config default sits beside the SQLite database, and verify says so', async () => {
     const dataDir = tempDir();
     const found = locateSigningKey({ dataDir, databaseFile: join(dataDir, 'tether.db'), env: {} });

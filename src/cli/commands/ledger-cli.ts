@@ -22,7 +22,7 @@ async function withLedger<T>(o: StoreOptions, fn: (l: Ledger) => Promise<Command
   const store = await openStore(url);
   try {
     const databaseFile = url.startsWith('sqlite:') ? url.slice('sqlite:'.length) : undefined;
-    const r = await fn(Ledger.withKey(store, { dataDir, keyFile: o.signingKey, databaseFile }));
+    const r = await fn(Ledger.withKey(store, { dataDir, keyFile: o.signingKey, databaseFile, mint: false }));
     if (o.output === 'json') printJson(r.data);
     else console.log(r.text);
     return r.exitCode;
