@@ -2,6 +2,7 @@ import type { Action, Intent } from '../../engine/action.ts';
 import type { ApprovalAsk, BreakerScope, Effect } from '../../engine/decision.ts';
 import type { ApprovalStatus, StateView } from '../../engine/state.ts';
 import type { LedgerLeaf } from '../../ledger/leaf.ts';
+import { killSwitchLeaf } from '../../ledger/leaves.ts';
 import type {
   AgentStateNeeds,
   CountedList,
@@ -215,14 +216,7 @@ export class SqlStore implements Store {
 
   setKillSwitch(engaged: boolean, who: Attribution, now: number) {
     return this.#writes.submit(async (w) => {
-      const index = w.append({
-        v: 1,
-        time: new Date(now).toISOString(),
-        kind: 'breaker',
-        actor: who.by,
-        message: who.reason,
-        detail: { killSwitch: engaged ? 'engaged' : 'released' },
-      });
+      const index = w.append(killSwitchLeaf({ engaged, by: who.by, reason: who.reason }, now));
       await w.tx.query(
         `INSERT INTO kill_switch (id, engaged, reason, actor, at) VALUES (1, ?, ?, ?, ?)
          ON CONFLICT (id) DO UPDATE SET engaged = excluded.engaged, reason = excluded.reason, actor = excluded.actor, at = excluded.at`,
