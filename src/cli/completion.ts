@@ -9,9 +9,10 @@ function table(program: Command): { subs: Map<string, string[]>; opts: Map<strin
     const children = cmd.commands.map((c) => c.name());
     if (children.length) subs.set(path, children);
     opts.set(path, [...cmd.options.flatMap((o) => [o.long, o.short].filter((x): x is string => Boolean(x))), '--help']);
-    for (const c of cmd.commands) walk(c, path ? `${path} ${c.name()}` : c.name());
+    for (const c of cmd.commands) walk(c, `${path} ${c.name()}`);
   };
-  walk(program, '');
+  // bash refuses an empty subscript: the root is keyed by the program name.
+  walk(program, program.name());
   return { subs, opts };
 }
 
@@ -24,11 +25,11 @@ export function completionScript(shell: 'bash' | 'zsh', program: Command): strin
   local -A subs opts
 ${assoc('subs', subs)}
 ${assoc('opts', opts)}
-  local cur="\${COMP_WORDS[COMP_CWORD]}" node="" w i
+  local cur="\${COMP_WORDS[COMP_CWORD]}" node="${program.name()}" w i
   # The deepest command path the words so far name; arguments and option values are skipped.
   for ((i = 1; i < COMP_CWORD; i++)); do
     w="\${COMP_WORDS[i]}"
-    [[ " \${subs[$node]} " == *" $w "* ]] && node="\${node:+$node }$w"
+    [[ " \${subs[$node]} " == *" $w "* ]] && node="$node $w"
   done
   if [[ "$cur" == -* ]]; then
     COMPREPLY=($(compgen -W "\${opts[$node]}" -- "$cur"))
