@@ -3,6 +3,7 @@ import { Command, CommanderError } from 'commander';
 import type { KindName } from '../policy/schema.ts';
 import { completionScript } from './completion.ts';
 import { operateCommands } from './commands/operate.ts';
+import { ownersCommands } from './commands/owners.ts';
 import { UsageError } from './output.ts';
 
 const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
@@ -44,6 +45,10 @@ const LAZY: Record<string, { description: string; load: () => Promise<Command> }
   'expansion-review': {
     description: "what approving a boundary expansion would add to an agent's effective access",
     load: async () => (await import('./commands/expansion-review.ts')).expansionReviewCommand(run),
+  },
+  review: {
+    description: 'what a reviewer sees: an approval’s diff, a chain, drift findings, a ledger entry verified here',
+    load: async () => (await import('./commands/review-cli.ts')).reviewCommand(run),
   },
   access: {
     description: 'effective access: what agents can really reach through identities, tools and escalations',
@@ -114,6 +119,7 @@ export async function buildCli(argv: readonly string[]): Promise<Command> {
     .option('--client-key <file>', 'its key')
     .action((opts) => run(async () => (await import('./commands/serve.ts')).webhookConfigCommand(opts)));
   operateCommands(program, run);
+  ownersCommands(program, run);
   program
     .command('completion')
     .description('print a shell completion script: source <(tether completion bash), or zsh')

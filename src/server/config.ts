@@ -1,4 +1,5 @@
 // `tether serve` configuration: one YAML file, validated with the same machinery as policy.
+import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { type Static, Type } from '@sinclair/typebox';
@@ -33,6 +34,9 @@ const Notification = Type.Object(
           Type.Literal('expansion.pending'),
           Type.Literal('audit.undecided'),
           Type.Literal('drift.found'),
+          Type.Literal('owner.inactive'),
+          Type.Literal('owner.restored'),
+          Type.Literal('owner.attestation-due'),
         ]),
       ),
     ),
@@ -51,6 +55,28 @@ const Drift = Type.Object(
     leaseNamespace: Type.Optional(Type.String({ minLength: 1, description: "Namespace of the leader-election Lease (default 'default')." })),
     leaseName: Type.Optional(Type.String({ minLength: 1, description: "Name of the leader-election Lease (default 'tether-drift')." })),
     leaseDurationSeconds: Type.Optional(Type.Integer({ minimum: 1, description: 'How long a silent holder keeps the Lease (default 15).' })),
+  },
+  strict,
+);
+
+const LedgerSettings = Type.Object(
+  {
+    signingKeyFile: Type.Optional(
+      Type.String({ description: 'The checkpoint signing key (PEM), kept away from the database, e.g. a mounted Kubernetes Secret (default: <dataDir>/ledger-signing-key.pem).' }),
+    ),
+    witnessDir: Type.Optional(Type.String({ description: 'Publish every signed checkpoint into this directory too (storage the database writers cannot change).' })),
+    maxUnsignedAgeSeconds: Type.Optional(
+      Type.Integer({ minimum: 1, description: 'GET /v1/ledger/verify fails when entries this old are covered by no checkpoint (default 3600).' }),
+    ),
+  },
+  strict,
+);
+
+const ScimConfig = Type.Object(
+  {
+    token: Type.Optional(Type.String({ minLength: 32, description: 'The SCIM bearer token the identity provider presents (tests, local use).' })),
+    tokenFile: Type.Optional(Type.String()),
+    sha256: Type.Optional(Type.String({ pattern: '^[0-9a-f]{64}$', description: 'SHA-256 (hex) of the token, so the config holds no secret.' })),
   },
   strict,
 );
@@ -90,7 +116,13 @@ export const ServerConfigSchema = Type.Object(
     ),
     gatewayConfig: Type.Optional(Type.String({ description: 'Mount the MCP gateway at /mcp with this gateway config file.' })),
     logLevel: Type.Optional(Type.String()),
+    digestKeyFile: Type.Optional(
+      Type.String({ description: 'File holding the key (32+ bytes, hex) for digests shown outside Tether; share it across replicas. Default <dataDir>/digest-key.' }),
+    ),
+    requestTimeoutSeconds: Type.Optional(Type.Integer({ minimum: 1, description: 'A request must arrive whole within this (default 30).' })),
+    idleTimeoutSeconds: Type.Optional(Type.Integer({ minimum: 1, description: 'A connection silent this long is closed (default 120).' })),
     drift: Type.Optional(Drift),
+    ledger: Type.Optional(LedgerSettings),
     shutdown: Type.Optional(
       Type.Object(
         {
@@ -101,6 +133,8 @@ export const ServerConfigSchema = Type.Object(
         strict,
       ),
     ),
+    scim: Type.Optional(ScimConfig),
+    attestationReminderDays: Type.Optional(Type.Integer({ minimum: 0, description: 'Notify owners this many days before an attestation lapses (default 14).' })),
   },
   strict,
 );
@@ -121,8 +155,15 @@ export interface ResolvedConfig {
   readonly webhookClientAuth?: boolean;
   readonly gatewayConfig?: string;
   readonly logLevel: string;
+  readonly digestKeyFile?: string;
+  readonly requestTimeoutSeconds?: number;
+  readonly idleTimeoutSeconds?: number;
+  readonly ledger?: ServerConfigFile['ledger'];
   /** After SIGTERM, how long /readyz answers 503 before the server closes. */
   readonly shutdownDrainMs?: number;
+  /** The SCIM service provider at /scim/v2, when configured: the SHA-256 of its own token. */
+  readonly scim?: { readonly tokenSha256: string };
+  readonly attestationReminderDays?: number;
   /** The drift watcher, when configured. */
   readonly drift?: {
     readonly repo: string;
@@ -167,6 +208,8 @@ export function loadConfig(file: string | undefined, overrides: Partial<ServerCo
   for (const [i, n] of (c.notifications ?? []).entries())
     if (Boolean(n.url) === Boolean(n.urlFile)) throw new ConfigError(`${file ?? 'config'}: notifications[${i}]: give exactly one of url, urlFile`);
   if (c.store && c.storeFile) throw new ConfigError(`${file ?? 'config'}: give store or storeFile, not both`);
+  if (c.scim && [c.scim.token, c.scim.tokenFile, c.scim.sha256].filter(Boolean).length !== 1)
+    throw new ConfigError(`${file ?? 'config'}: scim: give exactly one of token, tokenFile, sha256`);
   const dataDir = resolve(c.dataDir ?? '.tether');
   return {
     host: c.listen?.host ?? '127.0.0.1',
@@ -184,7 +227,13 @@ export function loadConfig(file: string | undefined, overrides: Partial<ServerCo
     webhookClientAuth: c.webhookClientAuth ?? false,
     gatewayConfig: c.gatewayConfig,
     logLevel: c.logLevel ?? 'info',
+    ...(c.digestKeyFile ? { digestKeyFile: resolve(c.digestKeyFile) } : {}),
+    requestTimeoutSeconds: c.requestTimeoutSeconds ?? 30,
+    idleTimeoutSeconds: c.idleTimeoutSeconds ?? 120,
+    ...(c.ledger ? { ledger: { ...c.ledger, ...(c.ledger.signingKeyFile ? { signingKeyFile: resolve(c.ledger.signingKeyFile) } : {}) } } : {}),
     shutdownDrainMs: (c.shutdown?.drainSeconds ?? 0) * 1000,
+    ...(c.scim ? { scim: { tokenSha256: scimTokenSha256(c.scim) } } : {}),
+    attestationReminderDays: c.attestationReminderDays ?? 14,
     ...(c.drift
       ? {
           drift: {
@@ -210,4 +259,11 @@ function secretFile(path: string, field: string, configFile: string | undefined)
   } catch (e) {
     throw new ConfigError(`${configFile ?? 'config'}: ${field}: cannot read ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }
+}
+
+function scimTokenSha256(s: NonNullable<ServerConfigFile['scim']>): string {
+  if (s.sha256) return s.sha256;
+  const token = s.token ?? readFileSync(s.tokenFile as string, 'utf8').trim();
+  if (token.length < 32) throw new ConfigError('scim: the token must be at least 32 characters');
+  return createHash('sha256').update(token).digest('hex');
 }

@@ -2,7 +2,16 @@
 // a slow or failing receiver never delays a decision.
 import type { ResolvedConfig } from './config.ts';
 
-export type NotificationEvent = 'approval.pending' | 'breaker.trip' | 'agent.unregistered' | 'expansion.pending' | 'audit.undecided' | 'drift.found';
+export type NotificationEvent =
+  | 'approval.pending'
+  | 'breaker.trip'
+  | 'agent.unregistered'
+  | 'expansion.pending'
+  | 'audit.undecided'
+  | 'drift.found'
+  | 'owner.inactive'
+  | 'owner.restored'
+  | 'owner.attestation-due';
 
 export interface Notice {
   readonly event: NotificationEvent;

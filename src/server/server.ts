@@ -5,10 +5,12 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { traceRequests } from '../common/tracing.ts';
-import { Ledger } from '../ledger/ledger.ts';
+import type { Ledger } from '../ledger/ledger.ts';
 import { type CompiledPolicy, compilePolicy } from '../policy/compile.ts';
 import { formatProblem } from '../policy/errors.ts';
+import { ApiReads } from '../service/api-reads.ts';
 import { recordAuditFacts } from '../service/audit-recorder.ts';
+import { loadDigestKey } from '../service/digest-key.ts';
 import { Governor } from '../service/governor.ts';
 import { openStore } from '../store/open.ts';
 import type { Store } from '../store/store.ts';
@@ -18,8 +20,10 @@ import type { ResolvedConfig } from './config.ts';
 import { DriftWatcher } from './drift-watcher.ts';
 import { instrumentedDecider, tracedGovernor } from './instrumented-decider.ts';
 import { clusterKubeConfig } from './kube-config.ts';
+import { openLedger, witnessLedger } from './ledger-setup.ts';
 import { createMetrics, instrumentStore } from './metrics.ts';
 import { Notifier } from './notify.ts';
+import { wireOwners } from './owners.ts';
 import { PolicyController } from './policy-controller.ts';
 import { directorySource, kubernetesSource, type PolicySource } from './policy-sources.ts';
 import { filesChangedSince, loadTls, needsRenewal, type TlsSource } from './tls.ts';
@@ -33,7 +37,8 @@ export interface RunningServer {
   readonly governor: Governor;
   readonly ledger: Ledger;
   readonly createdAdminToken?: string;
-  readonly adminTokenFile: string;
+  /** Undefined when tokens are configured: then no administrator token file is read or made. */
+  readonly adminTokenFile?: string;
   /** A policy was loaded (readiness; `tether gateway` refuses to start without one). */
   readonly policyLoaded: boolean;
   /** SIGTERM: readiness drops at once (the Service stops sending), then after the drain delay close(). */
@@ -69,7 +74,7 @@ export async function composeCore(config: ResolvedConfig): Promise<Core> {
     throw new Error(`cannot open the store at ${redactUrl(config.storeUrl)}: ${e.message}`);
   });
   const metrics = createMetrics(store);
-  const ledger = Ledger.inDataDir(store, config.dataDir);
+  const ledger = await openLedger(store, config);
   const governor = new Governor({ policy: EMPTY as NonNullable<typeof EMPTY>, store: instrumentStore(store, metrics) });
   // Until the HTTP server (and its JSON logger) exists, start-up messages go to stderr as one line each.
   const early = (level: string) => (o: object, m: string) => process.stderr.write(`tether: ${level === 'info' ? '' : `${level}: `}${m} ${JSON.stringify(o)}\n`);
@@ -144,8 +149,10 @@ export async function startServer(config: ResolvedConfig, surface: Surface = 'se
   const tlsSource: TlsSource = config.tls.kind === 'files' ? config.tls : { kind: 'self-managed', dir: join(config.dataDir, 'tls'), hosts: config.tls.hosts };
   let tls = await loadTls(tlsSource);
   const administrators = () => governor.policy.governance.spec.approvals?.administrators ?? [];
-  const { auth, createdAdminToken } = authenticatorFor(config, administrators());
+  const { auth, createdAdminToken, adminTokenFile } = authenticatorFor(config, administrators());
+  const reads = new ApiReads({ store: governor.store, policy: () => governor.policy, digestKey: loadDigestKey(config.dataDir, config.digestKeyFile) });
 
+  const ownersWiring = await wireOwners(config, { governor, notifier, warn: (o, m) => core.log.warn(o, m) });
   const decider = instrumentedDecider(governor, metrics, notifier);
   const https = { cert: tls.cert, key: tls.key, clientCa: config.webhookClientAuth ? tls.ca : undefined };
   const ready = () => controller.policy !== undefined;
@@ -156,6 +163,8 @@ export async function startServer(config: ResolvedConfig, surface: Surface = 'se
           governor,
           decider,
           ledger,
+          reads,
+          owners: ownersWiring.owners,
           metrics,
           authenticate: (h) => auth.authenticate(h),
           onExpansionDecided: () => controller.refresh(),
@@ -175,8 +184,12 @@ export async function startServer(config: ResolvedConfig, surface: Surface = 'se
           bodyLimitBytes: config.bodyLimitBytes,
           https,
           logLevel: config.logLevel,
+          requestTimeoutMs: config.requestTimeoutSeconds === undefined ? undefined : config.requestTimeoutSeconds * 1000,
+          idleTimeoutMs: config.idleTimeoutSeconds === undefined ? undefined : config.idleTimeoutSeconds * 1000,
         });
   core.log = app.log;
+  await witnessLedger(ledger, config, app.log);
+  if (surface === 'serve') ownersWiring.mountScim(app);
   traceRequests(app);
   if (config.gatewayConfig) {
     const { loadGatewayConfig, mountGateway } = await import('../adapters/mcp-gateway/gateway.ts');
@@ -184,6 +197,7 @@ export async function startServer(config: ResolvedConfig, surface: Surface = 'se
     await mountGateway(app, {
       config: gw,
       governor: tracedGovernor(governor),
+      registry: metrics.registry,
       log: { info: (m) => app.log.info(m), warn: (m) => app.log.warn(m), error: (m) => app.log.error(m) },
     });
   }
@@ -230,6 +244,7 @@ export async function startServer(config: ResolvedConfig, surface: Surface = 'se
     (closing ??= (async () => {
       draining = true;
       await drift?.stop();
+      ownersWiring.stop();
       clearInterval(renew);
       // Stops accepting, answers what is in flight, closes idle keep-alive connections.
       await app.close();
@@ -243,7 +258,7 @@ export async function startServer(config: ResolvedConfig, surface: Surface = 'se
     governor,
     ledger,
     createdAdminToken,
-    adminTokenFile: join(config.dataDir, 'admin-token'),
+    adminTokenFile,
     get policyLoaded() {
       return controller.policy !== undefined;
     },

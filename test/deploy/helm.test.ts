@@ -82,7 +82,8 @@ describe('helm chart', { skip: helmMissing }, () => {
     const secrets = pod.volumes.filter((v: Y) => v.secret).map((v: Y) => v.secret.secretName);
     assert.deepEqual(secrets.sort(), ['tether-ledger-key', 'tether-postgres', 'tether-slack', 'tether-tls', 'tether-tokens']);
     const mounts = Object.fromEntries(pod.containers[0].volumeMounts.map((m: Y) => [m.name, m]));
-    assert.equal(mounts['ledger-key'].mountPath, '/var/lib/tether/ledger-signing-key.pem', 'where the ledger reads its key');
+    assert.equal(mounts['ledger-key'].mountPath, '/etc/tether/ledger');
+    assert.match(find(rendered.postgres, 'ConfigMap')?.data['tether.yaml'], /signingKeyFile: \/etc\/tether\/ledger\/ledger-signing-key\.pem/, 'the ledger reads its key there');
     const config = find(rendered.postgres, 'ConfigMap')?.data['tether.yaml'] as string;
     assert.match(config, /tokenFile: \/etc\/tether\/tokens\/alice\n\s+human: alice@example.com|human: alice@example.com\n\s+tokenFile: \/etc\/tether\/tokens\/alice/);
     assert.match(config, /urlFile: \/etc\/tether\/notifications\/0\/url/);
