@@ -33,7 +33,7 @@ import { type GatewayGovernor, governToolCall } from './call-governance.ts';
 import type { Caller } from './caller-identity.ts';
 import { BAGGAGE_KEY, TRACEPARENT_KEY } from './chain-propagation.ts';
 import type { GatewayConfig } from './config.ts';
-import type { ProcessBudget } from './gateway-metrics.ts';
+import type { GatewayMetrics, ProcessBudget } from './gateway-metrics.ts';
 import type { KindResolver } from './kinds.ts';
 import { mergedPage, type PageSource } from './merged-pages.ts';
 import { ProtocolError } from './protocol-errors.ts';
@@ -58,6 +58,7 @@ export interface SessionDeps {
   readonly processes?: ProcessBudget;
   /** Where servers configured `shared: true` are connected once for all sessions. */
   readonly shared?: SharedUpstreams;
+  readonly metrics?: GatewayMetrics;
 }
 
 /** What the agent said about itself in `initialize`: the upstreams are offered the same. */
@@ -231,6 +232,8 @@ export class GatewaySession {
       return governed.result;
     }
     const upstreamStarted = performance.now();
+    // What the gateway itself added before the call went out: catalog, translation, the decision durably recorded.
+    this.#deps.metrics?.governanceSeconds.observe((upstreamStarted - started) / 1000);
     try {
       const result = (await this.#forward(link, extra, {
         method: 'tools/call',
