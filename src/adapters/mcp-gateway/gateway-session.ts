@@ -41,6 +41,7 @@ import { withDecisionMeta } from './refusal-results.ts';
 import { buildCatalog, type ToolCatalog } from './tool-catalog.ts';
 import { audienceFor, visibleTo } from './tool-visibility.ts';
 import type { SharedUpstreams } from './shared-upstreams.ts';
+import { offersToolTasks, refusalAsError, TASK_CAPABILITY, TASK_METHODS, TaskRelay } from './task-relay.ts';
 import { UpstreamLink } from './upstream-link.ts';
 
 /** An upstream that does not complete its handshake by then is reported unavailable; the session opens without it. */
@@ -98,6 +99,7 @@ export class GatewaySession {
   readonly #inflight = new Map<string, RequestId[]>();
   readonly #resourceOwner = new Map<string, string>();
   readonly #promptOwner = new Map<string, { server: string; name: string }>();
+  readonly #tasks = new TaskRelay();
   #closed = false;
   #leaveShared: (() => void) | undefined;
   label = 'session';
@@ -192,7 +194,7 @@ export class GatewaySession {
       );
     }
     this.#catalog ??= buildCatalog(
-      this.#links.filter((l) => l.connected || l.tools.length > 0).map((l) => ({ config: l.config, tools: l.tools })),
+      this.#links.filter((l) => l.connected || l.tools.length > 0).map((l) => ({ config: l.config, tools: l.tools, tasks: offersToolTasks(l.capabilities) })),
       (m) => this.#deps.log.warn(m),
     );
     return this.#catalog;
@@ -204,7 +206,10 @@ export class GatewaySession {
     return { tools: catalog.entries.filter((e) => visibleTo(audience, e.effect, e.server, e.upstreamName, this.#deps.kinds)).map((e) => e.listed) };
   }
 
-  async #callTool(params: { name: string; arguments?: Record<string, unknown>; _meta?: Record<string, unknown> }, extra: Extra): Promise<CallToolResult> {
+  async #callTool(
+    params: { name: string; arguments?: Record<string, unknown>; _meta?: Record<string, unknown>; task?: Record<string, unknown> },
+    extra: Extra,
+  ): Promise<CallToolResult> {
     const started = performance.now();
     let catalog = await this.#ensureCatalog();
     let entry = catalog.get(params.name);
@@ -215,6 +220,7 @@ export class GatewaySession {
     }
     if (!entry) throw new ProtocolError(ErrorCode.InvalidParams, `Unknown tool: ${params.name}`);
     const link = this.#byName.get(entry.server) as UpstreamLink;
+    if (params.task && !offersToolTasks(link.capabilities)) throw new ProtocolError(ErrorCode.InvalidParams, `${params.name} does not run as a task`);
     const governed = await governToolCall(
       {
         caller: this.caller,
@@ -229,6 +235,7 @@ export class GatewaySession {
     );
     if (governed.kind === 'answer') {
       this.#deps.recorder.record(governed.record, { status: governed.status, latencyMs: performance.now() - started });
+      if (params.task) throw refusalAsError(governed.result);
       return governed.result;
     }
     const upstreamStarted = performance.now();
@@ -237,8 +244,18 @@ export class GatewaySession {
     try {
       const result = (await this.#forward(link, extra, {
         method: 'tools/call',
-        params: { name: entry.upstreamName, arguments: governed.args, _meta: { ...onwardMeta(params._meta), ...governed.chainMeta } },
+        params: {
+          name: entry.upstreamName,
+          arguments: governed.args,
+          _meta: { ...onwardMeta(params._meta), ...governed.chainMeta },
+          ...(params.task ? { task: params.task } : {}),
+        },
       })) as CallToolResult;
+      if (params.task) {
+        // The result comes later, through tasks/result: recorded then.
+        this.#tasks.created(result, link, governed.record, started);
+        return result;
+      }
       const now = performance.now();
       this.#deps.recorder.record(governed.record, { status: result.isError ? 'tool-error' : 'ok', latencyMs: now - started, upstreamMs: now - upstreamStarted });
       return withDecisionMeta(result, governed.decided);
@@ -328,7 +345,24 @@ export class GatewaySession {
         return this.#toResourceOwner(String(ref.uri), (l) => forward(l), 'completions');
       }
       default:
+        if (TASK_METHODS.has(request.method)) return this.#relayTask(request.method, params, extra);
         throw new ProtocolError(ErrorCode.MethodNotFound, `Method not found: ${request.method}`);
+    }
+  }
+
+  async #relayTask(method: string, params: Record<string, unknown>, extra: Extra): Promise<Result> {
+    if (method === 'tasks/list') return this.#tasks.list(this.#links, (l) => this.#forward(l, extra, { method, params: {} }));
+    const task = this.#tasks.own(params);
+    if (method !== 'tasks/result') return this.#forward(task.link, extra, { method, params });
+    try {
+      const result = (await this.#forward(task.link, extra, { method, params })) as CallToolResult;
+      this.#deps.recorder.record(task.record, { status: result.isError ? 'tool-error' : 'ok', latencyMs: performance.now() - task.started });
+      return result;
+    } catch (e) {
+      this.#deps.recorder.record(task.record, { status: 'protocol-error', latencyMs: performance.now() - task.started, error: (e as Error).message });
+      throw e;
+    } finally {
+      this.#tasks.forget(task.taskId);
     }
   }
 
@@ -409,6 +443,7 @@ function unionCapabilities(links: readonly UpstreamLink[]): ServerCapabilities {
   if (any((c) => c.prompts)) caps.prompts = { listChanged: true };
   if (any((c) => c.logging)) caps.logging = {};
   if (any((c) => c.completions)) caps.completions = {};
+  if (any(offersToolTasks)) (caps as Record<string, unknown>).tasks = TASK_CAPABILITY;
   return caps;
 }
 
