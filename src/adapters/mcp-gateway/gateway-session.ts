@@ -135,7 +135,7 @@ export class GatewaySession {
     const server = new Server(GATEWAY_INFO, { capabilities: unionCapabilities(links), instructions: joinedInstructions(links) });
     session = new GatewaySession(deps, caller, links, server);
     const s = session;
-    s.#leaveShared = deps.shared?.join({ onSharedNotification: (name, n) => s.#relaySharedNotification(name, n) });
+    s.#leaveShared = deps.shared?.join({ onSharedNotification: (_name, n) => s.#relaySharedNotification(n) });
     session.#install();
     return session;
   }
@@ -411,7 +411,7 @@ export class GatewaySession {
   }
 
   /** A shared upstream's notification: its tools are refreshed once by whoever lists them next. */
-  #relaySharedNotification(server: string, n: Notification): void {
+  #relaySharedNotification(n: Notification): void {
     if (this.#closed) return;
     if (n.method === 'notifications/tools/list_changed') this.#catalog = undefined;
     void this.server.notification(n as ServerNotification).catch(() => undefined);
