@@ -27,6 +27,7 @@ import {
   type ServerRequest,
   SetLevelRequestSchema,
 } from '@modelcontextprotocol/sdk/types.js';
+import { TRACEPARENT_ANNOTATION, traceToolCall, traceUpstreamCall } from '../../common/tracing.ts';
 import { APPROVAL_KEY, CHAIN_KEY, INTENT_KEY } from '../shared/context-carriers.ts';
 import type { CallRecorder, GatewayLog } from './call-recorder.ts';
 import { type GatewayGovernor, governToolCall } from './call-governance.ts';
@@ -35,6 +36,7 @@ import { BAGGAGE_KEY, TRACEPARENT_KEY } from './chain-propagation.ts';
 import type { GatewayConfig } from './config.ts';
 import type { GatewayMetrics, ProcessBudget } from './gateway-metrics.ts';
 import type { KindResolver } from './kinds.ts';
+import { manifestArguments, stampAnnotations } from './manifest-context.ts';
 import { mergedPage, type PageSource } from './merged-pages.ts';
 import { ProtocolError } from './protocol-errors.ts';
 import { withDecisionMeta } from './refusal-results.ts';
@@ -156,7 +158,9 @@ export class GatewaySession {
   #install(): void {
     const s = this.server;
     s.setRequestHandler(ListToolsRequestSchema, () => this.#listTools());
-    s.setRequestHandler(CallToolRequestSchema, (req, extra) => this.#callTool(req.params, extra));
+    s.setRequestHandler(CallToolRequestSchema, (req, extra) =>
+      traceToolCall({ tool: req.params.name, requestId: extra.requestId, sessionId: extra.sessionId, meta: req.params._meta }, () => this.#callTool(req.params, extra)),
+    );
     if (this.#links.some((l) => l.capabilities.resources)) {
       s.setRequestHandler(ListResourcesRequestSchema, (req) => this.#merged('resources/list', 'resources', req.params?.cursor, 'resources'));
       s.setRequestHandler(ListResourceTemplatesRequestSchema, (req) => this.#merged('resources/templates/list', 'resourceTemplates', req.params?.cursor, 'resources'));
@@ -242,15 +246,18 @@ export class GatewaySession {
     // What the gateway itself added before the call went out: catalog, translation, the decision durably recorded.
     this.#deps.metrics?.governanceSeconds.observe((upstreamStarted - started) / 1000);
     try {
-      const result = (await this.#forward(link, extra, {
-        method: 'tools/call',
-        params: {
-          name: entry.upstreamName,
-          arguments: governed.args,
-          _meta: { ...onwardMeta(params._meta), ...governed.chainMeta },
-          ...(params.task ? { task: params.task } : {}),
-        },
-      })) as CallToolResult;
+      // With tracing on, the upstream call's span travels in _meta and on the objects it writes (for admission).
+      const result = (await traceUpstreamCall(entry.server, entry.upstreamName, (tp) =>
+        this.#forward(link, extra, {
+          method: 'tools/call',
+          params: {
+            name: entry.upstreamName,
+            arguments: tp.traceparent ? stampAnnotations(governed.args, manifestArguments(entry.effect), { [TRACEPARENT_ANNOTATION]: tp.traceparent }) : governed.args,
+            _meta: { ...onwardMeta(params._meta), ...governed.chainMeta, ...tp },
+            ...(params.task ? { task: params.task } : {}),
+          },
+        }),
+      )) as CallToolResult;
       if (params.task) {
         // The result comes later, through tasks/result: recorded then.
         this.#tasks.created(result, link, governed.record, started);

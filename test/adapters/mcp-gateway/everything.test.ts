@@ -182,8 +182,11 @@ describe('server-everything through the gateway', () => {
     assert.equal(otherArgs.isError, true, 'the approval binds to the exact arguments');
     assert.match(text(otherArgs), new RegExp(`approval ${approvalId} does not apply: it approves a different action`));
 
-    // The intent is not part of what is approved: it is why, not what.
-    const retried = await client.callTool({ ...call, arguments: { ...args, intent: 'compress it, as approved' }, _meta: { 'tether.dev/approval': approvalId } });
+    // The intent is part of what is approved: the approver was shown why (issue 12, item 9).
+    const otherIntent = await client.callTool({ ...call, arguments: { ...args, intent: 'compress it, as approved' }, _meta: { 'tether.dev/approval': approvalId } });
+    assert.equal(otherIntent.isError, true, 'another intent is another request');
+    assert.match(text(otherIntent), new RegExp(`approval ${approvalId} does not apply: it approves a different action`));
+    const retried = await client.callTool({ ...call, _meta: { 'tether.dev/approval': approvalId } });
     assert.equal(retried.isError, undefined, text(retried));
     assert.equal(((retried as CallToolResult).content[0] as { type: string }).type, 'resource');
 
