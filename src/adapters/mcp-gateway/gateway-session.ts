@@ -360,16 +360,19 @@ export class GatewaySession {
   async #relayTask(method: string, params: Record<string, unknown>, extra: Extra): Promise<Result> {
     if (method === 'tasks/list') return this.#tasks.list(this.#links, (l) => this.#forward(l, extra, { method, params: {} }));
     const task = this.#tasks.own(params);
-    if (method !== 'tasks/result') return this.#forward(task.link, extra, { method, params });
+    if (method !== 'tasks/result' || task.recorded) return this.#forward(task.link, extra, { method, params });
+    const record = (status: 'ok' | 'tool-error' | 'protocol-error', error?: string) => {
+      if (task.recorded) return;
+      task.recorded = true;
+      this.#deps.recorder.record(task.record, { status, latencyMs: performance.now() - task.started, error });
+    };
     try {
       const result = (await this.#forward(task.link, extra, { method, params })) as CallToolResult;
-      this.#deps.recorder.record(task.record, { status: result.isError ? 'tool-error' : 'ok', latencyMs: performance.now() - task.started });
+      record(result.isError ? 'tool-error' : 'ok');
       return result;
     } catch (e) {
-      this.#deps.recorder.record(task.record, { status: 'protocol-error', latencyMs: performance.now() - task.started, error: (e as Error).message });
+      record('protocol-error', (e as Error).message);
       throw e;
-    } finally {
-      this.#tasks.forget(task.taskId);
     }
   }
 

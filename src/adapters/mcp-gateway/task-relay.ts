@@ -12,7 +12,12 @@ interface OwnTask {
   readonly link: UpstreamLink;
   readonly record: CallRecord;
   readonly started: number;
+  /** The result was fetched and recorded: later fetches are relayed, not recorded again. */
+  recorded: boolean;
 }
+
+/** Tasks a session remembers; the oldest are forgotten first (upstreams expire them by their ttl anyway). */
+const MAX_TASKS_PER_SESSION = 1_000;
 
 /** Task methods an agent may send, each naming one task (tasks/list names none). */
 export const TASK_METHODS = new Set(['tasks/get', 'tasks/result', 'tasks/cancel', 'tasks/list']);
@@ -36,15 +41,16 @@ export class TaskRelay {
   created(result: Result, link: UpstreamLink, record: CallRecord, started: number): void {
     const taskId = (result as { task?: { taskId?: unknown } }).task?.taskId;
     if (typeof taskId !== 'string') throw new ProtocolError(ErrorCode.InternalError, `upstream ${link.name} answered a task-augmented call without a task`);
-    this.#tasks.set(taskId, { link, record, started });
+    this.#tasks.set(taskId, { link, record, started, recorded: false });
+    if (this.#tasks.size > MAX_TASKS_PER_SESSION) this.#tasks.delete(this.#tasks.keys().next().value as string);
   }
 
   /** The agent's own task; any other id is answered as unknown, whoever holds it. */
-  own(params: Record<string, unknown>): OwnTask & { taskId: string } {
+  own(params: Record<string, unknown>): OwnTask {
     const taskId = params.taskId;
     const task = typeof taskId === 'string' ? this.#tasks.get(taskId) : undefined;
     if (!task) throw new ProtocolError(ErrorCode.InvalidParams, `Task not found: ${String(taskId)}`);
-    return { ...task, taskId: taskId as string };
+    return task;
   }
 
   /** The upstreams' task lists, down to this agent's tasks. */
@@ -53,9 +59,5 @@ export class TaskRelay {
     const pages = await Promise.all(holders.map((l) => send(l).catch(() => ({ tasks: [] }))));
     const tasks = pages.flatMap((p) => ((p as { tasks?: { taskId?: string }[] }).tasks ?? []).filter((t) => typeof t.taskId === 'string' && this.#tasks.has(t.taskId)));
     return { tasks };
-  }
-
-  forget(taskId: string): void {
-    this.#tasks.delete(taskId);
   }
 }
