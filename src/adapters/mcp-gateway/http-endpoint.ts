@@ -125,10 +125,47 @@ export class HttpEndpoint {
   async #post(req: FastifyRequest, reply: FastifyReply): Promise<unknown> {
     const id = req.headers[SESSION_HEADER];
     if (id === undefined) {
-      if (!isInitialize(req.body)) return fail(reply, 400, ErrorCode.ConnectionClosed, 'Bad Request: no session; send initialize first (without an mcp-session-id header)');
-      return this.#open(req, reply);
+      if (isInitialize(req.body)) return this.#open(req, reply);
+      if (this.#statelessAllowed()) return this.#stateless(req, reply);
+      return fail(
+        reply,
+        400,
+        ErrorCode.ConnectionClosed,
+        'Bad Request: no session; send initialize first (without an mcp-session-id header). Requests without a session are served only when every upstream is shared or over HTTP',
+      );
     }
     return this.#existing(req, reply);
+  }
+
+  /** Stateless requests start no process of their own: every upstream is shared or reached over HTTP. */
+  #statelessAllowed(): boolean {
+    return this.#deps.config.servers.every((s) => s.shared || s.transport.kind === 'http');
+  }
+
+  /**
+   * The SDK's stateless mode: a request without a session is served by a session that lives for
+   * that request only (governed like any other; no sampling, elicitation or roots, since there is
+   * no stream to ask the agent on).
+   */
+  async #stateless(req: FastifyRequest, reply: FastifyReply): Promise<unknown> {
+    const limits = this.#deps.config.limits;
+    if (this.#sessions.size + this.#opening >= limits.maxSessions) {
+      this.#deps.metrics.refused.inc({ cap: 'sessions' });
+      return fail(reply, 503, GATEWAY_ERRORS.overloaded, `the gateway holds its limit of ${limits.maxSessions} sessions (limits.maxSessions); retry later`);
+    }
+    this.#opening++;
+    try {
+      const session = await GatewaySession.open(this.#deps.sessionDeps, req.tetherCaller as Caller, { capabilities: {} });
+      session.label = `stateless-${randomUUID()}`;
+      const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true });
+      await session.connect(transport);
+      reply.hijack();
+      reply.raw.once('close', () => void session.close());
+      await transport.handleRequest(req.raw, reply.raw, req.body);
+    } finally {
+      this.#opening--;
+    }
+    return undefined;
   }
 
   async #existing(req: FastifyRequest, reply: FastifyReply): Promise<unknown> {
