@@ -10,6 +10,7 @@ import { promisify } from 'node:util';
 import { after, before, describe, test } from 'node:test';
 import { leafHash } from '../../src/ledger/hash.ts';
 import { leafData } from '../../src/ledger/leaf.ts';
+import { verifyInclusion } from '../../src/ledger/proof.ts';
 import type { OwnerReport } from '../../src/service/owner-report.ts';
 import type { WhyAnswer } from '../../src/service/why.ts';
 import { admissionReview, deploymentObject } from '../support/admission.ts';
@@ -139,6 +140,22 @@ for (const backend of BACKENDS) {
       const proofs = [c.change, c.approvals[0]?.request, ...(c.approvals[0]?.verdicts ?? []), ...c.audit, ...c.drift];
       assert.equal(proofs.length, 5);
       for (const p of proofs) assert.equal(p?.proof.verified, true, JSON.stringify(p?.proof));
+      // Anyone can walk the returned paths to the signed root themselves.
+      const root = Buffer.from(w.checkpoint?.root ?? '', 'hex');
+      for (const p of proofs) {
+        assert.ok(p);
+        const text = leafData(p.index, p.leaf);
+        assert.ok(
+          verifyInclusion(
+            p.index,
+            p.proof.treeSize,
+            leafHash(text),
+            p.proof.path.map((h) => Buffer.from(h, 'hex')),
+            root,
+          ),
+          `entry ${p.index} walks to the signed root`,
+        );
+      }
       assert.equal(w.attempts.length, 1, 'the first, pending attempt is listed as not done');
       const again = await get<WhyAnswer>(`/v1/why?object=${encodeURIComponent('deployments.apps/shop/api')}&at=${encodeURIComponent(started)}`);
       assert.equal(again.body.changes.length, 0, 'nothing had changed yet at the start');
