@@ -42,6 +42,10 @@ const LAZY: Record<string, { description: string; load: () => Promise<Command> }
     description: "what approving a boundary expansion would add to an agent's effective access",
     load: async () => (await import('./commands/expansion-review.ts')).expansionReviewCommand(run),
   },
+  review: {
+    description: 'what a reviewer sees: an approval’s diff, a chain, drift findings, a ledger entry verified here',
+    load: async () => (await import('./commands/review-cli.ts')).reviewCommand(run),
+  },
   access: {
     description: 'effective access: what agents can really reach through identities, tools and escalations',
     load: async () => (await import('./commands/access.ts')).accessCommand(run),

@@ -40,7 +40,8 @@ export class Notifier {
         .then((r) => {
           if (!r.ok) throw new Error(`HTTP ${r.status}`);
         })
-        .catch((e: Error) => this.#onError(e, t.url))
+        // Webhook URLs carry their credential in the path (Slack): logs name the host only.
+        .catch((e: Error) => this.#onError(e, new URL(t.url).origin))
         .finally(() => this.#inflight.delete(p));
       this.#inflight.add(p);
     }

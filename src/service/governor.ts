@@ -10,6 +10,7 @@ import { EMPTY_STATE } from '../engine/state.ts';
 import type { CompiledAgent, CompiledPolicy } from '../policy/compile.ts';
 import type { AgentStateNeeds, ExpansionRequest, HumanVerdict, Store, StoredApproval, StoredBreaker } from '../store/store.ts';
 import { decisionLeaf } from './decision-leaf.ts';
+import { requestedObjects } from './requested-objects.ts';
 
 /** The engine's rate window (src/engine/rules/breaker.ts asks mutationsSince(now - 60 s)). */
 const RATE_WINDOW_MS = 60_000;
@@ -113,7 +114,7 @@ export class Governor {
         decisionLeaf(action, decision, now),
         decision.effects,
         now,
-        decision.outcome === 'pending' ? { approvalAsk: decision.approval } : undefined,
+        decision.outcome === 'pending' ? { approvalAsk: decision.approval, requested: requestedObjects(action) } : undefined,
       );
       if (committed.ok) return { decision, ledgerIndex: committed.index, approvalId: committed.approvalId };
     }

@@ -16,7 +16,7 @@ export const TOKENS = {
 
 export const SA = (name: string) => `system:serviceaccount:agents:${name}`;
 
-const agent = (name: string, spec: Record<string, unknown>) => ({
+export const agent = (name: string, spec: Record<string, unknown>) => ({
   apiVersion: 'tether.dev/v1alpha1',
   kind: 'Agent',
   metadata: { name },
@@ -54,8 +54,11 @@ export async function startTestServer(
     bodyLimitBytes?: number;
     notifications?: ResolvedConfig['notifications'];
     webhookClientAuth?: boolean;
-    scim?: ResolvedConfig['scim'];
     policy?: Record<string, unknown>[];
+    requestTimeoutSeconds?: number;
+    idleTimeoutSeconds?: number;
+    ledger?: ResolvedConfig['ledger'];
+    scim?: ResolvedConfig['scim'];
   } = {},
 ): Promise<RunningServer & { policyDir: string; dataDir: string }> {
   const dataDir = tempDir('tether-serve-');
@@ -78,6 +81,9 @@ export async function startTestServer(
     bodyLimitBytes: opts.bodyLimitBytes ?? 256 * 1024,
     logLevel: 'warn',
     webhookClientAuth: opts.webhookClientAuth,
+    requestTimeoutSeconds: opts.requestTimeoutSeconds,
+    idleTimeoutSeconds: opts.idleTimeoutSeconds,
+    ...(opts.ledger ? { ledger: opts.ledger } : {}),
     scim: opts.scim,
   };
   const server = await startServer(config);

@@ -168,6 +168,16 @@ const MIGRATIONS: readonly Migration[] = [
   },
   {
     version: 3,
+    name: 'approval request objects, ledger by chain',
+    statements: ({ chainOf, inLogOrder }) => [
+      // What the agent asked to write and what it replaces, so a reviewer sees the change, not a digest.
+      // Never filled for credential-bearing targets (Secrets, tokens).
+      'CREATE TABLE IF NOT EXISTS approval_objects (approval_id TEXT PRIMARY KEY, object TEXT, old_object TEXT)',
+      `CREATE INDEX IF NOT EXISTS ledger_by_chain ON ledger ((${chainOf})${inLogOrder})`,
+    ],
+  },
+  {
+    version: 4,
     name: 'directory (SCIM users and groups) and ownership attestations',
     statements: ({ serial }) => [
       // One row per User or Group as the identity provider sent it (JSON), with the name SCIM

@@ -1,6 +1,5 @@
-import { objectKey } from '../../engine/action.ts';
 import { leafHash } from '../../ledger/hash.ts';
-import { type LedgerLeaf, leafData } from '../../ledger/leaf.ts';
+import { indexedColumns, type LedgerLeaf, leafData } from '../../ledger/leaf.ts';
 import type { LedgerRowInsert, SqlDriver, SqlRunner } from './driver.ts';
 
 /**
@@ -12,33 +11,30 @@ export class WriteBatch {
   readonly tx: SqlRunner;
   readonly #start: number;
   readonly #rows: LedgerRowInsert[] = [];
+  /** Leaf hash of the entry before the next one, linked into the next leaf as `prev`. */
+  #prev: Buffer | undefined;
 
-  private constructor(tx: SqlRunner, start: number) {
+  private constructor(tx: SqlRunner, start: number, prev: Buffer | undefined) {
     this.tx = tx;
     this.#start = start;
+    this.#prev = prev;
   }
 
   static async begin(driver: SqlDriver, tx: SqlRunner): Promise<WriteBatch> {
     const [head] = await tx.query<{ size: number }>(`SELECT size FROM ledger_head WHERE id = 1${driver.dialect.forUpdate}`);
     if (!head) throw new Error('ledger head missing: the schema was not migrated');
-    return new WriteBatch(tx, Number(head.size));
+    const size = Number(head.size);
+    const [last] = size > 0 ? await tx.query<{ leaf_hash: Buffer }>('SELECT leaf_hash FROM ledger WHERE idx = ?', [size - 1]) : [];
+    return new WriteBatch(tx, size, last?.leaf_hash);
   }
 
   /** Reserves the next index for `leaf` and returns it; the row is written when the batch ends. */
   append(leaf: LedgerLeaf): number {
     const index = this.#start + this.#rows.length;
-    const data = leafData(index, leaf);
-    this.#rows.push({
-      index,
-      at: Date.parse(leaf.time),
-      kind: leaf.kind,
-      agent: leaf.agent ?? null,
-      owner: leaf.owner ?? null,
-      object: leaf.target ? objectKey(leaf.target) : null,
-      actor: leaf.actor ?? null,
-      leafHash: leafHash(data),
-      data,
-    });
+    const data = leafData(index, this.#prev ? { ...leaf, prev: this.#prev.toString('hex') } : leaf);
+    const hash = leafHash(data);
+    this.#rows.push({ index, ...indexedColumns(leaf), leafHash: hash, data });
+    this.#prev = hash;
     return index;
   }
 
