@@ -205,6 +205,11 @@ for (const backend of BACKENDS) {
       assert.equal(ok.status, 200, ok.text);
       const [entry] = await s.store.entries(ok.body.ledgerIndex, ok.body.ledgerIndex + 1);
       assert.deepEqual([entry?.leaf.kind, entry?.leaf.actor, entry?.leaf.detail?.event], ['owner', 'bob@example.com', 'attested']);
+      const listedOwnerEntries = await get<{ index: number }[]>('/v1/ledger?kind=owner');
+      assert.ok(
+        listedOwnerEntries.body.some((e) => e.index === ok.body.ledgerIndex),
+        'the ledger API filters by kind owner',
+      );
       assert.equal((await act()).body.outcome, 'allow');
       assert.deepEqual((await get<unknown[]>('/v1/owners/orphans')).body, []);
       const clean = (await cli('owners', 'orphans')) as { stdout: string; code?: number };

@@ -5,7 +5,7 @@ import type { Ledger } from '../../ledger/ledger.ts';
 import { verifyStore } from '../../ledger/verify.ts';
 import type { ApiReads } from '../../service/api-reads.ts';
 import type { Governor, Refused } from '../../service/governor.ts';
-import type { LeafKind } from '../../ledger/leaf.ts';
+import { LEAF_KINDS } from '../../ledger/leaf.ts';
 import type { StoredApproval } from '../../store/store.ts';
 import type { Caller } from '../../server/auth.ts';
 import type { Decider } from '../shared/decider.ts';
@@ -70,7 +70,6 @@ function ttlSecondsOf(v: unknown): number {
 
 const APPROVAL_STATUSES = ['pending', 'approved', 'denied'] as const;
 const EXPANSION_STATUSES = ['pending', 'approved', 'denied', 'superseded'] as const;
-const LEAF_KINDS: readonly LeafKind[] = ['decision', 'approval', 'proposal', 'breaker', 'boundary', 'drift', 'audit', 'tool-result', 'intent'];
 const notFound = (reply: FastifyReply, what: string) => reply.code(404).send({ error: 'not-found', message: `no ${what}` });
 
 export function apiRoutes(app: FastifyInstance, deps: ApiDeps): void {
