@@ -89,8 +89,12 @@ describe('console: owners', { skip: existsSync(CHROMIUM) || process.env.CI ? und
 
       await page.getByRole('button', { name: 'Sign out' }).click();
       await signIn(TOKENS.releaseAgent, `Signed in as agent ${SA('release')}`);
-      await row.waitFor();
+      await panel.locator('tr[data-agent="release"]').waitFor();
+      assert.equal(await row.count(), 0, 'an agent sees only its own agent');
       assert.equal(await panel.getByRole('button', { name: 'Attest' }).count(), 0, 'agents get no attestation forms');
+      await panel.getByLabel('Object (kind/namespace/name)').fill('deployment/shop/api');
+      await panel.getByRole('button', { name: 'Answer' }).click();
+      await panel.getByText('only a human reads why and owner reports').waitFor();
       assert.deepEqual(problems, []);
     } finally {
       await browser.close();
