@@ -19,6 +19,7 @@ import { authenticatorFor } from './auth.ts';
 import type { ResolvedConfig } from './config.ts';
 import { DriftWatcher } from './drift-watcher.ts';
 import { instrumentedDecider, tracedGovernor } from './instrumented-decider.ts';
+import { startClusterViewFor } from './cluster-view-source.ts';
 import { clusterKubeConfig } from './kube-config.ts';
 import { openLedger, witnessLedger } from './ledger-setup.ts';
 import { createMetrics, instrumentStore } from './metrics.ts';
@@ -113,6 +114,7 @@ export async function composeCore(config: ResolvedConfig): Promise<Core> {
     await tracing.shutdown();
     throw e;
   });
+  const clusterView = await startClusterViewFor(config.clusterView, governor, (m, e) => log.warn({ err: String(e) }, m));
   const checkpoints = ledger.autoCheckpoint(10_000, (e) => log.warn({ err: String(e) }, 'checkpoint failed'));
   // Counters, violations and field histories older than any window can reach are dead weight.
   const pruning = setInterval(() => void store.prune(Date.now() - retentionMs(governor.policy)).catch((e: Error) => log.warn({ err: e.message }, 'prune failed')), 600_000);
@@ -134,6 +136,7 @@ export async function composeCore(config: ResolvedConfig): Promise<Core> {
       checkpoints.stop();
       clearInterval(pruning);
       source.stop();
+      clusterView?.stop();
       await notifier.flush();
       await ledger.checkpoint().catch(() => undefined);
       await store.close();
