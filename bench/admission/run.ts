@@ -49,9 +49,23 @@ const { mkdirSync } = await import('node:fs');
 mkdirSync(policyDir);
 writeFileSync(join(policyDir, 'bench.yaml'), docs.map((d) => stringify(d)).join('---\n'));
 const port = await freePort();
-const server = spawn(process.execPath, [join(ROOT, 'bin/tether.js'), 'serve', '--data-dir', join(dir, 'data'), '--policy', policyDir, '--port', String(port)], {
-  stdio: ['ignore', 'ignore', 'pipe'],
-});
+const server = spawn(
+  process.execPath,
+  [
+    ...(process.env.BENCH_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_CPU_PROF] : []),
+    join(ROOT, 'bin/tether.js'),
+    'serve',
+    '--data-dir',
+    join(dir, 'data'),
+    '--policy',
+    policyDir,
+    '--port',
+    String(port),
+  ],
+  {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  },
+);
 let serverLog = '';
 server.stderr.on('data', (c) => (serverLog += c));
 const url = `https://127.0.0.1:${port}`;
