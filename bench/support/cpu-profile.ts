@@ -29,6 +29,34 @@ function area(url: string, fn: string): string {
   return src ? `${src[1]}/${src[2]}` : url;
 }
 
+function frameKey(n: ProfileNode): string {
+  const { functionName, url, lineNumber } = n.callFrame;
+  const file = url.replace(/^.*\/(node_modules|src)\//, '$1/');
+  return url ? `${functionName || '(anonymous)'} ${file}:${lineNumber + 1}` : functionName;
+}
+
+/** Time with the function anywhere on the stack (counted once per sample), idle excluded. */
+export function inclusiveTimes(profile: Profile): Cost[] {
+  const nodes = new Map(profile.nodes.map((n) => [n.id, n]));
+  const parent = new Map<number, number>();
+  for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+  const incl = new Map<string, number>();
+  let busy = 0;
+  profile.samples.forEach((id, i) => {
+    const dt = (profile.timeDeltas[i] ?? 0) / 1000;
+    const leaf = nodes.get(id);
+    if (!leaf || leaf.callFrame.functionName === '(idle)') return;
+    busy += dt;
+    const keys = new Set<string>();
+    for (let at: number | undefined = id; at !== undefined; at = parent.get(at)) {
+      const n = nodes.get(at);
+      if (n && n.callFrame.functionName !== '(root)') keys.add(frameKey(n));
+    }
+    for (const k of keys) incl.set(k, (incl.get(k) ?? 0) + dt);
+  });
+  return [...incl].map(([name, ms]) => ({ name, ms, share: ms / busy })).sort((x, y) => y.ms - x.ms);
+}
+
 export function selfTimes(profile: Profile): { total: number; byFunction: Cost[]; byArea: Cost[] } {
   const nodes = new Map(profile.nodes.map((n) => [n.id, n]));
   const fn = new Map<string, number>();
@@ -39,9 +67,8 @@ export function selfTimes(profile: Profile): { total: number; byFunction: Cost[]
     const dt = (profile.timeDeltas[i] ?? 0) / 1000;
     if (!n) return;
     total += dt;
-    const { functionName, url, lineNumber } = n.callFrame;
-    const file = url.replace(/^.*\/(node_modules|src)\//, '$1/');
-    const key = url ? `${functionName || '(anonymous)'} ${file}:${lineNumber + 1}` : functionName;
+    const { functionName, url } = n.callFrame;
+    const key = frameKey(n);
     fn.set(key, (fn.get(key) ?? 0) + dt);
     const a = area(url, functionName);
     ar.set(a, (ar.get(a) ?? 0) + dt);
@@ -53,10 +80,13 @@ export function selfTimes(profile: Profile): { total: number; byFunction: Cost[]
 if (import.meta.main) {
   const [file, top = '25'] = process.argv.slice(2);
   if (!file) throw new Error('usage: cpu-profile.ts FILE.cpuprofile [N]');
-  const { total, byFunction, byArea } = selfTimes(JSON.parse(readFileSync(file, 'utf8')) as Profile);
+  const profile = JSON.parse(readFileSync(file, 'utf8')) as Profile;
+  const { total, byFunction, byArea } = selfTimes(profile);
   const line = (c: Cost) => `  ${(c.share * 100).toFixed(1).padStart(5)}%  ${c.ms.toFixed(0).padStart(7)} ms  ${c.name}`;
   console.log(`profile ${file}: ${total.toFixed(0)} ms sampled\nby area (self time):`);
   for (const c of byArea.slice(0, Number(top))) console.log(line(c));
   console.log('by function (self time):');
   for (const c of byFunction.slice(0, Number(top))) console.log(line(c));
+  console.log('by function (inclusive, share of busy time):');
+  for (const c of inclusiveTimes(profile).slice(0, Number(top))) console.log(line(c));
 }
