@@ -51,8 +51,8 @@ export class ThreadWriter implements Writer {
   }
 
   #send(kind: Job['kind'], name: string, args: readonly unknown[]): Promise<unknown> {
-    if (this.#dead) return Promise.reject(this.#dead);
     if (this.#closed) return Promise.reject(new Error('the store is closed'));
+    if (this.#dead) return Promise.reject(this.#dead);
     const id = this.#next++;
     return new Promise((resolve, reject) => {
       if (this.#pending.size === 0) this.#worker.ref(); // a pending write keeps the process alive
