@@ -1,4 +1,5 @@
-import { digestOf } from '../common/digest.ts';
+import { canonicalJson } from '../common/canonical-json.ts';
+import { sha256Hex } from '../common/digest.ts';
 import type { Action } from './action.ts';
 
 const VOLATILE_METADATA = ['resourceVersion', 'managedFields', 'uid', 'creationTimestamp', 'generation', 'selfLink'];
@@ -19,13 +20,23 @@ export function stableObject(obj: unknown): unknown {
   return { ...rest, metadata: md };
 }
 
-/** What exactly an approval approves: who, which verb on which target, and the object's content. */
-export function actionDigest(action: Action): string {
-  return digestOf({
+/** Canonical JSON of an object as an approval binds to it (null when there is none). */
+export function stableObjectJson(obj: unknown): string {
+  return canonicalJson(obj === undefined ? null : stableObject(obj));
+}
+
+/**
+ * What exactly an approval approves: who, which verb on which target, and the object's content.
+ * The digest of canonical {object, target, tool, username, verb}; a caller that already holds
+ * the object's canonical text (the ledger leaf digests the object too) passes it in.
+ */
+export function actionDigest(action: Action, objectJson: string = stableObjectJson(action.object)): string {
+  const rest = canonicalJson({
     username: action.subject.username,
     verb: action.verb,
     target: action.target,
-    object: action.object === undefined ? null : stableObject(action.object),
     tool: action.tool ? { server: action.tool.server, name: action.tool.name, arguments: action.tool.argumentsDigest ?? null } : null,
   });
+  // "object" sorts before every other key: the canonical text is the object's, then the rest's members.
+  return `sha256:${sha256Hex(rest === '{}' ? `{"object":${objectJson}}` : `{"object":${objectJson},${rest.slice(1)}`)}`;
 }
