@@ -75,15 +75,19 @@ const bodies = Array.from({ length: 200 }, (_, k) => {
   );
 });
 
-async function freshPgDatabase(url: string): Promise<string> {
-  const name = `tether_bench_${process.pid}_${Date.now()}`;
+const admin = async (url: string, sql: string) => {
   const c = new pg.Client({ connectionString: url });
   await c.connect();
-  await c.query(`CREATE DATABASE ${name}`);
-  await c.end();
+  await c.query(sql).finally(() => c.end());
+};
+
+/** A database of the bench's own, dropped at the end. */
+async function freshPgDatabase(url: string): Promise<{ url: string; drop: () => Promise<void> }> {
+  const name = `tether_bench_${process.pid}_${Date.now()}`;
+  await admin(url, `CREATE DATABASE ${name}`);
   const u = new URL(url);
   u.pathname = `/${name}`;
-  return u.toString();
+  return { url: u.toString(), drop: () => admin(url, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`) };
 }
 
 /** Every distinct review to every target once: the answers' `allowed` must be the same everywhere. */
@@ -152,11 +156,14 @@ function summarise(t: Target, runs: readonly Run[]) {
 const policyDir = join(dir, 'policy');
 writePolicy(policyDir);
 const targets: Target[] = [];
+let pgDatabase: Awaited<ReturnType<typeof freshPgDatabase>> | undefined;
 try {
   const sqlite = await startTether('Tether+SQLite', { dataDir: join(dir, 'sqlite'), policyDir, cpuProfDir: process.env.BENCH_CPU_PROF });
   targets.push(sqlite);
-  if (PG_URL) targets.push(await startTether('Tether+PG', { dataDir: join(dir, 'pg'), policyDir, store: await freshPgDatabase(PG_URL) }));
-  else console.log('  (no BENCH_PG_URL or TETHER_TEST_PG_URL: Tether+PG skipped)');
+  if (PG_URL) {
+    pgDatabase = await freshPgDatabase(PG_URL);
+    targets.push(await startTether('Tether+PG', { dataDir: join(dir, 'pg'), policyDir, store: pgDatabase.url }));
+  } else console.log('  (no BENCH_PG_URL or TETHER_TEST_PG_URL: Tether+PG skipped)');
   const tls = join(dir, 'sqlite', 'tls');
   // The same serving certificate (Tether's self-managed one) for every target: same handshake cost.
   targets.push(await startOpa({ cert: join(tls, 'tls.crt'), key: join(tls, 'tls.key'), ca: join(tls, 'ca.crt'), policy: new URL('./policy.rego', import.meta.url).pathname }));
@@ -169,6 +176,7 @@ try {
   print(rows, agreement);
 } finally {
   for (const t of targets) await t.stop();
+  await pgDatabase?.drop();
 }
 
 function print(rows: ReturnType<typeof summarise>[], agreement: Awaited<ReturnType<typeof checkAgreement>>): void {
