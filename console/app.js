@@ -1,110 +1,18 @@
 // Tether web console: a client of the same /v1 HTTP API the CLI uses. No framework, no build step.
-// All API data reaches the page through textContent (never innerHTML). The token lives in this
+// All API data reaches the page through text nodes (never innerHTML). The token lives in this
 // tab's sessionStorage only: never localStorage, never the URL.
+import { renderApprovals, updateQueue } from './approvals.js';
+import { renderChains } from './chain.js';
+import { $, ApiError, TOKEN_KEY, api, announce, h, reasonForm, table, targetText, text, tickCountdowns, time } from './dom.js';
+import { renderDrift } from './drift.js';
+import { renderExpansions } from './expansions.js';
+import { follow } from './live.js';
+import { nav } from './nav.js';
+import { proofPanel } from './proof.js';
 
-const TOKEN_KEY = 'tether.token';
-const TABS = ['agents', 'approvals', 'expansions', 'breakers', 'ledger'];
-
-const $ = (id) => document.getElementById(id);
-
-/** Builds an element; children are nodes or strings (strings become text nodes). */
-function h(tag, attrs = {}, ...children) {
-  const el = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) {
-    if (v === undefined || v === null || v === false) continue;
-    if (k.startsWith('on')) el.addEventListener(k.slice(2), v);
-    else if (k === 'class') el.className = v;
-    else el.setAttribute(k, v === true ? '' : String(v));
-  }
-  for (const c of children.flat()) if (c !== undefined && c !== null && c !== false) el.append(c instanceof Node ? c : String(c));
-  return el;
-}
-
-const time = (v) => (v === undefined || v === null ? '—' : new Date(v).toLocaleString());
-const text = (v) => (v === undefined || v === null || v === '' ? '—' : String(v));
-
-class ApiError extends Error {
-  constructor(status, message) {
-    super(`${status}: ${message}`);
-    this.status = status;
-  }
-}
-
-async function api(path, opts = {}) {
-  const token = sessionStorage.getItem(TOKEN_KEY);
-  const headers = { authorization: `Bearer ${token ?? ''}` };
-  if (opts.body !== undefined) headers['content-type'] = 'application/json';
-  const res = await fetch(path, { method: opts.method ?? 'GET', headers, body: opts.body === undefined ? undefined : JSON.stringify(opts.body), cache: 'no-store' });
-  let body;
-  try {
-    body = await res.json();
-  } catch {
-    body = undefined;
-  }
-  if (!res.ok) throw new ApiError(res.status, body?.message ?? res.statusText);
-  return body;
-}
-
-function announce(msg, kind = 'info') {
-  const s = $('status');
-  s.textContent = msg;
-  s.dataset.kind = kind;
-}
-
-function table(headers, rows, caption) {
-  return h(
-    'table',
-    {},
-    caption ? h('caption', {}, caption) : null,
-    h(
-      'thead',
-      {},
-      h(
-        'tr',
-        {},
-        headers.map((t) => h('th', { scope: 'col' }, t)),
-      ),
-    ),
-    h('tbody', {}, rows.length ? rows : h('tr', {}, h('td', { colspan: headers.length, class: 'empty' }, 'Nothing here.'))),
-  );
-}
-
-let formSeq = 0;
-/** A reason field with action buttons; `actions` maps a button label to (reason) => Promise. */
-function reasonForm(actions, label = 'Reason') {
-  const id = `reason-${++formSeq}`;
-  const error = h('p', { class: 'error', role: 'alert' });
-  const input = h('input', { id, type: 'text', required: true, autocomplete: 'off', oninput: () => (error.textContent = '') });
-  const buttons = Object.entries(actions).map(([name, run]) =>
-    h(
-      'button',
-      {
-        type: 'button',
-        class: name === 'Deny' ? 'danger' : undefined,
-        onclick: async (ev) => {
-          const reason = input.value.trim();
-          error.textContent = '';
-          if (!reason) {
-            error.textContent = 'A reason is required.';
-            input.focus();
-            return;
-          }
-          const all = ev.currentTarget.parentElement.querySelectorAll('button');
-          for (const b of all) b.disabled = true;
-          try {
-            await run(reason);
-          } catch (e) {
-            error.textContent = e.message;
-          } finally {
-            for (const b of all) b.disabled = false;
-          }
-        },
-      },
-      name,
-    ),
-  );
-  return h('form', { class: 'reason', onsubmit: (e) => e.preventDefault() }, h('label', { for: id }, label), input, h('div', { class: 'actions' }, buttons), error);
-}
+const TABS = ['agents', 'approvals', 'expansions', 'chains', 'drift', 'breakers', 'ledger'];
+let feed;
+let current;
 
 // ---- sections ---------------------------------------------------------------------------------
 
@@ -145,75 +53,7 @@ async function renderAgents(panel) {
   panel.replaceChildren(h('h2', {}, 'Agents'), table(['Name', 'Owner', 'Class', 'Mode', 'Breaker'], rows), detail);
 }
 
-async function renderApprovals(panel) {
-  const list = await api('/v1/approvals?status=pending');
-  const items = list.map((a) =>
-    h(
-      'li',
-      { class: 'card', 'data-approval': a.id },
-      h('h3', {}, a.summary || '(no summary)'),
-      h(
-        'dl',
-        {},
-        h('dt', {}, 'Agent'),
-        h('dd', {}, text(a.agent)),
-        h('dt', {}, 'Approvers'),
-        h('dd', {}, a.approvers?.length ? a.approvers.join(', ') : 'administrators'),
-        h('dt', {}, 'Approvals'),
-        h('dd', {}, `${a.approvedBy?.length ?? 0} of ${a.minApprovals ?? 1}`),
-        h('dt', {}, 'Expires'),
-        h('dd', {}, time(a.expiresAt)),
-        h('dt', {}, 'Rules'),
-        h('dd', {}, a.rules?.length ? a.rules.join(', ') : '—'),
-        h('dt', {}, 'Id'),
-        h('dd', { class: 'mono' }, a.id),
-      ),
-      reasonForm({
-        Approve: (reason) => verdict('approvals', a.id, 'approve', reason, panel, renderApprovals),
-        Deny: (reason) => verdict('approvals', a.id, 'deny', reason, panel, renderApprovals),
-      }),
-    ),
-  );
-  panel.replaceChildren(h('h2', {}, 'Pending approvals'), items.length ? h('ul', { class: 'cards' }, items) : h('p', { class: 'empty' }, 'No approvals are waiting.'));
-}
-
-async function verdict(kind, id, action, reason, panel, rerender) {
-  await api(`/v1/${kind}/${encodeURIComponent(id)}/${action}`, { method: 'POST', body: { reason } });
-  announce(`${action === 'approve' ? 'Approved' : 'Denied'} ${kind === 'approvals' ? 'approval' : 'expansion'} ${id}.`, 'ok');
-  await rerender(panel);
-}
-
-async function renderExpansions(panel) {
-  const list = await api('/v1/expansions?status=pending');
-  const items = list.map((x) =>
-    h(
-      'li',
-      { class: 'card', 'data-expansion': x.id },
-      h('h3', {}, x.summary || `Widen the boundary of ${x.agent}`),
-      h(
-        'dl',
-        {},
-        h('dt', {}, 'Agent'),
-        h('dd', {}, text(x.agent)),
-        h('dt', {}, 'Requested by'),
-        h('dd', {}, text(x.requestedBy)),
-        h('dt', {}, 'Requested'),
-        h('dd', {}, time(x.requestedAt)),
-        h('dt', {}, 'Diff digest'),
-        h('dd', { class: 'mono' }, text(x.diffDigest)),
-      ),
-      h('details', {}, h('summary', {}, 'Requested spec'), h('pre', {}, JSON.stringify(x.requestedSpec, null, 2))),
-      reasonForm({
-        Approve: (reason) => verdict('expansions', x.id, 'approve', reason, panel, renderExpansions),
-        Deny: (reason) => verdict('expansions', x.id, 'deny', reason, panel, renderExpansions),
-      }),
-    ),
-  );
-  panel.replaceChildren(h('h2', {}, 'Boundary expansions'), items.length ? h('ul', { class: 'cards' }, items) : h('p', { class: 'empty' }, 'No boundary expansions are waiting.'));
-}
-
-async function renderBreakers(panel) {
-  const { breakers, killSwitch } = await api('/v1/breakers');
+function breakerView(panel, { breakers, killSwitch }) {
   const ks = h(
     'div',
     { class: `card killswitch ${killSwitch?.engaged ? 'engaged' : ''}` },
@@ -226,9 +66,9 @@ async function renderBreakers(panel) {
     const target = b.scope === 'chain' ? `chain:${b.key}` : b.key;
     return h(
       'tr',
-      {},
+      { 'data-breaker': `${b.scope}:${b.key}` },
       h('td', {}, text(b.scope)),
-      h('td', {}, text(b.key)),
+      h('td', {}, b.scope === 'chain' ? h('button', { type: 'button', class: 'link', onclick: () => nav.open('chains', b.key) }, b.key) : text(b.key)),
       h('td', {}, h('span', { class: `pill ${b.state}` }, text(b.state))),
       h('td', {}, text(b.reason ?? b.rule)),
       h('td', {}, time(b.since)),
@@ -250,16 +90,15 @@ async function renderBreakers(panel) {
   panel.replaceChildren(h('h2', {}, 'Breakers'), ks, table(['Scope', 'Key', 'State', 'Reason', 'Since', 'Reset'], rows));
 }
 
-function targetText(t) {
-  if (!t) return '—';
-  const res = [t.group, t.resource].filter(Boolean).join('/') + (t.subresource ? `/${t.subresource}` : '');
-  return `${res} ${[t.namespace, t.name].filter(Boolean).join('/')}`.trim();
+async function renderBreakers(panel) {
+  breakerView(panel, await api('/v1/breakers'));
 }
 
-async function renderLedger(panel) {
+async function renderLedger(panel, verifyIndex) {
   const head = await api('/v1/ledger/head');
   const from = Math.max(0, head.size - 50);
   const entries = (await api(`/v1/ledger?from=${from}&limit=50`)).slice().reverse();
+  const proof = proofPanel(verifyIndex);
   const rows = entries.map(({ index, leaf }) =>
     h(
       'tr',
@@ -274,6 +113,8 @@ async function renderLedger(panel) {
       h('td', {}, targetText(leaf.target)),
       h('td', {}, leaf.rules?.length ? leaf.rules.join(', ') : '—'),
       h('td', {}, text(leaf.intent?.summary)),
+      h('td', {}, leaf.chain ? h('button', { type: 'button', class: 'link', onclick: () => nav.open('chains', leaf.chain.id) }, 'chain') : '—'),
+      h('td', {}, nav.human ? h('button', { type: 'button', class: 'link', onclick: () => proof.check(index) }, 'verify') : '—'),
     ),
   );
   panel.replaceChildren(
@@ -288,13 +129,24 @@ async function renderLedger(panel) {
       h('dt', {}, 'Latest checkpoint'),
       h('dd', {}, head.checkpoint ? `size ${head.checkpoint.size ?? '?'}, ${time(head.checkpoint.time ?? head.checkpoint.at)}` : 'none yet'),
     ),
-    table(['#', 'Time', 'Kind', 'Agent', 'Actor', 'Decision', 'Verb', 'Target', 'Rules', 'Intent'], rows, `Latest ${entries.length} entries, newest first`),
+    nav.human ? proof.element : null,
+    table(['#', 'Time', 'Kind', 'Agent', 'Actor', 'Decision', 'Verb', 'Target', 'Rules', 'Intent', 'Chain', 'Proof'], rows, `Latest ${entries.length} entries, newest first`),
   );
+  if (verifyIndex !== undefined && nav.human) await proof.check(verifyIndex);
 }
 
-const RENDER = { agents: renderAgents, approvals: renderApprovals, expansions: renderExpansions, breakers: renderBreakers, ledger: renderLedger };
+const RENDER = {
+  agents: renderAgents,
+  approvals: renderApprovals,
+  expansions: renderExpansions,
+  chains: renderChains,
+  drift: renderDrift,
+  breakers: renderBreakers,
+  ledger: renderLedger,
+};
 
-async function show(tab) {
+async function show(tab, arg) {
+  current = tab;
   for (const t of TABS) {
     const active = t === tab;
     $(`tab-${t}`).setAttribute('aria-selected', String(active));
@@ -306,7 +158,7 @@ async function show(tab) {
   // Never act on a stale view: what was shown before is gone until the fresh one arrives.
   panel.replaceChildren(h('p', { class: 'hint' }, 'Loading…'));
   try {
-    await RENDER[tab](panel);
+    await RENDER[tab](panel, arg);
   } catch (e) {
     if (e instanceof ApiError && e.status === 401) return signOut('Your token was refused: sign in again.');
     panel.replaceChildren(h('p', { class: 'error', role: 'alert' }, `Could not load: ${e.message}`));
@@ -315,21 +167,52 @@ async function show(tab) {
   }
 }
 
+// ---- live -------------------------------------------------------------------------------------
+
+function badge(tab, count, label) {
+  const el = $(`badge-${tab}`);
+  el.textContent = count > 0 ? String(count) : '';
+  el.hidden = count === 0;
+  el.setAttribute('aria-label', label);
+}
+
+function onLive(event, data) {
+  if (event === 'approvals') {
+    badge('approvals', data.waitingOnYou, `${data.waitingOnYou} waiting on you`);
+    const panel = $('panel-approvals');
+    if (current === 'approvals') updateQueue(panel, data.approvals);
+  } else if (event === 'breakers') {
+    const open = data.breakers.filter((b) => b.state === 'open').length + (data.killSwitch?.engaged ? 1 : 0);
+    badge('breakers', open, `${open} open`);
+    const panel = $('panel-breakers');
+    // Redrawn only when nobody is typing a reset reason in it.
+    const typing = [...panel.querySelectorAll('input')].some((i) => i.value !== '');
+    if (current === 'breakers' && !typing) breakerView(panel, data);
+  }
+}
+
 // ---- sign in ----------------------------------------------------------------------------------
 
 async function enter() {
   const who = await api('/v1/whoami');
-  $('who').textContent = who.kind === 'human' ? `Signed in as ${who.id}` : `Signed in as agent ${who.username} (read-only: agents never approve)`;
+  nav.human = who.kind === 'human';
+  $('who').textContent = nav.human ? `Signed in as ${who.id}` : `Signed in as agent ${who.username} (read-only: agents never approve)`;
   $('who').hidden = false;
   $('signout').hidden = false;
   $('signin').hidden = true;
   $('app').hidden = false;
+  feed?.stop();
+  feed = nav.human ? follow(onLive) : undefined;
   await show('agents');
 }
 
 function signOut(message = 'Signed out.') {
   sessionStorage.removeItem(TOKEN_KEY);
+  feed?.stop();
+  feed = undefined;
+  nav.human = false;
   for (const t of TABS) $(`panel-${t}`).replaceChildren();
+  for (const t of ['approvals', 'breakers']) badge(t, 0, '');
   $('app').hidden = true;
   $('who').hidden = true;
   $('signout').hidden = true;
@@ -340,12 +223,13 @@ function signOut(message = 'Signed out.') {
 }
 
 function init() {
+  nav.open = (tab, arg) => show(tab, arg);
   $('signin-form').addEventListener('submit', async (e) => {
     e.preventDefault();
     $('signin-error').textContent = '';
-    const token = $('token').value.trim();
-    if (!token) return;
-    sessionStorage.setItem(TOKEN_KEY, token);
+    const value = $('token').value.trim();
+    if (!value) return;
+    sessionStorage.setItem(TOKEN_KEY, value);
     try {
       await enter();
       $('token').value = '';
@@ -363,11 +247,12 @@ function init() {
   });
   tablist.addEventListener('keydown', (e) => {
     if (e.key !== 'ArrowRight' && e.key !== 'ArrowLeft') return;
-    const i = TABS.indexOf(e.target.dataset.tab);
+    const i = TABS.indexOf(e.target.closest('[data-tab]')?.dataset.tab);
     const next = TABS[(i + (e.key === 'ArrowRight' ? 1 : TABS.length - 1)) % TABS.length];
     $(`tab-${next}`).focus();
     show(next);
   });
+  setInterval(tickCountdowns, 1000);
   if (sessionStorage.getItem(TOKEN_KEY)) enter().catch(() => signOut('Your saved session expired: sign in again.'));
 }
 

@@ -43,6 +43,7 @@ try {
   goFound = true;
 } catch {}
 if (goFound) step('build the kube-apiserver harness', 'bash', [join(root, 'scripts/build-harness.sh')]);
+if (goFound) step('build helm (chart tests)', 'bash', [join(root, 'scripts/build-helm.sh')]);
 else banner('Go is not installed: the END-TO-END suite against a real kube-apiserver is SKIPPED.\nInstall Go 1.26 and run npm test again (see README).');
 if (env.CI && !goFound) {
   console.error('✖ CI must run the e2e suite: Go is required');

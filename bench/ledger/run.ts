@@ -13,6 +13,8 @@ import { verifyInclusion } from '../../src/ledger/proof.ts';
 import { verifyStore } from '../../src/ledger/verify.ts';
 import { openStore } from '../../src/store/open.ts';
 import type { Store } from '../../src/store/store.ts';
+import { answerWhy } from '../../src/service/why.ts';
+import { percentile } from '../support/stats.ts';
 
 const ENTRIES = Number(process.env.BENCH_ENTRIES ?? 1_000_000);
 const APPEND_SAMPLE = 100_000;
@@ -57,6 +59,39 @@ async function appendRate(store: Store, count: number, offset = 0): Promise<numb
 
 const round = (n: number, digits = 0) => Number(n.toFixed(digits));
 
+/**
+ * `tether why` at full size: every governed change to one object, each proven against the signed
+ * checkpoint, for a typical object (20 changes) and for the busiest objects of this synthetic log
+ * (2,000 changes each). Peer in the same run: the same indexed read without proofs.
+ */
+async function whyFigures(store: Store, ledger: Ledger): Promise<Record<string, number>> {
+  const RUNS = 30;
+  const timed = async (fn: (k: number) => Promise<unknown>) => {
+    const ms: number[] = [];
+    for (let k = 0; k < RUNS; k++) {
+      const t = performance.now();
+      await fn(k);
+      ms.push(performance.now() - t);
+    }
+    ms.sort((a, b) => a - b);
+    return { p50: round(percentile(ms, 50), 1), p99: round(percentile(ms, 99), 1) };
+  };
+  const busy = (k: number) => {
+    const name = (k * 7) % 500;
+    return `deployments.apps:team-${name % 20}/web-${name}`;
+  };
+  const typical = await timed(() => answerWhy(store, ledger, 'deployments.apps:shop/checkout'));
+  const sample = await answerWhy(store, ledger, 'deployments.apps:shop/checkout');
+  const allProven = sample.changes.length === 20 && sample.changes.every((c) => c.change.proof.verified);
+  const heavy = await timed((k) => answerWhy(store, ledger, busy(k)));
+  const heavySample = await answerWhy(store, ledger, busy(1));
+  const raw = await timed((k) => store.queryLedger({ object: busy(k), limit: 5001 }));
+  console.log(
+    `why at ${(await store.ledgerSize()).toLocaleString('en')} entries (machine shared with other work): typical object (20 changes, all proven: ${allProven}) p50 ${typical.p50} ms, p99 ${typical.p99} ms; busiest objects (${heavySample.changes.length.toLocaleString('en')} changes each, every one proven) p50 ${heavy.p50} ms, p99 ${heavy.p99} ms; peer: the same indexed read without proofs p50 ${raw.p50} ms, p99 ${raw.p99} ms`,
+  );
+  return { whyTypicalP50Ms: typical.p50, whyTypicalP99Ms: typical.p99, whyBusyP50Ms: heavy.p50, whyBusyP99Ms: heavy.p99, whyPeerReadP50Ms: raw.p50, whyPeerReadP99Ms: raw.p99 };
+}
+
 async function postgresUrl(): Promise<{ url: string; stop: () => void }> {
   const given = process.env.TETHER_BENCH_PG_URL;
   if (given) return { url: given, stop: () => undefined };
@@ -98,6 +133,9 @@ try {
     `filled the SQLite log to ${(await sqlite.ledgerSize()).toLocaleString('en')} entries in ${round((performance.now() - filled) / 1000, 1)} s (${figures.sqliteAppendsPerSecWhileFilling.toLocaleString('en')} appends/s while the indexes grow)`,
   );
 
+  // A typical object for `tether why`: 20 governed changes among the million.
+  for (let k = 0; k < 20; k++) await sqlite.append({ ...decisionLeaf(k), target: { group: 'apps', version: 'v1', resource: 'deployments', namespace: 'shop', name: 'checkout' } });
+
   const ledger = Ledger.inDataDir(sqlite, dir);
   const loaded = performance.now();
   const tree = await ledger.tree();
@@ -133,6 +171,7 @@ try {
   console.log(
     `inclusion proof at ${checkpoint.size.toLocaleString('en')}: ${figures.inclusionProofUs} µs (${sample.proof.length} hashes, verifies: ${holds}); consistency proof: ${figures.consistencyProofUs} µs; ledger.prove with the entry read from SQLite: ${figures.proveWithEntryReadUs} µs`,
   );
+  Object.assign(figures, await whyFigures(sqlite, ledger));
   figures.entries = tree.size;
   await sqlite.close();
 } finally {

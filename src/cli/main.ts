@@ -3,6 +3,7 @@ import { crdYaml } from '../policy/crd.ts';
 import { KINDS, type KindName } from '../policy/schema.ts';
 import { ledgerCommand } from './commands/ledger-cli.ts';
 import { operateCommands } from './commands/operate.ts';
+import { ownersCommands } from './commands/owners.ts';
 import { decideCommand, explainCommand, lintCommand } from './commands/policy.ts';
 import { UsageError } from './output.ts';
 
@@ -40,6 +41,10 @@ const LAZY: Record<string, { description: string; load: () => Promise<Command> }
   'expansion-review': {
     description: "what approving a boundary expansion would add to an agent's effective access",
     load: async () => (await import('./commands/expansion-review.ts')).expansionReviewCommand(run),
+  },
+  review: {
+    description: 'what a reviewer sees: an approval’s diff, a chain, drift findings, a ledger entry verified here',
+    load: async () => (await import('./commands/review-cli.ts')).reviewCommand(run),
   },
   access: {
     description: 'effective access: what agents can really reach through identities, tools and escalations',
@@ -105,6 +110,7 @@ export async function buildCli(argv: readonly string[]): Promise<Command> {
     .option('--client-key <file>', 'its key')
     .action((opts) => run(async () => (await import('./commands/serve.ts')).webhookConfigCommand(opts)));
   operateCommands(program, run);
+  ownersCommands(program, run);
   program.addCommand(ledgerCommand(run));
   for (const [name, lazy] of Object.entries(LAZY)) {
     if (argv[2] === name) program.addCommand(await lazy.load());

@@ -2,7 +2,11 @@
 // ECMAScript number serialisation. Digests and ledger leaves are computed over this form.
 // Every decision canonicalises its object (twice: action digest, object digest) and its ledger
 // leaf, so this is on the hot path: it appends to one string instead of building arrays to join.
-export function canonicalJson(value: unknown): string {
+
+/** Deeper than any object Tether keeps (HTTP bodies stop at 512): past it, a TypeError rather than a stack overflow. */
+export const MAX_CANONICAL_DEPTH = 1000;
+
+export function canonicalJson(value: unknown, depth = 0): string {
   if (value === null) return 'null';
   switch (typeof value) {
     case 'string':
@@ -15,32 +19,33 @@ export function canonicalJson(value: unknown): string {
     case 'bigint':
       return value.toString();
     case 'object':
-      return Array.isArray(value) ? canonicalArray(value) : canonicalObject(value as Record<string, unknown>);
+      if (depth >= MAX_CANONICAL_DEPTH) throw new TypeError(`canonical JSON cannot nest deeper than ${MAX_CANONICAL_DEPTH} levels`);
+      return Array.isArray(value) ? canonicalArray(value, depth + 1) : canonicalObject(value as Record<string, unknown>, depth + 1);
     default:
       throw new TypeError(`canonical JSON cannot hold a ${typeof value}`);
   }
 }
 
-function canonicalArray(values: readonly unknown[]): string {
+function canonicalArray(values: readonly unknown[], depth: number): string {
   let out = '[';
   for (let i = 0; i < values.length; i++) {
     if (i > 0) out += ',';
     // A hole (never in parsed JSON) stays empty, as Array.prototype.join always rendered it.
     if (!(i in values)) continue;
     const v = values[i];
-    out += canonicalJson(v === undefined ? null : v);
+    out += canonicalJson(v === undefined ? null : v, depth);
   }
   return `${out}]`;
 }
 
-function canonicalObject(o: Record<string, unknown>): string {
+function canonicalObject(o: Record<string, unknown>, depth: number): string {
   const keys = Object.keys(o).sort();
   let out = '{';
   let first = true;
   for (const k of keys) {
     const v = o[k];
     if (v === undefined || typeof v === 'function') continue;
-    out += (first ? '' : ',') + quote(k) + ':' + canonicalJson(v);
+    out += (first ? '' : ',') + quote(k) + ':' + canonicalJson(v, depth);
     first = false;
   }
   return `${out}}`;

@@ -1,6 +1,7 @@
 // Who may lift a refusal: approve a pending action or boundary expansion, or reset a breaker.
 // Pure policy; the server only asks.
 import type { CompiledAgent, CompiledPolicy } from '../policy/compile.ts';
+import { personDeactivated } from './rules/accountability.ts';
 
 export interface Approvers {
   readonly people: readonly string[];
@@ -32,6 +33,7 @@ export function mayApprove(person: string, agent: CompiledAgent, policy: Compile
   if (isAgentIdentity(person, policy) || agent.usernames.has(person) || person === agent.name) {
     return { ok: false, why: `${person} is an agent identity: agents may never approve requests, their own or others'` };
   }
+  if (personDeactivated(person, policy)) return { ok: false, why: `${person} is deactivated in the directory: people who left approve nothing` };
   const { people } = approversFor(agent, policy);
   if (!people.includes(person)) return { ok: false, why: `${person} may not approve for ${agent.name}; approvers are ${people.join(', ')}` };
   return { ok: true };
@@ -41,6 +43,7 @@ export function mayResetBreaker(person: string, agent: CompiledAgent | undefined
   if (isAgentIdentity(person, policy) || (agent && (agent.usernames.has(person) || person === agent.name))) {
     return { ok: false, why: `${person} is an agent identity: agents may never reset breakers` };
   }
+  if (personDeactivated(person, policy)) return { ok: false, why: `${person} is deactivated in the directory: people who left reset nothing` };
   const admins = policy.governance.spec.approvals?.administrators ?? [];
   if (admins.includes(person)) return { ok: true };
   if (!agent) return { ok: false, why: `only administrators (${admins.join(', ') || 'none configured'}) may reset chain breakers or the kill switch` };

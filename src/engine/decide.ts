@@ -95,9 +95,13 @@ function conclude(ctx: DecisionContext, ref: AgentRef): Decision {
 
   if (ctx.denials.length === 0 && ctx.reviews.length > 0) {
     const used = findApproval(ctx);
-    if (used) {
+    const acts = !ctx.action.dryRun && ctx.action.source !== 'api';
+    if (used && acts) {
       ctx.effects.push({ kind: 'approval.consume', approvalId: used });
       reasons.push({ rule: RULES.approvalUsed, message: `approved by a human (approval ${used})` });
+    } else if (used) {
+      // A dry run or a decision-API question changes nothing, so it spends nothing: the approval stays for the real write.
+      reasons.push({ rule: RULES.approvalUsed, message: `would be allowed by approval ${used} (${ctx.action.dryRun ? 'a dry run' : 'a question'} uses nothing)` });
     } else {
       pending = true;
     }

@@ -1,5 +1,4 @@
-import { canonicalJson } from '../common/canonical-json.ts';
-import { sha256Hex } from '../common/digest.ts';
+import { digestOf } from '../common/digest.ts';
 import type { Action } from './action.ts';
 
 const VOLATILE_METADATA = ['resourceVersion', 'managedFields', 'uid', 'creationTimestamp', 'generation', 'selfLink'];
@@ -20,23 +19,37 @@ export function stableObject(obj: unknown): unknown {
   return { ...rest, metadata: md };
 }
 
-/** Canonical JSON of an object as an approval binds to it (null when there is none). */
-export function stableObjectJson(obj: unknown): string {
-  return canonicalJson(obj === undefined ? null : stableObject(obj));
+/**
+ * Tether's annotations that only carry context from one attempt to the next (which approval is
+ * presented, where in a chain the call sits) and so may change between asking and retrying.
+ * The intent annotation is bound through `action.intent`, whichever carrier brought it.
+ */
+const CARRIER_ANNOTATIONS = new Set(['tether.dev/approval', 'tether.dev/chain', 'tether.dev/intent']);
+
+/** The object as an approval binds to it: like stableObject, but Tether's other annotations (what the approver saw) stay in. */
+function boundObject(obj: unknown): unknown {
+  const stable = stableObject(obj) as { metadata?: Record<string, unknown> } | null;
+  const ann = (obj as { metadata?: { annotations?: Record<string, unknown> } } | null)?.metadata?.annotations;
+  if (typeof stable !== 'object' || stable === null || !ann) return stable;
+  const ours = Object.entries(ann).filter(([k]) => k.startsWith('tether.dev/') && !CARRIER_ANNOTATIONS.has(k));
+  if (ours.length === 0) return stable;
+  const md = stable.metadata ?? {};
+  return { ...stable, metadata: { ...md, annotations: { ...(md.annotations as object | undefined), ...Object.fromEntries(ours) } } };
 }
 
 /**
- * What exactly an approval approves: who, which verb on which target, and the object's content.
- * The digest of canonical {object, target, tool, username, verb}; a caller that already holds
- * the object's canonical text (the ledger leaf digests the object too) passes it in.
+ * What exactly an approval approves: who, which verb on which target, the object's content,
+ * and the intent the approver was shown (summary, goal, trigger, declared targets): a request
+ * that says something else is a different request.
  */
-export function actionDigest(action: Action, objectJson: string = stableObjectJson(action.object)): string {
-  const rest = canonicalJson({
+export function actionDigest(action: Action): string {
+  const intent = action.intent;
+  return digestOf({
     username: action.subject.username,
     verb: action.verb,
     target: action.target,
+    object: action.object === undefined ? null : boundObject(action.object),
     tool: action.tool ? { server: action.tool.server, name: action.tool.name, arguments: action.tool.argumentsDigest ?? null } : null,
+    intent: intent ? { summary: intent.summary, goal: intent.goal ?? null, trigger: intent.trigger ?? null, targets: intent.targets ?? null } : null,
   });
-  // "object" sorts before every other key: the canonical text is the object's, then the rest's members.
-  return `sha256:${sha256Hex(rest === '{}' ? `{"object":${objectJson}}` : `{"object":${objectJson},${rest.slice(1)}`)}`;
 }

@@ -1,13 +1,15 @@
 // Signed checkpoints: "the log had this many entries and this root at this time", signed with
-// an Ed25519 key that never leaves the data directory. Anyone holding the public key can check
-// an exported log, or a checkpoint published elsewhere, without trusting the database.
+// an Ed25519 key. Anyone holding the public key can check an exported log, or a checkpoint
+// published elsewhere, without trusting the database. The key belongs somewhere the database's
+// writers cannot read (a mounted Secret, another volume, the environment); the zero-config
+// default keeps it in the data directory, and Tether says so.
 import { createPrivateKey, createPublicKey, generateKeyPairSync, hash, type KeyObject, sign, verify } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import type { StoredCheckpoint } from '../store/store.ts';
 
 export const SIGNING_KEY_FILE = 'ledger-signing-key.pem';
-const CHECKPOINT_ORIGIN = 'tether.dev/ledger/v1';
+export const CHECKPOINT_ORIGIN = 'tether.dev/ledger/v1';
 
 /** The exact bytes a checkpoint signature covers. */
 export function checkpointBody(c: { readonly size: number; readonly root: Uint8Array; readonly time: number }): Buffer {
@@ -65,4 +67,63 @@ export class CheckpointSigner {
     const c = { size, root: Buffer.from(root), time, keyId: this.keyId };
     return { ...c, signature: sign(null, checkpointBody(c), this.#privateKey) };
   }
+}
+
+/** Where the signing key came from, and whether it sits next to the database it signs for. */
+export interface KeyLocation {
+  readonly signer: CheckpointSigner;
+  readonly where: string;
+  readonly besideDatabase: boolean;
+}
+
+export interface KeyOptions {
+  /** The data directory: holds the default key. */
+  readonly dataDir: string;
+  /** A PEM file (PKCS#8 Ed25519) kept elsewhere, e.g. a mounted Kubernetes Secret. */
+  readonly keyFile?: string;
+  /** The SQLite database file, when the store is SQLite: a key in its directory is "beside" it. */
+  readonly databaseFile?: string;
+  readonly env?: Readonly<Record<string, string | undefined>>;
+}
+
+/** Environment variables that carry the key (PEM text) or name its file. */
+export const KEY_ENV = 'TETHER_LEDGER_KEY';
+export const KEY_FILE_ENV = 'TETHER_LEDGER_KEY_FILE';
+
+/**
+ * The signing key, from the first of: `keyFile`, $TETHER_LEDGER_KEY_FILE, $TETHER_LEDGER_KEY,
+ * else `<dataDir>/ledger-signing-key.pem` (created on first use). A named file must exist: a
+ * typo must not silently fall back to a fresh key beside the database.
+ */
+export function locateSigningKey(o: KeyOptions): KeyLocation {
+  const env = o.env ?? process.env;
+  const file = o.keyFile ?? env[KEY_FILE_ENV];
+  const dbDir = o.databaseFile ? dirname(resolve(o.databaseFile)) : undefined;
+  if (file) {
+    let pem: string;
+    try {
+      pem = readFileSync(file, 'utf8');
+    } catch (e) {
+      throw new Error(`cannot read the ledger signing key ${file}: ${(e as Error).message} (create one with: tether ledger keygen ${file})`);
+    }
+    return { signer: new CheckpointSigner(createPrivateKey(pem)), where: `file ${resolve(file)}`, besideDatabase: dirname(resolve(file)) === dbDir };
+  }
+  const inline = env[KEY_ENV];
+  if (inline) return { signer: new CheckpointSigner(createPrivateKey(inline)), where: `environment variable ${KEY_ENV}`, besideDatabase: false };
+  const signer = CheckpointSigner.inDirectory(o.dataDir);
+  return {
+    signer,
+    where: `file ${join(resolve(o.dataDir), SIGNING_KEY_FILE)} (the default, in the data directory)`,
+    besideDatabase: dbDir === undefined || dbDir === resolve(o.dataDir),
+  };
+}
+
+/** What serve and verify print when the key sits beside the database. */
+export function besideDatabaseWarning(where: string): string {
+  return `the ledger signing key (${where}) sits beside the database: whoever can write the database can also read the key and re-sign a rewritten log. Keep the key elsewhere (ledger.signingKeyFile, ${KEY_FILE_ENV}, ${KEY_ENV} or a mounted Kubernetes Secret) and publish checkpoints to a witness (ledger.witnessDir, GET /v1/ledger/checkpoints/latest)`;
+}
+
+/** A new Ed25519 key as PKCS#8 PEM, for a file or a Kubernetes Secret. */
+export function newSigningKeyPem(): string {
+  return generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
 }

@@ -1,8 +1,8 @@
 import { canonicalJson } from '../common/canonical-json.ts';
-import type { ChainContext, Target, ToolCall } from '../engine/action.ts';
+import { type ChainContext, objectKey, type Target, type ToolCall } from '../engine/action.ts';
 import type { AuthorityClass } from '../policy/schema.ts';
 
-export type LeafKind = 'decision' | 'approval' | 'proposal' | 'breaker' | 'boundary' | 'drift' | 'audit' | 'tool-result' | 'intent';
+export type LeafKind = 'decision' | 'approval' | 'proposal' | 'breaker' | 'boundary' | 'drift' | 'audit' | 'tool-result' | 'intent' | 'owner';
 
 /**
  * One ledger entry, committed to by the Merkle tree through its canonical JSON (RFC 8785).
@@ -15,6 +15,12 @@ export interface LedgerLeaf {
    * no longer matches its own content, so a reordering is caught at the first moved entry.
    */
   readonly index?: number;
+  /**
+   * The leaf hash (hex) of the entry before this one, written by the store as it appends. The
+   * Merkle root already commits to order; the link lets verify name the exact entry that was
+   * rewritten (hash and all) rather than only the range between two checkpoints.
+   */
+  readonly prev?: string;
   /** ISO 8601 time the entry was written. */
   readonly time: string;
   readonly kind: LeafKind;
@@ -47,4 +53,31 @@ export interface LedgerLeaf {
 /** The exact text a leaf's hash commits to: RFC 8785 canonical JSON with the log position inside. */
 export function leafData(index: number, leaf: LedgerLeaf): string {
   return canonicalJson({ ...leaf, index });
+}
+
+/**
+ * The columns the store indexes a leaf by, derived from its content. The store writes them from
+ * here and verify recomputes them from here: an edited column (a row hidden from
+ * `ledger show --agent`) is caught at its exact index.
+ */
+export interface IndexedColumns {
+  readonly at: number;
+  readonly kind: string;
+  readonly agent: string | null;
+  readonly owner: string | null;
+  readonly object: string | null;
+  readonly actor: string | null;
+}
+
+export const INDEXED_COLUMNS: readonly (keyof IndexedColumns)[] = ['at', 'kind', 'agent', 'owner', 'object', 'actor'];
+
+export function indexedColumns(leaf: LedgerLeaf): IndexedColumns {
+  return {
+    at: Date.parse(leaf.time),
+    kind: leaf.kind,
+    agent: leaf.agent ?? null,
+    owner: leaf.owner ?? null,
+    object: leaf.target ? objectKey(leaf.target) : null,
+    actor: leaf.actor ?? null,
+  };
 }

@@ -1,6 +1,7 @@
 import type { LedgerEntry, Store, StoredCheckpoint } from '../store/store.ts';
-import { CheckpointSigner } from './checkpoint.ts';
+import { CheckpointSigner, type KeyLocation, type KeyOptions, locateSigningKey } from './checkpoint.ts';
 import { MerkleTree } from './tree.ts';
+import type { CheckpointSink } from './witness.ts';
 
 const SYNC_CHUNK = 100_000;
 
@@ -33,9 +34,13 @@ const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
  */
 export class Ledger {
   readonly store: Store;
+  /** How old an entry no checkpoint covers may be before verify fails (the server's verify route). */
+  maxUnsignedAgeMs = 3_600_000;
   readonly #signer: () => CheckpointSigner;
   readonly #tree = new MerkleTree();
   #syncing: Promise<MerkleTree> | undefined;
+  readonly #sinks: { sink: CheckpointSink; onError: (err: unknown) => void }[] = [];
+  #keyLocation: (() => KeyLocation) | undefined;
 
   /** `signer` is called only when a checkpoint is signed, so read-only uses need no key. */
   constructor(store: Store, signer: () => CheckpointSigner) {
@@ -52,8 +57,40 @@ export class Ledger {
     });
   }
 
+  /** A ledger whose key is found by locateSigningKey (a file, the environment, or the data directory). */
+  static withKey(store: Store, o: KeyOptions): Ledger {
+    let found: KeyLocation | undefined;
+    const locate = () => {
+      found ??= locateSigningKey(o);
+      return found;
+    };
+    const ledger = new Ledger(store, () => locate().signer);
+    ledger.#keyLocation = locate;
+    return ledger;
+  }
+
   get signer(): CheckpointSigner {
     return this.#signer();
+  }
+
+  /** Where the key was found (ledgers made by withKey only). */
+  get keyLocation(): KeyLocation | undefined {
+    return this.#keyLocation?.();
+  }
+
+  /** Every checkpoint signed from now on is also handed to `sink`; a failing sink never stops signing. */
+  publishTo(sink: CheckpointSink, onError: (err: unknown) => void = () => undefined): void {
+    this.#sinks.push({ sink, onError });
+  }
+
+  /** Hands the latest checkpoint to every sink again (at start-up: a sink may be new). */
+  async publishLatest(): Promise<void> {
+    const latest = await this.latestCheckpoint();
+    if (latest) await this.#publish(latest);
+  }
+
+  async #publish(c: StoredCheckpoint): Promise<void> {
+    await Promise.all(this.#sinks.map(({ sink, onError }) => sink.publish(c).catch(onError)));
   }
 
   /** The tree, brought up to the store's current size. */
@@ -93,6 +130,7 @@ export class Ledger {
     if (latest && latest.size === t.size && latest.keyId === signer.keyId) return latest;
     const c = signer.sign(t.size, t.root(), now);
     await this.store.saveCheckpoint(c);
+    await this.#publish(c);
     return c;
   }
 

@@ -4,8 +4,9 @@ import { Worker } from 'node:worker_threads';
 import type { Store, StoredCheckpoint } from '../store/store.ts';
 import { keyIdOf, verifyCheckpoint } from './checkpoint.ts';
 import { HASH_BYTES } from './hash.ts';
-import { type ScannedChunk, scanRows } from './scan.ts';
+import { type ScannedChunk, linkProblem, scanRows } from './scan.ts';
 import { MerkleTree } from './tree.ts';
+import { type Witnessed, witnessProblems } from './witness.ts';
 
 export interface VerifyReport {
   readonly ok: boolean;
@@ -17,6 +18,20 @@ export interface VerifyReport {
   /** The first entry that is missing, altered or out of place. */
   readonly firstBadIndex?: number;
   readonly problems: readonly string[];
+  /** Earlier checkpoints held outside the database that the log was proved consistent with (or not). */
+  readonly witnessed?: readonly { readonly size: number; readonly time: number; readonly consistent: boolean; readonly proofHashes: number }[];
+}
+
+export interface VerifyOptions {
+  readonly threads?: number;
+  /**
+   * Entries not covered by a signed checkpoint may be at most this old (ms): a ledger whose
+   * checkpoints were deleted, or that Tether stopped signing, fails. Undefined: not checked.
+   */
+  readonly maxUnsignedAgeMs?: number;
+  readonly now?: number;
+  /** Checkpoints published outside the database earlier (a witness's copy, an export). */
+  readonly witnessed?: Witnessed;
 }
 
 /** Below this many entries one thread is quicker than starting others. */
@@ -71,7 +86,7 @@ function ranges(store: Store, size: number, threads: number): Range[] {
  * signatures made with `publicKeys`: every leaf hash, index continuity, each entry's own idea of
  * its position, and every checkpoint's root. Large logs are rehashed by several threads.
  */
-export async function verifyStore(store: Store, publicKeys: readonly KeyObject[], opts: { readonly threads?: number } = {}): Promise<VerifyReport> {
+export async function verifyStore(store: Store, publicKeys: readonly KeyObject[], opts: VerifyOptions = {}): Promise<VerifyReport> {
   let size = await store.ledgerSize();
   const checkpoints = await store.checkpoints();
   const problems: string[] = [];
@@ -108,6 +123,12 @@ export async function verifyStore(store: Store, publicKeys: readonly KeyObject[]
   try {
     scan: for (const range of all) {
       for await (const chunk of range.chunks) {
+        const link = chunk.headPrev !== undefined && chunk.from === tree.size && tree.size > 0 ? linkProblem(chunk.from, chunk.headPrev, tree.leafHash(tree.size - 1)) : undefined;
+        if (link) {
+          problems.push(link.problem as string);
+          firstBadIndex = link.badIndex;
+          break scan;
+        }
         for (let k = 0; k < chunk.count; k++) {
           tree.append(chunk.hashes.subarray(k * HASH_BYTES, (k + 1) * HASH_BYTES));
           if (pending < signed.length && (signed[pending] as StoredCheckpoint).size === tree.size && !rootsHold()) {
@@ -117,7 +138,7 @@ export async function verifyStore(store: Store, publicKeys: readonly KeyObject[]
         }
         if (chunk.problem) {
           problems.push(chunk.problem);
-          firstBadIndex = tree.size;
+          firstBadIndex = chunk.badIndex ?? tree.size;
           break scan;
         }
       }
@@ -148,5 +169,32 @@ export async function verifyStore(store: Store, publicKeys: readonly KeyObject[]
       problems.push(`entries ${tree.size}..${beyond.size - 1} are missing: a checkpoint signed ${beyond.size}`);
     }
   }
-  return { ok: problems.length === 0, verified: firstBadIndex ?? tree.size, size, checkpoints: checkpoints.length, firstBadIndex, problems };
+  if (firstBadIndex === undefined && opts.maxUnsignedAgeMs !== undefined) {
+    const stale = await staleUnsigned(store, lastGood, tree.size, opts.maxUnsignedAgeMs, opts.now ?? Date.now());
+    if (stale) {
+      problems.push(stale);
+      firstBadIndex = lastGood;
+    }
+  }
+  let witnessed: VerifyReport['witnessed'];
+  if (opts.witnessed) {
+    const w = witnessProblems(tree, opts.witnessed, trusted, firstBadIndex === undefined, checkpoints);
+    witnessed = w.checked;
+    problems.push(...w.problems);
+    if (w.firstBadIndex !== undefined) firstBadIndex = Math.min(firstBadIndex ?? w.firstBadIndex, w.firstBadIndex);
+  }
+  return { ok: problems.length === 0, verified: firstBadIndex ?? tree.size, size, checkpoints: checkpoints.length, firstBadIndex, problems, ...(witnessed ? { witnessed } : {}) };
+}
+
+/**
+ * Entries past the last signed checkpoint are only as good as the database. Tether signs every
+ * few seconds, so an old unsigned entry means checkpoints were deleted or signing stopped.
+ */
+async function staleUnsigned(store: Store, covered: number, size: number, maxAgeMs: number, now: number): Promise<string | undefined> {
+  if (size <= covered) return undefined;
+  const [first] = await store.entries(covered, covered + 1);
+  const written = first ? Date.parse(first.leaf.time) : Number.NaN;
+  if (!(now - written > maxAgeMs)) return undefined;
+  const what = covered === 0 ? 'no signed checkpoint covers any entry' : `the last signed checkpoint covers ${covered} entries`;
+  return `entries ${covered}..${size - 1} are not covered by any signed checkpoint and entry ${covered} was written ${new Date(written).toISOString()}, more than ${Math.round(maxAgeMs / 1000)} s ago: ${what} (were checkpoints deleted?)`;
 }

@@ -1,7 +1,8 @@
 // Is a requested Agent spec wider than the enforced one? Widening waits for a human;
 // narrowing applies at once. Conservative: a change we cannot prove narrower counts as wider.
 import { canonicalJson } from '../common/canonical-json.ts';
-import { AUTHORITY_CLASSES, type AgentSpec, type ResourceRule } from './schema.ts';
+import { identityKeys } from './compile.ts';
+import { AUTHORITY_CLASSES, type AgentSpec, type Identity, type ResourceRule } from './schema.ts';
 import { ruleTuples, tupleCovered } from '../kube/rule-coverage.ts';
 
 // Key order is not meaning: the enforced spec comes back from the store in canonical order.
@@ -64,4 +65,29 @@ export function wideningChanges(enforced: AgentSpec, requested: AgentSpec): stri
   if (!same(enforced.selfTuning, requested.selfTuning) && requested.selfTuning) out.push('self-tuning limits changed');
   for (const w of added(enforced.workloads, requested.workloads)) out.push(`workload ${JSON.stringify(w)} added`);
   return out;
+}
+
+/** How an identity is recognised: the same keys the compiled policy matches requests by. */
+function recognisedAs(id: Identity): string[] {
+  const k = identityKeys(id);
+  return [...(k.specific ?? []), ...(k.group === undefined ? [] : [`group:${k.group}`])];
+}
+
+/**
+ * The identities in `claimed` that `held` already covers, by how requests are recognised (a
+ * ServiceAccount and the User of its username are the same identity).
+ */
+export function sharedIdentities(held: readonly Identity[], claimed: readonly Identity[]): Identity[] {
+  const heldKeys = new Set(held.flatMap(recognisedAs));
+  return claimed.filter((id) => recognisedAs(id).some((k) => heldKeys.has(k)));
+}
+
+/** The usernames a request from one of these identities arrives with (what decision entries record as subject). */
+export function usernamesOf(identities: readonly Identity[]): string[] {
+  return identities.flatMap(recognisedAs).flatMap((k) => (k.startsWith('user:') ? [k.slice('user:'.length)] : []));
+}
+
+/** The spec of an agent that may do nothing: where identities with no enforced boundary of their own start. */
+export function noAuthority(requested: AgentSpec): AgentSpec {
+  return { owner: requested.owner, identities: requested.identities, authorityClass: 'advisory', boundary: { namespaces: [], rules: [] } };
 }

@@ -5,6 +5,7 @@ import { parseServiceAccountUsername, serviceAccountUsername } from '../kube/rba
 import { type CelProgram, compileCel } from './cel.ts';
 import type { PolicyProblem } from './errors.ts';
 import type { Located, PolicyDocuments } from './load.ts';
+import type { OwnershipView } from '../engine/rules/accountability.ts';
 import type { AgentDocument, AgentSpec, AuthorityClass, Budget, Condition, GovernancePolicySpec, Identity, Mode, ResourceMatch, ReviewTrigger } from './schema.ts';
 
 export interface CompiledCondition {
@@ -58,6 +59,8 @@ export interface CompiledPolicy {
   /** Specific identities (user, service account, OIDC, MCP client) → agents. */
   readonly bySpecificIdentity: ReadonlyMap<string, readonly CompiledAgent[]>;
   readonly byGroup: ReadonlyMap<string, readonly CompiledAgent[]>;
+  /** Directory (SCIM) standing and stored attestations, attached by the service layer; absent: YAML fields only. */
+  readonly ownership?: OwnershipView;
 }
 
 export function identityKeys(id: Identity): { specific?: string[]; group?: string } {

@@ -7,6 +7,7 @@ import { auditRoute } from '../adapters/audit/route.ts';
 import type { AuditFact } from '../adapters/audit/events.ts';
 import { authorizationRoute } from '../adapters/authorization/route.ts';
 import { consoleRoute } from '../adapters/console/route.ts';
+import { jsonDepth, MAX_JSON_DEPTH, tooDeep } from '../adapters/shared/json-depth.ts';
 import { ContentionError } from '../service/governor.ts';
 import type { AuditSummary } from '../service/audit-recorder.ts';
 import type { Metrics } from './metrics.ts';
@@ -15,10 +16,16 @@ export interface AppDeps extends ApiDeps {
   readonly metrics: Metrics;
   readonly recordAudit: (facts: AuditFact[]) => Promise<AuditSummary>;
   readonly ready: () => boolean;
+  /** True once shutdown began: /readyz answers 503 so the Service stops sending, while requests still in flight or arriving are served. */
+  readonly draining?: () => boolean;
   readonly bodyLimitBytes: number;
   /** With clientCa, the webhook endpoints answer only clients holding a certificate it signed. */
   readonly https?: { readonly cert: string; readonly key: string; readonly clientCa?: string };
   readonly logLevel: string;
+  /** A request must arrive whole within this (a slow body holds a socket and a parser). Default 30 s. */
+  readonly requestTimeoutMs?: number;
+  /** A connection that sends nothing for this long is closed (idle TLS included). Default 120 s. */
+  readonly idleTimeoutMs?: number;
 }
 
 const WEBHOOK_PATHS = new Set(['/admission', '/authorize', '/audit']);
@@ -29,10 +36,20 @@ function isWebhookRoute(req: { routeOptions: { url?: string } }): boolean {
 }
 
 export function buildApp(deps: AppDeps): FastifyInstance {
+  const requestTimeout = deps.requestTimeoutMs ?? 30_000;
+  // Node enforces request and header timeouts on a sweep; sweep often enough for short timeouts to hold.
+  const timeouts = { headersTimeout: Math.min(60_000, requestTimeout), connectionsCheckingInterval: Math.min(30_000, Math.max(250, requestTimeout / 4)) };
   const app = Fastify({
     https: deps.https
-      ? { cert: deps.https.cert, key: deps.https.key, ...(deps.https.clientCa ? { ca: deps.https.clientCa, requestCert: true, rejectUnauthorized: false } : {}) }
+      ? {
+          cert: deps.https.cert,
+          key: deps.https.key,
+          ...timeouts,
+          ...(deps.https.clientCa ? { ca: deps.https.clientCa, requestCert: true, rejectUnauthorized: false } : {}),
+        }
       : null,
+    requestTimeout,
+    connectionTimeout: deps.idleTimeoutMs ?? 120_000,
     bodyLimit: deps.bodyLimitBytes,
     logger: { level: deps.logLevel, redact: ['req.headers.authorization'] },
     // Webhooks are called for every agent request: per-request log lines would cost more than the decision.
@@ -41,6 +58,11 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     keepAliveTimeout: 75_000,
   }) as unknown as FastifyInstance;
 
+  const parseJson = app.getDefaultJsonParser('error', 'error');
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (req, body, done) =>
+    jsonDepth(body as string) > MAX_JSON_DEPTH ? done(tooDeep(), undefined) : parseJson(req, body as string, done),
+  );
   app.setErrorHandler((e: Error & { statusCode?: number; code?: string }, req, reply) => {
     if (e instanceof ContentionError) return reply.code(503).send({ error: 'busy', message: e.message });
     const status = e.statusCode ?? 500;
@@ -61,6 +83,11 @@ export function buildApp(deps: AppDeps): FastifyInstance {
           .send({ error: 'unauthorized', message: `webhooks need the API server's client certificate (tether webhook-config): ${socket.authorizationError ?? 'none presented'}` });
     });
   }
+  // An authenticated event stream (the MCP gateway's GET) may rightly stay quiet past the idle
+  // timeout; the exemption lasts for that one response, after which keep-alive timing applies.
+  app.addHook('preHandler', async (req) => {
+    if (req.method === 'GET' && req.headers.accept?.includes('text/event-stream')) req.raw.socket.setTimeout(0);
+  });
   app.addHook('preHandler', async (req, reply) => {
     if (req.method === 'POST' && !deps.ready() && req.routeOptions.url !== '/audit') return reply.code(503).send({ error: 'not ready', message: 'policy not loaded yet' });
   });
@@ -72,7 +99,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   consoleRoute(app);
 
   app.get('/healthz', async () => ({ ok: true }));
-  app.get('/readyz', async (_req, reply) => (deps.ready() ? { ready: true } : reply.code(503).send({ ready: false })));
+  app.get('/readyz', async (_req, reply) => (deps.ready() && !deps.draining?.() ? { ready: true } : reply.code(503).send({ ready: false })));
   app.get('/metrics', async (_req, reply) => reply.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics()));
   return app;
 }

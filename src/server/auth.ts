@@ -37,7 +37,7 @@ export const ADMIN_TOKEN_FILE = 'admin-token';
  * Tokens from the config; with none configured, one administrator token is created in the
  * data directory (mode 0600) so a fresh `tether serve` is usable by the CLI at once.
  */
-export function authenticatorFor(config: ResolvedConfig, administrators: readonly string[]): { auth: TokenAuthenticator; createdAdminToken?: string } {
+export function authenticatorFor(config: ResolvedConfig, administrators: readonly string[]): { auth: TokenAuthenticator; createdAdminToken?: string; adminTokenFile?: string } {
   const auth = new TokenAuthenticator();
   for (const t of config.tokens ?? []) {
     const caller: Caller = t.human ? { kind: 'human', id: t.human } : { kind: 'agent', username: t.agentUsername as string };
@@ -54,5 +54,5 @@ export function authenticatorFor(config: ResolvedConfig, administrators: readonl
   }
   const admin = administrators[0] ?? 'admin';
   auth.add(readFileSync(file, 'utf8').trim(), { kind: 'human', id: admin });
-  return { auth, createdAdminToken: created };
+  return { auth, createdAdminToken: created, adminTokenFile: file };
 }

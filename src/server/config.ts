@@ -1,4 +1,5 @@
 // `tether serve` configuration: one YAML file, validated with the same machinery as policy.
+import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { type Static, Type } from '@sinclair/typebox';
@@ -21,7 +22,8 @@ const Token = Type.Object(
 
 const Notification = Type.Object(
   {
-    url: Type.String({ pattern: '^https?://' }),
+    url: Type.Optional(Type.String({ pattern: '^https?://' })),
+    urlFile: Type.Optional(Type.String({ minLength: 1, description: 'A file holding the URL (a mounted Secret: webhook URLs are credentials).' })),
     format: Type.Optional(Type.Union([Type.Literal('json'), Type.Literal('slack')])),
     events: Type.Optional(
       Type.Array(
@@ -32,6 +34,9 @@ const Notification = Type.Object(
           Type.Literal('expansion.pending'),
           Type.Literal('audit.undecided'),
           Type.Literal('drift.found'),
+          Type.Literal('owner.inactive'),
+          Type.Literal('owner.restored'),
+          Type.Literal('owner.attestation-due'),
         ]),
       ),
     ),
@@ -54,11 +59,34 @@ const Drift = Type.Object(
   strict,
 );
 
+const LedgerSettings = Type.Object(
+  {
+    signingKeyFile: Type.Optional(
+      Type.String({ description: 'The checkpoint signing key (PEM), kept away from the database, e.g. a mounted Kubernetes Secret (default: <dataDir>/ledger-signing-key.pem).' }),
+    ),
+    witnessDir: Type.Optional(Type.String({ description: 'Publish every signed checkpoint into this directory too (storage the database writers cannot change).' })),
+    maxUnsignedAgeSeconds: Type.Optional(
+      Type.Integer({ minimum: 1, description: 'GET /v1/ledger/verify fails when entries this old are covered by no checkpoint (default 3600).' }),
+    ),
+  },
+  strict,
+);
+
+const ScimConfig = Type.Object(
+  {
+    token: Type.Optional(Type.String({ minLength: 32, description: 'The SCIM bearer token the identity provider presents (tests, local use).' })),
+    tokenFile: Type.Optional(Type.String()),
+    sha256: Type.Optional(Type.String({ pattern: '^[0-9a-f]{64}$', description: 'SHA-256 (hex) of the token, so the config holds no secret.' })),
+  },
+  strict,
+);
+
 export const ServerConfigSchema = Type.Object(
   {
     listen: Type.Optional(Type.Object({ host: Type.Optional(Type.String()), port: Type.Optional(Type.Integer({ minimum: 0, maximum: 65535 })) }, strict)),
     dataDir: Type.Optional(Type.String()),
     store: Type.Optional(Type.String({ description: 'sqlite:<file> (default: <dataDir>/tether.db) or postgres://…' })),
+    storeFile: Type.Optional(Type.String({ minLength: 1, description: 'A file holding the store URL (a mounted Secret), instead of store.' })),
     policy: Type.Optional(
       Type.Object(
         {
@@ -88,7 +116,25 @@ export const ServerConfigSchema = Type.Object(
     ),
     gatewayConfig: Type.Optional(Type.String({ description: 'Mount the MCP gateway at /mcp with this gateway config file.' })),
     logLevel: Type.Optional(Type.String()),
+    digestKeyFile: Type.Optional(
+      Type.String({ description: 'File holding the key (32+ bytes, hex) for digests shown outside Tether; share it across replicas. Default <dataDir>/digest-key.' }),
+    ),
+    requestTimeoutSeconds: Type.Optional(Type.Integer({ minimum: 1, description: 'A request must arrive whole within this (default 30).' })),
+    idleTimeoutSeconds: Type.Optional(Type.Integer({ minimum: 1, description: 'A connection silent this long is closed (default 120).' })),
     drift: Type.Optional(Drift),
+    ledger: Type.Optional(LedgerSettings),
+    shutdown: Type.Optional(
+      Type.Object(
+        {
+          drainSeconds: Type.Optional(
+            Type.Number({ minimum: 0, maximum: 4, description: 'After SIGTERM, seconds of answering not-ready before closing (Service endpoints catch up).' }),
+          ),
+        },
+        strict,
+      ),
+    ),
+    scim: Type.Optional(ScimConfig),
+    attestationReminderDays: Type.Optional(Type.Integer({ minimum: 0, description: 'Notify owners this many days before an attestation lapses (default 14).' })),
   },
   strict,
 );
@@ -104,11 +150,20 @@ export interface ResolvedConfig {
     | { readonly kind: 'self-managed'; readonly hosts: readonly string[] }
     | { readonly kind: 'files'; readonly certFile: string; readonly keyFile: string; readonly caFile?: string };
   readonly tokens: ServerConfigFile['tokens'];
-  readonly notifications: NonNullable<ServerConfigFile['notifications']>;
+  readonly notifications: readonly (Omit<NonNullable<ServerConfigFile['notifications']>[number], 'url' | 'urlFile'> & { readonly url: string })[];
   readonly bodyLimitBytes: number;
   readonly webhookClientAuth?: boolean;
   readonly gatewayConfig?: string;
   readonly logLevel: string;
+  readonly digestKeyFile?: string;
+  readonly requestTimeoutSeconds?: number;
+  readonly idleTimeoutSeconds?: number;
+  readonly ledger?: ServerConfigFile['ledger'];
+  /** After SIGTERM, how long /readyz answers 503 before the server closes. */
+  readonly shutdownDrainMs?: number;
+  /** The SCIM service provider at /scim/v2, when configured: the SHA-256 of its own token. */
+  readonly scim?: { readonly tokenSha256: string };
+  readonly attestationReminderDays?: number;
   /** The drift watcher, when configured. */
   readonly drift?: {
     readonly repo: string;
@@ -150,23 +205,35 @@ export function loadConfig(file: string | undefined, overrides: Partial<ServerCo
     if ([t.token, t.tokenFile, t.sha256].filter(Boolean).length !== 1) throw new ConfigError(`${file ?? 'config'}: tokens[${i}]: give exactly one of token, tokenFile, sha256`);
     if (Boolean(t.human) === Boolean(t.agentUsername)) throw new ConfigError(`${file ?? 'config'}: tokens[${i}]: give exactly one of human, agentUsername`);
   }
+  for (const [i, n] of (c.notifications ?? []).entries())
+    if (Boolean(n.url) === Boolean(n.urlFile)) throw new ConfigError(`${file ?? 'config'}: notifications[${i}]: give exactly one of url, urlFile`);
+  if (c.store && c.storeFile) throw new ConfigError(`${file ?? 'config'}: give store or storeFile, not both`);
+  if (c.scim && [c.scim.token, c.scim.tokenFile, c.scim.sha256].filter(Boolean).length !== 1)
+    throw new ConfigError(`${file ?? 'config'}: scim: give exactly one of token, tokenFile, sha256`);
   const dataDir = resolve(c.dataDir ?? '.tether');
   return {
     host: c.listen?.host ?? '127.0.0.1',
     port: c.listen?.port ?? 8443,
     dataDir,
-    storeUrl: c.store ?? `sqlite:${join(dataDir, 'tether.db')}`,
+    storeUrl: c.store ?? (c.storeFile ? secretFile(c.storeFile, 'storeFile', file) : `sqlite:${join(dataDir, 'tether.db')}`),
     policy: c.policy?.source === 'kubernetes' ? { source: 'kubernetes', kubeconfig: c.policy.kubeconfig } : { source: 'directory', dir: resolve(c.policy?.dir ?? EXAMPLES) },
     tls:
       c.tls?.certFile && c.tls.keyFile
         ? { kind: 'files', certFile: c.tls.certFile, keyFile: c.tls.keyFile, caFile: c.tls.caFile }
         : { kind: 'self-managed', hosts: c.tls?.hosts ?? ['localhost', '127.0.0.1'] },
     tokens: c.tokens,
-    notifications: c.notifications ?? [],
+    notifications: (c.notifications ?? []).map(({ urlFile, ...n }, i) => ({ ...n, url: n.url ?? secretFile(urlFile as string, `notifications[${i}].urlFile`, file) })),
     bodyLimitBytes: c.bodyLimitBytes ?? 3 * 1024 * 1024,
     webhookClientAuth: c.webhookClientAuth ?? false,
     gatewayConfig: c.gatewayConfig,
     logLevel: c.logLevel ?? 'info',
+    ...(c.digestKeyFile ? { digestKeyFile: resolve(c.digestKeyFile) } : {}),
+    requestTimeoutSeconds: c.requestTimeoutSeconds ?? 30,
+    idleTimeoutSeconds: c.idleTimeoutSeconds ?? 120,
+    ...(c.ledger ? { ledger: { ...c.ledger, ...(c.ledger.signingKeyFile ? { signingKeyFile: resolve(c.ledger.signingKeyFile) } : {}) } } : {}),
+    shutdownDrainMs: (c.shutdown?.drainSeconds ?? 0) * 1000,
+    ...(c.scim ? { scim: { tokenSha256: scimTokenSha256(c.scim) } } : {}),
+    attestationReminderDays: c.attestationReminderDays ?? 14,
     ...(c.drift
       ? {
           drift: {
@@ -183,4 +250,20 @@ export function loadConfig(file: string | undefined, overrides: Partial<ServerCo
         }
       : {}),
   };
+}
+
+/** A value kept in a file (a mounted Secret); named in errors, never printed. */
+function secretFile(path: string, field: string, configFile: string | undefined): string {
+  try {
+    return readFileSync(path, 'utf8').trim();
+  } catch (e) {
+    throw new ConfigError(`${configFile ?? 'config'}: ${field}: cannot read ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+}
+
+function scimTokenSha256(s: NonNullable<ServerConfigFile['scim']>): string {
+  if (s.sha256) return s.sha256;
+  const token = s.token ?? readFileSync(s.tokenFile as string, 'utf8').trim();
+  if (token.length < 32) throw new ConfigError('scim: the token must be at least 32 characters');
+  return createHash('sha256').update(token).digest('hex');
 }

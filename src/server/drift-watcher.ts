@@ -4,7 +4,6 @@
 // previous run to the ledger (kind drift) and notifies their owners. Standing drift is recorded
 // once, not every interval.
 import { resolve } from 'node:path';
-import * as k8s from '@kubernetes/client-node';
 import { agentDirectoryFromPolicy } from '../analysis/drift/actors.ts';
 import { loadDesiredState } from '../analysis/drift/desired.ts';
 import { detectDrift } from '../analysis/drift/detect.ts';
@@ -19,6 +18,7 @@ import { objectKey } from '../engine/action.ts';
 import type { LedgerLeaf } from '../ledger/leaf.ts';
 import type { CompiledPolicy } from '../policy/compile.ts';
 import type { Store } from '../store/store.ts';
+import { clusterKubeConfig } from './kube-config.ts';
 import { type LeaseApi, LeaseElector, leaseApiFromKubeConfig } from './lease.ts';
 import type { Notice } from './notify.ts';
 
@@ -114,10 +114,7 @@ export class DriftWatcher {
     this.#client = this.#o.kubeClient ?? (await kubeClientFromKubeconfig(this.#o.kubeconfig));
     let leaseApi = this.#o.leaseApi;
     if (!leaseApi) {
-      const kc = new k8s.KubeConfig();
-      if (this.#o.kubeconfig) kc.loadFromFile(this.#o.kubeconfig);
-      else kc.loadFromDefault();
-      leaseApi = leaseApiFromKubeConfig(kc);
+      leaseApi = leaseApiFromKubeConfig(clusterKubeConfig(this.#o.kubeconfig));
     }
     this.#elector = new LeaseElector({
       api: leaseApi,

@@ -2,6 +2,8 @@
 import type { Action } from '../engine/action.ts';
 import { RULES } from '../engine/decision.ts';
 import type { Decider } from '../adapters/shared/decider.ts';
+import type { GatewayGovernor } from '../adapters/mcp-gateway/call-governance.ts';
+import { traceDecision, traceDecisions } from '../common/tracing.ts';
 import type { Governor } from '../service/governor.ts';
 import type { Metrics } from './metrics.ts';
 import type { Notifier } from './notify.ts';
@@ -10,7 +12,7 @@ export function instrumentedDecider(governor: Governor, metrics: Metrics, notifi
   return {
     async decide(action: Action) {
       const end = metrics.decisionSeconds.startTimer({ source: action.source });
-      const r = await governor.decide(action);
+      const r = await traceDecision(action, () => governor.decide(action));
       end();
       const d = r.decision;
       const cls = d.governed && 'agent' in d && d.agent ? d.agent.authorityClass : 'none';
@@ -39,5 +41,17 @@ export function instrumentedDecider(governor: Governor, metrics: Metrics, notifi
       }
       return r;
     },
+  };
+}
+
+/** The Governor as the gateway sees it, with a span for each decision (under the tool call's span). */
+export function tracedGovernor(governor: Governor): GatewayGovernor {
+  return {
+    get policy() {
+      return governor.policy;
+    },
+    store: governor.store,
+    decide: (action) => traceDecision(action, () => governor.decide(action)),
+    decideAll: (actions) => traceDecisions(actions, () => governor.decideAll(actions)),
   };
 }

@@ -41,7 +41,7 @@ export function createMetrics(store: Store) {
       help: 'Approval requests waiting for a human.',
       registers: [registry],
       async collect() {
-        this.set((await store.approvals({ status: 'pending' })).length);
+        this.set(await store.count('approvals', { status: 'pending' }));
       },
     }),
     storeSeconds: new Histogram({

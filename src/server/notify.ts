@@ -2,7 +2,16 @@
 // a slow or failing receiver never delays a decision.
 import type { ResolvedConfig } from './config.ts';
 
-export type NotificationEvent = 'approval.pending' | 'breaker.trip' | 'agent.unregistered' | 'expansion.pending' | 'audit.undecided' | 'drift.found';
+export type NotificationEvent =
+  | 'approval.pending'
+  | 'breaker.trip'
+  | 'agent.unregistered'
+  | 'expansion.pending'
+  | 'audit.undecided'
+  | 'drift.found'
+  | 'owner.inactive'
+  | 'owner.restored'
+  | 'owner.attestation-due';
 
 export interface Notice {
   readonly event: NotificationEvent;
@@ -31,7 +40,8 @@ export class Notifier {
         .then((r) => {
           if (!r.ok) throw new Error(`HTTP ${r.status}`);
         })
-        .catch((e: Error) => this.#onError(e, t.url))
+        // Webhook URLs carry their credential in the path (Slack): logs name the host only.
+        .catch((e: Error) => this.#onError(e, new URL(t.url).origin))
         .finally(() => this.#inflight.delete(p));
       this.#inflight.add(p);
     }

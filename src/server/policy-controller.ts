@@ -1,14 +1,16 @@
 // Reconciles requested policy (a directory or the cluster's Agent objects) into enforced policy.
 // "Spec is a request, status is what is enforced": a first registration and any narrowing take
 // effect at once; a widening becomes a boundary-expansion request, and the last approved spec
-// stays enforced until a human approves.
+// stays enforced until a human approves. A boundary belongs to identities, not to a name: a new
+// Agent claiming identities that were enforced under another (a rename) or that acted before
+// starts from what those identities last had, so deleting `a` and adding a wider `b` is a widening.
 import { digestOf } from '../common/digest.ts';
 import { type CompiledPolicy, compilePolicy } from '../policy/compile.ts';
-import { wideningChanges } from '../policy/boundary-diff.ts';
+import { noAuthority, sharedIdentities, usernamesOf, wideningChanges } from '../policy/boundary-diff.ts';
 import type { PolicyProblem } from '../policy/errors.ts';
 import type { Located, PolicyDocuments } from '../policy/load.ts';
 import type { AgentDocument, AgentSpec } from '../policy/schema.ts';
-import type { Store } from '../store/store.ts';
+import type { EnforcedSpec, Store } from '../store/store.ts';
 
 export interface PolicyControllerEvents {
   onPolicy(policy: CompiledPolicy): void;
@@ -82,13 +84,18 @@ export class PolicyController {
     for (const loc of docs.agents) {
       const name = loc.doc.metadata.name;
       const requested = loc.doc.spec;
-      const current = await this.#store.enforcedAgent(name);
+      let current = await this.#store.enforcedAgent(name);
       const requestedDigest = digestOf(requested);
       if (!current) {
-        await this.#store.enforceSpec(name, requested, { by: source, reason: 'first registration' }, now);
-        enforced.push(loc);
-        enforcement.push({ name, requestedDigest, enforcedDigest: requestedDigest });
-        continue;
+        const inherited = await this.#inheritedBoundary(name, requested);
+        if (!inherited) {
+          await this.#store.enforceSpec(name, requested, { by: source, reason: 'first registration' }, now);
+          enforced.push(loc);
+          enforcement.push({ name, requestedDigest, enforcedDigest: requestedDigest });
+          continue;
+        }
+        await this.#store.enforceSpec(name, inherited.spec, { by: source, reason: inherited.reason }, now);
+        current = (await this.#store.enforcedAgent(name)) as EnforcedSpec;
       }
       const currentSpec = current.spec as AgentSpec;
       if (current.specDigest === requestedDigest) {
@@ -122,5 +129,38 @@ export class PolicyController {
     this.#enforcement = enforcement;
     this.#events.onPolicy(compiled.policy);
     for (const l of this.#reconciled) l();
+  }
+
+  /**
+   * What a new Agent's identities already had: the last enforced boundary of another Agent that
+   * held them (a deleted or renamed one), or nothing when they acted without one. Undefined for
+   * identities Tether has never seen: a true first registration.
+   */
+  async #inheritedBoundary(name: string, requested: AgentSpec): Promise<{ spec: AgentSpec; reason: string } | undefined> {
+    const holders = (await this.#store.enforcedAgents()).filter(
+      (e) => e.agent !== name && sharedIdentities((e.spec as AgentSpec).identities ?? [], requested.identities).length > 0,
+    );
+    const [only] = holders;
+    if (holders.length === 1 && only) {
+      const spec = only.spec as AgentSpec;
+      return {
+        spec: { ...spec, identities: sharedIdentities(spec.identities, requested.identities) },
+        reason: `first registration of identities last enforced under agent ${only.agent} (ledger entry ${only.ledgerIndex}): that boundary carries over until a human approves more`,
+      };
+    }
+    if (holders.length > 1)
+      return {
+        spec: noAuthority(requested),
+        reason: `first registration of identities enforced under agents ${holders.map((h) => h.agent).join(', ')}: it starts with no authority until a human approves`,
+      };
+    for (const username of usernamesOf(requested.identities)) {
+      const seen = await this.#store.subjectSeen(username);
+      if (seen)
+        return {
+          spec: noAuthority(requested),
+          reason: `first registration of ${username}, which already acted (ledger entry ${seen.index}) without a boundary of its own: it starts with no authority until a human approves`,
+        };
+    }
+    return undefined;
   }
 }

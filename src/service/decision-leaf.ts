@@ -1,9 +1,9 @@
 // What the ledger keeps of a decision: enough to say who did what, why, and what Tether said,
 // committed by digests where the content itself must stay out (objects, Secret payloads).
-import { digestOf, sha256Hex } from '../common/digest.ts';
+import { digestOf } from '../common/digest.ts';
 import type { Action, Target } from '../engine/action.ts';
 import type { Decision } from '../engine/decision.ts';
-import { actionDigest, stableObjectJson } from '../engine/digest.ts';
+import { actionDigest, stableObject } from '../engine/digest.ts';
 import type { LedgerLeaf } from '../ledger/leaf.ts';
 
 /** Targets whose objects carry credentials: Secrets, service account tokens, token reviews. */
@@ -25,8 +25,6 @@ export function decisionLeaf(action: Action, decision: Decision, now: number): L
   const agent = 'agent' in decision ? decision.agent : undefined;
   const used = decision.effects.flatMap((e) => (e.kind === 'approval.consume' ? [e.approvalId] : []));
   const intent = action.intent;
-  // Canonicalised once: both the action digest and the object digest cover it.
-  const objectJson = credentials || object === undefined ? undefined : stableObjectJson(object);
   return {
     v: 1,
     time: new Date(now).toISOString(),
@@ -38,10 +36,8 @@ export function decisionLeaf(action: Action, decision: Decision, now: number): L
     verb: action.verb,
     target: action.target,
     tool: action.tool,
-    actionDigest: credentials
-      ? actionDigest({ ...action, object: identifiersOnly(action.object), oldObject: undefined })
-      : (decision.actionDigest ?? actionDigest(action, action.object === undefined ? undefined : objectJson)),
-    objectDigest: object === undefined ? undefined : credentials ? digestOf(identifiersOnly(object)) : `sha256:${sha256Hex(objectJson as string)}`,
+    actionDigest: credentials ? actionDigest({ ...action, object: identifiersOnly(action.object), oldObject: undefined }) : (decision.actionDigest ?? actionDigest(action)),
+    objectDigest: object === undefined ? undefined : digestOf(credentials ? identifiersOnly(object) : stableObject(object)),
     intent: intent && { summary: intent.summary, trigger: intent.trigger, goal: intent.goal, targets: intent.targets },
     intentDigest: intent && digestOf(intent),
     chain: action.chain,

@@ -5,11 +5,12 @@ import { digestOf } from '../common/digest.ts';
 import { mayApprove, mayApproveExpansion, mayResetBreaker, isAgentIdentity, type Verdict } from '../engine/approvers.ts';
 import { decide } from '../engine/decide.ts';
 import type { BreakerScope, Decision } from '../engine/decision.ts';
-import { resolveAgent } from '../engine/rules/accountability.ts';
+import { type OwnershipView, resolveAgent } from '../engine/rules/accountability.ts';
 import { EMPTY_STATE } from '../engine/state.ts';
 import type { CompiledAgent, CompiledPolicy } from '../policy/compile.ts';
 import type { AgentStateNeeds, ExpansionRequest, HumanVerdict, Store, StoredApproval, StoredBreaker } from '../store/store.ts';
 import { decisionLeaf } from './decision-leaf.ts';
+import { requestedObjects } from './requested-objects.ts';
 
 /** The engine's rate window (src/engine/rules/breaker.ts asks mutationsSince(now - 60 s)). */
 const RATE_WINDOW_MS = 60_000;
@@ -51,6 +52,7 @@ function needsReason(reason: string): Refused | undefined {
 export class Governor {
   readonly store: Store;
   #policy: CompiledPolicy;
+  #ownership: OwnershipView | undefined;
   readonly #clock: () => number;
 
   constructor(opts: { readonly policy: CompiledPolicy; readonly store: Store; readonly clock?: () => number }) {
@@ -65,7 +67,13 @@ export class Governor {
 
   /** Decisions already under way finish with the policy they started with. */
   setPolicy(policy: CompiledPolicy): void {
-    this.#policy = policy;
+    this.#policy = this.#ownership ? { ...policy, ownership: this.#ownership } : policy;
+  }
+
+  /** Directory standing and attestations (src/service/directory.ts), read by every decision from here on. */
+  setOwnership(view: OwnershipView): void {
+    this.#ownership = view;
+    this.#policy = { ...this.#policy, ownership: view };
   }
 
   /** An agent declares why it is about to act, for writes that cannot carry the annotation. Ledgered. */
@@ -106,7 +114,7 @@ export class Governor {
         decisionLeaf(action, decision, now),
         decision.effects,
         now,
-        decision.outcome === 'pending' ? { approvalAsk: decision.approval } : undefined,
+        decision.outcome === 'pending' ? { approvalAsk: decision.approval, requested: requestedObjects(action) } : undefined,
       );
       if (committed.ok) return { decision, ledgerIndex: committed.index, approvalId: committed.approvalId };
     }

@@ -9,7 +9,7 @@
 import type { Action, Intent } from '../engine/action.ts';
 import type { ApprovalAsk, BreakerScope, Effect } from '../engine/decision.ts';
 import type { ApprovalStatus, BreakerState, StateView } from '../engine/state.ts';
-import type { LeafKind, LedgerLeaf } from '../ledger/leaf.ts';
+import type { IndexedColumns, LeafKind, LedgerLeaf } from '../ledger/leaf.ts';
 
 /** What the engine may ask about one agent besides the action itself (taken from its CompiledAgent). */
 export interface AgentStateNeeds {
@@ -60,6 +60,12 @@ export interface StoredApproval {
   /** Ledger index of the pending decision that opened the request. */
   readonly requestIndex: number;
   readonly verdicts: readonly (HumanVerdict & { readonly at: number; readonly index: number })[];
+}
+
+/** The object a pending action would write, and the one it replaces (as the enforcement point saw it). */
+export interface RequestedObjects {
+  readonly object?: unknown;
+  readonly oldObject?: unknown;
 }
 
 export interface StoredProposal {
@@ -154,6 +160,8 @@ export interface LedgerRow {
   readonly index: number;
   readonly data: string;
   readonly leafHash: Buffer;
+  /** The columns queries select by, as stored (verify checks them against the content). */
+  readonly columns: IndexedColumns;
 }
 
 export interface LedgerQuery {
@@ -163,11 +171,15 @@ export interface LedgerQuery {
   /** objectKey of the target, e.g. deployments.apps:shop/web */
   readonly object?: string;
   readonly kind?: LeafKind;
+  /** Entries of one chain (trace) id. */
+  readonly chain?: string;
   /** Leaf time range in ms since the epoch, inclusive start, exclusive end. */
   readonly since?: number;
   readonly until?: number;
   /** Only entries at or after this index (paging). */
   readonly fromIndex?: number;
+  /** Newest first (the limit then keeps the latest entries). */
+  readonly newestFirst?: boolean;
   readonly limit?: number;
 }
 
@@ -177,6 +189,52 @@ export interface StoredCheckpoint {
   readonly time: number;
   readonly keyId: string;
   readonly signature: Buffer;
+}
+
+/** Where a page of a newest-first list ended: the next page holds what comes after it. */
+export interface PageCursor {
+  readonly at: number;
+  readonly id: string;
+}
+
+/** The lists whose rows can be counted whole (the pages of a list never say how many there are). */
+export type CountedList = 'approvals' | 'proposals' | 'expansions';
+/** A User or Group row as stored: the resource JSON, its version (the ETag) and type. */
+export interface StoredScimRow {
+  readonly type: 'User' | 'Group';
+  readonly id: string;
+  readonly version: number;
+  readonly data: string;
+}
+
+/** One directory change; `previous` is the version it replaces (undefined: the resource must not exist yet). */
+export type DirectoryWrite =
+  | {
+      readonly kind: 'put';
+      readonly type: 'User' | 'Group';
+      readonly id: string;
+      /** The name SCIM keeps unique, lower-cased: userName or displayName. */
+      readonly nameKey: string;
+      readonly version: number;
+      readonly data: string;
+      readonly previous: number | undefined;
+    }
+  | { readonly kind: 'delete'; readonly type: 'User' | 'Group'; readonly id: string; readonly previous: number };
+
+export type DirectoryWriteResult =
+  /** `version`: the directory head after this write. */
+  | { readonly ok: true; readonly indexes: readonly number[]; readonly version: number }
+  | { readonly ok: false; readonly conflict: 'uniqueness' | 'version' | 'missing'; readonly why: string };
+
+/** An owner's word that they still answer for an agent, until a time. */
+export interface StoredAttestation {
+  readonly agent: string;
+  readonly owner: string;
+  readonly until: number;
+  readonly reason: string;
+  readonly by: string;
+  readonly at: number;
+  readonly ledgerIndex: number;
 }
 
 export interface Store {
@@ -192,14 +250,20 @@ export interface Store {
    * approval request of a pending decision, append the leaf (and a breaker leaf per breaker
    * transition). All of it or nothing.
    */
-  commit(leaf: LedgerLeaf, effects: readonly Effect[], now: number, opts?: { readonly approvalAsk?: ApprovalAsk }): Promise<CommitResult>;
+  commit(leaf: LedgerLeaf, effects: readonly Effect[], now: number, opts?: { readonly approvalAsk?: ApprovalAsk; readonly requested?: RequestedObjects }): Promise<CommitResult>;
 
   // ── approvals and proposals ──────────────────────────────────────────────────────────
   approval(id: string): Promise<StoredApproval | undefined>;
-  approvals(filter?: { readonly status?: ApprovalStatus; readonly agent?: string; readonly limit?: number }): Promise<StoredApproval[]>;
+  /** Newest first; `after` continues a list where its previous page ended. */
+  approvals(filter?: { readonly status?: ApprovalStatus; readonly agent?: string; readonly limit?: number; readonly after?: PageCursor }): Promise<StoredApproval[]>;
   /** Records one person's verdict (ledgered). Approved once minApprovals distinct people approved; one denial denies. */
   decideApproval(id: string, verdict: HumanVerdict, now: number): Promise<{ readonly ok: true; readonly approval: StoredApproval; readonly index: number } | Refusal>;
-  proposals(filter?: { readonly agent?: string; readonly limit?: number }): Promise<StoredProposal[]>;
+  /** Newest first; `afterSeq` continues a list where its previous page ended. */
+  proposals(filter?: { readonly agent?: string; readonly limit?: number; readonly afterSeq?: number }): Promise<StoredProposal[]>;
+  /** How many rows a list holds in all, for metrics and list totals. */
+  count(list: CountedList, filter?: { readonly status?: string; readonly agent?: string }): Promise<number>;
+  /** What the agent asked to write when it opened approval `id` (never kept for credential-bearing targets). */
+  requestedObjects(id: string): Promise<RequestedObjects | undefined>;
 
   // ── boundary expansions ("spec is a request, status is what is enforced") ──────────────
   requestExpansion(
@@ -207,12 +271,17 @@ export interface Store {
     now: number,
   ): Promise<{ readonly id: string; readonly index: number }>;
   expansion(id: string): Promise<ExpansionRequest | undefined>;
-  expansions(filter?: { readonly status?: ExpansionStatus; readonly agent?: string }): Promise<ExpansionRequest[]>;
+  /** Newest first; `after` continues a list where its previous page ended. */
+  expansions(filter?: { readonly status?: ExpansionStatus; readonly agent?: string; readonly limit?: number; readonly after?: PageCursor }): Promise<ExpansionRequest[]>;
   /** An approval makes the requested spec the enforced one. */
   decideExpansion(id: string, verdict: HumanVerdict, now: number): Promise<{ readonly ok: true; readonly request: ExpansionRequest; readonly index: number } | Refusal>;
   /** Narrowing needs no approval: it is enforced at once (and ledgered). */
   enforceSpec(agent: string, spec: unknown, who: Attribution, now: number): Promise<{ readonly index: number }>;
   enforcedAgent(name: string): Promise<EnforcedSpec | undefined>;
+  /** Every agent ever enforced, deleted ones too: whose boundary an identity last had. */
+  enforcedAgents(): Promise<EnforcedSpec[]>;
+  /** The first decision entry in which `username` acted, if it ever did. Scans the log: for registrations, not the hot path. */
+  subjectSeen(username: string): Promise<{ readonly index: number; readonly agent?: string } | undefined>;
 
   // ── breakers and the kill switch ─────────────────────────────────────────────────────
   breakers(): Promise<StoredBreaker[]>;
@@ -232,6 +301,17 @@ export interface Store {
 
   /** A change seen by audit rather than decided here (an HPA moving spec.replicas): feeds oscillation. */
   recordFieldChange(change: ObservedFieldChange): Promise<void>;
+
+  // ── directory (SCIM) and attestations ──────────────────────────────────────────────────
+  /** Moves with every directory write, from any process: replicas reload when it changes. */
+  directoryVersion(): Promise<number>;
+  scimRows(): Promise<StoredScimRow[]>;
+  /** All writes and leaves in one transaction, or nothing when any write's version or name conflicts. */
+  writeDirectory(writes: readonly DirectoryWrite[], leaves: readonly LedgerLeaf[], now: number): Promise<DirectoryWriteResult>;
+  /** Records an attestation and its ledger leaf together. */
+  attest(a: Omit<StoredAttestation, 'ledgerIndex' | 'at'>, leaf: LedgerLeaf, now: number): Promise<{ readonly index: number }>;
+  /** Newest first. */
+  attestations(filter?: { readonly agent?: string }): Promise<StoredAttestation[]>;
 
   // ── ledger rows ──────────────────────────────────────────────────────────────────────
   /** Group-committed: concurrent appends share one transaction. Resolves once durable. */

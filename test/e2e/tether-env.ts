@@ -194,7 +194,8 @@ export interface TetherEnv {
   close(): Promise<void>;
 }
 
-export async function startTetherEnv(): Promise<TetherEnv> {
+/** `scimToken`: serve the SCIM endpoint with this token (owners then come from the directory). */
+export async function startTetherEnv(opts: { scimToken?: string } = {}): Promise<TetherEnv> {
   const dir = tempDir('tether-e2e-');
   const dataDir = join(dir, 'data');
   const configDir = join(dir, 'apiserver');
@@ -278,6 +279,7 @@ export async function startTetherEnv(): Promise<TetherEnv> {
         ],
         logLevel: 'warn',
         webhookClientAuth: true,
+        ...(opts.scimToken ? { scim: { token: opts.scimToken } } : {}),
       }),
     );
     const caFile = join(dataDir, 'tls', 'ca.crt');

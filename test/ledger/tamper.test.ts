@@ -99,10 +99,22 @@ for (const backend of BACKENDS) {
       assert.match(r.problems[0] as string, /holds the entry written at index 4/);
     });
 
-    test('an entry rewritten with a matching hash and position: caught by the signed root', async () => {
-      const { url, verify } = await logOf20();
-      const forged = leafData(12, { ...leaf(12), decision: 'deny' });
+    test("an entry rewritten with a matching hash and position: named exactly by the next entry's link", async () => {
+      const { url, ledger, verify } = await logOf20();
+      const [original] = await ledger.store.entries(12, 13);
+      const forged = leafData(12, { ...original?.leaf, decision: 'deny' } as LedgerLeaf);
       await behindTethersBack(url, 'UPDATE ledger SET data = ?, leaf_hash = ? WHERE idx = ?', [forged, leafHash(forged), 12]);
+      const r = await verify();
+      assert.equal(r.ok, false);
+      assert.equal(r.firstBadIndex, 12);
+      assert.match(r.problems[0] as string, /entry 12 was rewritten together with its stored hash/);
+    });
+
+    test('the last entry before a checkpoint rewritten (no later link): caught by the signed root', async () => {
+      const { url, ledger, verify } = await logOf20();
+      const [original] = await ledger.store.entries(19, 20);
+      const forged = leafData(19, { ...original?.leaf, decision: 'deny' } as LedgerLeaf);
+      await behindTethersBack(url, 'UPDATE ledger SET data = ?, leaf_hash = ? WHERE idx = ?', [forged, leafHash(forged), 19]);
       const r = await verify();
       assert.equal(r.ok, false);
       // The checkpoint at 10 still holds, so the rewrite lies in 10..19.

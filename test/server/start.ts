@@ -16,7 +16,7 @@ export const TOKENS = {
 
 export const SA = (name: string) => `system:serviceaccount:agents:${name}`;
 
-const agent = (name: string, spec: Record<string, unknown>) => ({
+export const agent = (name: string, spec: Record<string, unknown>) => ({
   apiVersion: 'tether.dev/v1alpha1',
   kind: 'Agent',
   metadata: { name },
@@ -50,11 +50,20 @@ export function writePolicy(dir: string, docs: Record<string, unknown>[]): void 
 
 export async function startTestServer(
   storeUrl: string,
-  opts: { bodyLimitBytes?: number; notifications?: ResolvedConfig['notifications']; webhookClientAuth?: boolean } = {},
+  opts: {
+    bodyLimitBytes?: number;
+    notifications?: ResolvedConfig['notifications'];
+    webhookClientAuth?: boolean;
+    policy?: Record<string, unknown>[];
+    requestTimeoutSeconds?: number;
+    idleTimeoutSeconds?: number;
+    ledger?: ResolvedConfig['ledger'];
+    scim?: ResolvedConfig['scim'];
+  } = {},
 ): Promise<RunningServer & { policyDir: string; dataDir: string }> {
   const dataDir = tempDir('tether-serve-');
   const policyDir = join(dataDir, 'policy');
-  writePolicy(policyDir, testPolicy());
+  writePolicy(policyDir, opts.policy ?? testPolicy());
   const config: ResolvedConfig = {
     host: '127.0.0.1',
     port: 0,
@@ -72,6 +81,10 @@ export async function startTestServer(
     bodyLimitBytes: opts.bodyLimitBytes ?? 256 * 1024,
     logLevel: 'warn',
     webhookClientAuth: opts.webhookClientAuth,
+    requestTimeoutSeconds: opts.requestTimeoutSeconds,
+    idleTimeoutSeconds: opts.idleTimeoutSeconds,
+    ...(opts.ledger ? { ledger: opts.ledger } : {}),
+    scim: opts.scim,
   };
   const server = await startServer(config);
   return Object.assign(server, { policyDir, dataDir });

@@ -4,6 +4,7 @@ export interface HttpsResponse<T = unknown> {
   readonly status: number;
   readonly body: T;
   readonly text: string;
+  readonly headers: Readonly<Record<string, string | string[] | undefined>>;
 }
 
 /** One HTTPS request trusting `ca`: real TLS, as the API server and the CLI talk to Tether. */
@@ -35,7 +36,7 @@ export function https<T = unknown>(
           try {
             body = JSON.parse(text);
           } catch {}
-          resolve({ status: res.statusCode ?? 0, body: body as T, text });
+          resolve({ status: res.statusCode ?? 0, body: body as T, text, headers: res.headers });
         });
       },
     );

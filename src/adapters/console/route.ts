@@ -1,4 +1,4 @@
-// Serves the web console (console/ at the repo root): three static files, nothing else. The page
+// Serves the web console (console/ at the repo root): its static files (listed below), nothing else. The page
 // needs no token to load; every /v1 call it makes does. A strict CSP keeps it to its own origin.
 import { readFile } from 'node:fs/promises';
 import type { FastifyInstance, FastifyReply } from 'fastify';
@@ -9,6 +9,15 @@ const DIR = new URL('../../../console/', import.meta.url);
 const FILES: Readonly<Record<string, string>> = {
   'index.html': 'text/html; charset=utf-8',
   'app.js': 'text/javascript; charset=utf-8',
+  'dom.js': 'text/javascript; charset=utf-8',
+  'nav.js': 'text/javascript; charset=utf-8',
+  'approvals.js': 'text/javascript; charset=utf-8',
+  'diff.js': 'text/javascript; charset=utf-8',
+  'chain.js': 'text/javascript; charset=utf-8',
+  'drift.js': 'text/javascript; charset=utf-8',
+  'expansions.js': 'text/javascript; charset=utf-8',
+  'live.js': 'text/javascript; charset=utf-8',
+  'proof.js': 'text/javascript; charset=utf-8',
   'style.css': 'text/css; charset=utf-8',
 };
 

@@ -29,14 +29,18 @@ const StaticKey = Type.Object(
   strict,
 );
 
+const HttpUrl = Type.String({ pattern: '^https?://[^\\s#]+$' });
+
 const OidcIssuer = Type.Object(
   {
-    issuer: NonEmpty,
-    audiences: Type.Array(NonEmpty, { minItems: 1 }),
-    jwksFile: NonEmpty,
+    issuer: HttpUrl,
+    audiences: Type.Optional(Type.Array(NonEmpty, { minItems: 1, description: 'Default: auth.resource (RFC 8707).' })),
+    jwksFile: Type.Optional(Type.String({ minLength: 1, description: 'Offline keys; without it the issuer metadata (RFC 8414) names the jwks_uri.' })),
     usernamePrefix: Type.Optional(Type.String()),
     groupsClaim: Type.Optional(NonEmpty),
+    clientIdClaim: Type.Optional(Type.String({ minLength: 1, description: 'A claim (client_id, azp, appid) whose value becomes the MCP client id.' })),
     clockSkew: Type.Optional(Duration),
+    jwksRefreshCooldown: Type.Optional(Duration),
   },
   strict,
 );
@@ -66,6 +70,7 @@ const Server = Type.Object(
     ),
     http: Type.Optional(Type.Object({ url: Type.String({ pattern: '^https?://' }), headers: Type.Optional(Type.Record(Type.String(), Type.String())) }, strict)),
     toolPrefix: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9._-]+$' })),
+    shared: Type.Optional(Type.Boolean({ description: 'One connection (process) for all sessions: for servers with no per-client state that never ask the client anything.' })),
     defaultNamespace: Type.Optional(NonEmpty),
     trustAnnotations: Type.Optional(Type.Boolean()),
     runAs: Type.Optional(
@@ -89,19 +94,41 @@ export const GatewayConfigSchema = Type.Object(
   {
     apiVersion: Type.Optional(Type.Literal('gateway.tether.dev/v1alpha1')),
     kind: Type.Optional(Type.Literal('GatewayConfig')),
-    listen: Type.Optional(Type.Object({ host: Type.Optional(NonEmpty), port: Type.Optional(Type.Integer({ minimum: 0, maximum: 65535 })) }, strict)),
+    listen: Type.Optional(
+      Type.Object(
+        {
+          host: Type.Optional(NonEmpty),
+          port: Type.Optional(Type.Integer({ minimum: 0, maximum: 65535 })),
+          allowedHosts: Type.Optional(Type.Array(NonEmpty, { description: 'Host header values (name or name:port; "*" for any). Default: loopback names and auth.resource.' })),
+          allowedOrigins: Type.Optional(Type.Array(NonEmpty, { description: 'Origin header values browsers may send. Default: none (same origin only).' })),
+        },
+        strict,
+      ),
+    ),
     limits: Type.Optional(
       Type.Object(
         {
           maxMessageBytes: Type.Optional(Type.Integer({ minimum: 1024 })),
           maxSessions: Type.Optional(Type.Integer({ minimum: 1 })),
+          maxUpstreamProcesses: Type.Optional(Type.Integer({ minimum: 1, description: 'stdio upstream processes, all sessions together.' })),
           sessionIdleTimeout: Type.Optional(Duration),
+          resumeEvents: Type.Optional(Type.Integer({ minimum: 0, description: 'Messages kept per session for Last-Event-ID resumption.' })),
           callTimeout: Type.Optional(Duration),
         },
         strict,
       ),
     ),
-    auth: Type.Object({ keys: Type.Optional(Type.Array(StaticKey)), oidc: Type.Optional(Type.Array(OidcIssuer)) }, strict),
+    auth: Type.Object(
+      {
+        resource: Type.Optional(
+          Type.String({ pattern: '^https?://[^\\s#?]+$', description: "This endpoint's canonical URI (RFC 8707, RFC 9728), e.g. https://gateway.example.com/mcp." }),
+        ),
+        scopesSupported: Type.Optional(Type.Array(NonEmpty)),
+        keys: Type.Optional(Type.Array(StaticKey)),
+        oidc: Type.Optional(Type.Array(OidcIssuer)),
+      },
+      strict,
+    ),
     stdio: Type.Optional(Type.Object({ tokenEnv: NonEmpty }, strict)),
     kinds: Type.Optional(Type.Array(KindMapping)),
     servers: Type.Array(Server, { minItems: 1 }),
@@ -121,11 +148,18 @@ export interface StaticKeyConfig {
 export interface OidcIssuerConfig {
   readonly issuer: string;
   readonly audiences: readonly string[];
-  readonly jwksFile: string;
+  /** Offline keys; undefined: discovered from the issuer's metadata. */
+  readonly jwksFile?: string;
   readonly usernamePrefix: string;
   readonly groupsClaim: string;
+  readonly clientIdClaim?: string;
   readonly clockSkewMs: number;
+  /** How soon an unknown key id may make the JWKS be fetched again (rotation vs. a flood of made-up kids). */
+  readonly jwksRefreshCooldownMs: number;
 }
+
+/** Clock skew beyond this would keep expired tokens alive: refused in configuration. */
+export const MAX_CLOCK_SKEW_MS = 5 * 60_000;
 
 export interface ToolMappingConfig {
   readonly requirements?: readonly Requirement[];
@@ -141,6 +175,7 @@ export interface UpstreamConfig {
   readonly name: string;
   readonly transport: UpstreamTransportConfig;
   readonly toolPrefix?: string;
+  readonly shared?: boolean;
   readonly defaultNamespace?: string;
   readonly trustAnnotations: boolean;
   readonly runAs?: {
@@ -159,9 +194,21 @@ export interface KindConfig {
 }
 
 export interface GatewayConfig {
-  readonly listen: { readonly host: string; readonly port: number };
-  readonly limits: { readonly maxMessageBytes: number; readonly maxSessions: number; readonly sessionIdleTimeoutMs: number; readonly callTimeoutMs: number };
-  readonly auth: { readonly keys: readonly StaticKeyConfig[]; readonly oidc: readonly OidcIssuerConfig[] };
+  readonly listen: { readonly host: string; readonly port: number; readonly allowedHosts?: readonly string[]; readonly allowedOrigins: readonly string[] };
+  readonly limits: {
+    readonly maxMessageBytes: number;
+    readonly maxSessions: number;
+    readonly maxUpstreamProcesses: number;
+    readonly sessionIdleTimeoutMs: number;
+    readonly callTimeoutMs: number;
+    readonly resumeEvents: number;
+  };
+  readonly auth: {
+    readonly resource?: string;
+    readonly scopesSupported: readonly string[];
+    readonly keys: readonly StaticKeyConfig[];
+    readonly oidc: readonly OidcIssuerConfig[];
+  };
   readonly stdioTokenEnv: string;
   readonly kinds: readonly KindConfig[];
   readonly servers: readonly UpstreamConfig[];
@@ -222,22 +269,30 @@ export function resolveGatewayConfig(value: unknown, source: string, baseDir = p
     return { clientId: k.clientId, digest, username: k.username ?? `mcp:${k.clientId}`, groups: k.groups ?? [] };
   });
   return {
-    listen: { host: c.listen?.host ?? '127.0.0.1', port: c.listen?.port ?? 8787 },
+    listen: { host: c.listen?.host ?? '127.0.0.1', port: c.listen?.port ?? 8787, allowedHosts: c.listen?.allowedHosts, allowedOrigins: c.listen?.allowedOrigins ?? [] },
     limits: {
       maxMessageBytes: c.limits?.maxMessageBytes ?? 4 * 1024 * 1024,
       maxSessions: c.limits?.maxSessions ?? 1000,
-      sessionIdleTimeoutMs: parseDuration(c.limits?.sessionIdleTimeout ?? '30m'),
+      // server-everything takes ~80 MiB a process: 32 is ~2.5 GiB. Shared upstreams take one in all.
+      maxUpstreamProcesses: c.limits?.maxUpstreamProcesses ?? 32,
+      // Common clients never send DELETE: an idle session is closed soon, and its client simply opens a new one.
+      sessionIdleTimeoutMs: parseDuration(c.limits?.sessionIdleTimeout ?? '5m'),
       callTimeoutMs: parseDuration(c.limits?.callTimeout ?? '5m'),
+      resumeEvents: c.limits?.resumeEvents ?? 256,
     },
     auth: {
+      resource: c.auth.resource,
+      scopesSupported: c.auth.scopesSupported ?? [],
       keys,
       oidc: (c.auth.oidc ?? []).map((o) => ({
         issuer: o.issuer,
-        audiences: o.audiences,
-        jwksFile: file(o.jwksFile),
+        audiences: o.audiences ?? [c.auth.resource as string],
+        jwksFile: o.jwksFile === undefined ? undefined : file(o.jwksFile),
         usernamePrefix: o.usernamePrefix ?? '',
         groupsClaim: o.groupsClaim ?? 'groups',
+        clientIdClaim: o.clientIdClaim,
         clockSkewMs: parseDuration(o.clockSkew ?? '60s'),
+        jwksRefreshCooldownMs: parseDuration(o.jwksRefreshCooldown ?? '30s'),
       })),
     },
     stdioTokenEnv: c.stdio?.tokenEnv ?? 'TETHER_GATEWAY_TOKEN',
@@ -249,6 +304,7 @@ export function resolveGatewayConfig(value: unknown, source: string, baseDir = p
           ? { kind: 'stdio', command: s.stdio.command, args: s.stdio.args ?? [], env: s.stdio.env ?? {}, cwd: s.stdio.cwd ? file(s.stdio.cwd) : undefined }
           : { kind: 'http', url: (s.http as { url: string }).url, headers: s.http?.headers ?? {} },
         toolPrefix: s.toolPrefix,
+        shared: s.shared ?? false,
         defaultNamespace: s.defaultNamespace,
         trustAnnotations: s.trustAnnotations ?? true,
         runAs: s.runAs,
@@ -256,6 +312,11 @@ export function resolveGatewayConfig(value: unknown, source: string, baseDir = p
       }),
     ),
   };
+}
+
+function isSecureOrLoopback(url: string): boolean {
+  const u = new URL(url);
+  return u.protocol === 'https:' || ['127.0.0.1', 'localhost', '[::1]'].includes(u.hostname);
 }
 
 function sha256(text: string): Buffer {
@@ -268,6 +329,12 @@ function semanticProblems(c: GatewayConfigFile): FieldError[] {
   if ((c.auth.keys ?? []).length === 0 && (c.auth.oidc ?? []).length === 0) {
     out.push({ path: 'auth', message: 'configure at least one of keys, oidc: a gateway that knows no caller refuses everyone' });
   }
+  (c.auth.oidc ?? []).forEach((o, i) => {
+    if (!o.audiences && !c.auth.resource) out.push({ path: `auth.oidc[${i}].audiences`, message: 'give the audiences, or auth.resource (then tokens must be issued for it)' });
+    if (o.clockSkew && parseDuration(o.clockSkew) > MAX_CLOCK_SKEW_MS)
+      out.push({ path: `auth.oidc[${i}].clockSkew`, message: 'at most 5m: a larger skew keeps expired tokens alive' });
+    if (!o.jwksFile && !isSecureOrLoopback(o.issuer)) out.push({ path: `auth.oidc[${i}].issuer`, message: 'metadata is discovered over https only (http for loopback)' });
+  });
   const clientIds = new Set<string>();
   (c.auth.keys ?? []).forEach((k, i) => {
     if ([k.token, k.tokenFile, k.sha256].filter((x) => x !== undefined).length !== 1)

@@ -27,18 +27,22 @@ import {
   type ServerRequest,
   SetLevelRequestSchema,
 } from '@modelcontextprotocol/sdk/types.js';
+import { TRACEPARENT_ANNOTATION, traceToolCall, traceUpstreamCall } from '../../common/tracing.ts';
 import { APPROVAL_KEY, CHAIN_KEY, INTENT_KEY } from '../shared/context-carriers.ts';
 import type { CallRecorder, GatewayLog } from './call-recorder.ts';
 import { type GatewayGovernor, governToolCall } from './call-governance.ts';
 import type { Caller } from './caller-identity.ts';
 import { BAGGAGE_KEY, TRACEPARENT_KEY } from './chain-propagation.ts';
 import type { GatewayConfig } from './config.ts';
+import type { ProcessBudget } from './gateway-metrics.ts';
 import type { KindResolver } from './kinds.ts';
+import { manifestArguments, stampAnnotations } from './manifest-context.ts';
 import { mergedPage, type PageSource } from './merged-pages.ts';
 import { ProtocolError } from './protocol-errors.ts';
 import { withDecisionMeta } from './refusal-results.ts';
 import { buildCatalog, type ToolCatalog } from './tool-catalog.ts';
 import { audienceFor, visibleTo } from './tool-visibility.ts';
+import type { SharedUpstreams } from './shared-upstreams.ts';
 import { UpstreamLink } from './upstream-link.ts';
 
 /** An upstream that does not complete its handshake by then is reported unavailable; the session opens without it. */
@@ -52,6 +56,10 @@ export interface SessionDeps {
   readonly kinds: KindResolver;
   readonly recorder: CallRecorder;
   readonly log: GatewayLog;
+  /** Caps stdio upstream processes across sessions. */
+  readonly processes?: ProcessBudget;
+  /** Where servers configured `shared: true` are connected once for all sessions. */
+  readonly shared?: SharedUpstreams;
 }
 
 /** What the agent said about itself in `initialize`: the upstreams are offered the same. */
@@ -92,6 +100,7 @@ export class GatewaySession {
   readonly #resourceOwner = new Map<string, string>();
   readonly #promptOwner = new Map<string, { server: string; name: string }>();
   #closed = false;
+  #leaveShared: (() => void) | undefined;
   label = 'session';
 
   private constructor(deps: SessionDeps, caller: Caller, links: UpstreamLink[], server: Server) {
@@ -105,23 +114,27 @@ export class GatewaySession {
   /** Connects every upstream (those that fail are reported and retried later), then builds the agent-facing server. */
   static async open(deps: SessionDeps, caller: Caller, hello: ClientHello): Promise<GatewaySession> {
     let session: GatewaySession | undefined;
-    const links = deps.config.servers.map(
-      (config) =>
-        new UpstreamLink(config, {
-          clientInfo: { ...GATEWAY_INFO, title: `Tether gateway for ${hello.clientInfo?.name ?? 'an agent'}` },
-          capabilities: mirroredCapabilities(hello.capabilities),
-          connectTimeoutMs: Math.min(CONNECT_TIMEOUT_MS, deps.config.limits.callTimeoutMs),
-          log: (m) => deps.log.warn(m),
-          events: {
-            onRequest: (request, signal) => (session as GatewaySession).#relayRequest(config.name, request, signal),
-            onNotification: (n) => (session as GatewaySession).#relayNotification(config.name, n),
-            onClosed: () => undefined,
-          },
-        }),
+    const links = deps.config.servers.map((config) =>
+      config.shared && deps.shared
+        ? deps.shared.link(config)
+        : new UpstreamLink(config, {
+            clientInfo: { ...GATEWAY_INFO, title: `Tether gateway for ${hello.clientInfo?.name ?? 'an agent'}` },
+            capabilities: mirroredCapabilities(hello.capabilities),
+            connectTimeoutMs: Math.min(CONNECT_TIMEOUT_MS, deps.config.limits.callTimeoutMs),
+            log: (m) => deps.log.warn(m),
+            processes: deps.processes,
+            events: {
+              onRequest: (request, signal) => (session as GatewaySession).#relayRequest(config.name, request, signal),
+              onNotification: (n) => (session as GatewaySession).#relayNotification(config.name, n),
+              onClosed: () => undefined,
+            },
+          }),
     );
     await Promise.all(links.map((l) => l.client().catch((e: unknown) => deps.log.warn((e as Error).message))));
     const server = new Server(GATEWAY_INFO, { capabilities: unionCapabilities(links), instructions: joinedInstructions(links) });
     session = new GatewaySession(deps, caller, links, server);
+    const s = session;
+    s.#leaveShared = deps.shared?.join({ onSharedNotification: (name, n) => s.#relaySharedNotification(name, n) });
     session.#install();
     return session;
   }
@@ -133,14 +146,18 @@ export class GatewaySession {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    await Promise.all(this.#links.map((l) => l.close()));
+    this.#leaveShared?.();
+    // Shared upstreams outlive the session; its own are closed with it.
+    await Promise.all(this.#links.filter((l) => !(l.config.shared && this.#deps.shared)).map((l) => l.close()));
     await this.server.close().catch(() => undefined);
   }
 
   #install(): void {
     const s = this.server;
     s.setRequestHandler(ListToolsRequestSchema, () => this.#listTools());
-    s.setRequestHandler(CallToolRequestSchema, (req, extra) => this.#callTool(req.params, extra));
+    s.setRequestHandler(CallToolRequestSchema, (req, extra) =>
+      traceToolCall({ tool: req.params.name, requestId: extra.requestId, sessionId: extra.sessionId, meta: req.params._meta }, () => this.#callTool(req.params, extra)),
+    );
     if (this.#links.some((l) => l.capabilities.resources)) {
       s.setRequestHandler(ListResourcesRequestSchema, (req) => this.#merged('resources/list', 'resources', req.params?.cursor, 'resources'));
       s.setRequestHandler(ListResourceTemplatesRequestSchema, (req) => this.#merged('resources/templates/list', 'resourceTemplates', req.params?.cursor, 'resources'));
@@ -219,10 +236,17 @@ export class GatewaySession {
     }
     const upstreamStarted = performance.now();
     try {
-      const result = (await this.#forward(link, extra, {
-        method: 'tools/call',
-        params: { name: entry.upstreamName, arguments: governed.args, _meta: { ...onwardMeta(params._meta), ...governed.chainMeta } },
-      })) as CallToolResult;
+      // With tracing on, the upstream call's span travels in _meta and on the objects it writes (for admission).
+      const result = (await traceUpstreamCall(entry.server, entry.upstreamName, (tp) =>
+        this.#forward(link, extra, {
+          method: 'tools/call',
+          params: {
+            name: entry.upstreamName,
+            arguments: tp.traceparent ? stampAnnotations(governed.args, manifestArguments(entry.effect), { [TRACEPARENT_ANNOTATION]: tp.traceparent }) : governed.args,
+            _meta: { ...onwardMeta(params._meta), ...governed.chainMeta, ...tp },
+          },
+        }),
+      )) as CallToolResult;
       const now = performance.now();
       this.#deps.recorder.record(governed.record, { status: result.isError ? 'tool-error' : 'ok', latencyMs: now - started, upstreamMs: now - upstreamStarted });
       return withDecisionMeta(result, governed.decided);
@@ -241,17 +265,22 @@ export class GatewaySession {
    */
   async #forward(link: UpstreamLink, extra: Extra, request: { method: string; params: Record<string, unknown> }): Promise<Result> {
     const progressToken = extra._meta?.progressToken;
+    // Progress is relayed in order and before the result: the agent's SDK forgets the progress
+    // handler once the result is in, so a notification overtaken by the result would be lost.
+    let relayed: Promise<unknown> = Promise.resolve();
     const onprogress =
       progressToken === undefined
         ? undefined
         : (p: Progress) => {
-            extra.sendNotification({ method: 'notifications/progress', params: { ...p, progressToken } }).catch(() => undefined);
+            relayed = relayed.then(() => extra.sendNotification({ method: 'notifications/progress', params: { ...p, progressToken } }).catch(() => undefined));
           };
     const list = this.#inflight.get(link.name) ?? [];
     list.push(extra.requestId);
     this.#inflight.set(link.name, list);
     try {
-      return await link.request(request, { signal: extra.signal, timeout: this.#deps.config.limits.callTimeoutMs, resetTimeoutOnProgress: true, onprogress });
+      const result = await link.request(request, { signal: extra.signal, timeout: this.#deps.config.limits.callTimeoutMs, resetTimeoutOnProgress: true, onprogress });
+      await relayed;
+      return result;
     } finally {
       list.splice(list.indexOf(extra.requestId), 1);
     }
@@ -353,6 +382,13 @@ export class GatewaySession {
       timeout: this.#deps.config.limits.callTimeoutMs,
       relatedRequestId: this.#relatedRequest(server),
     });
+  }
+
+  /** A shared upstream's notification: its tools are refreshed once by whoever lists them next. */
+  #relaySharedNotification(server: string, n: Notification): void {
+    if (this.#closed) return;
+    if (n.method === 'notifications/tools/list_changed') this.#catalog = undefined;
+    void this.server.notification(n as ServerNotification).catch(() => undefined);
   }
 
   #relayNotification(server: string, n: Notification): void {

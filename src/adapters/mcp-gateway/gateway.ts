@@ -4,13 +4,18 @@ import type { Readable, Writable } from 'node:stream';
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
 import type { FastifyInstance } from 'fastify';
+import type { Registry } from 'prom-client';
 import { CallRecorder, type GatewayLog } from './call-recorder.ts';
 import type { GatewayGovernor } from './call-governance.ts';
 import { type Caller, CallerAuthenticator } from './caller-identity.ts';
 import type { GatewayConfig } from './config.ts';
-import { GatewaySession, type SessionDeps } from './gateway-session.ts';
+import { createGatewayMetrics, type GatewayMetrics, ProcessBudget } from './gateway-metrics.ts';
+import { GATEWAY_INFO, GatewaySession, type SessionDeps } from './gateway-session.ts';
 import { HttpEndpoint } from './http-endpoint.ts';
 import { KindResolver } from './kinds.ts';
+import { OriginGuard } from './origin-guard.ts';
+import { protectedResource } from './resource-metadata.ts';
+import { SharedUpstreams } from './shared-upstreams.ts';
 import { deferUntilInitialize } from './stdio-hello.ts';
 
 export { exportForAccessAnalysis } from './access-export.ts';
@@ -24,39 +29,62 @@ export interface GatewayDeps {
   readonly governor: GatewayGovernor;
   readonly log?: GatewayLog;
   readonly clock?: () => number;
+  /** Where the gateway's metrics are registered (`tether serve`'s registry); by default a registry of its own. */
+  readonly registry?: Registry;
 }
 
 export interface MountedGateway {
   readonly sessions: number;
+  readonly upstreamProcesses: number;
+  readonly metrics: GatewayMetrics;
   /** Closes every session and its upstreams, and waits for pending ledger records. Also runs when Fastify closes. */
   close(): Promise<void>;
 }
 
 const SILENT: GatewayLog = { info: () => undefined, warn: () => undefined, error: () => undefined };
 
-function sessionDeps(deps: GatewayDeps, log: GatewayLog): { sessionDeps: SessionDeps; recorder: CallRecorder } {
+function sessionDeps(deps: GatewayDeps, log: GatewayLog, processes?: ProcessBudget): { sessionDeps: SessionDeps; recorder: CallRecorder } {
   const recorder = new CallRecorder((leaf) => deps.governor.store.append(leaf), log, deps.clock);
-  return { recorder, sessionDeps: { config: deps.config, governor: deps.governor, kinds: new KindResolver(deps.config.kinds), recorder, log } };
+  return { recorder, sessionDeps: { config: deps.config, governor: deps.governor, kinds: new KindResolver(deps.config.kinds), recorder, log, processes } };
 }
 
 /** Mounts the Streamable HTTP endpoint at `path` (default /mcp). */
 export async function mountGateway(fastify: FastifyInstance, deps: GatewayDeps, opts: { readonly path?: string } = {}): Promise<MountedGateway> {
   const log = deps.log ?? SILENT;
-  const { recorder, sessionDeps: sd } = sessionDeps(deps, log);
-  const endpoint = new HttpEndpoint({
+  const processes = new ProcessBudget(deps.config.limits.maxUpstreamProcesses);
+  const { recorder, sessionDeps: base } = sessionDeps(deps, log, processes);
+  const shared = new SharedUpstreams({
+    clientInfo: { ...GATEWAY_INFO, title: 'Tether gateway (shared by every session)' },
+    connectTimeoutMs: Math.min(30_000, deps.config.limits.callTimeoutMs),
+    log: (m) => log.warn(m),
+    processes,
+  });
+  const sd: SessionDeps = { ...base, shared };
+  let endpoint: HttpEndpoint | undefined;
+  const metrics = createGatewayMetrics(() => ({ sessions: endpoint?.sessionCount ?? 0, upstreamProcesses: processes.used }), deps.registry);
+  endpoint = new HttpEndpoint({
     config: deps.config,
     sessionDeps: sd,
     authenticator: new CallerAuthenticator(deps.config.auth),
     recorder,
     log,
     clock: deps.clock ?? Date.now,
+    guard: new OriginGuard(deps.config),
+    resource: protectedResource(deps.config.auth),
+    metrics,
+    processes,
   });
   await endpoint.register(fastify, opts.path ?? '/mcp');
+  const ep = endpoint;
   return {
     get sessions() {
-      return endpoint.sessionCount;
+      return ep.sessionCount;
     },
-    close: () => endpoint.close(),
+    get upstreamProcesses() {
+      return processes.used;
+    },
+    metrics,
+    close: () => ep.close(),
   };
 }
 
@@ -73,7 +101,7 @@ export interface StdioGateway {
  */
 export async function serveStdio(deps: GatewayDeps, io: { readonly token: string; readonly stdin?: Readable; readonly stdout?: Writable }): Promise<StdioGateway> {
   const log = deps.log ?? SILENT;
-  const auth = new CallerAuthenticator(deps.config.auth).authenticateToken(io.token, (deps.clock ?? Date.now)());
+  const auth = await new CallerAuthenticator(deps.config.auth).authenticateToken(io.token, (deps.clock ?? Date.now)());
   if (!auth.ok) throw new Error(`the stdio agent's token was refused: ${auth.reason}`);
   const { recorder, sessionDeps: sd } = sessionDeps(deps, log);
   const transport = deferUntilInitialize(new StdioServerTransport(io.stdin, io.stdout));

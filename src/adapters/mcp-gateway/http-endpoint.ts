@@ -1,7 +1,9 @@
 // The Streamable HTTP endpoint, mountable in any Fastify instance (`tether serve` at /mcp, or
-// `tether gateway` on its own). Before MCP begins: the caller is authenticated (401 otherwise),
-// the message size is bounded, the body must be JSON, and a session belongs to the caller that
-// opened it. Every refusal is a JSON-RPC error body, so MCP clients can show it.
+// `tether gateway` on its own). Before MCP begins: Host and Origin are checked (403, DNS
+// rebinding), the caller is authenticated (401 pointing at the resource metadata otherwise), the
+// message size is bounded, the body must be JSON, and a session belongs to the caller that opened
+// it. Every refusal is a JSON-RPC error body, so MCP clients can show it. Sessions are capped,
+// reaped when idle, and keep their last messages so a dropped stream resumes (Last-Event-ID).
 import { randomUUID } from 'node:crypto';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { ErrorCode } from '@modelcontextprotocol/sdk/types.js';
@@ -9,8 +11,12 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { CallRecorder, GatewayLog } from './call-recorder.ts';
 import type { Caller, CallerAuthenticator } from './caller-identity.ts';
 import type { GatewayConfig } from './config.ts';
+import type { GatewayMetrics, ProcessBudget } from './gateway-metrics.ts';
 import { GatewaySession, type SessionDeps } from './gateway-session.ts';
+import type { OriginGuard } from './origin-guard.ts';
 import { GATEWAY_ERRORS, jsonRpcErrorBody } from './protocol-errors.ts';
+import { bearerChallenge, type ProtectedResource, registerResourceMetadata } from './resource-metadata.ts';
+import { SessionEventStore } from './resume-events.ts';
 
 const SESSION_HEADER = 'mcp-session-id';
 
@@ -27,6 +33,10 @@ export interface HttpEndpointDeps {
   readonly recorder: CallRecorder;
   readonly log: GatewayLog;
   readonly clock: () => number;
+  readonly guard: OriginGuard;
+  readonly resource: ProtectedResource | undefined;
+  readonly metrics: GatewayMetrics;
+  readonly processes: ProcessBudget;
 }
 
 declare module 'fastify' {
@@ -64,6 +74,7 @@ export class HttpEndpoint {
   /** Registers POST, GET and DELETE on `path` inside an encapsulated plugin (its body parser and error handler stay there). */
   async register(fastify: FastifyInstance, path: string): Promise<void> {
     const limits = this.#deps.config.limits;
+    registerResourceMetadata(fastify, this.#deps.resource);
     await fastify.register(async (app) => {
       app.removeAllContentTypeParsers();
       app.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit: limits.maxMessageBytes }, (_req, body, done) => {
@@ -87,10 +98,13 @@ export class HttpEndpoint {
         return fail(reply, error.statusCode && error.statusCode >= 400 ? error.statusCode : 500, ErrorCode.InternalError, 'internal error');
       });
       app.addHook('onRequest', async (req, reply) => {
-        const auth = this.#deps.authenticator.authenticate(req.headers.authorization, this.#deps.clock());
+        const origin = req.headers.origin;
+        const verdict = this.#deps.guard.check(req.headers.host, typeof origin === 'string' ? origin : undefined);
+        if (!verdict.ok) return fail(reply, 403, GATEWAY_ERRORS.forbidden, `Forbidden: ${verdict.reason}`);
+        const auth = await this.#deps.authenticator.authenticate(req.headers.authorization, this.#deps.clock());
         if (!auth.ok) {
-          const description = auth.reason.replace(/[^\x20-\x7e]|"/g, "'");
-          reply.header('www-authenticate', `Bearer realm="tether-gateway", error="invalid_token", error_description="${description}"`);
+          if (auth.problem === 'unavailable') return fail(reply.header('retry-after', '10'), 503, GATEWAY_ERRORS.upstreamUnavailable, auth.reason);
+          reply.header('www-authenticate', bearerChallenge(auth, this.#deps.resource));
           return fail(reply, 401, GATEWAY_ERRORS.unauthorized, `Unauthorized: ${auth.reason}`);
         }
         req.tetherCaller = auth.caller;
@@ -128,8 +142,21 @@ export class HttpEndpoint {
 
   async #open(req: FastifyRequest, reply: FastifyReply): Promise<unknown> {
     const limits = this.#deps.config.limits;
-    if (this.#sessions.size + this.#opening >= limits.maxSessions)
-      return fail(reply, 503, GATEWAY_ERRORS.overloaded, `the gateway holds its limit of ${limits.maxSessions} sessions; retry later`);
+    if (this.#sessions.size + this.#opening >= limits.maxSessions) {
+      this.#deps.metrics.refused.inc({ cap: 'sessions' });
+      return fail(reply, 503, GATEWAY_ERRORS.overloaded, `the gateway holds its limit of ${limits.maxSessions} sessions (limits.maxSessions); retry later`);
+    }
+    // Shared upstreams hold one process for everyone; each session starts its own of the others.
+    const stdio = this.#deps.config.servers.filter((s) => s.transport.kind === 'stdio' && !s.shared).length;
+    if (stdio > this.#deps.processes.free) {
+      this.#deps.metrics.refused.inc({ cap: 'upstream-processes' });
+      return fail(
+        reply,
+        503,
+        GATEWAY_ERRORS.overloaded,
+        `the gateway runs its limit of ${this.#deps.processes.limit} upstream processes (limits.maxUpstreamProcesses); close idle sessions or retry later`,
+      );
+    }
     const caller = req.tetherCaller as Caller;
     const params = (Array.isArray(req.body) ? req.body.find(isInitialize) : req.body)?.params ?? {};
     this.#opening++;
@@ -146,6 +173,7 @@ export class HttpEndpoint {
         this.#sessions.set(sid, { session, transport, lastActivity: this.#deps.clock() });
       },
       onsessionclosed: (sid) => void this.#drop(sid),
+      ...(limits.resumeEvents > 0 ? { eventStore: new SessionEventStore(limits.resumeEvents) } : {}),
     });
     transport.onclose = () => {
       if (transport.sessionId) void this.#drop(transport.sessionId);
@@ -170,6 +198,7 @@ export class HttpEndpoint {
     for (const [id, live] of this.#sessions) {
       if (live.lastActivity < cutoff) {
         this.#deps.log.info(`closing idle MCP session ${id} of ${live.session.caller.principal.split('\n').join(' ')}`);
+        this.#deps.metrics.reaped.inc();
         void live.transport.close().catch(() => undefined);
         void this.#drop(id);
       }
@@ -187,6 +216,7 @@ export class HttpEndpoint {
       ),
     );
     await Promise.all([...this.#sessions.keys()].map((id) => this.#drop(id)));
+    await this.#deps.sessionDeps.shared?.close();
     await this.#deps.recorder.drain();
   }
 }

@@ -23,9 +23,14 @@ function stamp(obj: Record<string, unknown>, annotations: Record<string, string>
 
 /** Arguments with every manifest object annotated; a manifest that does not parse is left as it is (the call was decided on it already). */
 export function stampManifests(args: Record<string, unknown>, names: readonly string[], context: { intent?: Intent; chain: ChainContext }): Record<string, unknown> {
-  if (names.length === 0) return args;
   const annotations: Record<string, string> = { [CHAIN_KEY]: JSON.stringify(context.chain) };
   if (context.intent) annotations[INTENT_KEY] = JSON.stringify(context.intent);
+  return stampAnnotations(args, names, annotations);
+}
+
+/** Arguments with these annotations on every object of the named manifest arguments. */
+export function stampAnnotations(args: Record<string, unknown>, names: readonly string[], annotations: Readonly<Record<string, string>>): Record<string, unknown> {
+  if (names.length === 0) return args;
   const out = { ...args };
   for (const name of names) {
     const raw = args[name];

@@ -14,6 +14,8 @@ export const GATEWAY_ERRORS = {
   unauthorized: -32003,
   tooLarge: -32004,
   overloaded: -32005,
+  /** DNS-rebinding protection: a Host or Origin outside the allow-lists. */
+  forbidden: -32006,
 } as const;
 
 export class ProtocolError extends Error {

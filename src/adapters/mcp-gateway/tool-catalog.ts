@@ -34,12 +34,26 @@ export class ToolCatalog {
   }
 }
 
+/**
+ * Tasks (the experimental task-based execution) are not relayed: the gateway offers no `tasks`
+ * capability, so a tool that requires tasks is left out, and one that merely supports them is
+ * listed without saying so; every call through the gateway is then an ordinary, governed call.
+ */
+function withoutTasks(tool: Tool): Tool | undefined {
+  const execution = tool.execution as { taskSupport?: string } | undefined;
+  if (execution?.taskSupport === undefined) return tool;
+  if (execution.taskSupport === 'required') return undefined;
+  const { taskSupport: _, ...rest } = execution;
+  return { ...tool, execution: rest };
+}
+
 export function buildCatalog(upstreams: readonly { config: UpstreamConfig; tools: readonly Tool[] }[], onProblem: (message: string) => void): ToolCatalog {
   const unprefixedCount = new Map<string, number>();
-  for (const u of upstreams) if (u.config.toolPrefix === undefined) for (const t of u.tools) unprefixedCount.set(t.name, (unprefixedCount.get(t.name) ?? 0) + 1);
+  const offered = upstreams.map((u) => ({ config: u.config, tools: u.tools.flatMap((t) => withoutTasks(t) ?? []) }));
+  for (const u of offered) if (u.config.toolPrefix === undefined) for (const t of u.tools) unprefixedCount.set(t.name, (unprefixedCount.get(t.name) ?? 0) + 1);
   const entries: CatalogEntry[] = [];
   const taken = new Set<string>();
-  for (const { config, tools } of upstreams) {
+  for (const { config, tools } of offered) {
     for (const tool of tools) {
       const exposedName =
         config.toolPrefix !== undefined

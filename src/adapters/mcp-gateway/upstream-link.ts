@@ -18,6 +18,7 @@ import {
   type Tool,
 } from '@modelcontextprotocol/sdk/types.js';
 import type { UpstreamConfig } from './config.ts';
+import type { ProcessBudget } from './gateway-metrics.ts';
 import { fromUpstream, GATEWAY_ERRORS, ProtocolError } from './protocol-errors.ts';
 
 export interface UpstreamEvents {
@@ -33,9 +34,38 @@ export interface UpstreamLinkOptions {
   readonly connectTimeoutMs: number;
   readonly events: UpstreamEvents;
   readonly log: (message: string) => void;
+  /** Caps stdio upstream processes across all sessions. */
+  readonly processes?: ProcessBudget;
 }
 
 const STDERR_TAIL = 2_000;
+
+/**
+ * The SDK hands notifications to their handlers a microtask later but settles responses at once,
+ * and forgets a request's progress handler when its response is in: a server's last progress
+ * notification, read in the same chunk as its result, would be dropped. A response that arrives
+ * in the same turn as a notification is therefore delivered on the next turn, after it.
+ */
+function keepNotificationsBeforeResponses(transport: Transport): void {
+  const deliver = transport.onmessage;
+  if (!deliver) return;
+  let notifiedThisTurn = false;
+  transport.onmessage = (message, extra) => {
+    const isResponse = 'id' in message && !('method' in message);
+    if (!isResponse) {
+      if (!('id' in message) && !notifiedThisTurn) {
+        notifiedThisTurn = true;
+        setImmediate(() => {
+          notifiedThisTurn = false;
+        });
+      }
+      deliver.call(transport, message, extra);
+      return;
+    }
+    if (notifiedThisTurn) setImmediate(() => deliver.call(transport, message, extra));
+    else deliver.call(transport, message, extra);
+  };
+}
 
 export class UpstreamLink {
   readonly config: UpstreamConfig;
@@ -78,19 +108,24 @@ export class UpstreamLink {
     const events = this.#opts.events;
     client.fallbackRequestHandler = (request, extra) => events.onRequest(request, extra.signal);
     client.fallbackNotificationHandler = async (n) => events.onNotification(n);
+    const release = this.#processSlot();
+    client.onclose = release;
     const transport = this.#transport();
     try {
       await client.connect(transport, { timeout: this.#opts.connectTimeoutMs });
     } catch (e) {
+      release();
       const stderr = this.#stderrTail.trim();
       this.lastError = `${(e as Error).message}${stderr ? ` (stderr: ${stderr.split('\n').slice(-3).join(' | ')})` : ''}`;
       await client.close().catch(() => undefined);
       throw new ProtocolError(GATEWAY_ERRORS.upstreamUnavailable, `upstream ${this.name} is unavailable: ${this.lastError}`);
     }
     this.lastError = undefined;
+    keepNotificationsBeforeResponses(transport);
     this.capabilities = client.getServerCapabilities() ?? {};
     this.instructions = client.getInstructions();
     client.onclose = () => {
+      release();
       if (this.#client !== client) return;
       this.#client = undefined;
       if (!this.#closedByUs) {
@@ -101,6 +136,22 @@ export class UpstreamLink {
     this.#client = client;
     if (this.capabilities.tools) this.tools = await this.#listAllTools(client);
     return client;
+  }
+
+  /** Takes a process slot for a stdio upstream; the function returned gives it back (once). */
+  #processSlot(): () => void {
+    const budget = this.#opts.processes;
+    if (!budget || this.config.transport.kind !== 'stdio') return () => undefined;
+    if (!budget.tryAcquire())
+      throw new ProtocolError(
+        GATEWAY_ERRORS.overloaded,
+        `upstream ${this.name}: the gateway runs its limit of ${budget.limit} upstream processes (limits.maxUpstreamProcesses); retry later`,
+      );
+    let held = true;
+    return () => {
+      if (held) budget.release();
+      held = false;
+    };
   }
 
   #transport(): Transport {

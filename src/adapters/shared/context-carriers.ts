@@ -6,13 +6,22 @@ export const INTENT_KEY = 'tether.dev/intent';
 export const CHAIN_KEY = 'tether.dev/chain';
 export const APPROVAL_KEY = 'tether.dev/approval';
 
+/** An intent says why in a few sentences: it is stored, ledgered and shown to approvers, so it is bounded. */
+export const MAX_INTENT_TEXT = 2000;
+export const MAX_INTENT_TARGETS = 64;
+
+function bounded(v: string, where: string): string {
+  if (v.length > MAX_INTENT_TEXT) throw new DecodeError(where, `must be at most ${MAX_INTENT_TEXT} characters, got ${v.length}`);
+  return v;
+}
+
 /** Intent as JSON ({"summary": …}) or, for convenience on the command line, a plain-text summary. */
 export function parseIntent(raw: unknown, where: string): Intent | undefined {
   if (raw === undefined || raw === null || raw === '') return undefined;
   let v: unknown = raw;
   if (typeof raw === 'string') {
     const t = raw.trim();
-    if (!t.startsWith('{')) return { summary: t };
+    if (!t.startsWith('{')) return { summary: bounded(t, where) };
     try {
       v = JSON.parse(t);
     } catch (e) {
@@ -22,20 +31,22 @@ export function parseIntent(raw: unknown, where: string): Intent | undefined {
   if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new DecodeError(where, 'intent must be an object with a summary');
   const o = v as Record<string, unknown>;
   if (typeof o.summary !== 'string' || o.summary.trim() === '') throw new DecodeError(`${where}.summary`, 'intent needs a non-empty summary');
+  bounded(o.summary, `${where}.summary`);
   const str = (k: string) => {
     const x = o[k];
     if (x === undefined) return undefined;
     if (typeof x !== 'string') throw new DecodeError(`${where}.${k}`, 'must be a string');
-    return x;
+    return bounded(x, `${where}.${k}`);
   };
   let targets: DeclaredTarget[] | undefined;
   if (o.targets !== undefined) {
     if (!Array.isArray(o.targets)) throw new DecodeError(`${where}.targets`, 'must be an array');
+    if (o.targets.length > MAX_INTENT_TARGETS) throw new DecodeError(`${where}.targets`, `may name at most ${MAX_INTENT_TARGETS} targets, got ${o.targets.length}`);
     targets = o.targets.map((t, i) => {
-      if (typeof t === 'string') return parseTargetString(t);
+      if (typeof t === 'string') return parseTargetString(bounded(t, `${where}.targets[${i}]`));
       if (typeof t !== 'object' || t === null) throw new DecodeError(`${where}.targets[${i}]`, 'must be an object or "namespace/resource/name"');
       const r = t as Record<string, unknown>;
-      const pick = (k: string) => (typeof r[k] === 'string' ? (r[k] as string) : undefined);
+      const pick = (k: string) => (typeof r[k] === 'string' ? bounded(r[k] as string, `${where}.targets[${i}].${k}`) : undefined);
       return { namespace: pick('namespace'), resource: pick('resource'), name: pick('name') };
     });
   }

@@ -1,22 +1,11 @@
 // `tether gateway`: the MCP governance gateway on its own, over Streamable HTTP or, with --stdio,
-// for one local agent. Composition only: config → store → policy → Governor → gateway.
-import Fastify from 'fastify';
+// for one local agent. Composed by src/server/server.ts like `tether serve` (checkpoints, pruning,
+// tracing, graceful shutdown); only the HTTP surface differs.
 import { stringify } from 'yaml';
-import {
-  exportForAccessAnalysis,
-  type GatewayConfig,
-  GatewayConfigError,
-  type GatewayLog,
-  loadGatewayConfig,
-  mountGateway,
-  serveStdio,
-} from '../../adapters/mcp-gateway/gateway.ts';
-import { formatProblem } from '../../policy/errors.ts';
-import { PolicyController } from '../../server/policy-controller.ts';
-import { directorySource } from '../../server/policy-sources.ts';
-import { Governor } from '../../service/governor.ts';
-import { openStore } from '../../store/open.ts';
-import type { Store } from '../../store/store.ts';
+import { exportForAccessAnalysis, type GatewayConfig, GatewayConfigError, type GatewayLog, loadGatewayConfig, serveStdio } from '../../adapters/mcp-gateway/gateway.ts';
+import { ConfigError, loadConfig, type ResolvedConfig } from '../../server/config.ts';
+import { tracedGovernor } from '../../server/instrumented-decider.ts';
+import { composeCore, startServer } from '../../server/server.ts';
 import { UsageError } from '../output.ts';
 
 export interface GatewayCommandOptions {
@@ -52,22 +41,19 @@ function stopSignal(): Promise<void> {
   });
 }
 
-async function governorFor(policyDir: string, store: Store, log: GatewayLog): Promise<{ governor: Governor; stop(): void }> {
-  let governor: Governor | undefined;
-  const controller = new PolicyController(store, {
-    onPolicy: (p) => governor?.setPolicy(p),
-    onProblems: (problems, source) => log.warn(`policy from ${source} not applied (the last good one stays in force):\n${problems.map(formatProblem).join('\n')}`),
-    onExpansionRequested: (r) => log.info(`boundary expansion ${r.id} for ${r.agent} awaits approval: ${r.changes.join('; ')}`),
-  });
-  const source = directorySource(policyDir, controller);
-  await source.start();
-  const policy = controller.policy;
-  if (!policy) {
-    source.stop();
-    throw new UsageError(`no usable policy in ${policyDir}`);
+/** The server configuration `tether gateway`'s flags stand for: the same file format `tether serve` reads. */
+function serverConfig(opts: GatewayCommandOptions, gateway: GatewayConfig): ResolvedConfig {
+  try {
+    return loadConfig(undefined, {
+      store: opts.store,
+      policy: { source: 'directory', dir: opts.policy },
+      listen: { host: opts.host ?? gateway.listen.host, port: opts.port ?? gateway.listen.port },
+      gatewayConfig: opts.config,
+    });
+  } catch (e) {
+    if (e instanceof ConfigError) throw new UsageError(e.message);
+    throw e;
   }
-  governor = new Governor({ policy, store });
-  return { governor, stop: () => source.stop() };
 }
 
 export async function gatewayCommand(opts: GatewayCommandOptions): Promise<number> {
@@ -78,36 +64,42 @@ export async function gatewayCommand(opts: GatewayCommandOptions): Promise<numbe
     if (e instanceof GatewayConfigError) throw new UsageError(e.message);
     throw e;
   }
-  const store = await openStore(opts.store ?? 'sqlite:.tether/tether.db');
-  let stopPolicy: () => void = () => undefined;
+  const server = serverConfig(opts, config);
+  if (!opts.stdio && !opts.exportAccess) return serveHttp(opts, server, config);
+  // stdio and --export-access serve no HTTP: the same composition, without a listener.
+  const core = await composeCore({ ...server, logLevel: 'warn' });
+  core.log = { info: (_o, m) => stderrLog.info(m), warn: (o, m) => stderrLog.warn(`${m} ${JSON.stringify(o)}`), error: (o, m) => stderrLog.error(`${m} ${JSON.stringify(o)}`) };
   try {
-    const { governor, stop } = await governorFor(opts.policy, store, stderrLog);
-    stopPolicy = stop;
+    const policy = core.controller.policy;
+    if (!policy) throw new UsageError(`no usable policy in ${opts.policy}`);
+    const governor = tracedGovernor(core.governor);
     if (opts.exportAccess) {
-      process.stdout.write(stringify(await exportForAccessAnalysis(config, governor.policy, stderrLog)));
+      process.stdout.write(stringify(await exportForAccessAnalysis(config, policy, stderrLog)));
       return 0;
     }
-    if (opts.stdio) {
-      const token = process.env[config.stdioTokenEnv];
-      if (!token) throw new UsageError(`--stdio: set ${config.stdioTokenEnv} to the agent's token (the env variable is named by stdio.tokenEnv in ${opts.config})`);
-      const gw = await serveStdio({ config, governor, log: stderrLog }, { token });
-      stderrLog.info(`serving ${gw.caller.subject.username} over stdio`);
-      await Promise.race([gw.closed, opts.until ?? stopSignal()]);
-      await gw.close();
-      return 0;
-    }
-    const app = Fastify({ logger: false });
-    await mountGateway(app, { config, governor, log: stderrLog });
-    const host = opts.host ?? config.listen.host;
-    const port = opts.port ?? config.listen.port;
-    const address = await app.listen({ host, port });
-    stderrLog.info(`MCP endpoint at ${address}/mcp, in front of ${config.servers.map((s) => s.name).join(', ')}`);
-    opts.onListening?.(`${address}/mcp`);
-    await (opts.until ?? stopSignal());
-    await app.close();
+    const token = process.env[config.stdioTokenEnv];
+    if (!token) throw new UsageError(`--stdio: set ${config.stdioTokenEnv} to the agent's token (the env variable is named by stdio.tokenEnv in ${opts.config})`);
+    const gw = await serveStdio({ config, governor, log: stderrLog }, { token });
+    stderrLog.info(`serving ${gw.caller.subject.username} over stdio`);
+    await Promise.race([gw.closed, opts.until ?? stopSignal()]);
+    await gw.close();
     return 0;
   } finally {
-    stopPolicy();
-    await store.close();
+    await core.close();
+  }
+}
+
+async function serveHttp(opts: GatewayCommandOptions, server: ResolvedConfig, config: GatewayConfig): Promise<number> {
+  const running = await startServer(server, 'gateway');
+  try {
+    if (!running.policyLoaded) throw new UsageError(`no usable policy in ${opts.policy}`);
+    const url = `${running.url}/mcp`;
+    stderrLog.info(`MCP endpoint at ${url}, in front of ${config.servers.map((s) => s.name).join(', ')}`);
+    opts.onListening?.(url);
+    await (opts.until ?? stopSignal());
+    await running.shutdown();
+    return 0;
+  } finally {
+    await running.close();
   }
 }

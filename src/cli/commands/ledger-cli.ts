@@ -4,11 +4,13 @@ import { Command } from 'commander';
 import type { LeafKind } from '../../ledger/leaf.ts';
 import type { Ledger } from '../../ledger/ledger.ts';
 import { printJson, UsageError } from '../output.ts';
-import { type CommandResult, ledgerExport, ledgerProve, ledgerPubkey, ledgerShow, ledgerVerify } from './ledger.ts';
+import { parseDuration } from '../../common/duration.ts';
+import { type CommandResult, ledgerExport, ledgerKeygen, ledgerProve, ledgerProveConsistency, ledgerPubkey, ledgerShow, ledgerVerify } from './ledger.ts';
 
 interface StoreOptions {
   dataDir?: string;
   store?: string;
+  signingKey?: string;
   output?: string;
 }
 
@@ -16,9 +18,11 @@ async function withLedger<T>(o: StoreOptions, fn: (l: Ledger) => Promise<Command
   const dataDir = resolve(o.dataDir ?? process.env.TETHER_DATA_DIR ?? '.tether');
   const { openStore } = await import('../../store/open.ts');
   const { Ledger } = await import('../../ledger/ledger.ts');
-  const store = await openStore(o.store ?? process.env.TETHER_STORE ?? `sqlite:${join(dataDir, 'tether.db')}`);
+  const url = o.store ?? process.env.TETHER_STORE ?? `sqlite:${join(dataDir, 'tether.db')}`;
+  const store = await openStore(url);
   try {
-    const r = await fn(Ledger.inDataDir(store, dataDir));
+    const databaseFile = url.startsWith('sqlite:') ? url.slice('sqlite:'.length) : undefined;
+    const r = await fn(Ledger.withKey(store, { dataDir, keyFile: o.signingKey, databaseFile }));
     if (o.output === 'json') printJson(r.data);
     else console.log(r.text);
     return r.exitCode;
@@ -31,6 +35,7 @@ const storeOptions = (c: Command) =>
   c
     .option('--data-dir <dir>', 'Tether data directory (signing key, default SQLite store)', undefined)
     .option('--store <url>', 'sqlite:<file> or postgres://… (TETHER_STORE)')
+    .option('--signing-key <file>', 'the ledger signing key (PEM), when kept outside the data directory (TETHER_LEDGER_KEY_FILE, or the PEM itself in TETHER_LEDGER_KEY)')
     .option('-o, --output <format>', 'text or json', 'text');
 
 const time = (v: string | undefined, flag: string) => {
@@ -42,19 +47,39 @@ const time = (v: string | undefined, flag: string) => {
 
 export function ledgerCommand(run: (fn: () => Promise<number>) => void): Command {
   const ledger = new Command('ledger').description('the tamper-evident record: verify, show, prove, export');
-  storeOptions(ledger.command('verify').description('recompute the Merkle tree and check every checkpoint; non-zero exit names the first bad index'))
+  const collect = (v: string, all: string[] = []) => [...all, v];
+  storeOptions(
+    ledger
+      .command('verify')
+      .description(
+        'recompute the Merkle tree, check every indexed column, link and checkpoint, and (with --against) prove the log consistent with checkpoints witnessed outside the database; non-zero exit names the first bad index',
+      ),
+  )
     .option('--file <export.jsonl>', 'verify an exported file offline instead of the store')
-    .option('--pubkey <file|pem>', 'public key for --file')
-    .action((o: StoreOptions & { file?: string; pubkey?: string }) =>
+    .option('--pubkey <file|pem>', 'public key for --file; with the store, another trusted key (repeatable)', collect)
+    .option(
+      '--against <checkpoint|dir|export>',
+      'an earlier checkpoint held outside the database: a published checkpoint file, a witness directory (ledger.witnessDir) or a tether ledger export; repeatable',
+      collect,
+    )
+    .option('--max-unsigned-age <duration>', 'fail when entries older than this are covered by no signed checkpoint (e.g. 10m, 1h)', '1h')
+    .action((o: StoreOptions & { file?: string; pubkey?: string[]; against?: string[]; maxUnsignedAge: string }) =>
       run(async () => {
         if (o.file) {
-          if (!o.pubkey) throw new UsageError('--file needs --pubkey (from tether ledger pubkey)');
-          const r = await ledgerVerify({ file: o.file, publicKey: o.pubkey });
+          const [pubkey] = o.pubkey ?? [];
+          if (!pubkey) throw new UsageError('--file needs --pubkey (from tether ledger pubkey)');
+          const r = await ledgerVerify({ file: o.file, publicKey: pubkey });
           if (o.output === 'json') printJson(r.data);
           else console.log(r.text);
           return r.exitCode;
         }
-        return withLedger(o, (l) => ledgerVerify({ ledger: l }));
+        let maxUnsignedAgeMs: number;
+        try {
+          maxUnsignedAgeMs = parseDuration(o.maxUnsignedAge);
+        } catch (e) {
+          throw new UsageError(`--max-unsigned-age: ${(e as Error).message}`);
+        }
+        return withLedger(o, (l) => ledgerVerify({ ledger: l, trustedKeys: o.pubkey, against: o.against, maxUnsignedAgeMs }));
       }),
     );
   storeOptions(ledger.command('show').description('entries by agent, owner, object, kind or time'))
@@ -81,13 +106,39 @@ export function ledgerCommand(run: (fn: () => Promise<number>) => void): Command
         ),
       ),
     );
-  storeOptions(ledger.command('prove').description('an inclusion proof for one entry').argument('<index>'))
-    .option('--size <n>', 'prove against the tree of this size')
-    .action((index: string, o: StoreOptions & { size?: string }) =>
+  const count = (v: string | undefined, what: string) => {
+    if (v === undefined) return undefined;
+    const n = Number(v);
+    if (!Number.isSafeInteger(n) || n < 0) throw new UsageError(`${what} must be a non-negative integer, got ${v}`);
+    return n;
+  };
+  storeOptions(
+    ledger
+      .command('prove')
+      .description('an inclusion proof for one entry, or with --consistency <from> a consistency proof that the log of --size entries extends the log of <from>')
+      .argument('[index]'),
+  )
+    .option('--size <n>', 'prove against the tree of this size (default: the latest checkpoint, or the current size)')
+    .option('--consistency <from>', 'a consistency proof from the tree of this size (e.g. a witnessed checkpoint) instead of an inclusion proof')
+    .action((index: string | undefined, o: StoreOptions & { size?: string; consistency?: string }) =>
       run(() => {
-        const i = Number(index);
-        if (!Number.isInteger(i) || i < 0) throw new UsageError(`<index> must be a non-negative integer, got ${index}`);
-        return withLedger(o, (l) => ledgerProve({ ledger: l, index: i, size: o.size === undefined ? undefined : Number(o.size) }));
+        const size = count(o.size, '--size');
+        const from = count(o.consistency, '--consistency');
+        if (from !== undefined) return withLedger(o, (l) => ledgerProveConsistency({ ledger: l, from, to: size }));
+        const i = count(index, '<index>');
+        if (i === undefined) throw new UsageError('give an <index> for an inclusion proof, or --consistency <from>');
+        return withLedger(o, (l) => ledgerProve({ ledger: l, index: i, size }));
+      }),
+    );
+  ledger
+    .command('keygen')
+    .description('write a new ledger signing key (PEM) to a file, to keep outside the data directory (ledger.signingKeyFile, a Kubernetes Secret)')
+    .argument('<file>')
+    .action((file: string) =>
+      run(async () => {
+        const r = await ledgerKeygen({ file });
+        console.log(r.text);
+        return r.exitCode;
       }),
     );
   storeOptions(ledger.command('export').description('JSON Lines with inclusion proofs and a signed checkpoint').argument('[out]', 'file, or - for stdout', '-')).action(

@@ -9,7 +9,7 @@ interface Row {
   [k: string]: unknown;
 }
 
-function table(rows: readonly Row[], columns: readonly string[]): string {
+export function table(rows: readonly Row[], columns: readonly string[]): string {
   if (rows.length === 0) return '(none)';
   const cells = rows.map((r) =>
     columns.map((c) => {
@@ -31,7 +31,7 @@ function requireReason(reason: string | undefined): string {
   return reason;
 }
 
-function withClientOptions(cmd: Command): Command {
+export function withClientOptions(cmd: Command): Command {
   return cmd
     .option('--server <url>', 'Tether API URL (TETHER_SERVER; default https://127.0.0.1:8443)')
     .option('--token <token>', 'bearer token (TETHER_TOKEN; default <data-dir>/admin-token)')

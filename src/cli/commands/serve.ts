@@ -2,7 +2,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { webhookConfigFiles } from '../../adapters/kube-config/webhook-config.ts';
 import { ConfigError, loadConfig, type ServerConfigFile } from '../../server/config.ts';
-import { startServer } from '../../server/server.ts';
+import { type RunningServer, startServer } from '../../server/server.ts';
 import { issueWebhookClientCertificate, loadTls } from '../../server/tls.ts';
 import { UsageError } from '../output.ts';
 import { requirePolicy } from './policy.ts';
@@ -37,30 +37,33 @@ export async function serveCommand(o: ServeOptions): Promise<number> {
     throw e;
   }
   const server = await startServer(config);
-  const lines = [
-    `tether: serving on ${server.url} (store: ${server.store.backend}, data: ${config.dataDir})`,
-    `tether: CA certificate: ${join(config.dataDir, 'tls', 'ca.crt')}`,
-    server.createdAdminToken
-      ? `tether: created an administrator token in ${server.adminTokenFile} (mode 0600); the CLI reads it from there`
-      : `tether: administrator token: ${server.adminTokenFile}`,
-  ];
-  console.error(lines.join('\n'));
+  console.error(startupLines(server, config).join('\n'));
   await new Promise<void>((done) => {
     const stop = () => {
       process.off('SIGINT', stop);
       process.off('SIGTERM', stop);
-      // A graceful close waits for open webhook connections; an orchestrator's patience is finite.
+      // Readiness drops first, then in-flight requests finish and the ledger is flushed; an
+      // orchestrator's patience is finite, so whatever still hangs after 5 s is cut off.
       const force = setTimeout(() => {
-        console.error('tether: still closing after 10 s; exiting');
+        console.error('tether: still closing after 5 s; exiting');
         process.exit(1);
-      }, 10_000);
+      }, 5_000);
       force.unref();
-      void server.close().then(done);
+      void server.shutdown().then(done);
     };
     process.on('SIGINT', stop);
     process.on('SIGTERM', stop);
   });
   return 0;
+}
+
+/** What `tether serve` says once it listens; an administrator token file only when one is in use. */
+export function startupLines(server: Pick<RunningServer, 'url' | 'store' | 'createdAdminToken' | 'adminTokenFile'>, config: { readonly dataDir: string }): string[] {
+  const lines = [`tether: serving on ${server.url} (store: ${server.store.backend}, data: ${config.dataDir})`, `tether: CA certificate: ${join(config.dataDir, 'tls', 'ca.crt')}`];
+  if (server.createdAdminToken) lines.push(`tether: created an administrator token in ${server.adminTokenFile} (mode 0600); the CLI reads it from there`);
+  else if (server.adminTokenFile) lines.push(`tether: administrator token: ${server.adminTokenFile}`);
+  else lines.push('tether: bearer tokens from the configuration');
+  return lines;
 }
 
 export interface WebhookConfigOptions {

@@ -45,17 +45,72 @@ export function selectorMatch(subject: Subject, policy: CompiledPolicy): string 
   return undefined;
 }
 
-/** "No owner, no access": an owner who left, is listed inactive or whose attestation lapsed disables the agent. */
+/** What the directory says of one name (an owner, approver or administrator id). */
+export type DirectoryStanding =
+  | { readonly kind: 'user'; readonly id: string; readonly userName: string; readonly active: boolean }
+  | { readonly kind: 'group'; readonly id: string; readonly displayName: string; readonly activeMembers: number }
+  | { readonly kind: 'ambiguous'; readonly ids: readonly string[] };
+
+/**
+ * Facts about people that come from outside the policy: the directory an identity provider keeps
+ * in sync over SCIM, and attestations owners recorded. A read-only view, kept current by the
+ * service layer (src/service/directory.ts) and attached to the compiled policy; the engine only reads it.
+ */
+export interface OwnershipView {
+  /** Absent when no directory is configured: then only the YAML fields count. */
+  readonly directory?: {
+    /** By userName, email or externalId (users) or displayName or externalId (groups), case-insensitively. */
+    standing(name: string): DirectoryStanding | undefined;
+  };
+  /** The latest attestation recorded for this agent. */
+  attestation(agent: string): { readonly owner: string; readonly until: number } | undefined;
+}
+
+/** Why the directory does not count `name` as a live person or group, or undefined when it does (or no directory is configured). */
+export function directoryProblem(name: string, ownership: OwnershipView | undefined): string | undefined {
+  const dir = ownership?.directory;
+  if (!dir) return undefined;
+  const s = dir.standing(name);
+  if (!s) return `${name} is not in the directory`;
+  if (s.kind === 'ambiguous') return `${name} matches several directory entries (${s.ids.join(', ')})`;
+  if (s.kind === 'user') return s.active ? undefined : `${name} is deactivated in the directory`;
+  return s.activeMembers > 0 ? undefined : `group ${s.displayName} has no active member`;
+}
+
+/** True when the directory knows `person` and says they are gone: they may not approve or reset. Unknown names are not refused here. */
+export function personDeactivated(person: string, policy: CompiledPolicy): boolean {
+  const s = policy.ownership?.directory?.standing(person);
+  return s !== undefined && s.kind === 'user' && !s.active;
+}
+
+/** When ownership must next be re-attested: the later of the YAML field and the latest attestation by the current owner. */
+export function attestationDue(agent: CompiledAgent, policy: CompiledPolicy): number | undefined {
+  const owner = agent.spec.owner;
+  const yaml = owner.attestedUntil === undefined ? undefined : Date.parse(owner.attestedUntil);
+  const stored = policy.ownership?.attestation(agent.name);
+  const recorded = stored && stored.owner === owner.id ? stored.until : undefined;
+  if (yaml === undefined) return recorded;
+  return recorded === undefined ? yaml : Math.max(yaml, recorded);
+}
+
+/**
+ * "No owner, no access": an owner who left (YAML, or deactivated or deleted in the directory), a
+ * group owner with no active member, or a lapsed attestation disables the agent.
+ */
 export function ownerProblem(agent: CompiledAgent, policy: CompiledPolicy, now: number): Reason | undefined {
   const owner = agent.spec.owner;
   const how = `Name a live owner in spec.owner of Agent ${agent.name}.`;
   if (owner.active === false || policy.governance.spec.inactiveOwners?.includes(owner.id)) {
     return { rule: RULES.ownerInactive, message: `agent ${agent.name} has no live owner: ${owner.id} is inactive. ${how}` };
   }
-  if (owner.attestedUntil !== undefined && Date.parse(owner.attestedUntil) <= now) {
+  const gone = directoryProblem(owner.id, policy.ownership);
+  if (gone) return { rule: RULES.ownerInactive, message: `agent ${agent.name} has no live owner: ${gone}. ${how}` };
+  const due = attestationDue(agent, policy);
+  if (due !== undefined && due <= now) {
+    const until = new Date(due).toISOString();
     return {
       rule: RULES.ownerAttestationExpired,
-      message: `agent ${agent.name}: ownership by ${owner.id} was attested until ${owner.attestedUntil} and has lapsed. ${owner.id} must re-attest (extend spec.owner.attestedUntil).`,
+      message: `agent ${agent.name}: ownership by ${owner.id} was attested until ${until} and has lapsed. ${owner.id} must re-attest (tether owners attest ${agent.name} --until <date> --reason "…").`,
     };
   }
   return undefined;

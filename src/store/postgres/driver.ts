@@ -34,7 +34,7 @@ const postgresDialect: Dialect = {
       ],
     );
   },
-  types: { blob: 'BYTEA', serial: 'BIGSERIAL PRIMARY KEY', position: 'BIGINT PRIMARY KEY', inLogOrder: ', idx' },
+  types: { blob: 'BYTEA', serial: 'BIGSERIAL PRIMARY KEY', position: 'BIGINT PRIMARY KEY', inLogOrder: ', idx', chainOf: "((data::jsonb) -> 'chain' ->> 'id')" },
 };
 
 /** `?` placeholders become `$1…$n`; the SQL we write never holds a literal question mark. */

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { ApprovalAsk, Effect } from '../../engine/decision.ts';
 import type { LedgerLeaf } from '../../ledger/leaf.ts';
-import type { CommitResult } from '../store.ts';
+import type { CommitResult, RequestedObjects } from '../store.ts';
 import { moveBreaker } from './breakers.ts';
 import type { BudgetTally, WriteBatch } from './write-batch.ts';
 
@@ -38,8 +38,13 @@ async function openRequestFor(w: WriteBatch, ask: ApprovalAsk, now: number): Pro
   return open?.id;
 }
 
+async function keepRequestedObjects(w: WriteBatch, approvalId: string, r: RequestedObjects): Promise<void> {
+  const text = (o: unknown) => (o === undefined ? null : JSON.stringify(o));
+  await w.tx.query('INSERT INTO approval_objects (approval_id, object, old_object) VALUES (?, ?, ?)', [approvalId, text(r.object), text(r.oldObject)]);
+}
+
 /** The body of Store.commit, run inside a group-committed transaction: checks first, then writes. */
-export function commitJob(leaf: LedgerLeaf, effects: readonly Effect[], now: number, ask: ApprovalAsk | undefined) {
+export function commitJob(leaf: LedgerLeaf, effects: readonly Effect[], now: number, ask: ApprovalAsk | undefined, requested?: RequestedObjects) {
   return async (w: WriteBatch): Promise<CommitResult> => {
     const tallies = new Map<BudgetEffect, BudgetTally>();
     for (const e of effects) {
@@ -109,6 +114,7 @@ export function commitJob(leaf: LedgerLeaf, effects: readonly Effect[], now: num
           index,
         ],
       );
+      if (requested) await keepRequestedObjects(w, approvalId, requested);
     }
     return { ok: true, index, approvalId };
   };

@@ -24,9 +24,10 @@ export interface Dialect {
    * DDL fragments: `blob` for bytes, `serial` for an auto-numbered primary key column,
    * `position` for the ledger index (the row's own key, so no second B-tree to maintain), and
    * `inLogOrder`, appended to a secondary index's columns so its entries sort by ledger index
-   * (empty where the position already is the row id every index carries).
+   * (empty where the position already is the row id every index carries). `chainOf` is the
+   * expression for a ledger row's chain id, read from its stored leaf (indexed; queries repeat it).
    */
-  readonly types: { readonly blob: string; readonly serial: string; readonly position: string; readonly inLogOrder: string };
+  readonly types: { readonly blob: string; readonly serial: string; readonly position: string; readonly inLogOrder: string; readonly chainOf: string };
 }
 
 export interface LedgerRowInsert {

@@ -8,6 +8,7 @@ import { decideApprovalJob } from './approvals.ts';
 import { moveBreaker } from './breakers.ts';
 import { commitJob } from './commit.ts';
 import type { SqlRunner } from './driver.ts';
+import { attestJob, writeDirectoryJob } from './directory.ts';
 import { decideExpansionJob, enforceSpecJob, requestExpansionJob } from './expansions.ts';
 import type { WriteBatch } from './write-batch.ts';
 
@@ -53,6 +54,8 @@ export const BATCH_JOBS = {
   enforceSpec: enforceSpecJob,
   resetBreaker: resetBreakerJob,
   setKillSwitch: setKillSwitchJob,
+  writeDirectory: writeDirectoryJob,
+  attest: attestJob,
 };
 
 /** Writes that touch no ledger row: each its own transaction, as before the writer existed. */

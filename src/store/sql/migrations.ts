@@ -166,6 +166,49 @@ const MIGRATIONS: readonly Migration[] = [
       )`,
     ],
   },
+  {
+    version: 3,
+    name: 'approval request objects, ledger by chain',
+    statements: ({ chainOf, inLogOrder }) => [
+      // What the agent asked to write and what it replaces, so a reviewer sees the change, not a digest.
+      // Never filled for credential-bearing targets (Secrets, tokens).
+      'CREATE TABLE IF NOT EXISTS approval_objects (approval_id TEXT PRIMARY KEY, object TEXT, old_object TEXT)',
+      `CREATE INDEX IF NOT EXISTS ledger_by_chain ON ledger ((${chainOf})${inLogOrder})`,
+    ],
+  },
+  {
+    version: 4,
+    name: 'directory (SCIM users and groups) and ownership attestations',
+    statements: ({ serial }) => [
+      // One row per User or Group as the identity provider sent it (JSON), with the name SCIM
+      // keeps unique (userName, displayName) lower-cased beside it so uniqueness is the database's job.
+      `CREATE TABLE IF NOT EXISTS scim_resources (
+        type TEXT NOT NULL,
+        id TEXT NOT NULL,
+        name_key TEXT NOT NULL,
+        version BIGINT NOT NULL,
+        data TEXT NOT NULL,
+        created BIGINT NOT NULL,
+        modified BIGINT NOT NULL,
+        PRIMARY KEY (type, id)
+      )`,
+      'CREATE UNIQUE INDEX IF NOT EXISTS scim_resources_by_name ON scim_resources (type, name_key)',
+      // Bumped by every directory write: other replicas reload when it moves.
+      'CREATE TABLE IF NOT EXISTS directory_head (id INTEGER PRIMARY KEY, version BIGINT NOT NULL)',
+      'INSERT INTO directory_head (id, version) VALUES (1, 0) ON CONFLICT (id) DO NOTHING',
+      `CREATE TABLE IF NOT EXISTS attestations (
+        seq ${serial},
+        agent TEXT NOT NULL,
+        owner TEXT NOT NULL,
+        until_at BIGINT NOT NULL,
+        reason TEXT NOT NULL,
+        actor TEXT NOT NULL,
+        at BIGINT NOT NULL,
+        ledger_index BIGINT NOT NULL
+      )`,
+      'CREATE INDEX IF NOT EXISTS attestations_by_agent ON attestations (agent, seq)',
+    ],
+  },
 ];
 
 /** Brings the schema up to date; safe to run any number of times, from several processes at once. */

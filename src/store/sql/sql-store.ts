@@ -4,9 +4,13 @@ import type { ApprovalStatus, StateView } from '../../engine/state.ts';
 import type { LedgerLeaf } from '../../ledger/leaf.ts';
 import type {
   AgentStateNeeds,
+  CountedList,
+  PageCursor,
   Attribution,
   BreakerTransition,
   CommitResult,
+  DirectoryWrite,
+  DirectoryWriteResult,
   EnforcedSpec,
   ExpansionRequest,
   ExpansionStatus,
@@ -16,14 +20,18 @@ import type {
   LedgerQuery,
   LedgerRow,
   ObservedFieldChange,
+  RequestedObjects,
   Store,
   StoredApproval,
+  StoredAttestation,
   StoredBreaker,
   StoredCheckpoint,
   StoredProposal,
+  StoredScimRow,
 } from '../store.ts';
 import { toApproval, toProposal } from './approvals.ts';
 import { toBreaker, toTransition } from './breakers.ts';
+import { toAttestation, toScimRow } from './directory.ts';
 import type { Row, SqlDriver } from './driver.ts';
 import { toEnforced, toExpansion } from './expansions.ts';
 import type { Writer } from './jobs.ts';
@@ -38,10 +46,18 @@ function toEntry(r: Row): LedgerEntry {
   return { index: Number(r.idx), data, leaf: JSON.parse(data) as LedgerLeaf, leafHash: r.leaf_hash as Buffer };
 }
 
+/** Conditions whose value is undefined are left out; a condition with several `?` takes an array of values. */
 function where(conditions: readonly [string, unknown][]): { sql: string; params: unknown[] } {
   const present = conditions.filter(([, v]) => v !== undefined);
-  return { sql: present.length ? ` WHERE ${present.map(([c]) => c).join(' AND ')}` : '', params: present.map(([, v]) => v) };
+  return { sql: present.length ? ` WHERE ${present.map(([c]) => c).join(' AND ')}` : '', params: present.flatMap(([c, v]) => (c.split('?').length > 2 ? (v as unknown[]) : [v])) };
 }
+
+/** Rows after a cursor in a list ordered by (time DESC, id DESC): keyset paging, stable under inserts. */
+function after(timeColumn: string, cursor: PageCursor | undefined): [string, unknown][] {
+  return cursor ? [[`(${timeColumn} < ? OR (${timeColumn} = ? AND id < ?))`, [cursor.at, cursor.at, cursor.id]]] : [];
+}
+
+const COUNTED: Record<CountedList, string> = { approvals: 'approvals', proposals: 'proposals', expansions: 'expansions' };
 
 /** The Store over any SqlDriver: SQLite and PostgreSQL run this same code. */
 export class SqlStore implements Store {
@@ -67,8 +83,8 @@ export class SqlStore implements Store {
     return readState(this.#db, this.#db.dialect, agent, action, now);
   }
 
-  commit(leaf: LedgerLeaf, effects: readonly Effect[], now: number, opts?: { approvalAsk?: ApprovalAsk }): Promise<CommitResult> {
-    return this.#writes.batch('commit', [leaf, effects, now, opts?.approvalAsk]);
+  commit(leaf: LedgerLeaf, effects: readonly Effect[], now: number, opts?: { approvalAsk?: ApprovalAsk; requested?: RequestedObjects }): Promise<CommitResult> {
+    return this.#writes.batch('commit', [leaf, effects, now, opts?.approvalAsk, opts?.requested]);
   }
 
   async approval(id: string): Promise<StoredApproval | undefined> {
@@ -76,23 +92,39 @@ export class SqlStore implements Store {
     return r ? toApproval(r) : undefined;
   }
 
-  async approvals(filter: { status?: ApprovalStatus; agent?: string; limit?: number } = {}): Promise<StoredApproval[]> {
+  async approvals(filter: { status?: ApprovalStatus; agent?: string; limit?: number; after?: PageCursor } = {}): Promise<StoredApproval[]> {
+    const w = where([['status = ?', filter.status], ['agent = ?', filter.agent], ...after('created_at', filter.after)]);
+    const rows = await this.#db.query<Row>(`SELECT * FROM approvals${w.sql} ORDER BY created_at DESC, id DESC LIMIT ?`, [...w.params, filter.limit ?? DEFAULT_QUERY_LIMIT]);
+    return rows.map(toApproval);
+  }
+
+  async count(list: CountedList, filter: { status?: string; agent?: string } = {}): Promise<number> {
     const w = where([
-      ['status = ?', filter.status],
+      ['status = ?', list === 'proposals' ? undefined : filter.status],
       ['agent = ?', filter.agent],
     ]);
-    const rows = await this.#db.query<Row>(`SELECT * FROM approvals${w.sql} ORDER BY created_at DESC LIMIT ?`, [...w.params, filter.limit ?? DEFAULT_QUERY_LIMIT]);
-    return rows.map(toApproval);
+    const [r] = await this.#db.query<{ n: number | string }>(`SELECT COUNT(*) AS n FROM ${COUNTED[list]}${w.sql}`, w.params);
+    return Number(r?.n ?? 0);
   }
 
   decideApproval(id: string, verdict: HumanVerdict, now: number) {
     return this.#writes.batch('decideApproval', [id, verdict, now]);
   }
 
-  async proposals(filter: { agent?: string; limit?: number } = {}): Promise<StoredProposal[]> {
-    const w = where([['agent = ?', filter.agent]]);
+  async proposals(filter: { agent?: string; limit?: number; afterSeq?: number } = {}): Promise<StoredProposal[]> {
+    const w = where([
+      ['agent = ?', filter.agent],
+      ['seq < ?', filter.afterSeq],
+    ]);
     const rows = await this.#db.query<Row>(`SELECT * FROM proposals${w.sql} ORDER BY seq DESC LIMIT ?`, [...w.params, filter.limit ?? DEFAULT_QUERY_LIMIT]);
     return rows.map(toProposal);
+  }
+
+  async requestedObjects(id: string): Promise<RequestedObjects | undefined> {
+    const [r] = await this.#db.query<{ object: string | null; old_object: string | null }>('SELECT object, old_object FROM approval_objects WHERE approval_id = ?', [id]);
+    if (!r) return undefined;
+    const parse = (t: string | null) => (t === null ? undefined : (JSON.parse(t) as unknown));
+    return { object: parse(r.object), oldObject: parse(r.old_object) };
   }
 
   requestExpansion(req: { agent: string; requestedSpec: unknown; diffDigest: string; by: string; summary?: string }, now: number) {
@@ -104,12 +136,10 @@ export class SqlStore implements Store {
     return r ? toExpansion(r) : undefined;
   }
 
-  async expansions(filter: { status?: ExpansionStatus; agent?: string } = {}): Promise<ExpansionRequest[]> {
-    const w = where([
-      ['status = ?', filter.status],
-      ['agent = ?', filter.agent],
-    ]);
-    return (await this.#db.query<Row>(`SELECT * FROM expansions${w.sql} ORDER BY requested_at DESC, id`, w.params)).map(toExpansion);
+  async expansions(filter: { status?: ExpansionStatus; agent?: string; limit?: number; after?: PageCursor } = {}): Promise<ExpansionRequest[]> {
+    const w = where([['status = ?', filter.status], ['agent = ?', filter.agent], ...after('requested_at', filter.after)]);
+    const rows = await this.#db.query<Row>(`SELECT * FROM expansions${w.sql} ORDER BY requested_at DESC, id DESC LIMIT ?`, [...w.params, filter.limit ?? DEFAULT_QUERY_LIMIT]);
+    return rows.map(toExpansion);
   }
 
   decideExpansion(id: string, verdict: HumanVerdict, now: number) {
@@ -123,6 +153,22 @@ export class SqlStore implements Store {
   async enforcedAgent(name: string): Promise<EnforcedSpec | undefined> {
     const [r] = await this.#db.query<Row>('SELECT * FROM enforced_specs WHERE agent = ?', [name]);
     return r ? toEnforced(r) : undefined;
+  }
+
+  async enforcedAgents(): Promise<EnforcedSpec[]> {
+    return (await this.#db.query<Row>('SELECT * FROM enforced_specs ORDER BY at, agent')).map(toEnforced);
+  }
+
+  async subjectSeen(username: string): Promise<{ index: number; agent?: string } | undefined> {
+    // Decision leaves name their subject as "subject":"…" in canonical JSON; LIKE narrows, the parse decides.
+    const needle = `"subject":${JSON.stringify(username)}`;
+    const pattern = `%${needle.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+    const rows = await this.#db.query<Row>("SELECT idx, data FROM ledger WHERE kind IN ('decision', 'proposal') AND data LIKE ? ESCAPE '\\' ORDER BY idx LIMIT 50", [pattern]);
+    for (const r of rows) {
+      const leaf = JSON.parse(r.data as string) as LedgerLeaf;
+      if (leaf.detail?.subject === username) return { index: Number(r.idx), agent: leaf.agent };
+    }
+    return undefined;
   }
 
   async breakers(): Promise<StoredBreaker[]> {
@@ -173,6 +219,28 @@ export class SqlStore implements Store {
     await this.#writes.solo('recordFieldChange', [c]);
   }
 
+  async directoryVersion(): Promise<number> {
+    const [r] = await this.#db.query<{ version: number }>('SELECT version FROM directory_head WHERE id = 1');
+    return Number(r?.version ?? 0);
+  }
+
+  async scimRows(): Promise<StoredScimRow[]> {
+    return (await this.#db.query<Row>('SELECT type, id, version, data FROM scim_resources ORDER BY created, id')).map(toScimRow);
+  }
+
+  writeDirectory(writes: readonly DirectoryWrite[], leaves: readonly LedgerLeaf[], now: number): Promise<DirectoryWriteResult> {
+    return this.#writes.batch('writeDirectory', [writes, leaves, now]);
+  }
+
+  attest(a: Omit<StoredAttestation, 'ledgerIndex' | 'at'>, leaf: LedgerLeaf, now: number): Promise<{ index: number }> {
+    return this.#writes.batch('attest', [a, leaf, now]);
+  }
+
+  async attestations(filter: { agent?: string } = {}): Promise<StoredAttestation[]> {
+    const w = where([['agent = ?', filter.agent]]);
+    return (await this.#db.query<Row>(`SELECT * FROM attestations${w.sql} ORDER BY seq DESC`, w.params)).map(toAttestation);
+  }
+
   append(leaf: LedgerLeaf): Promise<number> {
     return this.#writes.batch('append', [leaf]);
   }
@@ -193,17 +261,33 @@ export class SqlStore implements Store {
       ['actor = ?', q.actor],
       ['object = ?', q.object],
       ['kind = ?', q.kind],
+      [`${this.#db.dialect.types.chainOf} = ?`, q.chain],
       ['at >= ?', q.since],
       ['at < ?', q.until],
       ['idx >= ?', q.fromIndex],
     ]);
-    const rows = await this.#db.query<Row>(`SELECT idx, data, leaf_hash FROM ledger${w.sql} ORDER BY idx LIMIT ?`, [...w.params, q.limit ?? DEFAULT_QUERY_LIMIT]);
+    const rows = await this.#db.query<Row>(`SELECT idx, data, leaf_hash FROM ledger${w.sql} ORDER BY idx${q.newestFirst ? ' DESC' : ''} LIMIT ?`, [
+      ...w.params,
+      q.limit ?? DEFAULT_QUERY_LIMIT,
+    ]);
     return rows.map(toEntry);
   }
 
   async ledgerRows(from: number, limit: number): Promise<LedgerRow[]> {
-    const rows = await this.#db.query<Row>('SELECT idx, data, leaf_hash FROM ledger WHERE idx >= ? ORDER BY idx LIMIT ?', [from, limit]);
-    return rows.map((r) => ({ index: Number(r.idx), data: r.data as string, leafHash: r.leaf_hash as Buffer }));
+    const rows = await this.#db.query<Row>('SELECT idx, at, kind, agent, owner, object, actor, data, leaf_hash FROM ledger WHERE idx >= ? ORDER BY idx LIMIT ?', [from, limit]);
+    return rows.map((r) => ({
+      index: Number(r.idx),
+      data: r.data as string,
+      leafHash: r.leaf_hash as Buffer,
+      columns: {
+        at: Number(r.at),
+        kind: r.kind as string,
+        agent: (r.agent as string | null) ?? null,
+        owner: (r.owner as string | null) ?? null,
+        object: (r.object as string | null) ?? null,
+        actor: (r.actor as string | null) ?? null,
+      },
+    }));
   }
 
   async leafHashes(from: number, to: number): Promise<Buffer[]> {

@@ -1,7 +1,6 @@
-import { objectKey } from '../../engine/action.ts';
 import { leafHash } from '../../ledger/hash.ts';
-import { type LedgerLeaf, leafData } from '../../ledger/leaf.ts';
 import type { Effect } from '../../engine/decision.ts';
+import { indexedColumns, type LedgerLeaf, leafData } from '../../ledger/leaf.ts';
 import type { LedgerRowInsert, SqlDriver, SqlRunner } from './driver.ts';
 
 type BudgetEffect = Extract<Effect, { kind: 'budget.consume' }>;
@@ -60,33 +59,32 @@ export class WriteBatch {
   readonly #rows: LedgerRowInsert[] = [];
   readonly #tallies = new Map<string, BudgetTally>();
   readonly #later = new Map<LaterTable, unknown[][]>();
+  /** Leaf hash of the entry before the next one, linked into the next leaf as `prev`. */
+  #prev: Buffer | undefined;
 
-  private constructor(tx: SqlRunner, start: number) {
+  private constructor(tx: SqlRunner, start: number, prev: Buffer | undefined) {
     this.tx = tx;
     this.#start = start;
+    this.#prev = prev;
   }
 
   static async begin(driver: SqlDriver, tx: SqlRunner): Promise<WriteBatch> {
     const [head] = await tx.query<{ size: number }>(`SELECT size FROM ledger_head WHERE id = 1${driver.dialect.forUpdate}`);
     if (!head) throw new Error('ledger head missing: the schema was not migrated');
-    return new WriteBatch(tx, Number(head.size));
+    const size = Number(head.size);
+    // A statement of its own, not a subquery of the one above: on PostgreSQL that one waits for the
+    // lock and then sees the new head row, but its snapshot predates the entries behind it.
+    const [last] = size > 0 ? await tx.query<{ leaf_hash: Buffer }>('SELECT leaf_hash FROM ledger WHERE idx = ?', [size - 1]) : [];
+    return new WriteBatch(tx, size, last?.leaf_hash);
   }
 
   /** Reserves the next index for `leaf` and returns it; the row is written when the batch ends. */
   append(leaf: LedgerLeaf): number {
     const index = this.#start + this.#rows.length;
-    const data = leafData(index, leaf);
-    this.#rows.push({
-      index,
-      at: Date.parse(leaf.time),
-      kind: leaf.kind,
-      agent: leaf.agent ?? null,
-      owner: leaf.owner ?? null,
-      object: leaf.target ? objectKey(leaf.target) : null,
-      actor: leaf.actor ?? null,
-      leafHash: leafHash(data),
-      data,
-    });
+    const data = leafData(index, this.#prev ? { ...leaf, prev: this.#prev.toString('hex') } : leaf);
+    const hash = leafHash(data);
+    this.#rows.push({ index, ...indexedColumns(leaf), leafHash: hash, data });
+    this.#prev = hash;
     return index;
   }
 

@@ -24,7 +24,7 @@ const sqliteDialect: Dialect = {
     }
   },
   // INTEGER PRIMARY KEY makes the ledger index SQLite's rowid: one B-tree fewer per append.
-  types: { blob: 'BLOB', serial: 'INTEGER PRIMARY KEY', position: 'INTEGER PRIMARY KEY', inLogOrder: '' },
+  types: { blob: 'BLOB', serial: 'INTEGER PRIMARY KEY', position: 'INTEGER PRIMARY KEY', inLogOrder: '', chainOf: "json_extract(data, '$.chain.id')" },
 };
 
 function open(file: string): Db {

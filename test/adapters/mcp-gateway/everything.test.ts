@@ -99,12 +99,12 @@ describe('server-everything through the gateway', () => {
     const progress: { progress: number; total?: number }[] = [];
     const r = await client.callTool({ name: 'trigger-long-running-operation', arguments: { duration: 1, steps: 3 } }, undefined, { onprogress: (p) => void progress.push(p) });
     assert.match(text(r), /Long running operation completed/);
-    // The server's last step races its own result (a direct client sees the same), so 2 or 3 arrive.
-    assert.deepEqual(progress.slice(0, 2), [
+    // All of them, the last one too: the gateway relays progress before the result it precedes.
+    assert.deepEqual(progress, [
       { progress: 1, total: 3 },
       { progress: 2, total: 3 },
+      { progress: 3, total: 3 },
     ]);
-    assert.ok(progress.length <= 3 && progress.every((p, i) => p.progress === i + 1 && p.total === 3));
   });
 
   test('cancelling a call cancels it upstream and is recorded', async () => {
@@ -182,8 +182,11 @@ describe('server-everything through the gateway', () => {
     assert.equal(otherArgs.isError, true, 'the approval binds to the exact arguments');
     assert.match(text(otherArgs), new RegExp(`approval ${approvalId} does not apply: it approves a different action`));
 
-    // The intent is not part of what is approved: it is why, not what.
-    const retried = await client.callTool({ ...call, arguments: { ...args, intent: 'compress it, as approved' }, _meta: { 'tether.dev/approval': approvalId } });
+    // The intent is part of what is approved: the approver was shown why (issue 12, item 9).
+    const otherIntent = await client.callTool({ ...call, arguments: { ...args, intent: 'compress it, as approved' }, _meta: { 'tether.dev/approval': approvalId } });
+    assert.equal(otherIntent.isError, true, 'another intent is another request');
+    assert.match(text(otherIntent), new RegExp(`approval ${approvalId} does not apply: it approves a different action`));
+    const retried = await client.callTool({ ...call, _meta: { 'tether.dev/approval': approvalId } });
     assert.equal(retried.isError, undefined, text(retried));
     assert.equal(((retried as CallToolResult).content[0] as { type: string }).type, 'resource');
 

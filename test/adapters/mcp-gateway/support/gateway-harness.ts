@@ -1,6 +1,7 @@
 // A real gateway for tests: Fastify on 127.0.0.1, a Governor over a SQLite store in a temp dir,
 // a policy given as YAML text, and official SDK clients that connect with a bearer token.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
@@ -37,7 +38,19 @@ export function tempDir(prefix: string): string {
   return mkdtempSync(join(tmpdir(), `tether-gw-${prefix}-`));
 }
 
-export async function startTestGateway(opts: { policy: string; gateway: Record<string, unknown>; dir?: string; clock?: () => number }): Promise<TestGateway> {
+/** A port nobody listens on right now: for a gateway whose resource URL must be known before it starts. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+export async function startTestGateway(opts: { policy: string; gateway: Record<string, unknown>; dir?: string; clock?: () => number; port?: number }): Promise<TestGateway> {
   const dir = opts.dir ?? tempDir('t');
   const store = await openStore(`sqlite:${join(dir, 'tether.db')}`);
   const governor = new Governor({ policy: compileTestPolicy(opts.policy), store, clock: opts.clock });
@@ -46,7 +59,7 @@ export async function startTestGateway(opts: { policy: string; gateway: Record<s
   const log = { info: (m: string) => logs.push(`info: ${m}`), warn: (m: string) => logs.push(`warn: ${m}`), error: (m: string) => logs.push(`error: ${m}`) };
   const app: FastifyInstance = Fastify({ logger: false });
   const mounted = await mountGateway(app, { config, governor, log, clock: opts.clock });
-  const address = await app.listen({ host: '127.0.0.1', port: 0 });
+  const address = await app.listen({ host: '127.0.0.1', port: opts.port ?? 0 });
   const url = `${address}/mcp`;
   const clients: Client[] = [];
   return {

@@ -1,0 +1,67 @@
+// What an operator watches on the gateway: sessions held and refused at the cap, idle ones
+// reaped, stdio upstream processes running and refused at their cap. Registered in the registry
+// the composition gives (`tether serve`'s /metrics), or in one of the gateway's own.
+import { Counter, Gauge, Registry } from 'prom-client';
+
+export interface GatewayCounts {
+  readonly sessions: number;
+  readonly upstreamProcesses: number;
+}
+
+export function createGatewayMetrics(counts: () => GatewayCounts, registry = new Registry()) {
+  return {
+    registry,
+    sessions: new Gauge({
+      name: 'tether_gateway_sessions',
+      help: 'MCP sessions the gateway holds.',
+      registers: [registry],
+      collect() {
+        this.set(counts().sessions);
+      },
+    }),
+    upstreamProcesses: new Gauge({
+      name: 'tether_gateway_upstream_processes',
+      help: 'stdio upstream MCP server processes running.',
+      registers: [registry],
+      collect() {
+        this.set(counts().upstreamProcesses);
+      },
+    }),
+    refused: new Counter({
+      name: 'tether_gateway_refused_total',
+      help: 'Sessions refused because a cap was reached (sessions or upstream processes).',
+      labelNames: ['cap'] as const,
+      registers: [registry],
+    }),
+    reaped: new Counter({ name: 'tether_gateway_sessions_reaped_total', help: 'Idle sessions closed by the gateway.', registers: [registry] }),
+  };
+}
+export type GatewayMetrics = ReturnType<typeof createGatewayMetrics>;
+
+/** Slots for stdio upstream processes, shared by every session of one gateway. */
+export class ProcessBudget {
+  readonly limit: number;
+  #used = 0;
+
+  constructor(limit: number) {
+    this.limit = limit;
+  }
+
+  get used(): number {
+    return this.#used;
+  }
+
+  get free(): number {
+    return this.limit - this.#used;
+  }
+
+  tryAcquire(): boolean {
+    if (this.#used >= this.limit) return false;
+    this.#used++;
+    return true;
+  }
+
+  release(): void {
+    this.#used = Math.max(0, this.#used - 1);
+  }
+}
