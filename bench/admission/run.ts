@@ -11,6 +11,8 @@
 // then autocannon drives each target with the same connections and duration, targets in turn,
 // round after round. CPU is the server process's (plus, for PostgreSQL, its backends'), from /proc.
 // BENCH_CPU_PROF=DIR writes a V8 profile of the Tether+SQLite server (see bench/support/cpu-profile.ts).
+// BENCH_BASELINE=DIR adds `Tether+SQLite@base`, served from another checkout (with its own
+// node_modules), in the same interleaved rounds: before and after a change, under the same load.
 // Prints a table, then ONE JSON line of figures.
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
@@ -27,6 +29,7 @@ const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 16);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
 const WARMUP_SECONDS = Number(process.env.BENCH_WARMUP_SECONDS ?? 2);
 const PG_URL = process.env.BENCH_PG_URL ?? process.env.TETHER_TEST_PG_URL;
+const BASELINE = process.env.BENCH_BASELINE;
 const AGENTS = 20;
 
 const dir = mkdtempSync(join(tmpdir(), 'tether-bench-admission-'));
@@ -160,6 +163,7 @@ let pgDatabase: Awaited<ReturnType<typeof freshPgDatabase>> | undefined;
 try {
   const sqlite = await startTether('Tether+SQLite', { dataDir: join(dir, 'sqlite'), policyDir, cpuProfDir: process.env.BENCH_CPU_PROF });
   targets.push(sqlite);
+  if (BASELINE) targets.push(await startTether('Tether+SQLite@base', { dataDir: join(dir, 'base'), policyDir, root: BASELINE }));
   if (PG_URL) {
     pgDatabase = await freshPgDatabase(PG_URL);
     targets.push(await startTether('Tether+PG', { dataDir: join(dir, 'pg'), policyDir, store: pgDatabase.url }));
@@ -186,11 +190,11 @@ function print(rows: ReturnType<typeof summarise>[], agreement: Awaited<ReturnTy
   );
   console.log(`  outcomes: ${agreement.agree}/${agreement.reviews} distinct reviews answered alike by every target (${agreement.allowed} allowed, ${agreement.refused} refused)`);
   console.log(
-    `  ${'target'.padEnd(14)} ${'reviews/s'.padStart(9)} ${'p50 ms'.padStart(7)} ${'p99 ms'.padStart(7)} ${'CPU s/1k'.padStart(9)} ${'CPU µs/rev'.padStart(10)} ${'peak RSS'.padStart(9)} ${'errors'.padStart(6)}`,
+    `  ${'target'.padEnd(19)} ${'reviews/s'.padStart(9)} ${'p50 ms'.padStart(7)} ${'p99 ms'.padStart(7)} ${'CPU s/1k'.padStart(9)} ${'CPU µs/rev'.padStart(10)} ${'peak RSS'.padStart(9)} ${'errors'.padStart(6)}`,
   );
   for (const r of rows)
     console.log(
-      `  ${r.target.padEnd(14)} ${String(r.reviewsPerSecond).padStart(9)} ${String(r.p50ms).padStart(7)} ${String(r.p99ms).padStart(7)} ${r.cpuSecondsPer1000.toFixed(3).padStart(9)} ${String(r.cpuMicrosPerReview).padStart(10)} ${`${r.peakRssMiB} MiB`.padStart(9)} ${String(r.errors).padStart(6)}`,
+      `  ${r.target.padEnd(19)} ${String(r.reviewsPerSecond).padStart(9)} ${String(r.p50ms).padStart(7)} ${String(r.p99ms).padStart(7)} ${r.cpuSecondsPer1000.toFixed(3).padStart(9)} ${String(r.cpuMicrosPerReview).padStart(10)} ${`${r.peakRssMiB} MiB`.padStart(9)} ${String(r.errors).padStart(6)}`,
     );
   const opa = rows.find((r) => r.target === 'OPA');
   const ratios = opa
