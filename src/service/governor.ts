@@ -1,7 +1,6 @@
 // The orchestration every enforcement point shares: resolve, prefetch, decide (pure), commit.
 // It holds no policy logic: who may approve or reset is asked of src/engine/approvers.ts.
 import { type Action, type Intent, isMutation } from '../engine/action.ts';
-import { digestOf } from '../common/digest.ts';
 import { mayApprove, mayApproveExpansion, mayResetBreaker, isAgentIdentity, type Verdict } from '../engine/approvers.ts';
 import type { ClusterView } from '../engine/cluster-view.ts';
 import { decide } from '../engine/decide.ts';
@@ -10,7 +9,7 @@ import { type OwnershipView, resolveAgent } from '../engine/rules/accountability
 import { EMPTY_STATE } from '../engine/state.ts';
 import type { CompiledAgent, CompiledPolicy } from '../policy/compile.ts';
 import type { AgentStateNeeds, ExpansionRequest, HumanVerdict, Store, StoredApproval, StoredBreaker } from '../store/store.ts';
-import { decisionLeaf } from './decision-leaf.ts';
+import { decisionLeaf, intentLeaf } from '../ledger/leaves.ts';
 import { requestedObjects } from './requested-objects.ts';
 
 /** The engine's rate window (src/engine/rules/breaker.ts asks mutationsSince(now - 60 s)). */
@@ -92,17 +91,9 @@ export class Governor {
     const expiresAt = now + ttlMs;
     await this.store.declareIntent(username, intent, now, expiresAt);
     const a = who.agent;
-    const ledgerIndex = await this.store.append({
-      v: 1,
-      time: new Date(now).toISOString(),
-      kind: 'intent',
-      agent: a.name,
-      owner: a.spec.owner.id,
-      authorityClass: a.authorityClass,
-      intent,
-      intentDigest: digestOf(intent),
-      detail: { username, expiresAt: new Date(expiresAt).toISOString() },
-    });
+    const ledgerIndex = await this.store.append(
+      intentLeaf({ agent: { name: a.name, owner: a.spec.owner.id, authorityClass: a.authorityClass, mode: a.mode }, username, intent, expiresAt }, now),
+    );
     return { ok: true, ledgerIndex, agent: a.name, expiresAt };
   }
 
