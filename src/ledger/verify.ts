@@ -51,7 +51,8 @@ interface Range {
 
 /** A range scanned by a worker thread; its chunks queue up until the caller reads them. */
 function workerRange(location: string, from: number, to: number): Range {
-  const worker = new Worker(new URL('./scan-worker.ts', import.meta.url), { workerData: { location, from, to } });
+  // Compiled (dist/), this module and the worker are .js files.
+  const worker = new Worker(new URL(import.meta.url.endsWith('.ts') ? './scan-worker.ts' : './scan-worker.js', import.meta.url), { workerData: { location, from, to } });
   const queue: (ScannedChunk | { done: true } | { error: unknown })[] = [];
   let wake: (() => void) | undefined;
   const push = (m: (typeof queue)[number]) => {
