@@ -41,8 +41,9 @@ export function renderManifests(): string {
   if (r.code !== 0) throw new Error(`helm template: ${r.stderr}`);
   const header = [
     '# Tether for `kubectl apply -f` — generated from deploy/helm/tether by `npm run gen:manifests`; do not edit.',
-    '# Needs: cert-manager (serving certificate and the webhook CA bundle), and a Secret',
-    '# tether-postgres in tether-system with key `url` (postgres://…). See README "Install in a cluster".',
+    '# Needs: cert-manager (serving certificate and the webhook CA bundle) and, in tether-system, the Secrets',
+    '# tether-postgres (key `url`: postgres://…) and tether-keys (`ledger-signing-key.pem`: an Ed25519 PKCS#8',
+    '# key; `digest-key`: 32+ random bytes, hex). See README "Install in a cluster".',
     '',
   ].join('\n');
   return header + r.stdout.replace(/^# Source: .*\n/gm, '');
