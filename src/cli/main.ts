@@ -75,7 +75,10 @@ export async function buildCli(argv: readonly string[]): Promise<Command> {
     .option('--admission-review <file>', 'an AdmissionReview (admission.k8s.io/v1) JSON file, - for stdin')
     .option('--action <file>', 'an Action JSON file, - for stdin')
     .option('--now <time>', 'evaluate at this ISO time instead of now')
-    .action((opts: { policy: string; admissionReview?: string; action?: string; now?: string }) => run(async () => (await policyCommands()).decideCommand(opts)));
+    .option('--cluster <file|dir>', 'cluster objects (the dump `tether access` reads) for containment: who can do what, who pods run as')
+    .action((opts: { policy: string; admissionReview?: string; action?: string; now?: string; cluster?: string }) =>
+      run(async () => (await policyCommands()).decideCommand(opts)),
+    );
   program
     .command('explain')
     .description('say in plain words what an agent may do')

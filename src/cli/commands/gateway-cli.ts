@@ -10,7 +10,7 @@ export function gatewayCli(run: (fn: () => Promise<number>) => void): Command {
     .requiredOption('-c, --config <file>', 'gateway YAML (see deploy/examples/gateway/gateway.yaml)')
     .option('--policy <dir>', 'Agent and GovernancePolicy documents, watched', DEFAULT_POLICY)
     .option('--store <url>', 'sqlite:<file> or postgres://… (default sqlite:.tether/tether.db)')
-    .option('--data-dir <dir>', "ledger signing key and TLS (default .tether); with tether serve's store, give tether serve's data dir so both sign with one key")
+    .option('--data-dir <dir>', 'where keys and TLS files live (default .tether); processes sharing a store share its signing key')
     .option('--stdio', 'serve one local agent on stdin/stdout')
     .option('--host <host>')
     .option('--port <port>')

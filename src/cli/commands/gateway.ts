@@ -15,7 +15,7 @@ export interface GatewayCommandOptions {
   readonly policy: string;
   /** sqlite:<file> or postgres://…; default sqlite:.tether/tether.db */
   readonly store?: string;
-  /** The ledger signing key and TLS material (default .tether): checkpoints in a shared store must all be signed with one key. */
+  /** Keys and TLS files (default .tether): a gateway sharing a store with `tether serve` signs with the same ledger key. */
   readonly dataDir?: string;
   /** Serve one local agent on stdin/stdout; its token comes from the env variable the config names. */
   readonly stdio?: boolean;
