@@ -4,6 +4,7 @@
 // message size is bounded, the body must be JSON, and a session belongs to the caller that opened
 // it. Every refusal is a JSON-RPC error body, so MCP clients can show it. Sessions are capped,
 // reaped when idle, and keep their last messages so a dropped stream resumes (Last-Event-ID).
+import { jsonDepth, MAX_JSON_DEPTH } from '../shared/json-depth.ts';
 import { randomUUID } from 'node:crypto';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { ErrorCode } from '@modelcontextprotocol/sdk/types.js';
@@ -78,6 +79,8 @@ export class HttpEndpoint {
     await fastify.register(async (app) => {
       app.removeAllContentTypeParsers();
       app.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit: limits.maxMessageBytes }, (_req, body, done) => {
+        // Arguments are walked recursively (digests, schemas): nesting is bounded like every other Tether body.
+        if (jsonDepth(body as string) > MAX_JSON_DEPTH) return done(new BadJson(`the message nests deeper than ${MAX_JSON_DEPTH} levels`), undefined);
         try {
           done(null, JSON.parse(body as string));
         } catch (e) {
