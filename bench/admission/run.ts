@@ -1,33 +1,42 @@
-// Admission reviews per second over HTTPS keep-alive: `tether serve` (ledger on SQLite) in one
-// process, autocannon in this one. Real-shaped AdmissionReviews from 20 agents: allowed scales,
-// CEL refusals, namespace refusals. Prints a table, then one JSON line.
-import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
+// Admission reviews per second over HTTPS keep-alive, side by side in one run:
+//   Tether+SQLite  — `tether serve`, every decision durable in the ledger (WAL, synchronous=FULL)
+//                    before its answer is sent;
+//   Tether+PG      — the same with the ledger on PostgreSQL (BENCH_PG_URL or TETHER_TEST_PG_URL;
+//                    a fresh database of its own; skipped without one);
+//   OPA            — Open Policy Agent (scripts/build-opa.sh) serving bench/admission/policy.rego,
+//                    the same agents, namespaces, resources and replica condition, with no budgets
+//                    and nothing written: OPA keeps no durable state.
+// Real-shaped AdmissionReviews from 20 agents (allowed updates and patches, CEL refusals, namespace
+// refusals); first every distinct review goes to each target once and their outcomes must agree;
+// then autocannon drives each target with the same connections and duration, targets in turn,
+// round after round. CPU is the server process's (plus, for PostgreSQL, its backends'), from /proc.
+// BENCH_CPU_PROF=DIR writes a V8 profile of the Tether+SQLite server (see bench/support/cpu-profile.ts).
+// BENCH_BASELINE=DIR adds `Tether+SQLite@base`, served from another checkout (with its own
+// node_modules), in the same interleaved rounds: before and after a change, under the same load.
+// Prints a table, then ONE JSON line of figures.
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
+import pg from 'pg';
 import { stringify } from 'yaml';
 import { admissionReview, deploymentObject } from '../../test/support/admission.ts';
+import { round } from '../support/stats.ts';
+import { post, startOpa, startTether, type Target } from './servers.ts';
 
-const ROOT = new URL('../../', import.meta.url).pathname;
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 16);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
+const WARMUP_SECONDS = Number(process.env.BENCH_WARMUP_SECONDS ?? 2);
+const PG_URL = process.env.BENCH_PG_URL ?? process.env.TETHER_TEST_PG_URL;
+const BASELINE = process.env.BENCH_BASELINE;
 const AGENTS = 20;
 
-const freePort = () =>
-  new Promise<number>((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const p = (s.address() as { port: number }).port;
-      s.close(() => resolve(p));
-    });
-  });
-
 const dir = mkdtempSync(join(tmpdir(), 'tether-bench-admission-'));
-const policyDir = join(dir, 'policy');
-const docs = [
-  { apiVersion: 'tether.dev/v1alpha1', kind: 'GovernancePolicy', metadata: { name: 'g' }, spec: { agentSelectors: { serviceAccountNamespaces: ['agents'] } } },
-  ...Array.from({ length: AGENTS }, (_, i) => ({
+const loadAtStart = loadavg()[0] as number;
+
+function writePolicy(policyDir: string): void {
+  const agent = (i: number) => ({
     apiVersion: 'tether.dev/v1alpha1',
     kind: 'Agent',
     metadata: { name: `bot-${i}` },
@@ -43,27 +52,10 @@ const docs = [
       },
       breaker: { maxViolations: 100_000_000 },
     },
-  })),
-];
-const { mkdirSync } = await import('node:fs');
-mkdirSync(policyDir);
-writeFileSync(join(policyDir, 'bench.yaml'), docs.map((d) => stringify(d)).join('---\n'));
-const port = await freePort();
-const server = spawn(process.execPath, [join(ROOT, 'bin/tether.js'), 'serve', '--data-dir', join(dir, 'data'), '--policy', policyDir, '--port', String(port)], {
-  stdio: ['ignore', 'ignore', 'pipe'],
-});
-let serverLog = '';
-server.stderr.on('data', (c) => (serverLog += c));
-const url = `https://127.0.0.1:${port}`;
-for (let i = 0; ; i++) {
-  try {
-    const r = await fetch(`${url}/healthz`).catch(() => undefined);
-    void r;
-    readFileSync(join(dir, 'data', 'tls', 'ca.crt'));
-    if (/serving on/.test(serverLog)) break;
-  } catch {}
-  if (i > 300) throw new Error(`server did not start: ${serverLog}`);
-  await new Promise((r) => setTimeout(r, 100));
+  });
+  const governance = { apiVersion: 'tether.dev/v1alpha1', kind: 'GovernancePolicy', metadata: { name: 'g' }, spec: { agentSelectors: { serviceAccountNamespaces: ['agents'] } } };
+  mkdirSync(policyDir);
+  writeFileSync(join(policyDir, 'bench.yaml'), [governance, ...Array.from({ length: AGENTS }, (_, i) => agent(i))].map((d) => stringify(d)).join('---\n'));
 }
 
 const bodies = Array.from({ length: 200 }, (_, k) => {
@@ -86,36 +78,149 @@ const bodies = Array.from({ length: 200 }, (_, k) => {
   );
 });
 
-function peakRssMiB(pid: number): number {
-  const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return m ? Math.round(Number(m[1]) / 1024) : Number.NaN;
+const admin = async (url: string, sql: string) => {
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  await c.query(sql).finally(() => c.end());
+};
+
+/** A database of the bench's own, dropped at the end. */
+async function freshPgDatabase(url: string): Promise<{ url: string; drop: () => Promise<void> }> {
+  const name = `tether_bench_${process.pid}_${Date.now()}`;
+  await admin(url, `CREATE DATABASE ${name}`);
+  const u = new URL(url);
+  u.pathname = `/${name}`;
+  return { url: u.toString(), drop: () => admin(url, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`) };
 }
 
-let n = 0;
-const result = await autocannon({
-  url: `${url}/admission`,
-  method: 'POST',
-  connections: CONNECTIONS,
-  duration: SECONDS,
-  headers: { 'content-type': 'application/json' },
-  requests: [{ setupRequest: (req) => ({ ...req, body: bodies[n++ % bodies.length] as string }) }],
-});
-const peak = peakRssMiB(server.pid as number);
-server.kill('SIGTERM');
+/** Every distinct review to every target once: the answers' `allowed` must be the same everywhere. */
+async function checkAgreement(targets: readonly Target[]): Promise<{ reviews: number; agree: number; allowed: number; refused: number }> {
+  let agree = 0;
+  let allowed = 0;
+  for (const body of bodies) {
+    const outcomes = await Promise.all(
+      targets.map(async (t) => {
+        const r = await post(t.url, body, t.ca);
+        if (r.status !== 200) throw new Error(`${t.name} answered ${r.status}: ${r.body.slice(0, 300)}`);
+        return (JSON.parse(r.body) as { response: { allowed: boolean } }).response.allowed;
+      }),
+    );
+    if (outcomes.every((o) => o === outcomes[0])) agree++;
+    if (outcomes[0]) allowed++;
+  }
+  return { reviews: bodies.length, agree, allowed, refused: bodies.length - allowed };
+}
 
-const figures = {
-  bench: 'admission',
-  connections: CONNECTIONS,
-  seconds: SECONDS,
-  reviews: result.requests.total,
-  reviewsPerSecond: Math.round(result.requests.average),
-  p50ms: result.latency.p50,
-  p99ms: result.latency.p99,
-  errors: result.errors + result.non2xx,
-  serverPeakRssMiB: peak,
-  store: 'sqlite',
-};
-console.log(`admission bench: ${AGENTS} agents, ${CONNECTIONS} keep-alive HTTPS connections for ${SECONDS}s, ledger on SQLite (WAL, synchronous=FULL)`);
-console.log(`  reviews/s ${figures.reviewsPerSecond}   p50 ${figures.p50ms} ms   p99 ${figures.p99ms} ms   errors ${figures.errors}   server peak RSS ${peak} MiB`);
-console.log('  (Kyverno publishes an average of 42.67 ms at 100 virtual users with one replica: a different machine and policy set.)');
-console.log(JSON.stringify(figures));
+interface Run {
+  readonly reviews: number;
+  readonly seconds: number;
+  readonly p50: number;
+  readonly p99: number;
+  readonly errors: number;
+  readonly cpuSeconds: number;
+}
+
+async function load(t: Target, seconds: number): Promise<Run> {
+  let n = 0;
+  const cpuBefore = await t.cpuSeconds();
+  // PostgreSQL backends come and go with the pool: read their CPU often, not only at the ends.
+  const sampler = setInterval(() => void t.cpuSeconds(), 250);
+  const r = await autocannon({
+    url: t.url,
+    method: 'POST',
+    connections: CONNECTIONS,
+    duration: seconds,
+    headers: { 'content-type': 'application/json' },
+    requests: [{ setupRequest: (req) => ({ ...req, body: bodies[n++ % bodies.length] as string }) }],
+  });
+  clearInterval(sampler);
+  const cpu = (await t.cpuSeconds()) - cpuBefore;
+  return { reviews: r.requests.total, seconds: r.duration, p50: r.latency.p50, p99: r.latency.p99, errors: r.errors + r.non2xx + r.timeouts, cpuSeconds: cpu };
+}
+
+function summarise(t: Target, runs: readonly Run[]) {
+  const reviews = runs.reduce((a, r) => a + r.reviews, 0);
+  const seconds = runs.reduce((a, r) => a + r.seconds, 0);
+  const cpu = runs.reduce((a, r) => a + r.cpuSeconds, 0);
+  return {
+    target: t.name,
+    reviewsPerSecond: Math.round(reviews / seconds),
+    // p50: the mean of the rounds'; p99: the worst round's.
+    p50ms: round(runs.reduce((a, r) => a + r.p50, 0) / runs.length, 1),
+    p99ms: Math.max(...runs.map((r) => r.p99)),
+    cpuSecondsPer1000: round((cpu / reviews) * 1000, 3),
+    cpuMicrosPerReview: Math.round((cpu / reviews) * 1e6),
+    peakRssMiB: t.peakRssMiB(),
+    errors: runs.reduce((a, r) => a + r.errors, 0),
+    rounds: runs.map((r) => ({ rps: Math.round(r.reviews / r.seconds), p50: r.p50, p99: r.p99 })),
+  };
+}
+
+const policyDir = join(dir, 'policy');
+writePolicy(policyDir);
+const targets: Target[] = [];
+let pgDatabase: Awaited<ReturnType<typeof freshPgDatabase>> | undefined;
+try {
+  const sqlite = await startTether('Tether+SQLite', { dataDir: join(dir, 'sqlite'), policyDir, cpuProfDir: process.env.BENCH_CPU_PROF });
+  targets.push(sqlite);
+  if (BASELINE) targets.push(await startTether('Tether+SQLite@base', { dataDir: join(dir, 'base'), policyDir, root: BASELINE }));
+  if (PG_URL) {
+    pgDatabase = await freshPgDatabase(PG_URL);
+    targets.push(await startTether('Tether+PG', { dataDir: join(dir, 'pg'), policyDir, store: pgDatabase.url }));
+  } else console.log('  (no BENCH_PG_URL or TETHER_TEST_PG_URL: Tether+PG skipped)');
+  const tls = join(dir, 'sqlite', 'tls');
+  // The same serving certificate (Tether's self-managed one) for every target: same handshake cost.
+  targets.push(await startOpa({ cert: join(tls, 'tls.crt'), key: join(tls, 'tls.key'), ca: join(tls, 'ca.crt'), policy: new URL('./policy.rego', import.meta.url).pathname }));
+
+  const agreement = await checkAgreement(targets);
+  for (const t of targets) await load(t, WARMUP_SECONDS);
+  const runs = new Map<Target, Run[]>(targets.map((t) => [t, []]));
+  for (let i = 0; i < ROUNDS; i++) for (const t of targets) runs.get(t)?.push(await load(t, SECONDS));
+  const rows = targets.map((t) => summarise(t, runs.get(t) ?? []));
+  print(rows, agreement);
+} finally {
+  for (const t of targets) await t.stop();
+  await pgDatabase?.drop();
+}
+
+function print(rows: ReturnType<typeof summarise>[], agreement: Awaited<ReturnType<typeof checkAgreement>>): void {
+  const loadAtEnd = loadavg()[0] as number;
+  console.log(
+    `admission bench: ${AGENTS} agents, ${CONNECTIONS} keep-alive HTTPS connections, ${ROUNDS} interleaved rounds of ${SECONDS}s per target (after ${WARMUP_SECONDS}s warm-up), ${cpus().length} CPUs, load average ${loadAtStart.toFixed(1)} → ${loadAtEnd.toFixed(1)}`,
+  );
+  console.log(`  outcomes: ${agreement.agree}/${agreement.reviews} distinct reviews answered alike by every target (${agreement.allowed} allowed, ${agreement.refused} refused)`);
+  console.log(
+    `  ${'target'.padEnd(19)} ${'reviews/s'.padStart(9)} ${'p50 ms'.padStart(7)} ${'p99 ms'.padStart(7)} ${'CPU s/1k'.padStart(9)} ${'CPU µs/rev'.padStart(10)} ${'peak RSS'.padStart(9)} ${'errors'.padStart(6)}`,
+  );
+  for (const r of rows)
+    console.log(
+      `  ${r.target.padEnd(19)} ${String(r.reviewsPerSecond).padStart(9)} ${String(r.p50ms).padStart(7)} ${String(r.p99ms).padStart(7)} ${r.cpuSecondsPer1000.toFixed(3).padStart(9)} ${String(r.cpuMicrosPerReview).padStart(10)} ${`${r.peakRssMiB} MiB`.padStart(9)} ${String(r.errors).padStart(6)}`,
+    );
+  const opa = rows.find((r) => r.target === 'OPA');
+  const ratios = opa
+    ? rows
+        .filter((r) => r !== opa)
+        .map((r) => ({
+          target: r.target,
+          throughput: round(r.reviewsPerSecond / opa.reviewsPerSecond, 2),
+          p99: round(r.p99ms / opa.p99ms, 2),
+          cpuPerReview: round(r.cpuMicrosPerReview / opa.cpuMicrosPerReview, 2),
+        }))
+    : [];
+  for (const q of ratios) console.log(`  ${q.target}/OPA: throughput ×${q.throughput}, p99 ×${q.p99}, CPU per review ×${q.cpuPerReview}`);
+  console.log('  p50 is the mean of the rounds, p99 the worst round. Tether+PG CPU includes its PostgreSQL backends; OPA decides without budgets or a ledger.');
+  console.log(
+    JSON.stringify({
+      bench: 'admission',
+      connections: CONNECTIONS,
+      seconds: SECONDS,
+      rounds: ROUNDS,
+      cpus: cpus().length,
+      loadAtStart,
+      loadAtEnd,
+      agreement,
+      targets: rows,
+      ratios,
+    }),
+  );
+}

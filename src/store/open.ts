@@ -2,6 +2,7 @@ import { resolve } from 'node:path';
 import { PostgresDriver } from './postgres/driver.ts';
 import { SqliteDriver } from './sqlite/driver.ts';
 import { SqlStore } from './sql/sql-store.ts';
+import { ThreadWriter } from './sqlite/writer.ts';
 import type { Store } from './store.ts';
 
 export interface StoreOptions {
@@ -15,5 +16,6 @@ export function openStore(url: string, opts: StoreOptions = {}): Promise<Store> 
   const path = url.startsWith('sqlite:') ? url.slice('sqlite:'.length) : url;
   if (path === '' || /^[a-z][a-z0-9+.-]*:\/\//i.test(path)) throw new Error(`not a store URL: ${url} (use sqlite:/path/file.db, a file path, or postgres://…)`);
   const file = resolve(path);
-  return SqlStore.open(new SqliteDriver(file), `sqlite:${file}`);
+  // Reads stay on this thread (WAL: they never wait for a writer); writes, and their fsyncs, run in a thread of their own.
+  return SqlStore.open(new SqliteDriver(file), `sqlite:${file}`, () => new ThreadWriter(file));
 }

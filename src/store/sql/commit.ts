@@ -3,7 +3,7 @@ import type { ApprovalAsk, Effect } from '../../engine/decision.ts';
 import type { LedgerLeaf } from '../../ledger/leaf.ts';
 import type { CommitResult, RequestedObjects } from '../store.ts';
 import { moveBreaker } from './breakers.ts';
-import type { WriteBatch } from './write-batch.ts';
+import type { BudgetTally, WriteBatch } from './write-batch.ts';
 
 /** A new approval may be used once; a human who wants more approves again. */
 const APPROVAL_USES = 1;
@@ -14,18 +14,13 @@ export function newId(prefix: string): string {
 
 type BudgetEffect = Extract<Effect, { kind: 'budget.consume' }>;
 
-/** Would this budget overflow? Read under the head lock, so no other writer moves it meanwhile. */
-async function budgetFits(w: WriteBatch, e: BudgetEffect): Promise<{ fits: boolean; newObject: boolean }> {
-  const [c] = await w.tx.query<{ mutations: number; objects: number }>('SELECT mutations, objects FROM budget_counters WHERE budget_id = ? AND window_start = ?', [
-    e.budgetId,
-    e.windowStart,
-  ]);
-  const seen = await w.tx.query('SELECT 1 AS seen FROM budget_objects WHERE budget_id = ? AND window_start = ? AND object_key = ?', [e.budgetId, e.windowStart, e.objectKey]);
-  const mutations = Number(c?.mutations ?? 0);
-  const objects = Number(c?.objects ?? 0);
-  const newObject = seen.length === 0;
-  const fits = !(e.maxMutations !== undefined && mutations + 1 > e.maxMutations) && !(e.maxDistinctObjects !== undefined && newObject && objects + 1 > e.maxDistinctObjects);
-  return { fits, newObject };
+/** Would this budget overflow? Read under the head lock (with the batch's own consumption), so no other writer moves it meanwhile. */
+async function budgetFits(w: WriteBatch, e: BudgetEffect): Promise<{ fits: boolean; tally: BudgetTally }> {
+  const tally = await w.budget(e);
+  const newObject = !tally.seen.get(e.objectKey);
+  const fits =
+    !(e.maxMutations !== undefined && tally.mutations + 1 > e.maxMutations) && !(e.maxDistinctObjects !== undefined && newObject && tally.objects + 1 > e.maxDistinctObjects);
+  return { fits, tally };
 }
 
 async function approvalUsable(w: WriteBatch, id: string, now: number): Promise<boolean> {
@@ -51,12 +46,12 @@ async function keepRequestedObjects(w: WriteBatch, approvalId: string, r: Reques
 /** The body of Store.commit, run inside a group-committed transaction: checks first, then writes. */
 export function commitJob(leaf: LedgerLeaf, effects: readonly Effect[], now: number, ask: ApprovalAsk | undefined, requested?: RequestedObjects) {
   return async (w: WriteBatch): Promise<CommitResult> => {
-    const newObjects = new Map<BudgetEffect, boolean>();
+    const tallies = new Map<BudgetEffect, BudgetTally>();
     for (const e of effects) {
       if (e.kind === 'budget.consume') {
-        const { fits, newObject } = await budgetFits(w, e);
+        const { fits, tally } = await budgetFits(w, e);
         if (!fits) return { ok: false, conflict: 'budget', id: e.budgetId };
-        newObjects.set(e, newObject);
+        tallies.set(e, tally);
       } else if (e.kind === 'approval.consume' && !(await approvalUsable(w, e.approvalId, now))) {
         return { ok: false, conflict: 'approval', id: e.approvalId };
       }
@@ -70,33 +65,20 @@ export function commitJob(leaf: LedgerLeaf, effects: readonly Effect[], now: num
 
     for (const e of effects) {
       switch (e.kind) {
-        case 'budget.consume': {
-          const added = newObjects.get(e) ? 1 : 0;
-          await w.tx.query(
-            `INSERT INTO budget_counters (budget_id, window_start, window_ms, agent, mutations, objects) VALUES (?, ?, ?, ?, 1, ?)
-             ON CONFLICT (budget_id, window_start) DO UPDATE SET mutations = budget_counters.mutations + 1, objects = budget_counters.objects + excluded.objects`,
-            [e.budgetId, e.windowStart, e.windowMs, e.agent, added],
-          );
-          if (added) await w.tx.query('INSERT INTO budget_objects (budget_id, window_start, object_key) VALUES (?, ?, ?)', [e.budgetId, e.windowStart, e.objectKey]);
+        case 'budget.consume':
+          w.consume(tallies.get(e) as BudgetTally, e.objectKey);
           break;
-        }
         case 'approval.consume':
           await w.tx.query('UPDATE approvals SET uses_left = uses_left - 1 WHERE id = ?', [e.approvalId]);
           break;
         case 'proposal.record':
-          await w.tx.query('INSERT INTO proposals (agent, action_digest, rules, at, ledger_index) VALUES (?, ?, ?, ?, ?)', [
-            e.agent,
-            e.actionDigest,
-            JSON.stringify(e.rules),
-            now,
-            index,
-          ]);
+          w.insertLater('proposals', [e.agent, e.actionDigest, JSON.stringify(e.rules), now, index]);
           break;
         case 'violation.record':
-          await w.tx.query('INSERT INTO violations (agent, rule, at) VALUES (?, ?, ?)', [e.agent, e.rule, now]);
+          w.insertLater('violations', [e.agent, e.rule, now]);
           break;
         case 'mutation.record':
-          await w.tx.query('INSERT INTO mutations (agent, at) VALUES (?, ?)', [e.agent, now]);
+          w.insertLater('mutations', [e.agent, now]);
           break;
         case 'breaker.trip':
           await moveBreaker(w, { scope: e.scope, key: e.key, to: 'open', by: 'tether', reason: e.reason, rule: e.rule, cause }, now);
@@ -105,10 +87,10 @@ export function commitJob(leaf: LedgerLeaf, effects: readonly Effect[], now: num
           await moveBreaker(w, { scope: e.scope, key: e.key, to: 'closed', onlyFrom: 'half-open', by: 'tether', reason: 'an allowed mutation ended the probation', cause }, now);
           break;
         case 'field.record':
-          await w.tx.query('INSERT INTO field_changes (object_key, field, value, actor, at) VALUES (?, ?, ?, ?, ?)', [e.objectKey, e.field, e.value, e.actor, now]);
+          w.insertLater('field_changes', [e.objectKey, e.field, e.value, e.actor, now]);
           break;
         case 'chain.record':
-          await w.tx.query('INSERT INTO chain_calls (chain_id, parent, callee, at) VALUES (?, ?, ?, ?)', [e.chainId, e.parent, e.callee, now]);
+          w.insertLater('chain_calls', [e.chainId, e.parent, e.callee, now]);
           break;
       }
     }

@@ -20,7 +20,6 @@ import type {
   LedgerQuery,
   LedgerRow,
   ObservedFieldChange,
-  Refusal,
   RequestedObjects,
   Store,
   StoredApproval,
@@ -30,15 +29,15 @@ import type {
   StoredProposal,
   StoredScimRow,
 } from '../store.ts';
-import { decideApprovalJob, toApproval, toProposal } from './approvals.ts';
-import { moveBreaker, toBreaker, toTransition } from './breakers.ts';
-import { commitJob } from './commit.ts';
-import { attestJob, toAttestation, toScimRow, writeDirectoryJob } from './directory.ts';
+import { toApproval, toProposal } from './approvals.ts';
+import { toBreaker, toTransition } from './breakers.ts';
+import { toAttestation, toScimRow } from './directory.ts';
 import type { Row, SqlDriver } from './driver.ts';
-import { decideExpansionJob, enforceSpecJob, requestExpansionJob, toEnforced, toExpansion } from './expansions.ts';
+import { toEnforced, toExpansion } from './expansions.ts';
+import type { Writer } from './jobs.ts';
+import { LocalWriter } from './local-writer.ts';
 import { migrate } from './migrations.ts';
 import { readState } from './snapshot.ts';
-import { GroupCommitter } from './write-batch.ts';
 
 const DEFAULT_QUERY_LIMIT = 1000;
 
@@ -65,18 +64,19 @@ export class SqlStore implements Store {
   readonly backend: 'sqlite' | 'postgres';
   readonly location: string;
   readonly #db: SqlDriver;
-  readonly #writes: GroupCommitter;
+  readonly #writes: Writer;
 
-  private constructor(db: SqlDriver, location: string) {
+  private constructor(db: SqlDriver, location: string, writes: Writer) {
     this.#db = db;
     this.location = location;
     this.backend = db.dialect.name;
-    this.#writes = new GroupCommitter(db);
+    this.#writes = writes;
   }
 
-  static async open(db: SqlDriver, location: string): Promise<SqlStore> {
+  /** Migrates, then writes through `writer` (by default group commits on this thread). */
+  static async open(db: SqlDriver, location: string, writer: () => Writer = () => new LocalWriter(db)): Promise<SqlStore> {
     await migrate(db);
-    return new SqlStore(db, location);
+    return new SqlStore(db, location, writer());
   }
 
   stateFor(agent: AgentStateNeeds | undefined, action: Action, now: number): Promise<StateView> {
@@ -84,7 +84,7 @@ export class SqlStore implements Store {
   }
 
   commit(leaf: LedgerLeaf, effects: readonly Effect[], now: number, opts?: { approvalAsk?: ApprovalAsk; requested?: RequestedObjects }): Promise<CommitResult> {
-    return this.#writes.submit(commitJob(leaf, effects, now, opts?.approvalAsk, opts?.requested));
+    return this.#writes.batch('commit', [leaf, effects, now, opts?.approvalAsk, opts?.requested]);
   }
 
   async approval(id: string): Promise<StoredApproval | undefined> {
@@ -108,7 +108,7 @@ export class SqlStore implements Store {
   }
 
   decideApproval(id: string, verdict: HumanVerdict, now: number) {
-    return this.#writes.submit(decideApprovalJob(id, verdict, now));
+    return this.#writes.batch('decideApproval', [id, verdict, now]);
   }
 
   async proposals(filter: { agent?: string; limit?: number; afterSeq?: number } = {}): Promise<StoredProposal[]> {
@@ -128,7 +128,7 @@ export class SqlStore implements Store {
   }
 
   requestExpansion(req: { agent: string; requestedSpec: unknown; diffDigest: string; by: string; summary?: string }, now: number) {
-    return this.#writes.submit(requestExpansionJob(req, now));
+    return this.#writes.batch('requestExpansion', [req, now]);
   }
 
   async expansion(id: string): Promise<ExpansionRequest | undefined> {
@@ -143,11 +143,11 @@ export class SqlStore implements Store {
   }
 
   decideExpansion(id: string, verdict: HumanVerdict, now: number) {
-    return this.#writes.submit(decideExpansionJob(id, verdict, now));
+    return this.#writes.batch('decideExpansion', [id, verdict, now]);
   }
 
   enforceSpec(agent: string, spec: unknown, who: Attribution, now: number) {
-    return this.#writes.submit(enforceSpecJob(agent, spec, who, now));
+    return this.#writes.batch('enforceSpec', [agent, spec, who, now]);
   }
 
   async enforcedAgent(name: string): Promise<EnforcedSpec | undefined> {
@@ -171,8 +171,15 @@ export class SqlStore implements Store {
     return undefined;
   }
 
-  async breakers(): Promise<StoredBreaker[]> {
-    return (await this.#db.query<Row>('SELECT * FROM breakers ORDER BY scope, key')).map(toBreaker);
+  async breakers(filter: { scope?: BreakerScope; key?: string; limit?: number; after?: { scope: BreakerScope; key: string } } = {}): Promise<StoredBreaker[]> {
+    const w = where([
+      ['scope = ?', filter.scope],
+      ['key = ?', filter.key],
+      ['(scope > ? OR (scope = ? AND key > ?))', filter.after && [filter.after.scope, filter.after.scope, filter.after.key]],
+    ]);
+    const limit = filter.limit === undefined ? '' : ' LIMIT ?';
+    const rows = await this.#db.query<Row>(`SELECT * FROM breakers${w.sql} ORDER BY scope, key${limit}`, filter.limit === undefined ? w.params : [...w.params, filter.limit]);
+    return rows.map(toBreaker);
   }
 
   async breaker(scope: BreakerScope, key: string): Promise<StoredBreaker> {
@@ -185,14 +192,7 @@ export class SqlStore implements Store {
   }
 
   resetBreaker(scope: BreakerScope, key: string, who: Attribution, now: number) {
-    return this.#writes.submit(async (w): Promise<{ ok: true; breaker: StoredBreaker; index: number } | Refusal> => {
-      const index = await moveBreaker(w, { scope, key, to: 'half-open', onlyFrom: 'open', by: who.by, reason: who.reason }, now);
-      if (index === undefined) {
-        const [r] = await w.tx.query<{ state: string }>('SELECT state FROM breakers WHERE scope = ? AND key = ?', [scope, key]);
-        return { ok: false, why: `breaker ${scope}:${key} is ${r?.state ?? 'closed'}, not open: there is nothing to reset` };
-      }
-      return { ok: true, breaker: { scope, key, state: 'half-open', reason: who.reason, since: now }, index };
-    });
+    return this.#writes.batch('resetBreaker', [scope, key, who, now]);
   }
 
   async killSwitch(): Promise<KillSwitch> {
@@ -207,45 +207,23 @@ export class SqlStore implements Store {
   }
 
   setKillSwitch(engaged: boolean, who: Attribution, now: number) {
-    return this.#writes.submit(async (w) => {
-      const index = w.append({
-        v: 1,
-        time: new Date(now).toISOString(),
-        kind: 'breaker',
-        actor: who.by,
-        message: who.reason,
-        detail: { killSwitch: engaged ? 'engaged' : 'released' },
-      });
-      await w.tx.query(
-        `INSERT INTO kill_switch (id, engaged, reason, actor, at) VALUES (1, ?, ?, ?, ?)
-         ON CONFLICT (id) DO UPDATE SET engaged = excluded.engaged, reason = excluded.reason, actor = excluded.actor, at = excluded.at`,
-        [engaged ? 1 : 0, who.reason, who.by, now],
-      );
-      return { index };
-    });
+    return this.#writes.batch('setKillSwitch', [engaged, who, now]);
   }
 
   async declareIntent(username: string, intent: Intent, now: number, expiresAt: number): Promise<void> {
-    await this.#db.transaction((tx) =>
-      tx.query(
-        `INSERT INTO declared_intents (username, intent, declared_at, expires_at) VALUES (?, ?, ?, ?)
-         ON CONFLICT (username) DO UPDATE SET intent = excluded.intent, declared_at = excluded.declared_at, expires_at = excluded.expires_at`,
-        [username, JSON.stringify(intent), now, expiresAt],
-      ),
-    );
+    await this.#writes.solo('declareIntent', [username, intent, now, expiresAt]);
   }
 
   async declaredIntent(username: string, now: number): Promise<{ intent: Intent; expiresAt: number } | undefined> {
-    const [row] = await this.#db.transaction((tx) =>
-      tx.query<{ intent: string; expires_at: number | string }>('SELECT intent, expires_at FROM declared_intents WHERE username = ? AND expires_at > ?', [username, now]),
-    );
+    const [row] = await this.#db.query<{ intent: string; expires_at: number | string }>('SELECT intent, expires_at FROM declared_intents WHERE username = ? AND expires_at > ?', [
+      username,
+      now,
+    ]);
     return row ? { intent: JSON.parse(row.intent) as Intent, expiresAt: Number(row.expires_at) } : undefined;
   }
 
   async recordFieldChange(c: ObservedFieldChange): Promise<void> {
-    await this.#db.transaction((tx) =>
-      tx.query('INSERT INTO field_changes (object_key, field, value, actor, at) VALUES (?, ?, ?, ?, ?)', [c.objectKey, c.field, c.value, c.actor, c.at]),
-    );
+    await this.#writes.solo('recordFieldChange', [c]);
   }
 
   async directoryVersion(): Promise<number> {
@@ -258,11 +236,11 @@ export class SqlStore implements Store {
   }
 
   writeDirectory(writes: readonly DirectoryWrite[], leaves: readonly LedgerLeaf[], now: number): Promise<DirectoryWriteResult> {
-    return this.#writes.submit(writeDirectoryJob(writes, leaves, now));
+    return this.#writes.batch('writeDirectory', [writes, leaves, now]);
   }
 
   attest(a: Omit<StoredAttestation, 'ledgerIndex' | 'at'>, leaf: LedgerLeaf, now: number): Promise<{ index: number }> {
-    return this.#writes.submit(attestJob(a, leaf, now));
+    return this.#writes.batch('attest', [a, leaf, now]);
   }
 
   async attestations(filter: { agent?: string } = {}): Promise<StoredAttestation[]> {
@@ -271,7 +249,7 @@ export class SqlStore implements Store {
   }
 
   append(leaf: LedgerLeaf): Promise<number> {
-    return this.#writes.submit(async (w) => w.append(leaf));
+    return this.#writes.batch('append', [leaf]);
   }
 
   async ledgerSize(): Promise<number> {
@@ -325,15 +303,7 @@ export class SqlStore implements Store {
   }
 
   async saveCheckpoint(c: StoredCheckpoint): Promise<void> {
-    await this.#db.transaction((tx) =>
-      tx.query('INSERT INTO checkpoints (size, at, root, key_id, signature) VALUES (?, ?, ?, ?, ?) ON CONFLICT (size, key_id) DO NOTHING', [
-        c.size,
-        c.time,
-        c.root,
-        c.keyId,
-        c.signature,
-      ]),
-    );
+    await this.#writes.solo('saveCheckpoint', [c]);
   }
 
   async checkpoints(): Promise<StoredCheckpoint[]> {
@@ -342,17 +312,11 @@ export class SqlStore implements Store {
   }
 
   async prune(before: number): Promise<void> {
-    await this.#db.transaction(async (tx) => {
-      for (const table of ['violations', 'mutations', 'field_changes', 'chain_calls']) await tx.query(`DELETE FROM ${table} WHERE at < ?`, [before]);
-      await tx.query('DELETE FROM budget_counters WHERE window_start + window_ms < ?', [before]);
-      await tx.query(
-        'DELETE FROM budget_objects WHERE NOT EXISTS (SELECT 1 FROM budget_counters c WHERE c.budget_id = budget_objects.budget_id AND c.window_start = budget_objects.window_start)',
-      );
-    });
+    await this.#writes.solo('prune', [before]);
   }
 
   async close(): Promise<void> {
-    await this.#writes.idle();
+    await this.#writes.close();
     await this.#db.close();
   }
 }

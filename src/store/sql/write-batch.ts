@@ -1,6 +1,52 @@
 import { leafHash } from '../../ledger/hash.ts';
+import type { Effect } from '../../engine/decision.ts';
 import { indexedColumns, type LedgerLeaf, leafData } from '../../ledger/leaf.ts';
 import type { LedgerRowInsert, SqlDriver, SqlRunner } from './driver.ts';
+
+type BudgetEffect = Extract<Effect, { kind: 'budget.consume' }>;
+
+/** One budget window as a batch sees it: the database's counts plus what the batch's jobs consumed. */
+export interface BudgetTally {
+  mutations: number;
+  objects: number;
+  /** Object keys known to count already (in the database or consumed earlier in this batch). */
+  readonly seen: Map<string, boolean>;
+  readonly effect: BudgetEffect;
+  added: number;
+  readonly newObjects: string[];
+}
+
+/** Append-only tables that no job reads back inside a batch: their rows wait for the batch's end. */
+export type LaterTable = 'mutations' | 'violations' | 'proposals' | 'field_changes' | 'chain_calls';
+
+/**
+ * Rows per statement as powers of two (13 rows: 8 + 4 + 1), so the statement texts, which both
+ * drivers prepare and keep, stay few.
+ */
+function chunks<T>(rows: readonly T[], max = 256): T[][] {
+  const out: T[][] = [];
+  let i = 0;
+  while (i < rows.length) {
+    let n = max;
+    while (n > rows.length - i) n >>= 1;
+    out.push(rows.slice(i, i + n));
+    i += n;
+  }
+  return out;
+}
+
+async function insertRows(tx: SqlRunner, head: string, width: number, rows: readonly (readonly unknown[])[], tail = ''): Promise<void> {
+  const one = `(${Array.from({ length: width }, () => '?').join(', ')})`;
+  for (const chunk of chunks(rows)) await tx.query(`${head} VALUES ${chunk.map(() => one).join(', ')}${tail}`, chunk.flat());
+}
+
+const LATER_COLUMNS: Record<LaterTable, readonly string[]> = {
+  mutations: ['agent', 'at'],
+  violations: ['agent', 'rule', 'at'],
+  proposals: ['agent', 'action_digest', 'rules', 'at', 'ledger_index'],
+  field_changes: ['object_key', 'field', 'value', 'actor', 'at'],
+  chain_calls: ['chain_id', 'parent', 'callee', 'at'],
+};
 
 /**
  * One write transaction shared by the jobs of a group commit. It holds the ledger head (locked
@@ -11,6 +57,8 @@ export class WriteBatch {
   readonly tx: SqlRunner;
   readonly #start: number;
   readonly #rows: LedgerRowInsert[] = [];
+  readonly #tallies = new Map<string, BudgetTally>();
+  readonly #later = new Map<LaterTable, unknown[][]>();
   /** Leaf hash of the entry before the next one, linked into the next leaf as `prev`. */
   #prev: Buffer | undefined;
 
@@ -24,6 +72,8 @@ export class WriteBatch {
     const [head] = await tx.query<{ size: number }>(`SELECT size FROM ledger_head WHERE id = 1${driver.dialect.forUpdate}`);
     if (!head) throw new Error('ledger head missing: the schema was not migrated');
     const size = Number(head.size);
+    // A statement of its own, not a subquery of the one above: on PostgreSQL that one waits for the
+    // lock and then sees the new head row, but its snapshot predates the entries behind it.
     const [last] = size > 0 ? await tx.query<{ leaf_hash: Buffer }>('SELECT leaf_hash FROM ledger WHERE idx = ?', [size - 1]) : [];
     return new WriteBatch(tx, size, last?.leaf_hash);
   }
@@ -38,7 +88,65 @@ export class WriteBatch {
     return index;
   }
 
+  /**
+   * The budget window of `e` with this batch's consumption included. Read from the database once
+   * per window and object (one round trip), then kept here: jobs of one batch see each other's
+   * consumption without a statement each, and the counters are written once, at the end.
+   */
+  async budget(e: BudgetEffect): Promise<BudgetTally> {
+    const key = `${e.budgetId}\u0000${e.windowStart}`;
+    let t = this.#tallies.get(key);
+    if (!t) {
+      const [r] = await this.tx.query<{ mutations: number | null; objects: number | null; seen: number | null }>(
+        `SELECT (SELECT mutations FROM budget_counters WHERE budget_id = ? AND window_start = ?) AS mutations,
+                (SELECT objects FROM budget_counters WHERE budget_id = ? AND window_start = ?) AS objects,
+                (SELECT 1 FROM budget_objects WHERE budget_id = ? AND window_start = ? AND object_key = ?) AS seen`,
+        [e.budgetId, e.windowStart, e.budgetId, e.windowStart, e.budgetId, e.windowStart, e.objectKey],
+      );
+      t = { mutations: Number(r?.mutations ?? 0), objects: Number(r?.objects ?? 0), seen: new Map([[e.objectKey, r?.seen != null]]), effect: e, added: 0, newObjects: [] };
+      this.#tallies.set(key, t);
+    } else if (!t.seen.has(e.objectKey)) {
+      const seen = await this.tx.query('SELECT 1 AS seen FROM budget_objects WHERE budget_id = ? AND window_start = ? AND object_key = ?', [
+        e.budgetId,
+        e.windowStart,
+        e.objectKey,
+      ]);
+      t.seen.set(e.objectKey, seen.length > 0);
+    }
+    return t;
+  }
+
+  /** Counts one mutation of `e.objectKey` against its window (checked by the caller first). */
+  consume(t: BudgetTally, objectKey: string): void {
+    t.mutations += 1;
+    t.added += 1;
+    if (t.seen.get(objectKey)) return;
+    t.objects += 1;
+    t.seen.set(objectKey, true);
+    t.newObjects.push(objectKey);
+  }
+
+  /** A row for an append-only table, written with the batch's others in one statement at the end. */
+  insertLater(table: LaterTable, values: readonly unknown[]): void {
+    let rows = this.#later.get(table);
+    if (!rows) this.#later.set(table, (rows = []));
+    rows.push([...values]);
+  }
+
   async finish(driver: SqlDriver): Promise<void> {
+    const used = [...this.#tallies.values()].filter((t) => t.added > 0);
+    if (used.length > 0) {
+      await insertRows(
+        this.tx,
+        'INSERT INTO budget_counters (budget_id, window_start, window_ms, agent, mutations, objects)',
+        6,
+        used.map((t) => [t.effect.budgetId, t.effect.windowStart, t.effect.windowMs, t.effect.agent, t.added, t.newObjects.length]),
+        ' ON CONFLICT (budget_id, window_start) DO UPDATE SET mutations = budget_counters.mutations + excluded.mutations, objects = budget_counters.objects + excluded.objects',
+      );
+      const objects = used.flatMap((t) => t.newObjects.map((o) => [t.effect.budgetId, t.effect.windowStart, o]));
+      if (objects.length > 0) await insertRows(this.tx, 'INSERT INTO budget_objects (budget_id, window_start, object_key)', 3, objects);
+    }
+    for (const [table, rows] of this.#later) await insertRows(this.tx, `INSERT INTO ${table} (${LATER_COLUMNS[table].join(', ')})`, LATER_COLUMNS[table].length, rows);
     if (this.#rows.length === 0) return;
     await driver.dialect.insertLedgerRows(this.tx, this.#rows);
     await this.tx.query('UPDATE ledger_head SET size = ? WHERE id = 1', [this.#start + this.#rows.length]);
