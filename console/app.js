@@ -8,9 +8,10 @@ import { renderDrift } from './drift.js';
 import { renderExpansions } from './expansions.js';
 import { follow } from './live.js';
 import { nav } from './nav.js';
+import { renderOwners } from './owners.js';
 import { proofPanel } from './proof.js';
 
-const TABS = ['agents', 'approvals', 'expansions', 'chains', 'drift', 'breakers', 'ledger'];
+const TABS = ['agents', 'approvals', 'expansions', 'chains', 'drift', 'breakers', 'ledger', 'owners'];
 let feed;
 let current;
 
@@ -143,6 +144,7 @@ const RENDER = {
   drift: renderDrift,
   breakers: renderBreakers,
   ledger: renderLedger,
+  owners: renderOwners,
 };
 
 async function show(tab, arg) {

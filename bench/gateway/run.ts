@@ -1,6 +1,8 @@
 // tools/call latency, side by side in one run, of one upstream MCP server
 // (@modelcontextprotocol/server-everything over stdio, its `echo` tool) reached:
 //   direct        — the SDK client spawns it over stdio;
+//   direct-http   — the SDK client reaches it over Streamable HTTP (its own HTTP transport): the
+//                   baseline for what the HTTP gateway and mcp-proxy add;
 //   gateway-stdio — through `tether gateway --stdio` (the agent spawns the gateway, which spawns
 //                   the server): the same agent-side transport as direct, so the difference is
 //                   what the gateway adds;
@@ -9,6 +11,8 @@
 //                   gateway-http (same agent-side transport).
 // Both gateway rows decide every call with the Governor and record it in the ledger (SQLite,
 // synchronous=FULL: a decision leaf committed before the call goes out, a tool-result leaf after).
+// The stores live under the temp directory: TMPDIR=/dev/shm makes fsync free, which shows how
+// much of the gateway's figure is the disk's.
 // Calls go one at a time, targets in turn, round after round, so drift hits all alike. Bounded by
 // a call count and a deadline; everything it starts listens on 127.0.0.1 and is stopped at the end.
 // Prints a table, then ONE JSON line of figures.
@@ -142,6 +146,35 @@ async function startMcpProxy(): Promise<string> {
   return `http://127.0.0.1:${port}/mcp`;
 }
 
+async function startEverythingHttp(): Promise<string> {
+  const port = await freePort();
+  const child = spawn(process.execPath, [everything, 'streamableHttp'], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, PORT: String(port) } });
+  children.push(child);
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('server-everything (HTTP) not ready in 60 s')), 60_000);
+    child.stderr?.setEncoding('utf8').on('data', (c: string) => {
+      if (/listening on port/i.test(c)) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+    child.stdout?.resume();
+  });
+  return `http://127.0.0.1:${port}/mcp`;
+}
+
+/** The gateway's own time per call before it goes upstream, from its Prometheus histogram. */
+async function governanceFigures(gatewayUrl: string): Promise<{ meanMs: number; under500us: number; under1ms: number }> {
+  const text = await (await fetch(gatewayUrl.replace(/\/mcp$/, '/metrics'))).text();
+  const num = (re: RegExp) => Number(re.exec(text)?.[1] ?? Number.NaN);
+  const count = num(/tether_gateway_governance_seconds_count (\S+)/);
+  return {
+    meanMs: (num(/tether_gateway_governance_seconds_sum (\S+)/) / count) * 1000,
+    under500us: num(/tether_gateway_governance_seconds_bucket\{le="0.0005"\} (\S+)/) / count,
+    under1ms: num(/tether_gateway_governance_seconds_bucket\{le="0.001"\} (\S+)/) / count,
+  };
+}
+
 async function connectWithRetry(make: () => Promise<Client>): Promise<Client> {
   for (let i = 0; ; i++) {
     try {
@@ -158,9 +191,10 @@ async function main(): Promise<void> {
   await direct.connect(new StdioClientTransport({ command: process.execPath, args: [everything, 'stdio'], stderr: 'ignore' }));
   clients.push(direct);
   writeGatewayFiles();
-  const [gatewayUrl, proxyUrl] = await Promise.all([startGateway(), startMcpProxy()]);
+  const [gatewayUrl, proxyUrl, everythingUrl] = await Promise.all([startGateway(), startMcpProxy(), startEverythingHttp()]);
   const targets: { name: string; client: Client; samples: number[] }[] = [
     { name: 'direct', client: direct, samples: [] },
+    { name: 'direct-http', client: await connectWithRetry(() => httpClient(everythingUrl)), samples: [] },
     { name: 'gateway-stdio', client: await stdioGatewayClient(), samples: [] },
     { name: 'gateway-http', client: await connectWithRetry(() => httpClient(gatewayUrl, { authorization: `Bearer ${TOKEN}` })), samples: [] },
     { name: 'mcp-proxy', client: await connectWithRetry(() => httpClient(proxyUrl)), samples: [] },
@@ -187,7 +221,8 @@ async function main(): Promise<void> {
     const sorted = Float64Array.from(t.samples).sort();
     return { name: t.name, calls: sorted.length, p50: percentile(sorted, 50), p90: percentile(sorted, 90), p99: percentile(sorted, 99) };
   });
-  const [base, gwStdio, gwHttp, proxy] = stats as [S, S, S, S];
+  const [base, baseHttp, gwStdio, gwHttp, proxy] = stats as [S, S, S, S, S];
+  const governance = await governanceFigures(gatewayUrl);
   const ms = (n: number) => `${n.toFixed(3)} ms`.padStart(10);
   const signed = (n: number) => ` ${(n >= 0 ? '+' : '') + n.toFixed(3)} ms`.padStart(12);
   console.log(`tools/call echo, one at a time, ${rounds} rounds × ${CALLS_PER_ROUND} calls per target (after ${WARMUP} warm-up calls each)`);
@@ -201,6 +236,15 @@ async function main(): Promise<void> {
   console.log(
     `over Streamable HTTP the gateway answers ${Math.abs(gwHttp.p50 - proxy.p50).toFixed(3)} ms ${gwHttp.p50 <= proxy.p50 ? 'sooner' : 'later'} than mcp-proxy at p50, ${Math.abs(gwHttp.p99 - proxy.p99).toFixed(3)} ms ${gwHttp.p99 <= proxy.p99 ? 'sooner' : 'later'} at p99`,
   );
+  console.log(
+    `over Streamable HTTP, added to direct-http: gateway ${(gwHttp.p50 - baseHttp.p50).toFixed(3)} ms at p50, ${(gwHttp.p99 - baseHttp.p99).toFixed(3)} ms at p99; mcp-proxy ${(proxy.p50 - baseHttp.p50).toFixed(3)} ms, ${(proxy.p99 - baseHttp.p99).toFixed(3)} ms`,
+  );
+  console.log(
+    `gateway-http / mcp-proxy: p50 ${(gwHttp.p50 / proxy.p50).toFixed(2)}×, p99 ${(gwHttp.p99 / proxy.p99).toFixed(2)}×; targets: added p50 < 0.5 ms ${gwHttp.p50 - baseHttp.p50 < 0.5 ? 'met' : 'NOT MET'}, p99 below mcp-proxy's ${gwHttp.p99 < proxy.p99 ? 'met' : 'NOT MET'}`,
+  );
+  console.log(
+    `the gateway's own time before forwarding (decision durably recorded), from its metrics: mean ${governance.meanMs.toFixed(3)} ms, ${(governance.under500us * 100).toFixed(1)} % under 0.5 ms, ${(governance.under1ms * 100).toFixed(1)} % under 1 ms`,
+  );
   const r = (n: number) => round(n, 3);
   console.log(
     JSON.stringify({
@@ -210,6 +254,16 @@ async function main(): Promise<void> {
       callsPerTarget: base.calls,
       directP50Ms: r(base.p50),
       directP99Ms: r(base.p99),
+      directHttpP50Ms: r(baseHttp.p50),
+      directHttpP99Ms: r(baseHttp.p99),
+      gatewayHttpAddedOverHttpP50Ms: r(gwHttp.p50 - baseHttp.p50),
+      gatewayHttpAddedOverHttpP99Ms: r(gwHttp.p99 - baseHttp.p99),
+      mcpProxyAddedOverHttpP50Ms: r(proxy.p50 - baseHttp.p50),
+      mcpProxyAddedOverHttpP99Ms: r(proxy.p99 - baseHttp.p99),
+      gatewayHttpToMcpProxyP50: r(gwHttp.p50 / proxy.p50),
+      gatewayHttpToMcpProxyP99: r(gwHttp.p99 / proxy.p99),
+      governanceMeanMs: r(governance.meanMs),
+      governanceUnder500us: r(governance.under500us),
       gatewayStdioP50Ms: r(gwStdio.p50),
       gatewayStdioP99Ms: r(gwStdio.p99),
       gatewayHttpP50Ms: r(gwHttp.p50),

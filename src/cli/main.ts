@@ -1,11 +1,15 @@
+import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
-import { crdYaml } from '../policy/crd.ts';
-import { KINDS, type KindName } from '../policy/schema.ts';
-import { ledgerCommand } from './commands/ledger-cli.ts';
+import type { KindName } from '../policy/schema.ts';
+import { completionScript } from './completion.ts';
 import { operateCommands } from './commands/operate.ts';
 import { ownersCommands } from './commands/owners.ts';
-import { decideCommand, explainCommand, lintCommand } from './commands/policy.ts';
 import { UsageError } from './output.ts';
+
+const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+// Policy, engine and schema modules load only in the command that needs them: `tether --help`,
+// `--version` and the API clients start without them.
+const policyCommands = () => import('./commands/policy.ts');
 
 const DEFAULT_POLICY = new URL('../../deploy/examples/', import.meta.url).pathname;
 
@@ -50,16 +54,20 @@ const LAZY: Record<string, { description: string; load: () => Promise<Command> }
     description: 'effective access: what agents can really reach through identities, tools and escalations',
     load: async () => (await import('./commands/access.ts')).accessCommand(run),
   },
+  ledger: {
+    description: 'the tamper-evident record: verify, show, prove, export',
+    load: async () => (await import('./commands/ledger-cli.ts')).ledgerCommand(run),
+  },
 };
 
 export async function buildCli(argv: readonly string[]): Promise<Command> {
-  const program = new Command('tether').description('Governs AI agents acting inside Kubernetes.').showHelpAfterError();
+  const program = new Command('tether').description('Governs AI agents acting inside Kubernetes.').version(VERSION, '-V, --version').showHelpAfterError();
   program
     .command('lint')
     .description('check Agent and GovernancePolicy documents before they are applied')
     .argument('<dir>', 'directory (or file) of policy YAML')
     .option('-o, --output <format>', 'text or json', 'text')
-    .action((dir: string, opts: { output?: string }) => run(() => lintCommand(dir, opts)));
+    .action((dir: string, opts: { output?: string }) => run(async () => (await policyCommands()).lintCommand(dir, opts)));
   program
     .command('decide')
     .description('evaluate one action offline and print the Decision as JSON')
@@ -67,19 +75,23 @@ export async function buildCli(argv: readonly string[]): Promise<Command> {
     .option('--admission-review <file>', 'an AdmissionReview (admission.k8s.io/v1) JSON file, - for stdin')
     .option('--action <file>', 'an Action JSON file, - for stdin')
     .option('--now <time>', 'evaluate at this ISO time instead of now')
-    .action((opts: { policy: string; admissionReview?: string; action?: string; now?: string }) => run(() => decideCommand(opts)));
+    .option('--cluster <file|dir>', 'cluster objects (the dump `tether access` reads) for containment: who can do what, who pods run as')
+    .action((opts: { policy: string; admissionReview?: string; action?: string; now?: string; cluster?: string }) =>
+      run(async () => (await policyCommands()).decideCommand(opts)),
+    );
   program
     .command('explain')
     .description('say in plain words what an agent may do')
     .argument('<agent>')
     .option('--policy <dir>', 'policy directory', DEFAULT_POLICY)
     .option('-o, --output <format>', 'text or json', 'text')
-    .action((name: string, opts: { policy: string; output?: string }) => run(() => explainCommand(name, opts)));
+    .action((name: string, opts: { policy: string; output?: string }) => run(async () => (await policyCommands()).explainCommand(name, opts)));
   program
     .command('crds')
     .description('print the CustomResourceDefinitions for Agent and GovernancePolicy')
     .action(() =>
-      run(() => {
+      run(async () => {
+        const [{ crdYaml }, { KINDS }] = await Promise.all([import('../policy/crd.ts'), import('../policy/schema.ts')]);
         process.stdout.write((Object.keys(KINDS) as KindName[]).map(crdYaml).join('---\n'));
         return 0;
       }),
@@ -111,9 +123,20 @@ export async function buildCli(argv: readonly string[]): Promise<Command> {
     .action((opts) => run(async () => (await import('./commands/serve.ts')).webhookConfigCommand(opts)));
   operateCommands(program, run);
   ownersCommands(program, run);
-  program.addCommand(ledgerCommand(run));
+  program
+    .command('completion')
+    .description('print a shell completion script: source <(tether completion bash), or zsh')
+    .argument('[shell]', 'bash or zsh', 'bash')
+    .action((shell: string) =>
+      run(() => {
+        if (shell !== 'bash' && shell !== 'zsh') throw new UsageError(`completion: bash or zsh, not ${shell}`);
+        process.stdout.write(completionScript(shell, program));
+        return 0;
+      }),
+    );
   for (const [name, lazy] of Object.entries(LAZY)) {
-    if (argv[2] === name) program.addCommand(await lazy.load());
+    // Completion describes every command, so it loads them all.
+    if (argv[2] === name || argv[2] === 'completion') program.addCommand(await lazy.load());
     else
       program
         .command(name)

@@ -4,13 +4,11 @@ import { approversFor } from './approvers.ts';
 import { DecisionContext } from './context.ts';
 import { type AgentRef, type Decision, type Reason, RULES } from './decision.ts';
 import { ownerProblem, resolveAgent } from './rules/accountability.ts';
-import { checkBoundary } from './rules/boundary.ts';
-import { breakerAfterRefusal, checkBreaker, checkOscillation } from './rules/breaker.ts';
-import { budgetEffects, checkBudgets } from './rules/budget.ts';
-import { checkChain } from './rules/chain.ts';
-import { checkIntent } from './rules/intent.ts';
-import { checkAuthority, checkReviewTriggers } from './rules/review.ts';
-import { checkSelfModification } from './rules/self-modification.ts';
+import type { ClusterView } from './cluster-view.ts';
+import { breakerAfterRefusal } from './rules/breaker.ts';
+import { budgetEffects } from './rules/budget.ts';
+import { isAccompanyingCheck } from './rules/containment.ts';
+import { RULE_FAMILIES } from './rules/families.ts';
 import type { StateView } from './state.ts';
 
 const NO_REASONS: readonly Reason[] = [];
@@ -20,11 +18,12 @@ function agentRef(a: CompiledAgent): AgentRef {
 }
 
 /**
- * The decision point. Pure and synchronous: everything it knows comes in as arguments (time
- * included), and everything it wants changed goes out as `effects`.
+ * The decision point. Pure and synchronous: everything it knows comes in as arguments (time and
+ * the cluster view included), and everything it wants changed goes out as `effects`.
  */
-export function decide(action: Action, policy: CompiledPolicy, state: StateView, now: number): Decision {
-  const mutation = isMutation(action.verb);
+export function decide(action: Action, policy: CompiledPolicy, state: StateView, now: number, cluster?: ClusterView): Decision {
+  // bind/escalate checks accompany a role write that admission sees (with intent, budgets, authority).
+  const mutation = isMutation(action.verb) && !isAccompanyingCheck(action);
   const base = { policyVersion: policy.version, warnings: NO_REASONS, effects: [] as never[] };
   const resolution = resolveAgent(action.subject, policy);
   if (resolution.kind === 'not-an-agent') return { ...base, outcome: 'allow', governed: false, reasons: NO_REASONS };
@@ -74,16 +73,8 @@ export function decide(action: Action, policy: CompiledPolicy, state: StateView,
     return { ...base, outcome: 'deny', governed: true, agent: ref, proposal: false, reasons };
   }
 
-  const ctx = new DecisionContext(action, policy, state, now, agent, mutation);
-  checkBreaker(ctx);
-  checkChain(ctx);
-  const selfTuning = checkSelfModification(ctx);
-  if (!selfTuning) checkBoundary(ctx);
-  checkIntent(ctx);
-  checkAuthority(ctx);
-  const budgets = checkBudgets(ctx);
-  checkReviewTriggers(ctx, budgets);
-  if (ctx.denials.length === 0) checkOscillation(ctx);
+  const ctx = new DecisionContext(action, policy, state, now, agent, mutation, cluster);
+  for (const family of RULE_FAMILIES) family.check?.(ctx);
   return conclude(ctx, ref);
 }
 
@@ -110,8 +101,9 @@ function conclude(ctx: DecisionContext, ref: AgentRef): Decision {
   if (ctx.denials.length > 0) {
     if (ctx.proposals.length > 0) ctx.effects.push({ kind: 'proposal.record', agent: agent.name, actionDigest: ctx.digest, rules: ctx.proposals });
     if (!audit) {
-      const first = ctx.denials.find((d) => !ctx.proposals.includes(d.rule)) ?? ctx.denials[0];
-      if (first && ctx.proposals.length < ctx.denials.length) breakerAfterRefusal(ctx, first.rule);
+      // Proposals and refusals the agent could not have avoided (the API server's own checks) are no strike.
+      const strike = ctx.denials.find((d) => !ctx.proposals.includes(d.rule) && !ctx.unavoidable.has(d));
+      if (strike) breakerAfterRefusal(ctx, strike.rule);
       const effects = ctx.effects.filter((e) => e.kind !== 'field.record' && e.kind !== 'chain.record');
       return {
         policyVersion: policy.version,

@@ -105,12 +105,21 @@ export interface ResolvedResource {
  * `widgets.example.com`. A bare name resolves through the built-in table (so `deployments` is in
  * `apps`); an unknown bare name stays in the core group.
  */
+/** An API version as Kubernetes names them: v1, v2beta1, v1alpha3. */
+export const KUBE_VERSION = /^v[0-9]+((alpha|beta)[0-9]+)?$/;
+
 export function resolveResourceArg(arg: string): ResolvedResource {
   const slash = arg.indexOf('/');
   const head = slash < 0 ? arg : arg.slice(0, slash);
   const subresource = slash < 0 ? undefined : arg.slice(slash + 1);
   const dot = head.indexOf('.');
-  if (dot > 0) return { resource: head.slice(0, dot), group: head.slice(dot + 1), subresource };
+  if (dot > 0) {
+    // kubectl's resource.version.group: deployments.v1.apps is group apps, not v1.apps.
+    const rest = head.slice(dot + 1);
+    const next = rest.indexOf('.');
+    if (next > 0 && KUBE_VERSION.test(rest.slice(0, next))) return { resource: head.slice(0, dot), group: rest.slice(next + 1), subresource };
+    return { resource: head.slice(0, dot), group: rest, subresource };
+  }
   const known = byName.get(head);
   if (known) return { resource: known.resource, group: known.group, subresource };
   return { resource: head, group: '', subresource };

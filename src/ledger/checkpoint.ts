@@ -4,7 +4,7 @@
 // writers cannot read (a mounted Secret, another volume, the environment); the zero-config
 // default keeps it in the data directory, and Tether says so.
 import { createPrivateKey, createPublicKey, generateKeyPairSync, hash, type KeyObject, sign, verify } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import type { StoredCheckpoint } from '../store/store.ts';
 
@@ -84,6 +84,8 @@ export interface KeyOptions {
   /** The SQLite database file, when the store is SQLite: a key in its directory is "beside" it. */
   readonly databaseFile?: string;
   readonly env?: Readonly<Record<string, string | undefined>>;
+  /** Create the default key when there is none (serve); false for tools that must use the server's key (the CLI). */
+  readonly mint?: boolean;
 }
 
 /** Environment variables that carry the key (PEM text) or name its file. */
@@ -110,6 +112,9 @@ export function locateSigningKey(o: KeyOptions): KeyLocation {
   }
   const inline = env[KEY_ENV];
   if (inline) return { signer: new CheckpointSigner(createPrivateKey(inline)), where: `environment variable ${KEY_ENV}`, besideDatabase: false };
+  const defaultFile = join(resolve(o.dataDir), SIGNING_KEY_FILE);
+  if (o.mint === false && !existsSync(defaultFile))
+    throw new Error(`no ledger signing key: none in ${defaultFile}, ${KEY_FILE_ENV} or ${KEY_ENV} (pass --signing-key, or --pubkey to verify with the public key alone)`);
   const signer = CheckpointSigner.inDirectory(o.dataDir);
   return {
     signer,

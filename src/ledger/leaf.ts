@@ -2,7 +2,9 @@ import { canonicalJson } from '../common/canonical-json.ts';
 import { type ChainContext, objectKey, type Target, type ToolCall } from '../engine/action.ts';
 import type { AuthorityClass } from '../policy/schema.ts';
 
-export type LeafKind = 'decision' | 'approval' | 'proposal' | 'breaker' | 'boundary' | 'drift' | 'audit' | 'tool-result' | 'intent' | 'owner';
+/** Every kind of entry the ledger holds; queries by kind accept exactly these. */
+export const LEAF_KINDS = ['decision', 'approval', 'proposal', 'breaker', 'boundary', 'drift', 'audit', 'tool-result', 'intent', 'owner'] as const;
+export type LeafKind = (typeof LEAF_KINDS)[number];
 
 /**
  * One ledger entry, committed to by the Merkle tree through its canonical JSON (RFC 8785).

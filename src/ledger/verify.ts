@@ -51,7 +51,8 @@ interface Range {
 
 /** A range scanned by a worker thread; its chunks queue up until the caller reads them. */
 function workerRange(location: string, from: number, to: number): Range {
-  const worker = new Worker(new URL('./scan-worker.ts', import.meta.url), { workerData: { location, from, to } });
+  // Compiled (dist/), this module and the worker are .js files.
+  const worker = new Worker(new URL(import.meta.url.endsWith('.ts') ? './scan-worker.ts' : './scan-worker.js', import.meta.url), { workerData: { location, from, to } });
   const queue: (ScannedChunk | { done: true } | { error: unknown })[] = [];
   let wake: (() => void) | undefined;
   const push = (m: (typeof queue)[number]) => {
@@ -84,7 +85,9 @@ function ranges(store: Store, size: number, threads: number): Range[] {
 /**
  * Recomputes the log from the stored rows, trusting nothing stored but the checkpoint
  * signatures made with `publicKeys`: every leaf hash, index continuity, each entry's own idea of
- * its position, and every checkpoint's root. Large logs are rehashed by several threads.
+ * its position, its indexed columns and its link to the entry before, and every checkpoint's
+ * root; then, optionally, the age of unsigned entries and consistency with checkpoints witnessed
+ * outside the database. Large logs are rehashed by several threads.
  */
 export async function verifyStore(store: Store, publicKeys: readonly KeyObject[], opts: VerifyOptions = {}): Promise<VerifyReport> {
   let size = await store.ledgerSize();
@@ -169,21 +172,34 @@ export async function verifyStore(store: Store, publicKeys: readonly KeyObject[]
       problems.push(`entries ${tree.size}..${beyond.size - 1} are missing: a checkpoint signed ${beyond.size}`);
     }
   }
-  if (firstBadIndex === undefined && opts.maxUnsignedAgeMs !== undefined) {
-    const stale = await staleUnsigned(store, lastGood, tree.size, opts.maxUnsignedAgeMs, opts.now ?? Date.now());
+  const outside = await beyondTheRows(store, tree, { lastGood, complete: firstBadIndex === undefined, checkpoints, trusted }, opts);
+  problems.push(...outside.problems);
+  if (outside.firstBadIndex !== undefined) firstBadIndex = Math.min(firstBadIndex ?? outside.firstBadIndex, outside.firstBadIndex);
+  const witnessed = outside.witnessed;
+  return { ok: problems.length === 0, verified: firstBadIndex ?? tree.size, size, checkpoints: checkpoints.length, firstBadIndex, problems, ...(witnessed ? { witnessed } : {}) };
+}
+
+/** The checks that look past the rows themselves: entries left unsigned too long, and checkpoints held outside the database. */
+async function beyondTheRows(
+  store: Store,
+  tree: MerkleTree,
+  scan: { readonly lastGood: number; readonly complete: boolean; readonly checkpoints: readonly StoredCheckpoint[]; readonly trusted: ReadonlyMap<string, KeyObject> },
+  opts: VerifyOptions,
+): Promise<{ problems: string[]; firstBadIndex?: number; witnessed?: VerifyReport['witnessed'] }> {
+  const problems: string[] = [];
+  let firstBadIndex: number | undefined;
+  if (scan.complete && opts.maxUnsignedAgeMs !== undefined) {
+    const stale = await staleUnsigned(store, scan.lastGood, tree.size, opts.maxUnsignedAgeMs, opts.now ?? Date.now());
     if (stale) {
       problems.push(stale);
-      firstBadIndex = lastGood;
+      firstBadIndex = scan.lastGood;
     }
   }
-  let witnessed: VerifyReport['witnessed'];
-  if (opts.witnessed) {
-    const w = witnessProblems(tree, opts.witnessed, trusted, firstBadIndex === undefined, checkpoints);
-    witnessed = w.checked;
-    problems.push(...w.problems);
-    if (w.firstBadIndex !== undefined) firstBadIndex = Math.min(firstBadIndex ?? w.firstBadIndex, w.firstBadIndex);
-  }
-  return { ok: problems.length === 0, verified: firstBadIndex ?? tree.size, size, checkpoints: checkpoints.length, firstBadIndex, problems, ...(witnessed ? { witnessed } : {}) };
+  if (!opts.witnessed) return { problems, firstBadIndex };
+  const w = witnessProblems(tree, opts.witnessed, scan.trusted, scan.complete, scan.checkpoints);
+  problems.push(...w.problems);
+  if (w.firstBadIndex !== undefined) firstBadIndex = Math.min(firstBadIndex ?? w.firstBadIndex, w.firstBadIndex);
+  return { problems, firstBadIndex, witnessed: w.checked };
 }
 
 /**

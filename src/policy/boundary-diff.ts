@@ -10,11 +10,17 @@ const same = (a: unknown, b: unknown) => canonicalJson(a ?? null) === canonicalJ
 const added = <T>(before: readonly T[] | undefined, after: readonly T[] | undefined) => (after ?? []).filter((x) => !(before ?? []).some((y) => same(x, y)));
 const removed = <T>(before: readonly T[] | undefined, after: readonly T[] | undefined) => added(after, before);
 
-/** Every (group, resource, verb, name) the rule grants is granted by some old rule of the same scope. */
-function ruleCovered(rule: ResourceRule, old: readonly ResourceRule[]): boolean {
+/** Absent fields mean any field: old covers new when old is absent or lists every path new lists. */
+const fieldsCovered = (old: readonly string[] | undefined, now: readonly string[] | undefined) => old === undefined || (now !== undefined && now.every((f) => old.includes(f)));
+
+/** Every (group, resource, verb, name) the rule grants is granted by some old rule of the same scope (with fields when asked). */
+function ruleCovered(rule: ResourceRule, old: readonly ResourceRule[], withFields = true): boolean {
   const sameScope = old.filter((o) => (o.clusterScope ?? false) === (rule.clusterScope ?? false));
-  return ruleTuples(rule).every((t) => sameScope.some((o) => tupleCovered(o, t)));
+  return ruleTuples(rule).every((t) => sameScope.some((o) => tupleCovered(o, t) && (!withFields || fieldsCovered(o.fields, rule.fields))));
 }
+
+const describeRule = (r: ResourceRule) =>
+  `${r.verbs.join(',')} on ${r.resources.join(',')} (${r.apiGroups.map((g) => g || 'core').join(',')})${r.clusterScope ? ' cluster-wide' : ''}`;
 
 const looser = (before: number | undefined, after: number | undefined) => before !== undefined && (after === undefined || after > before);
 
@@ -32,9 +38,12 @@ export function wideningChanges(enforced: AgentSpec, requested: AgentSpec): stri
   const rb = requested.boundary ?? {};
   const oldNs = eb.namespaces ?? [];
   if (!oldNs.includes('*')) for (const ns of added(oldNs, rb.namespaces)) out.push(`new namespace ${ns}`);
-  for (const r of rb.rules ?? [])
-    if (!ruleCovered(r, eb.rules ?? []))
-      out.push(`new rule ${r.verbs.join(',')} on ${r.resources.join(',')} (${r.apiGroups.map((g) => g || 'core').join(',')})${r.clusterScope ? ' cluster-wide' : ''}`);
+  for (const r of rb.rules ?? []) {
+    if (ruleCovered(r, eb.rules ?? [])) continue;
+    if (ruleCovered(r, eb.rules ?? [], false)) out.push(`rule ${describeRule(r)} may now change ${r.fields ? `fields ${r.fields.join(', ')}` : 'any field'}`);
+    else out.push(`new rule ${describeRule(r)}`);
+  }
+  for (const a of added(eb.runAs, rb.runAs)) out.push(`workloads may now run as ${a}`);
   for (const c of removed(eb.conditions, rb.conditions)) out.push(`condition ${c.name} removed or changed`);
   for (const b of eb.budgets ?? []) {
     const nb = (rb.budgets ?? []).find((x) => x.window === b.window);

@@ -2,6 +2,7 @@
 import type { CompiledAgent, CompiledPolicy } from './compile.ts';
 import { describeIdentity } from './compile.ts';
 import { approversFor } from '../engine/approvers.ts';
+import { RULE_FAMILIES } from '../engine/rules/families.ts';
 
 const CLASS_MEANING = {
   advisory: 'may read and propose; every change it attempts is refused and recorded as a proposal',
@@ -64,6 +65,10 @@ export function explainAgent(agent: CompiledAgent, policy: CompiledPolicy): stri
       br.maxChainDepth !== undefined ? `chains deeper than ${br.maxChainDepth}` : '',
     ].filter(Boolean);
     lines.push(`Stops itself (circuit breaker) after: ${trips.join('; ') || 'no condition'}`);
+  }
+  for (const f of RULE_FAMILIES) {
+    const said = f.id === 'accountability' ? undefined : f.explain?.(agent);
+    if (said) lines.push(said);
   }
   lines.push(`Intent: ${agent.intentRequired ? 'must say why before every change' : 'not required'}`);
   const ap = approversFor(agent, policy);

@@ -30,10 +30,59 @@ function agentFindings(loc: Located<AgentDocument>, known: ReadonlySet<string>):
   (b?.chain?.mayInvoke ?? []).forEach((name, i) => {
     if (!known.has(name)) add('error', 'unknown-callee', `spec.boundary.chain.mayInvoke[${i}]`, `no Agent named ${name}`);
   });
+  out.push(...containmentFindings(loc));
   if (spec.owner.active === false) add('warning', 'owner-inactive', 'spec.owner.active', `owner ${spec.owner.id} is inactive: the agent may not act`);
   if (spec.mode === 'audit') add('warning', 'audit-mode', 'spec.mode', 'audit mode: refusals are only recorded, nothing is enforced');
   if (b?.budgets?.some((x) => x.maxMutations === undefined && x.maxDistinctObjects === undefined))
     add('error', 'empty-budget', 'spec.boundary.budgets', 'a budget needs maxMutations or maxDistinctObjects');
+  return out;
+}
+
+const WRITE = ['create', 'update', 'patch', '*'];
+const WORKLOADS = new Set(['pods', 'deployments', 'replicasets', 'statefulsets', 'daemonsets', 'jobs', 'cronjobs', 'replicationcontrollers']);
+const GRANTS = new Set(['roles', 'clusterroles', 'rolebindings', 'clusterrolebindings']);
+const IGNORED_FIELDS = [
+  'status',
+  'metadata.resourceVersion',
+  'metadata.generation',
+  'metadata.managedFields',
+  'metadata.uid',
+  'metadata.creationTimestamp',
+  'metadata.annotations.tether.dev/',
+];
+
+/** runAs and fields: what containment needs to be stated, and field paths that can never match. */
+function containmentFindings(loc: Located<AgentDocument>): PolicyProblem[] {
+  const { doc, file, document } = loc;
+  const b = doc.spec.boundary;
+  const out: PolicyProblem[] = [];
+  const add = (code: string, path: string, message: string) => out.push({ file, document, path, severity: 'warning', code, message });
+  const rules = b?.rules ?? [];
+  // A rule whose fields keep updates away from the pod spec (spec.replicas) changes no workload identity.
+  const podSpecReachable = (r: (typeof rules)[number]) =>
+    r.verbs.some((v) => v === 'create' || v === '*') || !r.fields || r.fields.some((f) => f === 'spec' || /^spec\.(template|jobTemplate|containers|serviceAccount)/.test(f));
+  const writes = (r: (typeof rules)[number], set: ReadonlySet<string>) =>
+    r.verbs.some((v) => WRITE.includes(v)) && r.resources.some((x) => x === '*' || set.has(x)) && (set !== WORKLOADS || podSpecReachable(r));
+  if (doc.spec.authorityClass !== 'advisory' && !b?.runAs?.length) {
+    const what = [rules.some((r) => writes(r, WORKLOADS)) ? 'workloads' : '', rules.some((r) => writes(r, GRANTS)) ? 'roles or bindings' : ''].filter(Boolean);
+    if (what.length)
+      add(
+        'no-run-as',
+        'spec.boundary.runAs',
+        `the agent may create or change ${what.join(' and ')} but lists no runAs: every pod it runs (and every grant it writes) must hold nothing beyond its boundary, judged from the cluster view; list the service accounts its workloads may run as`,
+      );
+  }
+  rules.forEach((r, i) => {
+    (r.fields ?? []).forEach((f, j) => {
+      const path = `spec.boundary.rules[${i}].fields[${j}]`;
+      if (!r.verbs.some((v) => v === 'update' || v === 'patch' || v === '*'))
+        add('fields-never-match', path, `${f}: fields scope updates, and this rule grants no update or patch`);
+      else if (IGNORED_FIELDS.some((x) => f === x || f.startsWith(x.endsWith('/') ? x : `${x}.`)))
+        add('fields-never-match', path, `${f}: the server manages this field and Tether ignores its changes, so the entry never matches`);
+      else if (r.resources.every((x) => x.endsWith('/scale')) && !f.startsWith('spec.replicas'))
+        add('fields-never-match', path, `${f}: the scale subresource changes only spec.replicas`);
+    });
+  });
   return out;
 }
 

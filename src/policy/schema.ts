@@ -57,6 +57,8 @@ export const Owner = Type.Object(
 export type Owner = Static<typeof Owner>;
 
 const StringList = Type.Array(Type.String({ minLength: 1 }));
+/** Dotted segments; `[*]` after a segment walks every list item, a final `*` any key. */
+export const FIELD_PATH_PATTERN = '^[A-Za-z0-9_$/-]+(\\[\\*\\])?(\\.([A-Za-z0-9_$/-]+(\\[\\*\\])?|\\*))*$';
 /** The core API group is the empty string. */
 const ApiGroupList = Type.Array(Type.String());
 
@@ -67,6 +69,12 @@ export const ResourceRule = Type.Object(
     verbs: StringList,
     resourceNames: Type.Optional(StringList),
     clusterScope: Type.Optional(Type.Boolean({ description: 'true: the rule matches cluster-scoped targets; otherwise only targets in the namespaces.' })),
+    fields: Type.Optional(
+      Type.Array(Type.String({ minLength: 1, pattern: FIELD_PATH_PATTERN }), {
+        description:
+          'Object paths an update through this rule may change, e.g. spec.replicas, spec.template.spec.containers[*].image, metadata.labels.*; absent: any field. Server-managed fields (status, resourceVersion, managedFields, tether.dev/* annotations) are ignored.',
+      }),
+    ),
   },
   strict,
 );
@@ -151,6 +159,12 @@ export const Boundary = Type.Object(
     protected: Type.Optional(Type.Array(ProtectedObjects)),
     freezes: Type.Optional(Type.Array(Freeze)),
     changeWindows: Type.Optional(Type.Array(ChangeWindow, { description: 'Mutations only inside these UTC windows.' })),
+    runAs: Type.Optional(
+      Type.Array(Type.String({ minLength: 1, pattern: '^([a-z0-9.-]+/)?[a-z0-9.-]+$' }), {
+        description:
+          "Service accounts the pods this agent creates or changes may run as ('name' in the target namespace, or 'namespace/name'), whatever they may do. Any other account must hold nothing beyond this boundary.",
+      }),
+    ),
   },
   strict,
 );
@@ -271,6 +285,19 @@ export const GovernancePolicySpec = Type.Object(
     requireIntent: Type.Optional(Type.Boolean({ description: 'Mutations without intent are refused (default true).' })),
     intentMismatch: Type.Optional(StringEnum(['warn', 'review', 'deny'] as const)),
     killSwitch: Type.Optional(Type.Boolean({ description: 'Refuse every agent mutation at once.' })),
+    workloadKinds: Type.Optional(
+      Type.Array(
+        Type.Object(
+          {
+            apiGroup: Type.String(),
+            resource: Name,
+            podSpecPath: Type.String({ minLength: 1, pattern: '^[A-Za-z0-9_]+(\\.[A-Za-z0-9_]+)*$', description: 'Dotted path of the pod spec, e.g. spec.template.spec.' }),
+          },
+          strict,
+        ),
+        { description: 'Custom kinds that run pods: where their pod spec is, so workload identity (runAs) covers them.' },
+      ),
+    ),
     inactiveOwners: Type.Optional(Type.Array(Name, { description: 'People who left: their agents may not act.' })),
     approvals: Type.Optional(
       Type.Object(

@@ -35,21 +35,42 @@ function isWebhookRoute(req: { routeOptions: { url?: string } }): boolean {
   return req.routeOptions.url !== undefined && WEBHOOK_PATHS.has(req.routeOptions.url);
 }
 
+/**
+ * Request and idle timeouts for every Tether server: a slow body or a silent TLS connection
+ * holds a socket (and a parser) for as long as the client likes otherwise. `server` goes to
+ * Fastify, `node` to Node's server (beside the certificate, or as Fastify's `http`): Node
+ * enforces the request timeout on a sweep, which must run often enough for a short timeout to hold.
+ */
+export function timeoutOptions(requestTimeoutMs = 30_000, idleTimeoutMs = 120_000) {
+  return {
+    server: { requestTimeout: requestTimeoutMs, connectionTimeout: idleTimeoutMs },
+    node: { headersTimeout: Math.min(60_000, requestTimeoutMs), connectionsCheckingInterval: Math.min(30_000, Math.max(250, requestTimeoutMs / 4)) },
+  };
+}
+
+/**
+ * An authenticated event stream (the MCP gateway's GET, the review feed) may rightly stay quiet
+ * past the idle timeout; the exemption lasts for that one response (hooks at this level run
+ * after every route's authentication), after which keep-alive timing applies.
+ */
+export function exemptEventStreams(app: FastifyInstance): void {
+  app.addHook('preHandler', async (req) => {
+    if (req.method === 'GET' && req.headers.accept?.includes('text/event-stream')) req.raw.socket.setTimeout(0);
+  });
+}
+
 export function buildApp(deps: AppDeps): FastifyInstance {
-  const requestTimeout = deps.requestTimeoutMs ?? 30_000;
-  // Node enforces request and header timeouts on a sweep; sweep often enough for short timeouts to hold.
-  const timeouts = { headersTimeout: Math.min(60_000, requestTimeout), connectionsCheckingInterval: Math.min(30_000, Math.max(250, requestTimeout / 4)) };
+  const timeouts = timeoutOptions(deps.requestTimeoutMs, deps.idleTimeoutMs);
   const app = Fastify({
     https: deps.https
       ? {
           cert: deps.https.cert,
           key: deps.https.key,
-          ...timeouts,
+          ...timeouts.node,
           ...(deps.https.clientCa ? { ca: deps.https.clientCa, requestCert: true, rejectUnauthorized: false } : {}),
         }
       : null,
-    requestTimeout,
-    connectionTimeout: deps.idleTimeoutMs ?? 120_000,
+    ...timeouts.server,
     bodyLimit: deps.bodyLimitBytes,
     logger: { level: deps.logLevel, redact: ['req.headers.authorization'] },
     // Webhooks are called for every agent request: per-request log lines would cost more than the decision.
@@ -83,11 +104,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
           .send({ error: 'unauthorized', message: `webhooks need the API server's client certificate (tether webhook-config): ${socket.authorizationError ?? 'none presented'}` });
     });
   }
-  // An authenticated event stream (the MCP gateway's GET) may rightly stay quiet past the idle
-  // timeout; the exemption lasts for that one response, after which keep-alive timing applies.
-  app.addHook('preHandler', async (req) => {
-    if (req.method === 'GET' && req.headers.accept?.includes('text/event-stream')) req.raw.socket.setTimeout(0);
-  });
+  exemptEventStreams(app);
   app.addHook('preHandler', async (req, reply) => {
     if (req.method === 'POST' && !deps.ready() && req.routeOptions.url !== '/audit') return reply.code(503).send({ error: 'not ready', message: 'policy not loaded yet' });
   });

@@ -5,6 +5,7 @@ import { join, resolve } from 'node:path';
 import { type Static, Type } from '@sinclair/typebox';
 import { parse } from 'yaml';
 import { validate } from '../policy/validate.ts';
+import { inCluster } from './kube-config.ts';
 
 const strict = { additionalProperties: false } as const;
 
@@ -59,6 +60,14 @@ const Drift = Type.Object(
   strict,
 );
 
+const ClusterViewConfig = Type.Object(
+  {
+    enabled: Type.Optional(Type.Boolean({ description: 'Default: on when a kubeconfig is configured (here or for policy) or Tether runs in a cluster.' })),
+    kubeconfig: Type.Optional(Type.String({ description: 'Default: the policy kubeconfig, else in-cluster credentials.' })),
+  },
+  strict,
+);
+
 const LedgerSettings = Type.Object(
   {
     signingKeyFile: Type.Optional(
@@ -83,6 +92,7 @@ const ScimConfig = Type.Object(
 
 export const ServerConfigSchema = Type.Object(
   {
+    clusterView: Type.Optional(ClusterViewConfig),
     listen: Type.Optional(Type.Object({ host: Type.Optional(Type.String()), port: Type.Optional(Type.Integer({ minimum: 0, maximum: 65535 })) }, strict)),
     dataDir: Type.Optional(Type.String()),
     store: Type.Optional(Type.String({ description: 'sqlite:<file> (default: <dataDir>/tether.db) or postgres://…' })),
@@ -154,6 +164,8 @@ export interface ResolvedConfig {
   readonly bodyLimitBytes: number;
   readonly webhookClientAuth?: boolean;
   readonly gatewayConfig?: string;
+  /** The cluster view containment reads (informers); absent: off, agents fail closed where a fact is needed. */
+  readonly clusterView?: { readonly kubeconfig?: string };
   readonly logLevel: string;
   readonly digestKeyFile?: string;
   readonly requestTimeoutSeconds?: number;
@@ -226,6 +238,7 @@ export function loadConfig(file: string | undefined, overrides: Partial<ServerCo
     bodyLimitBytes: c.bodyLimitBytes ?? 3 * 1024 * 1024,
     webhookClientAuth: c.webhookClientAuth ?? false,
     gatewayConfig: c.gatewayConfig,
+    ...clusterViewOf(c),
     logLevel: c.logLevel ?? 'info',
     ...(c.digestKeyFile ? { digestKeyFile: resolve(c.digestKeyFile) } : {}),
     requestTimeoutSeconds: c.requestTimeoutSeconds ?? 30,
@@ -250,6 +263,14 @@ export function loadConfig(file: string | undefined, overrides: Partial<ServerCo
         }
       : {}),
   };
+}
+
+/** On with a kubeconfig (its own or the policy's) or inside a cluster, unless turned off. */
+function clusterViewOf(c: ServerConfigFile): { clusterView?: { kubeconfig?: string } } {
+  if (c.clusterView?.enabled === false) return {};
+  const kubeconfig = c.clusterView?.kubeconfig ?? (c.policy?.source === 'kubernetes' ? c.policy.kubeconfig : undefined);
+  const on = c.clusterView?.enabled === true || kubeconfig !== undefined || c.policy?.source === 'kubernetes' || inCluster();
+  return on ? { clusterView: kubeconfig ? { kubeconfig } : {} } : {};
 }
 
 /** A value kept in a file (a mounted Secret); named in errors, never printed. */

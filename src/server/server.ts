@@ -14,11 +14,12 @@ import { loadDigestKey } from '../service/digest-key.ts';
 import { Governor } from '../service/governor.ts';
 import { openStore } from '../store/open.ts';
 import type { Store } from '../store/store.ts';
-import { buildApp } from './app.ts';
+import { buildApp, exemptEventStreams, timeoutOptions } from './app.ts';
 import { authenticatorFor } from './auth.ts';
 import type { ResolvedConfig } from './config.ts';
 import { DriftWatcher } from './drift-watcher.ts';
 import { instrumentedDecider, tracedGovernor } from './instrumented-decider.ts';
+import { startClusterViewFor } from './cluster-view-source.ts';
 import { clusterKubeConfig } from './kube-config.ts';
 import { openLedger, witnessLedger } from './ledger-setup.ts';
 import { createMetrics, instrumentStore } from './metrics.ts';
@@ -113,6 +114,7 @@ export async function composeCore(config: ResolvedConfig): Promise<Core> {
     await tracing.shutdown();
     throw e;
   });
+  const clusterView = await startClusterViewFor(config.clusterView, governor, (m, e) => log.warn({ err: String(e) }, m));
   const checkpoints = ledger.autoCheckpoint(10_000, (e) => log.warn({ err: String(e) }, 'checkpoint failed'));
   // Counters, violations and field histories older than any window can reach are dead weight.
   const pruning = setInterval(() => void store.prune(Date.now() - retentionMs(governor.policy)).catch((e: Error) => log.warn({ err: e.message }, 'prune failed')), 600_000);
@@ -134,6 +136,7 @@ export async function composeCore(config: ResolvedConfig): Promise<Core> {
       checkpoints.stop();
       clearInterval(pruning);
       source.stop();
+      clusterView?.stop();
       await notifier.flush();
       await ledger.checkpoint().catch(() => undefined);
       await store.close();
@@ -184,8 +187,8 @@ export async function startServer(config: ResolvedConfig, surface: Surface = 'se
           bodyLimitBytes: config.bodyLimitBytes,
           https,
           logLevel: config.logLevel,
-          requestTimeoutMs: config.requestTimeoutSeconds === undefined ? undefined : config.requestTimeoutSeconds * 1000,
-          idleTimeoutMs: config.idleTimeoutSeconds === undefined ? undefined : config.idleTimeoutSeconds * 1000,
+          requestTimeoutMs: secondsToMs(config.requestTimeoutSeconds),
+          idleTimeoutMs: secondsToMs(config.idleTimeoutSeconds),
         });
   core.log = app.log;
   await witnessLedger(ledger, config, app.log);
@@ -283,18 +286,23 @@ function gatewayApp(
   tls: { cert: string; key: string },
 ): FastifyInstance {
   const loopback = /^(127\.|::1$|localhost$)/.test(config.host);
+  const timeouts = timeoutOptions(secondsToMs(config.requestTimeoutSeconds), secondsToMs(config.idleTimeoutSeconds));
   const app = Fastify({
-    ...(config.tls.kind === 'files' || !loopback ? { https: { cert: tls.cert, key: tls.key } } : {}),
+    ...(config.tls.kind === 'files' || !loopback ? { https: { cert: tls.cert, key: tls.key, ...timeouts.node } } : { http: timeouts.node }),
+    ...timeouts.server,
     bodyLimit: config.bodyLimitBytes,
     logger: { level: config.logLevel, stream: process.stderr },
     disableRequestLogging: true,
     return503OnClosing: true,
   }) as unknown as FastifyInstance;
+  exemptEventStreams(app);
   app.get('/healthz', async () => ({ ok: true }));
   app.get('/readyz', async (_req, reply) => (ready() && !draining() ? { ready: true } : reply.code(503).send({ ready: false })));
   app.get('/metrics', async (_req, reply) => reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()));
   return app;
 }
+
+const secondsToMs = (s: number | undefined) => (s === undefined ? undefined : s * 1000);
 
 /** The longest window any rule looks back over, and never less than a day. */
 function retentionMs(policy: CompiledPolicy): number {

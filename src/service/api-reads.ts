@@ -1,7 +1,7 @@
 // What the human API (and the console, and agents asking about themselves) may read, paged and
 // filtered by who is asking (src/service/visibility.ts), with every digest keyed so that none
 // over a Secret's content can be inverted by the reader (src/service/digest-key.ts).
-import type { Decision } from '../engine/decision.ts';
+import type { BreakerScope, Decision } from '../engine/decision.ts';
 import type { ApprovalStatus } from '../engine/state.ts';
 import { explainAgent } from '../policy/explain.ts';
 import type { CompiledPolicy } from '../policy/compile.ts';
@@ -23,6 +23,13 @@ export interface PageRequest {
 
 const empty = <T>(): Page<T> => ({ items: [], total: 0 });
 
+/** A breakers page ends at a scope and key, carried as `scope\nkey`. */
+function breakerCursor(c: PageCursor | undefined): { scope: BreakerScope; key: string } | undefined {
+  const cut = c ? c.id.indexOf('\n') : -1;
+  const scope = c?.id.slice(0, cut);
+  return c && (scope === 'agent' || scope === 'chain') ? { scope, key: c.id.slice(cut + 1) } : undefined;
+}
+
 export class ApiReads {
   readonly #store: Store;
   readonly #policy: () => CompiledPolicy;
@@ -40,7 +47,7 @@ export class ApiReads {
     const visible = [...this.#policy().agents.values()].filter((a) => sees(v, a.name)).sort((x, y) => (x.name < y.name ? -1 : x.name > y.name ? 1 : 0));
     const rest = page.after ? visible.filter((a) => a.name > (page.after as PageCursor).id) : visible;
     const shown = rest.slice(0, page.limit);
-    const breakers = await this.#store.breakers();
+    const breakers = await this.#store.breakers({ scope: 'agent' });
     const last = shown.at(-1);
     const items = shown.map((a) => ({
       name: a.name,
@@ -102,10 +109,17 @@ export class ApiReads {
     };
   }
 
-  async breakers(viewer: Viewer) {
+  /** Breakers by scope and key (an agent token: its own agent's only), and the kill switch. */
+  async breakers(viewer: Viewer, page: PageRequest) {
     const v = visibilityOf(viewer, this.#policy());
-    const breakers = (await this.#store.breakers()).filter((b) => v.all || (b.scope === 'agent' && sees(v, b.key)));
-    return { breakers, killSwitch: await this.#store.killSwitch() };
+    if (!v.all && v.agent === undefined) return { items: { breakers: [], killSwitch: await this.#store.killSwitch() } };
+    const after = breakerCursor(page.after);
+    const rows = await this.#store.breakers(v.all ? { limit: page.limit, after } : { scope: 'agent', key: v.agent, limit: page.limit, after });
+    const last = rows.at(-1);
+    return {
+      items: { breakers: rows, killSwitch: await this.#store.killSwitch() },
+      next: rows.length === page.limit && last ? { at: 0, id: `${last.scope}\n${last.key}` } : undefined,
+    };
   }
 
   /** Ledger entries in index order from `after.at`; an agent token reads only its own agent's. */

@@ -5,7 +5,7 @@ import type { AuditFact } from '../adapters/audit/events.ts';
 import { isMutation, objectKey } from '../engine/action.ts';
 import { resolveAgent } from '../engine/rules/accountability.ts';
 import { fieldValue } from '../engine/rules/breaker.ts';
-import type { LedgerLeaf } from '../ledger/leaf.ts';
+import { auditLeaf, secretValuesOf } from '../ledger/leaves.ts';
 import type { CompiledPolicy } from '../policy/compile.ts';
 import type { Store } from '../store/store.ts';
 
@@ -44,26 +44,21 @@ export async function recordAuditFacts(facts: readonly AuditFact[], policy: Comp
     if (who.kind !== 'agent' && who.kind !== 'unregistered') continue;
     const agent = who.kind === 'agent' ? who.agent : undefined;
     const reachedWithoutDecision = ok && mutation && !f.decidedByTether;
-    const leaf: LedgerLeaf = {
-      v: 1,
-      time: new Date(now).toISOString(),
-      kind: 'audit',
-      agent: agent?.name,
-      owner: agent?.spec.owner.id,
-      authorityClass: agent?.authorityClass,
-      source: 'audit',
-      verb: f.action.verb,
-      target: f.action.target,
-      auditId: f.auditId,
-      detail: {
+    const leaf = auditLeaf(
+      {
+        agent: agent && { name: agent.name, owner: agent.spec.owner.id, authorityClass: agent.authorityClass, mode: agent.mode },
         username: f.action.subject.username,
-        code: f.code ?? null,
-        decisionIndex: f.ledgerIndex ?? null,
-        seenBy: f.decidedByTether ? 'tether-and-audit' : 'audit-only',
+        verb: f.action.verb,
+        target: f.action.target,
+        auditId: f.auditId,
+        code: f.code,
+        decisionIndex: f.ledgerIndex,
+        decidedByTether: f.decidedByTether,
         undecided: reachedWithoutDecision,
-        registered: agent !== undefined,
       },
-    };
+      now,
+      secretValuesOf(f.responseObject),
+    );
     await store.append(leaf);
     recorded++;
     if (reachedWithoutDecision) undecided.push({ auditId: f.auditId, agent: agent?.name ?? f.action.subject.username, verb: f.action.verb, target: objectKey(f.action.target) });

@@ -5,7 +5,7 @@
 import type { CompiledPolicy } from '../policy/compile.ts';
 import { directoryProblem, type OwnershipView } from '../engine/rules/accountability.ts';
 import type { DirectoryWrite, Store } from '../store/store.ts';
-import { ownerLeaf } from './owner-leaf.ts';
+import { ownerLeaf } from '../ledger/leaves.ts';
 import { DirectoryIndex, memberIds, type ScimResource, type ScimResourceType } from './directory-index.ts';
 
 /** An agent whose owner stopped (or started again) being live because of a directory change. */

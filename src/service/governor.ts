@@ -1,15 +1,15 @@
 // The orchestration every enforcement point shares: resolve, prefetch, decide (pure), commit.
 // It holds no policy logic: who may approve or reset is asked of src/engine/approvers.ts.
 import { type Action, type Intent, isMutation } from '../engine/action.ts';
-import { digestOf } from '../common/digest.ts';
 import { mayApprove, mayApproveExpansion, mayResetBreaker, isAgentIdentity, type Verdict } from '../engine/approvers.ts';
+import type { ClusterView } from '../engine/cluster-view.ts';
 import { decide } from '../engine/decide.ts';
 import type { BreakerScope, Decision } from '../engine/decision.ts';
 import { type OwnershipView, resolveAgent } from '../engine/rules/accountability.ts';
 import { EMPTY_STATE } from '../engine/state.ts';
 import type { CompiledAgent, CompiledPolicy } from '../policy/compile.ts';
 import type { AgentStateNeeds, ExpansionRequest, HumanVerdict, Store, StoredApproval, StoredBreaker } from '../store/store.ts';
-import { decisionLeaf } from './decision-leaf.ts';
+import { decisionLeaf, intentLeaf } from '../ledger/leaves.ts';
 import { requestedObjects } from './requested-objects.ts';
 
 /** The engine's rate window (src/engine/rules/breaker.ts asks mutationsSince(now - 60 s)). */
@@ -54,11 +54,18 @@ export class Governor {
   #policy: CompiledPolicy;
   #ownership: OwnershipView | undefined;
   readonly #clock: () => number;
+  /** Who can do what in the cluster, for containment; absent where no view is kept (agents then fail closed there). */
+  #cluster: ClusterView | undefined;
 
-  constructor(opts: { readonly policy: CompiledPolicy; readonly store: Store; readonly clock?: () => number }) {
+  constructor(opts: { readonly policy: CompiledPolicy; readonly store: Store; readonly clock?: () => number; readonly cluster?: ClusterView }) {
     this.#policy = opts.policy;
     this.store = opts.store;
     this.#clock = opts.clock ?? Date.now;
+    this.#cluster = opts.cluster;
+  }
+
+  setClusterView(view: ClusterView | undefined): void {
+    this.#cluster = view;
   }
 
   get policy(): CompiledPolicy {
@@ -84,17 +91,9 @@ export class Governor {
     const expiresAt = now + ttlMs;
     await this.store.declareIntent(username, intent, now, expiresAt);
     const a = who.agent;
-    const ledgerIndex = await this.store.append({
-      v: 1,
-      time: new Date(now).toISOString(),
-      kind: 'intent',
-      agent: a.name,
-      owner: a.spec.owner.id,
-      authorityClass: a.authorityClass,
-      intent,
-      intentDigest: digestOf(intent),
-      detail: { username, expiresAt: new Date(expiresAt).toISOString() },
-    });
+    const ledgerIndex = await this.store.append(
+      intentLeaf({ agent: { name: a.name, owner: a.spec.owner.id, authorityClass: a.authorityClass, mode: a.mode }, username, intent, expiresAt }, now),
+    );
     return { ok: true, ledgerIndex, agent: a.name, expiresAt };
   }
 
@@ -104,12 +103,12 @@ export class Governor {
     // A commit refused because another decision filled the budget (or used the approval) first
     // is decided once more on fresh state: that second decision sees the limit and refuses.
     const resolution = resolveAgent(action.subject, policy);
-    if (resolution.kind === 'not-an-agent') return { decision: decide(action, policy, EMPTY_STATE, this.#clock()) };
+    if (resolution.kind === 'not-an-agent') return { decision: decide(action, policy, EMPTY_STATE, this.#clock(), this.#cluster) };
     const needs = resolution.kind === 'agent' ? stateNeeds(resolution.agent) : undefined;
     for (let attempt = 0; attempt < 2; attempt++) {
       const now = this.#clock();
       const state = await this.store.stateFor(needs, action, now);
-      const decision = decide(action, policy, state, now);
+      const decision = decide(action, policy, state, now, this.#cluster);
       const committed = await this.store.commit(
         decisionLeaf(action, decision, now),
         decision.effects,
@@ -154,10 +153,10 @@ export class Governor {
   async #preview(action: Action): Promise<Decision> {
     const now = this.#clock();
     const resolution = resolveAgent(action.subject, this.#policy);
-    if (resolution.kind === 'not-an-agent') return decide(action, this.#policy, EMPTY_STATE, now);
+    if (resolution.kind === 'not-an-agent') return decide(action, this.#policy, EMPTY_STATE, now, this.#cluster);
     const withIntent = await this.#withDeclaredIntent(action);
     const state = await this.store.stateFor(resolution.kind === 'agent' ? stateNeeds(resolution.agent) : undefined, withIntent, now);
-    return decide(withIntent, this.#policy, state, now);
+    return decide(withIntent, this.#policy, state, now, this.#cluster);
   }
 
   approve(id: string, by: string, reason: string): Promise<Done<{ approval: StoredApproval }>> {

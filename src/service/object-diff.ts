@@ -38,8 +38,12 @@ export interface ObjectDiff {
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
 
-/** Tether's own carriers (intent, chain, approval): the review shows them as facts above the diff, not as changes. */
-const TETHER_ANNOTATION = /^tether\.dev\//;
+/**
+ * The carriers an approval does not bind (the approval id itself, the chain), shown as facts above
+ * the diff. Everything the approval binds, tether.dev/intent and any other tether.dev/* included,
+ * stays in the diff: the reviewer sees all of what they approve.
+ */
+const TETHER_ANNOTATION = /^tether\.dev\/(approval|chain)$/;
 
 function withoutTetherAnnotations(o: KubeObject): KubeObject {
   const ann = o.metadata.annotations;

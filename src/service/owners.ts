@@ -5,7 +5,7 @@ import type { CompiledAgent, CompiledPolicy } from '../policy/compile.ts';
 import type { Store } from '../store/store.ts';
 import type { DirectoryService } from './directory.ts';
 import { memberIds } from './directory-index.ts';
-import { ownerLeaf } from './owner-leaf.ts';
+import { ownerLeaf } from '../ledger/leaves.ts';
 import type { Done, Refused } from './governor.ts';
 
 /** Longest an attestation may run: ownership is re-confirmed at least yearly. */

@@ -3,7 +3,7 @@
 // Secret's data must not sit in the store for a reviewer's convenience.
 import type { Action } from '../engine/action.ts';
 import type { RequestedObjects } from '../store/store.ts';
-import { carriesCredentials } from './decision-leaf.ts';
+import { carriesCredentials } from '../ledger/leaves.ts';
 
 const BOOKKEEPING = ['managedFields', 'resourceVersion', 'uid', 'generation', 'creationTimestamp', 'selfLink'];
 

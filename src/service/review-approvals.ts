@@ -15,13 +15,19 @@ export interface ReviewerStanding {
   readonly alreadyApproved: boolean;
 }
 
-export interface QueuedApproval extends StoredApproval {
+/**
+ * An approval as a reviewer sees it: its binding digest keyed by `PresentApproval`, never the
+ * store's plain sha256, which could be brute-forced when the action wrote a weak Secret.
+ */
+export type ShownApproval = StoredApproval;
+
+export interface QueuedApproval extends ShownApproval {
   readonly ttlLeftMs: number;
   readonly waitingOnYou: boolean;
 }
 
 export interface ApprovalDetail {
-  readonly approval: StoredApproval;
+  readonly approval: ShownApproval;
   readonly ttlLeftMs: number;
   readonly agent?: { readonly name: string; readonly owner?: string; readonly authorityClass?: string; readonly mode?: string };
   /** From the ledger entry that opened the request. */
@@ -52,21 +58,30 @@ function standing(viewer: string, a: StoredApproval, policy: CompiledPolicy, now
   return v.ok ? { mayDecide: true, alreadyApproved } : { mayDecide: false, why: v.why, alreadyApproved };
 }
 
+/** How an approval leaves the server: its binding digest keyed (ApiReads.presentApproval), never the store's plain one. */
+export type PresentApproval = (a: StoredApproval) => StoredApproval;
+
 /** Pending, unexpired requests, newest first, each marked when it waits on this human's verdict. */
-export async function approvalQueue(store: Store, policy: CompiledPolicy, viewer: string, now: number): Promise<{ approvals: QueuedApproval[]; waitingOnYou: number }> {
+export async function approvalQueue(
+  store: Store,
+  policy: CompiledPolicy,
+  viewer: string,
+  now: number,
+  present: PresentApproval,
+): Promise<{ approvals: QueuedApproval[]; waitingOnYou: number }> {
   const pending = (await store.approvals({ status: 'pending' })).filter((a) => a.expiresAt > now);
-  const approvals = pending.map((a) => ({ ...a, ttlLeftMs: a.expiresAt - now, waitingOnYou: standing(viewer, a, policy, now).mayDecide }));
+  const approvals = pending.map((a) => ({ ...present(a), ttlLeftMs: a.expiresAt - now, waitingOnYou: standing(viewer, a, policy, now).mayDecide }));
   return { approvals, waitingOnYou: approvals.filter((a) => a.waitingOnYou).length };
 }
 
-export async function approvalDetail(store: Store, policy: CompiledPolicy, id: string, viewer: string, now: number): Promise<ApprovalDetail | undefined> {
+export async function approvalDetail(store: Store, policy: CompiledPolicy, id: string, viewer: string, now: number, present: PresentApproval): Promise<ApprovalDetail | undefined> {
   const approval = await store.approval(id);
   if (!approval) return undefined;
   const [opened] = await store.entries(approval.requestIndex, approval.requestIndex + 1);
   const leaf = opened?.leaf;
   const compiled = policy.agents.get(approval.agent);
   return {
-    approval,
+    approval: present(approval),
     ttlLeftMs: Math.max(0, approval.expiresAt - now),
     agent: {
       name: approval.agent,

@@ -2,7 +2,9 @@
 // a small graph of the requested boundary with what is new marked, and, when the server holds a
 // view of the cluster, the effective reach `tether expansion-review` computes from a dump.
 import type { AccessInputs } from '../analysis/access/model.ts';
+import { inputsFromObjects } from '../analysis/access/load.ts';
 import { buildAccessModel } from '../analysis/access/model.ts';
+import type { KubeObject } from '../kube/object-dump.ts';
 import { reviewBoundaryExpansion } from '../analysis/access/what-if.ts';
 import { ruleTuples, tupleCovered } from '../kube/rule-coverage.ts';
 import { wideningChanges } from '../policy/boundary-diff.ts';
@@ -12,6 +14,23 @@ import type { ExpansionRequest, Store } from '../store/store.ts';
 
 /** The server's current picture of the cluster's RBAC, when it keeps one (undefined: it has none). */
 export type ClusterView = () => Promise<AccessInputs | undefined>;
+
+/**
+ * A ClusterView over the objects the server keeps of the cluster (RBAC, service accounts, pods:
+ * informers in `tether serve`), with the Agents as they are enforced. `objects` returns undefined
+ * until it holds a complete picture (every kind listed once).
+ */
+export function clusterViewFrom(objects: () => readonly KubeObject[] | undefined, policy: () => CompiledPolicy): ClusterView {
+  return async () => {
+    const objs = objects();
+    if (!objs) return undefined;
+    const agents = [...policy().agents.values()].map((a) => ({ name: a.name, spec: a.spec, source: { origin: 'enforced policy' } }));
+    return inputsFromObjects(
+      objs.map((object) => ({ object, source: { origin: 'cluster view' } })),
+      { agents },
+    );
+  };
+}
 
 export interface BoundaryGraph {
   readonly nodes: readonly { readonly id: string; readonly label: string; readonly kind: 'agent' | 'namespace' | 'capability'; readonly added: boolean }[];

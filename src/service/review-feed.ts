@@ -3,7 +3,7 @@
 // the ledger size per interval, shared by all subscribers, notices changes made by any replica.
 import type { CompiledPolicy } from '../policy/compile.ts';
 import type { Store } from '../store/store.ts';
-import { approvalQueue } from './review-approvals.ts';
+import { approvalQueue, type PresentApproval } from './review-approvals.ts';
 
 export type FeedEvent = 'approvals' | 'breakers';
 type Send = (event: FeedEvent, data: unknown) => void;
@@ -20,12 +20,14 @@ export class ReviewFeed {
   readonly #policy: () => CompiledPolicy;
   readonly #pollMs: number;
   readonly #clock: () => number;
+  readonly #present: PresentApproval;
   readonly #subs = new Set<Subscriber>();
   #timer: NodeJS.Timeout | undefined;
   #seenSize = -1;
   #polling = false;
 
-  constructor(opts: { store: Store; policy: () => CompiledPolicy; pollMs?: number; clock?: () => number }) {
+  constructor(opts: { store: Store; policy: () => CompiledPolicy; present: PresentApproval; pollMs?: number; clock?: () => number }) {
+    this.#present = opts.present;
     this.#store = opts.store;
     this.#policy = opts.policy;
     this.#pollMs = opts.pollMs ?? 1000;
@@ -72,7 +74,7 @@ export class ReviewFeed {
 
   async #push(sub: Subscriber): Promise<void> {
     const now = this.#clock();
-    const queue = await approvalQueue(this.#store, this.#policy(), sub.viewer, now);
+    const queue = await approvalQueue(this.#store, this.#policy(), sub.viewer, now, this.#present);
     const breakers = { breakers: await this.#store.breakers(), killSwitch: await this.#store.killSwitch() };
     this.#emit(sub, 'approvals', queue, JSON.stringify(queue.approvals.map((a) => [a.id, a.approvedBy, a.waitingOnYou])));
     this.#emit(sub, 'breakers', breakers, JSON.stringify(breakers));

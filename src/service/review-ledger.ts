@@ -3,6 +3,7 @@
 // inclusion proof, the signed checkpoint it leads to and the public key).
 import type { Ledger } from '../ledger/ledger.ts';
 import type { LedgerLeaf } from '../ledger/leaf.ts';
+import { type PublishedCheckpoint, published } from '../ledger/witness.ts';
 import { objectKey } from '../engine/action.ts';
 import type { Store } from '../store/store.ts';
 
@@ -28,6 +29,18 @@ function actionsFor(leaf: LedgerLeaf): DriftFinding['actions'] {
   ];
 }
 
+/**
+ * The finding as the console shows it: what drifted and who did it. The value digests stay in the
+ * ledger (GET /v1/ledger): a reviewer needs none, and a digest of a weak Secret value is a guess away from it.
+ */
+function shown(leaf: LedgerLeaf): LedgerLeaf {
+  const { actionDigest: _a, objectDigest: _o, intentDigest: _i, ...rest } = leaf;
+  const detail = leaf.detail as { fields?: unknown } | undefined;
+  if (!detail || !Array.isArray(detail.fields)) return rest;
+  const fields = (detail.fields as Record<string, unknown>[]).map(({ desiredDigest: _d, liveDigest: _l, ...f }) => f);
+  return { ...rest, detail: { ...detail, fields } };
+}
+
 /** The latest finding per object, newest first. */
 export async function driftFindings(store: Store): Promise<DriftFinding[]> {
   const entries = await store.queryLedger({ kind: 'drift', newestFirst: true, limit: MAX_DRIFT_ENTRIES });
@@ -37,7 +50,7 @@ export async function driftFindings(store: Store): Promise<DriftFinding[]> {
     const object = e.leaf.target ? objectKey(e.leaf.target) : `#${e.index}`;
     if (seen.has(object)) continue;
     seen.add(object);
-    out.push({ index: e.index, time: e.leaf.time, object, leaf: e.leaf, actions: actionsFor(e.leaf) });
+    out.push({ index: e.index, time: e.leaf.time, object, leaf: shown(e.leaf), actions: actionsFor(e.leaf) });
   }
   return out;
 }
@@ -52,8 +65,8 @@ export interface ProofBundle {
   /** What the server computed; a verifier recomputes both and compares with the checkpoint, not with these. */
   readonly leafHash: string;
   readonly root: string;
-  /** Absent when no signed checkpoint covers the entry yet (POST /v1/ledger/checkpoint signs one). */
-  readonly checkpoint?: { readonly size: number; readonly time: number; readonly root: string; readonly keyId: string; readonly signature: string };
+  /** As witnesses see it (GET /v1/ledger/checkpoints/latest); absent when none covers the entry yet (POST /v1/ledger/checkpoint signs one). */
+  readonly checkpoint?: PublishedCheckpoint;
   readonly publicKey: { readonly keyId: string; readonly pem: string };
 }
 
@@ -67,7 +80,7 @@ export async function proofBundle(ledger: Ledger, index: number): Promise<ProofB
     proof: p.proof,
     leafHash: p.leafHash,
     root: p.root,
-    checkpoint: c && { size: c.size, time: c.time, root: c.root.toString('base64'), keyId: c.keyId, signature: c.signature.toString('base64') },
+    checkpoint: c && published(c),
     publicKey: { keyId: ledger.signer.keyId, pem: ledger.signer.publicKeyPem },
   };
 }

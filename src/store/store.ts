@@ -284,7 +284,13 @@ export interface Store {
   subjectSeen(username: string): Promise<{ readonly index: number; readonly agent?: string } | undefined>;
 
   // ── breakers and the kill switch ─────────────────────────────────────────────────────
-  breakers(): Promise<StoredBreaker[]>;
+  /** Ordered by scope, then key; `after` continues a list where its previous page ended. */
+  breakers(filter?: {
+    readonly scope?: BreakerScope;
+    readonly key?: string;
+    readonly limit?: number;
+    readonly after?: { readonly scope: BreakerScope; readonly key: string };
+  }): Promise<StoredBreaker[]>;
   breaker(scope: BreakerScope, key: string): Promise<StoredBreaker>;
   breakerHistory(scope: BreakerScope, key: string): Promise<BreakerTransition[]>;
   /** open → half-open: probation, closed again by the next allowed mutation. */

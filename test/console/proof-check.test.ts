@@ -10,6 +10,7 @@ import { CheckpointSigner } from '../../src/ledger/checkpoint.ts';
 import { leafHash } from '../../src/ledger/hash.ts';
 import { leafData } from '../../src/ledger/leaf.ts';
 import { MerkleTree } from '../../src/ledger/tree.ts';
+import { published } from '../../src/ledger/witness.ts';
 
 const signer = new CheckpointSigner(generateKeyPairSync('ed25519').privateKey);
 
@@ -29,7 +30,8 @@ function bundle(tree: MerkleTree, data: string[], index: number) {
     proof: tree.inclusionProof(index).map((b) => b.toString('hex')),
     leafHash: '',
     root: '',
-    checkpoint: { size: c.size, time: c.time, root: c.root.toString('base64'), keyId: c.keyId, signature: c.signature.toString('base64') },
+    // A copy the cases below may edit, as a man in the middle would.
+    checkpoint: { ...published(c) } as { -readonly [K in keyof ReturnType<typeof published>]: ReturnType<typeof published>[K] },
     publicKey: { keyId: signer.keyId, pem: signer.publicKeyPem },
   };
 }
@@ -60,7 +62,7 @@ test('a bundle verifies; each tampering fails at the step that catches it', asyn
     ['entry moved', (b) => void (b.index = 7), /says it sits at index 6, not 7/],
     ['path hash flipped', (b) => void (b.proof[1] = `${(b.proof[1] as string).slice(0, -1)}${(b.proof[1] as string).endsWith('0') ? '1' : '0'}`), /Merkle path does not lead/],
     ['path shortened', (b) => void b.proof.pop(), /Merkle path does not lead/],
-    ['root swapped', (b) => void (b.checkpoint.root = Buffer.alloc(32, 7).toString('base64')), /Merkle path does not lead/],
+    ['root swapped', (b) => void (b.checkpoint.root = Buffer.alloc(32, 7).toString('hex')), /Merkle path does not lead/],
     ['time changed', (b) => void (b.checkpoint.time += 1), /signature does not verify/],
     [
       'another key served',

@@ -145,14 +145,27 @@ describe('review console', () => {
       [
         ['spec.replicas', 2, 4],
         ['spec.template.spec.containers[name=server].image', 'api:v1', 'api:v2'],
+        // Bound by the approval, so shown; the chain carrier is not bound and sits above the diff.
+        [
+          'metadata.annotations["tether.dev/intent"]',
+          undefined,
+          JSON.stringify({ summary: 'roll out api v2', goal: 'checkout p99 under 300 ms', trigger: 'alert:CheckoutLatencyHigh' }),
+        ],
       ],
     );
     assert.equal(d.body.request.intent.summary, 'roll out api v2');
     assert.equal(d.body.request.chain.id, APPROVAL_CHAIN);
     assert.deepEqual(d.body.agent, { name: 'release', owner: 'alice@example.com', authorityClass: 'supervised', mode: 'enforce' });
     assert.equal(d.body.you.mayDecide, true);
-    const queue = await get<{ waitingOnYou: number }>('/v1/review/approvals', TOKENS.bob);
+    const queue = await get<{ waitingOnYou: number; approvals: { id: string; actionDigest: string }[] }>('/v1/review/approvals', TOKENS.bob);
     assert.equal(queue.body.waitingOnYou, 1);
+    // Attacker: the binding digest leaves keyed, as everywhere else in the API; never the store's plain one.
+    const plain = (await s.store.approval(approvalId))?.actionDigest;
+    const served = (await get<{ actionDigest: string }>(`/v1/approvals/${approvalId}`, TOKENS.bob)).body.actionDigest;
+    assert.match(served, /^hmac-sha256:/);
+    assert.equal((d.body as unknown as { approval: { actionDigest: string } }).approval.actionDigest, served);
+    assert.equal(queue.body.approvals.find((a) => a.id === approvalId)?.actionDigest, served);
+    assert.ok(plain && !JSON.stringify([d.body, queue.body]).includes(plain.replace(/^sha256:/, '')));
   });
 
   test('API: bad input gets a precise 4xx; unknown things a 404', async () => {
@@ -174,6 +187,15 @@ describe('review console', () => {
     }
     // An escaped index is the same index: the router decodes before the handler reads it.
     assert.equal((await get<{ index: number }>('/v1/review/proof/%30', TOKENS.bob)).body.index, 0);
+  });
+
+  test('API, attacker: drift findings carry no value digests (a weak Secret value is a guess away from its digest)', async () => {
+    const r = await get<{ object: string; leaf: { detail: { fields: Record<string, unknown>[] } } }[]>('/v1/review/drift', TOKENS.bob);
+    const api = r.body.find((f) => f.object === 'deployments.apps:shop/api');
+    assert.ok(api?.leaf.detail.fields.length);
+    const stored = (await s.store.queryLedger({ kind: 'drift' })).map((e) => JSON.stringify(e.leaf)).join();
+    assert.match(stored, /desiredDigest/, 'the ledger keeps them');
+    assert.doesNotMatch(r.text, /Digest"/);
   });
 
   test('API, attacker: an agent token reads none of the review views, nor the live feed', async () => {
@@ -246,7 +268,7 @@ describe('review console', () => {
       }
     });
     const waitFor = async (pred: () => boolean) => {
-      for (let i = 0; i < 100 && !pred(); i++) await new Promise((r) => setTimeout(r, 50));
+      for (let i = 0; i < 300 && !pred(); i++) await new Promise((r) => setTimeout(r, 50));
       assert.ok(pred(), JSON.stringify(events));
     };
     await waitFor(() => events.some((e) => e.event === 'approvals') && events.some((e) => e.event === 'breakers'));
@@ -254,6 +276,9 @@ describe('review console', () => {
     const other = await admit(rolloutReview(annotations('scale api to 6 for the sale'), 6));
     const otherId = other.body.response.auditAnnotations.approval as string;
     await waitFor(() => events.filter((e) => e.event === 'approvals').at(-1)?.data.waitingOnYou === before + 1);
+    const plain = (await s.store.approval(otherId))?.actionDigest as string;
+    assert.ok(!JSON.stringify(events).includes(plain.replace(/^sha256:/, '')), 'the feed serves keyed digests only');
+    assert.match(JSON.stringify(events), /hmac-sha256:/);
     req.destroy();
     // Not left waiting on bob for the browser test.
     assert.equal((await post(`/v1/approvals/${otherId}/deny`, { reason: 'not during the freeze' }, TOKENS.bob)).status, 200);
@@ -282,7 +307,7 @@ describe('review console', () => {
       await page.locator('#who').waitFor();
       return page;
     };
-    const shot = (page: import('playwright-core').Page, name: string) => page.screenshot({ path: join(SHOTS, `${name}.png`) });
+    const shot = (page: import('playwright-core').Page, name: string, fullPage = false) => page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage });
     try {
       const page = await open({ width: 1100, height: 720 }, TOKENS.bob);
       await page.locator('#live[data-state="live"]').waitFor();
@@ -301,7 +326,7 @@ describe('review console', () => {
       assert.match(String(await review.textContent()), /roll out api v2[\s\S]*alice@example\.com[\s\S]*supervised/);
       await review.getByRole('button', { name: new RegExp(APPROVAL_CHAIN) }).waitFor();
       await review.getByLabel('Reason').fill('v2 passed staging; scaling to 4 is within the plan');
-      await shot(page, 'approval-diff');
+      await shot(page, 'approval-diff', true);
       await review.getByRole('button', { name: 'Approve' }).click();
       await page.locator('#status').getByText(`Approved approval ${approvalId}.`).waitFor();
       await page.locator('#badge-approvals').waitFor({ state: 'hidden' });
@@ -342,8 +367,13 @@ describe('review console', () => {
       await page.getByLabel('Check ledger entry #').fill(String(entry));
       await page.getByRole('button', { name: 'Verify in this browser' }).click();
       const proof = page.locator('#proof');
-      await proof.getByText(`No signed checkpoint covers entry ${entry} yet`).first().waitFor();
-      await proof.getByRole('button', { name: /Sign a checkpoint now/ }).click();
+      // The server also signs a checkpoint every 10 s: the entry may be covered already.
+      await proof
+        .getByText(new RegExp(`No signed checkpoint covers entry ${entry} yet|Verified against checkpoint`))
+        .first()
+        .waitFor();
+      const sign = proof.getByRole('button', { name: /Sign a checkpoint now/ });
+      if (await sign.isVisible()) await sign.click();
       const keyId = (await get<{ keyId: string }>('/v1/ledger/pubkey', TOKENS.root)).body.keyId;
       await proof.getByText(new RegExp(`Verified against checkpoint \\d+, signed by key ${keyId}`)).waitFor();
       assert.equal(await proof.getAttribute('data-verified'), 'true');
@@ -357,6 +387,8 @@ describe('review console', () => {
           edit(body);
           await route.fulfill({ response: res, json: body });
         });
+        // A fresh box, so the verdict awaited below is this check's, not the previous one's.
+        await page.evaluate('document.getElementById("proof").replaceChildren()');
         await page.getByLabel('Check ledger entry #').fill(String(entry === 0 ? 0 : entry - 1));
         await page.getByRole('button', { name: 'Verify in this browser' }).click();
         await proof.getByText(expect).first().waitFor();

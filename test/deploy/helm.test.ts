@@ -82,8 +82,10 @@ describe('helm chart', { skip: helmMissing }, () => {
     const secrets = pod.volumes.filter((v: Y) => v.secret).map((v: Y) => v.secret.secretName);
     assert.deepEqual(secrets.sort(), ['tether-ledger-key', 'tether-postgres', 'tether-slack', 'tether-tls', 'tether-tokens']);
     const mounts = Object.fromEntries(pod.containers[0].volumeMounts.map((m: Y) => [m.name, m]));
-    assert.equal(mounts['ledger-key'].mountPath, '/var/lib/tether/ledger-signing-key.pem', 'where the ledger reads its key');
+    assert.equal(mounts['ledger-key'].mountPath, '/etc/tether/ledger', 'the key is kept apart from the data volume');
+    assert.equal(mounts.data.mountPath, '/var/lib/tether');
     const config = find(rendered.postgres, 'ConfigMap')?.data['tether.yaml'] as string;
+    assert.match(config, /signingKeyFile: \/etc\/tether\/ledger\/ledger-signing-key\.pem/, 'serve reads the key where it is mounted');
     assert.match(config, /tokenFile: \/etc\/tether\/tokens\/alice\n\s+human: alice@example.com|human: alice@example.com\n\s+tokenFile: \/etc\/tether\/tokens\/alice/);
     assert.match(config, /urlFile: \/etc\/tether\/notifications\/0\/url/);
     assert.equal(pod.containers[0].env.find((e: Y) => e.name === 'OTEL_EXPORTER_OTLP_ENDPOINT')?.value, 'http://otel-collector.observability:4318');

@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import { https } from '../support/https.ts';
 import { harnessBinary } from './harness.ts';
-import { type TetherEnv, startTetherEnv } from './tether-env.ts';
+import { HUMAN_TOKENS, type TetherEnv, startTetherEnv } from './tether-env.ts';
 
 const missing = harnessBinary() ? undefined : '*** END-TO-END OWNER SCENARIO SKIPPED: the kube-apiserver harness is not built (scripts/build-harness.sh) ***';
 if (missing) console.warn(`\n${missing}\n`);
@@ -95,5 +95,50 @@ describe('end to end: owners from the directory', { skip: missing, timeout: 600_
 
     await scim('PATCH', `/Users/${ids['alice@example.com']}`, { schemas: [PATCH_OP], Operations: [{ op: 'replace', value: { active: true } }] });
     await within(5000, 'scaler-bot works again after reactivation', async () => (await scalerWrite(4)).code === 0);
+  });
+
+  test("tether why on an object changed under approval: agent, owner, class, intent, approver, policy and the real API server's audit event, every proof verified", async () => {
+    const change = (extra: Record<string, string> = {}) =>
+      env.kubectl('release', [
+        'patch',
+        'deployment/api',
+        '-n',
+        'shop',
+        '--type=merge',
+        '-p',
+        JSON.stringify({ metadata: { annotations: { 'tether.dev/intent': JSON.stringify({ summary: 'roll out v2 with two replicas' }), ...extra } }, spec: { replicas: 2 } }),
+      ]);
+    const pending = await change();
+    const id = /approval ([A-Za-z0-9_-]+)\)/.exec(pending.stderr)?.[1];
+    assert.ok(id, pending.stderr);
+    const approve = await env.tether(['approvals', 'approve', id, '--reason', 'change ticket CHG-2001'], HUMAN_TOKENS.bob);
+    assert.equal(approve.code, 0, approve.stderr);
+    const retry = await change({ 'tether.dev/approval': id });
+    assert.equal(retry.code, 0, retry.stderr);
+
+    type Why = {
+      changes: {
+        agent: string;
+        owner: string;
+        authorityClass: string;
+        intent?: { summary: string };
+        policyVersion: string;
+        approvals: { verdicts: { leaf: { actor: string } }[] }[];
+        audit: unknown[];
+      }[];
+    };
+    let why: Why | undefined;
+    await within(30_000, 'the audit event of the approved change reaches the ledger', async () => {
+      why = await env.api<Why>(`/v1/why?object=${encodeURIComponent('deployment/shop/api')}`);
+      return (why.changes.at(-1)?.audit.length ?? 0) > 0;
+    });
+    const last = why?.changes.at(-1);
+    assert.deepEqual([last?.agent, last?.owner, last?.authorityClass, last?.intent?.summary], ['release-bot', 'dave@example.com', 'supervised', 'roll out v2 with two replicas']);
+    assert.equal(last?.approvals[0]?.verdicts[0]?.leaf.actor, 'bob@example.com');
+    const cli = await env.tether(['why', 'deployment/shop/api'], HUMAN_TOKENS.alice);
+    assert.equal(cli.code, 0, `every proof holds: ${cli.stdout}${cli.stderr}`);
+    assert.match(cli.stdout, /update by agent release-bot \(supervised\), owner dave@example\.com/);
+    assert.match(cli.stdout, /approved by bob@example\.com: change ticket CHG-2001 \[#\d+ ✓\]/);
+    assert.match(cli.stdout, /audit event [0-9a-f-]{36} \(tether-and-audit\) \[#\d+ ✓\]/);
   });
 });

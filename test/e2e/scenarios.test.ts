@@ -215,7 +215,20 @@ describe('end to end with a real kube-apiserver', { skip: missing, timeout: 600_
     const port = await freePort();
     const gateway = spawn(
       process.execPath,
-      [join(ROOT, 'bin/tether.js'), 'gateway', '-c', env.gatewayConfig(mcpServerBinary() as string), '--policy', env.policyDir, '--store', env.storeUrl, '--port', String(port)],
+      [
+        join(ROOT, 'bin/tether.js'),
+        'gateway',
+        '-c',
+        env.gatewayConfig(mcpServerBinary() as string),
+        '--policy',
+        env.policyDir,
+        '--store',
+        env.storeUrl,
+        '--data-dir',
+        env.dataDir,
+        '--port',
+        String(port),
+      ],
       { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] },
     );
     let log = '';

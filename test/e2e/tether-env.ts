@@ -31,6 +31,7 @@ export const IDENTITIES = {
   triage: { username: sa('triage-bot'), groups: saGroups },
   release: { username: sa('release-bot'), groups: saGroups },
   rogue: { username: sa('rogue-bot'), groups: saGroups },
+  builder: { username: sa('builder-bot'), groups: saGroups },
   mcp: { username: sa('k8s-mcp'), groups: saGroups },
   alice: { username: 'alice@example.com', groups: ['humans'] },
 };
@@ -54,7 +55,7 @@ export function agentsYaml(scalerNamespaces: string[] = ['shop']): string {
         identities: [{ kind: 'ServiceAccount', namespace: 'agents', name: 'scaler-bot' }],
         boundary: {
           namespaces: scalerNamespaces,
-          rules: [{ apiGroups: ['apps'], resources: ['deployments', 'deployments/scale'], verbs: ['get', 'list', 'watch', 'update', 'patch'] }],
+          rules: [{ apiGroups: ['apps'], resources: ['deployments', 'deployments/scale'], verbs: ['get', 'list', 'watch', 'update', 'patch'], fields: ['spec.replicas'] }],
           conditions: [{ name: 'max-replicas', expression: 'object.spec.replicas <= 10', message: 'at most 10 replicas' }],
           budgets: [{ window: '1h', maxMutations: 4 }],
         },
@@ -194,14 +195,18 @@ export interface TetherEnv {
   close(): Promise<void>;
 }
 
-/** `scimToken`: serve the SCIM endpoint with this token (owners then come from the directory). */
-export async function startTetherEnv(opts: { scimToken?: string } = {}): Promise<TetherEnv> {
+/**
+ * `scimToken`: serve the SCIM endpoint with this token (owners then come from the directory).
+ * `agents`: the policy to register instead of agentsYaml() (same GovernancePolicy and agents, plus what a suite needs).
+ */
+export async function startTetherEnv(opts: { scimToken?: string; agents?: string } = {}): Promise<TetherEnv> {
+  const agents = opts.agents ?? agentsYaml();
   const dir = tempDir('tether-e2e-');
   const dataDir = join(dir, 'data');
   const configDir = join(dir, 'apiserver');
   const policyDir = join(dir, 'policy');
   mkdirSync(policyDir, { recursive: true });
-  writeFileSync(join(policyDir, 'agents.yaml'), agentsYaml());
+  writeFileSync(join(policyDir, 'agents.yaml'), agents);
   const port = await freePort();
   const url = `https://127.0.0.1:${port}`;
   const backend = BACKENDS.find((b) => b.name === 'postgres' && !b.skip) ?? BACKENDS[0];
@@ -348,7 +353,7 @@ export async function startTetherEnv(opts: { scimToken?: string } = {}): Promise
     };
     let ca: string | undefined;
     const caPem = () => (ca ??= readFileSync(caFile, 'utf8'));
-    await must(['apply', '-f', '-'], agentsYaml());
+    await must(['apply', '-f', '-'], agents);
     await env.startTether();
     await must(['apply', '-f', join(configDir, 'validating-webhook.yaml')]);
     return env;

@@ -3,6 +3,7 @@ import type { Action } from '../../src/engine/action.ts';
 import { decide } from '../../src/engine/decide.ts';
 import { RULES } from '../../src/engine/decision.ts';
 import { EMPTY_STATE } from '../../src/engine/state.ts';
+import { clusterViewOf } from '../../src/kube/cluster-view.ts';
 import { expectDecision } from '../support/assert-decision.ts';
 import { NOW, agentDoc, governanceDoc, policyOf, sa } from '../support/policy.ts';
 
@@ -66,7 +67,11 @@ describe('self-modification', () => {
   });
   test('binding a role to itself is self-modification', () =>
     expectDecision(decide(binding([{ kind: 'ServiceAccount', name: 'auto', namespace: 'agents' }]), policy, EMPTY_STATE, NOW), 'deny', RULES.selfModification));
-  test('binding a role to someone else is not', () => expectDecision(decide(binding([{ kind: 'User', name: 'bob' }]), policy, EMPTY_STATE, NOW), 'allow'));
+  // Containment judges what bob would gain: cluster-admin's rules, from the cluster view, are inside this broad boundary but for URLs.
+  const cluster = clusterViewOf([
+    { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole', metadata: { name: 'cluster-admin' }, rules: [{ apiGroups: ['*'], resources: ['*'], verbs: ['*'] }] },
+  ]);
+  test('binding a role to someone else is not', () => expectDecision(decide(binding([{ kind: 'User', name: 'bob' }]), policy, EMPTY_STATE, NOW, cluster), 'allow'));
   const workload = (name: string, serviceAccountName: string): Action => ({
     source: 'admission',
     subject: sa('auto'),
@@ -77,5 +82,5 @@ describe('self-modification', () => {
   });
   test('its declared workload', () => expectDecision(decide(workload('auto-runner', 'default'), policy, EMPTY_STATE, NOW), 'deny', RULES.selfModification));
   test('a workload running as its service account', () => expectDecision(decide(workload('sidecar', 'auto'), policy, EMPTY_STATE, NOW), 'deny', RULES.selfModification));
-  test('another workload', () => expectDecision(decide(workload('web', 'web'), policy, EMPTY_STATE, NOW), 'allow'));
+  test('another workload', () => expectDecision(decide(workload('web', 'web'), policy, EMPTY_STATE, NOW, cluster), 'allow'));
 });

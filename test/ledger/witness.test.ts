@@ -13,6 +13,7 @@ import { DirectorySink } from '../../src/ledger/witness.ts';
 import { openStore } from '../../src/store/open.ts';
 import type { Store } from '../../src/store/store.ts';
 import { BACKENDS, behindTethersBack, tempDir } from '../store/backends.ts';
+import { rewriteAndRelink } from '../support/ledger-attacker.ts';
 
 const T0 = Date.UTC(2026, 0, 1);
 const leaf = (i: number): LedgerLeaf => ({
@@ -28,19 +29,6 @@ const leaf = (i: number): LedgerLeaf => ({
 /** A moment when every test entry is minutes old: fresh enough that age alone passes. */
 const SOON = T0 + 5 * 60_000;
 const TEN_MINUTES = 10 * 60_000;
-
-/** The attacker's rewrite of entry `at` with every later entry re-linked and re-hashed, so no link gives it away. */
-async function rewriteAndRelink(url: string, store: Store, at: number, edit: (l: LedgerLeaf) => LedgerLeaf): Promise<void> {
-  const size = await store.ledgerSize();
-  const entries = await store.entries(at, size);
-  let prev = at > 0 ? (await store.entries(at - 1, at))[0]?.leafHash.toString('hex') : undefined;
-  for (const e of entries) {
-    const data = leafData(e.index, { ...(e.index === at ? edit(e.leaf) : e.leaf), prev });
-    const h = leafHash(data);
-    await behindTethersBack(url, 'UPDATE ledger SET data = ?, leaf_hash = ? WHERE idx = ?', [data, h, e.index]);
-    prev = h.toString('hex');
-  }
-}
 
 for (const backend of BACKENDS) {
   describe(`ledger attacks from issue 12 on ${backend.name}`, { skip: backend.skip }, () => {

@@ -87,6 +87,16 @@ describe('item 10: what an agent token may read', () => {
     assert.ok(breakers.body.breakers.every((b) => b.key === 'release'));
   });
 
+  test('attacker: an agent token cannot read owners, "why" or owner reports (they span every agent); a human can', async () => {
+    const since = new Date(Date.now() - 3_600_000).toISOString();
+    const paths = ['/v1/owners', '/v1/owners/orphans', '/v1/why?object=deployments.apps/shop/web', `/v1/report?owner=alice@example.com&since=${since}`];
+    for (const path of paths) {
+      const r = await get(path, TOKENS.releaseAgent);
+      assert.equal(r.status, 403, `${path}: ${r.text}`);
+      assert.equal((await get(path, TOKENS.alice)).status, 200, `${path} for a human`);
+    }
+  });
+
   test('attacker: an agent token cannot sign a checkpoint or run verify; a human can', async () => {
     const size = (await s.store.checkpoints()).length;
     assert.equal((await post('/v1/ledger/checkpoint', {}, TOKENS.releaseAgent)).status, 403);

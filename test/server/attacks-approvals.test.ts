@@ -64,13 +64,16 @@ describe('item 5: approval digests over Secret content', () => {
     const served = listed.body.find((a) => a.id === id)?.actionDigest;
     assert.ok(served, 'the approval is listed');
     const one = await get<Approval>(`/v1/approvals/${id}`, TOKENS.root);
-    // The attack, as written: hash every candidate Secret exactly as the engine does and compare.
-    const digests = new Set([served, one.body.actionDigest]);
+    // Every view a human (or the console) reads the request through: the lists, the review queue and detail.
+    const views = [listed, one, await get('/v1/review/approvals', TOKENS.root), await get(`/v1/review/approvals/${id}`, TOKENS.root)];
+    for (const v of views) assert.equal(v.status, 200, v.text);
+    const hexes = new Set(views.flatMap((v) => v.text.match(/[0-9a-f]{64}/g) ?? []));
+    // The attack, as written: hash every candidate Secret exactly as the engine does and compare with all that was served.
     const action = decodeAdmissionReview(secretReview('0000')).action;
     let found: string | undefined;
     for (let n = 0; n < 10_000 && !found; n++) {
       const pin = String(n).padStart(4, '0');
-      if (digests.has(actionDigest({ ...action, object: secret(pin) }))) found = pin;
+      if (hexes.has(actionDigest({ ...action, object: secret(pin) }).slice('sha256:'.length))) found = pin;
     }
     assert.equal(found, undefined, `the PIN fell to a brute force: ${found}`);
     assert.match(served, /^hmac-sha256:[0-9a-f]{64}$/);

@@ -2,8 +2,8 @@
 // bad input gets a precise 4xx and loses nothing: no 5xx, no partial write.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { deploymentObject } from '../support/admission.ts';
-import { admissionReview } from '../support/admission.ts';
+import { RULES } from '../../src/engine/decision.ts';
+import { admissionReview, deploymentObject } from '../support/admission.ts';
 import { https } from '../support/https.ts';
 import { BACKENDS } from '../store/backends.ts';
 import { agent, SA, startTestServer, testPolicy, TOKENS } from './start.ts';
@@ -84,6 +84,8 @@ for (const backend of BACKENDS) {
         ['/v1/ledger?since=yesterday', /since: must be a time/],
         ['/v1/ledger?kind=secret', /kind: must be one of/],
         ['/v1/ledger?cursor=not-a-cursor', /cursor/],
+        ['/v1/why?object=a&object=b', /object: may be given once/],
+        [`/v1/report?owner=a&owner=b&since=${new Date().toISOString()}`, /owner: may be given once/],
       ];
       for (const [path, message] of cases) {
         const r = await req<{ message: string }>(path, { token: TOKENS.alice });
@@ -94,7 +96,9 @@ for (const backend of BACKENDS) {
 
     test(`attacker: a NUL in a name is a 400 on ${backend.name}, wherever it is written`, async () => {
       const size = await s.store.ledgerSize();
-      for (const path of ['/v1/approvals/ap%00x', '/v1/ledger?agent=re%00lease', '/v1/approvals?agent=re%00lease', '/v1/expansions?agent=x%00']) {
+      const paths = ['/v1/approvals/ap%00x', '/v1/ledger?agent=re%00lease', '/v1/approvals?agent=re%00lease', '/v1/expansions?agent=x%00'];
+      paths.push('/v1/why?object=deployments.apps/shop/w%00eb', `/v1/report?owner=a%00b&since=${new Date().toISOString()}`);
+      for (const path of paths) {
         const r = await req(path, { token: TOKENS.alice });
         assert.equal(r.status, 400, `${path}: ${r.text}`);
       }
@@ -152,6 +156,30 @@ for (const backend of BACKENDS) {
         seen,
         Array.from({ length: total }, (_, i) => i),
       );
+    });
+
+    test('breakers are paged: tripped chains cannot make one answer unbounded', async () => {
+      const now = Date.now();
+      const leaf = { v: 1, time: new Date(now).toISOString(), kind: 'decision', agent: 'scaler', decision: 'deny' } as const;
+      for (let i = 0; i < 5; i++) {
+        const trip = { kind: 'breaker.trip', scope: 'chain', key: `chain-${i}`, reason: 'depth', rule: RULES.chainDepth } as const;
+        await s.store.commit(leaf, [trip], now);
+      }
+      const keys: string[] = [];
+      let cursor: string | undefined;
+      do {
+        const r = await req<{ breakers: { scope: string; key: string }[] }>(`/v1/breakers?limit=2${cursor ? `&cursor=${cursor}` : ''}`, { token: TOKENS.alice });
+        assert.ok(r.body.breakers.length <= 2);
+        keys.push(...r.body.breakers.map((b) => `${b.scope}:${b.key}`));
+        cursor = r.headers['x-next-cursor'] as string | undefined;
+      } while (cursor);
+      assert.deepEqual(
+        keys.filter((k) => k.startsWith('chain:')),
+        ['chain:chain-0', 'chain:chain-1', 'chain:chain-2', 'chain:chain-3', 'chain:chain-4'],
+      );
+      assert.equal(new Set(keys).size, keys.length, 'each breaker once');
+      const agentView = await req<{ breakers: { scope: string }[] }>('/v1/breakers', { token: TOKENS.releaseAgent });
+      assert.ok(agentView.body.breakers.every((b) => b.scope === 'agent'));
     });
 
     test('the agents list is paged too, with its true count', async () => {

@@ -8,9 +8,14 @@ import { ledgerVerify } from '../../src/cli/commands/ledger.ts';
 import { KEY_ENV, locateSigningKey, newSigningKeyPem, SIGNING_KEY_FILE } from '../../src/ledger/checkpoint.ts';
 import { verifyConsistency } from '../../src/ledger/proof.ts';
 import { fromPublished } from '../../src/ledger/witness.ts';
+import { loadConfig } from '../../src/server/config.ts';
+import { openLedger, witnessLedger } from '../../src/server/ledger-setup.ts';
 import { openStore } from '../../src/store/open.ts';
+import { witnessOnce } from '../../src/cli/commands/ledger-witness.ts';
+import { Ledger } from '../../src/ledger/ledger.ts';
 import { https } from '../support/https.ts';
-import { BACKENDS, tempDir } from '../store/backends.ts';
+import { rewriteAndRelink } from '../support/ledger-attacker.ts';
+import { BACKENDS, behindTethersBack, tempDir } from '../store/backends.ts';
 import { startTestServer, TOKENS } from './start.ts';
 
 const leaf = (i: number) => ({ v: 1 as const, time: new Date().toISOString(), kind: 'decision' as const, agent: 'scaler', decision: 'allow' as const, detail: { i } });
@@ -33,6 +38,47 @@ describe('where the ledger signing key lives', () => {
     assert.match(locateSigningKey({ dataDir, env }).where, /TETHER_LEDGER_KEY/);
     assert.throws(() => locateSigningKey({ dataDir, keyFile: join(dataDir, 'nope.pem'), env: {} }), /cannot read the ledger signing key/);
     assert.equal(existsSync(join(dataDir, SIGNING_KEY_FILE)), false);
+  });
+
+  test('serve says at start-up where the key is, and warns when it sits beside the database', async () => {
+    const said = async (config: ReturnType<typeof loadConfig>) => {
+      const lines: string[] = [];
+      const store = await openStore(config.storeUrl);
+      try {
+        const ledger = await openLedger(store, config);
+        await witnessLedger(ledger, config, { info: (_o, m) => lines.push(`info: ${m}`), warn: (_o, m) => lines.push(`warn: ${m}`) });
+      } finally {
+        await store.close();
+      }
+      return lines.join('\n');
+    };
+    const zeroConfig = await said(loadConfig(undefined, { dataDir: tempDir() }));
+    assert.match(zeroConfig, /warn: the ledger signing key .* sits beside the database/);
+    const keyFile = join(tempDir(), 'key.pem');
+    writeFileSync(keyFile, newSigningKeyPem(), { mode: 0o600 });
+    const apart = await said(loadConfig(undefined, { dataDir: tempDir(), ledger: { signingKeyFile: keyFile } }));
+    assert.doesNotMatch(apart, /warn:/);
+    assert.match(apart, /info: ledger signing key loaded/);
+  });
+
+  test("the CLI never mints a key of its own: it verifies with the server's key, or the public key alone", async () => {
+    const dataDir = tempDir();
+    const db = join(dataDir, 'tether.db');
+    const store = await openStore(`sqlite:${db}`);
+    try {
+      const { Ledger } = await import('../../src/ledger/ledger.ts');
+      const server = Ledger.withKey(store, { dataDir: tempDir(), env: {} });
+      await store.append(leaf(0));
+      await server.checkpoint();
+      const cli = Ledger.withKey(store, { dataDir, databaseFile: db, env: {}, mint: false });
+      await assert.rejects(ledgerVerify({ ledger: cli }), /no ledger signing key/);
+      assert.equal(existsSync(join(dataDir, SIGNING_KEY_FILE)), false);
+      const r = await ledgerVerify({ ledger: cli, trustedKeys: [server.signer.publicKeyPem] });
+      assert.equal(r.exitCode, 0, r.text);
+      assert.equal(r.data.checkpoints, 1);
+    } finally {
+      await store.close();
+    }
   });
 
   test('the zero-config default sits beside the SQLite database, and verify says so', async () => {
@@ -100,6 +146,47 @@ for (const backend of BACKENDS) {
         const verified = await ledgerVerify({ ledger: server.ledger, against: [witnessDir] });
         assert.equal(verified.exitCode, 0, verified.text);
         assert.equal(verified.data.witnessed?.length, 2);
+      } finally {
+        await server.close();
+      }
+    });
+
+    test('tether ledger witness keeps consistent checkpoints over HTTPS and raises the alarm when a key holder rewrites history', async () => {
+      const url = await backend.fresh();
+      const server = await startTestServer(url);
+      try {
+        const dir = join(tempDir(), 'kept');
+        const witness = () => witnessOnce({ server: server.url, ca: server.caPem, publicKeyPem: server.ledger.signer.publicKeyPem, dir });
+        const sign = () => https(`${server.url}/v1/ledger/checkpoint`, { ca: server.caPem, method: 'POST', token: TOKENS.alice, body: {} });
+        assert.equal((await witness()).text, 'no checkpoint signed yet');
+        for (let i = 0; i < 6; i++) await server.store.append(leaf(i));
+        await sign();
+        const first = await witness();
+        assert.equal(first.exitCode, 0, first.text);
+        for (let i = 6; i < 9; i++) await server.store.append(leaf(i));
+        await sign();
+        const second = await witness();
+        assert.equal(second.exitCode, 0, second.text);
+        assert.match(second.text, /consistent with the one of size \d+/);
+
+        // The attacker can write the database and holds the key: rewrite entry 2, re-link the rest,
+        // delete the checkpoints and sign afresh over the rewritten log, one entry longer.
+        await rewriteAndRelink(url, server.store, 2, (l) => ({ ...l, decision: 'deny' }));
+        await behindTethersBack(url, 'DELETE FROM checkpoints');
+        await server.store.append(leaf(9));
+        await new Ledger(server.store, () => server.ledger.signer).checkpoint();
+        const alarm = await witness();
+        assert.equal(alarm.exitCode, 2, alarm.text);
+        assert.match(alarm.text, /ALARM: the log of \d+ entries is not an extension of the one of \d+ kept/);
+
+        // Cutting the log back below what was kept, validly signed, is an alarm too.
+        await behindTethersBack(url, 'DELETE FROM ledger WHERE idx >= ?', [3]);
+        await behindTethersBack(url, 'UPDATE ledger_head SET size = ? WHERE id = 1', [3]);
+        await behindTethersBack(url, 'DELETE FROM checkpoints');
+        await new Ledger(server.store, () => server.ledger.signer).checkpoint();
+        const shrunk = await witness();
+        assert.equal(shrunk.exitCode, 2, shrunk.text);
+        assert.match(shrunk.text, /ALARM: the log shrank: a checkpoint of size \d+ was kept, the server now signs 3/);
       } finally {
         await server.close();
       }

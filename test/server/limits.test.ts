@@ -5,7 +5,8 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { connect } from 'node:tls';
+import { connect as connectTcp, type Socket } from 'node:net';
+import { connect as connectTls } from 'node:tls';
 import { after, before, describe, test } from 'node:test';
 import { stringify } from 'yaml';
 import { RULES } from '../../src/engine/decision.ts';
@@ -55,47 +56,53 @@ for (const backend of BACKENDS) {
   });
 }
 
-describe('timeouts', () => {
-  let s: Awaited<ReturnType<typeof startTestServer>>;
-  before(async () => {
-    s = await startTestServer(`sqlite:${join(tempDir(), 't.db')}`, { requestTimeoutSeconds: 1, idleTimeoutSeconds: 1 });
-  });
-  after(async () => s?.close());
+for (const surface of ['serve', 'gateway'] as const) {
+  describe(`timeouts (tether ${surface})`, () => {
+    let s: Awaited<ReturnType<typeof startTestServer>>;
+    before(async () => {
+      s = await startTestServer(`sqlite:${join(tempDir(), 't.db')}`, { requestTimeoutSeconds: 1, idleTimeoutSeconds: 1, surface });
+    });
+    after(async () => s?.close());
 
-  /** Opens a TLS connection, lets `act` write (or not), and resolves with how long until the server closed it (or `waitMs`). */
-  function closedAfter(act: (socket: ReturnType<typeof connect>) => void, waitMs = 8000): Promise<number> {
-    const url = new URL(s.url);
-    const started = Date.now();
-    return new Promise((resolve) => {
-      const socket = connect({ host: url.hostname, port: Number(url.port), ca: s.caPem, servername: 'localhost' }, () => act(socket));
-      const give = setTimeout(() => {
-        socket.destroy();
-        resolve(Number.POSITIVE_INFINITY);
-      }, waitMs);
-      socket.on('data', () => undefined);
-      socket.on('error', () => undefined);
-      socket.on('close', () => {
-        clearTimeout(give);
-        resolve(Date.now() - started);
+    /** Opens a connection (TLS when the server speaks it), lets `act` write (or not), and resolves with how long until the server closed it. */
+    function closedAfter(act: (socket: Socket) => void, waitMs = 8000): Promise<number> {
+      const url = new URL(s.url);
+      const started = Date.now();
+      return new Promise((resolve) => {
+        const port = Number(url.port);
+        const socket: Socket =
+          url.protocol === 'https:'
+            ? connectTls({ host: url.hostname, port, ca: s.caPem, servername: 'localhost' }, () => act(socket))
+            : connectTcp({ host: url.hostname, port }, () => act(socket));
+        const give = setTimeout(() => {
+          socket.destroy();
+          resolve(Number.POSITIVE_INFINITY);
+        }, waitMs);
+        socket.on('data', () => undefined);
+        socket.on('error', () => undefined);
+        socket.on('close', () => {
+          clearTimeout(give);
+          resolve(Date.now() - started);
+        });
       });
-    });
-  }
+    }
 
-  test('attacker: a slow body is cut off', async () => {
-    const ms = await closedAfter((socket) => {
-      socket.write('POST /v1/decide HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: 1000\r\n\r\n{"verb":');
-      // …and then a byte now and then, never the rest.
-      const drip = setInterval(() => socket.writable && socket.write(' '), 300);
-      socket.on('close', () => clearInterval(drip));
+    test('attacker: a slow body is cut off', async () => {
+      const ms = await closedAfter((socket) => {
+        socket.write('POST /v1/decide HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: 1000\r\n\r\n{"verb":');
+        // …and then a byte now and then, never the rest.
+        const drip = setInterval(() => socket.writable && socket.write(' '), 300);
+        socket.on('close', () => clearInterval(drip));
+      });
+      assert.ok(ms < 8000, 'the server closed the slow request');
     });
-    assert.ok(ms < 8000, 'the server closed the slow request');
-  });
 
-  test('attacker: an idle TLS connection is closed', async () => {
-    const ms = await closedAfter(() => undefined);
-    assert.ok(ms < 8000, 'the server closed the idle connection');
+    test('attacker: an idle connection is closed', async () => {
+      const ms = await closedAfter(() => undefined);
+      assert.ok(ms < 8000, 'the server closed the idle connection');
+    });
   });
-});
+}
 
 test('with tokens configured, start-up names no admin-token file (and makes none)', async () => {
   const dataDir = tempDir('tether-startup-');

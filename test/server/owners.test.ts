@@ -10,6 +10,7 @@ import { promisify } from 'node:util';
 import { after, before, describe, test } from 'node:test';
 import { leafHash } from '../../src/ledger/hash.ts';
 import { leafData } from '../../src/ledger/leaf.ts';
+import { verifyInclusion } from '../../src/ledger/proof.ts';
 import type { OwnerReport } from '../../src/service/owner-report.ts';
 import type { WhyAnswer } from '../../src/service/why.ts';
 import { admissionReview, deploymentObject } from '../support/admission.ts';
@@ -139,6 +140,22 @@ for (const backend of BACKENDS) {
       const proofs = [c.change, c.approvals[0]?.request, ...(c.approvals[0]?.verdicts ?? []), ...c.audit, ...c.drift];
       assert.equal(proofs.length, 5);
       for (const p of proofs) assert.equal(p?.proof.verified, true, JSON.stringify(p?.proof));
+      // Anyone can walk the returned paths to the signed root themselves.
+      const root = Buffer.from(w.checkpoint?.root ?? '', 'hex');
+      for (const p of proofs) {
+        assert.ok(p);
+        const text = leafData(p.index, p.leaf);
+        assert.ok(
+          verifyInclusion(
+            p.index,
+            p.proof.treeSize,
+            leafHash(text),
+            p.proof.path.map((h) => Buffer.from(h, 'hex')),
+            root,
+          ),
+          `entry ${p.index} walks to the signed root`,
+        );
+      }
       assert.equal(w.attempts.length, 1, 'the first, pending attempt is listed as not done');
       const again = await get<WhyAnswer>(`/v1/why?object=${encodeURIComponent('deployments.apps/shop/api')}&at=${encodeURIComponent(started)}`);
       assert.equal(again.body.changes.length, 0, 'nothing had changed yet at the start');
@@ -188,6 +205,11 @@ for (const backend of BACKENDS) {
       assert.equal(ok.status, 200, ok.text);
       const [entry] = await s.store.entries(ok.body.ledgerIndex, ok.body.ledgerIndex + 1);
       assert.deepEqual([entry?.leaf.kind, entry?.leaf.actor, entry?.leaf.detail?.event], ['owner', 'bob@example.com', 'attested']);
+      const listedOwnerEntries = await get<{ index: number }[]>('/v1/ledger?kind=owner');
+      assert.ok(
+        listedOwnerEntries.body.some((e) => e.index === ok.body.ledgerIndex),
+        'the ledger API filters by kind owner',
+      );
       assert.equal((await act()).body.outcome, 'allow');
       assert.deepEqual((await get<unknown[]>('/v1/owners/orphans')).body, []);
       const clean = (await cli('owners', 'orphans')) as { stdout: string; code?: number };
@@ -225,6 +247,21 @@ for (const backend of BACKENDS) {
       assert.match(md.text, /Verifiable against signed checkpoint: size \d+/);
       for (const q of ['since=2026-01-01', 'owner=alice@example.com', 'owner=alice@example.com&since=never', 'owner=a&since=2026-02-01&until=2026-01-01'])
         assert.equal((await get(`/v1/report?${q}`)).status, 400, q);
+    });
+
+    test('attacker: an agent token sees only its own agent among owners and orphans, and reads no why or report', async () => {
+      const own = await get<{ owner: string; agents: { agent: string }[] }[]>('/v1/owners', TOKENS.releaseAgent);
+      assert.equal(own.status, 200);
+      assert.deepEqual(
+        own.body.flatMap((o) => o.agents.map((a) => a.agent)),
+        ['release'],
+      );
+      assert.deepEqual((await get('/v1/owners/orphans', TOKENS.releaseAgent)).body, []);
+      for (const path of [`/v1/why?object=${encodeURIComponent('deployment/shop/api')}`, `/v1/report?owner=alice@example.com&since=${encodeURIComponent(started)}`]) {
+        const r = await get<{ error: string }>(path, TOKENS.releaseAgent);
+        assert.equal(r.status, 403, path);
+        assert.equal(r.body.error, 'forbidden');
+      }
     });
 
     test('attacker: a verdict rewritten in the database (text and hash) is reported unproven', async () => {

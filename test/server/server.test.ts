@@ -172,6 +172,7 @@ for (const backend of BACKENDS) {
             verb: 'update',
             target: { group: 'apps', resource: 'deployments', namespace: 'shop', name: 'web' },
             object: deploymentObject('web', 2),
+            oldObject: deploymentObject('web', 1),
           },
         });
       const bare = await ask({});

@@ -4,7 +4,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import type { ResolvedConfig } from '../../src/server/config.ts';
-import { type RunningServer, startServer } from '../../src/server/server.ts';
+import { type RunningServer, type Surface, startServer } from '../../src/server/server.ts';
 import { tempDir } from '../store/backends.ts';
 
 export const TOKENS = {
@@ -58,6 +58,7 @@ export async function startTestServer(
     requestTimeoutSeconds?: number;
     idleTimeoutSeconds?: number;
     ledger?: ResolvedConfig['ledger'];
+    surface?: Surface;
     scim?: ResolvedConfig['scim'];
   } = {},
 ): Promise<RunningServer & { policyDir: string; dataDir: string }> {
@@ -86,6 +87,6 @@ export async function startTestServer(
     ...(opts.ledger ? { ledger: opts.ledger } : {}),
     scim: opts.scim,
   };
-  const server = await startServer(config);
+  const server = await startServer(config, opts.surface);
   return Object.assign(server, { policyDir, dataDir });
 }

@@ -82,18 +82,22 @@ function policyOf(text: string) {
 const T0 = Date.UTC(2026, 0, 5, 10, 0, 0);
 const sa = (name: string) => `system:serviceaccount:agents:${name}`;
 
+const webDeployment = (replicas: number) => ({
+  apiVersion: 'apps/v1',
+  kind: 'Deployment',
+  metadata: { name: 'web', namespace: 'shop' },
+  spec: { replicas, template: { spec: { containers: [{ name: 'web', env: [{ name: 'MODE', value: 'unmistakable-config-value' }] }] } } },
+});
+
 function update(agent: string, extra: Partial<Action> = {}): Action {
   return {
     source: 'admission',
     subject: { username: sa(agent), groups: ['system:serviceaccounts'] },
     verb: 'update',
     target: { group: 'apps', version: 'v1', resource: 'deployments', namespace: 'shop', name: 'web' },
-    object: {
-      apiVersion: 'apps/v1',
-      kind: 'Deployment',
-      metadata: { name: 'web', namespace: 'shop' },
-      spec: { replicas: 4, template: { spec: { containers: [{ name: 'web', env: [{ name: 'MODE', value: 'unmistakable-config-value' }] }] } } },
-    },
+    object: webDeployment(4),
+    // As admission sends it: the old object too, so workload identity sees the pod template unchanged.
+    oldObject: webDeployment(2),
     intent: { summary: 'scale web for the sale', trigger: 'alert:HighLatency', goal: 'p99 under 200ms', planStep: 'step 2', model: 'some-model' },
     requestId: 'audit-123',
     ...extra,

@@ -37,6 +37,8 @@ spec:
 `;
 
 const T0 = Date.UTC(2026, 0, 5, 10, 0, 0);
+/** The service tests look at what the store holds; the API keys digests on the way out (review.test.ts in test/console). */
+const same = <T>(a: T) => a;
 const SECRET_VALUE = 'hunter2-do-not-keep';
 
 function policy() {
@@ -82,7 +84,7 @@ for (const backend of BACKENDS) {
       const g = await governor.decide(act({ object: deployment(4, 'web:v2'), oldObject: deployment(2, 'web:v1') }));
       assert.equal(g.decision.outcome, 'pending');
       const id = g.approvalId as string;
-      const d = await approvalDetail(store, policy, id, 'erin@example.com', T0 + 60_000);
+      const d = await approvalDetail(store, policy, id, 'erin@example.com', T0 + 60_000, same);
       assert.ok(d);
       assert.equal(d.diff.kind, 'update');
       assert.deepEqual(
@@ -98,26 +100,42 @@ for (const backend of BACKENDS) {
       assert.deepEqual(d.agent, { name: 'releaser', owner: 'dave@example.com', authorityClass: 'supervised', mode: 'enforce' });
       assert.equal(d.ttlLeftMs, 3_600_000 - 60_000);
       assert.equal(d.you.mayDecide, true);
-      const stranger = await approvalDetail(store, policy, id, 'mallory@example.com', T0);
+      const stranger = await approvalDetail(store, policy, id, 'mallory@example.com', T0, same);
       assert.equal(stranger?.you.mayDecide, false);
       assert.match(stranger?.you.why ?? '', /may not approve for releaser/);
-      const agentItself = await approvalDetail(store, policy, id, 'system:serviceaccount:agents:releaser', T0);
+      const agentItself = await approvalDetail(store, policy, id, 'system:serviceaccount:agents:releaser', T0, same);
       assert.equal(agentItself?.you.mayDecide, false, 'an agent identity never decides');
 
-      const q = await approvalQueue(store, policy, 'erin@example.com', T0);
+      const q = await approvalQueue(store, policy, 'erin@example.com', T0, same);
       assert.equal(q.waitingOnYou, 1);
-      assert.equal((await approvalQueue(store, policy, 'mallory@example.com', T0)).waitingOnYou, 0);
-      assert.equal((await approvalQueue(store, policy, 'erin@example.com', T0 + 3_600_001)).approvals.length, 0, 'an expired request leaves the queue');
+      assert.equal((await approvalQueue(store, policy, 'mallory@example.com', T0, same)).waitingOnYou, 0);
+      assert.equal((await approvalQueue(store, policy, 'erin@example.com', T0 + 3_600_001, same)).approvals.length, 0, 'an expired request leaves the queue');
       const approved = await governor.approve(id, 'erin@example.com', 'fine');
       assert.ok(approved.ok);
-      assert.equal((await approvalQueue(store, policy, 'dave@example.com', T0)).waitingOnYou, 0);
-      assert.equal(await approvalDetail(store, policy, 'apr_nope', 'erin@example.com', T0), undefined);
+      assert.equal((await approvalQueue(store, policy, 'dave@example.com', T0, same)).waitingOnYou, 0);
+      assert.equal(await approvalDetail(store, policy, 'apr_nope', 'erin@example.com', T0, same), undefined);
+    });
+
+    test('attacker: a change hidden in a tether.dev annotation the approval binds still shows; the unbound carriers do not', async () => {
+      const { store, policy, governor } = await setup();
+      const withAnn = (ann: Record<string, string>) => ({ ...deployment(2, 'web:v1'), metadata: { ...deployment(2, 'web:v1').metadata, annotations: ann } });
+      const g = await governor.decide(
+        act({
+          object: withAnn({ 'tether.dev/approval': 'apr_x', 'tether.dev/chain': '{"id":"c","depth":0,"path":[]}', 'tether.dev/rollout-gate': 'off' }),
+          oldObject: withAnn({ 'tether.dev/rollout-gate': 'on' }),
+        }),
+      );
+      const d = await approvalDetail(store, policy, g.approvalId as string, 'erin@example.com', T0, same);
+      assert.deepEqual(
+        d?.diff.changes.map((c) => [c.path, c.before, c.after]),
+        [['metadata.annotations["tether.dev/rollout-gate"]', 'on', 'off']],
+      );
     });
 
     test('a create: the fields that matter are highlighted', async () => {
       const { store, policy, governor } = await setup();
       const g = await governor.decide(act({ verb: 'create', object: deployment(3, 'web:v3') }));
-      const d = await approvalDetail(store, policy, g.approvalId as string, 'erin@example.com', T0);
+      const d = await approvalDetail(store, policy, g.approvalId as string, 'erin@example.com', T0, same);
       assert.equal(d?.diff.kind, 'create');
       const paths = d?.diff.highlights.map((h) => h.path) ?? [];
       for (const p of ['spec.replicas', 'spec.template.spec.serviceAccountName', 'spec.template.spec.containers[0].image']) assert.ok(paths.includes(p), `${p} in ${paths}`);
@@ -137,7 +155,7 @@ for (const backend of BACKENDS) {
       );
       assert.equal(g.decision.outcome, 'pending');
       assert.equal(await store.requestedObjects(g.approvalId as string), undefined);
-      const d = await approvalDetail(store, policy, g.approvalId as string, 'erin@example.com', T0);
+      const d = await approvalDetail(store, policy, g.approvalId as string, 'erin@example.com', T0, same);
       assert.equal(d?.diff.kind, 'unknown');
       const everything = JSON.stringify([d, await store.approvals(), await store.queryLedger({})]);
       assert.ok(!everything.includes(SECRET_VALUE) && !everything.includes(Buffer.from(SECRET_VALUE).toString('base64')), 'the value is nowhere');
@@ -205,4 +223,109 @@ test('a chain whose parent hop is missing from the ledger still shows every hop,
     roots.map((r) => r.agent),
     ['a', 'c'],
   );
+});
+
+test('an expansion: what it adds in words and as a graph; its reach only with a cluster view, else says "no cluster view"', async () => {
+  const { readFileSync } = await import('node:fs');
+  const { readObjectDump } = await import('../../src/kube/object-dump.ts');
+  const { clusterViewFrom, expansionDetail } = await import('../../src/service/review-expansion.ts');
+  const shop = new URL('../analysis/access/fixtures/shop/', import.meta.url);
+  const parsed = parsePolicySources([{ name: 'agents.yaml', text: readFileSync(new URL('agents.yaml', shop), 'utf8') }]);
+  const { policy } = compilePolicy(parsed);
+  assert.ok(policy);
+  const store = await openStore(`sqlite:${(await import('../store/backends.ts')).tempDir()}/tether.db`);
+  try {
+    const triage = policy.agents.get('triage');
+    assert.ok(triage);
+    const wider = {
+      ...triage.spec,
+      boundary: {
+        ...triage.spec.boundary,
+        namespaces: ['shop', 'payments'],
+        rules: [...(triage.spec.boundary?.rules ?? []), { apiGroups: [''], resources: ['pods'], verbs: ['create'] }],
+      },
+    };
+    const { id } = await store.requestExpansion({ agent: 'triage', requestedSpec: wider, diffDigest: 'sha256:d', by: 'directory:test' }, T0);
+
+    const blind = await expansionDetail(store, policy, id);
+    assert.ok(blind);
+    assert.deepEqual(blind.widening, ['new namespace payments', 'new rule create on pods (core)']);
+    assert.equal(blind.reach.clusterView, false);
+    assert.match(blind.reach.clusterView ? '' : blind.reach.message, /^no cluster view/);
+    const added = blind.graph.nodes.filter((n) => n.added).map((n) => n.label);
+    assert.deepEqual(added, ['payments', 'create pods (core)']);
+    assert.ok(
+      blind.graph.edges.some((e) => e.from === 'ns1'),
+      'the new namespace reaches the capabilities',
+    );
+
+    const objects = readObjectDump([new URL('cluster.yaml', shop).pathname]).objects.map((o) => o.object);
+    const seeing = await expansionDetail(
+      store,
+      policy,
+      id,
+      clusterViewFrom(
+        () => objects,
+        () => policy,
+      ),
+    );
+    assert.ok(seeing?.reach.clusterView);
+    // The same sentences `tether expansion-review` prints for the same objects and enforced spec.
+    const { inputsFromObjects } = await import('../../src/analysis/access/load.ts');
+    const { buildAccessModel } = await import('../../src/analysis/access/model.ts');
+    const { reviewBoundaryExpansion } = await import('../../src/analysis/access/what-if.ts');
+    const cli = reviewBoundaryExpansion(
+      buildAccessModel(
+        inputsFromObjects(
+          objects.map((object) => ({ object, source: { origin: 'dump' } })),
+          { agents: [...policy.agents.values()].map((a) => ({ name: a.name, spec: a.spec, source: { origin: 'policy' } })) },
+        ),
+      ),
+      'triage',
+      wider,
+    );
+    assert.deepEqual(seeing.reach.lines, cli.lines);
+    assert.ok(
+      seeing.reach.lines.some((l) => /payments/.test(l)),
+      seeing.reach.lines.join('\n'),
+    );
+    // A view still listing says so rather than answering from half a picture.
+    const listing = await expansionDetail(
+      store,
+      policy,
+      id,
+      clusterViewFrom(
+        () => undefined,
+        () => policy,
+      ),
+    );
+    assert.equal(listing?.reach.clusterView, false);
+  } finally {
+    await store.close();
+  }
+});
+
+test('the live feed: a snapshot at once, then only what changed; nothing when nothing did; stops with its last subscriber', async () => {
+  const { ReviewFeed } = await import('../../src/service/review-feed.ts');
+  const store = await openStore(`sqlite:${(await import('../store/backends.ts')).tempDir()}/tether.db`);
+  const p = policy();
+  const governor = new Governor({ policy: p, store, clock: () => T0 });
+  const feed = new ReviewFeed({ store, policy: () => p, present: same, pollMs: 20, clock: () => T0 });
+  const got: string[] = [];
+  const settle = () => new Promise((r) => setTimeout(r, 150));
+  try {
+    const stop = await feed.subscribe('erin@example.com', (event, data) => got.push(`${event}:${event === 'approvals' ? (data as { waitingOnYou: number }).waitingOnYou : ''}`));
+    assert.deepEqual(got, ['approvals:0', 'breakers:']);
+    await store.append({ v: 1, time: new Date(T0).toISOString(), kind: 'audit' });
+    await settle();
+    assert.deepEqual(got, ['approvals:0', 'breakers:'], 'a ledger append that changes neither sends nothing');
+    await governor.decide(act({ object: deployment(4, 'web:v2'), oldObject: deployment(2, 'web:v1') }));
+    await settle();
+    assert.deepEqual(got, ['approvals:0', 'breakers:', 'approvals:1']);
+    stop();
+    assert.equal(feed.subscribers, 0);
+  } finally {
+    feed.stop();
+    await store.close();
+  }
 });

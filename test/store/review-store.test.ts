@@ -48,6 +48,14 @@ for (const backend of BACKENDS) {
       const createOnly = await s.commit(leaf({ decision: 'pending' }), [], T0, { approvalAsk: { ...ask, actionDigest: 'sha256:third' }, requested: { object: { a: 1 } } });
       assert.ok(createOnly.ok);
       assert.deepEqual(await s.requestedObjects(createOnly.approvalId as string), { object: { a: 1 }, oldObject: undefined });
+
+      // Pruning past the requests' deadline drops the objects; the approvals and the ledger stay.
+      await s.prune(T0 + 30_000);
+      assert.deepEqual(await s.requestedObjects(r1.approvalId as string), requested, 'still decidable: kept');
+      await s.prune(T0 + 60_001);
+      assert.equal(await s.requestedObjects(r1.approvalId as string), undefined);
+      assert.equal((await s.approval(r1.approvalId as string))?.status, 'pending');
+      assert.equal(await s.ledgerSize(), 4);
     });
 
     test('the ledger by chain id: only that chain, in log order, with the other filters', async () => {

@@ -1,12 +1,14 @@
 // Owners, attestation, "why" and owner reports on the HTTP API (the CLI and console call these).
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Ledger } from '../../ledger/ledger.ts';
 import type { Caller } from '../../server/auth.ts';
 import type { Governor } from '../../service/governor.ts';
 import { ownerReport, reportMarkdown } from '../../service/owner-report.ts';
 import type { OwnersService } from '../../service/owners.ts';
+import { sees, visibilityOf } from '../../service/visibility.ts';
 import { answerWhy, objectKeyOf } from '../../service/why.ts';
 import { DecodeError } from '../shared/decode-error.ts';
+import { single } from './query.ts';
 
 const STATUS = { forbidden: 403, 'not-found': 404, conflict: 409, invalid: 400 } as const;
 
@@ -19,8 +21,22 @@ function time(v: string | undefined, name: string): number | undefined {
 
 export function ownerRoutes(api: FastifyInstance, deps: { owners: OwnersService; governor: Governor; ledger: Ledger }): void {
   const { owners, governor, ledger } = deps;
-  api.get('/v1/owners', async () => owners.list());
-  api.get('/v1/owners/orphans', async () => owners.orphans());
+  // An agent token sees only its own agent (src/service/visibility.ts); why and reports read
+  // across agents and are for people.
+  const visible = (req: FastifyRequest) => visibilityOf(req.caller as Caller, governor.policy);
+  const forPeople = (req: FastifyRequest, reply: FastifyReply) =>
+    (req.caller as Caller).kind === 'human' ? undefined : reply.code(403).send({ error: 'forbidden', message: 'only a human reads why and owner reports: they span every agent' });
+  api.get('/v1/owners', async (req) => {
+    const v = visible(req);
+    return owners
+      .list()
+      .map((o) => ({ ...o, agents: o.agents.filter((a) => sees(v, a.agent)) }))
+      .filter((o) => o.agents.length > 0);
+  });
+  api.get('/v1/owners/orphans', async (req) => {
+    const v = visible(req);
+    return owners.orphans().filter((o) => sees(v, o.agent));
+  });
   api.post('/v1/owners/attest', async (req, reply) => {
     const caller = req.caller as Caller;
     if (caller.kind !== 'human') return reply.code(403).send({ error: 'forbidden', message: 'only the owner attests, with their own (human) token' });
@@ -32,21 +48,25 @@ export function ownerRoutes(api: FastifyInstance, deps: { owners: OwnersService;
     const r = await owners.attest(caller.id, body.agent, until, body.reason);
     return r.ok ? r : reply.code(STATUS[r.code]).send({ error: r.code, message: r.why });
   });
-  api.get<{ Querystring: { object?: string; at?: string } }>('/v1/why', async (req) => {
-    const ref = req.query.object;
+  // Query values go through single(): a parameter given twice, or holding a NUL, is a 400.
+  api.get<{ Querystring: Record<string, unknown> }>('/v1/why', async (req, reply) => {
+    if (forPeople(req, reply)) return reply;
+    const ref = single(req.query, 'object');
     const key = ref ? objectKeyOf(ref) : undefined;
     if (!key) throw new DecodeError('object', 'name the object as <kind>/<namespace>/<name> (or <kind>/<name> when cluster-scoped)');
-    return answerWhy(governor.store, ledger, key, time(req.query.at, 'at'));
+    return answerWhy(governor.store, ledger, key, time(single(req.query, 'at'), 'at'));
   });
-  api.get<{ Querystring: { owner?: string; since?: string; until?: string; format?: string } }>('/v1/report', async (req, reply) => {
+  api.get<{ Querystring: Record<string, unknown> }>('/v1/report', async (req, reply) => {
+    if (forPeople(req, reply)) return reply;
     const q = req.query;
-    if (!q.owner) throw new DecodeError('owner', 'name the owner');
-    const since = time(q.since, 'since');
+    const owner = single(q, 'owner');
+    if (!owner) throw new DecodeError('owner', 'name the owner');
+    const since = time(single(q, 'since'), 'since');
     if (since === undefined) throw new DecodeError('since', 'is required: the start of the period');
-    const until = time(q.until, 'until') ?? Date.now();
+    const until = time(single(q, 'until'), 'until') ?? Date.now();
     if (until <= since) throw new DecodeError('until', 'must be after since');
-    const report = await ownerReport(governor.store, ledger, governor.policy, q.owner, since, until);
-    if (q.format === 'markdown') return reply.type('text/markdown; charset=utf-8').send(reportMarkdown(report));
+    const report = await ownerReport(governor.store, ledger, governor.policy, owner, since, until);
+    if (single(q, 'format') === 'markdown') return reply.type('text/markdown; charset=utf-8').send(reportMarkdown(report));
     return report;
   });
 }

@@ -4,6 +4,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ServerResponse } from 'node:http';
 import type { Ledger } from '../../ledger/ledger.ts';
+import type { ApiReads } from '../../service/api-reads.ts';
 import type { Governor } from '../../service/governor.ts';
 import { chainView } from '../../service/chain-tree.ts';
 import { approvalDetail, approvalQueue } from '../../service/review-approvals.ts';
@@ -15,6 +16,8 @@ import { DecodeError } from '../shared/decode-error.ts';
 export interface ReviewDeps {
   readonly governor: Governor;
   readonly ledger: Ledger;
+  /** Presents what leaves the server (keyed digests). */
+  readonly reads: Pick<ApiReads, 'presentApproval'>;
   /** The server's picture of the cluster, once it keeps one; without it expansions say "no cluster view". */
   readonly clusterView?: ClusterView;
   /** How often the live feed looks for changes. */
@@ -72,7 +75,8 @@ function openStream(req: FastifyRequest, reply: FastifyReply, streams: Set<Serve
 
 export function reviewRoutes(api: FastifyInstance, deps: ReviewDeps): void {
   const { governor, ledger } = deps;
-  const feed = new ReviewFeed({ store: governor.store, policy: () => governor.policy, pollMs: deps.feedPollMs });
+  const present = (a: Parameters<ApiReads['presentApproval']>[0]) => deps.reads.presentApproval(a);
+  const feed = new ReviewFeed({ store: governor.store, policy: () => governor.policy, present, pollMs: deps.feedPollMs });
   const streams = new Set<ServerResponse>();
   api.addHook('preClose', async () => {
     feed.stop();
@@ -81,12 +85,12 @@ export function reviewRoutes(api: FastifyInstance, deps: ReviewDeps): void {
 
   api.get('/v1/review/approvals', async (req, reply) => {
     const viewer = person(req, reply);
-    return viewer ? approvalQueue(governor.store, governor.policy, viewer, Date.now()) : reply;
+    return viewer ? approvalQueue(governor.store, governor.policy, viewer, Date.now(), present) : reply;
   });
   api.get<{ Params: { id: string } }>('/v1/review/approvals/:id', async (req, reply) => {
     const viewer = person(req, reply);
     if (!viewer) return reply;
-    const d = await approvalDetail(governor.store, governor.policy, idParam(req.params.id, 'id'), viewer, Date.now());
+    const d = await approvalDetail(governor.store, governor.policy, idParam(req.params.id, 'id'), viewer, Date.now(), present);
     return d ?? notFound(reply, `approval ${req.params.id}`);
   });
   api.get<{ Params: { id: string } }>('/v1/review/expansions/:id', async (req, reply) => {

@@ -5,7 +5,7 @@ import type { Ledger } from '../../ledger/ledger.ts';
 import { verifyStore } from '../../ledger/verify.ts';
 import type { ApiReads } from '../../service/api-reads.ts';
 import type { Governor, Refused } from '../../service/governor.ts';
-import type { LeafKind } from '../../ledger/leaf.ts';
+import { LEAF_KINDS } from '../../ledger/leaf.ts';
 import type { StoredApproval } from '../../store/store.ts';
 import type { Caller } from '../../server/auth.ts';
 import type { Decider } from '../shared/decider.ts';
@@ -16,6 +16,7 @@ import { decodeAction } from './decode-action.ts';
 import { integer, oneOf, pageOf, sendPage, single, text, time } from './query.ts';
 import { ledgerWitnessRoutes } from './ledger-witness-routes.ts';
 import { reviewRoutes } from './review-routes.ts';
+import type { ClusterView } from '../../service/review-expansion.ts';
 import { ownerRoutes } from './owner-routes.ts';
 import type { OwnersService } from '../../service/owners.ts';
 
@@ -32,6 +33,8 @@ export interface ApiDeps {
   readonly owners?: OwnersService;
   /** A human's verdict on an approval request (for the review-duration histogram). */
   readonly onVerdict?: (approval: StoredApproval, verdict: 'approved' | 'denied') => void;
+  /** The server's picture of the cluster, for expansion review (clusterViewFrom); absent: "no cluster view". */
+  readonly clusterView?: ClusterView;
 }
 
 declare module 'fastify' {
@@ -70,7 +73,6 @@ function ttlSecondsOf(v: unknown): number {
 
 const APPROVAL_STATUSES = ['pending', 'approved', 'denied'] as const;
 const EXPANSION_STATUSES = ['pending', 'approved', 'denied', 'superseded'] as const;
-const LEAF_KINDS: readonly LeafKind[] = ['decision', 'approval', 'proposal', 'breaker', 'boundary', 'drift', 'audit', 'tool-result', 'intent'];
 const notFound = (reply: FastifyReply, what: string) => reply.code(404).send({ error: 'not-found', message: `no ${what}` });
 
 export function apiRoutes(app: FastifyInstance, deps: ApiDeps): void {
@@ -163,7 +165,11 @@ export function apiRoutes(app: FastifyInstance, deps: ApiDeps): void {
       return sendPage(reply, await reads.expansions(req.caller as Caller, filter, pageOf(q)));
     });
 
-    api.get('/v1/breakers', async (req) => reads.breakers(req.caller as Caller));
+    api.get<{ Querystring: Record<string, unknown> }>('/v1/breakers', async (req, reply) => {
+      const page = await reads.breakers(req.caller as Caller, pageOf(req.query));
+      if (page.next) sendPage(reply, { items: [], next: page.next });
+      return page.items;
+    });
     api.post('/v1/breakers/reset', async (req, reply) => {
       const by = human(req, reply);
       if (!by) return reply;
@@ -213,7 +219,13 @@ export function apiRoutes(app: FastifyInstance, deps: ApiDeps): void {
     api.get('/v1/ledger/verify', async (req, reply) =>
       human(req, reply) ? verifyStore(ledger.store, [ledger.signer.publicKey], { maxUnsignedAgeMs: ledger.maxUnsignedAgeMs }) : reply,
     );
-    if (deps.owners) ownerRoutes(api, { owners: deps.owners, governor, ledger });
+    const owners = deps.owners;
+    // Owners, "why" and owner reports read across agents and the whole ledger: people only.
+    if (owners)
+      api.register(async (people) => {
+        people.addHook('preHandler', async (req, reply) => (human(req, reply) ? undefined : reply));
+        ownerRoutes(people, { owners, governor, ledger });
+      });
     api.get('/v1/ledger/pubkey', async () => ({ keyId: ledger.signer.keyId, pem: ledger.signer.publicKeyPem }));
     reviewRoutes(api, deps);
   });

@@ -18,6 +18,7 @@ const FILES: Readonly<Record<string, string>> = {
   'expansions.js': 'text/javascript; charset=utf-8',
   'live.js': 'text/javascript; charset=utf-8',
   'proof.js': 'text/javascript; charset=utf-8',
+  'owners.js': 'text/javascript; charset=utf-8',
   'style.css': 'text/css; charset=utf-8',
 };
 

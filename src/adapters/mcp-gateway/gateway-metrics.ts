@@ -1,7 +1,7 @@
 // What an operator watches on the gateway: sessions held and refused at the cap, idle ones
 // reaped, stdio upstream processes running and refused at their cap. Registered in the registry
 // the composition gives (`tether serve`'s /metrics), or in one of the gateway's own.
-import { Counter, Gauge, Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 
 export interface GatewayCounts {
   readonly sessions: number;
@@ -34,6 +34,12 @@ export function createGatewayMetrics(counts: () => GatewayCounts, registry = new
       registers: [registry],
     }),
     reaped: new Counter({ name: 'tether_gateway_sessions_reaped_total', help: 'Idle sessions closed by the gateway.', registers: [registry] }),
+    governanceSeconds: new Histogram({
+      name: 'tether_gateway_governance_seconds',
+      help: 'Time from a tools/call arriving to it going upstream: translation and the decision durably recorded.',
+      buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1],
+      registers: [registry],
+    }),
   };
 }
 export type GatewayMetrics = ReturnType<typeof createGatewayMetrics>;

@@ -34,7 +34,7 @@ import { type GatewayGovernor, governToolCall } from './call-governance.ts';
 import type { Caller } from './caller-identity.ts';
 import { BAGGAGE_KEY, TRACEPARENT_KEY } from './chain-propagation.ts';
 import type { GatewayConfig } from './config.ts';
-import type { ProcessBudget } from './gateway-metrics.ts';
+import type { GatewayMetrics, ProcessBudget } from './gateway-metrics.ts';
 import type { KindResolver } from './kinds.ts';
 import { manifestArguments, stampAnnotations } from './manifest-context.ts';
 import { mergedPage, type PageSource } from './merged-pages.ts';
@@ -43,6 +43,7 @@ import { withDecisionMeta } from './refusal-results.ts';
 import { buildCatalog, type ToolCatalog } from './tool-catalog.ts';
 import { audienceFor, visibleTo } from './tool-visibility.ts';
 import type { SharedUpstreams } from './shared-upstreams.ts';
+import { offersToolTasks, refusalAsError, TASK_CAPABILITY, TASK_METHODS, TaskRelay } from './task-relay.ts';
 import { UpstreamLink } from './upstream-link.ts';
 
 /** An upstream that does not complete its handshake by then is reported unavailable; the session opens without it. */
@@ -60,6 +61,7 @@ export interface SessionDeps {
   readonly processes?: ProcessBudget;
   /** Where servers configured `shared: true` are connected once for all sessions. */
   readonly shared?: SharedUpstreams;
+  readonly metrics?: GatewayMetrics;
 }
 
 /** What the agent said about itself in `initialize`: the upstreams are offered the same. */
@@ -99,6 +101,7 @@ export class GatewaySession {
   readonly #inflight = new Map<string, RequestId[]>();
   readonly #resourceOwner = new Map<string, string>();
   readonly #promptOwner = new Map<string, { server: string; name: string }>();
+  readonly #tasks = new TaskRelay();
   #closed = false;
   #leaveShared: (() => void) | undefined;
   label = 'session';
@@ -134,7 +137,7 @@ export class GatewaySession {
     const server = new Server(GATEWAY_INFO, { capabilities: unionCapabilities(links), instructions: joinedInstructions(links) });
     session = new GatewaySession(deps, caller, links, server);
     const s = session;
-    s.#leaveShared = deps.shared?.join({ onSharedNotification: (name, n) => s.#relaySharedNotification(name, n) });
+    s.#leaveShared = deps.shared?.join({ onSharedNotification: (_name, n) => s.#relaySharedNotification(n) });
     session.#install();
     return session;
   }
@@ -195,7 +198,7 @@ export class GatewaySession {
       );
     }
     this.#catalog ??= buildCatalog(
-      this.#links.filter((l) => l.connected || l.tools.length > 0).map((l) => ({ config: l.config, tools: l.tools })),
+      this.#links.filter((l) => l.connected || l.tools.length > 0).map((l) => ({ config: l.config, tools: l.tools, tasks: offersToolTasks(l.capabilities) })),
       (m) => this.#deps.log.warn(m),
     );
     return this.#catalog;
@@ -207,7 +210,10 @@ export class GatewaySession {
     return { tools: catalog.entries.filter((e) => visibleTo(audience, e.effect, e.server, e.upstreamName, this.#deps.kinds)).map((e) => e.listed) };
   }
 
-  async #callTool(params: { name: string; arguments?: Record<string, unknown>; _meta?: Record<string, unknown> }, extra: Extra): Promise<CallToolResult> {
+  async #callTool(
+    params: { name: string; arguments?: Record<string, unknown>; _meta?: Record<string, unknown>; task?: Record<string, unknown> },
+    extra: Extra,
+  ): Promise<CallToolResult> {
     const started = performance.now();
     let catalog = await this.#ensureCatalog();
     let entry = catalog.get(params.name);
@@ -218,6 +224,7 @@ export class GatewaySession {
     }
     if (!entry) throw new ProtocolError(ErrorCode.InvalidParams, `Unknown tool: ${params.name}`);
     const link = this.#byName.get(entry.server) as UpstreamLink;
+    if (params.task && !offersToolTasks(link.capabilities)) throw new ProtocolError(ErrorCode.InvalidParams, `${params.name} does not run as a task`);
     const governed = await governToolCall(
       {
         caller: this.caller,
@@ -232,9 +239,12 @@ export class GatewaySession {
     );
     if (governed.kind === 'answer') {
       this.#deps.recorder.record(governed.record, { status: governed.status, latencyMs: performance.now() - started });
+      if (params.task) throw refusalAsError(governed.result);
       return governed.result;
     }
     const upstreamStarted = performance.now();
+    // What the gateway itself added before the call went out: catalog, translation, the decision durably recorded.
+    this.#deps.metrics?.governanceSeconds.observe((upstreamStarted - started) / 1000);
     try {
       // With tracing on, the upstream call's span travels in _meta and on the objects it writes (for admission).
       const result = (await traceUpstreamCall(entry.server, entry.upstreamName, (tp) =>
@@ -244,9 +254,15 @@ export class GatewaySession {
             name: entry.upstreamName,
             arguments: tp.traceparent ? stampAnnotations(governed.args, manifestArguments(entry.effect), { [TRACEPARENT_ANNOTATION]: tp.traceparent }) : governed.args,
             _meta: { ...onwardMeta(params._meta), ...governed.chainMeta, ...tp },
+            ...(params.task ? { task: params.task } : {}),
           },
         }),
       )) as CallToolResult;
+      if (params.task) {
+        // The result comes later, through tasks/result: recorded then.
+        this.#tasks.created(result, link, governed.record, started);
+        return result;
+      }
       const now = performance.now();
       this.#deps.recorder.record(governed.record, { status: result.isError ? 'tool-error' : 'ok', latencyMs: now - started, upstreamMs: now - upstreamStarted });
       return withDecisionMeta(result, governed.decided);
@@ -336,7 +352,27 @@ export class GatewaySession {
         return this.#toResourceOwner(String(ref.uri), (l) => forward(l), 'completions');
       }
       default:
+        if (TASK_METHODS.has(request.method)) return this.#relayTask(request.method, params, extra);
         throw new ProtocolError(ErrorCode.MethodNotFound, `Method not found: ${request.method}`);
+    }
+  }
+
+  async #relayTask(method: string, params: Record<string, unknown>, extra: Extra): Promise<Result> {
+    if (method === 'tasks/list') return this.#tasks.list(this.#links, (l) => this.#forward(l, extra, { method, params: {} }));
+    const task = this.#tasks.own(params);
+    if (method !== 'tasks/result' || task.recorded) return this.#forward(task.link, extra, { method, params });
+    const record = (status: 'ok' | 'tool-error' | 'protocol-error', error?: string) => {
+      if (task.recorded) return;
+      task.recorded = true;
+      this.#deps.recorder.record(task.record, { status, latencyMs: performance.now() - task.started, error });
+    };
+    try {
+      const result = (await this.#forward(task.link, extra, { method, params })) as CallToolResult;
+      record(result.isError ? 'tool-error' : 'ok');
+      return result;
+    } catch (e) {
+      record('protocol-error', (e as Error).message);
+      throw e;
     }
   }
 
@@ -385,7 +421,7 @@ export class GatewaySession {
   }
 
   /** A shared upstream's notification: its tools are refreshed once by whoever lists them next. */
-  #relaySharedNotification(server: string, n: Notification): void {
+  #relaySharedNotification(n: Notification): void {
     if (this.#closed) return;
     if (n.method === 'notifications/tools/list_changed') this.#catalog = undefined;
     void this.server.notification(n as ServerNotification).catch(() => undefined);
@@ -417,6 +453,7 @@ function unionCapabilities(links: readonly UpstreamLink[]): ServerCapabilities {
   if (any((c) => c.prompts)) caps.prompts = { listChanged: true };
   if (any((c) => c.logging)) caps.logging = {};
   if (any((c) => c.completions)) caps.completions = {};
+  if (any(offersToolTasks)) (caps as Record<string, unknown>).tasks = TASK_CAPABILITY;
   return caps;
 }
 

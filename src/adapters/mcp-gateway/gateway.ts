@@ -59,9 +59,9 @@ export async function mountGateway(fastify: FastifyInstance, deps: GatewayDeps, 
     log: (m) => log.warn(m),
     processes,
   });
-  const sd: SessionDeps = { ...base, shared };
   let endpoint: HttpEndpoint | undefined;
   const metrics = createGatewayMetrics(() => ({ sessions: endpoint?.sessionCount ?? 0, upstreamProcesses: processes.used }), deps.registry);
+  const sd: SessionDeps = { ...base, shared, metrics };
   endpoint = new HttpEndpoint({
     config: deps.config,
     sessionDeps: sd,

@@ -4,6 +4,7 @@
 // message size is bounded, the body must be JSON, and a session belongs to the caller that opened
 // it. Every refusal is a JSON-RPC error body, so MCP clients can show it. Sessions are capped,
 // reaped when idle, and keep their last messages so a dropped stream resumes (Last-Event-ID).
+import { jsonDepth, MAX_JSON_DEPTH } from '../shared/json-depth.ts';
 import { randomUUID } from 'node:crypto';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { ErrorCode } from '@modelcontextprotocol/sdk/types.js';
@@ -78,6 +79,8 @@ export class HttpEndpoint {
     await fastify.register(async (app) => {
       app.removeAllContentTypeParsers();
       app.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit: limits.maxMessageBytes }, (_req, body, done) => {
+        // Arguments are walked recursively (digests, schemas): nesting is bounded like every other Tether body.
+        if (jsonDepth(body as string) > MAX_JSON_DEPTH) return done(new BadJson(`the message nests deeper than ${MAX_JSON_DEPTH} levels`), undefined);
         try {
           done(null, JSON.parse(body as string));
         } catch (e) {
@@ -122,10 +125,47 @@ export class HttpEndpoint {
   async #post(req: FastifyRequest, reply: FastifyReply): Promise<unknown> {
     const id = req.headers[SESSION_HEADER];
     if (id === undefined) {
-      if (!isInitialize(req.body)) return fail(reply, 400, ErrorCode.ConnectionClosed, 'Bad Request: no session; send initialize first (without an mcp-session-id header)');
-      return this.#open(req, reply);
+      if (isInitialize(req.body)) return this.#open(req, reply);
+      if (this.#statelessAllowed()) return this.#stateless(req, reply);
+      return fail(
+        reply,
+        400,
+        ErrorCode.ConnectionClosed,
+        'Bad Request: no session; send initialize first (without an mcp-session-id header). Requests without a session are served only when every upstream is shared or over HTTP',
+      );
     }
     return this.#existing(req, reply);
+  }
+
+  /** Stateless requests start no process of their own: every upstream is shared or reached over HTTP. */
+  #statelessAllowed(): boolean {
+    return this.#deps.config.servers.every((s) => s.shared || s.transport.kind === 'http');
+  }
+
+  /**
+   * The SDK's stateless mode: a request without a session is served by a session that lives for
+   * that request only (governed like any other; no sampling, elicitation or roots, since there is
+   * no stream to ask the agent on).
+   */
+  async #stateless(req: FastifyRequest, reply: FastifyReply): Promise<unknown> {
+    const limits = this.#deps.config.limits;
+    if (this.#sessions.size + this.#opening >= limits.maxSessions) {
+      this.#deps.metrics.refused.inc({ cap: 'sessions' });
+      return fail(reply, 503, GATEWAY_ERRORS.overloaded, `the gateway holds its limit of ${limits.maxSessions} sessions (limits.maxSessions); retry later`);
+    }
+    this.#opening++;
+    try {
+      const session = await GatewaySession.open(this.#deps.sessionDeps, req.tetherCaller as Caller, { capabilities: {} });
+      session.label = `stateless-${randomUUID()}`;
+      const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true });
+      await session.connect(transport);
+      reply.hijack();
+      reply.raw.once('close', () => void session.close());
+      await transport.handleRequest(req.raw, reply.raw, req.body);
+    } finally {
+      this.#opening--;
+    }
+    return undefined;
   }
 
   async #existing(req: FastifyRequest, reply: FastifyReply): Promise<unknown> {

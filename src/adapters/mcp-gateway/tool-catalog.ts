@@ -35,9 +35,9 @@ export class ToolCatalog {
 }
 
 /**
- * Tasks (the experimental task-based execution) are not relayed: the gateway offers no `tasks`
- * capability, so a tool that requires tasks is left out, and one that merely supports them is
- * listed without saying so; every call through the gateway is then an ordinary, governed call.
+ * Tasks are relayed only from upstreams that offer task-based tool calls. From any other, a tool
+ * that requires tasks is left out, and one that merely supports them is listed without saying so:
+ * what the agent is offered always matches what the gateway can carry.
  */
 function withoutTasks(tool: Tool): Tool | undefined {
   const execution = tool.execution as { taskSupport?: string } | undefined;
@@ -47,9 +47,9 @@ function withoutTasks(tool: Tool): Tool | undefined {
   return { ...tool, execution: rest };
 }
 
-export function buildCatalog(upstreams: readonly { config: UpstreamConfig; tools: readonly Tool[] }[], onProblem: (message: string) => void): ToolCatalog {
+export function buildCatalog(upstreams: readonly { config: UpstreamConfig; tools: readonly Tool[]; tasks?: boolean }[], onProblem: (message: string) => void): ToolCatalog {
   const unprefixedCount = new Map<string, number>();
-  const offered = upstreams.map((u) => ({ config: u.config, tools: u.tools.flatMap((t) => withoutTasks(t) ?? []) }));
+  const offered = upstreams.map((u) => ({ config: u.config, tools: u.tasks ? u.tools : u.tools.flatMap((t) => withoutTasks(t) ?? []) }));
   for (const u of offered) if (u.config.toolPrefix === undefined) for (const t of u.tools) unprefixedCount.set(t.name, (unprefixedCount.get(t.name) ?? 0) + 1);
   const entries: CatalogEntry[] = [];
   const taken = new Set<string>();

@@ -2,11 +2,11 @@
 // a courtesy so agents are not tempted by tools they can never use. A tool is hidden when the
 // agent's class forbids what it does (advisory agents see read-only tools) or when no rule of the
 // boundary could ever allow one of its operations, whatever the arguments.
+import { ruleScopeFits } from '../../engine/boundary-scope.ts';
 import { resolveAgent } from '../../engine/rules/accountability.ts';
 import { apiGroupMatches, resourceMatches, resourceNameMatches, verbMatches } from '../../kube/rbac-match.ts';
 import type { Subject } from '../../engine/action.ts';
 import type { CompiledAgent, CompiledPolicy } from '../../policy/compile.ts';
-import type { ResourceRule } from '../../policy/schema.ts';
 import type { KindResolver } from './kinds.ts';
 import { isMutatingEffect, TOOL_GROUP, TOOL_RESOURCE, type ToolEffect } from './tool-effect.ts';
 
@@ -48,20 +48,13 @@ function shapesOf(effect: ToolEffect, server: string, tool: string, kinds: KindR
   });
 }
 
-function scopeFits(rule: ResourceRule, namespaces: readonly string[], clusterWide: boolean | undefined): boolean {
-  const anyNamespace = namespaces.includes('*');
-  if (clusterWide === true) return rule.clusterScope === true || (anyNamespace && !rule.clusterScope);
-  if (clusterWide === false) return !rule.clusterScope && namespaces.length > 0;
-  return rule.clusterScope === true || namespaces.length > 0;
-}
-
 function someRuleCouldAllow(agent: CompiledAgent, s: Shape): boolean {
   const b = agent.spec.boundary ?? {};
   const namespaces = b.namespaces ?? [];
   return (b.rules ?? []).some(
     (r) =>
       verbMatches(r, s.verb) &&
-      scopeFits(r, namespaces, s.clusterWide) &&
+      ruleScopeFits(r, namespaces, s.clusterWide) &&
       (s.resource === undefined || (apiGroupMatches(r, s.resource.group) && resourceMatches(r, s.resource.resource, s.resource.subresource))) &&
       (s.subresource === undefined || (r.resources ?? []).some((res) => res === '*' || res.endsWith(`/${s.subresource}`))) &&
       (s.name === undefined || resourceNameMatches(r, s.name)),

@@ -4,24 +4,33 @@
 // levels; the limit leaves room for the deepest CRD and refuses the rest.
 export const MAX_JSON_DEPTH = 512;
 
-/** The deepest nesting of objects and arrays in JSON text, or MAX+1 as soon as it goes past `max`. */
+/** The deepest nesting of objects and arrays in JSON text, or more than `max` as soon as it goes past it. */
 export function jsonDepth(text: string, max = MAX_JSON_DEPTH): number {
   let depth = 0;
   let deepest = 0;
-  let inString = false;
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
-    if (inString) {
-      if (c === 0x5c)
-        i++; // backslash: skip the escaped character
-      else if (c === 0x22) inString = false;
-    } else if (c === 0x22) inString = true;
-    else if (c === 0x7b || c === 0x5b) {
+    if (c === 0x22) {
+      i = stringEnd(text, i);
+      if (i < 0) return deepest; // unterminated: the parser refuses it
+    } else if (c === 0x7b || c === 0x5b) {
       if (++depth > deepest) deepest = depth;
       if (deepest > max) return deepest;
     } else if (c === 0x7d || c === 0x5d) depth--;
   }
   return deepest;
+}
+
+/** Index of the quote closing the string opened at `open` (skipping escaped quotes), or -1. */
+function stringEnd(text: string, open: number): number {
+  let j = open;
+  for (;;) {
+    j = text.indexOf('"', j + 1);
+    if (j < 0) return -1;
+    let backslashes = 0;
+    while (text.charCodeAt(j - 1 - backslashes) === 0x5c) backslashes++;
+    if (backslashes % 2 === 0) return j;
+  }
 }
 
 /** A Fastify-shaped error that the error handler answers as 400 with this message. */

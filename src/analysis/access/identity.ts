@@ -38,9 +38,15 @@ export function serviceAccountPrincipal(namespace: string, name: string, extraGr
 export function userPrincipal(username: string, groups: readonly string[] = [], implicitGroups = true): Principal {
   const sa = parseServiceAccountUsername(username);
   if (sa) return serviceAccountPrincipal(sa.namespace, sa.name, groups, implicitGroups);
-  const implicit = !implicitGroups ? [] : username === ANONYMOUS ? [UNAUTHENTICATED] : [AUTHENTICATED];
+  const implicit = implicitGroups ? addedOnAuthentication(username, groups) : [];
   const all = uniq([...groups, ...implicit]);
   return { id: `user:${username}${groups.length ? `[${groups.join(',')}]` : ''}`, kind: 'User', username, groups: all, name: username };
+}
+
+/** As the API server's group adder: system:authenticated joins unless the user is anonymous or already says which it is. */
+function addedOnAuthentication(username: string, groups: readonly string[]): string[] {
+  if (username === ANONYMOUS) return groups.includes(UNAUTHENTICATED) ? [] : [UNAUTHENTICATED];
+  return groups.includes(AUTHENTICATED) || groups.includes(UNAUTHENTICATED) ? [] : [AUTHENTICATED];
 }
 
 export function groupPrincipal(group: string): Principal {

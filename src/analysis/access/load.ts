@@ -1,7 +1,7 @@
 // Gathers the analysis inputs: cluster objects from files or a live cluster, Agents from policy
 // files (or from the same dump), and the gateway grants. Nothing here throws on bad input: every
 // problem is collected with where it was found.
-import { type ApiResource, listClusterObjects, loadKubeConfig } from '../../kube/cluster-objects.ts';
+import type { ApiResource } from '../../kube/cluster-objects.ts';
 import type { LocatedObject } from '../../kube/object-dump.ts';
 import { readObjectDump } from '../../kube/object-dump.ts';
 import { classifyObject, parsePolicyDir } from '../../policy/load.ts';
@@ -96,6 +96,8 @@ export async function loadAccessInputs(opts: LoadOptions): Promise<AccessInputs>
     problems.push(...dump.problems);
   }
   if (opts.kubeconfig !== undefined) {
+    // The Kubernetes client takes longer to load than a whole offline answer: only for a live cluster.
+    const { listClusterObjects, loadKubeConfig } = await import('../../kube/cluster-objects.ts');
     const kc = loadKubeConfig(opts.kubeconfig || undefined, opts.context);
     const listing = await listClusterObjects(kc, ACCESS_RESOURCES);
     for (const o of listing.objects) objects.push(o);

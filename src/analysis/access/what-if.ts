@@ -3,7 +3,7 @@
 // affected agent, the identities it can act as, the escalations it can use, the escalations its
 // boundary now sanctions (the agent may itself do the triggering request), and its findings.
 // `reviewBoundaryExpansion` is what an approver of a boundary expansion is shown.
-import { ruleAllowsResource } from '../../kube/rbac-match.ts';
+import { boundaryAllows, boundaryRuleFor } from '../../engine/boundary-scope.ts';
 import { isKnownClusterScoped } from '../../kube/well-known-resources.ts';
 import type { KubeObject } from '../../kube/object-dump.ts';
 import type { AgentSpec, Boundary } from '../../policy/schema.ts';
@@ -172,20 +172,16 @@ function describeChange(change: ProposedChange): string {
   }
 }
 
-/** Whether the boundary lets the agent itself make the triggering request, and where. */
+/** Whether the boundary lets the agent itself make the triggering request, and where (the engine's definition). */
 function sanctionedScopes(boundary: Boundary | undefined, e: EscalationEdge): (string | undefined)[] {
   const q = e.trigger;
-  const req = { verb: q.verb, group: q.group, resource: q.resource, subresource: q.subresource, name: e.names?.[0] };
+  const req = { verbs: [q.verb], group: q.group, resource: q.resource, subresource: q.subresource, name: e.names?.[0] };
+  if (isKnownClusterScoped(q.group, q.resource)) return boundaryRuleFor(boundary, req) ? [undefined] : [];
+  if (e.namespace !== undefined) return boundaryAllows(boundary, { ...req, namespace: e.namespace }) ? [e.namespace] : [];
   const nsList = boundary?.namespaces ?? [];
-  const allNs = nsList.includes('*');
-  const rules = boundary?.rules ?? [];
-  if (isKnownClusterScoped(q.group, q.resource)) {
-    return rules.some((r) => (r.clusterScope === true || (allNs && !r.clusterScope)) && ruleAllowsResource(r, req)) ? [undefined] : [];
-  }
-  const nsAllowed = rules.some((r) => !r.clusterScope && ruleAllowsResource(r, req));
-  if (!nsAllowed) return [];
-  if (e.namespace !== undefined) return allNs || nsList.includes(e.namespace) ? [e.namespace] : [];
-  return allNs ? [undefined] : nsList;
+  // Any namespace stands for "a namespace": whether it is in the boundary is answered by the list below.
+  if (!boundaryRuleFor(boundary, { ...req, namespace: nsList[0] === '*' ? 'any' : (nsList[0] ?? 'any') })) return [];
+  return nsList.includes('*') ? [undefined] : nsList;
 }
 
 function narrowTarget(target: string, ns: string | undefined): string {

@@ -1,7 +1,8 @@
-// Findings as ledger leaves of kind 'drift'. The caller appends them. Values never enter the
-// ledger: each side of a drifted field is recorded as a digest.
+// Findings as ledger leaves of kind 'drift' (built by driftLeaf, src/ledger/leaves.ts). The caller
+// appends them. Values never enter the ledger: each side of a drifted field is recorded as a digest.
 import { digestOf } from '../../common/digest.ts';
 import type { LedgerLeaf } from '../../ledger/leaf.ts';
+import { driftLeaf } from '../../ledger/leaves.ts';
 import type { Attribution, DriftReport, ObjectFinding } from './model.ts';
 import { resourceOfKind } from './object-id.ts';
 
@@ -41,14 +42,9 @@ export function driftLeaves(report: DriftReport): LedgerLeaf[] {
         : f.state === 'missing'
           ? 'is declared in Git but missing from the cluster'
           : 'carries GitOps ownership but is absent from Git';
-    return {
-      v: 1,
+    return driftLeaf({
       time: report.generatedAt,
-      kind: 'drift',
-      ...(actor?.name ? { agent: actor.name } : {}),
-      ...(actor?.owner ? { owner: actor.owner } : {}),
-      ...(actor?.authorityClass ? { authorityClass: actor.authorityClass } : {}),
-      source: 'drift-detector',
+      agent: actor && { name: actor.name, owner: actor.owner, authorityClass: actor.authorityClass, intent: actor.intent, approvals: actor.approvals },
       target: {
         group: f.id.group,
         version: f.id.version,
@@ -56,10 +52,8 @@ export function driftLeaves(report: DriftReport): LedgerLeaf[] {
         ...(f.id.namespace ? { namespace: f.id.namespace } : {}),
         name: f.id.name,
       },
-      ...(f.liveDigest ? { objectDigest: f.liveDigest } : {}),
-      ...(actor?.intent ? { intent: actor.intent, intentDigest: digestOf(actor.intent) } : {}),
-      ...(actor?.approvals?.length ? { approvals: actor.approvals } : {}),
-      ...(auditId ? { auditId } : {}),
+      liveDigest: f.liveDigest || undefined,
+      auditId,
       message: `${f.id.kind} ${f.id.namespace ? `${f.id.namespace}/` : ''}${f.id.name} ${what}${actor ? ` (agent ${actor.name ?? '?'})` : ''}`,
       detail: {
         state: f.state,
@@ -81,6 +75,6 @@ export function driftLeaves(report: DriftReport): LedgerLeaf[] {
             ? { actor: who(f.attribution) }
             : {}),
       },
-    };
+    });
   });
 }

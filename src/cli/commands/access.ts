@@ -11,7 +11,7 @@ import { dotToSvg, renderDot } from '../../analysis/access/render-dot.ts';
 import { groupProblems, renderText } from '../../analysis/access/render-text.ts';
 import { type ProposedChange, whatIf } from '../../analysis/access/what-if.ts';
 import { addDocument, type DumpProblem, type KubeObject, type LocatedObject } from '../../kube/object-dump.ts';
-import { resolveResourceArg } from '../../kube/well-known-resources.ts';
+import { resolveResourceArg, KUBE_VERSION } from '../../kube/well-known-resources.ts';
 import { printJson, UsageError } from '../output.ts';
 
 export interface SourceOptions {
@@ -46,6 +46,10 @@ function noteProblems(model: AccessModel): void {
 export function parseQuestion(verb: string, resource: string, namespace?: string, name?: string): AccessQuestion {
   if (resource.startsWith('/')) return { verb, path: resource };
   const r = resolveResourceArg(resource);
+  if (KUBE_VERSION.test(r.group))
+    throw new UsageError(
+      `${resource}: ${r.group} is a version, not an API group; write resource.group (${r.resource}.apps) or resource.version.group (${r.resource}.${r.group}.apps)`,
+    );
   return { verb, group: r.group, resource: r.resource, subresource: r.subresource, namespace: namespace || undefined, name: name || undefined };
 }
 

@@ -15,6 +15,8 @@ export interface GatewayCommandOptions {
   readonly policy: string;
   /** sqlite:<file> or postgres://…; default sqlite:.tether/tether.db */
   readonly store?: string;
+  /** Keys and TLS files (default .tether): a gateway sharing a store with `tether serve` signs with the same ledger key. */
+  readonly dataDir?: string;
   /** Serve one local agent on stdin/stdout; its token comes from the env variable the config names. */
   readonly stdio?: boolean;
   /** Print what the access analysis reads (servers, their tools' RBAC metadata, runAs, grants) as YAML, and exit. */
@@ -46,6 +48,7 @@ function serverConfig(opts: GatewayCommandOptions, gateway: GatewayConfig): Reso
   try {
     return loadConfig(undefined, {
       store: opts.store,
+      dataDir: opts.dataDir,
       policy: { source: 'directory', dir: opts.policy },
       listen: { host: opts.host ?? gateway.listen.host, port: opts.port ?? gateway.listen.port },
       gatewayConfig: opts.config,

@@ -22,7 +22,7 @@ async function withLedger<T>(o: StoreOptions, fn: (l: Ledger) => Promise<Command
   const store = await openStore(url);
   try {
     const databaseFile = url.startsWith('sqlite:') ? url.slice('sqlite:'.length) : undefined;
-    const r = await fn(Ledger.withKey(store, { dataDir, keyFile: o.signingKey, databaseFile }));
+    const r = await fn(Ledger.withKey(store, { dataDir, keyFile: o.signingKey, databaseFile, mint: false }));
     if (o.output === 'json') printJson(r.data);
     else console.log(r.text);
     return r.exitCode;
@@ -128,6 +128,27 @@ export function ledgerCommand(run: (fn: () => Promise<number>) => void): Command
         const i = count(index, '<index>');
         if (i === undefined) throw new UsageError('give an <index> for an inclusion proof, or --consistency <from>');
         return withLedger(o, (l) => ledgerProve({ ledger: l, index: i, size }));
+      }),
+    );
+  ledger
+    .command('witness')
+    .description('be a witness: fetch the latest checkpoint, check its signature and its consistency with the last one kept, keep it; exit 2 on a rewritten or shortened log')
+    .requiredOption('--server <url>', 'the Tether server (GET /v1/ledger/checkpoints/latest needs no token)')
+    .requiredOption('--pubkey <file|pem>', 'the ledger public key, obtained once out of band (tether ledger pubkey)')
+    .requiredOption('--dir <dir>', 'where kept checkpoints live (storage the server cannot write)')
+    .option('--ca <file>', "the CA of the server's certificate")
+    .option('--every <duration>', 'poll at this interval instead of once (e.g. 30s)')
+    .action((o: { server: string; pubkey: string; dir: string; ca?: string; every?: string }) =>
+      run(async () => {
+        const { witnessOnce, readPem } = await import('./ledger-witness.ts');
+        const opts = { server: o.server, publicKeyPem: readPem(o.pubkey), dir: o.dir, ca: o.ca ? readPem(o.ca) : undefined };
+        const everyMs = o.every === undefined ? undefined : parseDuration(o.every);
+        for (;;) {
+          const r = await witnessOnce(opts);
+          console.log(`${new Date().toISOString()} ${r.text}`);
+          if (everyMs === undefined || r.exitCode !== 0) return r.exitCode;
+          await new Promise((done) => setTimeout(done, everyMs));
+        }
       }),
     );
   ledger

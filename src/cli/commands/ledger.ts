@@ -1,5 +1,6 @@
 // `tether ledger …`: each command returns its data, the text to print and the exit code;
 // parsing arguments and printing stay with the caller.
+import type { KeyObject } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { finished } from 'node:stream/promises';
@@ -58,13 +59,20 @@ export async function ledgerVerify(opts: StoreVerifyOptions | { readonly file: s
     return { data: report, text: reportText(report, opts.file), exitCode: report.ok ? EXIT_OK : EXIT_TAMPERED };
   }
   const trusted = await Promise.all((opts.trustedKeys ?? []).map(async (k) => publicKeyFromPem(await pemOf(k))));
-  const keys = [opts.ledger.signer.publicKey, ...trusted];
+  // The signing key's public half when this machine has it; --pubkey alone is enough to verify.
+  let own: KeyObject | undefined;
+  try {
+    own = opts.ledger.signer.publicKey;
+  } catch (e) {
+    if (trusted.length === 0) throw e;
+  }
+  const keys = own ? [own, ...trusted] : trusted;
   const report = await verifyStore(opts.ledger.store, keys, {
     maxUnsignedAgeMs: opts.maxUnsignedAgeMs,
     now: opts.now,
     witnessed: witnessedFrom(opts.against ?? []),
   });
-  const location = opts.ledger.keyLocation;
+  const location = own ? opts.ledger.keyLocation : undefined;
   const warning = location?.besideDatabase ? `\nwarning: ${besideDatabaseWarning(location.where)}` : '';
   const unwitnessed =
     (opts.against ?? []).length === 0

@@ -4,6 +4,8 @@ import { decodeAction } from '../../adapters/api/decode-action.ts';
 import { DecodeError } from '../../adapters/shared/decode-error.ts';
 import { decide } from '../../engine/decide.ts';
 import { EMPTY_STATE } from '../../engine/state.ts';
+import { type ClusterState, clusterViewOf } from '../../kube/cluster-view.ts';
+import { formatSource, readObjectDump } from '../../kube/object-dump.ts';
 import type { CompiledPolicy } from '../../policy/compile.ts';
 import { formatProblem } from '../../policy/errors.ts';
 import { explainAgent } from '../../policy/explain.ts';
@@ -48,7 +50,7 @@ function readJson(file: string): unknown {
 }
 
 /** Offline evaluation: prints the Decision; exit 0 whatever it is, non-zero only for bad input. */
-export function decideCommand(opts: { policy: string; admissionReview?: string; action?: string; now?: string }): number {
+export function decideCommand(opts: { policy: string; admissionReview?: string; action?: string; now?: string; cluster?: string }): number {
   if (!opts.admissionReview === !opts.action) throw new UsageError('give exactly one of --admission-review <file> or --action <file>');
   const policy = requirePolicy(opts.policy);
   const file = (opts.admissionReview ?? opts.action) as string;
@@ -61,8 +63,17 @@ export function decideCommand(opts: { policy: string; admissionReview?: string; 
   }
   const now = opts.now ? Date.parse(opts.now) : Date.now();
   if (Number.isNaN(now)) throw new UsageError(`--now: not a time: ${opts.now}`);
-  printJson(decide(action, policy, EMPTY_STATE, now));
+  printJson(decide(action, policy, EMPTY_STATE, now, opts.cluster ? loadClusterView(opts.cluster) : undefined));
   return 0;
+}
+
+/** The dump `tether access` reads, as the engine's cluster view; unreadable input is a usage error, not a guess. */
+function loadClusterView(path: string): ClusterState {
+  const dump = readObjectDump([path]);
+  const errors = dump.problems.filter((p) => p.severity === 'error');
+  if (errors.length) throw new UsageError(`--cluster ${path}:\n${errors.map((p) => `${formatSource(p.source)}: ${p.message}`).join('\n')}`);
+  if (dump.files.length === 0) throw new UsageError(`--cluster ${path}: no .yaml, .yml or .json files`);
+  return clusterViewOf(dump.objects.map((o) => o.object));
 }
 
 export function explainCommand(name: string, opts: { policy: string; output?: string }): number {

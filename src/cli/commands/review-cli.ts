@@ -71,7 +71,7 @@ export function verifyProof(b: ProofBundle, trustedPem?: string): { ok: boolean;
           b.proof.map((p) => Buffer.from(p, 'hex')),
         )
       : undefined;
-  if (!root || !root.equals(Buffer.from(c.root, 'base64'))) return { ok: false, why: `the Merkle path does not lead to the root checkpoint ${c.size} signs` };
+  if (!root || !root.equals(Buffer.from(c.root, 'hex'))) return { ok: false, why: `the Merkle path does not lead to the root checkpoint ${c.size} signs` };
   const key = publicKeyFromPem(trustedPem ?? b.publicKey.pem);
   const stored = { size: c.size, root, time: c.time, keyId: c.keyId, signature: Buffer.from(c.signature, 'base64') };
   if (!verifyCheckpoint(stored, key)) return { ok: false, why: `checkpoint ${c.size} is not signed by key ${keyIdOf(key)}` };

@@ -1,9 +1,11 @@
+import { firstChangeOutside } from '../../kube/field-diff.ts';
 import { gitopsOwner, labelsOf } from '../../kube/gitops.ts';
-import { ruleAllowsResource } from '../../kube/rbac-match.ts';
-import type { ResourceMatch } from '../../policy/schema.ts';
+import type { ResourceMatch, ResourceRule } from '../../policy/schema.ts';
 import type { Action } from '../action.ts';
+import { boundaryRulesMatching, namespaceInBoundary, verbsFor } from '../boundary-scope.ts';
 import type { DecisionContext } from '../context.ts';
 import { RULES } from '../decision.ts';
+import { isAccompanyingCheck } from './containment.ts';
 
 const how = (agent: string) => `To ask for more, propose a wider spec.boundary on Agent ${agent}; a human must approve the expansion.`;
 
@@ -27,24 +29,18 @@ export function checkBoundary(ctx: DecisionContext): void {
   const b = agent.spec.boundary ?? {};
   const t = action.target;
   const namespaces = b.namespaces ?? [];
-  if (t.namespace !== undefined && t.namespace !== '' && !namespaces.includes('*') && !namespaces.includes(t.namespace)) {
+  if (t.namespace !== undefined && t.namespace !== '' && !namespaceInBoundary(b, t.namespace)) {
     ctx.deny(
       RULES.namespace,
       `${agent.name} may not ${ctx.describe()}: namespace ${t.namespace} is outside its boundary (${namespaces.length ? namespaces.join(', ') : 'no namespaces'}). ${how(agent.name)}`,
     );
   }
-  const clusterWide = t.namespace === undefined || t.namespace === '';
-  const req = { verb: action.verb, group: t.group, resource: t.resource, subresource: t.subresource, name: t.name };
-  const rules = b.rules ?? [];
-  const allowed = rules.some((r) => (clusterWide ? r.clusterScope === true || (namespaces.includes('*') && !r.clusterScope) : !r.clusterScope) && ruleAllowsResource(r, req));
-  if (!allowed) {
-    const granted = rules
-      .filter((r) => r.resources.some((res) => res === '*' || res === t.resource || res.startsWith(`${t.resource}/`)))
-      .map((r) => `${r.verbs.join(',')} on ${r.resources.join(',')}${r.clusterScope ? ' (cluster-scoped)' : ''}`);
-    ctx.deny(
-      RULES.rule,
-      `${agent.name} may not ${ctx.describe()}${clusterWide ? ' (cluster-wide)' : ''}: no rule in its boundary allows it${granted.length ? ` (it allows ${granted.join('; ')})` : ''}. ${how(agent.name)}`,
-    );
+  // bind and escalate are the API server's checks on a role write: containment/identity decides them.
+  if (!isAccompanyingCheck(action)) {
+    const req = { verbs: verbsFor(action.source, action.verb), group: t.group, resource: t.resource, subresource: t.subresource, name: t.name, namespace: t.namespace };
+    const matching = boundaryRulesMatching(b, req);
+    if (matching.length === 0) denyNoRule(ctx);
+    else if (ctx.mutation) checkFields(ctx, matching);
   }
   if (!ctx.mutation) return;
 
@@ -79,6 +75,44 @@ export function checkBoundary(ctx: DecisionContext): void {
     );
   }
   checkConditions(ctx);
+}
+
+function denyNoRule(ctx: DecisionContext): void {
+  const { agent } = ctx;
+  const t = ctx.action.target;
+  const clusterWide = t.namespace === undefined || t.namespace === '';
+  const granted = (agent.spec.boundary?.rules ?? [])
+    .filter((r) => r.resources.some((res) => res === '*' || res === t.resource || res.startsWith(`${t.resource}/`)))
+    .map((r) => `${r.verbs.join(',')} on ${r.resources.join(',')}${r.clusterScope ? ' (cluster-scoped)' : ''}`);
+  ctx.deny(
+    RULES.rule,
+    `${agent.name} may not ${ctx.describe()}${clusterWide ? ' (cluster-wide)' : ''}: no rule in its boundary allows it${granted.length ? ` (it allows ${granted.join('; ')})` : ''}. ${how(agent.name)}`,
+  );
+}
+
+/** The fields a rule lets an update change; undefined: any. The scale subresource only ever changes replicas. */
+export function ruleFields(rule: ResourceRule, subresource: string | undefined): readonly string[] | undefined {
+  return rule.fields ?? (subresource === 'scale' ? SCALE_FIELDS : undefined);
+}
+const SCALE_FIELDS = ['spec.replicas'];
+
+/** boundary/fields: an update changes only what the rules that allow it name (old object → new object). */
+function checkFields(ctx: DecisionContext, matching: readonly ResourceRule[]): void {
+  const { action } = ctx;
+  if (action.verb !== 'update' && action.verb !== 'patch') return;
+  if (action.object === undefined || action.oldObject === undefined) return;
+  const patterns: string[] = [];
+  for (const r of matching) {
+    const f = ruleFields(r, action.target.subresource);
+    if (f === undefined) return;
+    patterns.push(...f);
+  }
+  const path = firstChangeOutside(action.oldObject, action.object, patterns);
+  if (path === undefined) return;
+  ctx.deny(
+    RULES.fields,
+    `${ctx.agent.name} may not ${ctx.describe()}: it changes ${path}, and its boundary lets it change only ${patterns.join(', ')} there. ${how(ctx.agent.name)}`,
+  );
 }
 
 function inChangeWindow(windows: readonly { days: readonly string[]; start: string; end: string }[], now: number): boolean {

@@ -1,3 +1,4 @@
+import { approvalVerdictLeaf } from '../../ledger/leaves.ts';
 import type { ApprovalStatus } from '../../engine/state.ts';
 import type { HumanVerdict, Refusal, StoredApproval, StoredProposal } from '../store.ts';
 import type { Row } from './driver.ts';
@@ -58,16 +59,12 @@ export function decideApprovalJob(id: string, v: HumanVerdict, now: number) {
     const approvedBy = v.verdict === 'approved' ? [...a.approvedBy, v.by] : a.approvedBy;
     const status: ApprovalStatus = v.verdict === 'denied' ? 'denied' : approvedBy.length >= a.minApprovals ? 'approved' : 'pending';
     const expiresAt = status === 'approved' ? now + a.ttlMs : a.expiresAt;
-    const index = w.append({
-      v: 1,
-      time: new Date(now).toISOString(),
-      kind: 'approval',
-      agent: a.agent,
-      actor: v.by,
-      approvals: [a.id],
-      message: v.reason,
-      detail: { approvalId: a.id, verdict: v.verdict, status, approvedBy, minApprovals: a.minApprovals, requestIndex: a.requestIndex },
-    });
+    const index = w.append(
+      approvalVerdictLeaf(
+        { agent: a.agent, approvalId: a.id, by: v.by, verdict: v.verdict, reason: v.reason, status, approvedBy, minApprovals: a.minApprovals, requestIndex: a.requestIndex },
+        now,
+      ),
+    );
     const verdicts = [...a.verdicts, { ...v, at: now, index }];
     await w.tx.query('UPDATE approvals SET status = ?, approved_by = ?, expires_at = ?, verdicts = ? WHERE id = ?', [
       status,

@@ -1,6 +1,7 @@
 import type { BreakerScope } from '../../engine/decision.ts';
 import type { BreakerState } from '../../engine/state.ts';
 import type { LedgerLeaf } from '../../ledger/leaf.ts';
+import { breakerLeaf } from '../../ledger/leaves.ts';
 import type { BreakerTransition, StoredBreaker } from '../store.ts';
 import type { Row } from './driver.ts';
 import type { WriteBatch } from './write-batch.ts';
@@ -32,17 +33,8 @@ export async function moveBreaker(w: WriteBatch, m: BreakerMove, now: number): P
      ON CONFLICT (scope, key) DO UPDATE SET state = excluded.state, reason = excluded.reason, rule = excluded.rule, since = excluded.since`,
     [m.scope, m.key, m.to, m.reason ?? null, m.rule ?? null, now],
   );
-  const index = w.append({
-    v: 1,
-    time: new Date(now).toISOString(),
-    kind: 'breaker',
-    agent: m.scope === 'agent' ? m.key : m.cause?.leaf.agent,
-    owner: m.cause?.leaf.owner,
-    actor: m.by === 'tether' ? undefined : m.by,
-    rules: m.rule ? [m.rule] : undefined,
-    message: m.reason,
-    detail: { scope: m.scope, key: m.key, from, to: m.to, cause: m.cause?.index },
-  });
+  const cause = m.cause && { index: m.cause.index, agent: m.cause.leaf.agent, owner: m.cause.leaf.owner };
+  const index = w.append(breakerLeaf({ scope: m.scope, key: m.key, from, to: m.to, by: m.by, reason: m.reason, rule: m.rule, cause }, now));
   await w.tx.query('INSERT INTO breaker_transitions (scope, key, from_state, to_state, at, actor, reason, rule, ledger_index) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)', [
     m.scope,
     m.key,

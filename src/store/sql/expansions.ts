@@ -1,5 +1,6 @@
 import { canonicalJson } from '../../common/canonical-json.ts';
 import { digestOf } from '../../common/digest.ts';
+import { expansionRequestLeaf, expansionVerdictLeaf, specEnforcedLeaf } from '../../ledger/leaves.ts';
 import type { Attribution, EnforcedSpec, ExpansionRequest, ExpansionStatus, HumanVerdict, Refusal } from '../store.ts';
 import { newId } from './commit.ts';
 import type { Row } from './driver.ts';
@@ -49,15 +50,7 @@ export function requestExpansionJob(req: { agent: string; requestedSpec: unknown
   return async (w: WriteBatch): Promise<{ id: string; index: number }> => {
     const id = newId('exp');
     const specDigest = digestOf(req.requestedSpec);
-    const index = w.append({
-      v: 1,
-      time: new Date(now).toISOString(),
-      kind: 'boundary',
-      agent: req.agent,
-      actor: req.by,
-      message: req.summary,
-      detail: { expansionId: id, status: 'pending', specDigest, diffDigest: req.diffDigest },
-    });
+    const index = w.append(expansionRequestLeaf({ agent: req.agent, expansionId: id, by: req.by, summary: req.summary, specDigest, diffDigest: req.diffDigest }, now));
     await w.tx.query("UPDATE expansions SET status = 'superseded', decided_at = ?, reason = ? WHERE agent = ? AND status = 'pending'", [now, `superseded by ${id}`, req.agent]);
     await w.tx.query(
       `INSERT INTO expansions (id, agent, requested_spec, spec_digest, diff_digest, summary, requested_by, requested_at, status, request_index)
@@ -74,15 +67,21 @@ export function decideExpansionJob(id: string, v: HumanVerdict, now: number) {
     if (!row) return { ok: false, why: `no boundary expansion request ${id}` };
     const req = toExpansion(row);
     if (req.status !== 'pending') return { ok: false, why: `boundary expansion ${id} is already ${req.status}` };
-    const index = w.append({
-      v: 1,
-      time: new Date(now).toISOString(),
-      kind: 'boundary',
-      agent: req.agent,
-      actor: v.by,
-      message: v.reason,
-      detail: { expansionId: id, verdict: v.verdict, specDigest: req.specDigest, diffDigest: req.diffDigest, requestIndex: req.requestIndex },
-    });
+    const index = w.append(
+      expansionVerdictLeaf(
+        {
+          agent: req.agent,
+          expansionId: id,
+          by: v.by,
+          verdict: v.verdict,
+          reason: v.reason,
+          specDigest: req.specDigest,
+          diffDigest: req.diffDigest,
+          requestIndex: req.requestIndex,
+        },
+        now,
+      ),
+    );
     await w.tx.query('UPDATE expansions SET status = ?, decided_by = ?, decided_at = ?, reason = ?, decision_index = ? WHERE id = ?', [v.verdict, v.by, now, v.reason, index, id]);
     if (v.verdict === 'approved') await enforce(w, req.agent, req.requestedSpec, req.specDigest, v.by, v.reason, now, index);
     return { ok: true, request: { ...req, status: v.verdict, decidedBy: v.by, decidedAt: now, reason: v.reason, decisionIndex: index }, index };
@@ -92,15 +91,7 @@ export function decideExpansionJob(id: string, v: HumanVerdict, now: number) {
 export function enforceSpecJob(agent: string, spec: unknown, who: Attribution, now: number) {
   return async (w: WriteBatch): Promise<{ index: number }> => {
     const specDigest = digestOf(spec);
-    const index = w.append({
-      v: 1,
-      time: new Date(now).toISOString(),
-      kind: 'boundary',
-      agent,
-      actor: who.by,
-      message: who.reason,
-      detail: { enforced: specDigest },
-    });
+    const index = w.append(specEnforcedLeaf({ agent, by: who.by, reason: who.reason, specDigest }, now));
     await enforce(w, agent, spec, specDigest, who.by, who.reason, now, index);
     return { index };
   };

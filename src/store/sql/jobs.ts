@@ -3,6 +3,7 @@
 import type { BreakerScope } from '../../engine/decision.ts';
 import type { Intent } from '../../engine/action.ts';
 import type { LedgerLeaf } from '../../ledger/leaf.ts';
+import { killSwitchLeaf } from '../../ledger/leaves.ts';
 import type { Attribution, ObservedFieldChange, Refusal, StoredBreaker, StoredCheckpoint } from '../store.ts';
 import { decideApprovalJob } from './approvals.ts';
 import { moveBreaker } from './breakers.ts';
@@ -25,14 +26,7 @@ function resetBreakerJob(scope: BreakerScope, key: string, who: Attribution, now
 
 function setKillSwitchJob(engaged: boolean, who: Attribution, now: number) {
   return async (w: WriteBatch): Promise<{ index: number }> => {
-    const index = w.append({
-      v: 1,
-      time: new Date(now).toISOString(),
-      kind: 'breaker',
-      actor: who.by,
-      message: who.reason,
-      detail: { killSwitch: engaged ? 'engaged' : 'released' },
-    });
+    const index = w.append(killSwitchLeaf({ engaged, by: who.by, reason: who.reason }, now));
     await w.tx.query(
       `INSERT INTO kill_switch (id, engaged, reason, actor, at) VALUES (1, ?, ?, ?, ?)
        ON CONFLICT (id) DO UPDATE SET engaged = excluded.engaged, reason = excluded.reason, actor = excluded.actor, at = excluded.at`,
@@ -86,6 +80,8 @@ export const SOLO_JOBS = {
     await tx.query(
       'DELETE FROM budget_objects WHERE NOT EXISTS (SELECT 1 FROM budget_counters c WHERE c.budget_id = budget_objects.budget_id AND c.window_start = budget_objects.window_start)',
     );
+    // A requested object is for the reviewer; once its request can no longer be decided or used, the ledger's digest is the record.
+    await tx.query('DELETE FROM approval_objects WHERE approval_id IN (SELECT id FROM approvals WHERE expires_at < ?)', [before]);
   },
 };
 

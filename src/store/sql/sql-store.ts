@@ -171,8 +171,15 @@ export class SqlStore implements Store {
     return undefined;
   }
 
-  async breakers(): Promise<StoredBreaker[]> {
-    return (await this.#db.query<Row>('SELECT * FROM breakers ORDER BY scope, key')).map(toBreaker);
+  async breakers(filter: { scope?: BreakerScope; key?: string; limit?: number; after?: { scope: BreakerScope; key: string } } = {}): Promise<StoredBreaker[]> {
+    const w = where([
+      ['scope = ?', filter.scope],
+      ['key = ?', filter.key],
+      ['(scope > ? OR (scope = ? AND key > ?))', filter.after && [filter.after.scope, filter.after.scope, filter.after.key]],
+    ]);
+    const limit = filter.limit === undefined ? '' : ' LIMIT ?';
+    const rows = await this.#db.query<Row>(`SELECT * FROM breakers${w.sql} ORDER BY scope, key${limit}`, filter.limit === undefined ? w.params : [...w.params, filter.limit]);
+    return rows.map(toBreaker);
   }
 
   async breaker(scope: BreakerScope, key: string): Promise<StoredBreaker> {

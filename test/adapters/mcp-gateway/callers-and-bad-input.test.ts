@@ -193,6 +193,19 @@ describe('callers and bad input', () => {
       assert.equal(text(await client.callTool({ name: 'echo', arguments: { message: 'small' } })), 'Echo: small');
     });
 
+    test('attacker: arguments nested 9,000 deep are a 400 parse error, not a crash; the session lives on', async () => {
+      const id = await rawSession(TOKENS.op);
+      const headers = { ...bearer(TOKENS.op), 'mcp-session-id': id, 'mcp-protocol-version': LATEST_PROTOCOL_VERSION };
+      const deep = `{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name":"echo","arguments":{"message":"hi","deep":${'['.repeat(9000)}${']'.repeat(9000)}}}}`;
+      const res = await post(deep, headers);
+      assert.equal(res.status, 400);
+      const body = (await res.json()) as { error: { code: number; message: string } };
+      assert.equal(body.error.code, -32700);
+      assert.match(body.error.message, /nests deeper than 512 levels/);
+      const ok = await post({ jsonrpc: '2.0', id: 8, method: 'ping' }, headers);
+      assert.equal(ok.status, 200);
+    });
+
     test('the wrong content type: 415', async () => {
       const res = await fetch(gw.url, {
         method: 'POST',

@@ -40,6 +40,7 @@ const initialize = {
 describe('OAuth resource server', () => {
   let as: TestAuthorizationServer;
   let liar: TestAuthorizationServer;
+  let flooded: TestAuthorizationServer;
   let gw: TestGateway;
   let resource: string;
   const clients: Client[] = [];
@@ -85,6 +86,7 @@ describe('OAuth resource server', () => {
   before(async () => {
     as = await startAuthorizationServer({ path: '/tenant-a/v2.0' });
     liar = await startAuthorizationServer({ metadataIssuer: 'https://someone-else.example.com' });
+    flooded = await startAuthorizationServer({ path: '/flooded' });
     const port = await freePort();
     resource = `http://127.0.0.1:${port}/mcp`;
     gw = await startTestGateway({
@@ -97,6 +99,7 @@ describe('OAuth resource server', () => {
           oidc: [
             { issuer: as.issuer, clientIdClaim: 'client_id', jwksRefreshCooldown: '0s', clockSkew: '60s' },
             { issuer: liar.issuer, audiences: [resource] },
+            { issuer: flooded.issuer },
           ],
         },
         servers: [everythingOverStdio()],
@@ -108,6 +111,7 @@ describe('OAuth resource server', () => {
     await gw?.close();
     await as?.close();
     await liar?.close();
+    await flooded?.close();
   });
 
   test('a 401 points at the Protected Resource Metadata, served at the path-suffixed and the root well-known URI', async () => {
@@ -118,7 +122,7 @@ describe('OAuth resource server', () => {
     for (const url of [metadataUrl, `${new URL(resource).origin}/.well-known/oauth-protected-resource`]) {
       const doc = (await (await fetch(url)).json()) as Record<string, unknown>;
       assert.equal(doc.resource, resource);
-      assert.deepEqual(doc.authorization_servers, [as.issuer, liar.issuer]);
+      assert.deepEqual(doc.authorization_servers, [as.issuer, liar.issuer, flooded.issuer]);
       assert.deepEqual(doc.bearer_methods_supported, ['header']);
       assert.deepEqual(doc.scopes_supported, ['mcp']);
     }
@@ -166,6 +170,18 @@ describe('OAuth resource server', () => {
       assert.match(res.headers.get('www-authenticate') ?? '', /error="invalid_token"/);
       assert.match(((await res.json()) as { error: { message: string } }).error.message, why);
     }
+  });
+
+  test('tokens naming made-up key ids cannot make the gateway hammer the issuer: one JWKS fetch per cooldown', async () => {
+    const good = await flooded.mint({ sub: 'scaler-bot', aud: resource });
+    assert.equal((await post({ authorization: `Bearer ${good}` })).status, 200);
+    const fetches = flooded.jwksFetches;
+    const foreign = await flooded.foreignKey();
+    for (let i = 0; i < 20; i++) {
+      const res = await post({ authorization: `Bearer ${await flooded.mint({ sub: 'scaler-bot', aud: resource, jti: `f${i}` }, { key: foreign, kid: `made-up-${i}` })}` });
+      assert.equal(res.status, 401);
+    }
+    assert.ok(flooded.jwksFetches - fetches <= 1, `${flooded.jwksFetches - fetches} JWKS fetches for 20 made-up key ids`);
   });
 
   test('clock skew is bounded: a token expired 30 s ago passes with 60 s of skew', async () => {

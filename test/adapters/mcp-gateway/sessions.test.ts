@@ -131,6 +131,39 @@ describe('sessions', () => {
     assert.match(JSON.stringify((await agents[1]?.callTool({ name: 'echo', arguments: { message: 'still here' } }))?.content), /still here/);
   });
 
+  test("stateless requests (the SDK's stateless mode) are served and governed when every upstream is shared; refused otherwise", async () => {
+    const statelessCall = (gw: TestGateway, body: object) =>
+      fetch(gw.url, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          accept: 'application/json, text/event-stream',
+          authorization: `Bearer ${TOKEN}`,
+          'mcp-protocol-version': LATEST_PROTOCOL_VERSION,
+        },
+        body: JSON.stringify(body),
+      });
+    const gw = await startTestGateway({ policy: POLICY, gateway: gatewayConfig({}, { shared: true }) });
+    gateways.push(gw);
+    const list = await statelessCall(gw, { jsonrpc: '2.0', id: 1, method: 'tools/list' });
+    assert.equal(list.status, 200);
+    assert.equal(list.headers.get('mcp-session-id'), null);
+    assert.ok(((await list.json()) as { result: { tools: { name: string }[] } }).result.tools.some((t) => t.name === 'echo'));
+    const call = await statelessCall(gw, { jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'echo', arguments: { message: 'no session' } } });
+    assert.equal(call.status, 200);
+    assert.match(JSON.stringify(await call.json()), /Echo: no session/);
+    const decisions = (await gw.store.queryLedger({ kind: 'decision' })).filter((e) => (e.leaf as { tool?: { name?: string } }).tool?.name === 'echo');
+    assert.equal(decisions.length, 1);
+    assert.equal(gw.mounted.sessions, 0);
+    assert.equal(gw.mounted.upstreamProcesses, 1);
+    const perSession = await startTestGateway({ policy: POLICY, gateway: gatewayConfig() });
+    gateways.push(perSession);
+    const refused = await statelessCall(perSession, { jsonrpc: '2.0', id: 1, method: 'tools/list' });
+    assert.equal(refused.status, 400);
+    assert.match(((await refused.json()) as { error: { message: string } }).error.message, /only when every upstream is shared or over HTTP/);
+    assert.equal(perSession.mounted.upstreamProcesses, 0);
+  });
+
   test('idle sessions are reaped with their upstream processes, and the slots serve new sessions', async () => {
     const gw = await startTestGateway({ policy: POLICY, gateway: gatewayConfig({ sessionIdleTimeout: '2s', maxUpstreamProcesses: 2 }) });
     gateways.push(gw);

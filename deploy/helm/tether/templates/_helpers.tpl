@@ -68,6 +68,9 @@ Agents only, as CEL over the request's user: the same expression `tether webhook
 {{- else -}}
 {{- $_ := set $c "storeFile" (printf "/etc/tether/store/%s" .Values.store.postgres.key) -}}
 {{- end -}}
+{{- if .Values.ledger.signingKey.existingSecret -}}
+{{- $_ := set $c "ledger" (dict "signingKeyFile" (printf "/etc/tether/ledger/%s" .Values.ledger.signingKey.key)) -}}
+{{- end -}}
 {{- $tokens := list -}}
 {{- range .Values.tokens.entries -}}
 {{- $t := dict "tokenFile" (printf "/etc/tether/tokens/%s" .key) -}}

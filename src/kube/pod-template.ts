@@ -1,0 +1,47 @@
+// Which objects run pods, where their pod spec is, and which service account the pods run as.
+// The API server runs a pod as spec.serviceAccountName, else the deprecated spec.serviceAccount,
+// else `default`; controllers copy the template's spec into every pod they make.
+
+/** `group/resource` → dotted path of the pod spec, for every built-in kind that runs pods. */
+const BUILT_IN: ReadonlyMap<string, readonly string[]> = new Map([
+  ['/pods', ['spec']],
+  ['/replicationcontrollers', ['spec', 'template', 'spec']],
+  ['apps/deployments', ['spec', 'template', 'spec']],
+  ['apps/replicasets', ['spec', 'template', 'spec']],
+  ['apps/statefulsets', ['spec', 'template', 'spec']],
+  ['apps/daemonsets', ['spec', 'template', 'spec']],
+  ['batch/jobs', ['spec', 'template', 'spec']],
+  ['batch/cronjobs', ['spec', 'jobTemplate', 'spec', 'template', 'spec']],
+]);
+
+export interface WorkloadKind {
+  readonly apiGroup: string;
+  readonly resource: string;
+  readonly podSpecPath: string;
+}
+
+/** The pod spec path of a resource that runs pods (built in, or declared as a custom workload kind); undefined otherwise. */
+export function podSpecPath(group: string, resource: string, custom: readonly WorkloadKind[] = []): readonly string[] | undefined {
+  const builtIn = BUILT_IN.get(`${group}/${resource}`);
+  if (builtIn) return builtIn;
+  const c = custom.find((k) => k.apiGroup === group && k.resource === resource);
+  return c ? c.podSpecPath.split('.') : undefined;
+}
+
+export function podSpecAt(object: unknown, path: readonly string[]): Record<string, unknown> | undefined {
+  let cur: unknown = object;
+  for (const seg of path) {
+    if (typeof cur !== 'object' || cur === null || Array.isArray(cur)) return undefined;
+    cur = (cur as Record<string, unknown>)[seg];
+  }
+  return typeof cur === 'object' && cur !== null && !Array.isArray(cur) ? (cur as Record<string, unknown>) : undefined;
+}
+
+/** The account the pods run as: serviceAccountName, else the deprecated serviceAccount, else default. */
+export function serviceAccountOf(podSpec: Record<string, unknown>): string {
+  const name = podSpec.serviceAccountName;
+  if (typeof name === 'string' && name !== '') return name;
+  const legacy = podSpec.serviceAccount;
+  if (typeof legacy === 'string' && legacy !== '') return legacy;
+  return 'default';
+}
