@@ -37,12 +37,15 @@ export const setArgs = (values: Record<string, string>): string[] => Object.entr
 export const MANIFEST_VALUES = { createNamespace: 'true', 'tls.mode': 'cert-manager' };
 
 export function renderManifests(): string {
-  const r = helm(['template', 'tether', CHART, '--namespace', 'tether-system', '--include-crds', ...setArgs(MANIFEST_VALUES)]);
+  // The CRDs stay in deploy/crds (their one source, regenerated from the schema): apply them first.
+  const r = helm(['template', 'tether', CHART, '--namespace', 'tether-system', ...setArgs(MANIFEST_VALUES)]);
   if (r.code !== 0) throw new Error(`helm template: ${r.stderr}`);
   const header = [
-    '# Tether for `kubectl apply -f` — generated from deploy/helm/tether by `npm run gen:manifests`; do not edit.',
-    '# Needs: cert-manager (serving certificate and the webhook CA bundle), and a Secret',
-    '# tether-postgres in tether-system with key `url` (postgres://…). See README "Install in a cluster".',
+    '# Tether for kubectl — generated from deploy/helm/tether by `npm run gen:manifests`; do not edit.',
+    '#   kubectl apply --server-side -f deploy/crds -f deploy/manifests/tether.yaml',
+    '# Needs: cert-manager (serving certificate and the webhook CA bundle) and, in tether-system, the Secrets',
+    '# tether-postgres (key `url`: postgres://…) and tether-keys (`ledger-signing-key.pem`: an Ed25519 PKCS#8',
+    '# key; `digest-key`: 32+ random bytes, hex). See README "Install in a cluster".',
     '',
   ].join('\n');
   return header + r.stdout.replace(/^# Source: .*\n/gm, '');

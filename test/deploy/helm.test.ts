@@ -80,7 +80,7 @@ describe('helm chart', { skip: helmMissing }, () => {
   test('tokens, the ledger signing key and notification URLs come from Secrets, mounted read-only', () => {
     const pod = (find(rendered.postgres, 'Deployment') as Obj).spec.template.spec;
     const secrets = pod.volumes.filter((v: Y) => v.secret).map((v: Y) => v.secret.secretName);
-    assert.deepEqual(secrets.sort(), ['tether-ledger-key', 'tether-postgres', 'tether-slack', 'tether-tls', 'tether-tokens']);
+    assert.deepEqual(secrets.sort(), ['tether-keys', 'tether-ledger-key', 'tether-postgres', 'tether-slack', 'tether-tls', 'tether-tokens']);
     const mounts = Object.fromEntries(pod.containers[0].volumeMounts.map((m: Y) => [m.name, m]));
     assert.equal(mounts['ledger-key'].mountPath, '/etc/tether/ledger', 'the key is kept apart from the data volume');
     assert.equal(mounts.data.mountPath, '/var/lib/tether');
@@ -88,6 +88,7 @@ describe('helm chart', { skip: helmMissing }, () => {
     assert.match(config, /signingKeyFile: \/etc\/tether\/ledger\/ledger-signing-key\.pem/, 'serve reads the key where it is mounted');
     assert.match(config, /tokenFile: \/etc\/tether\/tokens\/alice\n\s+human: alice@example.com|human: alice@example.com\n\s+tokenFile: \/etc\/tether\/tokens\/alice/);
     assert.match(config, /urlFile: \/etc\/tether\/notifications\/0\/url/);
+    assert.match(config, /digestKeyFile: \/etc\/tether\/digest\/digest-key/, 'every replica keys digests alike');
     assert.equal(pod.containers[0].env.find((e: Y) => e.name === 'OTEL_EXPORTER_OTLP_ENDPOINT')?.value, 'http://otel-collector.observability:4318');
   });
 
@@ -151,6 +152,7 @@ describe('helm chart', { skip: helmMissing }, () => {
     refuse({ tls: { mode: 'existing' } }, /existingSecret|caBundle/);
     refuse({ tokens: { existingSecret: 'x', entries: [{ key: 'a', human: 'a@x', agentUsername: 'b' }] } }, /tokens/);
     refuse({ replicasCount: 3 }, /replicasCount/);
+    refuse({ ledger: { signingKey: { existingSecret: '' } } }, /existingSecret/);
   });
 
   test('deploy/manifests is rendered from the current chart (run npm run gen:manifests)', () => {

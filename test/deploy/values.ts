@@ -4,9 +4,12 @@ import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { tempDir } from '../store/backends.ts';
 
+/** One replica may keep its ledger and digest keys in its data volume. */
+const OWN_KEYS = { ledger: { signingKey: { existingSecret: '' } }, digestKey: { existingSecret: '' } } as const;
+
 export const VALUE_SETS = {
-  /** One replica on SQLite, the chart's own CA. */
-  sqlite: { store: { type: 'sqlite' }, replicaCount: 1, agents: { serviceAccountNamespaces: ['agents'], usernames: ['ci-bot@example.com'] } },
+  /** One replica on SQLite, the chart's own CA; its keys in its own volume. */
+  sqlite: { store: { type: 'sqlite' }, replicaCount: 1, ...OWN_KEYS, agents: { serviceAccountNamespaces: ['agents'], usernames: ['ci-bot@example.com'] } },
   /** Two replicas on PostgreSQL; tokens, ledger key and a notification webhook from Secrets; ServiceMonitor; OTLP. */
   postgres: {
     store: { type: 'postgres', postgres: { existingSecret: 'tether-postgres', key: 'url' } },
@@ -25,7 +28,7 @@ export const VALUE_SETS = {
     otel: { endpoint: 'http://otel-collector.observability:4318' },
   },
   /** cert-manager issues the serving certificate and injects the CA bundle. */
-  certManager: { tls: { mode: 'cert-manager' }, store: { type: 'sqlite' }, replicaCount: 1, serviceMonitor: { enabled: true } },
+  certManager: { tls: { mode: 'cert-manager' }, store: { type: 'sqlite' }, replicaCount: 1, ...OWN_KEYS, serviceMonitor: { enabled: true } },
 } as const;
 
 export type ValueSetName = keyof typeof VALUE_SETS;

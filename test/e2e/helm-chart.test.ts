@@ -9,6 +9,7 @@
 // port (the rendered webhook URL points there).
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
+import { generateKeyPairSync } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
@@ -168,6 +169,8 @@ describe('the Helm chart on a real kube-apiserver', { skip }, () => {
       webhook: { url: `https://127.0.0.1:${port}`, timeoutSeconds: 5 },
       tls: { mode: 'self-signed', extraIPs: ['127.0.0.1'] },
       tokens: { existingSecret: 'tether-tokens', entries: [{ key: 'root', human: 'root@example.com' }] },
+      ledger: { signingKey: { existingSecret: 'tether-ledger-key', key: 'signing.pem' } },
+      digestKey: { existingSecret: 'tether-ledger-key', key: 'digest' },
       logLevel: 'warn',
     };
     const { crds, objects } = render(values, 'tether', 'tether-system');
@@ -181,6 +184,17 @@ describe('the Helm chart on a real kube-apiserver', { skip }, () => {
         .join('---\n'),
     );
     await must(['create', 'secret', 'generic', 'tether-tokens', '-n', 'tether-system', `--from-literal=root=${ROOT_TOKEN}`]);
+    const signing = generateKeyPairSync('ed25519');
+    await must([
+      'create',
+      'secret',
+      'generic',
+      'tether-ledger-key',
+      '-n',
+      'tether-system',
+      `--from-literal=signing.pem=${signing.privateKey.export({ type: 'pkcs8', format: 'pem' })}`,
+      `--from-literal=digest=${'ab'.repeat(32)}`,
+    ]);
     await apply(
       docs
         .filter((o) => o.kind !== 'Namespace' && o.kind !== 'ValidatingWebhookConfiguration')
@@ -206,6 +220,9 @@ describe('the Helm chart on a real kube-apiserver', { skip }, () => {
         agents.some((a) => a.name === 'scaler-bot'),
         JSON.stringify(agents),
       );
+      // Checkpoints are signed with the key from the Secret, not one made in the data directory.
+      const pubkey = (await https<{ pem: string }>(`${url}/v1/ledger/pubkey`, { ca, token: ROOT_TOKEN })).body.pem;
+      assert.equal(pubkey, signing.publicKey.export({ type: 'spki', format: 'pem' }));
       // Status written back with the chart's agents/status permission.
       await waitFor('Agent status', async () => (await kubectl(admin, ['get', 'agent', 'scaler-bot', '-o', 'jsonpath={.status.enforced}'])).stdout === 'true');
 

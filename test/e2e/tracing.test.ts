@@ -69,7 +69,20 @@ describe('traces across agent → gateway → kubernetes-mcp-server → API serv
     const port = await freePort();
     const gateway = spawn(
       process.execPath,
-      [join(ROOT, 'bin/tether.js'), 'gateway', '-c', env.gatewayConfig(mcpServerBinary() as string), '--policy', env.policyDir, '--store', env.storeUrl, '--port', String(port)],
+      [
+        join(ROOT, 'bin/tether.js'),
+        'gateway',
+        '-c',
+        env.gatewayConfig(mcpServerBinary() as string),
+        '--policy',
+        env.policyDir,
+        '--store',
+        env.storeUrl,
+        '--data-dir',
+        env.dataDir,
+        '--port',
+        String(port),
+      ],
       { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, OTEL_SERVICE_NAME: 'tether-gateway' } },
     );
     let log = '';

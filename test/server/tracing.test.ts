@@ -5,8 +5,9 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { context, propagation, trace } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
+import Fastify from 'fastify';
 import { InMemorySpanExporter, SimpleSpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
-import { propagator, TRACEPARENT_ANNOTATION, traceDecision, traceToolCall, traceUpstreamCall } from '../../src/common/tracing.ts';
+import { propagator, TRACEPARENT_ANNOTATION, traceDecision, traceRequests, traceToolCall, traceUpstreamCall } from '../../src/common/tracing.ts';
 import type { Action } from '../../src/engine/action.ts';
 import type { Decision } from '../../src/engine/decision.ts';
 import { startTracing } from '../../src/server/tracing.ts';
@@ -109,6 +110,20 @@ test('a tool call: server span from _meta, decisions and the upstream client spa
   assert.equal(decision?.parentSpanContext?.spanId, server?.spanContext().spanId);
   assert.equal(client?.parentSpanContext?.spanId, server?.spanContext().spanId);
   assert.equal(handedOn.traceparent, `00-${TRACE}-${client?.spanContext().spanId}-01`);
+});
+
+test('a request carrying traceparent: its decisions continue that trace (decision API, webhooks when the API server traces)', async () => {
+  exporter.reset();
+  const app = Fastify();
+  // Routes are registered before the hook, as in src/server/server.ts.
+  app.post('/v1/decide', async () => traceDecision(action({ source: 'api' }), async () => decided('allow')).then(() => ({ ok: true })));
+  traceRequests(app);
+  const r = await app.inject({ method: 'POST', url: '/v1/decide', headers: { traceparent: `00-${TRACE}-${SPAN}-01` }, payload: {} });
+  assert.equal(r.statusCode, 200);
+  const [span] = exporter.getFinishedSpans();
+  assert.equal(span?.spanContext().traceId, TRACE);
+  assert.equal(span?.parentSpanContext?.spanId, SPAN);
+  await app.close();
 });
 
 test('off unless an OTLP endpoint is configured', () => {

@@ -32,6 +32,7 @@ spec:
   identities: [{ kind: ServiceAccount, namespace: agents, name: releaser }]
   boundary:
     namespaces: [shop]
+    runAs: [web]
     rules:
       - { apiGroups: [apps], resources: [deployments], verbs: [create, update] }
       - { apiGroups: [""], resources: [secrets], verbs: [update] }

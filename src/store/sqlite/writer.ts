@@ -33,7 +33,9 @@ export class ThreadWriter implements Writer {
   #closed: Promise<void> | undefined;
 
   constructor(file: string) {
-    this.#worker = new Worker(new URL('./writer-thread.ts', import.meta.url), { workerData: { file } });
+    // The sources in a clone, the compiled JavaScript in the npm package (dist/).
+    const entry = import.meta.url.endsWith('.ts') ? './writer-thread.ts' : './writer-thread.js';
+    this.#worker = new Worker(new URL(entry, import.meta.url), { workerData: { file } });
     this.#worker.unref();
     this.#worker.on('message', (m: ToWriter) => {
       if ('done' in m) for (const d of m.done) this.#settle(d);

@@ -71,6 +71,9 @@ Agents only, as CEL over the request's user: the same expression `tether webhook
 {{- if .Values.ledger.signingKey.existingSecret -}}
 {{- $_ := set $c "ledger" (dict "signingKeyFile" (printf "/etc/tether/ledger/%s" .Values.ledger.signingKey.key)) -}}
 {{- end -}}
+{{- if .Values.digestKey.existingSecret -}}
+{{- $_ := set $c "digestKeyFile" (printf "/etc/tether/digest/%s" .Values.digestKey.key) -}}
+{{- end -}}
 {{- $tokens := list -}}
 {{- range .Values.tokens.entries -}}
 {{- $t := dict "tokenFile" (printf "/etc/tether/tokens/%s" .key) -}}
