@@ -82,5 +82,10 @@ describe('self-modification', () => {
   });
   test('its declared workload', () => expectDecision(decide(workload('auto-runner', 'default'), policy, EMPTY_STATE, NOW), 'deny', RULES.selfModification));
   test('a workload running as its service account', () => expectDecision(decide(workload('sidecar', 'auto'), policy, EMPTY_STATE, NOW), 'deny', RULES.selfModification));
+  test('...named through the deprecated serviceAccount field', () => {
+    const a = workload('sidecar', 'ignored');
+    const object = { metadata: { name: 'sidecar' }, spec: { template: { spec: { serviceAccount: 'auto' } } } };
+    expectDecision(decide({ ...a, object }, policy, EMPTY_STATE, NOW), 'deny', RULES.selfModification);
+  });
   test('another workload', () => expectDecision(decide(workload('web', 'web'), policy, EMPTY_STATE, NOW, cluster), 'allow'));
 });

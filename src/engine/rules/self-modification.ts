@@ -1,23 +1,19 @@
+import { podSpecAt, podSpecPath, serviceAccountOf } from '../../kube/pod-template.ts';
 import { API_GROUP } from '../../policy/schema.ts';
 import type { DecisionContext } from '../context.ts';
 import { RULES } from '../decision.ts';
 
-const WORKLOAD_RESOURCES = new Set(['deployments', 'statefulsets', 'daemonsets', 'replicasets', 'jobs', 'cronjobs', 'pods']);
 const BINDING_RESOURCES = new Set(['rolebindings', 'clusterrolebindings']);
 
 interface Binding {
   subjects?: { kind?: string; name?: string; namespace?: string }[];
 }
 
-function podServiceAccount(obj: unknown): string | undefined {
-  const o = obj as {
-    spec?: {
-      serviceAccountName?: string;
-      template?: { spec?: { serviceAccountName?: string } };
-      jobTemplate?: { spec?: { template?: { spec?: { serviceAccountName?: string } } } };
-    };
-  } | null;
-  return o?.spec?.serviceAccountName ?? o?.spec?.template?.spec?.serviceAccountName ?? o?.spec?.jobTemplate?.spec?.template?.spec?.serviceAccountName;
+/** The account a workload's pods run as, when the object names one (the one definition of where: src/kube/pod-template.ts). */
+function podServiceAccount(obj: unknown, group: string, resource: string, custom: Parameters<typeof podSpecPath>[2]): string | undefined {
+  const path = podSpecPath(group, resource, custom);
+  const spec = path ? podSpecAt(obj, path) : undefined;
+  return spec && (spec.serviceAccountName || spec.serviceAccount) ? serviceAccountOf(spec) : undefined;
 }
 
 /**
@@ -34,9 +30,9 @@ function selfTarget(ctx: DecisionContext): string | undefined {
   if (agent.spec.workloads?.some((w) => w.namespace === t.namespace && w.resource === t.resource && w.name === t.name)) {
     return `its own workload ${t.resource}/${t.name}`;
   }
-  if (WORKLOAD_RESOURCES.has(t.resource)) {
+  if (podSpecPath(t.group, t.resource, ctx.policy.governance.spec.workloadKinds)) {
     for (const obj of [action.object, action.oldObject]) {
-      const sa = podServiceAccount(obj);
+      const sa = podServiceAccount(obj, t.group, t.resource, ctx.policy.governance.spec.workloadKinds);
       if (sa && agent.serviceAccounts.some((s) => s.namespace === t.namespace && s.name === sa)) {
         return `a workload running as its own service account ${t.namespace}/${sa}`;
       }
