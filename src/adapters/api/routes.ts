@@ -219,7 +219,13 @@ export function apiRoutes(app: FastifyInstance, deps: ApiDeps): void {
     api.get('/v1/ledger/verify', async (req, reply) =>
       human(req, reply) ? verifyStore(ledger.store, [ledger.signer.publicKey], { maxUnsignedAgeMs: ledger.maxUnsignedAgeMs }) : reply,
     );
-    if (deps.owners) ownerRoutes(api, { owners: deps.owners, governor, ledger });
+    const owners = deps.owners;
+    // Owners, "why" and owner reports read across agents and the whole ledger: people only.
+    if (owners)
+      api.register(async (people) => {
+        people.addHook('preHandler', async (req, reply) => (human(req, reply) ? undefined : reply));
+        ownerRoutes(people, { owners, governor, ledger });
+      });
     api.get('/v1/ledger/pubkey', async () => ({ keyId: ledger.signer.keyId, pem: ledger.signer.publicKeyPem }));
     reviewRoutes(api, deps);
   });
