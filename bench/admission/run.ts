@@ -1,6 +1,8 @@
 // Admission reviews per second over HTTPS keep-alive, side by side in one run:
 //   Tether+SQLite  — `tether serve`, every decision durable in the ledger (WAL, synchronous=FULL)
 //                    before its answer is sent;
+//   Tether+SQLite/loop — the same with SQLite writes on the event loop (TETHER_SQLITE_WRITER=loop)
+//                    instead of the writer thread: the two designs side by side;
 //   Tether+PG      — the same with the ledger on PostgreSQL (BENCH_PG_URL or TETHER_TEST_PG_URL;
 //                    a fresh database of its own; skipped without one);
 //   OPA            — Open Policy Agent (scripts/build-opa.sh) serving bench/admission/policy.rego,
@@ -163,6 +165,7 @@ let pgDatabase: Awaited<ReturnType<typeof freshPgDatabase>> | undefined;
 try {
   const sqlite = await startTether('Tether+SQLite', { dataDir: join(dir, 'sqlite'), policyDir, cpuProfDir: process.env.BENCH_CPU_PROF });
   targets.push(sqlite);
+  targets.push(await startTether('Tether+SQLite/loop', { dataDir: join(dir, 'loop'), policyDir, env: { TETHER_SQLITE_WRITER: 'loop' } }));
   if (BASELINE) targets.push(await startTether('Tether+SQLite@base', { dataDir: join(dir, 'base'), policyDir, root: BASELINE }));
   if (PG_URL) {
     pgDatabase = await freshPgDatabase(PG_URL);

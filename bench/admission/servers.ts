@@ -69,12 +69,15 @@ function stopper(child: ChildProcess): () => Promise<void> {
  * `tether serve` from this checkout (or from `root`, another checkout: a before/after in one run);
  * `store` is a store URL, or undefined for SQLite in the data dir.
  */
-export async function startTether(name: string, opts: { dataDir: string; policyDir: string; store?: string; cpuProfDir?: string; root?: string }): Promise<Target> {
+export async function startTether(
+  name: string,
+  opts: { dataDir: string; policyDir: string; store?: string; cpuProfDir?: string; root?: string; env?: Record<string, string> },
+): Promise<Target> {
   const port = await freePort();
   const prof = opts.cpuProfDir ? ['--cpu-prof', '--cpu-prof-dir', opts.cpuProfDir] : [];
   const store = opts.store ? ['--store', opts.store] : [];
   const args = [...prof, join(opts.root ?? ROOT, 'bin/tether.js'), 'serve', '--data-dir', opts.dataDir, '--policy', opts.policyDir, '--port', String(port), ...store];
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...opts.env } });
   let log = '';
   child.stderr?.on('data', (c) => (log += c));
   await waitFor(

@@ -1,6 +1,9 @@
-// Lists Kubernetes objects from a live cluster as plain JSON (exactly what the API serves, no
-// client-model conversion), page by page, across all namespaces. A resource that cannot be listed
-// (forbidden, not served) becomes a problem, not a failure, so callers can say what they could not see.
+// The one Kubernetes client for cluster reads (and drift's server-side apply): plain JSON exactly
+// as the API serves it (no client-model conversion), over one keep-alive pool, with
+// @kubernetes/client-node only for the kubeconfig and authentication. Lists page by page across all
+// namespaces; a resource that cannot be listed (forbidden, not served) becomes a problem, not a
+// failure, so callers can say what they could not see.
+import { request as httpRequest } from 'node:http';
 import { Agent, request, type RequestOptions } from 'node:https';
 import { KubeConfig } from '@kubernetes/client-node';
 import type { DumpProblem, KubeObject, LocatedObject } from './object-dump.ts';
@@ -38,10 +41,13 @@ export function resourcePath(r: ApiResource): string {
 
 export class ApiError extends Error {
   readonly status: number;
-  constructor(status: number, message: string) {
+  /** The Status reason (NotFound, Forbidden, Conflict…), when the API server gave one. */
+  readonly reason?: string;
+  constructor(status: number, message: string, reason?: string) {
     super(message);
     this.name = 'ApiError';
     this.status = status;
+    if (reason) this.reason = reason;
   }
 }
 
@@ -66,8 +72,8 @@ export function kubeClient(kc: KubeConfig): KubeClient {
       base = (async () => {
         const o: RequestOptions = { headers: {} };
         await kc.applyToHTTPSOptions(o);
-        // A proxy agent from the kubeconfig stays; otherwise pool connections.
-        if (!cluster.proxyUrl) {
+        // A proxy agent from the kubeconfig stays; otherwise pool connections (plain http needs none).
+        if (!cluster.proxyUrl && !cluster.server.startsWith('http:')) {
           o.agent = new Agent({
             ca: o.ca,
             cert: o.cert,
@@ -93,18 +99,20 @@ export function kubeClient(kc: KubeConfig): KubeClient {
       const headers: Record<string, string> = { ...(o.headers as Record<string, string>), Accept: 'application/json' };
       if (payload !== undefined) headers['Content-Type'] = contentType;
       return new Promise((resolve, reject) => {
-        const req = request(new URL(path, cluster.server), { ...o, method, headers }, (res) => {
+        const url = new URL(path, cluster.server);
+        const send = url.protocol === 'http:' ? httpRequest : request;
+        const req = send(url, { ...o, method, headers }, (res) => {
           const chunks: Buffer[] = [];
           res.on('data', (c: Buffer) => chunks.push(c));
           res.on('end', () => {
             const text = Buffer.concat(chunks).toString('utf8');
             const status = res.statusCode ?? 0;
             if (status < 200 || status >= 300) {
-              let message = text;
+              let parsed: { message?: string; reason?: string } = {};
               try {
-                message = (JSON.parse(text) as { message?: string }).message ?? text;
+                parsed = JSON.parse(text) as { message?: string; reason?: string };
               } catch {}
-              reject(new ApiError(status, `${method} ${path}: ${status} ${message}`));
+              reject(new ApiError(status, `${method} ${url.pathname}: ${status} ${parsed.message ?? text.slice(0, 200)}`, parsed.reason));
               return;
             }
             try {

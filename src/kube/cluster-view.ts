@@ -1,32 +1,36 @@
 // The cluster view the engine's containment rules read (src/engine/cluster-view.ts), kept from
-// the same objects `tether access` reads: RBAC objects go through the access analyzer's
-// inventory and RBAC index (the one model of the authorizer), pods are kept only as the service
-// account they run as. Fed by informers in `tether serve`, by a dump in the CLI, by fixtures in
-// tests. RBAC changes mark the index stale; it is rebuilt once, on the next question.
-import { buildInventory } from '../analysis/access/inventory.ts';
-import { buildRbacIndex, grantsFor, type RbacIndex } from '../analysis/access/rbac-index.ts';
+// the same objects `tether access` reads, with the access analyzer's model of the authorizer:
+// its inventory normalises RBAC objects, subjectKey files bindings under the users and groups
+// they apply to, emulateAggregation gives aggregated ClusterRoles their rules. Kept incrementally
+// (an informer event touches one entry; aggregation is redone only when a ClusterRole changes),
+// so an RBAC change is reflected in the next answer. Pods are kept only as their service account.
+import { emulateAggregation } from '../analysis/access/aggregation.ts';
+import { type AccessInventory, type BindingObject, buildInventory, emptyInventory } from '../analysis/access/inventory.ts';
+import { subjectKey } from '../analysis/access/rbac-index.ts';
 import type { ScopedRule } from '../engine/boundary-scope.ts';
 import type { ClusterView, RoleRef } from '../engine/cluster-view.ts';
 import { evaluateLabelSelector, type LabelSelector } from './label-selector.ts';
-import type { KubeObject, LocatedObject } from './object-dump.ts';
+import type { KubeObject } from './object-dump.ts';
 import { serviceAccountOf } from './pod-template.ts';
 import type { RuleLike, UserInfoLike } from './rbac-match.ts';
 
 export const VIEW_KINDS = ['ClusterRole', 'ClusterRoleBinding', 'Role', 'RoleBinding', 'ServiceAccount', 'Pod'] as const;
 export type ViewKind = (typeof VIEW_KINDS)[number];
-const RBAC_KINDS = new Set<string>(['ClusterRole', 'ClusterRoleBinding', 'Role', 'RoleBinding']);
 
-const keyOf = (o: KubeObject) => `${o.kind}/${o.metadata?.namespace ?? ''}/${o.metadata?.name ?? ''}`;
 const podKey = (namespace: string, name: string) => `${namespace}/${name}`;
+const SOURCE = { origin: 'cluster' };
+const RBAC_KINDS = new Set(['ClusterRole', 'ClusterRoleBinding', 'Role', 'RoleBinding']);
 
 export class ClusterState implements ClusterView {
   #synced = false;
-  readonly #rbac = new Map<string, KubeObject>();
+  readonly #inv: AccessInventory = emptyInventory();
+  /** Subject key (u:<user>, g:<group>) → the bindings that name it. */
+  readonly #bySubject = new Map<string, Set<BindingObject>>();
   readonly #pods = new Map<string, string>();
   readonly #serviceAccounts = new Set<string>();
-  #index: RbacIndex | undefined;
+  #aggregated: Map<string, readonly RuleLike[]> | undefined;
   readonly #rulesCache = new Map<string, readonly ScopedRule[]>();
-  /** Bumped on every RBAC change: callers can tell whether an answer reflects a change. */
+  /** Bumped on every RBAC change. */
   rbacGeneration = 0;
 
   get synced(): boolean {
@@ -38,16 +42,26 @@ export class ClusterState implements ClusterView {
     this.#synced = true;
   }
 
-  upsert(o: KubeObject): void {
+  upsert(input: KubeObject): void {
+    // Informers' listed items may lack apiVersion; the inventory checks the group.
+    const o = input.apiVersion || !RBAC_KINDS.has(input.kind ?? '') ? input : { ...input, apiVersion: 'rbac.authorization.k8s.io/v1' };
     const kind = o.kind ?? '';
     const ns = o.metadata?.namespace ?? '';
     const name = o.metadata?.name ?? '';
     if (kind === 'Pod') this.#pods.set(podKey(ns, name), serviceAccountOf(((o as { spec?: Record<string, unknown> }).spec ?? {}) as Record<string, unknown>));
     else if (kind === 'ServiceAccount') this.#serviceAccounts.add(podKey(ns, name));
-    else if (RBAC_KINDS.has(kind)) {
-      this.#rbac.set(keyOf(o), o);
-      this.#stale();
+    else if (kind === 'RoleBinding' || kind === 'ClusterRoleBinding') {
+      this.#dropBinding(kind, ns, name);
+      buildInventory([{ object: o, source: SOURCE }], this.#inv);
+      const b = kind === 'RoleBinding' ? this.#inv.roleBindings.get(`${ns}/${name}`) : this.#inv.clusterRoleBindings.get(name);
+      if (b) this.#fileBinding(b);
+      this.#changed(false);
+    } else if (kind === 'Role' || kind === 'ClusterRole') {
+      buildInventory([{ object: o, source: SOURCE }], this.#inv);
+      this.#changed(kind === 'ClusterRole');
     }
+    // The inventory's notes (unknown kinds, duplicates) are for the analyzer's reports, not kept here.
+    this.#inv.problems.length = 0;
   }
 
   remove(o: KubeObject): void {
@@ -56,62 +70,94 @@ export class ClusterState implements ClusterView {
     const name = o.metadata?.name ?? '';
     if (kind === 'Pod') this.#pods.delete(podKey(ns, name));
     else if (kind === 'ServiceAccount') this.#serviceAccounts.delete(podKey(ns, name));
-    else if (RBAC_KINDS.has(kind) && this.#rbac.delete(keyOf(o))) this.#stale();
-  }
-
-  /** Replaces every object of one kind (an informer's relist). */
-  replaceKind(kind: ViewKind, objects: readonly KubeObject[]): void {
-    if (kind === 'Pod') this.#pods.clear();
-    else if (kind === 'ServiceAccount') this.#serviceAccounts.clear();
-    else {
-      for (const [k, o] of this.#rbac) if (o.kind === kind) this.#rbac.delete(k);
-      this.#stale();
+    else if (kind === 'RoleBinding' || kind === 'ClusterRoleBinding') {
+      this.#dropBinding(kind, ns, name);
+      this.#changed(false);
+    } else if (kind === 'Role') {
+      this.#inv.roles.delete(`${ns}/${name}`);
+      this.#changed(false);
+    } else if (kind === 'ClusterRole') {
+      this.#inv.clusterRoles.delete(name);
+      this.#changed(true);
     }
-    for (const o of objects) this.upsert({ ...o, kind });
   }
 
-  #stale(): void {
-    this.#index = undefined;
+  #fileBinding(b: BindingObject): void {
+    for (const s of b.subjects) {
+      const k = subjectKey(s, b.namespace);
+      if (!k) continue;
+      let set = this.#bySubject.get(k);
+      if (!set) {
+        set = new Set();
+        this.#bySubject.set(k, set);
+      }
+      set.add(b);
+    }
+  }
+
+  #dropBinding(kind: string, ns: string, name: string): void {
+    const map = kind === 'RoleBinding' ? this.#inv.roleBindings : this.#inv.clusterRoleBindings;
+    const key = kind === 'RoleBinding' ? `${ns}/${name}` : name;
+    const old = map.get(key);
+    if (!old) return;
+    map.delete(key);
+    for (const s of old.subjects) {
+      const k = subjectKey(s, old.namespace);
+      const set = k ? this.#bySubject.get(k) : undefined;
+      set?.delete(old);
+      if (k && set?.size === 0) this.#bySubject.delete(k);
+    }
+  }
+
+  #changed(clusterRoles: boolean): void {
+    if (clusterRoles) this.#aggregated = undefined;
     this.#rulesCache.clear();
     this.rbacGeneration++;
   }
 
-  get index(): RbacIndex {
-    if (!this.#index) {
-      const located: LocatedObject[] = [];
-      for (const object of this.#rbac.values()) located.push({ object, source: { origin: 'cluster' } });
-      this.#index = buildRbacIndex(buildInventory(located));
-    }
-    return this.#index;
+  /** Effective rules of aggregated ClusterRoles, as the aggregation controller keeps them. */
+  #aggregation(): Map<string, readonly RuleLike[]> {
+    this.#aggregated ??= emulateAggregation(this.#inv.clusterRoles).rules;
+    return this.#aggregated;
   }
 
   rulesOf(user: UserInfoLike): readonly ScopedRule[] {
     const cacheKey = `${user.username}\n${user.groups.join('\n')}`;
     const hit = this.#rulesCache.get(cacheKey);
     if (hit) return hit;
-    const keys = [`u:${user.username}`, ...user.groups.map((g) => `g:${g}`)];
     const out: ScopedRule[] = [];
-    for (const grant of grantsFor(this.index, keys)) for (const r of grant.rules) out.push(r);
+    const seen = new Set<BindingObject>();
+    for (const k of [`u:${user.username}`, ...user.groups.map((g) => `g:${g}`)]) {
+      for (const b of this.#bySubject.get(k) ?? []) {
+        if (seen.has(b)) continue;
+        seen.add(b);
+        const rules = this.roleRules({ kind: b.roleRef.kind, namespace: b.namespace, name: b.roleRef.name }) ?? [];
+        const namespace = b.kind === 'ClusterRoleBinding' ? undefined : b.namespace;
+        for (const rule of rules) out.push({ rule, namespace });
+      }
+    }
     this.#rulesCache.set(cacheKey, out);
     return out;
   }
 
   roleRules(ref: RoleRef): readonly RuleLike[] | undefined {
-    const idx = this.index;
-    return ref.kind === 'ClusterRole' ? idx.clusterRoles.get(ref.name)?.rules : idx.roles.get(`${ref.namespace}/${ref.name}`)?.rules;
+    if (ref.kind === 'Role') return this.#inv.roles.get(`${ref.namespace}/${ref.name}`)?.rules;
+    const role = this.#inv.clusterRoles.get(ref.name);
+    if (!role) return undefined;
+    return this.#aggregation().get(ref.name) ?? role.rules;
   }
 
   rulesSelectedBy(selectors: readonly unknown[]): readonly RuleLike[] | undefined {
     const out: RuleLike[] = [];
-    for (const role of this.index.clusterRoles.values()) {
+    for (const role of this.#inv.clusterRoles.values()) {
       let picked = false;
       for (const sel of selectors) {
         if (typeof sel !== 'object' || sel === null) return undefined;
-        const r = evaluateLabelSelector(sel as LabelSelector, role.object.labels);
+        const r = evaluateLabelSelector(sel as LabelSelector, role.labels);
         if ('error' in r) return undefined;
         picked ||= r.matches;
       }
-      if (picked) out.push(...role.rules);
+      if (picked) out.push(...(this.#aggregation().get(role.name) ?? role.rules));
     }
     return out;
   }
@@ -120,8 +166,18 @@ export class ClusterState implements ClusterView {
     return this.#pods.get(podKey(namespace, name));
   }
 
+  /** Makes the next answers cheap (aggregation computed); informers call it off the decision path. */
+  warm(): void {
+    this.#aggregation();
+  }
+
   get sizes(): { rbacObjects: number; pods: number; serviceAccounts: number } {
-    return { rbacObjects: this.#rbac.size, pods: this.#pods.size, serviceAccounts: this.#serviceAccounts.size };
+    const inv = this.#inv;
+    return {
+      rbacObjects: inv.clusterRoles.size + inv.roles.size + inv.clusterRoleBindings.size + inv.roleBindings.size,
+      pods: this.#pods.size,
+      serviceAccounts: this.#serviceAccounts.size,
+    };
   }
 }
 

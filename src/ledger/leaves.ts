@@ -25,11 +25,16 @@ export function carriesCredentials(t: Target): boolean {
   return (t.group === '' && t.resource === 'secrets') || t.subresource === 'token' || (t.group === 'authentication.k8s.io' && t.resource === 'tokenreviews');
 }
 
-/** Every value of a Secret's `data` (raw and base64-decoded) and `stringData`, for the objects that are Secrets. */
+/** Every value of a Secret's `data` (raw and base64-decoded) and `stringData`, for the objects that are Secrets (a ConfigMap's data is no secret). */
 export function secretValuesOf(...objects: unknown[]): Set<string> {
+  return payloadValues(objects.filter((o) => (o as { kind?: unknown } | null)?.kind === 'Secret'));
+}
+
+/** The `data` and `stringData` values of objects already known to carry credentials, whatever their kind says. */
+function payloadValues(objects: readonly unknown[]): Set<string> {
   const out = new Set<string>();
   for (const o of objects) {
-    const s = o as { kind?: unknown; data?: unknown; stringData?: unknown } | null;
+    const s = o as { data?: unknown; stringData?: unknown } | null;
     if (typeof s !== 'object' || s === null) continue;
     for (const [field, encoded] of [
       ['data', true],
@@ -121,7 +126,7 @@ export function decisionLeaf(action: Action, decision: Decision, now: number): L
       credentialsRedacted: credentials || undefined,
     },
   };
-  return seal(leaf, secretValuesOf(action.object, action.oldObject));
+  return seal(leaf, credentials ? payloadValues([action.object, action.oldObject]) : NO_SECRETS);
 }
 
 /** kind 'approval': one person's verdict on an approval request. */

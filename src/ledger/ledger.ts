@@ -73,6 +73,16 @@ export class Ledger {
     return this.#signer();
   }
 
+  /** False when no key could be found (a process that appends to a shared store but does not sign). */
+  get canSign(): boolean {
+    try {
+      this.#signer();
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
   /** Where the key was found (ledgers made by withKey only). */
   get keyLocation(): KeyLocation | undefined {
     return this.#keyLocation?.();

@@ -41,7 +41,7 @@ export function startClusterView(kc: k8s.KubeConfig, onError: (e: unknown) => vo
     warm ??= setImmediate(() => {
       warm = undefined;
       try {
-        void view.index;
+        view.warm();
       } catch (e) {
         onError(e);
       }

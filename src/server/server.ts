@@ -68,14 +68,14 @@ export interface Core {
 type Log = { warn: (o: object, m: string) => void; error: (o: object, m: string) => void; info: (o: object, m: string) => void };
 
 /** The one composition of Tether's parts, shared by `tether serve` and every mode of `tether gateway`. */
-export async function composeCore(config: ResolvedConfig): Promise<Core> {
+export async function composeCore(config: ResolvedConfig, surface: Surface = 'serve'): Promise<Core> {
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   const tracing = startTracing(process.env, TETHER_VERSION);
   const store = await openStore(config.storeUrl).catch((e: Error) => {
     throw new Error(`cannot open the store at ${redactUrl(config.storeUrl)}: ${e.message}`);
   });
   const metrics = createMetrics(store);
-  const ledger = await openLedger(store, config);
+  const ledger = await openLedger(store, config, surface);
   const governor = new Governor({ policy: EMPTY as NonNullable<typeof EMPTY>, store: instrumentStore(store, metrics) });
   // Until the HTTP server (and its JSON logger) exists, start-up messages go to stderr as one line each.
   const early = (level: string) => (o: object, m: string) => process.stderr.write(`tether: ${level === 'info' ? '' : `${level}: `}${m} ${JSON.stringify(o)}\n`);
@@ -115,7 +115,7 @@ export async function composeCore(config: ResolvedConfig): Promise<Core> {
     throw e;
   });
   const clusterView = await startClusterViewFor(config.clusterView, governor, (m, e) => log.warn({ err: String(e) }, m));
-  const checkpoints = ledger.autoCheckpoint(10_000, (e) => log.warn({ err: String(e) }, 'checkpoint failed'));
+  const checkpoints = ledger.canSign ? ledger.autoCheckpoint(10_000, (e) => log.warn({ err: String(e) }, 'checkpoint failed')) : { stop: () => undefined };
   // Counters, violations and field histories older than any window can reach are dead weight.
   const pruning = setInterval(() => void store.prune(Date.now() - retentionMs(governor.policy)).catch((e: Error) => log.warn({ err: e.message }, 'prune failed')), 600_000);
   pruning.unref();
@@ -146,7 +146,7 @@ export async function composeCore(config: ResolvedConfig): Promise<Core> {
 }
 
 export async function startServer(config: ResolvedConfig, surface: Surface = 'serve'): Promise<RunningServer> {
-  const core = await composeCore(config);
+  const core = await composeCore(config, surface);
   const { store, ledger, governor, metrics, notifier, controller } = core;
   let draining = false;
   const tlsSource: TlsSource = config.tls.kind === 'files' ? config.tls : { kind: 'self-managed', dir: join(config.dataDir, 'tls'), hosts: config.tls.hosts };

@@ -49,6 +49,7 @@ describe('the npm package', () => {
       'dist/cli/main.js',
       'dist/server/server.js',
       'dist/ledger/scan-worker.js',
+      'dist/store/sqlite/writer-thread.js',
       'deploy/examples/governance.yaml',
       'console/index.html',
       'package.json',

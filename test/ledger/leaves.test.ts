@@ -152,6 +152,15 @@ describe('no Secret value in any leaf', () => {
       assert.deepEqual(leaks(leaf), []);
   });
 
+  test("a ConfigMap's data is no secret: an intent that quotes it is kept as written", () => {
+    const configMap = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'shop-settings', namespace: 'shop' }, data: { mode: 'fast' } };
+    const target = { group: '', version: 'v1', resource: 'configmaps', namespace: 'shop', name: 'shop-settings' };
+    const action: Action = { source: 'admission', subject: sa('bot'), verb: 'create', target, object: configMap, intent: { summary: 'switch the shop to fast mode' } };
+    const d = { outcome: 'allow', governed: true, agent: agentRef, reasons: [], warnings: [], effects: [], policyVersion: 'v1' } as never;
+    assert.equal(decisionLeaf(action, d, NOW).intent?.summary, 'switch the shop to fast mode');
+    assert.deepEqual([...secretValuesOf(configMap)], []);
+  });
+
   test('short values are not scrubbed (they would mangle ordinary text), everything from four characters is', () => {
     const s = secretValuesOf({ kind: 'Secret', stringData: { a: 'yes', b: '1234' } });
     assert.deepEqual([...s], ['1234']);

@@ -111,7 +111,13 @@ describe('item 8: dry runs and questions consume nothing', () => {
 
     const question = await post<{ outcome: string; reasons: { rule: string; message: string }[] }>(
       '/v1/decide',
-      { verb: 'update', target: { group: 'apps', resource: 'deployments', namespace: 'shop', name: 'api' }, object, intent: { summary: 'roll out v2' } },
+      {
+        verb: 'update',
+        target: { group: 'apps', resource: 'deployments', namespace: 'shop', name: 'api' },
+        object,
+        oldObject: deploymentObject('api', 2),
+        intent: { summary: 'roll out v2' },
+      },
       TOKENS.releaseAgent,
     );
     assert.equal(question.body.outcome, 'allow', question.text);

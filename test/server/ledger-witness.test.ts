@@ -81,6 +81,30 @@ describe('where the ledger signing key lives', () => {
     }
   });
 
+  test("a gateway sharing serve's store signs nothing with a key of its own; serve and a standalone gateway do", async () => {
+    const shared = join(tempDir(), 'tether.db');
+    const gatewayDir = tempDir();
+    const store = await openStore(`sqlite:${shared}`);
+    try {
+      const asGateway = await openLedger(store, loadConfig(undefined, { dataDir: gatewayDir, store: `sqlite:${shared}` }), 'gateway');
+      assert.equal(asGateway.canSign, false);
+      assert.equal(existsSync(join(gatewayDir, SIGNING_KEY_FILE)), false, 'no key minted for a store it does not own');
+      const lines: string[] = [];
+      await witnessLedger(asGateway, loadConfig(undefined, { dataDir: gatewayDir }), { info: (_o, m) => lines.push(m), warn: (_o, m) => lines.push(m) });
+      assert.match(lines.join('\n'), /leaves signing to tether serve/);
+      assert.equal((await openLedger(store, loadConfig(undefined, { dataDir: tempDir(), store: `sqlite:${shared}` }), 'serve')).canSign, true);
+    } finally {
+      await store.close();
+    }
+    const own = tempDir();
+    const ownStore = await openStore(`sqlite:${join(own, 'tether.db')}`);
+    try {
+      assert.equal((await openLedger(ownStore, loadConfig(undefined, { dataDir: own }), 'gateway')).canSign, true, 'a standalone gateway on its own SQLite signs');
+    } finally {
+      await ownStore.close();
+    }
+  });
+
   test('the zero-config default sits beside the SQLite database, and verify says so', async () => {
     const dataDir = tempDir();
     const found = locateSigningKey({ dataDir, databaseFile: join(dataDir, 'tether.db'), env: {} });

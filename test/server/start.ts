@@ -37,7 +37,8 @@ export function testPolicy(overrides: { scalerBudget?: number } = {}): Record<st
       boundary: { ...deployments(['get', 'list', 'update', 'patch']), budgets: [{ window: '1h', maxMutations: overrides.scalerBudget ?? 3 }] },
       breaker: { maxViolations: 2, window: '5m' },
     }),
-    agent('release', { authorityClass: 'supervised', approvers: ['bob@example.com'], boundary: deployments(['get', 'update', 'patch']) }),
+    // Its rollouts change the pod template of Deployments that run as `default` (containment/run-as).
+    agent('release', { authorityClass: 'supervised', approvers: ['bob@example.com'], boundary: { ...deployments(['get', 'update', 'patch']), runAs: ['default'] } }),
     agent('reader', { authorityClass: 'advisory', boundary: { namespaces: ['shop'], rules: [{ apiGroups: [''], resources: ['pods', 'pods/log'], verbs: ['get', 'list'] }] } }),
     agent('trial', { authorityClass: 'advisory', mode: 'audit', boundary: deployments(['get']) }),
   ];

@@ -31,6 +31,7 @@ spec:
   identities: [{ kind: ServiceAccount, namespace: agents, name: releaser }]
   boundary:
     namespaces: [shop]
+    runAs: [web]
     rules:
       - { apiGroups: [apps], resources: [deployments], verbs: [create, update] }
       - { apiGroups: [""], resources: [secrets], verbs: [update] }

@@ -1,11 +1,10 @@
 // Owners, attestation, "why" and owner reports on the HTTP API (the CLI and console call these).
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import type { Ledger } from '../../ledger/ledger.ts';
 import type { Caller } from '../../server/auth.ts';
 import type { Governor } from '../../service/governor.ts';
 import { ownerReport, reportMarkdown } from '../../service/owner-report.ts';
 import type { OwnersService } from '../../service/owners.ts';
-import { sees, visibilityOf } from '../../service/visibility.ts';
 import { answerWhy, objectKeyOf } from '../../service/why.ts';
 import { DecodeError } from '../shared/decode-error.ts';
 import { single } from './query.ts';
@@ -21,22 +20,9 @@ function time(v: string | undefined, name: string): number | undefined {
 
 export function ownerRoutes(api: FastifyInstance, deps: { owners: OwnersService; governor: Governor; ledger: Ledger }): void {
   const { owners, governor, ledger } = deps;
-  // An agent token sees only its own agent (src/service/visibility.ts); why and reports read
-  // across agents and are for people.
-  const visible = (req: FastifyRequest) => visibilityOf(req.caller as Caller, governor.policy);
-  const forPeople = (req: FastifyRequest, reply: FastifyReply) =>
-    (req.caller as Caller).kind === 'human' ? undefined : reply.code(403).send({ error: 'forbidden', message: 'only a human reads why and owner reports: they span every agent' });
-  api.get('/v1/owners', async (req) => {
-    const v = visible(req);
-    return owners
-      .list()
-      .map((o) => ({ ...o, agents: o.agents.filter((a) => sees(v, a.agent)) }))
-      .filter((o) => o.agents.length > 0);
-  });
-  api.get('/v1/owners/orphans', async (req) => {
-    const v = visible(req);
-    return owners.orphans().filter((o) => sees(v, o.agent));
-  });
+  // Registered by apiRoutes behind a people-only preHandler: these read across agents.
+  api.get('/v1/owners', async () => owners.list());
+  api.get('/v1/owners/orphans', async () => owners.orphans());
   api.post('/v1/owners/attest', async (req, reply) => {
     const caller = req.caller as Caller;
     if (caller.kind !== 'human') return reply.code(403).send({ error: 'forbidden', message: 'only the owner attests, with their own (human) token' });
@@ -50,14 +36,12 @@ export function ownerRoutes(api: FastifyInstance, deps: { owners: OwnersService;
   });
   // Query values go through single(): a parameter given twice, or holding a NUL, is a 400.
   api.get<{ Querystring: Record<string, unknown> }>('/v1/why', async (req, reply) => {
-    if (forPeople(req, reply)) return reply;
     const ref = single(req.query, 'object');
     const key = ref ? objectKeyOf(ref) : undefined;
     if (!key) throw new DecodeError('object', 'name the object as <kind>/<namespace>/<name> (or <kind>/<name> when cluster-scoped)');
     return answerWhy(governor.store, ledger, key, time(single(req.query, 'at'), 'at'));
   });
   api.get<{ Querystring: Record<string, unknown> }>('/v1/report', async (req, reply) => {
-    if (forPeople(req, reply)) return reply;
     const q = req.query;
     const owner = single(q, 'owner');
     if (!owner) throw new DecodeError('owner', 'name the owner');

@@ -1,22 +1,13 @@
-// A small REST client over a kubeconfig. Drift needs objects exactly as the API server sends
-// them (unknown fields kept, timestamps as strings, managedFields intact), so it reads raw JSON
-// instead of the typed models, with @kubernetes/client-node for kubeconfig and authentication.
-import { request as httpsRequest, type RequestOptions } from 'node:https';
-import { request as httpRequest } from 'node:http';
-import { KubeConfig } from '@kubernetes/client-node';
+// Drift's view of the cluster: discovery, list, get and server-side apply by kind, over the one
+// Kubernetes client (src/kube/cluster-objects.ts). Drift needs objects exactly as the API server
+// sends them (unknown fields kept, timestamps as strings, managedFields intact): raw JSON.
+import { ApiError, kubeClient, loadKubeConfig } from '../../kube/cluster-objects.ts';
 import type { KubeObject } from './model.ts';
 import { splitApiVersion } from './object-id.ts';
 
-export class KubeApiError extends Error {
-  readonly status: number;
-  readonly reason?: string;
-  constructor(status: number, message: string, reason?: string) {
-    super(message);
-    this.name = 'KubeApiError';
-    this.status = status;
-    if (reason) this.reason = reason;
-  }
-}
+/** The one client's error: status and the API server's reason. */
+export { ApiError as KubeApiError };
+const KubeApiError = ApiError;
 
 export interface ResourceInfo {
   readonly resource: string;
@@ -35,54 +26,11 @@ export interface KubeClient {
 }
 
 export async function kubeClientFromKubeconfig(kubeconfig?: string, context?: string): Promise<KubeClient> {
-  const kc = new KubeConfig();
-  if (kubeconfig) kc.loadFromFile(kubeconfig);
-  else kc.loadFromDefault();
-  if (context) kc.setCurrentContext(context);
-  const cluster = kc.getCurrentCluster();
-  if (!cluster) throw new Error(`kubeconfig ${kubeconfig ?? '(default)'} names no current cluster`);
-  const base = new URL(cluster.server);
-  // Once up front, so a broken kubeconfig fails here; then per request, as exec and OIDC
-  // credentials expire and the authenticators refresh them.
+  const kc = loadKubeConfig(kubeconfig, context);
+  // Once up front, so a broken kubeconfig fails here; the client refreshes credentials as they expire.
   await kc.applyToHTTPSOptions({});
-
-  async function call(method: string, path: string, body?: string, contentType?: string): Promise<unknown> {
-    const tls: RequestOptions = {};
-    await kc.applyToHTTPSOptions(tls);
-    const url = new URL(path, base);
-    const send = url.protocol === 'http:' ? httpRequest : httpsRequest;
-    return new Promise((resolvePromise, reject) => {
-      const req = send(
-        url,
-        {
-          ...tls,
-          method,
-          headers: { ...(tls.headers as Record<string, string> | undefined), accept: 'application/json', ...(contentType ? { 'content-type': contentType } : {}) },
-        },
-        (res) => {
-          const chunks: Buffer[] = [];
-          res.on('data', (c: Buffer) => chunks.push(c));
-          res.on('end', () => {
-            const text = Buffer.concat(chunks).toString('utf8');
-            let parsed: unknown;
-            try {
-              parsed = text ? JSON.parse(text) : undefined;
-            } catch {
-              parsed = undefined;
-            }
-            const status = res.statusCode ?? 0;
-            if (status >= 200 && status < 300) resolvePromise(parsed);
-            else {
-              const s = parsed as { message?: string; reason?: string } | undefined;
-              reject(new KubeApiError(status, `${method} ${url.pathname}: ${status} ${s?.message ?? text.slice(0, 200)}`, s?.reason));
-            }
-          });
-        },
-      );
-      req.on('error', reject);
-      req.end(body);
-    });
-  }
+  const transport = kubeClient(kc);
+  const call = (method: string, path: string, body?: unknown, contentType?: string) => transport.request(method, path, body, contentType);
 
   const discovery = new Map<string, Promise<Map<string, ResourceInfo> | undefined>>();
   function resources(apiVersion: string): Promise<Map<string, ResourceInfo> | undefined> {
@@ -114,7 +62,7 @@ export async function kubeClientFromKubeconfig(kubeconfig?: string, context?: st
   }
 
   return {
-    server: cluster.server,
+    server: transport.server,
     async resourceFor(apiVersion, kind) {
       return (await resources(apiVersion))?.get(kind);
     },
@@ -143,7 +91,8 @@ export async function kubeClientFromKubeconfig(kubeconfig?: string, context?: st
     async apply(obj, fieldManager, force) {
       const path = await pathFor(obj.apiVersion, obj.kind, obj.metadata.namespace, obj.metadata.name);
       const q = new URLSearchParams({ fieldManager, ...(force ? { force: 'true' } : {}) });
-      return (await call('PATCH', `${path}?${q}`, JSON.stringify(obj), 'application/apply-patch+yaml')) as KubeObject;
+      // JSON is YAML: the object goes as it is.
+      return (await call('PATCH', `${path}?${q}`, obj, 'application/apply-patch+yaml')) as KubeObject;
     },
   };
 }

@@ -70,7 +70,7 @@ export async function gatewayCommand(opts: GatewayCommandOptions): Promise<numbe
   const server = serverConfig(opts, config);
   if (!opts.stdio && !opts.exportAccess) return serveHttp(opts, server, config);
   // stdio and --export-access serve no HTTP: the same composition, without a listener.
-  const core = await composeCore({ ...server, logLevel: 'warn' });
+  const core = await composeCore({ ...server, logLevel: 'warn' }, 'gateway');
   core.log = { info: (_o, m) => stderrLog.info(m), warn: (o, m) => stderrLog.warn(`${m} ${JSON.stringify(o)}`), error: (o, m) => stderrLog.error(`${m} ${JSON.stringify(o)}`) };
   try {
     const policy = core.controller.policy;

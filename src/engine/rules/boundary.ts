@@ -101,12 +101,14 @@ function checkFields(ctx: DecisionContext, matching: readonly ResourceRule[]): v
   const { action } = ctx;
   if (action.verb !== 'update' && action.verb !== 'patch') return;
   if (action.object === undefined || action.oldObject === undefined) return;
-  const patterns: string[] = [];
+  const lists: (readonly string[])[] = [];
   for (const r of matching) {
     const f = ruleFields(r, action.target.subresource);
     if (f === undefined) return;
-    patterns.push(...f);
+    lists.push(f);
   }
+  // One rule (the usual case) keeps its own list, so its compiled patterns are reused.
+  const patterns = lists.length === 1 ? (lists[0] as readonly string[]) : lists.flat();
   const path = firstChangeOutside(action.oldObject, action.object, patterns);
   if (path === undefined) return;
   ctx.deny(

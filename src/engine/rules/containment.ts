@@ -2,7 +2,7 @@
 // grants it can create, what its own boundary never gave it. Workload identity (run-as), grants
 // (roles and bindings) and identity verbs (bind, escalate, impersonate, tokens, certificates,
 // exec into a pod) are judged by what the identity they involve could do, against the boundary.
-import { canonicalJson } from '../../common/canonical-json.ts';
+import { sameJson } from '../../kube/field-diff.ts';
 import { podSpecAt, podSpecPath, serviceAccountOf } from '../../kube/pod-template.ts';
 import { type RuleLike, serviceAccountGroups, serviceAccountUsername, type UserInfoLike } from '../../kube/rbac-match.ts';
 import type { Boundary } from '../../policy/schema.ts';
@@ -113,7 +113,7 @@ export function checkRunAs(ctx: DecisionContext): void {
   if (!spec || !namespace) return;
   const old = action.verb === 'create' ? undefined : podSpecAt(action.oldObject, path);
   // Only a change of what runs is a new run-as: scaling leaves the pod template alone.
-  if (old && canonicalJson(old) === canonicalJson(spec)) return;
+  if (old && sameJson(old, spec)) return;
   const account = serviceAccountOf(spec);
   if (inRunAs(agent.spec.boundary, namespace, account)) return;
   const before = old ? serviceAccountOf(old) : undefined;

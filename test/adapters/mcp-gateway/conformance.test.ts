@@ -5,6 +5,10 @@
 // a token, so a proxy adds the agent's; Host and Origin pass through untouched, so the suite's
 // DNS-rebinding scenario reaches the gateway's own checks.
 //
+// A second run puts a server with the tools the tools-call-* scenarios need behind the gateway
+// (support/conformance-tools-server.ts): images, audio, embedded resources, logging, progress and
+// sampling through a governed call, each checked by the suite.
+//
 // Two scenarios pass directly only by accident: server-everything lacks their tools and its SDK
 // answers an unknown tool with an isError result, which the scenarios accept. The gateway answers
 // an unknown tool as the spec says (JSON-RPC error -32602; the suite's own examples treat the
@@ -19,6 +23,7 @@ import { promisify } from 'node:util';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { freePort, startTestGateway, type TestGateway } from './support/gateway-harness.ts';
+import { startConformanceToolsServer } from './support/conformance-tools-server.ts';
 import { startTokenInjectingProxy } from './support/token-injecting-proxy.ts';
 import { serverEverythingEntry } from './support/upstreams.ts';
 
@@ -104,5 +109,56 @@ describe('MCP conformance suite: directly and through the gateway', () => {
     assert.deepEqual(lost, [], `pass directly but not through the gateway: ${lost.join(', ')}`);
     // The gateway's own DNS-rebinding checks pass the suite's scenario for it.
     assert.equal(through.get('dns-rebinding-protection'), true);
+  });
+});
+
+describe('MCP conformance suite, tool scenarios: directly and through the gateway', () => {
+  let tools: { url: string; close(): Promise<void> };
+  let gw: TestGateway;
+  let proxy: { url: string; close(): Promise<void> };
+  const TOOL_NAMES = [
+    'test_simple_text',
+    'test_image_content',
+    'test_audio_content',
+    'test_embedded_resource',
+    'test_multiple_content_types',
+    'test_tool_with_logging',
+    'test_error_handling',
+    'test_tool_with_progress',
+    'test_sampling',
+  ];
+
+  before(async () => {
+    tools = await startConformanceToolsServer();
+    gw = await startTestGateway({
+      policy: POLICY,
+      gateway: {
+        auth: { keys: [{ clientId: 'conformance', token: TOKEN }] },
+        // The suite cannot declare intent: the operator maps these tools as reads.
+        servers: [{ name: 'tools', http: { url: tools.url }, tools: Object.fromEntries(TOOL_NAMES.map((n) => [n, { readOnly: true }])) }],
+      },
+    });
+    proxy = await startTokenInjectingProxy(gw.url, TOKEN);
+  });
+  after(async () => {
+    await proxy?.close();
+    await gw?.close();
+    await tools?.close();
+  });
+
+  test('every tools-call scenario the fixture passes directly passes through the gateway, each call decided', { timeout: 240_000 }, async () => {
+    const direct = await conformance(tools.url);
+    const through = await conformance(proxy.url);
+    const toolScenarios = [...direct.keys()].filter((n) => n.startsWith('tools-call-') && n !== 'tools-call-elicitation');
+    assert.ok(toolScenarios.length >= 9, `${toolScenarios.length} tools-call scenarios ran`);
+    assert.deepEqual(
+      toolScenarios.filter((n) => direct.get(n) !== true),
+      [],
+      'the fixture passes every tools-call scenario but elicitation directly',
+    );
+    const lost = [...direct].filter(([name, ok]) => ok && through.get(name) !== true).map(([name]) => name);
+    assert.deepEqual(lost, [], `pass directly but not through the gateway: ${lost.join(', ')}`);
+    const decided = new Set((await gw.store.queryLedger({ kind: 'decision' })).map((e) => (e.leaf as { tool?: { name?: string } }).tool?.name));
+    for (const name of ['test_image_content', 'test_audio_content', 'test_sampling', 'test_tool_with_progress']) assert.ok(decided.has(name), `${name} was decided`);
   });
 });
