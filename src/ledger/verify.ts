@@ -7,6 +7,7 @@ import { HASH_BYTES } from './hash.ts';
 import { type ScannedChunk, linkProblem, scanRows } from './scan.ts';
 import { MerkleTree } from './tree.ts';
 import { type Witnessed, witnessProblems } from './witness.ts';
+import { siblingModule } from '../common/module-url.ts';
 
 export interface VerifyReport {
   readonly ok: boolean;
@@ -51,8 +52,7 @@ interface Range {
 
 /** A range scanned by a worker thread; its chunks queue up until the caller reads them. */
 function workerRange(location: string, from: number, to: number): Range {
-  // Compiled (dist/), this module and the worker are .js files.
-  const worker = new Worker(new URL(import.meta.url.endsWith('.ts') ? './scan-worker.ts' : './scan-worker.js', import.meta.url), { workerData: { location, from, to } });
+  const worker = new Worker(siblingModule(import.meta.url, 'scan-worker'), { workerData: { location, from, to } });
   const queue: (ScannedChunk | { done: true } | { error: unknown })[] = [];
   let wake: (() => void) | undefined;
   const push = (m: (typeof queue)[number]) => {

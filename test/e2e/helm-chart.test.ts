@@ -228,12 +228,16 @@ describe('the Helm chart on a real kube-apiserver', { skip }, () => {
 
       await apply(webhook.map((o) => stringify(o)).join('---\n'));
       const intent = (replicas: number) => JSON.stringify({ metadata: { annotations: { 'tether.dev/intent': JSON.stringify({ summary: 'chart e2e' }) } }, spec: { replicas } });
-      // The API server may take a moment to see the new webhook configuration.
-      const refused = await waitFor('the webhook to refuse', async () => {
-        const r = await kubectl(kube.kubeconfig('scaler'), ['patch', 'deployment/ledger', '-n', 'payments', '--type=merge', '-p', intent(2)]);
-        return r.code !== 0 && /admission webhook "agents\.tether\.dev" denied the request/.test(r.stderr) ? r : undefined;
+      // The API server may take a moment to see the new webhook configuration: probe with an identity that
+      // looks like an agent but has none (a dry run, refused as unregistered), so no real agent collects
+      // refusals toward its breaker while the webhook is not in place yet.
+      await waitFor('the webhook to be in place', async () => {
+        const r = await kubectl(kube.kubeconfig('rogue'), ['patch', 'deployment/web', '-n', 'shop', '--type=merge', '--dry-run=server', '-p', intent(5)]);
+        return r.code !== 0 && /admission webhook "agents\.tether\.dev" denied the request/.test(r.stderr);
       });
-      assert.match(refused.stderr, /boundary/i, 'the refusal says which rule');
+      const refused = await kubectl(kube.kubeconfig('scaler'), ['patch', 'deployment/ledger', '-n', 'payments', '--type=merge', '-p', intent(2)]);
+      assert.notEqual(refused.code, 0, 'outside its boundary the agent is refused');
+      assert.match(refused.stderr, /admission webhook "agents\.tether\.dev" denied the request.*boundary/is, 'by Tether, saying which rule');
       const allowed = await kubectl(kube.kubeconfig('scaler'), ['patch', 'deployment/web', '-n', 'shop', '--type=merge', '-p', intent(3)]);
       assert.equal(allowed.code, 0, `inside its boundary the agent is allowed: ${allowed.stderr}`);
       const human = await kubectl(admin, ['patch', 'deployment/ledger', '-n', 'payments', '--type=merge', '-p', '{"spec":{"replicas":2}}']);

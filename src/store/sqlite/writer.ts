@@ -1,5 +1,6 @@
 import { Worker } from 'node:worker_threads';
 import type { BatchJobName, JobArgs, JobResult, SoloJobName, Writer } from '../sql/jobs.ts';
+import { siblingModule } from '../../common/module-url.ts';
 
 interface Job {
   readonly id: number;
@@ -33,9 +34,7 @@ export class ThreadWriter implements Writer {
   #closed: Promise<void> | undefined;
 
   constructor(file: string) {
-    // The sources in a clone, the compiled JavaScript in the npm package (dist/).
-    const entry = import.meta.url.endsWith('.ts') ? './writer-thread.ts' : './writer-thread.js';
-    this.#worker = new Worker(new URL(entry, import.meta.url), { workerData: { file } });
+    this.#worker = new Worker(siblingModule(import.meta.url, 'writer-thread'), { workerData: { file } });
     this.#worker.unref();
     this.#worker.on('message', (m: ToWriter) => {
       if ('done' in m) for (const d of m.done) this.#settle(d);
