@@ -11,7 +11,7 @@ const added = <T>(before: readonly T[] | undefined, after: readonly T[] | undefi
 const removed = <T>(before: readonly T[] | undefined, after: readonly T[] | undefined) => added(after, before);
 
 /** Absent fields mean any field: old covers new when old is absent or lists every path new lists. */
-const fieldsCovered = (old: readonly string[] | undefined, now: readonly string[] | undefined) => old === undefined || (now !== undefined && now.every((f) => old.includes(f)));
+const fieldsCovered = (old: readonly string[] | undefined, now: readonly string[] | undefined) => old === undefined || now?.every((f) => old.includes(f)) === true;
 
 /** Every (group, resource, verb, name) the rule grants is granted by some old rule of the same scope (with fields when asked). */
 function ruleCovered(rule: ResourceRule, old: readonly ResourceRule[], withFields = true): boolean {
