@@ -2,8 +2,8 @@
 // Pods feed a ClusterState incrementally. The view reports itself synced only once every informer
 // has listed; until then containment refuses agents that need a fact (humans are never asked).
 import * as k8s from '@kubernetes/client-node';
-import { ClusterState, type ViewKind } from '../kube/cluster-view.ts';
-import type { KubeObject } from '../kube/object-dump.ts';
+import { ClusterState, clusterViewOf, type ViewKind } from '../kube/cluster-view.ts';
+import { formatSource, type KubeObject, readObjectDump } from '../kube/object-dump.ts';
 import type { Governor } from '../service/governor.ts';
 import { clusterKubeConfig } from './kube-config.ts';
 
@@ -86,11 +86,16 @@ export function startClusterView(kc: k8s.KubeConfig, onError: (e: unknown) => vo
 
 /** The cluster view for containment, when configured: the governor decides with it at once (unsynced, it refuses agents that need a fact). */
 export async function startClusterViewFor(
-  config: { readonly kubeconfig?: string } | undefined,
+  config: { readonly kubeconfig?: string; readonly dump?: string } | undefined,
   governor: Governor,
   warn: (message: string, e: unknown) => void,
 ): Promise<ClusterViewSource | undefined> {
   if (!config) return undefined;
+  if (config.dump) {
+    const view = fixedView(config.dump);
+    governor.setClusterView(view);
+    return { view, synced: Promise.resolve(), stop() {} };
+  }
   const started = startClusterView(clusterKubeConfig(config.kubeconfig), (e) => warn('cluster view watch error', e));
   governor.setClusterView(started.view);
   // Start-up waits a little for the first lists, never for ever.
@@ -101,4 +106,12 @@ export async function startClusterViewFor(
   await Promise.race([started.synced.catch((e) => warn('cluster view not synced; agents needing it are refused until it is', e)), patience]);
   clearTimeout(timer);
   return started;
+}
+
+/** A view read once from a dump; an unreadable dump stops start-up rather than deciding on half a cluster. */
+function fixedView(path: string): ClusterState {
+  const dump = readObjectDump([path]);
+  const errors = dump.problems.filter((p) => p.severity === 'error');
+  if (errors.length) throw new Error(`clusterView.dump ${path}: ${errors.map((p) => `${formatSource(p.source)}: ${p.message}`).join('; ')}`);
+  return clusterViewOf(dump.objects.map((o) => o.object));
 }

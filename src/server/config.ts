@@ -64,6 +64,9 @@ const ClusterViewConfig = Type.Object(
   {
     enabled: Type.Optional(Type.Boolean({ description: 'Default: on when a kubeconfig is configured (here or for policy) or Tether runs in a cluster.' })),
     kubeconfig: Type.Optional(Type.String({ description: 'Default: the policy kubeconfig, else in-cluster credentials.' })),
+    dump: Type.Optional(
+      Type.String({ minLength: 1, description: 'Cluster objects (files or a directory, the dump `tether access` reads) loaded once at start instead of informers: a fixed view.' }),
+    ),
   },
   strict,
 );
@@ -165,7 +168,7 @@ export interface ResolvedConfig {
   readonly webhookClientAuth?: boolean;
   readonly gatewayConfig?: string;
   /** The cluster view containment reads (informers); absent: off, agents fail closed where a fact is needed. */
-  readonly clusterView?: { readonly kubeconfig?: string };
+  readonly clusterView?: { readonly kubeconfig?: string; readonly dump?: string };
   readonly logLevel: string;
   readonly digestKeyFile?: string;
   readonly requestTimeoutSeconds?: number;
@@ -266,8 +269,9 @@ export function loadConfig(file: string | undefined, overrides: Partial<ServerCo
 }
 
 /** On with a kubeconfig (its own or the policy's) or inside a cluster, unless turned off. */
-function clusterViewOf(c: ServerConfigFile): { clusterView?: { kubeconfig?: string } } {
+function clusterViewOf(c: ServerConfigFile): { clusterView?: { kubeconfig?: string; dump?: string } } {
   if (c.clusterView?.enabled === false) return {};
+  if (c.clusterView?.dump) return { clusterView: { dump: resolve(c.clusterView.dump) } };
   const kubeconfig = c.clusterView?.kubeconfig ?? (c.policy?.source === 'kubernetes' ? c.policy.kubeconfig : undefined);
   const on = c.clusterView?.enabled === true || kubeconfig !== undefined || c.policy?.source === 'kubernetes' || inCluster();
   return on ? { clusterView: kubeconfig ? { kubeconfig } : {} } : {};

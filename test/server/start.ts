@@ -87,6 +87,8 @@ export async function startTestServer(
     idleTimeoutSeconds: opts.idleTimeoutSeconds,
     ...(opts.ledger ? { ledger: opts.ledger } : {}),
     scim: opts.scim,
+    // No API server here: containment reads a fixed cluster (test/fixtures/cluster) in its place.
+    clusterView: { dump: new URL('../fixtures/cluster', import.meta.url).pathname },
   };
   const server = await startServer(config, opts.surface);
   return Object.assign(server, { policyDir, dataDir });

@@ -7,6 +7,7 @@ import type { LedgerLeaf } from '../../src/ledger/leaf.ts';
 import { compilePolicy } from '../../src/policy/compile.ts';
 import { parsePolicySources } from '../../src/policy/load.ts';
 import { chainTree, chainView } from '../../src/service/chain-tree.ts';
+import { clusterViewOf } from '../../src/kube/cluster-view.ts';
 import { Governor } from '../../src/service/governor.ts';
 import { approvalDetail, approvalQueue } from '../../src/service/review-approvals.ts';
 import { openStore } from '../../src/store/open.ts';
@@ -77,7 +78,8 @@ for (const backend of BACKENDS) {
       const store = await openStore(await backend.fresh());
       stores.push(store);
       const p = policy();
-      return { store, policy: p, governor: new Governor({ policy: p, store, clock: () => T0 }) };
+      // A cluster where the workloads' service account holds nothing: containment lets their updates through to review.
+      return { store, policy: p, governor: new Governor({ policy: p, store, clock: () => T0, cluster: clusterViewOf([]) }) };
     };
 
     test('an update: the diff of what it changes, server bookkeeping left out; who may decide', async () => {
@@ -310,7 +312,7 @@ test('the live feed: a snapshot at once, then only what changed; nothing when no
   const { ReviewFeed } = await import('../../src/service/review-feed.ts');
   const store = await openStore(`sqlite:${(await import('../store/backends.ts')).tempDir()}/tether.db`);
   const p = policy();
-  const governor = new Governor({ policy: p, store, clock: () => T0 });
+  const governor = new Governor({ policy: p, store, clock: () => T0, cluster: clusterViewOf([]) });
   const feed = new ReviewFeed({ store, policy: () => p, present: same, pollMs: 20, clock: () => T0 });
   const got: string[] = [];
   const settle = () => new Promise((r) => setTimeout(r, 150));
