@@ -278,7 +278,13 @@ describe('the Helm chart on a real kube-apiserver', { skip }, () => {
     const config = parse(readFileSync(join(root, configPath), 'utf8'));
     assert.equal(config.policy.source, 'kubernetes');
     assert.equal(config.policy.kubeconfig, undefined, 'in the cluster, no kubeconfig');
-    const rooted = JSON.parse(JSON.stringify(config).replace(/"(\/(etc\/tether|var\/lib\/tether)[^"]*)"/g, (_m, p: string) => JSON.stringify(join(root, p))));
+    // Every path the pod sees, store URLs too (sqlite:/var/lib/tether/…), moves under the scratch root.
+    const rooted = JSON.parse(
+      JSON.stringify(config).replace(/"(sqlite:)?(\/(etc\/tether|var\/lib\/tether)[^"]*)"/g, (_m, scheme: string | undefined, p: string) =>
+        JSON.stringify(`${scheme ?? ''}${join(root, p)}`),
+      ),
+    );
+    assert.doesNotMatch(JSON.stringify(rooted), /[":](\/etc\/tether|\/var\/lib\/tether)/, 'no path of the pod is left pointing at this machine');
     rooted.listen = { host: '127.0.0.1', port };
     writeFileSync(join(root, configPath), stringify(rooted));
     // The service account, as the kubelet projects it: a TokenRequest token, the cluster CA, the namespace.
