@@ -3,7 +3,20 @@
 // tab's sessionStorage only: never localStorage, never the URL.
 import { renderApprovals, updateQueue } from './approvals.js';
 import { renderChains } from './chain.js';
-import { $, ApiError, TOKEN_KEY, api, announce, h, reasonForm, table, targetText, text, tickCountdowns, time } from './dom.js';
+import {
+  $,
+  ApiError,
+  TOKEN_KEY,
+  api,
+  announce,
+  h,
+  reasonForm,
+  table,
+  targetText,
+  text,
+  tickCountdowns,
+  time,
+} from './dom.js';
 import { renderDrift } from './drift.js';
 import { renderExpansions } from './expansions.js';
 import { follow } from './live.js';
@@ -19,7 +32,11 @@ let current;
 
 async function renderAgents(panel) {
   const agents = await api('/v1/agents');
-  const detail = h('div', { class: 'card detail', 'aria-live': 'polite' }, h('p', { class: 'hint' }, 'Choose an agent to read what it may do, in plain words.'));
+  const detail = h(
+    'div',
+    { class: 'card detail', 'aria-live': 'polite' },
+    h('p', { class: 'hint' }, 'Choose an agent to read what it may do, in plain words.'),
+  );
   const rows = agents.map((a) =>
     h(
       'tr',
@@ -59,7 +76,13 @@ function breakerView(panel, { breakers, killSwitch }) {
     'div',
     { class: `card killswitch ${killSwitch?.engaged ? 'engaged' : ''}` },
     h('h3', {}, 'Kill switch'),
-    h('p', {}, killSwitch?.engaged ? 'ENGAGED: every agent mutation is refused.' : 'Released: agents act within their boundaries.'),
+    h(
+      'p',
+      {},
+      killSwitch?.engaged
+        ? 'ENGAGED: every agent mutation is refused.'
+        : 'Released: agents act within their boundaries.',
+    ),
     killSwitch?.reason ? h('p', {}, `Reason: ${killSwitch.reason}`) : null,
     killSwitch?.by ? h('p', {}, `By ${killSwitch.by}, ${time(killSwitch.at)}`) : null,
   );
@@ -69,7 +92,13 @@ function breakerView(panel, { breakers, killSwitch }) {
       'tr',
       { 'data-breaker': `${b.scope}:${b.key}` },
       h('td', {}, text(b.scope)),
-      h('td', {}, b.scope === 'chain' ? h('button', { type: 'button', class: 'link', onclick: () => nav.open('chains', b.key) }, b.key) : text(b.key)),
+      h(
+        'td',
+        {},
+        b.scope === 'chain'
+          ? h('button', { type: 'button', class: 'link', onclick: () => nav.open('chains', b.key) }, b.key)
+          : text(b.key),
+      ),
       h('td', {}, h('span', { class: `pill ${b.state}` }, text(b.state))),
       h('td', {}, text(b.reason ?? b.rule)),
       h('td', {}, time(b.since)),
@@ -88,7 +117,11 @@ function breakerView(panel, { breakers, killSwitch }) {
       ),
     );
   });
-  panel.replaceChildren(h('h2', {}, 'Breakers'), ks, table(['Scope', 'Key', 'State', 'Reason', 'Since', 'Reset'], rows));
+  panel.replaceChildren(
+    h('h2', {}, 'Breakers'),
+    ks,
+    table(['Scope', 'Key', 'State', 'Reason', 'Since', 'Reset'], rows),
+  );
 }
 
 async function renderBreakers(panel) {
@@ -114,8 +147,18 @@ async function renderLedger(panel, verifyIndex) {
       h('td', {}, targetText(leaf.target)),
       h('td', {}, leaf.rules?.length ? leaf.rules.join(', ') : '—'),
       h('td', {}, text(leaf.intent?.summary)),
-      h('td', {}, leaf.chain ? h('button', { type: 'button', class: 'link', onclick: () => nav.open('chains', leaf.chain.id) }, 'chain') : '—'),
-      h('td', {}, nav.human ? h('button', { type: 'button', class: 'link', onclick: () => proof.check(index) }, 'verify') : '—'),
+      h(
+        'td',
+        {},
+        leaf.chain
+          ? h('button', { type: 'button', class: 'link', onclick: () => nav.open('chains', leaf.chain.id) }, 'chain')
+          : '—',
+      ),
+      h(
+        'td',
+        {},
+        nav.human ? h('button', { type: 'button', class: 'link', onclick: () => proof.check(index) }, 'verify') : '—',
+      ),
     ),
   );
   panel.replaceChildren(
@@ -128,10 +171,20 @@ async function renderLedger(panel, verifyIndex) {
       h('dt', {}, 'Root'),
       h('dd', { class: 'mono' }, text(head.root)),
       h('dt', {}, 'Latest checkpoint'),
-      h('dd', {}, head.checkpoint ? `size ${head.checkpoint.size ?? '?'}, ${time(head.checkpoint.time ?? head.checkpoint.at)}` : 'none yet'),
+      h(
+        'dd',
+        {},
+        head.checkpoint
+          ? `size ${head.checkpoint.size ?? '?'}, ${time(head.checkpoint.time ?? head.checkpoint.at)}`
+          : 'none yet',
+      ),
     ),
     nav.human ? proof.element : null,
-    table(['#', 'Time', 'Kind', 'Agent', 'Actor', 'Decision', 'Verb', 'Target', 'Rules', 'Intent', 'Chain', 'Proof'], rows, `Latest ${entries.length} entries, newest first`),
+    table(
+      ['#', 'Time', 'Kind', 'Agent', 'Actor', 'Decision', 'Verb', 'Target', 'Rules', 'Intent', 'Chain', 'Proof'],
+      rows,
+      `Latest ${entries.length} entries, newest first`,
+    ),
   );
   if (verifyIndex !== undefined && nav.human) await proof.check(verifyIndex);
 }
@@ -198,7 +251,9 @@ function onLive(event, data) {
 async function enter() {
   const who = await api('/v1/whoami');
   nav.human = who.kind === 'human';
-  $('who').textContent = nav.human ? `Signed in as ${who.id}` : `Signed in as agent ${who.username} (read-only: agents never approve)`;
+  $('who').textContent = nav.human
+    ? `Signed in as ${who.id}`
+    : `Signed in as agent ${who.username} (read-only: agents never approve)`;
   $('who').hidden = false;
   $('signout').hidden = false;
   $('signin').hidden = true;
@@ -238,7 +293,10 @@ function init() {
       announce('Signed in.');
     } catch (err) {
       sessionStorage.removeItem(TOKEN_KEY);
-      $('signin-error').textContent = err instanceof ApiError && err.status === 401 ? 'That token was not accepted.' : `Sign-in failed: ${err.message}`;
+      $('signin-error').textContent =
+        err instanceof ApiError && err.status === 401
+          ? 'That token was not accepted.'
+          : `Sign-in failed: ${err.message}`;
     }
   });
   $('signout').addEventListener('click', () => signOut());

@@ -13,7 +13,12 @@ function card(a, panel) {
   return h(
     'li',
     { class: `card${a.waitingOnYou ? ' waiting' : ''}`, 'data-approval': a.id },
-    h('h3', {}, a.summary || '(no summary)', a.waitingOnYou ? h('span', { class: 'pill pending you' }, 'waits on you') : null),
+    h(
+      'h3',
+      {},
+      a.summary || '(no summary)',
+      a.waitingOnYou ? h('span', { class: 'pill pending you' }, 'waits on you') : null,
+    ),
     h(
       'dl',
       {},
@@ -30,7 +35,17 @@ function card(a, panel) {
       h('dt', {}, 'Id'),
       h('dd', { class: 'mono' }, a.id),
     ),
-    nav.human ? h('p', {}, h('button', { type: 'button', class: 'quiet', onclick: () => showApproval(panel, a.id) }, 'Review the change')) : null,
+    nav.human
+      ? h(
+          'p',
+          {},
+          h(
+            'button',
+            { type: 'button', class: 'quiet', onclick: () => showApproval(panel, a.id) },
+            'Review the change',
+          ),
+        )
+      : null,
     reasonForm({
       Approve: async (reason) => {
         await verdict(a.id, 'approve', reason);
@@ -89,9 +104,21 @@ function who(d) {
     h('dt', {}, 'Class'),
     h('dd', {}, `${text(d.agent?.authorityClass)}${d.agent?.mode === 'audit' ? ' (audit mode)' : ''}`),
     h('dt', {}, 'Wants to'),
-    h('dd', {}, `${text(r.verb)} ${targetText(r.target)}`, r.tool ? ` via tool ${r.tool.server}/${r.tool.name}` : '', r.source ? ` (seen by ${r.source})` : ''),
+    h(
+      'dd',
+      {},
+      `${text(r.verb)} ${targetText(r.target)}`,
+      r.tool ? ` via tool ${r.tool.server}/${r.tool.name}` : '',
+      r.source ? ` (seen by ${r.source})` : '',
+    ),
     h('dt', {}, 'Intent'),
-    h('dd', {}, text(r.intent?.summary), r.intent?.goal ? ` — goal: ${r.intent.goal}` : '', r.intent?.trigger ? ` — trigger: ${r.intent.trigger}` : ''),
+    h(
+      'dd',
+      {},
+      text(r.intent?.summary),
+      r.intent?.goal ? ` — goal: ${r.intent.goal}` : '',
+      r.intent?.trigger ? ` — trigger: ${r.intent.trigger}` : '',
+    ),
     h('dt', {}, 'Chain'),
     h(
       'dd',
@@ -105,25 +132,42 @@ function who(d) {
         : 'none: the agent acted on its own',
     ),
     h('dt', {}, 'Asked for review by'),
-    h('dd', {}, (r.rules ?? d.approval.rules).join(', ') || '—', r.message ? h('span', { class: 'hint' }, ` — ${r.message}`) : ''),
+    h(
+      'dd',
+      {},
+      (r.rules ?? d.approval.rules).join(', ') || '—',
+      r.message ? h('span', { class: 'hint' }, ` — ${r.message}`) : '',
+    ),
     h('dt', {}, 'Time left'),
     h('dd', {}, countdown(d.approval.expiresAt)),
     h('dt', {}, 'Approvals'),
-    h('dd', {}, `${d.approval.approvedBy.length} of ${d.approval.minApprovals}${d.approval.approvedBy.length ? ` (${d.approval.approvedBy.join(', ')})` : ''}`),
+    h(
+      'dd',
+      {},
+      `${d.approval.approvedBy.length} of ${d.approval.minApprovals}${d.approval.approvedBy.length ? ` (${d.approval.approvedBy.join(', ')})` : ''}`,
+    ),
     h('dt', {}, 'Ledger'),
     h(
       'dd',
       {},
       r.ledgerIndex === undefined
         ? '—'
-        : h('button', { type: 'button', class: 'link', onclick: () => nav.open('ledger', r.ledgerIndex) }, `entry ${r.ledgerIndex}: check its proof`),
+        : h(
+            'button',
+            { type: 'button', class: 'link', onclick: () => nav.open('ledger', r.ledgerIndex) },
+            `entry ${r.ledgerIndex}: check its proof`,
+          ),
     ),
   );
 }
 
 export async function showApproval(panel, id) {
   const d = await api(`/v1/review/approvals/${encodeURIComponent(id)}`);
-  const back = h('button', { type: 'button', class: 'quiet', onclick: () => renderApprovals(panel) }, '← All pending approvals');
+  const back = h(
+    'button',
+    { type: 'button', class: 'quiet', onclick: () => renderApprovals(panel) },
+    '← All pending approvals',
+  );
   const decide = d.you.mayDecide
     ? reasonForm({
         Approve: async (reason) => {

@@ -15,11 +15,19 @@ function hopItem(hop) {
       ' ',
       h('strong', {}, hop.kind === 'tool-result' ? `tool ${hop.tool}` : `${hop.source ?? hop.kind}`),
       hop.verb ? ` ${hop.verb} ${hop.target ?? ''}` : '',
-      h('span', { class: 'hint' }, ` · +${Math.max(0, hop.atMs)} ms`, hop.latencyMs !== undefined ? ` · took ${hop.latencyMs} ms` : '', hop.status ? ` · ${hop.status}` : ''),
+      h(
+        'span',
+        { class: 'hint' },
+        ` · +${Math.max(0, hop.atMs)} ms`,
+        hop.latencyMs !== undefined ? ` · took ${hop.latencyMs} ms` : '',
+        hop.status ? ` · ${hop.status}` : '',
+      ),
       ' · ',
       h('button', { type: 'button', class: 'link', onclick: () => nav.open('ledger', hop.index) }, `#${hop.index}`),
     ),
-    hop.rules.length ? h('div', { class: 'hint' }, hop.rules.join(', '), hop.refused && hop.message ? ` — ${hop.message}` : '') : null,
+    hop.rules.length
+      ? h('div', { class: 'hint' }, hop.rules.join(', '), hop.refused && hop.message ? ` — ${hop.message}` : '')
+      : null,
     hop.decisions.length ? h('ul', { class: 'hops nested' }, hop.decisions.map(hopItem)) : null,
   );
 }
@@ -32,7 +40,11 @@ function nodeItem(node) {
       'div',
       { class: 'node-head' },
       h('strong', {}, node.agent),
-      h('span', { class: 'hint' }, ` · depth ${node.depth}${node.path.length ? ` · called by ${node.path.join(' → ')}` : ''}`),
+      h(
+        'span',
+        { class: 'hint' },
+        ` · depth ${node.depth}${node.path.length ? ` · called by ${node.path.join(' → ')}` : ''}`,
+      ),
     ),
     h('ul', { class: 'hops' }, node.hops.map(hopItem)),
     node.children.length ? h('ul', { class: 'tree' }, node.children.map(nodeItem)) : null,
@@ -64,7 +76,10 @@ export async function renderChains(panel, id) {
   const out = h('div', { 'aria-live': 'polite' });
   const form = h(
     'form',
-    { class: 'inline', onsubmit: (e) => (e.preventDefault(), input.value.trim() && nav.open('chains', input.value.trim())) },
+    {
+      class: 'inline',
+      onsubmit: (e) => (e.preventDefault(), input.value.trim() && nav.open('chains', input.value.trim())),
+    },
     h('label', { for: 'chain-id' }, 'Chain (trace) id'),
     input,
     h('button', { type: 'submit' }, 'Open chain'),
@@ -76,7 +91,11 @@ export async function renderChains(panel, id) {
   }
   const v = await api(`/v1/review/chains/${encodeURIComponent(id)}`);
   out.replaceChildren(
-    h('p', { class: 'summary' }, `${v.entries} ledger entries, ${v.refused} refused${v.truncated ? ' (the first 1000 shown)' : ''}.`),
+    h(
+      'p',
+      { class: 'summary' },
+      `${v.entries} ledger entries, ${v.refused} refused${v.truncated ? ' (the first 1000 shown)' : ''}.`,
+    ),
     h('ul', { class: 'tree root', 'data-chain': v.id }, v.roots.map(nodeItem)),
     h('h3', {}, 'Breakers'),
     breakerList(v.breakers),

@@ -23,7 +23,8 @@ function lines(value, pointer = '', key = undefined, depth = 0, out = []) {
     }
   } else if (isMap(value)) {
     if (key !== undefined) out.push({ text: `${pad}${label}${Object.keys(value).length ? '' : '{}'}`, pointer });
-    for (const [k, v] of Object.entries(value)) lines(v, `${pointer}/${token(k)}`, k, key === undefined ? depth : depth + 1, out);
+    for (const [k, v] of Object.entries(value))
+      lines(v, `${pointer}/${token(k)}`, k, key === undefined ? depth : depth + 1, out);
   } else {
     out.push({ text: `${pad}${label}${scalar(value)}`, pointer });
   }
@@ -36,7 +37,9 @@ function objectView(title, value, marks, markClass) {
   const body = h(
     'pre',
     { class: 'object' },
-    lines(value).map((l) => h('span', { class: under(l.pointer, marks) ? `line ${markClass}` : 'line' }, `${l.text}\n`)),
+    lines(value).map((l) =>
+      h('span', { class: under(l.pointer, marks) ? `line ${markClass}` : 'line' }, `${l.text}\n`),
+    ),
   );
   return h('figure', { class: 'side' }, h('figcaption', {}, title), body);
 }
@@ -79,8 +82,15 @@ export function renderDiff(diff) {
     return h(
       'section',
       { class: 'diff', 'aria-label': 'What changes' },
-      diff.changes.length ? changesTable(diff.changes) : h('p', { class: 'hint' }, 'No field changes once server bookkeeping is set aside.'),
-      h('div', { class: 'sides' }, objectView('Before (as the agent found it)', diff.before, marks, 'old'), objectView('As the agent wants it', diff.after, marks, 'new')),
+      diff.changes.length
+        ? changesTable(diff.changes)
+        : h('p', { class: 'hint' }, 'No field changes once server bookkeeping is set aside.'),
+      h(
+        'div',
+        { class: 'sides' },
+        objectView('Before (as the agent found it)', diff.before, marks, 'old'),
+        objectView('As the agent wants it', diff.after, marks, 'new'),
+      ),
     );
   }
   if (diff.kind === 'create' || diff.kind === 'delete') {
@@ -89,16 +99,39 @@ export function renderDiff(diff) {
     return h(
       'section',
       { class: 'diff', 'aria-label': diff.kind === 'create' ? 'What it creates' : 'What it deletes' },
-      h('p', {}, diff.kind === 'create' ? 'A new object. The fields that decide identity, privilege, scale and what runs are marked:' : 'The object it deletes:'),
+      h(
+        'p',
+        {},
+        diff.kind === 'create'
+          ? 'A new object. The fields that decide identity, privilege, scale and what runs are marked:'
+          : 'The object it deletes:',
+      ),
       diff.highlights.length
         ? h(
             'ul',
             { class: 'highlights' },
-            diff.highlights.map((x) => h('li', {}, h('span', { class: 'mono' }, x.path), ` = ${scalar(x.value)} `, h('span', { class: 'why' }, `(${x.why})`))),
+            diff.highlights.map((x) =>
+              h(
+                'li',
+                {},
+                h('span', { class: 'mono' }, x.path),
+                ` = ${scalar(x.value)} `,
+                h('span', { class: 'why' }, `(${x.why})`),
+              ),
+            ),
           )
         : null,
-      objectView(diff.kind === 'create' ? 'Requested object' : 'Object', value, marks, diff.kind === 'create' ? 'new' : 'old'),
+      objectView(
+        diff.kind === 'create' ? 'Requested object' : 'Object',
+        value,
+        marks,
+        diff.kind === 'create' ? 'new' : 'old',
+      ),
     );
   }
-  return h('p', { class: 'hint' }, 'No object was kept for this request (a Secret or token is never kept, and some requests carry none): judge by the target and intent.');
+  return h(
+    'p',
+    { class: 'hint' },
+    'No object was kept for this request (a Secret or token is never kept, and some requests carry none): judge by the target and intent.',
+  );
 }

@@ -15,7 +15,8 @@ export function h(tag, attrs = {}, ...children) {
     else if (k === 'class') el.className = v;
     else el.setAttribute(k, v === true ? '' : String(v));
   }
-  for (const c of children.flat(Number.POSITIVE_INFINITY)) if (c !== undefined && c !== null && c !== false) el.append(c instanceof Node ? c : String(c));
+  for (const c of children.flat(Number.POSITIVE_INFINITY))
+    if (c !== undefined && c !== null && c !== false) el.append(c instanceof Node ? c : String(c));
   return el;
 }
 
@@ -24,7 +25,8 @@ const SVG_NS = 'http://www.w3.org/2000/svg';
 export function svg(tag, attrs = {}, ...children) {
   const el = document.createElementNS(SVG_NS, tag);
   for (const [k, v] of Object.entries(attrs)) if (v !== undefined && v !== null) el.setAttribute(k, String(v));
-  for (const c of children.flat(Number.POSITIVE_INFINITY)) if (c !== undefined && c !== null) el.append(c instanceof Node ? c : String(c));
+  for (const c of children.flat(Number.POSITIVE_INFINITY))
+    if (c !== undefined && c !== null) el.append(c instanceof Node ? c : String(c));
   return el;
 }
 
@@ -43,7 +45,12 @@ export const token = () => sessionStorage.getItem(TOKEN_KEY) ?? '';
 export async function api(path, opts = {}) {
   const headers = { authorization: `Bearer ${token()}` };
   if (opts.body !== undefined) headers['content-type'] = 'application/json';
-  const res = await fetch(path, { method: opts.method ?? 'GET', headers, body: opts.body === undefined ? undefined : JSON.stringify(opts.body), cache: 'no-store' });
+  const res = await fetch(path, {
+    method: opts.method ?? 'GET',
+    headers,
+    body: opts.body === undefined ? undefined : JSON.stringify(opts.body),
+    cache: 'no-store',
+  });
   let body;
   try {
     body = await res.json();
@@ -78,7 +85,11 @@ export function table(headers, rows, caption) {
           headers.map((t) => h('th', { scope: 'col' }, t)),
         ),
       ),
-      h('tbody', {}, rows.length ? rows : h('tr', {}, h('td', { colspan: headers.length, class: 'empty' }, 'Nothing here.'))),
+      h(
+        'tbody',
+        {},
+        rows.length ? rows : h('tr', {}, h('td', { colspan: headers.length, class: 'empty' }, 'Nothing here.')),
+      ),
     ),
   );
 }
@@ -88,7 +99,13 @@ let formSeq = 0;
 export function reasonForm(actions, label = 'Reason') {
   const id = `reason-${++formSeq}`;
   const error = h('p', { class: 'error', role: 'alert' });
-  const input = h('input', { id, type: 'text', required: true, autocomplete: 'off', oninput: () => (error.textContent = '') });
+  const input = h('input', {
+    id,
+    type: 'text',
+    required: true,
+    autocomplete: 'off',
+    oninput: () => (error.textContent = ''),
+  });
   const buttons = Object.entries(actions).map(([name, run]) =>
     h(
       'button',
@@ -117,7 +134,14 @@ export function reasonForm(actions, label = 'Reason') {
       name,
     ),
   );
-  return h('form', { class: 'reason', onsubmit: (e) => e.preventDefault() }, h('label', { for: id }, label), input, h('div', { class: 'actions' }, buttons), error);
+  return h(
+    'form',
+    { class: 'reason', onsubmit: (e) => e.preventDefault() },
+    h('label', { for: id }, label),
+    input,
+    h('div', { class: 'actions' }, buttons),
+    error,
+  );
 }
 
 export function targetText(t) {

@@ -26,14 +26,21 @@ function findingCard(f) {
       h('dd', {}, time(f.time)),
       h('dt', {}, 'Agent'),
       h('dd', {}, text(f.leaf.agent), f.leaf.intent?.summary ? ` — intent: ${f.leaf.intent.summary}` : ''),
-      d.source ? [h('dt', {}, 'In Git'), h('dd', { class: 'mono' }, `${d.source}${d.revision ? ` @ ${String(d.revision).slice(0, 12)}` : ''}`)] : null,
+      d.source
+        ? [
+            h('dt', {}, 'In Git'),
+            h('dd', { class: 'mono' }, `${d.source}${d.revision ? ` @ ${String(d.revision).slice(0, 12)}` : ''}`),
+          ]
+        : null,
       d.actor ? [h('dt', {}, 'By'), h('dd', {}, actorText(d.actor))] : null,
     ),
     fields.length
       ? h(
           'ul',
           { class: 'fields' },
-          fields.map((x) => h('li', {}, h('span', { class: 'mono' }, x.path), ` ${x.change} — by ${actorText(x.actor)}`)),
+          fields.map((x) =>
+            h('li', {}, h('span', { class: 'mono' }, x.path), ` ${x.change} — by ${actorText(x.actor)}`),
+          ),
         )
       : null,
     h(
@@ -53,7 +60,13 @@ export async function renderDrift(panel) {
   const findings = await api('/v1/review/drift');
   panel.replaceChildren(
     h('h2', {}, 'Drift'),
-    h('p', { class: 'hint' }, 'The latest finding per object, newest first. Values are never in the ledger, only digests: see the CLI for them.'),
-    findings.length ? h('ul', { class: 'cards' }, findings.map(findingCard)) : h('p', { class: 'empty' }, 'No drift has been recorded.'),
+    h(
+      'p',
+      { class: 'hint' },
+      'The latest finding per object, newest first. Values are never in the ledger, only digests: see the CLI for them.',
+    ),
+    findings.length
+      ? h('ul', { class: 'cards' }, findings.map(findingCard))
+      : h('p', { class: 'empty' }, 'No drift has been recorded.'),
   );
 }

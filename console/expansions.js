@@ -17,7 +17,13 @@ export function boundaryGraph(graph) {
   const edges = graph.edges.map((e) => {
     const a = at.get(e.from);
     const b = at.get(e.to);
-    return svg('line', { x1: a.x + 160, y1: a.y + 12, x2: b.x, y2: b.y + 12, class: `edge${b.n.added ? ' added' : ''}` });
+    return svg('line', {
+      x1: a.x + 160,
+      y1: a.y + 12,
+      x2: b.x,
+      y2: b.y + 12,
+      class: `edge${b.n.added ? ' added' : ''}`,
+    });
   });
   const nodes = [...at.values()].map(({ x, y, n }) =>
     svg(
@@ -25,10 +31,24 @@ export function boundaryGraph(graph) {
       { class: `node ${n.kind}${n.added ? ' added' : ''}` },
       svg('rect', { x, y, width: n.kind === 'capability' ? 340 : 160, height: 24, rx: 4 }),
       svg('title', {}, n.label),
-      svg('text', { x: x + 6, y: y + 16 }, clip(`${n.added ? 'new: ' : ''}${n.label}`, n.kind === 'capability' ? 52 : 24)),
+      svg(
+        'text',
+        { x: x + 6, y: y + 16 },
+        clip(`${n.added ? 'new: ' : ''}${n.label}`, n.kind === 'capability' ? 52 : 24),
+      ),
     ),
   );
-  return svg('svg', { viewBox: `0 0 ${width} ${height}`, class: 'graph', role: 'img', 'aria-label': 'The requested boundary; new parts are marked new' }, edges, nodes);
+  return svg(
+    'svg',
+    {
+      viewBox: `0 0 ${width} ${height}`,
+      class: 'graph',
+      role: 'img',
+      'aria-label': 'The requested boundary; new parts are marked new',
+    },
+    edges,
+    nodes,
+  );
 }
 
 async function showExpansion(panel, id) {
@@ -43,7 +63,11 @@ async function showExpansion(panel, id) {
       )
     : h('p', { class: 'no-cluster-view' }, d.reach.message);
   panel.replaceChildren(
-    h('button', { type: 'button', class: 'quiet', onclick: () => renderExpansions(panel) }, '← All boundary expansions'),
+    h(
+      'button',
+      { type: 'button', class: 'quiet', onclick: () => renderExpansions(panel) },
+      '← All boundary expansions',
+    ),
     h(
       'article',
       { class: 'card review', 'data-expansion-review': id },
@@ -103,9 +127,24 @@ export async function renderExpansions(panel, id) {
         h('dt', {}, 'Diff digest'),
         h('dd', { class: 'mono' }, text(x.diffDigest)),
       ),
-      nav.human ? h('p', {}, h('button', { type: 'button', class: 'quiet', onclick: () => showExpansion(panel, x.id) }, 'What would this add?')) : null,
+      nav.human
+        ? h(
+            'p',
+            {},
+            h(
+              'button',
+              { type: 'button', class: 'quiet', onclick: () => showExpansion(panel, x.id) },
+              'What would this add?',
+            ),
+          )
+        : null,
       verdictForm(panel, x.id),
     ),
   );
-  panel.replaceChildren(h('h2', {}, 'Boundary expansions'), items.length ? h('ul', { class: 'cards' }, items) : h('p', { class: 'empty' }, 'No boundary expansions are waiting.'));
+  panel.replaceChildren(
+    h('h2', {}, 'Boundary expansions'),
+    items.length
+      ? h('ul', { class: 'cards' }, items)
+      : h('p', { class: 'empty' }, 'No boundary expansions are waiting.'),
+  );
 }

@@ -15,7 +15,11 @@ function parseBlock(block) {
 }
 
 async function readStream(signal, onEvent) {
-  const res = await fetch('/v1/review/events', { headers: { authorization: `Bearer ${token()}`, accept: 'text/event-stream' }, signal, cache: 'no-store' });
+  const res = await fetch('/v1/review/events', {
+    headers: { authorization: `Bearer ${token()}`, accept: 'text/event-stream' },
+    signal,
+    cache: 'no-store',
+  });
   if (!res.ok) throw Object.assign(new Error(`feed refused: ${res.status}`), { status: res.status });
   setLive('live');
   const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();

@@ -79,7 +79,14 @@ export async function verifyBundle(b, pinnedKeyId) {
     step(false, 'The entry is not JSON');
     return done(false);
   }
-  if (!step(leaf.index === b.index, `The entry commits to its position, ${b.index}`, `The entry says it sits at index ${leaf.index}, not ${b.index}`)) return done(false);
+  if (
+    !step(
+      leaf.index === b.index,
+      `The entry commits to its position, ${b.index}`,
+      `The entry says it sits at index ${leaf.index}, not ${b.index}`,
+    )
+  )
+    return done(false);
   if (!b.checkpoint) {
     step(false, `No signed checkpoint covers entry ${b.index} yet`);
     return done(false);
@@ -101,14 +108,31 @@ export async function verifyBundle(b, pinnedKeyId) {
   }
   const leads = root !== undefined && equal(root, signed);
   if (
-    !step(leads, `The Merkle path (${b.proof.length} hashes) leads to the root checkpoint ${c.size} signs`, `The Merkle path does not lead to the root checkpoint ${c.size} signs`)
+    !step(
+      leads,
+      `The Merkle path (${b.proof.length} hashes) leads to the root checkpoint ${c.size} signs`,
+      `The Merkle path does not lead to the root checkpoint ${c.size} signs`,
+    )
   )
     return done(false);
   const der = pemToDer(b.publicKey.pem);
   const keyId = hex(await sha256(der)).slice(0, 16);
-  if (!step(keyId === c.keyId, `The public key’s id ${keyId} is the one that signed`, `The checkpoint was signed by key ${c.keyId}, not by the served key ${keyId}`))
+  if (
+    !step(
+      keyId === c.keyId,
+      `The public key’s id ${keyId} is the one that signed`,
+      `The checkpoint was signed by key ${c.keyId}, not by the served key ${keyId}`,
+    )
+  )
     return done(false);
-  if (pinnedKeyId && !step(keyId === pinnedKeyId, `The key is the one you trust (${pinnedKeyId})`, `The key ${keyId} is not the one you trust (${pinnedKeyId})`))
+  if (
+    pinnedKeyId &&
+    !step(
+      keyId === pinnedKeyId,
+      `The key is the one you trust (${pinnedKeyId})`,
+      `The key ${keyId} is not the one you trust (${pinnedKeyId})`,
+    )
+  )
     return done(false);
   let valid = false;
   try {
@@ -118,7 +142,8 @@ export async function verifyBundle(b, pinnedKeyId) {
   } catch {
     valid = false;
   }
-  if (!step(valid, 'The checkpoint’s Ed25519 signature is valid', 'The checkpoint’s Ed25519 signature does not verify')) return done(false);
+  if (!step(valid, 'The checkpoint’s Ed25519 signature is valid', 'The checkpoint’s Ed25519 signature does not verify'))
+    return done(false);
   return done(true);
 }
 
@@ -128,7 +153,9 @@ function leafSummary(data) {
     return h(
       'dl',
       {},
-      ['kind', 'time', 'agent', 'actor', 'decision', 'verb', 'message'].flatMap((k) => (l[k] === undefined ? [] : [h('dt', {}, k), h('dd', {}, text(l[k]))])),
+      ['kind', 'time', 'agent', 'actor', 'decision', 'verb', 'message'].flatMap((k) =>
+        l[k] === undefined ? [] : [h('dt', {}, k), h('dd', {}, text(l[k]))],
+      ),
     );
   } catch {
     return h('p', { class: 'error' }, 'The entry could not be read.');
@@ -136,7 +163,13 @@ function leafSummary(data) {
 }
 
 function pinForm(onChange) {
-  const input = h('input', { id: 'pinned-key', type: 'text', autocomplete: 'off', spellcheck: 'false', value: localStorage.getItem(PINNED_KEY) ?? '' });
+  const input = h('input', {
+    id: 'pinned-key',
+    type: 'text',
+    autocomplete: 'off',
+    spellcheck: 'false',
+    value: localStorage.getItem(PINNED_KEY) ?? '',
+  });
   return h(
     'form',
     { class: 'inline', onsubmit: (e) => e.preventDefault() },
@@ -166,7 +199,11 @@ export async function renderProof(box, index) {
   const b = await api(`/v1/review/proof/${encodeURIComponent(index)}`);
   const result = await verifyBundle(b, localStorage.getItem(PINNED_KEY) || undefined);
   const verdict = result.ok
-    ? h('p', { class: 'verdict ok', role: 'status' }, `✓ Verified against checkpoint ${result.checkpoint.size}, signed by key ${result.keyId}`)
+    ? h(
+        'p',
+        { class: 'verdict ok', role: 'status' },
+        `✓ Verified against checkpoint ${result.checkpoint.size}, signed by key ${result.keyId}`,
+      )
     : h('p', { class: 'verdict failed', role: 'alert' }, `✗ Not verified: ${result.steps.at(-1)?.label ?? 'unknown'}`);
   const steps = h(
     'ol',
@@ -194,7 +231,9 @@ export async function renderProof(box, index) {
     steps,
     sign,
     leafSummary(b.data),
-    b.checkpoint ? h('p', { class: 'hint' }, `Checkpoint ${b.checkpoint.size} signed ${time(b.checkpoint.time)}.`) : null,
+    b.checkpoint
+      ? h('p', { class: 'hint' }, `Checkpoint ${b.checkpoint.size} signed ${time(b.checkpoint.time)}.`)
+      : null,
     pinForm(() => renderProof(box, index)),
     h('details', {}, h('summary', {}, 'The exact bytes the leaf hash commits to'), h('pre', {}, b.data)),
   ];
@@ -204,7 +243,13 @@ export async function renderProof(box, index) {
 
 export function proofPanel(initial) {
   const box = h('div', { class: 'card proof', id: 'proof', 'aria-live': 'polite' });
-  const input = h('input', { id: 'proof-index', type: 'text', inputmode: 'numeric', autocomplete: 'off', value: initial ?? '' });
+  const input = h('input', {
+    id: 'proof-index',
+    type: 'text',
+    inputmode: 'numeric',
+    autocomplete: 'off',
+    value: initial ?? '',
+  });
   const check = async () => {
     const v = input.value.trim();
     if (!/^[0-9]+$/.test(v)) {
@@ -214,7 +259,9 @@ export function proofPanel(initial) {
     try {
       await renderProof(box, Number(v));
     } catch (e) {
-      box.replaceChildren(h('p', { class: 'error', role: 'alert' }, e instanceof ApiError ? e.message : `Could not check: ${e.message}`));
+      box.replaceChildren(
+        h('p', { class: 'error', role: 'alert' }, e instanceof ApiError ? e.message : `Could not check: ${e.message}`),
+      );
     }
   };
   const form = h(

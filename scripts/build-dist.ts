@@ -6,5 +6,9 @@ import { join } from 'node:path';
 
 const root = new URL('../', import.meta.url).pathname;
 rmSync(join(root, 'dist'), { recursive: true, force: true });
-execFileSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', join(root, 'tsconfig.build.json')], { cwd: root, stdio: 'inherit' });
+execFileSync(
+  process.execPath,
+  [join(root, 'node_modules/typescript/bin/tsc'), '-p', join(root, 'tsconfig.build.json')],
+  { cwd: root, stdio: 'inherit' },
+);
 console.error('build-dist: src/ compiled to dist/');

@@ -11,7 +11,10 @@ export const MANIFESTS = join(ROOT, 'deploy/manifests/tether.yaml');
 
 /** Builds helm when it is missing or of another version (cached: a no-op once built). Throws without Go. */
 export function ensureHelm(): string {
-  const r = spawnSync('bash', [join(ROOT, 'scripts/build-helm.sh')], { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' });
+  const r = spawnSync('bash', [join(ROOT, 'scripts/build-helm.sh')], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+    encoding: 'utf8',
+  });
   if (r.status !== 0 || !existsSync(HELM)) throw new Error(`scripts/build-helm.sh failed:\n${r.stderr}`);
   return HELM;
 }
@@ -27,7 +30,8 @@ export function helm(args: readonly string[], input?: string): { code: number; s
 }
 
 /** `helm template` arguments as --set pairs. */
-export const setArgs = (values: Record<string, string>): string[] => Object.entries(values).flatMap(([k, v]) => ['--set', `${k}=${v}`]);
+export const setArgs = (values: Record<string, string>): string[] =>
+  Object.entries(values).flatMap(([k, v]) => ['--set', `${k}=${v}`]);
 
 /**
  * The plain manifests for `kubectl apply`: release `tether` in `tether-system`, the default values

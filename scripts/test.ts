@@ -19,7 +19,12 @@ function step(name: string, cmd: string, args: string[]): void {
   }
 }
 
-step('type-check (tsc --noEmit)', process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '--noEmit', '-p', root]);
+step('type-check (tsc --noEmit)', process.execPath, [
+  join(root, 'node_modules/typescript/bin/tsc'),
+  '--noEmit',
+  '-p',
+  root,
+]);
 
 if (!env.TETHER_TEST_PG_URL) {
   if (existsSync('/usr/lib/postgresql/15/bin/initdb') || env.PG_BIN) {
@@ -33,7 +38,9 @@ if (!env.TETHER_TEST_PG_URL) {
     if (dir) cleanups.push(() => spawnSync('bash', [join(root, 'scripts/pg.sh'), 'stop', dir]));
     console.log(`» PostgreSQL for tests: ${env.TETHER_TEST_PG_URL}`);
   } else {
-    banner('PostgreSQL is not installed: the PostgreSQL half of the store tests is SKIPPED.\nInstall postgresql-15 or set TETHER_TEST_PG_URL.');
+    banner(
+      'PostgreSQL is not installed: the PostgreSQL half of the store tests is SKIPPED.\nInstall postgresql-15 or set TETHER_TEST_PG_URL.',
+    );
   }
 }
 
@@ -44,14 +51,21 @@ try {
 } catch {}
 if (goFound) step('build the kube-apiserver harness', 'bash', [join(root, 'scripts/build-harness.sh')]);
 if (goFound) step('build helm (chart tests)', 'bash', [join(root, 'scripts/build-helm.sh')]);
-else banner('Go is not installed: the END-TO-END suite against a real kube-apiserver is SKIPPED.\nInstall Go 1.26 and run npm test again (see README).');
+else
+  banner(
+    'Go is not installed: the END-TO-END suite against a real kube-apiserver is SKIPPED.\nInstall Go 1.26 and run npm test again (see README).',
+  );
 if (env.CI && !goFound) {
   console.error('✖ CI must run the e2e suite: Go is required');
   process.exit(1);
 }
 
 const files = (process.argv.length > 2 ? process.argv.slice(2) : globSync('test/**/*.test.ts', { cwd: root })).sort();
-const child = spawn(process.execPath, ['--test', '--test-concurrency=2', '--test-timeout=600000', ...files], { cwd: root, stdio: 'inherit', env });
+const child = spawn(process.execPath, ['--test', '--test-concurrency=2', '--test-timeout=600000', ...files], {
+  cwd: root,
+  stdio: 'inherit',
+  env,
+});
 const stop = () => {
   for (const c of cleanups) c();
 };

@@ -34,7 +34,10 @@ const counts: Record<string, number> = {};
 for (const o of cluster.objects) counts[o.kind as string] = (counts[o.kind as string] ?? 0) + 1;
 
 let loadMs: number | undefined;
-let objects: LocatedObject[] = cluster.objects.map((object, item) => ({ object, source: { origin: 'synthetic', item } }));
+let objects: LocatedObject[] = cluster.objects.map((object, item) => ({
+  object,
+  source: { origin: 'synthetic', item },
+}));
 if (process.argv.includes('--from-dump')) {
   const dir = mkdtempSync(join(tmpdir(), 'tether-bench-access-'));
   const file = join(dir, 'cluster.json');
@@ -47,7 +50,9 @@ if (process.argv.includes('--from-dump')) {
 
 const start = performance.now();
 const cpuStart = process.cpuUsage();
-const [inputs, inventoryMs] = time(() => inputsFromObjects(objects, { agents: cluster.agents, gateway: cluster.gateway }));
+const [inputs, inventoryMs] = time(() =>
+  inputsFromObjects(objects, { agents: cluster.agents, gateway: cluster.gateway }),
+);
 const [model, indexMs] = time(() => buildAccessModel(inputs));
 const [report, analyzeMs] = time(() => analyzeAccess(model));
 const [json, renderMs] = time(() => JSON.stringify(report));
@@ -89,8 +94,12 @@ console.log(
     .map(([k, n]) => `${n} ${k}`)
     .join(', ')}`,
 );
-console.log(`agents ${figures.agents}, gateway grants ${figures.gatewayGrants}, findings ${figures.findings} (${JSON.stringify(figures.bySeverity)})`);
-console.log(`identities reached per agent: median ${figures.medianIdentitiesReached}, max ${figures.maxIdentitiesReached}`);
+console.log(
+  `agents ${figures.agents}, gateway grants ${figures.gatewayGrants}, findings ${figures.findings} (${JSON.stringify(figures.bySeverity)})`,
+);
+console.log(
+  `identities reached per agent: median ${figures.medianIdentitiesReached}, max ${figures.maxIdentitiesReached}`,
+);
 console.log('phase                 ms');
 for (const [k, v] of [
   ['generate (not counted)', figures.generateMs],

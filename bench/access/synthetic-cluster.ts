@@ -2,7 +2,12 @@
 // accounts, pods, Roles and RoleBindings; cluster-wide roles and bindings; MCP tool servers bound
 // to edit in some namespaces (two of them far more widely); agents with narrow boundaries, gateway
 // tools and chains. Deterministic for a given seed.
-import type { GatewayConfig, GatewayServer, GatewayTool, RbacRequirement } from '../../src/analysis/access/gateway-grants.ts';
+import type {
+  GatewayConfig,
+  GatewayServer,
+  GatewayTool,
+  RbacRequirement,
+} from '../../src/analysis/access/gateway-grants.ts';
 import { RBAC_META_KEY } from '../../src/analysis/access/gateway-grants.ts';
 import type { AgentInput } from '../../src/analysis/access/graph.ts';
 import type { KubeObject } from '../../src/kube/object-dump.ts';
@@ -16,7 +21,14 @@ export interface SyntheticSize {
   readonly servers: number;
 }
 
-export const ISSUE_SIZE: SyntheticSize = { namespaces: 5_000, pods: 30_000, roles: 10_000, bindings: 20_000, agents: 200, servers: 10 };
+export const ISSUE_SIZE: SyntheticSize = {
+  namespaces: 5_000,
+  pods: 30_000,
+  roles: 10_000,
+  bindings: 20_000,
+  agents: 200,
+  servers: 10,
+};
 
 function prng(seed: number) {
   let s = seed >>> 0;
@@ -89,7 +101,11 @@ export interface SyntheticCluster {
 }
 
 /** `worstCase`: every agent may call a tool of the server bound to cluster-admin, so every agent reaches the whole cluster. */
-export function syntheticCluster(size: SyntheticSize = ISSUE_SIZE, seed = 42, opts: { worstCase?: boolean } = {}): SyntheticCluster {
+export function syntheticCluster(
+  size: SyntheticSize = ISSUE_SIZE,
+  seed = 42,
+  opts: { worstCase?: boolean } = {},
+): SyntheticCluster {
   const rnd = prng(seed);
   const int = (n: number) => Math.floor(rnd() * n);
   const objects: KubeObject[] = [];
@@ -98,8 +114,13 @@ export function syntheticCluster(size: SyntheticSize = ISSUE_SIZE, seed = 42, op
 
   // Namespaces, service accounts, pods, a few legacy token Secrets.
   for (let i = 0; i < nsCount; i++) {
-    objects.push({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns(i), labels: { team: ns(i), tier: i % 10 === 0 ? 'gold' : 'standard' } } });
-    for (const sa of ['default', 'app', 'worker']) objects.push({ apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: sa, namespace: ns(i) } });
+    objects.push({
+      apiVersion: 'v1',
+      kind: 'Namespace',
+      metadata: { name: ns(i), labels: { team: ns(i), tier: i % 10 === 0 ? 'gold' : 'standard' } },
+    });
+    for (const sa of ['default', 'app', 'worker'])
+      objects.push({ apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: sa, namespace: ns(i) } });
     if (i % 10 === 0) {
       objects.push({
         apiVersion: 'v1',
@@ -132,25 +153,42 @@ export function syntheticCluster(size: SyntheticSize = ISSUE_SIZE, seed = 42, op
       apiVersion: RBAC,
       kind: 'ClusterRole',
       metadata: { name: 'view' },
-      aggregationRule: { clusterRoleSelectors: [{ matchLabels: { 'rbac.authorization.k8s.io/aggregate-to-view': 'true' } }] },
+      aggregationRule: {
+        clusterRoleSelectors: [{ matchLabels: { 'rbac.authorization.k8s.io/aggregate-to-view': 'true' } }],
+      },
     },
     {
       apiVersion: RBAC,
       kind: 'ClusterRole',
       metadata: { name: 'edit', labels: { 'rbac.authorization.k8s.io/aggregate-to-admin': 'true' } },
-      aggregationRule: { clusterRoleSelectors: [{ matchLabels: { 'rbac.authorization.k8s.io/aggregate-to-edit': 'true' } }] },
+      aggregationRule: {
+        clusterRoleSelectors: [{ matchLabels: { 'rbac.authorization.k8s.io/aggregate-to-edit': 'true' } }],
+      },
     },
     {
       apiVersion: RBAC,
       kind: 'ClusterRole',
-      metadata: { name: 'view-rules', labels: { 'rbac.authorization.k8s.io/aggregate-to-view': 'true', 'rbac.authorization.k8s.io/aggregate-to-edit': 'true' } },
+      metadata: {
+        name: 'view-rules',
+        labels: {
+          'rbac.authorization.k8s.io/aggregate-to-view': 'true',
+          'rbac.authorization.k8s.io/aggregate-to-edit': 'true',
+        },
+      },
       rules: RULES.slice(0, 2).concat([RULES[5] as (typeof RULES)[0]]),
     },
     {
       apiVersion: RBAC,
       kind: 'ClusterRole',
       metadata: { name: 'edit-rules', labels: { 'rbac.authorization.k8s.io/aggregate-to-edit': 'true' } },
-      rules: [RULES[2], RULES[4], RULES[8], RULES[9], RULES[11], { apiGroups: [''], resources: ['serviceaccounts'], verbs: ['impersonate'] }],
+      rules: [
+        RULES[2],
+        RULES[4],
+        RULES[8],
+        RULES[9],
+        RULES[11],
+        { apiGroups: [''], resources: ['serviceaccounts'], verbs: ['impersonate'] },
+      ],
     },
     {
       apiVersion: RBAC,
@@ -161,14 +199,22 @@ export function syntheticCluster(size: SyntheticSize = ISSUE_SIZE, seed = 42, op
         { nonResourceURLs: ['*'], verbs: ['*'] },
       ],
     },
-    { apiVersion: RBAC, kind: 'ClusterRole', metadata: { name: 'node-reader' }, rules: [{ apiGroups: [''], resources: ['nodes'], verbs: ['get', 'list'] }] },
+    {
+      apiVersion: RBAC,
+      kind: 'ClusterRole',
+      metadata: { name: 'node-reader' },
+      rules: [{ apiGroups: [''], resources: ['nodes'], verbs: ['get', 'list'] }],
+    },
   );
   for (let c = 0; c < clusterRoles - 6; c++) {
     const rules = Array.from({ length: 1 + int(3) }, () => RULES[int(c % 25 === 0 ? RULES.length : SAFE)]);
     objects.push({
       apiVersion: RBAC,
       kind: 'ClusterRole',
-      metadata: { name: `cr-${c}`, labels: c % 50 === 0 ? { 'rbac.authorization.k8s.io/aggregate-to-view': 'true' } : {} },
+      metadata: {
+        name: `cr-${c}`,
+        labels: c % 50 === 0 ? { 'rbac.authorization.k8s.io/aggregate-to-view': 'true' } : {},
+      },
       rules,
     });
   }
@@ -176,18 +222,36 @@ export function syntheticCluster(size: SyntheticSize = ISSUE_SIZE, seed = 42, op
   const roles = size.roles - clusterRoles;
   for (let r = 0; r < roles; r++) {
     const rules = Array.from({ length: 1 + int(3) }, () => RULES[int(r % 20 === 0 ? RULES.length : SAFE)]);
-    objects.push({ apiVersion: RBAC, kind: 'Role', metadata: { name: `role-${Math.floor(r / nsCount)}`, namespace: ns(r % nsCount) }, rules });
+    objects.push({
+      apiVersion: RBAC,
+      kind: 'Role',
+      metadata: { name: `role-${Math.floor(r / nsCount)}`, namespace: ns(r % nsCount) },
+      rules,
+    });
   }
 
   // Bindings: most are RoleBindings of a team's accounts and people; a few are cluster-wide.
   const servers = size.servers;
   const serverSa = (k: number) => ({ kind: 'ServiceAccount', name: `mcp-${k}`, namespace: 'mcp' });
-  for (let k = 0; k < servers; k++) objects.push({ apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: `mcp-${k}`, namespace: 'mcp' } });
+  for (let k = 0; k < servers; k++)
+    objects.push({ apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: `mcp-${k}`, namespace: 'mcp' } });
   const crbs = Math.max(4, Math.floor(size.bindings * 0.05));
   objects.push(
     // Two tool servers are far too powerful: a classic mistake.
-    { apiVersion: RBAC, kind: 'ClusterRoleBinding', metadata: { name: 'mcp-0-admin' }, roleRef: ref('ClusterRole', 'cluster-admin'), subjects: [serverSa(0)] },
-    { apiVersion: RBAC, kind: 'ClusterRoleBinding', metadata: { name: 'mcp-1-edit' }, roleRef: ref('ClusterRole', 'edit'), subjects: [serverSa(1)] },
+    {
+      apiVersion: RBAC,
+      kind: 'ClusterRoleBinding',
+      metadata: { name: 'mcp-0-admin' },
+      roleRef: ref('ClusterRole', 'cluster-admin'),
+      subjects: [serverSa(0)],
+    },
+    {
+      apiVersion: RBAC,
+      kind: 'ClusterRoleBinding',
+      metadata: { name: 'mcp-1-edit' },
+      roleRef: ref('ClusterRole', 'edit'),
+      subjects: [serverSa(1)],
+    },
   );
   for (let b = 0; b < crbs - 2; b++) {
     const subject =
@@ -219,7 +283,8 @@ export function syntheticCluster(size: SyntheticSize = ISSUE_SIZE, seed = 42, op
   }
   // Agents' own accounts: view in their boundary namespaces.
   const agentNs = (a: number, j: number) => ns((a * 31 + j * 7) % nsCount);
-  for (let a = 0; a < size.agents; a++) objects.push({ apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: `agent-${a}`, namespace: 'agents' } });
+  for (let a = 0; a < size.agents; a++)
+    objects.push({ apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: `agent-${a}`, namespace: 'agents' } });
   for (let a = 0; a < size.agents && rbs > 0; a++) {
     for (let j = 0; j < 3 && rbs > 0; j++, rbs--) {
       objects.push({
@@ -242,8 +307,17 @@ export function syntheticCluster(size: SyntheticSize = ISSUE_SIZE, seed = 42, op
           : kind === 2
             ? { kind: 'Group', name: `group-${b % 40}` }
             : { kind: 'User', name: `user-${b % 500}@example.com` };
-    const roleRef = kind < 2 ? ref('Role', `role-${int(Math.max(1, Math.floor(roles / nsCount)))}`) : ref('ClusterRole', kind === 2 ? 'view' : 'edit');
-    objects.push({ apiVersion: RBAC, kind: 'RoleBinding', metadata: { name: `rb-${b}`, namespace: ns(i) }, roleRef, subjects: [subject] });
+    const roleRef =
+      kind < 2
+        ? ref('Role', `role-${int(Math.max(1, Math.floor(roles / nsCount)))}`)
+        : ref('ClusterRole', kind === 2 ? 'view' : 'edit');
+    objects.push({
+      apiVersion: RBAC,
+      kind: 'RoleBinding',
+      metadata: { name: `rb-${b}`, namespace: ns(i) },
+      roleRef,
+      subjects: [subject],
+    });
   }
 
   // Pod-mutating webhooks served from a few team namespaces.
@@ -274,8 +348,17 @@ export function syntheticCluster(size: SyntheticSize = ISSUE_SIZE, seed = 42, op
   const agents: AgentInput[] = [];
   for (let a = 0; a < size.agents; a++) {
     // Most agents use a narrowly bound server; one in ten reaches one of the two over-powered ones.
-    const server = opts.worstCase ? 'mcp-0' : a % 10 === 0 ? `mcp-${a % 20 === 0 ? 0 : 1}` : `mcp-${2 + (a % Math.max(1, servers - 2))}`;
-    const tools = [...new Set([...(opts.worstCase ? ['pods_run'] : []), ...Array.from({ length: 3 + int(6) }, () => toolNames[int(toolNames.length)] as string)])];
+    const server = opts.worstCase
+      ? 'mcp-0'
+      : a % 10 === 0
+        ? `mcp-${a % 20 === 0 ? 0 : 1}`
+        : `mcp-${2 + (a % Math.max(1, servers - 2))}`;
+    const tools = [
+      ...new Set([
+        ...(opts.worstCase ? ['pods_run'] : []),
+        ...Array.from({ length: 3 + int(6) }, () => toolNames[int(toolNames.length)] as string),
+      ]),
+    ];
     grants.push({ agent: `agent-${a}`, server, tools });
     const namespaces = [0, 1, 2].map((j) => agentNs(a, j));
     agents.push({
@@ -288,8 +371,16 @@ export function syntheticCluster(size: SyntheticSize = ISSUE_SIZE, seed = 42, op
         boundary: {
           namespaces,
           rules: [
-            { apiGroups: [''], resources: ['pods', 'pods/log', 'events', 'configmaps', 'services', 'endpoints'], verbs: ['get', 'list', 'watch'] },
-            { apiGroups: ['apps'], resources: ['deployments', 'deployments/scale'], verbs: ['get', 'list', 'watch', 'patch', 'update'] },
+            {
+              apiGroups: [''],
+              resources: ['pods', 'pods/log', 'events', 'configmaps', 'services', 'endpoints'],
+              verbs: ['get', 'list', 'watch'],
+            },
+            {
+              apiGroups: ['apps'],
+              resources: ['deployments', 'deployments/scale'],
+              verbs: ['get', 'list', 'watch', 'patch', 'update'],
+            },
           ],
           chain: { mayInvoke: a % 5 === 0 ? [`agent-${(a + 1) % size.agents}`, `agent-${(a + 7) % size.agents}`] : [] },
         },

@@ -48,16 +48,26 @@ function writePolicy(policyDir: string): void {
       identities: [{ kind: 'ServiceAccount', namespace: 'agents', name: `bot-${i}` }],
       boundary: {
         namespaces: ['shop'],
-        rules: [{ apiGroups: ['apps'], resources: ['deployments', 'deployments/scale'], verbs: ['get', 'update', 'patch'] }],
+        rules: [
+          { apiGroups: ['apps'], resources: ['deployments', 'deployments/scale'], verbs: ['get', 'update', 'patch'] },
+        ],
         conditions: [{ name: 'max', expression: 'object.spec.replicas <= 20' }],
         budgets: [{ window: '1h', maxMutations: 100_000_000, maxDistinctObjects: 100_000 }],
       },
       breaker: { maxViolations: 100_000_000 },
     },
   });
-  const governance = { apiVersion: 'tether.dev/v1alpha1', kind: 'GovernancePolicy', metadata: { name: 'g' }, spec: { agentSelectors: { serviceAccountNamespaces: ['agents'] } } };
+  const governance = {
+    apiVersion: 'tether.dev/v1alpha1',
+    kind: 'GovernancePolicy',
+    metadata: { name: 'g' },
+    spec: { agentSelectors: { serviceAccountNamespaces: ['agents'] } },
+  };
   mkdirSync(policyDir);
-  writeFileSync(join(policyDir, 'bench.yaml'), [governance, ...Array.from({ length: AGENTS }, (_, i) => agent(i))].map((d) => stringify(d)).join('---\n'));
+  writeFileSync(
+    join(policyDir, 'bench.yaml'),
+    [governance, ...Array.from({ length: AGENTS }, (_, i) => agent(i))].map((d) => stringify(d)).join('---\n'),
+  );
 }
 
 const bodies = Array.from({ length: 200 }, (_, k) => {
@@ -96,7 +106,9 @@ async function freshPgDatabase(url: string): Promise<{ url: string; drop: () => 
 }
 
 /** Every distinct review to every target once: the answers' `allowed` must be the same everywhere. */
-async function checkAgreement(targets: readonly Target[]): Promise<{ reviews: number; agree: number; allowed: number; refused: number }> {
+async function checkAgreement(
+  targets: readonly Target[],
+): Promise<{ reviews: number; agree: number; allowed: number; refused: number }> {
   let agree = 0;
   let allowed = 0;
   for (const body of bodies) {
@@ -137,7 +149,14 @@ async function load(t: Target, seconds: number): Promise<Run> {
   });
   clearInterval(sampler);
   const cpu = (await t.cpuSeconds()) - cpuBefore;
-  return { reviews: r.requests.total, seconds: r.duration, p50: r.latency.p50, p99: r.latency.p99, errors: r.errors + r.non2xx + r.timeouts, cpuSeconds: cpu };
+  return {
+    reviews: r.requests.total,
+    seconds: r.duration,
+    p50: r.latency.p50,
+    p99: r.latency.p99,
+    errors: r.errors + r.non2xx + r.timeouts,
+    cpuSeconds: cpu,
+  };
 }
 
 function summarise(t: Target, runs: readonly Run[]) {
@@ -163,17 +182,35 @@ writePolicy(policyDir);
 const targets: Target[] = [];
 let pgDatabase: Awaited<ReturnType<typeof freshPgDatabase>> | undefined;
 try {
-  const sqlite = await startTether('Tether+SQLite', { dataDir: join(dir, 'sqlite'), policyDir, cpuProfDir: process.env.BENCH_CPU_PROF });
+  const sqlite = await startTether('Tether+SQLite', {
+    dataDir: join(dir, 'sqlite'),
+    policyDir,
+    cpuProfDir: process.env.BENCH_CPU_PROF,
+  });
   targets.push(sqlite);
-  targets.push(await startTether('Tether+SQLite/loop', { dataDir: join(dir, 'loop'), policyDir, env: { TETHER_SQLITE_WRITER: 'loop' } }));
-  if (BASELINE) targets.push(await startTether('Tether+SQLite@base', { dataDir: join(dir, 'base'), policyDir, root: BASELINE }));
+  targets.push(
+    await startTether('Tether+SQLite/loop', {
+      dataDir: join(dir, 'loop'),
+      policyDir,
+      env: { TETHER_SQLITE_WRITER: 'loop' },
+    }),
+  );
+  if (BASELINE)
+    targets.push(await startTether('Tether+SQLite@base', { dataDir: join(dir, 'base'), policyDir, root: BASELINE }));
   if (PG_URL) {
     pgDatabase = await freshPgDatabase(PG_URL);
     targets.push(await startTether('Tether+PG', { dataDir: join(dir, 'pg'), policyDir, store: pgDatabase.url }));
   } else console.log('  (no BENCH_PG_URL or TETHER_TEST_PG_URL: Tether+PG skipped)');
   const tls = join(dir, 'sqlite', 'tls');
   // The same serving certificate (Tether's self-managed one) for every target: same handshake cost.
-  targets.push(await startOpa({ cert: join(tls, 'tls.crt'), key: join(tls, 'tls.key'), ca: join(tls, 'ca.crt'), policy: new URL('./policy.rego', import.meta.url).pathname }));
+  targets.push(
+    await startOpa({
+      cert: join(tls, 'tls.crt'),
+      key: join(tls, 'tls.key'),
+      ca: join(tls, 'ca.crt'),
+      policy: new URL('./policy.rego', import.meta.url).pathname,
+    }),
+  );
 
   const agreement = await checkAgreement(targets);
   for (const t of targets) await load(t, WARMUP_SECONDS);
@@ -191,7 +228,9 @@ function print(rows: ReturnType<typeof summarise>[], agreement: Awaited<ReturnTy
   console.log(
     `admission bench: ${AGENTS} agents, ${CONNECTIONS} keep-alive HTTPS connections, ${ROUNDS} interleaved rounds of ${SECONDS}s per target (after ${WARMUP_SECONDS}s warm-up), ${cpus().length} CPUs, load average ${loadAtStart.toFixed(1)} → ${loadAtEnd.toFixed(1)}`,
   );
-  console.log(`  outcomes: ${agreement.agree}/${agreement.reviews} distinct reviews answered alike by every target (${agreement.allowed} allowed, ${agreement.refused} refused)`);
+  console.log(
+    `  outcomes: ${agreement.agree}/${agreement.reviews} distinct reviews answered alike by every target (${agreement.allowed} allowed, ${agreement.refused} refused)`,
+  );
   console.log(
     `  ${'target'.padEnd(19)} ${'reviews/s'.padStart(9)} ${'p50 ms'.padStart(7)} ${'p99 ms'.padStart(7)} ${'CPU s/1k'.padStart(9)} ${'CPU µs/rev'.padStart(10)} ${'peak RSS'.padStart(9)} ${'errors'.padStart(6)}`,
   );
@@ -210,8 +249,11 @@ function print(rows: ReturnType<typeof summarise>[], agreement: Awaited<ReturnTy
           cpuPerReview: round(r.cpuMicrosPerReview / opa.cpuMicrosPerReview, 2),
         }))
     : [];
-  for (const q of ratios) console.log(`  ${q.target}/OPA: throughput ×${q.throughput}, p99 ×${q.p99}, CPU per review ×${q.cpuPerReview}`);
-  console.log('  p50 is the mean of the rounds, p99 the worst round. Tether+PG CPU includes its PostgreSQL backends; OPA decides without budgets or a ledger.');
+  for (const q of ratios)
+    console.log(`  ${q.target}/OPA: throughput ×${q.throughput}, p99 ×${q.p99}, CPU per review ×${q.cpuPerReview}`);
+  console.log(
+    '  p50 is the mean of the rounds, p99 the worst round. Tether+PG CPU includes its PostgreSQL backends; OPA decides without budgets or a ledger.',
+  );
   console.log(
     JSON.stringify({
       bench: 'admission',

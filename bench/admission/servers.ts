@@ -71,13 +71,34 @@ function stopper(child: ChildProcess): () => Promise<void> {
  */
 export async function startTether(
   name: string,
-  opts: { dataDir: string; policyDir: string; store?: string; cpuProfDir?: string; root?: string; env?: Record<string, string> },
+  opts: {
+    dataDir: string;
+    policyDir: string;
+    store?: string;
+    cpuProfDir?: string;
+    root?: string;
+    env?: Record<string, string>;
+  },
 ): Promise<Target> {
   const port = await freePort();
   const prof = opts.cpuProfDir ? ['--cpu-prof', '--cpu-prof-dir', opts.cpuProfDir] : [];
   const store = opts.store ? ['--store', opts.store] : [];
-  const args = [...prof, join(opts.root ?? ROOT, 'bin/tether.js'), 'serve', '--data-dir', opts.dataDir, '--policy', opts.policyDir, '--port', String(port), ...store];
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...opts.env } });
+  const args = [
+    ...prof,
+    join(opts.root ?? ROOT, 'bin/tether.js'),
+    'serve',
+    '--data-dir',
+    opts.dataDir,
+    '--policy',
+    opts.policyDir,
+    '--port',
+    String(port),
+    ...store,
+  ];
+  const child = spawn(process.execPath, args, {
+    stdio: ['ignore', 'ignore', 'pipe'],
+    env: { ...process.env, ...opts.env },
+  });
   let log = '';
   child.stderr?.on('data', (c) => (log += c));
   await waitFor(
@@ -113,7 +134,9 @@ async function databaseBackends(url: string): Promise<{ cpuSeconds(): Promise<nu
   let gone = 0;
   return {
     async cpuSeconds() {
-      const { rows } = await client.query<{ pid: number }>('SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()');
+      const { rows } = await client.query<{ pid: number }>(
+        'SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()',
+      );
       const live = new Set(rows.map((r) => r.pid));
       for (const [pid, s] of seen) {
         if (live.has(pid)) continue;
@@ -170,11 +193,15 @@ export async function startOpa(opts: { cert: string; key: string; ca: string; po
 /** One POST over HTTPS, the server's certificate checked against the CA in file `ca`. */
 export function post(url: string, body: string, ca: string): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
-    const req = request(url, { method: 'POST', ca: readFileSync(ca), headers: { 'content-type': 'application/json' } }, (res) => {
-      let text = '';
-      res.on('data', (c) => (text += c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
-    });
+    const req = request(
+      url,
+      { method: 'POST', ca: readFileSync(ca), headers: { 'content-type': 'application/json' } },
+      (res) => {
+        let text = '';
+        res.on('data', (c) => (text += c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
+      },
+    );
     req.on('error', reject);
     req.end(body);
   });

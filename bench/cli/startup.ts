@@ -45,7 +45,9 @@ function once(args: string[]): { wall: number; cpu: number } {
   const wall = performance.now() - started;
   const lines = r.stdout.trim().split('\n');
   const child = (lines.at(-1) ?? '').match(/(\d+)m([\d.]+)s\s+(\d+)m([\d.]+)s/);
-  const cpu = child ? (Number(child[1]) * 60 + Number(child[2]) + Number(child[3]) * 60 + Number(child[4])) * 1000 : Number.NaN;
+  const cpu = child
+    ? (Number(child[1]) * 60 + Number(child[2]) + Number(child[3]) * 60 + Number(child[4])) * 1000
+    : Number.NaN;
   return { wall, cpu };
 }
 
@@ -65,8 +67,14 @@ function measure(label: string, args: string[]): void {
   );
 }
 
-console.log(`tether CLI start-up, ${runs} runs each, node ${process.version} (the machine may be shared: compare rows of one run only)`);
+console.log(
+  `tether CLI start-up, ${runs} runs each, node ${process.version} (the machine may be shared: compare rows of one run only)`,
+);
 measure('node -e 0 (floor)', [process.execPath, '-e', '0']);
-for (const [tree, label] of [[here, 'this tree'], ...(values.baseline ? [[values.baseline, 'baseline']] : [])] as [string, string][]) {
-  for (const [name, args] of Object.entries(COMMANDS)) measure(`${label}: tether ${name}`, [process.execPath, join(tree, 'bin/tether.js'), ...args]);
+for (const [tree, label] of [[here, 'this tree'], ...(values.baseline ? [[values.baseline, 'baseline']] : [])] as [
+  string,
+  string,
+][]) {
+  for (const [name, args] of Object.entries(COMMANDS))
+    measure(`${label}: tether ${name}`, [process.execPath, join(tree, 'bin/tether.js'), ...args]);
 }

@@ -49,12 +49,19 @@ for (let i = 0; i < 10; i++) {
   });
   const after = view.rulesOf(user(ns)).length;
   changes.push(performance.now() - t);
-  if (after <= beforeRules && view.roleRules({ kind: 'ClusterRole', namespace: '', name: 'cluster-admin' })) throw new Error('the change was not reflected');
+  if (after <= beforeRules && view.roleRules({ kind: 'ClusterRole', namespace: '', name: 'cluster-admin' }))
+    throw new Error('the change was not reflected');
 }
 const sizes = view.sizes;
 const podChange = (() => {
   const s = performance.now();
-  for (let i = 0; i < 10_000; i++) view.upsert({ apiVersion: 'v1', kind: 'Pod', metadata: { name: `p-${i}`, namespace: 'team-1' }, spec: { serviceAccountName: 'app' } });
+  for (let i = 0; i < 10_000; i++)
+    view.upsert({
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: `p-${i}`, namespace: 'team-1' },
+      spec: { serviceAccountName: 'app' },
+    });
   return (performance.now() - s) / 10_000;
 })();
 changes.sort((a, b) => a - b);
@@ -64,13 +71,20 @@ const model = buildAccessModel(inputsFromObjects(objects.map((object) => ({ obje
 const peerMs = performance.now() - t;
 void model;
 
-const change = { p50ms: round(percentile(Float64Array.from(changes), 50)), maxMs: round(changes[changes.length - 1] ?? 0) };
+const change = {
+  p50ms: round(percentile(Float64Array.from(changes), 50)),
+  maxMs: round(changes[changes.length - 1] ?? 0),
+};
 console.log(
   `cluster view: ${sizes.pods} pods, ${sizes.rbacObjects} RBAC objects, ${sizes.serviceAccounts} service accounts (machine shared with other work: figures are indicative)`,
 );
-console.log(`  held in memory           ${heldMiB.toFixed(1).padStart(8)} MiB   (floor ${FLOOR_MIB} MiB)${gc ? '' : '   run with --expose-gc for an exact figure'}`);
+console.log(
+  `  held in memory           ${heldMiB.toFixed(1).padStart(8)} MiB   (floor ${FLOOR_MIB} MiB)${gc ? '' : '   run with --expose-gc for an exact figure'}`,
+);
 console.log(`  first sync (load+index)  ${syncMs.toFixed(0).padStart(8)} ms`);
-console.log(`  RBAC change reflected    p50 ${change.p50ms.toFixed(1)} ms, max ${change.maxMs.toFixed(1)} ms over 10 changes   (floor ${FLOOR_CHANGE_MS} ms)`);
+console.log(
+  `  RBAC change reflected    p50 ${change.p50ms.toFixed(1)} ms, max ${change.maxMs.toFixed(1)} ms over 10 changes   (floor ${FLOOR_CHANGE_MS} ms)`,
+);
 console.log(`  pod event applied        ${(podChange * 1000).toFixed(2).padStart(8)} µs`);
 console.log(`  peer: access analyzer model from the same objects ${peerMs.toFixed(0)} ms`);
 const ok = heldMiB < FLOOR_MIB && change.maxMs < FLOOR_CHANGE_MS;

@@ -28,10 +28,24 @@ function leaf(i: number): LedgerLeaf {
     agent: `agent-${i % 50}`,
     source: 'mcp',
     verb: 'patch',
-    target: { group: 'apps', version: 'v1', resource: 'deployments', namespace: `team-${i % 20}`, name: `web-${i % 500}` },
+    target: {
+      group: 'apps',
+      version: 'v1',
+      resource: 'deployments',
+      namespace: `team-${i % 20}`,
+      name: `web-${i % 500}`,
+    },
     decision: i % 7 === 0 ? 'deny' : 'allow',
     intent: { summary: 'scale out ahead of the evening traffic peak' },
-    ...(inChain ? { chain: { id: `trace-${Math.floor(n / HOPS)}`, depth: n % HOPS, path: Array.from({ length: n % HOPS }, (_, k) => `agent-${k}`) } } : {}),
+    ...(inChain
+      ? {
+          chain: {
+            id: `trace-${Math.floor(n / HOPS)}`,
+            depth: n % HOPS,
+            path: Array.from({ length: n % HOPS }, (_, k) => `agent-${k}`),
+          },
+        }
+      : {}),
   };
 }
 
@@ -51,14 +65,17 @@ const dir = mkdtempSync(join(tmpdir(), 'tether-bench-chain-'));
 try {
   const file = join(dir, 'tether.db');
   const store = await openStore(`sqlite:${file}`);
-  for (let i = 0; i < ENTRIES; i += 1000) await Promise.all(Array.from({ length: Math.min(1000, ENTRIES - i) }, (_, k) => store.append(leaf(i + k))));
+  for (let i = 0; i < ENTRIES; i += 1000)
+    await Promise.all(Array.from({ length: Math.min(1000, ENTRIES - i) }, (_, k) => store.append(leaf(i + k))));
   const chains = Math.floor(ENTRIES / CHAIN_EVERY / HOPS);
   const pick = () => `trace-${Math.floor(Math.random() * chains)}`;
 
   const indexed = await time(() => store.queryLedger({ chain: pick() }), QUERIES);
   const view = await time(() => chainView(store, pick()), QUERIES);
   const db = new Database(file, { readonly: true });
-  const scan = db.prepare("SELECT idx, data, leaf_hash FROM ledger NOT INDEXED WHERE json_extract(data, '$.chain.id') = ? ORDER BY idx LIMIT 1001");
+  const scan = db.prepare(
+    "SELECT idx, data, leaf_hash FROM ledger NOT INDEXED WHERE json_extract(data, '$.chain.id') = ? ORDER BY idx LIMIT 1001",
+  );
   const scanned = await time(() => scan.all(pick()), SCANS);
   db.close();
   await store.close();
@@ -73,9 +90,13 @@ try {
     scanPeerMs: figures(scanned),
   };
   console.log(`chain query over ${ENTRIES} entries (${chains} chains of ${HOPS}), SQLite; machine shared`);
-  console.log(`  by chain id, indexed:   p50 ${result.indexedQueryMs.p50} ms  p99 ${result.indexedQueryMs.p99} ms  (${QUERIES} queries)`);
+  console.log(
+    `  by chain id, indexed:   p50 ${result.indexedQueryMs.p50} ms  p99 ${result.indexedQueryMs.p99} ms  (${QUERIES} queries)`,
+  );
   console.log(`  whole chain view:       p50 ${result.chainViewMs.p50} ms  p99 ${result.chainViewMs.p99} ms`);
-  console.log(`  peer, same query, scan: p50 ${result.scanPeerMs.p50} ms  p99 ${result.scanPeerMs.p99} ms  (${SCANS} queries)`);
+  console.log(
+    `  peer, same query, scan: p50 ${result.scanPeerMs.p50} ms  p99 ${result.scanPeerMs.p99} ms  (${SCANS} queries)`,
+  );
   console.log(JSON.stringify(result));
 } finally {
   rmSync(dir, { recursive: true, force: true });

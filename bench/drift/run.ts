@@ -17,7 +17,13 @@ import { ApiServerStandIn } from '../../test/analysis/drift/apiserver-standin.ts
 import { agentDecision, fixtureRepo, spec } from '../../test/analysis/drift/support.ts';
 
 const FLOOR_MS = 5_000;
-const { values } = parseArgs({ options: { objects: { type: 'string', default: '10000' }, drift: { type: 'string', default: '0.01' }, runs: { type: 'string', default: '5' } } });
+const { values } = parseArgs({
+  options: {
+    objects: { type: 'string', default: '10000' },
+    drift: { type: 'string', default: '0.01' },
+    runs: { type: 'string', default: '5' },
+  },
+});
 const total = Number(values.objects);
 const driftShare = Number(values.drift);
 const runs = Number(values.runs);
@@ -115,7 +121,9 @@ for (const l of leaves) {
   const k = `${l.target?.group}|${l.target?.resource}|${l.target?.namespace}|${l.target?.name}`;
   byTarget.set(k, [...(byTarget.get(k) ?? []), l]);
 }
-const ledger: LedgerEvidence = { decisionsFor: async (t: EvidenceTarget) => byTarget.get(`${t.group}|${t.resource}|${t.namespace}|${t.name}`) ?? [] };
+const ledger: LedgerEvidence = {
+  decisionsFor: async (t: EvidenceTarget) => byTarget.get(`${t.group}|${t.resource}|${t.namespace}|${t.name}`) ?? [],
+};
 
 // 3. Diff + attribution, timed.
 const times: number[] = [];
@@ -138,13 +146,19 @@ console.log(
   `drift bench: ${desired.length} objects (${perApp} Online Boutique objects x ${Math.ceil(desired.length / perApp)} namespaces), ${drifted} drifted (${(driftShare * 100).toFixed(1)} %)`,
 );
 console.log(`  render the fixture once (kubectl kustomize): ${renderMs.toFixed(0)} ms`);
-console.log(`  build live state in the API server stand-in: ${buildMs.toFixed(0)} ms (dump: ${(liveBytes / 1e6).toFixed(1)} MB of JSON, managedFields included)`);
+console.log(
+  `  build live state in the API server stand-in: ${buildMs.toFixed(0)} ms (dump: ${(liveBytes / 1e6).toFixed(1)} MB of JSON, managedFields included)`,
+);
 console.log(`  read the live state from a JSON dump: ${dumpMs.toFixed(0)} ms`);
-console.log(`  diff + attribute (${runs} runs): median ${med.toFixed(0)} ms, best ${best.toFixed(0)} ms, ${((med * 1000) / desired.length).toFixed(1)} us per object`);
+console.log(
+  `  diff + attribute (${runs} runs): median ${med.toFixed(0)} ms, best ${best.toFixed(0)} ms, ${((med * 1000) / desired.length).toFixed(1)} us per object`,
+);
 console.log(`  findings: ${findings} objects; ${agentFields} fields attributed to the agent, ${humanFields} to people`);
 console.log(`  heap used ${(mem.heapUsed / 1e6).toFixed(0)} MB, rss ${(mem.rss / 1e6).toFixed(0)} MB`);
 console.log(`  floor: under ${FLOOR_MS} ms -> ${med < FLOOR_MS ? 'met' : 'MISSED'}`);
-console.log('  (flux-benchmark publishes 4m16s to reconcile 1,000 Kustomizations: a different job, applying and waiting for health, not a read-only diff)');
+console.log(
+  '  (flux-benchmark publishes 4m16s to reconcile 1,000 Kustomizations: a different job, applying and waiting for health, not a read-only diff)',
+);
 console.log(
   JSON.stringify({
     bench: 'drift',

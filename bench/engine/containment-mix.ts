@@ -35,7 +35,12 @@ export function containmentPolicy() {
           runAs: ['ci'],
           rules: [
             { apiGroups: [''], resources: ['pods', 'configmaps'], verbs: ['get', 'list', 'create'] },
-            { apiGroups: ['apps'], resources: ['deployments'], verbs: ['create', 'update', 'patch'], fields: ['spec.replicas', 'metadata.labels.*'] },
+            {
+              apiGroups: ['apps'],
+              resources: ['deployments'],
+              verbs: ['create', 'update', 'patch'],
+              fields: ['spec.replicas', 'metadata.labels.*'],
+            },
             { apiGroups: ['rbac.authorization.k8s.io'], resources: ['rolebindings'], verbs: ['create'] },
           ],
           budgets: [{ window: '1h', maxMutations: 1_000_000 }],
@@ -44,17 +49,31 @@ export function containmentPolicy() {
       },
     })),
   ];
-  const compiled = compilePolicy(parsePolicySources([{ name: 'containment.yaml', text: docs.map((d) => stringify(d)).join('---\n') }]));
+  const compiled = compilePolicy(
+    parsePolicySources([{ name: 'containment.yaml', text: docs.map((d) => stringify(d)).join('---\n') }]),
+  );
   if (!compiled.policy) throw new Error(JSON.stringify(compiled.problems));
   return compiled.policy;
 }
 
 export function containmentView() {
-  const objects: KubeObject[] = [{ apiVersion: RBAC, kind: 'ClusterRole', metadata: { name: 'cluster-admin' }, rules: [{ apiGroups: ['*'], resources: ['*'], verbs: ['*'] }] }];
+  const objects: KubeObject[] = [
+    {
+      apiVersion: RBAC,
+      kind: 'ClusterRole',
+      metadata: { name: 'cluster-admin' },
+      rules: [{ apiGroups: ['*'], resources: ['*'], verbs: ['*'] }],
+    },
+  ];
   for (let i = 0; i < 100; i++) {
     const n = ns(i);
     objects.push(
-      { apiVersion: RBAC, kind: 'Role', metadata: { name: 'config-reader', namespace: n }, rules: [{ apiGroups: [''], resources: ['configmaps'], verbs: ['get', 'list'] }] },
+      {
+        apiVersion: RBAC,
+        kind: 'Role',
+        metadata: { name: 'config-reader', namespace: n },
+        rules: [{ apiGroups: [''], resources: ['configmaps'], verbs: ['get', 'list'] }],
+      },
       {
         apiVersion: RBAC,
         kind: 'RoleBinding',
@@ -81,7 +100,10 @@ const deployment = (name: string, namespace: string, replicas: number, image: st
   spec: {
     replicas,
     selector: { matchLabels: { app: name } },
-    template: { metadata: { labels: { app: name } }, spec: { serviceAccountName: account, containers: [{ name: 'app', image }] } },
+    template: {
+      metadata: { labels: { app: name } },
+      spec: { serviceAccountName: account, containers: [{ name: 'app', image }] },
+    },
   },
 });
 
@@ -89,7 +111,10 @@ const deployment = (name: string, namespace: string, replicas: number, image: st
 export function containmentAction(k: number): Action {
   const i = (k * 7919) % AGENTS;
   const namespace = ns(i);
-  const subject = { username: `system:serviceaccount:agents:${agent(i)}`, groups: ['system:serviceaccounts', 'system:serviceaccounts:agents', 'system:authenticated'] };
+  const subject = {
+    username: `system:serviceaccount:agents:${agent(i)}`,
+    groups: ['system:serviceaccounts', 'system:serviceaccounts:agents', 'system:authenticated'],
+  };
   const base = { source: 'admission' as const, subject, intent: { summary: 'ship it' } };
   const r = k % 10;
   const outside = k % 3 === 0;
@@ -101,7 +126,12 @@ export function containmentAction(k: number): Action {
       metadata: { name: `p-${k % 50}`, namespace },
       spec: { serviceAccountName: account, containers: [{ name: 'c', image: 'busybox' }] },
     };
-    return { ...base, verb: 'create', target: { group: '', version: 'v1', resource: 'pods', namespace, name: `p-${k % 50}` }, object };
+    return {
+      ...base,
+      verb: 'create',
+      target: { group: '', version: 'v1', resource: 'pods', namespace, name: `p-${k % 50}` },
+      object,
+    };
   }
   if (r < 7) {
     const name = `web-${k % 30}`;
@@ -124,5 +154,16 @@ export function containmentAction(k: number): Action {
     roleRef,
     subjects: [{ kind: 'ServiceAccount', name: 'helper', namespace }],
   };
-  return { ...base, verb: 'create', target: { group: 'rbac.authorization.k8s.io', version: 'v1', resource: 'rolebindings', namespace, name: `b-${k % 40}` }, object };
+  return {
+    ...base,
+    verb: 'create',
+    target: {
+      group: 'rbac.authorization.k8s.io',
+      version: 'v1',
+      resource: 'rolebindings',
+      namespace,
+      name: `b-${k % 40}`,
+    },
+    object,
+  };
 }

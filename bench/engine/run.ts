@@ -24,7 +24,12 @@ function ns(i: number) {
 }
 
 const docs = [
-  { apiVersion: 'tether.dev/v1alpha1', kind: 'GovernancePolicy', metadata: { name: 'g' }, spec: { agentSelectors: { serviceAccountNamespaces: ['agents'] }, requireIntent: true } },
+  {
+    apiVersion: 'tether.dev/v1alpha1',
+    kind: 'GovernancePolicy',
+    metadata: { name: 'g' },
+    spec: { agentSelectors: { serviceAccountNamespaces: ['agents'] }, requireIntent: true },
+  },
   ...Array.from({ length: AGENTS }, (_, i) => ({
     apiVersion: 'tether.dev/v1alpha1',
     kind: 'Agent',
@@ -36,10 +41,20 @@ const docs = [
       boundary: {
         namespaces: [ns(i), ns(i + 1)],
         rules: [
-          { apiGroups: ['apps'], resources: ['deployments', 'deployments/scale'], verbs: ['get', 'list', 'watch', 'update', 'patch'] },
+          {
+            apiGroups: ['apps'],
+            resources: ['deployments', 'deployments/scale'],
+            verbs: ['get', 'list', 'watch', 'update', 'patch'],
+          },
           { apiGroups: [''], resources: ['pods', 'pods/log', 'configmaps'], verbs: ['get', 'list', 'watch'] },
         ],
-        conditions: [{ name: 'max-replicas', expression: 'object.spec.replicas <= 20', match: { resources: ['deployments'], verbs: ['update', 'patch'] } }],
+        conditions: [
+          {
+            name: 'max-replicas',
+            expression: 'object.spec.replicas <= 20',
+            match: { resources: ['deployments'], verbs: ['update', 'patch'] },
+          },
+        ],
         budgets: [{ window: '1h', maxMutations: 1_000_000, maxDistinctObjects: 1_000_000 }],
       },
       breaker: { maxViolations: 1_000_000 },
@@ -54,16 +69,32 @@ const policy = compiled.policy;
 // Mix: 55 % reads (some outside the boundary), 35 % updates (some past the CEL limit), 10 % foreign-namespace writes.
 function makeAction(k: number): Action {
   const i = (k * 7919) % AGENTS;
-  const subject = { username: `system:serviceaccount:agents:${agentName(i)}`, groups: ['system:serviceaccounts', 'system:serviceaccounts:agents', 'system:authenticated'] };
+  const subject = {
+    username: `system:serviceaccount:agents:${agentName(i)}`,
+    groups: ['system:serviceaccounts', 'system:serviceaccounts:agents', 'system:authenticated'],
+  };
   const r = k % 20;
   const namespace = r < 18 ? ns(i + (r % 2)) : ns(i + 7);
   if (r < 11) {
-    const [group, resource, verb] = r < 4 ? ['apps', 'deployments', 'get'] : r < 8 ? ['', 'pods', 'list'] : r < 10 ? ['', 'configmaps', 'get'] : ['', 'secrets', 'get'];
+    const [group, resource, verb] =
+      r < 4
+        ? ['apps', 'deployments', 'get']
+        : r < 8
+          ? ['', 'pods', 'list']
+          : r < 10
+            ? ['', 'configmaps', 'get']
+            : ['', 'secrets', 'get'];
     return {
       source: 'authorization',
       subject,
       verb: verb as string,
-      target: { group: group as string, version: 'v1', resource: resource as string, namespace, name: r === 5 ? undefined : `obj-${k % 50}` },
+      target: {
+        group: group as string,
+        version: 'v1',
+        resource: resource as string,
+        namespace,
+        name: r === 5 ? undefined : `obj-${k % 50}`,
+      },
     };
   }
   const replicas = r === 17 ? 40 : (k % 19) + 1;
@@ -73,8 +104,18 @@ function makeAction(k: number): Action {
     subject,
     verb: r % 2 ? 'patch' : 'update',
     target: { group: 'apps', version: 'v1', resource: 'deployments', namespace, name },
-    object: { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name, namespace, labels: { app: name } }, spec: { replicas, selector: { matchLabels: { app: name } } } },
-    oldObject: { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name, namespace, labels: { app: name } }, spec: { replicas: 3, selector: { matchLabels: { app: name } } } },
+    object: {
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name, namespace, labels: { app: name } },
+      spec: { replicas, selector: { matchLabels: { app: name } } },
+    },
+    oldObject: {
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name, namespace, labels: { app: name } },
+      spec: { replicas: 3, selector: { matchLabels: { app: name } } },
+    },
     intent: { summary: 'follow traffic' },
   };
 }
@@ -135,8 +176,14 @@ function measure(name: string, fn: (a: Action) => unknown, set: readonly Action[
     samples[k] = Number(process.hrtime.bigint() - s) / 1000;
   }
   samples.sort();
-  const f = { decisionsPerSecond: Math.round(n / elapsed), p50us: round(percentile(samples, 50)), p99us: round(percentile(samples, 99)) };
-  console.log(`${name.padEnd(44)} ${String(f.decisionsPerSecond).padStart(10)} /s   p50 ${f.p50us.toFixed(2).padStart(7)} µs   p99 ${f.p99us.toFixed(2).padStart(7)} µs`);
+  const f = {
+    decisionsPerSecond: Math.round(n / elapsed),
+    p50us: round(percentile(samples, 50)),
+    p99us: round(percentile(samples, 99)),
+  };
+  console.log(
+    `${name.padEnd(44)} ${String(f.decisionsPerSecond).padStart(10)} /s   p50 ${f.p50us.toFixed(2).padStart(7)} µs   p99 ${f.p99us.toFixed(2).padStart(7)} µs`,
+  );
   return f;
 }
 
@@ -151,7 +198,9 @@ for (const a of actions.slice(0, 2000)) {
 const now = Date.now();
 const stateful = new MemoryState();
 const stateView: StateView = stateful;
-console.log(`engine bench: ${AGENTS} agents, ${ACTIONS} distinct actions (55% reads, 35% writes, 10% out of bounds), ${SECONDS}s per run, one thread`);
+console.log(
+  `engine bench: ${AGENTS} agents, ${ACTIONS} distinct actions (55% reads, 35% writes, 10% out of bounds), ${SECONDS}s per run, one thread`,
+);
 console.log(`boundary outcomes agreeing with Cedar on 2000 actions: ${agree}/2000`);
 const tether = measure('tether decide (boundary, no state)', (a) => decide(a, policy, EMPTY_STATE, now));
 const tetherFull = measure('tether decide (+ budgets, breaker state)', (a) => decide(a, policy, stateView, now));
@@ -162,12 +211,29 @@ console.log(`tether / cedar throughput ratio: ${ratio}x`);
 const cPolicy = containmentPolicy();
 const cView = containmentView();
 const cActions = Array.from({ length: ACTIONS }, (_, k) => containmentAction(k));
-const refusedShare = cActions.slice(0, 3000).filter((a) => decide(a, cPolicy, EMPTY_STATE, now, cView).outcome === 'deny').length / 3000;
-console.log(`containment mix: 40% pod creates, 30% deployment updates (field diffs), 30% role bindings; ${Math.round(refusedShare * 100)}% refused`);
-const containment = measure('tether decide (containment mix, cluster view)', (a) => decide(a, cPolicy, EMPTY_STATE, now, cView), cActions);
+const refusedShare =
+  cActions.slice(0, 3000).filter((a) => decide(a, cPolicy, EMPTY_STATE, now, cView).outcome === 'deny').length / 3000;
+console.log(
+  `containment mix: 40% pod creates, 30% deployment updates (field diffs), 30% role bindings; ${Math.round(refusedShare * 100)}% refused`,
+);
+const containment = measure(
+  'tether decide (containment mix, cluster view)',
+  (a) => decide(a, cPolicy, EMPTY_STATE, now, cView),
+  cActions,
+);
 console.log(
   `containment p99 ${containment.p99us} µs per decision (floor 10 µs)${containment.p99us < 10 ? '' : '  ABOVE THE FLOOR'}; the machine is shared with other work: figures are indicative`,
 );
 console.log(
-  JSON.stringify({ bench: 'engine', agents: AGENTS, tether, tetherWithState: tetherFull, cedar, ratio, agreement: agree / 2000, containment, containmentRefused: refusedShare }),
+  JSON.stringify({
+    bench: 'engine',
+    agents: AGENTS,
+    tether,
+    tetherWithState: tetherFull,
+    cedar,
+    ratio,
+    agreement: agree / 2000,
+    containment,
+    containmentRefused: refusedShare,
+  }),
 );

@@ -35,7 +35,11 @@ const DEADLINE_MS = Number(process.env.BENCH_DEADLINE_S ?? 240) * 1000;
 const TOKEN = 'bench-token-0123456789abcdef';
 
 const require = createRequire(import.meta.url);
-const everything = join(dirname(require.resolve('@modelcontextprotocol/server-everything/package.json')), 'dist', 'index.js');
+const everything = join(
+  dirname(require.resolve('@modelcontextprotocol/server-everything/package.json')),
+  'dist',
+  'index.js',
+);
 const mcpProxy = join(dirname(require.resolve('mcp-proxy/package.json')), 'dist', 'bin', 'mcp-proxy.mjs');
 const gatewayProcess = new URL('./gateway-process.ts', import.meta.url).pathname;
 
@@ -57,7 +61,12 @@ function freePort(): Promise<number> {
   });
 }
 
-function startChild(command: string, args: string[], readyWhen: (line: string) => string | undefined, what: string): Promise<string> {
+function startChild(
+  command: string,
+  args: string[],
+  readyWhen: (line: string) => string | undefined,
+  what: string,
+): Promise<string> {
   const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env } });
   children.push(child);
   let stderr = '';
@@ -89,7 +98,13 @@ async function httpClient(url: string, headers: Record<string, string> = {}): Pr
 }
 
 function gatewayArgs(mode: 'http' | 'stdio'): string[] {
-  return [gatewayProcess, join(dir, 'gateway.yaml'), join(dir, 'policy.yaml'), `sqlite:${join(dir, `tether-${mode}.db`)}`, ...(mode === 'stdio' ? ['--stdio'] : [])];
+  return [
+    gatewayProcess,
+    join(dir, 'gateway.yaml'),
+    join(dir, 'policy.yaml'),
+    `sqlite:${join(dir, `tether-${mode}.db`)}`,
+    ...(mode === 'stdio' ? ['--stdio'] : []),
+  ];
 }
 
 async function stdioGatewayClient(): Promise<Client> {
@@ -132,14 +147,31 @@ servers:
 }
 
 function startGateway(): Promise<string> {
-  return startChild(process.execPath, gatewayArgs('http'), (line) => (line.startsWith('{"url"') ? (JSON.parse(line) as { url: string }).url : undefined), 'tether gateway');
+  return startChild(
+    process.execPath,
+    gatewayArgs('http'),
+    (line) => (line.startsWith('{"url"') ? (JSON.parse(line) as { url: string }).url : undefined),
+    'tether gateway',
+  );
 }
 
 async function startMcpProxy(): Promise<string> {
   const port = await freePort();
   await startChild(
     process.execPath,
-    [mcpProxy, '--host', '127.0.0.1', '--port', String(port), '--server', 'stream', '--', process.execPath, everything, 'stdio'],
+    [
+      mcpProxy,
+      '--host',
+      '127.0.0.1',
+      '--port',
+      String(port),
+      '--server',
+      'stream',
+      '--',
+      process.execPath,
+      everything,
+      'stdio',
+    ],
     (line) => (/listening|started|port/i.test(line) ? 'up' : undefined),
     'mcp-proxy',
   );
@@ -148,7 +180,10 @@ async function startMcpProxy(): Promise<string> {
 
 async function startEverythingHttp(): Promise<string> {
   const port = await freePort();
-  const child = spawn(process.execPath, [everything, 'streamableHttp'], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, PORT: String(port) } });
+  const child = spawn(process.execPath, [everything, 'streamableHttp'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, PORT: String(port) },
+  });
   children.push(child);
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error('server-everything (HTTP) not ready in 60 s')), 60_000);
@@ -164,7 +199,9 @@ async function startEverythingHttp(): Promise<string> {
 }
 
 /** The gateway's own time per call before it goes upstream, from its Prometheus histogram. */
-async function governanceFigures(gatewayUrl: string): Promise<{ meanMs: number; under500us: number; under1ms: number }> {
+async function governanceFigures(
+  gatewayUrl: string,
+): Promise<{ meanMs: number; under500us: number; under1ms: number }> {
   const text = await (await fetch(gatewayUrl.replace(/\/mcp$/, '/metrics'))).text();
   const num = (re: RegExp) => Number(re.exec(text)?.[1] ?? Number.NaN);
   const count = num(/tether_gateway_governance_seconds_count (\S+)/);
@@ -188,15 +225,25 @@ async function connectWithRetry(make: () => Promise<Client>): Promise<Client> {
 
 async function main(): Promise<void> {
   const direct = new Client({ name: 'bench', version: '1' });
-  await direct.connect(new StdioClientTransport({ command: process.execPath, args: [everything, 'stdio'], stderr: 'ignore' }));
+  await direct.connect(
+    new StdioClientTransport({ command: process.execPath, args: [everything, 'stdio'], stderr: 'ignore' }),
+  );
   clients.push(direct);
   writeGatewayFiles();
-  const [gatewayUrl, proxyUrl, everythingUrl] = await Promise.all([startGateway(), startMcpProxy(), startEverythingHttp()]);
+  const [gatewayUrl, proxyUrl, everythingUrl] = await Promise.all([
+    startGateway(),
+    startMcpProxy(),
+    startEverythingHttp(),
+  ]);
   const targets: { name: string; client: Client; samples: number[] }[] = [
     { name: 'direct', client: direct, samples: [] },
     { name: 'direct-http', client: await connectWithRetry(() => httpClient(everythingUrl)), samples: [] },
     { name: 'gateway-stdio', client: await stdioGatewayClient(), samples: [] },
-    { name: 'gateway-http', client: await connectWithRetry(() => httpClient(gatewayUrl, { authorization: `Bearer ${TOKEN}` })), samples: [] },
+    {
+      name: 'gateway-http',
+      client: await connectWithRetry(() => httpClient(gatewayUrl, { authorization: `Bearer ${TOKEN}` })),
+      samples: [],
+    },
     { name: 'mcp-proxy', client: await connectWithRetry(() => httpClient(proxyUrl)), samples: [] },
   ];
   const call = (c: Client, i: number) => c.callTool({ name: 'echo', arguments: { message: `m${i}` } });
@@ -219,20 +266,32 @@ async function main(): Promise<void> {
   type S = { name: string; calls: number; p50: number; p90: number; p99: number };
   const stats: S[] = targets.map((t) => {
     const sorted = Float64Array.from(t.samples).sort();
-    return { name: t.name, calls: sorted.length, p50: percentile(sorted, 50), p90: percentile(sorted, 90), p99: percentile(sorted, 99) };
+    return {
+      name: t.name,
+      calls: sorted.length,
+      p50: percentile(sorted, 50),
+      p90: percentile(sorted, 90),
+      p99: percentile(sorted, 99),
+    };
   });
   const [base, baseHttp, gwStdio, gwHttp, proxy] = stats as [S, S, S, S, S];
   const governance = await governanceFigures(gatewayUrl);
   const ms = (n: number) => `${n.toFixed(3)} ms`.padStart(10);
   const signed = (n: number) => ` ${(n >= 0 ? '+' : '') + n.toFixed(3)} ms`.padStart(12);
-  console.log(`tools/call echo, one at a time, ${rounds} rounds × ${CALLS_PER_ROUND} calls per target (after ${WARMUP} warm-up calls each)`);
-  console.log(`${'target'.padEnd(14)}${'p50'.padStart(10)}${'p90'.padStart(10)}${'p99'.padStart(10)}${'+p50 vs direct'.padStart(16)}${'+p99 vs direct'.padStart(16)}`);
+  console.log(
+    `tools/call echo, one at a time, ${rounds} rounds × ${CALLS_PER_ROUND} calls per target (after ${WARMUP} warm-up calls each)`,
+  );
+  console.log(
+    `${'target'.padEnd(14)}${'p50'.padStart(10)}${'p90'.padStart(10)}${'p99'.padStart(10)}${'+p50 vs direct'.padStart(16)}${'+p99 vs direct'.padStart(16)}`,
+  );
   for (const s of stats)
     console.log(
       `${s.name.padEnd(14)}${ms(s.p50)}${ms(s.p90)}${ms(s.p99)}${s === base ? '—'.padStart(16) : signed(s.p50 - base.p50).padStart(16)}${s === base ? '—'.padStart(16) : signed(s.p99 - base.p99).padStart(16)}`,
     );
   const addedP50 = gwStdio.p50 - base.p50;
-  console.log(`gateway adds ${addedP50.toFixed(3)} ms at p50 over direct, same agent transport (stdio) (floor: < 1 ms): ${addedP50 < 1 ? 'met' : 'NOT MET'}`);
+  console.log(
+    `gateway adds ${addedP50.toFixed(3)} ms at p50 over direct, same agent transport (stdio) (floor: < 1 ms): ${addedP50 < 1 ? 'met' : 'NOT MET'}`,
+  );
   console.log(
     `over Streamable HTTP the gateway answers ${Math.abs(gwHttp.p50 - proxy.p50).toFixed(3)} ms ${gwHttp.p50 <= proxy.p50 ? 'sooner' : 'later'} than mcp-proxy at p50, ${Math.abs(gwHttp.p99 - proxy.p99).toFixed(3)} ms ${gwHttp.p99 <= proxy.p99 ? 'sooner' : 'later'} at p99`,
   );

@@ -19,7 +19,11 @@ const CONCURRENCY = 16;
 const DEADLINE_MS = Number(process.env.BENCH_DEADLINE_S ?? 300) * 1000;
 const TOKEN = 'bench-token-0123456789abcdef';
 const require = createRequire(import.meta.url);
-const everything = join(dirname(require.resolve('@modelcontextprotocol/server-everything/package.json')), 'dist', 'index.js');
+const everything = join(
+  dirname(require.resolve('@modelcontextprotocol/server-everything/package.json')),
+  'dist',
+  'index.js',
+);
 const gatewayProcess = new URL('./gateway-process.ts', import.meta.url).pathname;
 const dir = mkdtempSync(join(tmpdir(), 'tether-bench-gw-sessions-'));
 const started = performance.now();
@@ -60,9 +64,13 @@ servers:
     stdio: { command: ${JSON.stringify(process.execPath)}, args: [${JSON.stringify(everything)}, stdio] }
 `,
   );
-  const child = spawn(process.execPath, [gatewayProcess, join(dir, `${name}.yaml`), join(dir, 'policy.yaml'), `sqlite:${join(dir, `${name}.db`)}`], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    [gatewayProcess, join(dir, `${name}.yaml`), join(dir, 'policy.yaml'), `sqlite:${join(dir, `${name}.db`)}`],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   children.push(child);
   return new Promise((resolve, reject) => {
     let out = '';
@@ -84,12 +92,21 @@ const headers = (session?: string) => ({
 });
 
 async function openSession(url: string): Promise<string | undefined> {
-  const init = { jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'bench', version: '1' } } };
+  const init = {
+    jsonrpc: '2.0',
+    id: 1,
+    method: 'initialize',
+    params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'bench', version: '1' } },
+  };
   const res = await fetch(url, { method: 'POST', headers: headers(), body: JSON.stringify(init) });
   await res.text();
   const id = res.headers.get('mcp-session-id');
   if (res.status !== 200 || !id) return undefined;
-  const ack = await fetch(url, { method: 'POST', headers: headers(id), body: JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }) });
+  const ack = await fetch(url, {
+    method: 'POST',
+    headers: headers(id),
+    body: JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }),
+  });
   await ack.text();
   return id;
 }
@@ -99,7 +116,12 @@ async function callEcho(url: string, session: string, i: number): Promise<number
   const res = await fetch(url, {
     method: 'POST',
     headers: headers(session),
-    body: JSON.stringify({ jsonrpc: '2.0', id: 2 + i, method: 'tools/call', params: { name: 'echo', arguments: { message: `m${i}` } } }),
+    body: JSON.stringify({
+      jsonrpc: '2.0',
+      id: 2 + i,
+      method: 'tools/call',
+      params: { name: 'echo', arguments: { message: `m${i}` } },
+    }),
   });
   const body = await res.text();
   if (!body.includes(`Echo: m${i}`)) throw new Error(`echo failed: ${body.slice(0, 200)}`);
@@ -126,7 +148,8 @@ async function scenario(name: string, shared: boolean) {
   const openSeconds = (performance.now() - t0) / 1000;
   const held = memory(child.pid as number);
   const samples: number[] = [];
-  for (let i = 0; i < Math.min(200, sessions.length); i++) samples.push(await callEcho(url, sessions[(i * 7) % sessions.length] as string, i));
+  for (let i = 0; i < Math.min(200, sessions.length); i++)
+    samples.push(await callEcho(url, sessions[(i * 7) % sessions.length] as string, i));
   const sorted = Float64Array.from(samples).sort();
   const metrics = await (await fetch(url.replace(/\/mcp$/, '/metrics'))).text();
   child.kill('SIGTERM');
@@ -165,7 +188,9 @@ spec:
   );
   const loadStart = loadavg()[0] as number;
   const results = [await scenario('shared', true), await scenario('per-session', false)];
-  console.log(`${SESSIONS} sessions opened (${CONCURRENCY} at a time), never closed by the client; then tools/call echo on 200 of them`);
+  console.log(
+    `${SESSIONS} sessions opened (${CONCURRENCY} at a time), never closed by the client; then tools/call echo on 200 of them`,
+  );
   console.log(
     `${'upstream'.padEnd(12)}${'held'.padStart(6)}${'refused'.padStart(9)}${'open s'.padStart(8)}${'gw RSS'.padStart(10)}${'KiB/sess'.padStart(10)}${'procs'.padStart(7)}${'procs RSS'.padStart(11)}${'total'.padStart(12)}${'p50'.padStart(12)}${'p99'.padStart(12)}`,
   );
@@ -173,7 +198,15 @@ spec:
     console.log(
       `${r.name.padEnd(12)}${String(r.sessions).padStart(6)}${String(r.refused).padStart(9)}${r.openSeconds.toFixed(1).padStart(8)}${`${r.gatewayRssMiB} MiB`.padStart(10)}${String(r.perSessionKiB).padStart(10)}${String(r.upstreamProcesses).padStart(7)}${`${r.upstreamRssMiB} MiB`.padStart(11)}${`${r.totalRssMiB} MiB`.padStart(12)}${`${r.echoP50Ms} ms`.padStart(12)}${`${r.echoP99Ms} ms`.padStart(12)}`,
     );
-  console.log(JSON.stringify({ bench: 'gateway-sessions', sessions: SESSIONS, results, loadAvg1mStart: round(loadStart, 2), loadAvg1mEnd: round(loadavg()[0] as number, 2) }));
+  console.log(
+    JSON.stringify({
+      bench: 'gateway-sessions',
+      sessions: SESSIONS,
+      results,
+      loadAvg1mStart: round(loadStart, 2),
+      loadAvg1mEnd: round(loadavg()[0] as number, 2),
+    }),
+  );
 }
 
 const hardStop = setTimeout(() => {

@@ -34,10 +34,20 @@ function decisionLeaf(i: number): LedgerLeaf {
     authorityClass: 'autonomous',
     source: 'admission',
     verb: 'update',
-    target: { group: 'apps', version: 'v1', resource: 'deployments', namespace: `team-${i % 20}`, name: `web-${i % 500}` },
+    target: {
+      group: 'apps',
+      version: 'v1',
+      resource: 'deployments',
+      namespace: `team-${i % 20}`,
+      name: `web-${i % 500}`,
+    },
     actionDigest: `sha256:${i.toString(16).padStart(64, 'a')}`,
     objectDigest: `sha256:${i.toString(16).padStart(64, 'b')}`,
-    intent: { summary: 'scale out ahead of the evening traffic peak', trigger: `alert:HighLatency-${i % 100}`, goal: 'p99 latency under 200ms' },
+    intent: {
+      summary: 'scale out ahead of the evening traffic peak',
+      trigger: `alert:HighLatency-${i % 100}`,
+      goal: 'p99 latency under 200ms',
+    },
     intentDigest: `sha256:${i.toString(16).padStart(64, 'c')}`,
     decision: 'allow',
     rules: [],
@@ -90,7 +100,14 @@ async function whyFigures(store: Store, ledger: Ledger): Promise<Record<string, 
   console.log(
     `why at ${(await store.ledgerSize()).toLocaleString('en')} entries (machine shared with other work): typical object (20 changes, all proven: ${allProven}) p50 ${typical.p50} ms, p99 ${typical.p99} ms; busiest objects (${heavySample.changes.length.toLocaleString('en')} changes each, every one proven) p50 ${heavy.p50} ms, p99 ${heavy.p99} ms; peer: the same indexed read without proofs p50 ${raw.p50} ms, p99 ${raw.p99} ms`,
   );
-  return { whyTypicalP50Ms: typical.p50, whyTypicalP99Ms: typical.p99, whyBusyP50Ms: heavy.p50, whyBusyP99Ms: heavy.p99, whyPeerReadP50Ms: raw.p50, whyPeerReadP99Ms: raw.p99 };
+  return {
+    whyTypicalP50Ms: typical.p50,
+    whyTypicalP99Ms: typical.p99,
+    whyBusyP50Ms: heavy.p50,
+    whyBusyP99Ms: heavy.p99,
+    whyPeerReadP50Ms: raw.p50,
+    whyPeerReadP99Ms: raw.p99,
+  };
 }
 
 async function postgresUrl(): Promise<{ url: string; stop: () => void }> {
@@ -106,11 +123,15 @@ async function postgresUrl(): Promise<{ url: string; stop: () => void }> {
 const dir = mkdtempSync(join(tmpdir(), 'tether-bench-'));
 const figures: Record<string, number> = {};
 try {
-  console.log(`ledger benchmark: ${ENTRIES.toLocaleString('en')} entries; ${IN_FLIGHT} concurrent appenders, group commit`);
+  console.log(
+    `ledger benchmark: ${ENTRIES.toLocaleString('en')} entries; ${IN_FLIGHT} concurrent appenders, group commit`,
+  );
 
   const sqlite = await openStore(`sqlite:${join(dir, 'bench.db')}`);
   figures.sqliteAppendsPerSec = round(await appendRate(sqlite, APPEND_SAMPLE));
-  console.log(`SQLite (WAL, synchronous=FULL): ${figures.sqliteAppendsPerSec.toLocaleString('en')} appends/s over ${APPEND_SAMPLE.toLocaleString('en')}`);
+  console.log(
+    `SQLite (WAL, synchronous=FULL): ${figures.sqliteAppendsPerSec.toLocaleString('en')} appends/s over ${APPEND_SAMPLE.toLocaleString('en')}`,
+  );
 
   const pg = await postgresUrl();
   const interrupted = () => {
@@ -121,7 +142,9 @@ try {
   try {
     const store = await openStore(pg.url);
     figures.postgresAppendsPerSec = round(await appendRate(store, PG_SAMPLE));
-    console.log(`PostgreSQL 15: ${figures.postgresAppendsPerSec.toLocaleString('en')} appends/s over ${PG_SAMPLE.toLocaleString('en')}`);
+    console.log(
+      `PostgreSQL 15: ${figures.postgresAppendsPerSec.toLocaleString('en')} appends/s over ${PG_SAMPLE.toLocaleString('en')}`,
+    );
     await store.close();
   } finally {
     pg.stop();
@@ -135,20 +158,28 @@ try {
   );
 
   // A typical object for `tether why`: 20 governed changes among the million.
-  for (let k = 0; k < 20; k++) await sqlite.append({ ...decisionLeaf(k), target: { group: 'apps', version: 'v1', resource: 'deployments', namespace: 'shop', name: 'checkout' } });
+  for (let k = 0; k < 20; k++)
+    await sqlite.append({
+      ...decisionLeaf(k),
+      target: { group: 'apps', version: 'v1', resource: 'deployments', namespace: 'shop', name: 'checkout' },
+    });
 
   const ledger = Ledger.inDataDir(sqlite, dir);
   const loaded = performance.now();
   const tree = await ledger.tree();
   figures.treeLoadMs = round(performance.now() - loaded);
   const checkpoint = await ledger.checkpoint();
-  console.log(`tree of ${tree.size.toLocaleString('en')} loaded from the stored leaf hashes in ${figures.treeLoadMs} ms; checkpoint signed`);
+  console.log(
+    `tree of ${tree.size.toLocaleString('en')} loaded from the stored leaf hashes in ${figures.treeLoadMs} ms; checkpoint signed`,
+  );
 
   const verifyStart = performance.now();
   const report = await verifyStore(sqlite, [ledger.signer.publicKey]);
   figures.verifyMs = round(performance.now() - verifyStart);
   if (!report.ok) throw new Error(`the benchmark log does not verify: ${report.problems.join('; ')}`);
-  console.log(`verify ${report.verified.toLocaleString('en')} entries (rehash every leaf, rebuild the tree, check the signed root): ${round(figures.verifyMs / 1000, 2)} s`);
+  console.log(
+    `verify ${report.verified.toLocaleString('en')} entries (rehash every leaf, rebuild the tree, check the signed root): ${round(figures.verifyMs / 1000, 2)} s`,
+  );
   // The peer: the same rows read and rehashed, nothing else. What verify adds over this is the
   // per-entry checks (parse, position, indexed columns, predecessor link) and the tree.
   const floorStart = performance.now();

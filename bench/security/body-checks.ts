@@ -15,7 +15,9 @@ const review = JSON.stringify(
     resource: 'deployments',
     namespace: 'shop',
     name: 'web',
-    object: deploymentObject('web', 4, { 'tether.dev/intent': JSON.stringify({ summary: 'evening peak', trigger: 'alert:HighLatency' }) }),
+    object: deploymentObject('web', 4, {
+      'tether.dev/intent': JSON.stringify({ summary: 'evening peak', trigger: 'alert:HighLatency' }),
+    }),
     oldObject: deploymentObject('web', 3),
   }),
 );
@@ -33,7 +35,12 @@ function measure(name: string, work: () => unknown): { name: string; p50: number
   }
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   samples.sort((a, b) => a - b);
-  return { name, p50: round(percentile(samples, 50), 2), p99: round(percentile(samples, 99), 2), perSecond: Math.round(ROUNDS / seconds) };
+  return {
+    name,
+    p50: round(percentile(samples, 50), 2),
+    p99: round(percentile(samples, 99), 2),
+    perSecond: Math.round(ROUNDS / seconds),
+  };
 }
 
 const rows = [
@@ -43,5 +50,11 @@ const rows = [
 ];
 console.log(`AdmissionReview of ${review.length} bytes, ${ROUNDS} rounds each; µs per call`);
 console.log('check'.padEnd(48), 'p50 µs'.padStart(8), 'p99 µs'.padStart(8), 'per s'.padStart(12));
-for (const r of rows) console.log(r.name.padEnd(48), String(r.p50).padStart(8), String(r.p99).padStart(8), String(r.perSecond).padStart(12));
+for (const r of rows)
+  console.log(
+    r.name.padEnd(48),
+    String(r.p50).padStart(8),
+    String(r.p99).padStart(8),
+    String(r.perSecond).padStart(12),
+  );
 console.log(JSON.stringify({ bench: 'security/body-checks', bytes: review.length, rows }));

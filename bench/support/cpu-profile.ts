@@ -73,7 +73,8 @@ export function selfTimes(profile: Profile): { total: number; byFunction: Cost[]
     const a = area(url, functionName);
     ar.set(a, (ar.get(a) ?? 0) + dt);
   });
-  const sorted = (m: Map<string, number>) => [...m].map(([name, ms]) => ({ name, ms, share: ms / total })).sort((x, y) => y.ms - x.ms);
+  const sorted = (m: Map<string, number>) =>
+    [...m].map(([name, ms]) => ({ name, ms, share: ms / total })).sort((x, y) => y.ms - x.ms);
   return { total, byFunction: sorted(fn), byArea: sorted(ar) };
 }
 
@@ -82,7 +83,8 @@ if (import.meta.main) {
   if (!file) throw new Error('usage: cpu-profile.ts FILE.cpuprofile [N]');
   const profile = JSON.parse(readFileSync(file, 'utf8')) as Profile;
   const { total, byFunction, byArea } = selfTimes(profile);
-  const line = (c: Cost) => `  ${(c.share * 100).toFixed(1).padStart(5)}%  ${c.ms.toFixed(0).padStart(7)} ms  ${c.name}`;
+  const line = (c: Cost) =>
+    `  ${(c.share * 100).toFixed(1).padStart(5)}%  ${c.ms.toFixed(0).padStart(7)} ms  ${c.name}`;
   console.log(`profile ${file}: ${total.toFixed(0)} ms sampled\nby area (self time):`);
   for (const c of byArea.slice(0, Number(top))) console.log(line(c));
   console.log('by function (self time):');

@@ -20,7 +20,10 @@ export function apiClient(opts: ClientOptions): ApiClient {
   const dataDir = opts.dataDir ?? process.env.TETHER_DATA_DIR ?? '.tether';
   const server = new URL(opts.server ?? process.env.TETHER_SERVER ?? 'https://127.0.0.1:8443');
   const tokenFile = join(dataDir, 'admin-token');
-  const token = opts.token ?? process.env.TETHER_TOKEN ?? (existsSync(tokenFile) ? readFileSync(tokenFile, 'utf8').trim() : undefined);
+  const token =
+    opts.token ??
+    process.env.TETHER_TOKEN ??
+    (existsSync(tokenFile) ? readFileSync(tokenFile, 'utf8').trim() : undefined);
   if (!token) throw new UsageError(`no token: pass --token, set TETHER_TOKEN, or run where ${tokenFile} exists`);
   const caFile = opts.ca ?? process.env.TETHER_CA ?? join(dataDir, 'tls', 'ca.crt');
   const ca = existsSync(caFile) ? readFileSync(caFile) : undefined;
@@ -32,7 +35,11 @@ export function apiClient(opts: ClientOptions): ApiClient {
         {
           method,
           ca,
-          headers: { authorization: `Bearer ${token}`, accept: 'application/json', ...(data ? { 'content-type': 'application/json', 'content-length': data.length } : {}) },
+          headers: {
+            authorization: `Bearer ${token}`,
+            accept: 'application/json',
+            ...(data ? { 'content-type': 'application/json', 'content-length': data.length } : {}),
+          },
           timeout: 30_000,
         },
         (res) => {
@@ -53,7 +60,9 @@ export function apiClient(opts: ClientOptions): ApiClient {
           });
         },
       );
-      req.on('error', (e: NodeJS.ErrnoException) => reject(new UsageError(`cannot reach Tether at ${server.origin}: ${e.code ?? e.message}`, 1)));
+      req.on('error', (e: NodeJS.ErrnoException) =>
+        reject(new UsageError(`cannot reach Tether at ${server.origin}: ${e.code ?? e.message}`, 1)),
+      );
       req.on('timeout', () => req.destroy(new Error('timeout')));
       req.end(data);
     });

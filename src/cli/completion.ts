@@ -17,7 +17,8 @@ function table(program: Command): { subs: Map<string, string[]>; opts: Map<strin
 }
 
 // Keys and words are command names and flags (letters, digits, dashes): nothing to quote in them.
-const assoc = (name: string, m: Map<string, string[]>) => `  ${name}=(\n${[...m].map(([k, v]) => `    ["${k}"]="${v.join(' ')}"`).join('\n')}\n  )`;
+const assoc = (name: string, m: Map<string, string[]>) =>
+  `  ${name}=(\n${[...m].map(([k, v]) => `    ["${k}"]="${v.join(' ')}"`).join('\n')}\n  )`;
 
 export function completionScript(shell: 'bash' | 'zsh', program: Command): string {
   const { subs, opts } = table(program);
@@ -37,6 +38,7 @@ ${assoc('opts', opts)}
     COMPREPLY=($(compgen -W "\${subs[$node]}" -- "$cur"))
   fi
 }`;
-  if (shell === 'bash') return `# tether completion for bash: source <(tether completion bash)\n${fn}\ncomplete -o default -F _tether_complete tether\n`;
+  if (shell === 'bash')
+    return `# tether completion for bash: source <(tether completion bash)\n${fn}\ncomplete -o default -F _tether_complete tether\n`;
   return `# tether completion for zsh: source <(tether completion zsh)\nautoload -U +X bashcompinit && bashcompinit\n${fn}\ncomplete -o default -F _tether_complete tether\n`;
 }

@@ -6,7 +6,9 @@ import { operateCommands } from './commands/operate.ts';
 import { ownersCommands } from './commands/owners.ts';
 import { UsageError } from './output.ts';
 
-const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+const VERSION = (
+  JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
+).version;
 // Policy, engine and schema modules load only in the command that needs them: `tether --help`,
 // `--version` and the API clients start without them.
 const policyCommands = () => import('./commands/policy.ts');
@@ -61,13 +63,18 @@ const LAZY: Record<string, { description: string; load: () => Promise<Command> }
 };
 
 export async function buildCli(argv: readonly string[]): Promise<Command> {
-  const program = new Command('tether').description('Governs AI agents acting inside Kubernetes.').version(VERSION, '-V, --version').showHelpAfterError();
+  const program = new Command('tether')
+    .description('Governs AI agents acting inside Kubernetes.')
+    .version(VERSION, '-V, --version')
+    .showHelpAfterError();
   program
     .command('lint')
     .description('check Agent and GovernancePolicy documents before they are applied')
     .argument('<dir>', 'directory (or file) of policy YAML')
     .option('-o, --output <format>', 'text or json', 'text')
-    .action((dir: string, opts: { output?: string }) => run(async () => (await policyCommands()).lintCommand(dir, opts)));
+    .action((dir: string, opts: { output?: string }) =>
+      run(async () => (await policyCommands()).lintCommand(dir, opts)),
+    );
   program
     .command('decide')
     .description('evaluate one action offline and print the Decision as JSON')
@@ -75,7 +82,10 @@ export async function buildCli(argv: readonly string[]): Promise<Command> {
     .option('--admission-review <file>', 'an AdmissionReview (admission.k8s.io/v1) JSON file, - for stdin')
     .option('--action <file>', 'an Action JSON file, - for stdin')
     .option('--now <time>', 'evaluate at this ISO time instead of now')
-    .option('--cluster <file|dir>', 'cluster objects (the dump `tether access` reads) for containment: who can do what, who pods run as')
+    .option(
+      '--cluster <file|dir>',
+      'cluster objects (the dump `tether access` reads) for containment: who can do what, who pods run as',
+    )
     .action((opts: { policy: string; admissionReview?: string; action?: string; now?: string; cluster?: string }) =>
       run(async () => (await policyCommands()).decideCommand(opts)),
     );
@@ -85,7 +95,9 @@ export async function buildCli(argv: readonly string[]): Promise<Command> {
     .argument('<agent>')
     .option('--policy <dir>', 'policy directory', DEFAULT_POLICY)
     .option('-o, --output <format>', 'text or json', 'text')
-    .action((name: string, opts: { policy: string; output?: string }) => run(async () => (await policyCommands()).explainCommand(name, opts)));
+    .action((name: string, opts: { policy: string; output?: string }) =>
+      run(async () => (await policyCommands()).explainCommand(name, opts)),
+    );
   program
     .command('crds')
     .description('print the CustomResourceDefinitions for Agent and GovernancePolicy')
@@ -98,7 +110,9 @@ export async function buildCli(argv: readonly string[]): Promise<Command> {
     );
   program
     .command('serve')
-    .description('run the enforcement server: webhooks, decision API, approvals, breakers (SQLite and the example policies by default)')
+    .description(
+      'run the enforcement server: webhooks, decision API, approvals, breakers (SQLite and the example policies by default)',
+    )
     .option('-c, --config <file>', 'server configuration YAML')
     .option('--host <host>', 'listen address (default 127.0.0.1)')
     .option('--port <port>', 'listen port (default 8443)')
@@ -114,11 +128,21 @@ export async function buildCli(argv: readonly string[]): Promise<Command> {
     .option('--policy <dir>', 'policy directory', DEFAULT_POLICY)
     .option('--ca <file>', "Tether's CA certificate (default: the self-managed CA in <data-dir>/tls)")
     .option('--data-dir <dir>', 'data directory (default .tether)')
-    .option('--host <name>', 'serving certificate name when the CA is created here; repeatable', (v: string, acc: string[] = []) => [...acc, v])
-    .option('--out-dir <dir>', 'write every file (webhook, AuthorizationConfiguration, audit) here instead of printing the webhook')
+    .option(
+      '--host <name>',
+      'serving certificate name when the CA is created here; repeatable',
+      (v: string, acc: string[] = []) => [...acc, v],
+    )
+    .option(
+      '--out-dir <dir>',
+      'write every file (webhook, AuthorizationConfiguration, audit) here instead of printing the webhook',
+    )
     .option('--config-dir <dir>', 'where the API server will read these files (default: --out-dir)')
     .option('--timeout <seconds>', 'admission webhook timeout')
-    .option('--client-cert <file>', 'client certificate the API server presents to Tether (default: issued by the self-managed CA)')
+    .option(
+      '--client-cert <file>',
+      'client certificate the API server presents to Tether (default: issued by the self-managed CA)',
+    )
     .option('--client-key <file>', 'its key')
     .action((opts) => run(async () => (await import('./commands/serve.ts')).webhookConfigCommand(opts)));
   operateCommands(program, run);

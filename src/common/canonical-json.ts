@@ -19,8 +19,11 @@ export function canonicalJson(value: unknown, depth = 0): string {
     case 'bigint':
       return value.toString();
     case 'object':
-      if (depth >= MAX_CANONICAL_DEPTH) throw new TypeError(`canonical JSON cannot nest deeper than ${MAX_CANONICAL_DEPTH} levels`);
-      return Array.isArray(value) ? canonicalArray(value, depth + 1) : canonicalObject(value as Record<string, unknown>, depth + 1);
+      if (depth >= MAX_CANONICAL_DEPTH)
+        throw new TypeError(`canonical JSON cannot nest deeper than ${MAX_CANONICAL_DEPTH} levels`);
+      return Array.isArray(value)
+        ? canonicalArray(value, depth + 1)
+        : canonicalObject(value as Record<string, unknown>, depth + 1);
     default:
       throw new TypeError(`canonical JSON cannot hold a ${typeof value}`);
   }

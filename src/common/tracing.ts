@@ -6,7 +6,16 @@
 // request (decision API, webhooks when the API server traces), MCP `_meta.traceparent` for tool
 // calls, and the `tether.dev/traceparent` annotation the gateway stamps on the objects a tool
 // writes, which the admission webhook reads back when the API server calls it for that write.
-import { type Attributes, type Context, context, ROOT_CONTEXT, type Span, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
+import {
+  type Attributes,
+  type Context,
+  context,
+  ROOT_CONTEXT,
+  type Span,
+  SpanKind,
+  SpanStatusCode,
+  trace,
+} from '@opentelemetry/api';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import type { FastifyInstance } from 'fastify';
 import type { Action } from '../engine/action.ts';
@@ -28,7 +37,10 @@ export const propagator = new W3CTraceContextPropagator();
 const tracer = () => trace.getTracer('tether');
 
 const fromCarrier = (carrier: Record<string, unknown>, parent: Context = ROOT_CONTEXT): Context =>
-  propagator.extract(parent, carrier, { get: (c, k) => (typeof c[k] === 'string' ? (c[k] as string) : undefined), keys: (c) => Object.keys(c) });
+  propagator.extract(parent, carrier, {
+    get: (c, k) => (typeof c[k] === 'string' ? (c[k] as string) : undefined),
+    keys: (c) => Object.keys(c),
+  });
 
 /** `{ traceparent }` for a span, to put in headers, `_meta` or an annotation; empty when nothing is recorded. */
 export function traceparentOf(span: Span): { traceparent?: string } {
@@ -48,7 +60,9 @@ export function traceRequests(app: FastifyInstance): void {
 
 function annotations(o: unknown): Record<string, unknown> | undefined {
   const md = (o as { metadata?: { annotations?: unknown } } | undefined)?.metadata;
-  return typeof md?.annotations === 'object' && md.annotations !== null ? (md.annotations as Record<string, unknown>) : undefined;
+  return typeof md?.annotations === 'object' && md.annotations !== null
+    ? (md.annotations as Record<string, unknown>)
+    : undefined;
 }
 
 /**
@@ -74,7 +88,9 @@ function decisionAttributes(action: Action, d: Decision, ledgerIndex: number | u
     'tether.target': `${t.group ? `${t.group}/` : ''}${t.resource}${t.subresource ? `/${t.subresource}` : ''}${t.namespace ? ` ${t.namespace}` : ''}${t.name ? `/${t.name}` : ''}`,
     'tether.outcome': d.outcome,
     'tether.rule_ids': [...new Set(d.reasons.map((r) => r.rule))],
-    ...(agent ? { 'tether.agent': agent.name, 'tether.owner': agent.owner, 'tether.authority_class': agent.authorityClass } : {}),
+    ...(agent
+      ? { 'tether.agent': agent.name, 'tether.owner': agent.owner, 'tether.authority_class': agent.authorityClass }
+      : {}),
     ...(ledgerIndex === undefined ? {} : { 'tether.ledger.index': ledgerIndex }),
     ...(action.chain ? { 'tether.chain.id': action.chain.id, 'tether.chain.depth': action.chain.depth } : {}),
     ...(action.tool ? { [ATTR_GEN_AI_TOOL_NAME]: action.tool.name } : {}),
@@ -86,29 +102,40 @@ type Decided = { readonly decision: Decision; readonly ledgerIndex?: number };
 
 /** A span around one decision: agent, owner, class, outcome, rule ids, ledger index. */
 export async function traceDecision<R extends Decided>(action: Action, decide: () => Promise<R>): Promise<R> {
-  return tracer().startActiveSpan(`tether.decide ${action.source}`, { kind: SpanKind.INTERNAL }, parentFor(action), async (span) => {
-    try {
-      const r = await decide();
-      if (span.isRecording()) span.setAttributes(decisionAttributes(action, r.decision, r.ledgerIndex));
-      return r;
-    } catch (e) {
-      span.recordException(e as Error);
-      span.setStatus({ code: SpanStatusCode.ERROR, message: (e as Error).message });
-      throw e;
-    } finally {
-      span.end();
-    }
-  });
+  return tracer().startActiveSpan(
+    `tether.decide ${action.source}`,
+    { kind: SpanKind.INTERNAL },
+    parentFor(action),
+    async (span) => {
+      try {
+        const r = await decide();
+        if (span.isRecording()) span.setAttributes(decisionAttributes(action, r.decision, r.ledgerIndex));
+        return r;
+      } catch (e) {
+        span.recordException(e as Error);
+        span.setStatus({ code: SpanStatusCode.ERROR, message: (e as Error).message });
+        throw e;
+      } finally {
+        span.end();
+      }
+    },
+  );
 }
 
 /** Decisions made several at once (a tool call's operations) get one span each, under the caller's span. */
-export async function traceDecisions<R extends Decided & { readonly position: number }>(actions: readonly Action[], decide: () => Promise<R[]>): Promise<R[]> {
-  const started = actions.map((a) => tracer().startSpan(`tether.decide ${a.source}`, { kind: SpanKind.INTERNAL }, parentFor(a)));
+export async function traceDecisions<R extends Decided & { readonly position: number }>(
+  actions: readonly Action[],
+  decide: () => Promise<R[]>,
+): Promise<R[]> {
+  const started = actions.map((a) =>
+    tracer().startSpan(`tether.decide ${a.source}`, { kind: SpanKind.INTERNAL }, parentFor(a)),
+  );
   try {
     const results = await decide();
     for (const r of results) {
       const span = started[r.position];
-      if (span?.isRecording()) span.setAttributes(decisionAttributes(actions[r.position] as Action, r.decision, r.ledgerIndex));
+      if (span?.isRecording())
+        span.setAttributes(decisionAttributes(actions[r.position] as Action, r.decision, r.ledgerIndex));
     }
     return results;
   } finally {
@@ -125,7 +152,10 @@ export interface ToolCallSpanInfo {
 
 /** The gateway's SERVER span for an agent's tools/call, continuing the agent's `_meta.traceparent`. */
 export async function traceToolCall<R>(info: ToolCallSpanInfo, call: () => Promise<R>): Promise<R> {
-  const parent = info.meta && typeof info.meta.traceparent === 'string' ? fromCarrier(info.meta as Record<string, unknown>) : context.active();
+  const parent =
+    info.meta && typeof info.meta.traceparent === 'string'
+      ? fromCarrier(info.meta as Record<string, unknown>)
+      : context.active();
   const attributes: Attributes = {
     [ATTR_MCP_METHOD_NAME]: 'tools/call',
     [ATTR_GEN_AI_TOOL_NAME]: info.tool,
@@ -133,30 +163,43 @@ export async function traceToolCall<R>(info: ToolCallSpanInfo, call: () => Promi
     ...(info.requestId === undefined ? {} : { [ATTR_JSONRPC_REQUEST_ID]: String(info.requestId) }),
     ...(info.sessionId ? { [ATTR_MCP_SESSION_ID]: info.sessionId } : {}),
   };
-  return tracer().startActiveSpan(`tools/call ${info.tool}`, { kind: SpanKind.SERVER, attributes }, parent, async (span) => {
-    try {
-      const r = await call();
-      if ((r as { isError?: boolean } | undefined)?.isError) {
-        span.setAttribute(ATTR_ERROR_TYPE, 'tool_error');
-        span.setStatus({ code: SpanStatusCode.ERROR });
+  return tracer().startActiveSpan(
+    `tools/call ${info.tool}`,
+    { kind: SpanKind.SERVER, attributes },
+    parent,
+    async (span) => {
+      try {
+        const r = await call();
+        if ((r as { isError?: boolean } | undefined)?.isError) {
+          span.setAttribute(ATTR_ERROR_TYPE, 'tool_error');
+          span.setStatus({ code: SpanStatusCode.ERROR });
+        }
+        return r;
+      } catch (e) {
+        span.setAttribute(ATTR_ERROR_TYPE, (e as Error).name || 'Error');
+        span.setStatus({ code: SpanStatusCode.ERROR, message: (e as Error).message });
+        throw e;
+      } finally {
+        span.end();
       }
-      return r;
-    } catch (e) {
-      span.setAttribute(ATTR_ERROR_TYPE, (e as Error).name || 'Error');
-      span.setStatus({ code: SpanStatusCode.ERROR, message: (e as Error).message });
-      throw e;
-    } finally {
-      span.end();
-    }
-  });
+    },
+  );
 }
 
 /**
  * The gateway's CLIENT span for the forwarded call to an upstream MCP server. `send` gets the
  * span's `{ traceparent }` (empty while tracing is off) to put in `_meta` and on written objects.
  */
-export async function traceUpstreamCall<R>(server: string, tool: string, send: (carrier: { traceparent?: string }) => Promise<R>): Promise<R> {
-  const attributes: Attributes = { [ATTR_MCP_METHOD_NAME]: 'tools/call', [ATTR_GEN_AI_TOOL_NAME]: tool, 'tether.upstream': server };
+export async function traceUpstreamCall<R>(
+  server: string,
+  tool: string,
+  send: (carrier: { traceparent?: string }) => Promise<R>,
+): Promise<R> {
+  const attributes: Attributes = {
+    [ATTR_MCP_METHOD_NAME]: 'tools/call',
+    [ATTR_GEN_AI_TOOL_NAME]: tool,
+    'tether.upstream': server,
+  };
   return tracer().startActiveSpan(`tools/call ${tool}`, { kind: SpanKind.CLIENT, attributes }, async (span) => {
     try {
       const r = await send(traceparentOf(span));

@@ -9,10 +9,15 @@ export interface Approvers {
 }
 
 export function approversFor(agent: CompiledAgent, policy: CompiledPolicy): Approvers {
-  const people = new Set<string>([agent.spec.owner.id, ...(agent.spec.approvers ?? []), ...(policy.governance.spec.approvals?.administrators ?? [])]);
+  const people = new Set<string>([
+    agent.spec.owner.id,
+    ...(agent.spec.approvers ?? []),
+    ...(policy.governance.spec.approvals?.administrators ?? []),
+  ]);
   let minApprovals = 1;
   for (const r of policy.governance.spec.approvals?.rules ?? []) {
-    const applies = (!r.agents || r.agents.includes(agent.name)) && (!r.classes || r.classes.includes(agent.authorityClass));
+    const applies =
+      (!r.agents || r.agents.includes(agent.name)) && (!r.classes || r.classes.includes(agent.authorityClass));
     if (!applies) continue;
     for (const p of r.approvers) people.add(p);
     minApprovals = Math.max(minApprovals, r.minApprovals ?? 1);
@@ -31,11 +36,16 @@ export type Verdict = { readonly ok: true } | { readonly ok: false; readonly why
 
 export function mayApprove(person: string, agent: CompiledAgent, policy: CompiledPolicy): Verdict {
   if (isAgentIdentity(person, policy) || agent.usernames.has(person) || person === agent.name) {
-    return { ok: false, why: `${person} is an agent identity: agents may never approve requests, their own or others'` };
+    return {
+      ok: false,
+      why: `${person} is an agent identity: agents may never approve requests, their own or others'`,
+    };
   }
-  if (personDeactivated(person, policy)) return { ok: false, why: `${person} is deactivated in the directory: people who left approve nothing` };
+  if (personDeactivated(person, policy))
+    return { ok: false, why: `${person} is deactivated in the directory: people who left approve nothing` };
   const { people } = approversFor(agent, policy);
-  if (!people.includes(person)) return { ok: false, why: `${person} may not approve for ${agent.name}; approvers are ${people.join(', ')}` };
+  if (!people.includes(person))
+    return { ok: false, why: `${person} may not approve for ${agent.name}; approvers are ${people.join(', ')}` };
   return { ok: true };
 }
 
@@ -43,12 +53,21 @@ export function mayResetBreaker(person: string, agent: CompiledAgent | undefined
   if (isAgentIdentity(person, policy) || (agent && (agent.usernames.has(person) || person === agent.name))) {
     return { ok: false, why: `${person} is an agent identity: agents may never reset breakers` };
   }
-  if (personDeactivated(person, policy)) return { ok: false, why: `${person} is deactivated in the directory: people who left reset nothing` };
+  if (personDeactivated(person, policy))
+    return { ok: false, why: `${person} is deactivated in the directory: people who left reset nothing` };
   const admins = policy.governance.spec.approvals?.administrators ?? [];
   if (admins.includes(person)) return { ok: true };
-  if (!agent) return { ok: false, why: `only administrators (${admins.join(', ') || 'none configured'}) may reset chain breakers or the kill switch` };
+  if (!agent)
+    return {
+      ok: false,
+      why: `only administrators (${admins.join(', ') || 'none configured'}) may reset chain breakers or the kill switch`,
+    };
   const allowed = new Set([agent.spec.owner.id, ...(agent.spec.breaker?.resetBy ?? [])]);
-  if (!allowed.has(person)) return { ok: false, why: `${person} may not reset ${agent.name}'s breaker; allowed: ${[...allowed, ...admins].join(', ')}` };
+  if (!allowed.has(person))
+    return {
+      ok: false,
+      why: `${person} may not reset ${agent.name}'s breaker; allowed: ${[...allowed, ...admins].join(', ')}`,
+    };
   return { ok: true };
 }
 

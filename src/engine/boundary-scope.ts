@@ -21,7 +21,11 @@ export interface ScopedRule {
 }
 
 /** Whether a boundary rule can serve a request of this scope: true cluster-wide, false in a namespace, undefined not known yet. */
-export function ruleScopeFits(rule: ResourceRule, namespaces: readonly string[], clusterWide: boolean | undefined): boolean {
+export function ruleScopeFits(
+  rule: ResourceRule,
+  namespaces: readonly string[],
+  clusterWide: boolean | undefined,
+): boolean {
   const anyNamespace = namespaces.includes('*');
   if (clusterWide === true) return rule.clusterScope === true || (anyNamespace && !rule.clusterScope);
   if (clusterWide === false) return !rule.clusterScope && namespaces.length > 0;
@@ -59,7 +63,10 @@ export function boundaryRuleFor(boundary: Boundary | undefined, req: ScopedReque
 export function boundaryRulesMatching(boundary: Boundary | undefined, req: ScopedRequest): ResourceRule[] {
   const namespaces = boundary?.namespaces ?? [];
   const clusterWide = req.namespace === undefined || req.namespace === '';
-  return (boundary?.rules ?? []).filter((r) => ruleScopeFits(r, namespaces, clusterWide) && req.verbs.some((verb) => ruleAllowsResource(r, { ...req, verb })));
+  return (boundary?.rules ?? []).filter(
+    (r) =>
+      ruleScopeFits(r, namespaces, clusterWide) && req.verbs.some((verb) => ruleAllowsResource(r, { ...req, verb })),
+  );
 }
 
 /** Namespace and rule: is the request inside the boundary? */
@@ -90,7 +97,12 @@ export type ExcessWhere =
   /** A RoleBinding's namespace; `outside`: the namespace is not in the boundary at all. */
   | { readonly kind: 'namespace'; readonly namespace: string; readonly outside: boolean }
   /** The same rule granted in several namespaces: how many, and the first few. */
-  | { readonly kind: 'namespaces'; readonly count: number; readonly namespaces: readonly string[]; readonly outside: boolean }
+  | {
+      readonly kind: 'namespaces';
+      readonly count: number;
+      readonly namespaces: readonly string[];
+      readonly outside: boolean;
+    }
   /** A ClusterRoleBinding, in every namespace the boundary does not list. */
   | { readonly kind: 'other-namespaces'; readonly except: readonly string[] }
   /** A ClusterRoleBinding, in the namespaces the boundary lists ('*': all). */
@@ -136,7 +148,13 @@ export function compress(ts: readonly Tuple[]): PermissionSet[] {
     const m = merged.get(k);
     if (m) {
       if (e.name !== undefined) m.names.push(e.name);
-    } else merged.set(k, { group: e.group, verbs: e.verbs, resources: [e.resource], names: e.name !== undefined ? [e.name] : [] });
+    } else
+      merged.set(k, {
+        group: e.group,
+        verbs: e.verbs,
+        resources: [e.resource],
+        names: e.name !== undefined ? [e.name] : [],
+      });
   }
   const out = new Map<string, { group: string; verbs: string[]; resources: string[]; names: string[] }>();
   for (const m of merged.values()) {
@@ -145,10 +163,16 @@ export function compress(ts: readonly Tuple[]): PermissionSet[] {
     if (o) o.resources.push(...m.resources);
     else out.set(k, { ...m, resources: [...m.resources] });
   }
-  return [...out.values()].map((o) => ({ verbs: o.verbs, apiGroups: [o.group], resources: o.resources, ...(o.names.length ? { resourceNames: o.names } : {}) }));
+  return [...out.values()].map((o) => ({
+    verbs: o.verbs,
+    apiGroups: [o.group],
+    resources: o.resources,
+    ...(o.names.length ? { resourceNames: o.names } : {}),
+  }));
 }
 
-const clusterCapable = (t: Tuple) => t.resource === '*' || t.resource.startsWith('*/') || isKnownClusterScoped(t.group, t.resource);
+const clusterCapable = (t: Tuple) =>
+  t.resource === '*' || t.resource.startsWith('*/') || isKnownClusterScoped(t.group, t.resource);
 
 const EMPTY: readonly PermissionSet[] = [];
 const contentIds = new Map<string, number>();
@@ -158,7 +182,13 @@ const contentIdOf = new WeakMap<RuleLike, number>();
 export function contentId(rule: RuleLike): number {
   let id = contentIdOf.get(rule);
   if (id === undefined) {
-    const key = JSON.stringify([rule.verbs, rule.apiGroups ?? [], rule.resources ?? [], rule.resourceNames ?? [], rule.nonResourceURLs ?? []]);
+    const key = JSON.stringify([
+      rule.verbs,
+      rule.apiGroups ?? [],
+      rule.resources ?? [],
+      rule.resourceNames ?? [],
+      rule.nonResourceURLs ?? [],
+    ]);
     id = contentIds.get(key);
     if (id === undefined) {
       id = contentIds.size;
@@ -306,7 +336,9 @@ export function describeWhere(w: ExcessWhere): string {
 export function describePermission(p: PermissionSet): string {
   if (p.nonResourceURLs) return `${p.verbs.join(',')} ${p.nonResourceURLs.join(',')}`;
   const group = p.apiGroups?.[0] ?? '';
-  const res = (p.resources ?? []).map((r) => (group && group !== '*' ? `${r}.${group}` : group === '*' ? `${r} (any group)` : r)).join(',');
+  const res = (p.resources ?? [])
+    .map((r) => (group && group !== '*' ? `${r}.${group}` : group === '*' ? `${r} (any group)` : r))
+    .join(',');
   return `${p.verbs.join(',')} ${res}${p.resourceNames?.length ? ` named ${p.resourceNames.join(',')}` : ''}`;
 }
 
@@ -316,7 +348,9 @@ export function describeExcess(parts: readonly ExcessPart[]): string {
   const inside = parts.find((p) => p.where.kind === 'boundary-namespaces');
   let shown: readonly ExcessPart[] = parts;
   if (other && inside && JSON.stringify(other.permissions) === JSON.stringify(inside.permissions)) {
-    shown = parts.filter((p) => p !== inside).map((p) => (p === other ? { ...p, where: { kind: 'boundary-namespaces' as const, namespaces: ['*'] } } : p));
+    shown = parts
+      .filter((p) => p !== inside)
+      .map((p) => (p === other ? { ...p, where: { kind: 'boundary-namespaces' as const, namespaces: ['*'] } } : p));
   }
   return shown.map((p) => `${p.permissions.map(describePermission).join('; ')} ${describeWhere(p.where)}`).join(' + ');
 }

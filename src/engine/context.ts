@@ -31,7 +31,15 @@ export class DecisionContext {
   budgets: readonly BudgetProjection[] = [];
   #digest: string | undefined;
 
-  constructor(action: Action, policy: CompiledPolicy, state: StateView, now: number, agent: CompiledAgent, mutation: boolean, cluster?: ClusterView) {
+  constructor(
+    action: Action,
+    policy: CompiledPolicy,
+    state: StateView,
+    now: number,
+    agent: CompiledAgent,
+    mutation: boolean,
+    cluster?: ClusterView,
+  ) {
     this.action = action;
     this.policy = policy;
     this.state = state;

@@ -21,14 +21,23 @@ function agentRef(a: CompiledAgent): AgentRef {
  * The decision point. Pure and synchronous: everything it knows comes in as arguments (time and
  * the cluster view included), and everything it wants changed goes out as `effects`.
  */
-export function decide(action: Action, policy: CompiledPolicy, state: StateView, now: number, cluster?: ClusterView): Decision {
+export function decide(
+  action: Action,
+  policy: CompiledPolicy,
+  state: StateView,
+  now: number,
+  cluster?: ClusterView,
+): Decision {
   // bind/escalate checks accompany a role write that admission sees (with intent, budgets, authority).
   const mutation = isMutation(action.verb) && !isAccompanyingCheck(action);
   const base = { policyVersion: policy.version, warnings: NO_REASONS, effects: [] as never[] };
   const resolution = resolveAgent(action.subject, policy);
   if (resolution.kind === 'not-an-agent') return { ...base, outcome: 'allow', governed: false, reasons: NO_REASONS };
 
-  const kill = policy.governance.spec.killSwitch === true ? { engaged: true, reason: 'GovernancePolicy spec.killSwitch' } : state.killSwitch();
+  const kill =
+    policy.governance.spec.killSwitch === true
+      ? { engaged: true, reason: 'GovernancePolicy spec.killSwitch' }
+      : state.killSwitch();
   const killReason: Reason | undefined =
     mutation && kill.engaged
       ? {
@@ -50,7 +59,13 @@ export function decide(action: Action, policy: CompiledPolicy, state: StateView,
           };
     const reasons = killReason ? [killReason, reason] : [reason];
     if (policy.governance.defaultMode === 'audit' && !killReason) {
-      return { ...base, outcome: 'allow', governed: false, reasons: [{ rule: RULES.auditMode, message: 'audit mode: allowed, would have been refused' }], warnings: reasons };
+      return {
+        ...base,
+        outcome: 'allow',
+        governed: false,
+        reasons: [{ rule: RULES.auditMode, message: 'audit mode: allowed, would have been refused' }],
+        warnings: reasons,
+      };
     }
     return { ...base, outcome: 'deny', governed: true, proposal: false, reasons };
   }
@@ -92,14 +107,18 @@ function conclude(ctx: DecisionContext, ref: AgentRef): Decision {
       reasons.push({ rule: RULES.approvalUsed, message: `approved by a human (approval ${used})` });
     } else if (used) {
       // A dry run or a decision-API question changes nothing, so it spends nothing: the approval stays for the real write.
-      reasons.push({ rule: RULES.approvalUsed, message: `would be allowed by approval ${used} (${ctx.action.dryRun ? 'a dry run' : 'a question'} uses nothing)` });
+      reasons.push({
+        rule: RULES.approvalUsed,
+        message: `would be allowed by approval ${used} (${ctx.action.dryRun ? 'a dry run' : 'a question'} uses nothing)`,
+      });
     } else {
       pending = true;
     }
   }
 
   if (ctx.denials.length > 0) {
-    if (ctx.proposals.length > 0) ctx.effects.push({ kind: 'proposal.record', agent: agent.name, actionDigest: ctx.digest, rules: ctx.proposals });
+    if (ctx.proposals.length > 0)
+      ctx.effects.push({ kind: 'proposal.record', agent: agent.name, actionDigest: ctx.digest, rules: ctx.proposals });
     if (!audit) {
       // Proposals and refusals the agent could not have avoided (the API server's own checks) are no strike.
       const strike = ctx.denials.find((d) => !ctx.proposals.includes(d.rule) && !ctx.unavoidable.has(d));
@@ -146,13 +165,18 @@ function conclude(ctx: DecisionContext, ref: AgentRef): Decision {
   const warnings = [...ctx.warnings];
   if (audit && (ctx.denials.length > 0 || pending)) {
     warnings.push(...ctx.denials, ...(pending ? ctx.reviews : []));
-    reasons.push({ rule: RULES.auditMode, message: `audit mode: allowed; enforce mode would have ${ctx.denials.length > 0 ? 'refused' : 'asked a human about'} it` });
-    for (let i = ctx.effects.length - 1; i >= 0; i--) if (ctx.effects[i]?.kind === 'breaker.trip') ctx.effects.splice(i, 1);
+    reasons.push({
+      rule: RULES.auditMode,
+      message: `audit mode: allowed; enforce mode would have ${ctx.denials.length > 0 ? 'refused' : 'asked a human about'} it`,
+    });
+    for (let i = ctx.effects.length - 1; i >= 0; i--)
+      if (ctx.effects[i]?.kind === 'breaker.trip') ctx.effects.splice(i, 1);
   }
   if (ctx.mutation) {
     budgetEffects(ctx);
     if (!ctx.action.dryRun) ctx.effects.push({ kind: 'mutation.record', agent: agent.name });
-    if (ctx.state.breaker('agent', agent.name).state === 'half-open') ctx.effects.push({ kind: 'breaker.close', scope: 'agent', key: agent.name });
+    if (ctx.state.breaker('agent', agent.name).state === 'half-open')
+      ctx.effects.push({ kind: 'breaker.close', scope: 'agent', key: agent.name });
   }
   return {
     policyVersion: policy.version,

@@ -68,12 +68,29 @@ export type Effect =
       readonly maxDistinctObjects?: number;
     }
   | { readonly kind: 'approval.consume'; readonly approvalId: string }
-  | { readonly kind: 'proposal.record'; readonly agent: string; readonly actionDigest: string; readonly rules: readonly RuleId[] }
+  | {
+      readonly kind: 'proposal.record';
+      readonly agent: string;
+      readonly actionDigest: string;
+      readonly rules: readonly RuleId[];
+    }
   | { readonly kind: 'violation.record'; readonly agent: string; readonly rule: RuleId }
-  | { readonly kind: 'breaker.trip'; readonly scope: BreakerScope; readonly key: string; readonly reason: string; readonly rule: RuleId }
+  | {
+      readonly kind: 'breaker.trip';
+      readonly scope: BreakerScope;
+      readonly key: string;
+      readonly reason: string;
+      readonly rule: RuleId;
+    }
   | { readonly kind: 'breaker.close'; readonly scope: BreakerScope; readonly key: string }
   | { readonly kind: 'mutation.record'; readonly agent: string }
-  | { readonly kind: 'field.record'; readonly objectKey: string; readonly field: string; readonly value: string; readonly actor: string }
+  | {
+      readonly kind: 'field.record';
+      readonly objectKey: string;
+      readonly field: string;
+      readonly value: string;
+      readonly actor: string;
+    }
   | { readonly kind: 'chain.record'; readonly chainId: string; readonly parent: string; readonly callee: string };
 
 export type BreakerScope = 'agent' | 'chain';
@@ -103,7 +120,17 @@ export type Decision =
   /** The subject is not an agent: Tether has no opinion. */
   | (DecisionCommon & { readonly outcome: 'allow'; readonly governed: false })
   | (DecisionCommon & { readonly outcome: 'allow'; readonly governed: true; readonly agent: AgentRef })
-  | (DecisionCommon & { readonly outcome: 'deny'; readonly governed: true; readonly agent?: AgentRef; readonly proposal: boolean })
-  | (DecisionCommon & { readonly outcome: 'pending'; readonly governed: true; readonly agent: AgentRef; readonly approval: ApprovalAsk });
+  | (DecisionCommon & {
+      readonly outcome: 'deny';
+      readonly governed: true;
+      readonly agent?: AgentRef;
+      readonly proposal: boolean;
+    })
+  | (DecisionCommon & {
+      readonly outcome: 'pending';
+      readonly governed: true;
+      readonly agent: AgentRef;
+      readonly approval: ApprovalAsk;
+    });
 
 export type Outcome = Decision['outcome'];

@@ -12,7 +12,11 @@ export function stableObject(obj: unknown): unknown {
   for (const k of VOLATILE_METADATA) delete md[k];
   const ann = md.annotations as Record<string, string> | undefined;
   if (ann) {
-    const kept = Object.fromEntries(Object.entries(ann).filter(([k]) => !k.startsWith('tether.dev/') && k !== 'kubectl.kubernetes.io/last-applied-configuration'));
+    const kept = Object.fromEntries(
+      Object.entries(ann).filter(
+        ([k]) => !k.startsWith('tether.dev/') && k !== 'kubectl.kubernetes.io/last-applied-configuration',
+      ),
+    );
     if (Object.keys(kept).length > 0) md.annotations = kept;
     else delete md.annotations;
   }
@@ -34,7 +38,10 @@ function boundObject(obj: unknown): unknown {
   const ours = Object.entries(ann).filter(([k]) => k.startsWith('tether.dev/') && !CARRIER_ANNOTATIONS.has(k));
   if (ours.length === 0) return stable;
   const md = stable.metadata ?? {};
-  return { ...stable, metadata: { ...md, annotations: { ...(md.annotations as object | undefined), ...Object.fromEntries(ours) } } };
+  return {
+    ...stable,
+    metadata: { ...md, annotations: { ...(md.annotations as object | undefined), ...Object.fromEntries(ours) } },
+  };
 }
 
 /**
@@ -49,7 +56,16 @@ export function actionDigest(action: Action): string {
     verb: action.verb,
     target: action.target,
     object: action.object === undefined ? null : boundObject(action.object),
-    tool: action.tool ? { server: action.tool.server, name: action.tool.name, arguments: action.tool.argumentsDigest ?? null } : null,
-    intent: intent ? { summary: intent.summary, goal: intent.goal ?? null, trigger: intent.trigger ?? null, targets: intent.targets ?? null } : null,
+    tool: action.tool
+      ? { server: action.tool.server, name: action.tool.name, arguments: action.tool.argumentsDigest ?? null }
+      : null,
+    intent: intent
+      ? {
+          summary: intent.summary,
+          goal: intent.goal ?? null,
+          trigger: intent.trigger ?? null,
+          targets: intent.targets ?? null,
+        }
+      : null,
   });
 }

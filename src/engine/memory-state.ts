@@ -25,13 +25,16 @@ export class MemoryState implements StateView {
   }
   budgetUsage(budgetId: string, windowStart: number, objectKey: string): BudgetUsage {
     const b = this.budgets.get(`${budgetId}@${windowStart}`);
-    return b ? { mutations: b.mutations, distinctObjects: b.objects.size, includesObject: b.objects.has(objectKey) } : { mutations: 0, distinctObjects: 0, includesObject: false };
+    return b
+      ? { mutations: b.mutations, distinctObjects: b.objects.size, includesObject: b.objects.has(objectKey) }
+      : { mutations: 0, distinctObjects: 0, includesObject: false };
   }
   approval(id: string) {
     return this.approvals.get(id);
   }
   approvalFor(agent: string, actionDigest: string) {
-    for (const a of this.approvals.values()) if (a.agent === agent && a.actionDigest === actionDigest && a.status === 'approved') return a;
+    for (const a of this.approvals.values())
+      if (a.agent === agent && a.actionDigest === actionDigest && a.status === 'approved') return a;
     return undefined;
   }
   violationsSince(agent: string, since: number) {
@@ -53,7 +56,8 @@ export class MemoryState implements StateView {
       if (e.kind !== 'budget.consume') continue;
       const u = this.budgetUsage(e.budgetId, e.windowStart, e.objectKey);
       if (e.maxMutations !== undefined && u.mutations + 1 > e.maxMutations) return { ok: false, budgetId: e.budgetId };
-      if (e.maxDistinctObjects !== undefined && !u.includesObject && u.distinctObjects + 1 > e.maxDistinctObjects) return { ok: false, budgetId: e.budgetId };
+      if (e.maxDistinctObjects !== undefined && !u.includesObject && u.distinctObjects + 1 > e.maxDistinctObjects)
+        return { ok: false, budgetId: e.budgetId };
     }
     for (const e of effects) {
       switch (e.kind) {

@@ -31,7 +31,10 @@ export function loadKubeConfig(path?: string, context?: string): KubeConfig {
   if (path) kc.loadFromFile(path);
   else kc.loadFromDefault();
   if (context) kc.setCurrentContext(context);
-  if (!kc.getCurrentCluster()) throw new Error(`kubeconfig${path ? ` ${path}` : ''} has no current cluster${context ? ` for context ${context}` : ''}`);
+  if (!kc.getCurrentCluster())
+    throw new Error(
+      `kubeconfig${path ? ` ${path}` : ''} has no current cluster${context ? ` for context ${context}` : ''}`,
+    );
   return kc;
 }
 
@@ -112,7 +115,13 @@ export function kubeClient(kc: KubeConfig): KubeClient {
               try {
                 parsed = JSON.parse(text) as { message?: string; reason?: string };
               } catch {}
-              reject(new ApiError(status, `${method} ${url.pathname}: ${status} ${parsed.message ?? text.slice(0, 200)}`, parsed.reason));
+              reject(
+                new ApiError(
+                  status,
+                  `${method} ${url.pathname}: ${status} ${parsed.message ?? text.slice(0, 200)}`,
+                  parsed.reason,
+                ),
+              );
               return;
             }
             try {
@@ -143,7 +152,11 @@ function trim(o: KubeObject): KubeObject {
 }
 
 /** Lists every object of each resource across all namespaces, paginated. */
-export async function listClusterObjects(kc: KubeConfig | KubeClient, resources: readonly ApiResource[], opts: { pageSize?: number } = {}): Promise<ClusterListing> {
+export async function listClusterObjects(
+  kc: KubeConfig | KubeClient,
+  resources: readonly ApiResource[],
+  opts: { pageSize?: number } = {},
+): Promise<ClusterListing> {
   const client = kc instanceof KubeConfig ? kubeClient(kc) : kc;
   const server = client.server;
   const pageSize = opts.pageSize ?? 500;
@@ -159,9 +172,15 @@ export async function listClusterObjects(kc: KubeConfig | KubeClient, resources:
           const q = new URLSearchParams({ limit: String(pageSize) });
           if (token) q.set('continue', token);
           if (r.fieldSelector) q.set('fieldSelector', r.fieldSelector);
-          const page = (await client.request('GET', `${resourcePath(r)}?${q}`)) as { items?: KubeObject[]; metadata?: { continue?: string } };
+          const page = (await client.request('GET', `${resourcePath(r)}?${q}`)) as {
+            items?: KubeObject[];
+            metadata?: { continue?: string };
+          };
           for (const item of page.items ?? []) {
-            mine.push({ object: trim({ ...item, apiVersion: item.apiVersion ?? apiVersion, kind: item.kind ?? r.kind }), source: { origin, item: mine.length } });
+            mine.push({
+              object: trim({ ...item, apiVersion: item.apiVersion ?? apiVersion, kind: item.kind ?? r.kind }),
+              source: { origin, item: mine.length },
+            });
           }
           token = page.metadata?.continue || undefined;
         } while (token);

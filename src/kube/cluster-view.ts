@@ -5,7 +5,12 @@
 // (an informer event touches one entry; aggregation is redone only when a ClusterRole changes),
 // so an RBAC change is reflected in the next answer. Pods are kept only as their service account.
 import { emulateAggregation } from '../analysis/access/aggregation.ts';
-import { type AccessInventory, type BindingObject, buildInventory, emptyInventory } from '../analysis/access/inventory.ts';
+import {
+  type AccessInventory,
+  type BindingObject,
+  buildInventory,
+  emptyInventory,
+} from '../analysis/access/inventory.ts';
 import { subjectKey } from '../analysis/access/rbac-index.ts';
 import type { ScopedRule } from '../engine/boundary-scope.ts';
 import type { ClusterView, RoleRef } from '../engine/cluster-view.ts';
@@ -14,7 +19,14 @@ import type { KubeObject } from './object-dump.ts';
 import { serviceAccountOf } from './pod-template.ts';
 import type { RuleLike, UserInfoLike } from './rbac-match.ts';
 
-export const VIEW_KINDS = ['ClusterRole', 'ClusterRoleBinding', 'Role', 'RoleBinding', 'ServiceAccount', 'Pod'] as const;
+export const VIEW_KINDS = [
+  'ClusterRole',
+  'ClusterRoleBinding',
+  'Role',
+  'RoleBinding',
+  'ServiceAccount',
+  'Pod',
+] as const;
 export type ViewKind = (typeof VIEW_KINDS)[number];
 
 const podKey = (namespace: string, name: string) => `${namespace}/${name}`;
@@ -44,16 +56,24 @@ export class ClusterState implements ClusterView {
 
   upsert(input: KubeObject): void {
     // Informers' listed items may lack apiVersion; the inventory checks the group.
-    const o = input.apiVersion || !RBAC_KINDS.has(input.kind ?? '') ? input : { ...input, apiVersion: 'rbac.authorization.k8s.io/v1' };
+    const o =
+      input.apiVersion || !RBAC_KINDS.has(input.kind ?? '')
+        ? input
+        : { ...input, apiVersion: 'rbac.authorization.k8s.io/v1' };
     const kind = o.kind ?? '';
     const ns = o.metadata?.namespace ?? '';
     const name = o.metadata?.name ?? '';
-    if (kind === 'Pod') this.#pods.set(podKey(ns, name), serviceAccountOf(((o as { spec?: Record<string, unknown> }).spec ?? {}) as Record<string, unknown>));
+    if (kind === 'Pod')
+      this.#pods.set(
+        podKey(ns, name),
+        serviceAccountOf(((o as { spec?: Record<string, unknown> }).spec ?? {}) as Record<string, unknown>),
+      );
     else if (kind === 'ServiceAccount') this.#serviceAccounts.add(podKey(ns, name));
     else if (kind === 'RoleBinding' || kind === 'ClusterRoleBinding') {
       this.#dropBinding(kind, ns, name);
       buildInventory([{ object: o, source: SOURCE }], this.#inv);
-      const b = kind === 'RoleBinding' ? this.#inv.roleBindings.get(`${ns}/${name}`) : this.#inv.clusterRoleBindings.get(name);
+      const b =
+        kind === 'RoleBinding' ? this.#inv.roleBindings.get(`${ns}/${name}`) : this.#inv.clusterRoleBindings.get(name);
       if (b) this.#fileBinding(b);
       this.#changed(false);
     } else if (kind === 'Role' || kind === 'ClusterRole') {

@@ -37,7 +37,12 @@ function render(segs: readonly string[]): string {
  * The first changed path (depth first, keys in order) that `allowed` does not accept, or undefined.
  * Paths travel as segments and become strings only where they are reported or looked up.
  */
-export function firstChange(before: unknown, after: unknown, allowed: (segs: readonly string[]) => boolean, segs: string[] = []): string | undefined {
+export function firstChange(
+  before: unknown,
+  after: unknown,
+  allowed: (segs: readonly string[]) => boolean,
+  segs: string[] = [],
+): string | undefined {
   if (before === after) return undefined;
   if (segs.length > 0 && segs.length <= 3 && isServerManaged(segs)) return undefined;
   // A map that appears or disappears changes each of its keys (metadata.labels.* covers a first label).

@@ -28,7 +28,12 @@ export function gitopsOwnership(obj: unknown): GitOpsOwnership | undefined {
   if (instance) return { tool: 'argocd', app: instance, marker: `argocd.argoproj.io/instance=${instance}` };
   // Tracking id: `<application>:<group>/<kind>:<namespace>/<name>`.
   const tracking = md.annotations?.['argocd.argoproj.io/tracking-id'];
-  if (tracking) return { tool: 'argocd', app: tracking.split(':')[0] ?? tracking, marker: `argocd.argoproj.io/tracking-id=${tracking}` };
+  if (tracking)
+    return {
+      tool: 'argocd',
+      app: tracking.split(':')[0] ?? tracking,
+      marker: `argocd.argoproj.io/tracking-id=${tracking}`,
+    };
   return undefined;
 }
 

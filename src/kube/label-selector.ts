@@ -18,7 +18,10 @@ export type SelectorResult = { readonly matches: boolean } | { readonly error: s
  * An empty selector matches everything. An unknown operator is an error, as it is for the API
  * server (which then selects nothing); callers decide how to report it.
  */
-export function evaluateLabelSelector(selector: LabelSelector, labels: Readonly<Record<string, string>>): SelectorResult {
+export function evaluateLabelSelector(
+  selector: LabelSelector,
+  labels: Readonly<Record<string, string>>,
+): SelectorResult {
   for (const [k, v] of Object.entries(selector.matchLabels ?? {})) {
     if (labels[k] !== v) return { matches: false };
   }
@@ -26,7 +29,8 @@ export function evaluateLabelSelector(selector: LabelSelector, labels: Readonly<
     const has = Object.hasOwn(labels, req.key);
     const values = req.values ?? [];
     const needsValues = req.operator === 'In' || req.operator === 'NotIn';
-    if (needsValues && values.length === 0) return { error: `operator ${req.operator} for key ${req.key} needs values` };
+    if (needsValues && values.length === 0)
+      return { error: `operator ${req.operator} for key ${req.key} needs values` };
     if (!needsValues && values.length > 0 && (req.operator === 'Exists' || req.operator === 'DoesNotExist')) {
       return { error: `operator ${req.operator} for key ${req.key} takes no values` };
     }

@@ -78,7 +78,12 @@ export function manifestFiles(paths: readonly string[], problems: DumpProblem[] 
       if (statSync(p).isDirectory()) walk(p);
       else out.push(p);
     } catch (e) {
-      problems.push({ source: { origin: p }, severity: 'error', code: 'read', message: `cannot read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}` });
+      problems.push({
+        source: { origin: p },
+        severity: 'error',
+        code: 'read',
+        message: `cannot read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+      });
     }
   }
   return out;
@@ -93,7 +98,12 @@ export function readObjectDump(paths: readonly string[]): ObjectDump {
     try {
       text = readFileSync(file, 'utf8');
     } catch (e) {
-      problems.push({ source: { origin: file }, severity: 'error', code: 'read', message: `cannot read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}` });
+      problems.push({
+        source: { origin: file },
+        severity: 'error',
+        code: 'read',
+        message: `cannot read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+      });
       continue;
     }
     const r = parseObjectDump(text, file);
@@ -117,7 +127,12 @@ export function parseObjectDump(text: string, origin: string): { objects: Locate
     } catch (e) {
       // JSON-looking YAML (flow style) still parses as YAML; only .json files must be JSON.
       if (/\.json$/i.test(origin)) {
-        problems.push({ source: { origin, document: 0 }, severity: 'error', code: 'json', message: `not valid JSON: ${(e as Error).message}` });
+        problems.push({
+          source: { origin, document: 0 },
+          severity: 'error',
+          code: 'json',
+          message: `not valid JSON: ${(e as Error).message}`,
+        });
         return { objects, problems };
       }
     }
@@ -148,7 +163,12 @@ export function parseObjectDump(text: string, origin: string): { objects: Locate
 }
 
 /** Adds one decoded document: a List is flattened (items inherit kind from `FooList`), null is skipped. */
-export function addDocument(value: unknown, source: ObjectSource, objects: LocatedObject[], problems: DumpProblem[]): void {
+export function addDocument(
+  value: unknown,
+  source: ObjectSource,
+  objects: LocatedObject[],
+  problems: DumpProblem[],
+): void {
   if (value === null || value === undefined) return;
   if (Array.isArray(value)) {
     value.forEach((v, item) => {
@@ -157,7 +177,12 @@ export function addDocument(value: unknown, source: ObjectSource, objects: Locat
     return;
   }
   if (typeof value !== 'object') {
-    problems.push({ source, severity: 'error', code: 'not-an-object', message: `expected a Kubernetes object, found a ${typeof value}` });
+    problems.push({
+      source,
+      severity: 'error',
+      code: 'not-an-object',
+      message: `expected a Kubernetes object, found a ${typeof value}`,
+    });
     return;
   }
   const o = value as KubeObject & { items?: unknown };
@@ -173,15 +198,33 @@ export function addDocument(value: unknown, source: ObjectSource, objects: Locat
   addItem(value, source, undefined, objects, problems);
 }
 
-function addItem(value: unknown, source: ObjectSource, inherit: { kind: string; apiVersion?: string } | undefined, objects: LocatedObject[], problems: DumpProblem[]): void {
+function addItem(
+  value: unknown,
+  source: ObjectSource,
+  inherit: { kind: string; apiVersion?: string } | undefined,
+  objects: LocatedObject[],
+  problems: DumpProblem[],
+): void {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-    problems.push({ source, severity: 'error', code: 'not-an-object', message: 'expected a Kubernetes object (a mapping with apiVersion and kind)' });
+    problems.push({
+      source,
+      severity: 'error',
+      code: 'not-an-object',
+      message: 'expected a Kubernetes object (a mapping with apiVersion and kind)',
+    });
     return;
   }
   let o = value as KubeObject;
-  if (inherit && (o.kind === undefined || o.apiVersion === undefined)) o = { ...o, kind: o.kind ?? inherit.kind, apiVersion: o.apiVersion ?? inherit.apiVersion };
+  if (inherit && (o.kind === undefined || o.apiVersion === undefined))
+    o = { ...o, kind: o.kind ?? inherit.kind, apiVersion: o.apiVersion ?? inherit.apiVersion };
   if (typeof o.kind !== 'string' || o.kind === '' || typeof o.apiVersion !== 'string' || o.apiVersion === '') {
-    problems.push({ source, severity: 'error', code: 'no-kind', message: 'object has no apiVersion or kind; skipped', object: o.metadata?.name ? describeObject(o) : undefined });
+    problems.push({
+      source,
+      severity: 'error',
+      code: 'no-kind',
+      message: 'object has no apiVersion or kind; skipped',
+      object: o.metadata?.name ? describeObject(o) : undefined,
+    });
     return;
   }
   if (typeof o.metadata?.name !== 'string' || o.metadata.name === '') {

@@ -21,7 +21,11 @@ export interface WorkloadKind {
 }
 
 /** The pod spec path of a resource that runs pods (built in, or declared as a custom workload kind); undefined otherwise. */
-export function podSpecPath(group: string, resource: string, custom: readonly WorkloadKind[] = []): readonly string[] | undefined {
+export function podSpecPath(
+  group: string,
+  resource: string,
+  custom: readonly WorkloadKind[] = [],
+): readonly string[] | undefined {
   const builtIn = BUILT_IN.get(`${group}/${resource}`);
   if (builtIn) return builtIn;
   const c = custom.find((k) => k.apiGroup === group && k.resource === resource);

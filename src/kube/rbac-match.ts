@@ -35,7 +35,8 @@ export function resourceMatches(rule: RuleLike, resource: string, subresource?: 
   const combined = subresource ? `${resource}/${subresource}` : resource;
   for (const r of rule.resources ?? []) {
     if (r === '*' || r === combined) return true;
-    if (subresource && r.length === subresource.length + 2 && r.startsWith('*/') && r.endsWith(`/${subresource}`)) return true;
+    if (subresource && r.length === subresource.length + 2 && r.startsWith('*/') && r.endsWith(`/${subresource}`))
+      return true;
   }
   return false;
 }
@@ -62,7 +63,12 @@ function trimTrailingStars(s: string): string {
 }
 
 export function ruleAllowsResource(rule: RuleLike, req: ResourceRequest): boolean {
-  return verbMatches(rule, req.verb) && apiGroupMatches(rule, req.group) && resourceMatches(rule, req.resource, req.subresource) && resourceNameMatches(rule, req.name);
+  return (
+    verbMatches(rule, req.verb) &&
+    apiGroupMatches(rule, req.group) &&
+    resourceMatches(rule, req.resource, req.subresource) &&
+    resourceNameMatches(rule, req.name)
+  );
 }
 
 export function ruleAllowsNonResource(rule: RuleLike, verb: string, path: string): boolean {

@@ -17,7 +17,8 @@ export function ruleTuples(rule: RuleLike): RuleTuple[] {
   const out: RuleTuple[] = [];
   const names = rule.resourceNames?.length ? rule.resourceNames : [undefined];
   for (const verb of rule.verbs)
-    for (const group of rule.apiGroups ?? []) for (const resource of rule.resources ?? []) for (const name of names) out.push({ verb, group, resource, name });
+    for (const group of rule.apiGroups ?? [])
+      for (const resource of rule.resources ?? []) for (const name of names) out.push({ verb, group, resource, name });
   return out;
 }
 

@@ -117,7 +117,8 @@ export function resolveResourceArg(arg: string): ResolvedResource {
     // kubectl's resource.version.group: deployments.v1.apps is group apps, not v1.apps.
     const rest = head.slice(dot + 1);
     const next = rest.indexOf('.');
-    if (next > 0 && KUBE_VERSION.test(rest.slice(0, next))) return { resource: head.slice(0, dot), group: rest.slice(next + 1), subresource };
+    if (next > 0 && KUBE_VERSION.test(rest.slice(0, next)))
+      return { resource: head.slice(0, dot), group: rest.slice(next + 1), subresource };
     return { resource: head.slice(0, dot), group: rest, subresource };
   }
   const known = byName.get(head);

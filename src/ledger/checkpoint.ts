@@ -3,7 +3,15 @@
 // published elsewhere, without trusting the database. The key belongs somewhere the database's
 // writers cannot read (a mounted Secret, another volume, the environment); the zero-config
 // default keeps it in the data directory, and Tether says so.
-import { createPrivateKey, createPublicKey, generateKeyPairSync, hash, type KeyObject, sign, verify } from 'node:crypto';
+import {
+  createPrivateKey,
+  createPublicKey,
+  generateKeyPairSync,
+  hash,
+  type KeyObject,
+  sign,
+  verify,
+} from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import type { StoredCheckpoint } from '../store/store.ts';
@@ -23,7 +31,8 @@ export function keyIdOf(publicKey: KeyObject): string {
 
 export function publicKeyFromPem(pem: string): KeyObject {
   const key = createPublicKey(pem);
-  if (key.asymmetricKeyType !== 'ed25519') throw new Error(`expected an Ed25519 public key, got ${key.asymmetricKeyType}`);
+  if (key.asymmetricKeyType !== 'ed25519')
+    throw new Error(`expected an Ed25519 public key, got ${key.asymmetricKeyType}`);
   return key;
 }
 
@@ -37,7 +46,8 @@ export class CheckpointSigner {
   readonly keyId: string;
 
   constructor(privateKey: KeyObject) {
-    if (privateKey.asymmetricKeyType !== 'ed25519') throw new Error(`the ledger signing key must be Ed25519, not ${privateKey.asymmetricKeyType}`);
+    if (privateKey.asymmetricKeyType !== 'ed25519')
+      throw new Error(`the ledger signing key must be Ed25519, not ${privateKey.asymmetricKeyType}`);
     this.#privateKey = privateKey;
     this.publicKey = createPublicKey(privateKey);
     this.keyId = keyIdOf(this.publicKey);
@@ -106,15 +116,28 @@ export function locateSigningKey(o: KeyOptions): KeyLocation {
     try {
       pem = readFileSync(file, 'utf8');
     } catch (e) {
-      throw new Error(`cannot read the ledger signing key ${file}: ${(e as Error).message} (create one with: tether ledger keygen ${file})`);
+      throw new Error(
+        `cannot read the ledger signing key ${file}: ${(e as Error).message} (create one with: tether ledger keygen ${file})`,
+      );
     }
-    return { signer: new CheckpointSigner(createPrivateKey(pem)), where: `file ${resolve(file)}`, besideDatabase: dirname(resolve(file)) === dbDir };
+    return {
+      signer: new CheckpointSigner(createPrivateKey(pem)),
+      where: `file ${resolve(file)}`,
+      besideDatabase: dirname(resolve(file)) === dbDir,
+    };
   }
   const inline = env[KEY_ENV];
-  if (inline) return { signer: new CheckpointSigner(createPrivateKey(inline)), where: `environment variable ${KEY_ENV}`, besideDatabase: false };
+  if (inline)
+    return {
+      signer: new CheckpointSigner(createPrivateKey(inline)),
+      where: `environment variable ${KEY_ENV}`,
+      besideDatabase: false,
+    };
   const defaultFile = join(resolve(o.dataDir), SIGNING_KEY_FILE);
   if (o.mint === false && !existsSync(defaultFile))
-    throw new Error(`no ledger signing key: none in ${defaultFile}, ${KEY_FILE_ENV} or ${KEY_ENV} (pass --signing-key, or --pubkey to verify with the public key alone)`);
+    throw new Error(
+      `no ledger signing key: none in ${defaultFile}, ${KEY_FILE_ENV} or ${KEY_ENV} (pass --signing-key, or --pubkey to verify with the public key alone)`,
+    );
   const signer = CheckpointSigner.inDirectory(o.dataDir);
   return {
     signer,

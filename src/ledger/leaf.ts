@@ -3,7 +3,18 @@ import { type ChainContext, objectKey, type Target, type ToolCall } from '../eng
 import type { AuthorityClass } from '../policy/schema.ts';
 
 /** Every kind of entry the ledger holds; queries by kind accept exactly these. */
-export const LEAF_KINDS = ['decision', 'approval', 'proposal', 'breaker', 'boundary', 'drift', 'audit', 'tool-result', 'intent', 'owner'] as const;
+export const LEAF_KINDS = [
+  'decision',
+  'approval',
+  'proposal',
+  'breaker',
+  'boundary',
+  'drift',
+  'audit',
+  'tool-result',
+  'intent',
+  'owner',
+] as const;
 export type LeafKind = (typeof LEAF_KINDS)[number];
 
 /**
@@ -37,7 +48,12 @@ export interface LedgerLeaf {
   readonly tool?: ToolCall;
   readonly actionDigest?: string;
   readonly objectDigest?: string;
-  readonly intent?: { readonly summary: string; readonly trigger?: string; readonly goal?: string; readonly targets?: readonly unknown[] };
+  readonly intent?: {
+    readonly summary: string;
+    readonly trigger?: string;
+    readonly goal?: string;
+    readonly targets?: readonly unknown[];
+  };
   readonly intentDigest?: string;
   readonly chain?: ChainContext;
   readonly decision?: 'allow' | 'deny' | 'pending';

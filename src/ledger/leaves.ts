@@ -22,7 +22,11 @@ const REDACTED = '[redacted]';
 
 /** Targets whose objects carry credentials: Secrets, service account tokens, token reviews. */
 export function carriesCredentials(t: Target): boolean {
-  return (t.group === '' && t.resource === 'secrets') || t.subresource === 'token' || (t.group === 'authentication.k8s.io' && t.resource === 'tokenreviews');
+  return (
+    (t.group === '' && t.resource === 'secrets') ||
+    t.subresource === 'token' ||
+    (t.group === 'authentication.k8s.io' && t.resource === 'tokenreviews')
+  );
 }
 
 /** Every value of a Secret's `data` (raw and base64-decoded) and `stringData`, for the objects that are Secrets (a ConfigMap's data is no secret). */
@@ -61,7 +65,8 @@ function scrub(text: string, secrets: SecretValues): string {
 function scrubDeep(value: unknown, secrets: SecretValues): unknown {
   if (typeof value === 'string') return scrub(value, secrets);
   if (Array.isArray(value)) return value.map((v) => scrubDeep(v, secrets));
-  if (typeof value === 'object' && value !== null) return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, scrubDeep(v, secrets)]));
+  if (typeof value === 'object' && value !== null)
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, scrubDeep(v, secrets)]));
   return value;
 }
 
@@ -74,18 +79,33 @@ export function seal(leaf: LedgerLeaf, secrets: SecretValues = NO_SECRETS): Ledg
   const defined = Object.fromEntries(Object.entries(leaf).filter(([, v]) => v !== undefined)) as unknown as LedgerLeaf;
   if (secrets.size === 0) return defined;
   const { v, time, kind, index, ...rest } = defined;
-  return { v, time, kind, ...(index === undefined ? {} : { index }), ...(scrubDeep(rest, secrets) as object) } as LedgerLeaf;
+  return {
+    v,
+    time,
+    kind,
+    ...(index === undefined ? {} : { index }),
+    ...(scrubDeep(rest, secrets) as object),
+  } as LedgerLeaf;
 }
 
 const at = (now: number) => new Date(now).toISOString();
-const intentOf = (i: Intent | undefined) => i && { summary: i.summary, trigger: i.trigger, goal: i.goal, targets: i.targets };
+const intentOf = (i: Intent | undefined) =>
+  i && { summary: i.summary, trigger: i.trigger, goal: i.goal, targets: i.targets };
 
 /** Only what names the object. A digest of a Secret's data could be brute-forced when the secret is weak. */
 function identifiersOnly(obj: unknown): unknown {
   if (typeof obj !== 'object' || obj === null) return null;
-  const o = obj as { apiVersion?: unknown; kind?: unknown; metadata?: { name?: unknown; namespace?: unknown; uid?: unknown; generateName?: unknown } };
+  const o = obj as {
+    apiVersion?: unknown;
+    kind?: unknown;
+    metadata?: { name?: unknown; namespace?: unknown; uid?: unknown; generateName?: unknown };
+  };
   const md = o.metadata ?? {};
-  return { apiVersion: o.apiVersion, kind: o.kind, metadata: { name: md.name, namespace: md.namespace, uid: md.uid, generateName: md.generateName } };
+  return {
+    apiVersion: o.apiVersion,
+    kind: o.kind,
+    metadata: { name: md.name, namespace: md.namespace, uid: md.uid, generateName: md.generateName },
+  };
 }
 
 /** kind 'decision' (or 'proposal' for an advisory agent's refused mutation): what was asked, what Tether said, why. */
@@ -106,8 +126,11 @@ export function decisionLeaf(action: Action, decision: Decision, now: number): L
     verb: action.verb,
     target: action.target,
     tool: action.tool,
-    actionDigest: credentials ? actionDigest({ ...action, object: identifiersOnly(action.object), oldObject: undefined }) : (decision.actionDigest ?? actionDigest(action)),
-    objectDigest: object === undefined ? undefined : digestOf(credentials ? identifiersOnly(object) : stableObject(object)),
+    actionDigest: credentials
+      ? actionDigest({ ...action, object: identifiersOnly(action.object), oldObject: undefined })
+      : (decision.actionDigest ?? actionDigest(action)),
+    objectDigest:
+      object === undefined ? undefined : digestOf(credentials ? identifiersOnly(object) : stableObject(object)),
     intent: intentOf(intent),
     intentDigest: intent && digestOf(intent),
     chain: action.chain,
@@ -146,7 +169,19 @@ export function approvalVerdictLeaf(
   secrets: SecretValues = NO_SECRETS,
 ): LedgerLeaf {
   const { agent, approvalId, by, reason, ...detail } = v;
-  return seal({ v: 1, time: at(now), kind: 'approval', agent, actor: by, approvals: [approvalId], message: reason, detail: { approvalId, ...detail } }, secrets);
+  return seal(
+    {
+      v: 1,
+      time: at(now),
+      kind: 'approval',
+      agent,
+      actor: by,
+      approvals: [approvalId],
+      message: reason,
+      detail: { approvalId, ...detail },
+    },
+    secrets,
+  );
 }
 
 /** kind 'breaker': a breaker moved (tripped by a decision, reset by a person, closed after probation). */
@@ -183,13 +218,34 @@ export function breakerLeaf(
 }
 
 /** kind 'breaker': the global kill switch engaged or released by a person. */
-export function killSwitchLeaf(k: { readonly engaged: boolean; readonly by: string; readonly reason: string }, now: number, secrets: SecretValues = NO_SECRETS): LedgerLeaf {
-  return seal({ v: 1, time: at(now), kind: 'breaker', actor: k.by, message: k.reason, detail: { killSwitch: k.engaged ? 'engaged' : 'released' } }, secrets);
+export function killSwitchLeaf(
+  k: { readonly engaged: boolean; readonly by: string; readonly reason: string },
+  now: number,
+  secrets: SecretValues = NO_SECRETS,
+): LedgerLeaf {
+  return seal(
+    {
+      v: 1,
+      time: at(now),
+      kind: 'breaker',
+      actor: k.by,
+      message: k.reason,
+      detail: { killSwitch: k.engaged ? 'engaged' : 'released' },
+    },
+    secrets,
+  );
 }
 
 /** kind 'boundary': a widening asked for, waiting for a human. */
 export function expansionRequestLeaf(
-  r: { readonly agent: string; readonly expansionId: string; readonly by: string; readonly summary?: string; readonly specDigest: string; readonly diffDigest: string },
+  r: {
+    readonly agent: string;
+    readonly expansionId: string;
+    readonly by: string;
+    readonly summary?: string;
+    readonly specDigest: string;
+    readonly diffDigest: string;
+  },
   now: number,
   secrets: SecretValues = NO_SECRETS,
 ): LedgerLeaf {
@@ -232,7 +288,18 @@ export function specEnforcedLeaf(
   now: number,
   secrets: SecretValues = NO_SECRETS,
 ): LedgerLeaf {
-  return seal({ v: 1, time: at(now), kind: 'boundary', agent: e.agent, actor: e.by, message: e.reason, detail: { enforced: e.specDigest } }, secrets);
+  return seal(
+    {
+      v: 1,
+      time: at(now),
+      kind: 'boundary',
+      agent: e.agent,
+      actor: e.by,
+      message: e.reason,
+      detail: { enforced: e.specDigest },
+    },
+    secrets,
+  );
 }
 
 /** kind 'intent': an agent's standing intent for writes that cannot carry the annotation. */
@@ -403,10 +470,24 @@ export type OwnerEvent =
   | { readonly event: 'attested'; readonly by: string; readonly until: number; readonly reason: string };
 
 /** kind 'owner': a directory change that took an agent's owner away or gave it back, or an owner's attestation. */
-export function ownerLeaf(policy: CompiledPolicy, agentName: string, e: OwnerEvent, now: number, secrets: SecretValues = NO_SECRETS): LedgerLeaf {
+export function ownerLeaf(
+  policy: CompiledPolicy,
+  agentName: string,
+  e: OwnerEvent,
+  now: number,
+  secrets: SecretValues = NO_SECRETS,
+): LedgerLeaf {
   const a = policy.agents.get(agentName);
   const owner = a?.spec.owner.id;
-  const base = { v: 1 as const, time: at(now), kind: 'owner' as const, agent: agentName, owner, authorityClass: a?.authorityClass, policyVersion: policy.version };
+  const base = {
+    v: 1 as const,
+    time: at(now),
+    kind: 'owner' as const,
+    agent: agentName,
+    owner,
+    authorityClass: a?.authorityClass,
+    policyVersion: policy.version,
+  };
   switch (e.event) {
     case 'owner-inactive':
       return seal(
@@ -421,7 +502,13 @@ export function ownerLeaf(policy: CompiledPolicy, agentName: string, e: OwnerEve
       );
     case 'owner-restored':
       return seal(
-        { ...base, actor: 'scim', source: 'directory', message: `agent ${agentName}: owner ${owner} is live again in the directory`, detail: { event: e.event } },
+        {
+          ...base,
+          actor: 'scim',
+          source: 'directory',
+          message: `agent ${agentName}: owner ${owner} is live again in the directory`,
+          detail: { event: e.event },
+        },
         secrets,
       );
     case 'attested':

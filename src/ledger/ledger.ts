@@ -117,7 +117,8 @@ export class Ledger {
       const from = this.#tree.size;
       const to = Math.min(size, from + SYNC_CHUNK);
       const hashes = await this.store.leafHashes(from, to);
-      if (hashes.length !== to - from) throw new Error(`ledger rows between ${from} and ${to} are missing: run tether ledger verify`);
+      if (hashes.length !== to - from)
+        throw new Error(`ledger rows between ${from} and ${to} are missing: run tether ledger verify`);
       for (const h of hashes) this.#tree.append(h);
     }
     return this.#tree;
@@ -172,6 +173,12 @@ export class Ledger {
   async proveConsistency(from: number, to?: number): Promise<ConsistencyProof> {
     const t = await this.tree();
     const end = to ?? t.size;
-    return { from, to: end, fromRoot: hex(t.root(from)), toRoot: hex(t.root(end)), proof: t.consistencyProof(from, end).map(hex) };
+    return {
+      from,
+      to: end,
+      fromRoot: hex(t.root(from)),
+      toRoot: hex(t.root(end)),
+      proof: t.consistencyProof(from, end).map(hex),
+    };
   }
 }

@@ -15,7 +15,12 @@ function wellFormed(hashes: readonly Uint8Array[]): boolean {
 }
 
 /** The root an inclusion proof leads to, or undefined when the proof cannot belong to (index, size). */
-export function rootFromInclusionProof(index: number, size: number, leaf: Uint8Array, proof: readonly Uint8Array[]): Buffer | undefined {
+export function rootFromInclusionProof(
+  index: number,
+  size: number,
+  leaf: Uint8Array,
+  proof: readonly Uint8Array[],
+): Buffer | undefined {
   if (!(index >= 0 && index < size) || leaf.length !== HASH_BYTES || !wellFormed(proof)) return undefined;
   let fn = index;
   let sn = size - 1;
@@ -39,13 +44,25 @@ export function rootFromInclusionProof(index: number, size: number, leaf: Uint8A
   return sn === 0 ? r : undefined;
 }
 
-export function verifyInclusion(index: number, size: number, leaf: Uint8Array, proof: readonly Uint8Array[], root: Uint8Array): boolean {
+export function verifyInclusion(
+  index: number,
+  size: number,
+  leaf: Uint8Array,
+  proof: readonly Uint8Array[],
+  root: Uint8Array,
+): boolean {
   const r = rootFromInclusionProof(index, size, leaf, proof);
   return r !== undefined && equal(r, root);
 }
 
 /** True when the tree of size `second` (root `secondRoot`) extends the tree of size `first` (root `firstRoot`). */
-export function verifyConsistency(first: number, second: number, firstRoot: Uint8Array, secondRoot: Uint8Array, proof: readonly Uint8Array[]): boolean {
+export function verifyConsistency(
+  first: number,
+  second: number,
+  firstRoot: Uint8Array,
+  secondRoot: Uint8Array,
+  proof: readonly Uint8Array[],
+): boolean {
   if (!(first >= 0 && first <= second) || !wellFormed(proof)) return false;
   if (first === second) return proof.length === 0 && equal(firstRoot, secondRoot);
   if (first === 0) return proof.length === 0;

@@ -40,14 +40,16 @@ function columnProblem(expected: number, r: LedgerRow, leaf: LedgerLeaf): string
 /** What is wrong with one stored row expected at position `expected`, if anything. */
 function rowProblem(expected: number, r: LedgerRow, recomputed: Buffer): Checked {
   if (r.index !== expected) return { problem: `entry ${expected} is missing (the next stored entry is ${r.index})` };
-  if (Buffer.compare(recomputed, r.leafHash) !== 0) return { problem: `entry ${expected} was altered: its content does not match its stored leaf hash` };
+  if (Buffer.compare(recomputed, r.leafHash) !== 0)
+    return { problem: `entry ${expected} was altered: its content does not match its stored leaf hash` };
   let leaf: LedgerLeaf;
   try {
     leaf = JSON.parse(r.data) as LedgerLeaf;
   } catch {
     return { problem: `entry ${expected} was altered: it is not valid JSON` };
   }
-  if (leaf.index !== expected) return { problem: `entry ${expected} is out of place: it holds the entry written at index ${String(leaf.index)}` };
+  if (leaf.index !== expected)
+    return { problem: `entry ${expected} is out of place: it holds the entry written at index ${String(leaf.index)}` };
   const problem = columnProblem(expected, r, leaf);
   return problem ? { problem } : { prev: leaf.prev };
 }
@@ -98,16 +100,31 @@ export async function* scanRows(store: Store, from: number, to: number): AsyncGe
     }
     const count = expected - start;
     if (count > 0 || found?.problem) {
-      yield { from: start, hashes: hashes.subarray(0, count * HASH_BYTES), count, problem: found?.problem, badIndex: found?.badIndex, headPrev };
+      yield {
+        from: start,
+        hashes: hashes.subarray(0, count * HASH_BYTES),
+        count,
+        problem: found?.problem,
+        badIndex: found?.badIndex,
+        headPrev,
+      };
       headPrev = undefined;
     }
     if (found?.problem || !more) return;
   }
 }
 
-function linkCheck(index: number, prev: string | undefined, previous: { hash: Buffer; linked: boolean } | undefined): Checked | undefined {
+function linkCheck(
+  index: number,
+  prev: string | undefined,
+  previous: { hash: Buffer; linked: boolean } | undefined,
+): Checked | undefined {
   if (!previous) return undefined;
   if (prev === undefined)
-    return previous.linked ? { problem: `entry ${index} was altered: it lost the link to entry ${index - 1} that every entry after a linked one carries` } : undefined;
+    return previous.linked
+      ? {
+          problem: `entry ${index} was altered: it lost the link to entry ${index - 1} that every entry after a linked one carries`,
+        }
+      : undefined;
   return linkProblem(index, prev, previous.hash);
 }

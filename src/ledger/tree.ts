@@ -75,7 +75,8 @@ export class MerkleTree {
   /** RFC 6962 §2.1.2 PROOF(from, D[to]): empty when from is 0 or equals to. */
   consistencyProof(from: number, to: number = this.size): Buffer[] {
     this.#checkSize(to);
-    if (!Number.isSafeInteger(from) || from < 0 || from > to) throw new RangeError(`no consistency proof from size ${from} to ${to}`);
+    if (!Number.isSafeInteger(from) || from < 0 || from > to)
+      throw new RangeError(`no consistency proof from size ${from} to ${to}`);
     const proof: Buffer[] = [];
     if (from > 0 && from < to) this.#subproof(from, 0, to, true, proof);
     return proof;
@@ -126,10 +127,12 @@ export class MerkleTree {
   }
 
   #checkSize(size: number): void {
-    if (!Number.isSafeInteger(size) || size < 0 || size > this.size) throw new RangeError(`tree size ${size} is not between 0 and ${this.size}`);
+    if (!Number.isSafeInteger(size) || size < 0 || size > this.size)
+      throw new RangeError(`tree size ${size} is not between 0 and ${this.size}`);
   }
 
   #checkIndex(index: number, size: number): void {
-    if (!Number.isSafeInteger(index) || index < 0 || index >= size) throw new RangeError(`index ${index} is not in a tree of size ${size}`);
+    if (!Number.isSafeInteger(index) || index < 0 || index >= size)
+      throw new RangeError(`index ${index} is not in a tree of size ${size}`);
   }
 }

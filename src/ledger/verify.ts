@@ -20,7 +20,12 @@ export interface VerifyReport {
   readonly firstBadIndex?: number;
   readonly problems: readonly string[];
   /** Earlier checkpoints held outside the database that the log was proved consistent with (or not). */
-  readonly witnessed?: readonly { readonly size: number; readonly time: number; readonly consistent: boolean; readonly proofHashes: number }[];
+  readonly witnessed?: readonly {
+    readonly size: number;
+    readonly time: number;
+    readonly consistent: boolean;
+    readonly proofHashes: number;
+  }[];
 }
 
 export interface VerifyOptions {
@@ -77,9 +82,18 @@ function workerRange(location: string, from: number, to: number): Range {
 
 /** Contiguous ranges, one per thread, the last open-ended so rows past the head are seen too. */
 function ranges(store: Store, size: number, threads: number): Range[] {
-  if (threads < 2 || size < threads) return [{ to: Number.POSITIVE_INFINITY, chunks: scanRows(store, 0, Number.POSITIVE_INFINITY), stop: async () => undefined }];
+  if (threads < 2 || size < threads)
+    return [
+      {
+        to: Number.POSITIVE_INFINITY,
+        chunks: scanRows(store, 0, Number.POSITIVE_INFINITY),
+        stop: async () => undefined,
+      },
+    ];
   const step = Math.ceil(size / threads);
-  return Array.from({ length: threads }, (_, i) => workerRange(store.location, i * step, i === threads - 1 ? Number.POSITIVE_INFINITY : (i + 1) * step));
+  return Array.from({ length: threads }, (_, i) =>
+    workerRange(store.location, i * step, i === threads - 1 ? Number.POSITIVE_INFINITY : (i + 1) * step),
+  );
 }
 
 /**
@@ -89,7 +103,11 @@ function ranges(store: Store, size: number, threads: number): Range[] {
  * root; then, optionally, the age of unsigned entries and consistency with checkpoints witnessed
  * outside the database. Large logs are rehashed by several threads.
  */
-export async function verifyStore(store: Store, publicKeys: readonly KeyObject[], opts: VerifyOptions = {}): Promise<VerifyReport> {
+export async function verifyStore(
+  store: Store,
+  publicKeys: readonly KeyObject[],
+  opts: VerifyOptions = {},
+): Promise<VerifyReport> {
   let size = await store.ledgerSize();
   const checkpoints = await store.checkpoints();
   const problems: string[] = [];
@@ -98,7 +116,8 @@ export async function verifyStore(store: Store, publicKeys: readonly KeyObject[]
   for (const c of checkpoints) {
     const key = trusted.get(c.keyId);
     if (!key) problems.push(`checkpoint at size ${c.size} is signed by unknown key ${c.keyId}`);
-    else if (!verifyCheckpoint(c, key)) problems.push(`checkpoint at size ${c.size} has a bad signature: it was forged or edited`);
+    else if (!verifyCheckpoint(c, key))
+      problems.push(`checkpoint at size ${c.size} has a bad signature: it was forged or edited`);
     else signed.push(c);
   }
 
@@ -126,7 +145,10 @@ export async function verifyStore(store: Store, publicKeys: readonly KeyObject[]
   try {
     scan: for (const range of all) {
       for await (const chunk of range.chunks) {
-        const link = chunk.headPrev !== undefined && chunk.from === tree.size && tree.size > 0 ? linkProblem(chunk.from, chunk.headPrev, tree.leafHash(tree.size - 1)) : undefined;
+        const link =
+          chunk.headPrev !== undefined && chunk.from === tree.size && tree.size > 0
+            ? linkProblem(chunk.from, chunk.headPrev, tree.leafHash(tree.size - 1))
+            : undefined;
         if (link) {
           problems.push(link.problem as string);
           firstBadIndex = link.badIndex;
@@ -172,18 +194,37 @@ export async function verifyStore(store: Store, publicKeys: readonly KeyObject[]
       problems.push(`entries ${tree.size}..${beyond.size - 1} are missing: a checkpoint signed ${beyond.size}`);
     }
   }
-  const outside = await beyondTheRows(store, tree, { lastGood, complete: firstBadIndex === undefined, checkpoints, trusted }, opts);
+  const outside = await beyondTheRows(
+    store,
+    tree,
+    { lastGood, complete: firstBadIndex === undefined, checkpoints, trusted },
+    opts,
+  );
   problems.push(...outside.problems);
-  if (outside.firstBadIndex !== undefined) firstBadIndex = Math.min(firstBadIndex ?? outside.firstBadIndex, outside.firstBadIndex);
+  if (outside.firstBadIndex !== undefined)
+    firstBadIndex = Math.min(firstBadIndex ?? outside.firstBadIndex, outside.firstBadIndex);
   const witnessed = outside.witnessed;
-  return { ok: problems.length === 0, verified: firstBadIndex ?? tree.size, size, checkpoints: checkpoints.length, firstBadIndex, problems, ...(witnessed ? { witnessed } : {}) };
+  return {
+    ok: problems.length === 0,
+    verified: firstBadIndex ?? tree.size,
+    size,
+    checkpoints: checkpoints.length,
+    firstBadIndex,
+    problems,
+    ...(witnessed ? { witnessed } : {}),
+  };
 }
 
 /** The checks that look past the rows themselves: entries left unsigned too long, and checkpoints held outside the database. */
 async function beyondTheRows(
   store: Store,
   tree: MerkleTree,
-  scan: { readonly lastGood: number; readonly complete: boolean; readonly checkpoints: readonly StoredCheckpoint[]; readonly trusted: ReadonlyMap<string, KeyObject> },
+  scan: {
+    readonly lastGood: number;
+    readonly complete: boolean;
+    readonly checkpoints: readonly StoredCheckpoint[];
+    readonly trusted: ReadonlyMap<string, KeyObject>;
+  },
   opts: VerifyOptions,
 ): Promise<{ problems: string[]; firstBadIndex?: number; witnessed?: VerifyReport['witnessed'] }> {
   const problems: string[] = [];
@@ -206,11 +247,18 @@ async function beyondTheRows(
  * Entries past the last signed checkpoint are only as good as the database. Tether signs every
  * few seconds, so an old unsigned entry means checkpoints were deleted or signing stopped.
  */
-async function staleUnsigned(store: Store, covered: number, size: number, maxAgeMs: number, now: number): Promise<string | undefined> {
+async function staleUnsigned(
+  store: Store,
+  covered: number,
+  size: number,
+  maxAgeMs: number,
+  now: number,
+): Promise<string | undefined> {
   if (size <= covered) return undefined;
   const [first] = await store.entries(covered, covered + 1);
   const written = first ? Date.parse(first.leaf.time) : Number.NaN;
   if (!(now - written > maxAgeMs)) return undefined;
-  const what = covered === 0 ? 'no signed checkpoint covers any entry' : `the last signed checkpoint covers ${covered} entries`;
+  const what =
+    covered === 0 ? 'no signed checkpoint covers any entry' : `the last signed checkpoint covers ${covered} entries`;
   return `entries ${covered}..${size - 1} are not covered by any signed checkpoint and entry ${covered} was written ${new Date(written).toISOString()}, more than ${Math.round(maxAgeMs / 1000)} s ago: ${what} (were checkpoints deleted?)`;
 }

@@ -28,7 +28,14 @@ export interface PublishedCheckpoint {
 }
 
 export function published(c: StoredCheckpoint): PublishedCheckpoint {
-  return { origin: CHECKPOINT_ORIGIN, size: c.size, root: c.root.toString('hex'), time: c.time, keyId: c.keyId, signature: c.signature.toString('base64') };
+  return {
+    origin: CHECKPOINT_ORIGIN,
+    size: c.size,
+    root: c.root.toString('hex'),
+    time: c.time,
+    keyId: c.keyId,
+    signature: c.signature.toString('base64'),
+  };
 }
 
 export function fromPublished(p: unknown, where: string): StoredCheckpoint {
@@ -80,7 +87,9 @@ export class DirectorySink implements CheckpointSink {
     mkdirSync(this.#dir, { recursive: true });
     const text = `${JSON.stringify(published(c))}\n`;
     try {
-      writeFileSync(join(this.#dir, `checkpoint-${String(c.size).padStart(12, '0')}-${c.keyId}.json`), text, { flag: 'wx' });
+      writeFileSync(join(this.#dir, `checkpoint-${String(c.size).padStart(12, '0')}-${c.keyId}.json`), text, {
+        flag: 'wx',
+      });
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
     }
@@ -104,7 +113,9 @@ export function readWitnessed(path: string): Witnessed {
     const files = readdirSync(path).filter((f) => f.endsWith('.json'));
     const all = files.map((f) => fromPublished(JSON.parse(readFileSync(join(path, f), 'utf8')), join(path, f)));
     // latest.json repeats the newest checkpoint file.
-    const checkpoints = all.filter((c, i) => all.findIndex((d) => d.size === c.size && d.keyId === c.keyId && d.signature.equals(c.signature)) === i);
+    const checkpoints = all.filter(
+      (c, i) => all.findIndex((d) => d.size === c.size && d.keyId === c.keyId && d.signature.equals(c.signature)) === i,
+    );
     return { source: path, checkpoints };
   }
   const text = readFileSync(path, 'utf8');
@@ -131,7 +142,13 @@ export interface WitnessResult {
  * a consistency proof from its size to the tree's. `complete` is false when the scan stopped
  * early, so a shorter tree is not mistaken for a truncated log.
  */
-export function witnessProblems(tree: MerkleTree, w: Witnessed, trusted: ReadonlyMap<string, KeyObject>, complete: boolean, stored: readonly StoredCheckpoint[]): WitnessResult {
+export function witnessProblems(
+  tree: MerkleTree,
+  w: Witnessed,
+  trusted: ReadonlyMap<string, KeyObject>,
+  complete: boolean,
+  stored: readonly StoredCheckpoint[],
+): WitnessResult {
   const out: WitnessResult = { problems: [], checked: [] };
   let firstBad: number | undefined;
   let consistentUpTo = 0;
@@ -139,7 +156,9 @@ export function witnessProblems(tree: MerkleTree, w: Witnessed, trusted: Readonl
   for (const c of [...w.checkpoints].sort((a, b) => a.size - b.size)) {
     const key = trusted.get(c.keyId);
     if (!key) {
-      out.problems.push(`the checkpoint of size ${c.size} from ${w.source} is signed by key ${c.keyId}, which this verify does not trust (pass its public key with --pubkey)`);
+      out.problems.push(
+        `the checkpoint of size ${c.size} from ${w.source} is signed by key ${c.keyId}, which this verify does not trust (pass its public key with --pubkey)`,
+      );
       continue;
     }
     if (!verifyCheckpoint(c, key)) {
@@ -161,7 +180,9 @@ export function witnessProblems(tree: MerkleTree, w: Witnessed, trusted: Readonl
     if (consistent) {
       consistentUpTo = Math.max(consistentUpTo, c.size);
       if (!stored.some((s) => s.size === c.size && s.keyId === c.keyId && s.root.equals(c.root)))
-        out.problems.push(`the database no longer holds the checkpoint of size ${c.size} witnessed in ${w.source} (${when(c)}): checkpoints were deleted or replaced`);
+        out.problems.push(
+          `the database no longer holds the checkpoint of size ${c.size} witnessed in ${w.source} (${when(c)}): checkpoints were deleted or replaced`,
+        );
       continue;
     }
     const exact = firstDifference(tree, w.leafHashes, c.size);
@@ -174,7 +195,11 @@ export function witnessProblems(tree: MerkleTree, w: Witnessed, trusted: Readonl
   return { ...out, firstBadIndex: firstBad };
 }
 
-function firstDifference(tree: MerkleTree, hashes: ReadonlyMap<number, Buffer> | undefined, size: number): number | undefined {
+function firstDifference(
+  tree: MerkleTree,
+  hashes: ReadonlyMap<number, Buffer> | undefined,
+  size: number,
+): number | undefined {
   if (!hashes) return undefined;
   for (let i = 0; i < size; i++) {
     const h = hashes.get(i);

@@ -18,8 +18,14 @@ export type CelErrorClass =
 
 const CLASSES: readonly [RegExp, CelErrorClass][] = [
   [/cannot convert|failed to parse|invalid syntax|out of range|overflow/i, 'type conversion failed'],
-  [/no matching overload|no such overload/i, 'no matching overload (a value has another type than the expression expects)'],
-  [/field not found|no such key|no such field|no such attribute|undeclared reference/i, 'missing field (guard it with has())'],
+  [
+    /no matching overload|no such overload/i,
+    'no matching overload (a value has another type than the expression expects)',
+  ],
+  [
+    /field not found|no such key|no such field|no such attribute|undeclared reference/i,
+    'missing field (guard it with has())',
+  ],
   [/divide by zero|modulus by zero|division by zero/i, 'division by zero'],
   [/regexp|regular expression/i, 'invalid regular expression'],
 ];

@@ -6,7 +6,18 @@ import { type CelProgram, compileCel } from './cel.ts';
 import type { PolicyProblem } from './errors.ts';
 import type { Located, PolicyDocuments } from './load.ts';
 import type { OwnershipView } from '../engine/rules/accountability.ts';
-import type { AgentDocument, AgentSpec, AuthorityClass, Budget, Condition, GovernancePolicySpec, Identity, Mode, ResourceMatch, ReviewTrigger } from './schema.ts';
+import type {
+  AgentDocument,
+  AgentSpec,
+  AuthorityClass,
+  Budget,
+  Condition,
+  GovernancePolicySpec,
+  Identity,
+  Mode,
+  ResourceMatch,
+  ReviewTrigger,
+} from './schema.ts';
 
 export interface CompiledCondition {
   readonly name: string;
@@ -96,10 +107,15 @@ export function describeIdentity(id: Identity): string {
 const DEFAULT_APPROVAL_TTL = '1h';
 const DEFAULT_BREAKER_WINDOW = '5m';
 
-function compileAgent(loc: Located<AgentDocument>, gov: GovernancePolicySpec, problems: PolicyProblem[]): CompiledAgent {
+function compileAgent(
+  loc: Located<AgentDocument>,
+  gov: GovernancePolicySpec,
+  problems: PolicyProblem[],
+): CompiledAgent {
   const { doc, file, document } = loc;
   const spec = doc.spec;
-  const err = (path: string, message: string, code: string) => problems.push({ file, document, path, message, severity: 'error', code });
+  const err = (path: string, message: string, code: string) =>
+    problems.push({ file, document, path, message, severity: 'error', code });
   const conditions: CompiledCondition[] = [];
   (spec.boundary?.conditions ?? []).forEach((c: Condition, i) => {
     const r = compileCel(c.expression);
@@ -137,7 +153,11 @@ function compileAgent(loc: Located<AgentDocument>, gov: GovernancePolicySpec, pr
     mode: spec.mode ?? gov.defaultMode ?? 'enforce',
     conditions,
     reviewTriggers,
-    budgets: (spec.boundary?.budgets ?? []).map((b) => ({ ...b, id: `${doc.metadata.name}/${b.window}`, windowMs: parseDuration(b.window) })),
+    budgets: (spec.boundary?.budgets ?? []).map((b) => ({
+      ...b,
+      id: `${doc.metadata.name}/${b.window}`,
+      windowMs: parseDuration(b.window),
+    })),
     intentRequired: spec.intent?.required ?? gov.requireIntent ?? true,
     usernames,
     groups,
@@ -198,7 +218,10 @@ export function compilePolicy(docs: PolicyDocuments): { policy?: CompiledPolicy;
       for (const key of keys.specific ?? []) {
         const owner = specificOwners.get(key);
         if (owner && owner.agent !== name) {
-          claimed(i, `${describeIdentity(id)} is already claimed by agent ${owner.agent} (${owner.loc.file}#${owner.loc.document})`);
+          claimed(
+            i,
+            `${describeIdentity(id)} is already claimed by agent ${owner.agent} (${owner.loc.file}#${owner.loc.document})`,
+          );
           continue;
         }
         specificOwners.set(key, { agent: name, loc });
@@ -220,7 +243,9 @@ export function compilePolicy(docs: PolicyDocuments): { policy?: CompiledPolicy;
   if (problems.some((p) => p.severity === 'error')) return { problems };
   const version = digestOf({
     governance: docs.governance.map((g) => g.doc.spec),
-    agents: [...docs.agents].map((a) => ({ name: a.doc.metadata.name, spec: a.doc.spec })).sort((x, y) => (x.name < y.name ? -1 : 1)),
+    agents: [...docs.agents]
+      .map((a) => ({ name: a.doc.metadata.name, spec: a.doc.spec }))
+      .sort((x, y) => (x.name < y.name ? -1 : 1)),
   });
   return {
     problems,

@@ -14,7 +14,11 @@ export function toStructural(schema: JsonSchema): JsonSchema {
   if (anyOf) {
     if (anyOf.every((v) => 'const' in v)) {
       const values = anyOf.map((v) => v.const);
-      return { type: typeof values[0] === 'number' ? 'number' : 'string', enum: values, ...(schema.description ? { description: schema.description } : {}) };
+      return {
+        type: typeof values[0] === 'number' ? 'number' : 'string',
+        enum: values,
+        ...(schema.description ? { description: schema.description } : {}),
+      };
     }
     if (anyOf.every((v) => v.type === 'object')) {
       const properties: Record<string, JsonSchema> = {};
@@ -37,7 +41,9 @@ export function toStructural(schema: JsonSchema): JsonSchema {
   for (const [k, v] of Object.entries(schema)) {
     if (k === '$id' || k === 'additionalProperties' || k === 'patternProperties' || k === 'const') continue;
     if (k === 'properties') {
-      s.properties = Object.fromEntries(Object.entries(v as Record<string, JsonSchema>).map(([pk, pv]) => [pk, toStructural(pv)]));
+      s.properties = Object.fromEntries(
+        Object.entries(v as Record<string, JsonSchema>).map(([pk, pv]) => [pk, toStructural(pv)]),
+      );
     } else if (k === 'items') s.items = toStructural(v as JsonSchema);
     else s[k] = v;
   }
@@ -45,7 +51,8 @@ export function toStructural(schema: JsonSchema): JsonSchema {
     const ap = schema.additionalProperties;
     const pp = schema.patternProperties as Record<string, JsonSchema> | undefined;
     const valueSchema = typeof ap === 'object' ? (ap as JsonSchema) : pp ? Object.values(pp)[0] : undefined;
-    if (valueSchema && Object.keys(valueSchema).length > 0 && valueSchema.type !== undefined) s.additionalProperties = toStructural(valueSchema);
+    if (valueSchema && Object.keys(valueSchema).length > 0 && valueSchema.type !== undefined)
+      s.additionalProperties = toStructural(valueSchema);
     else s['x-kubernetes-preserve-unknown-fields'] = true;
   }
   if (schema.type === undefined && !anyOf && !schema.properties) s['x-kubernetes-preserve-unknown-fields'] = true;
@@ -70,7 +77,14 @@ export function crdFor(kind: KindName): JsonSchema {
     spec: {
       group: API_GROUP,
       scope: 'Cluster',
-      names: { kind, listKind: `${kind}List`, plural: k.plural, singular: kind.toLowerCase(), shortNames: [...k.shortNames], categories: ['tether'] },
+      names: {
+        kind,
+        listKind: `${kind}List`,
+        plural: k.plural,
+        singular: kind.toLowerCase(),
+        shortNames: [...k.shortNames],
+        categories: ['tether'],
+      },
       versions: [
         {
           name: API_VERSION,
@@ -86,7 +100,11 @@ export function crdFor(kind: KindName): JsonSchema {
                 kind: { type: 'string' },
                 metadata: { type: 'object' },
                 spec: toStructural(k.spec as unknown as JsonSchema),
-                status: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true, description: 'What Tether enforces: the last approved spec.' },
+                status: {
+                  type: 'object',
+                  'x-kubernetes-preserve-unknown-fields': true,
+                  description: 'What Tether enforces: the last approved spec.',
+                },
               },
               required: ['spec'],
             },

@@ -16,12 +16,16 @@ export function explainAgent(agent: CompiledAgent, policy: CompiledPolicy): stri
   const b = s.boundary ?? {};
   const lines: string[] = [];
   lines.push(`${agent.name}: ${s.description ?? 'no description'}`);
-  lines.push(`Owner: ${s.owner.name ? `${s.owner.name} <${s.owner.id}>` : s.owner.id}${s.owner.active === false ? ' (INACTIVE: the agent may not act)' : ''}`);
+  lines.push(
+    `Owner: ${s.owner.name ? `${s.owner.name} <${s.owner.id}>` : s.owner.id}${s.owner.active === false ? ' (INACTIVE: the agent may not act)' : ''}`,
+  );
   lines.push(`Acts as: ${s.identities.map(describeIdentity).join('; ')}`);
   lines.push(`Authority: ${agent.authorityClass} — it ${CLASS_MEANING[agent.authorityClass]}.`);
   lines.push(`Mode: ${agent.mode === 'enforce' ? 'enforced' : 'audit only (refusals are recorded, not applied)'}`);
   const ns = b.namespaces ?? [];
-  lines.push(`Where: ${ns.includes('*') ? 'every namespace' : ns.length ? `namespaces ${ns.join(', ')}` : 'no namespace'}`);
+  lines.push(
+    `Where: ${ns.includes('*') ? 'every namespace' : ns.length ? `namespaces ${ns.join(', ')}` : 'no namespace'}`,
+  );
   if (!b.rules?.length) lines.push('What: nothing (no rules).');
   for (const r of b.rules ?? []) {
     const groups = r.apiGroups.map((g) => (g === '' ? 'core' : g)).join(', ');
@@ -43,7 +47,8 @@ export function explainAgent(agent: CompiledAgent, policy: CompiledPolicy): stri
       `Chains: ${c.maxDepth !== undefined ? `at most ${c.maxDepth} hops deep` : 'no depth limit'}; ${c.maxFanOut !== undefined ? `at most ${c.maxFanOut} calls per step` : 'no fan-out limit'}; may invoke ${c.mayInvoke?.length ? c.mayInvoke.join(', ') : 'no other agent'}.`,
     );
   }
-  for (const p of b.protected ?? []) lines.push(`Protected (propose-only): ${p.name ?? ''}${p.gitopsManaged ? ' objects managed by GitOps' : ''}`);
+  for (const p of b.protected ?? [])
+    lines.push(`Protected (propose-only): ${p.name ?? ''}${p.gitopsManaged ? ' objects managed by GitOps' : ''}`);
   for (const f of b.freezes ?? []) lines.push(`Frozen: ${f.from} → ${f.until}${f.reason ? ` (${f.reason})` : ''}`);
   for (const w of b.changeWindows ?? []) lines.push(`Changes only ${w.days.join('/')} ${w.start}-${w.end} UTC`);
   for (const t of s.reviewTriggers ?? []) {
@@ -61,7 +66,9 @@ export function explainAgent(agent: CompiledAgent, policy: CompiledPolicy): stri
     const trips = [
       br.maxViolations ? `${br.maxViolations} refusals within ${br.window ?? '5m'}` : '',
       br.maxMutationsPerMinute ? `more than ${br.maxMutationsPerMinute} changes a minute` : '',
-      br.oscillation ? `${br.oscillation.fields.join(', ')} flipping ${br.oscillation.maxFlips} times within ${br.oscillation.window}` : '',
+      br.oscillation
+        ? `${br.oscillation.fields.join(', ')} flipping ${br.oscillation.maxFlips} times within ${br.oscillation.window}`
+        : '',
       br.maxChainDepth !== undefined ? `chains deeper than ${br.maxChainDepth}` : '',
     ].filter(Boolean);
     lines.push(`Stops itself (circuit breaker) after: ${trips.join('; ') || 'no condition'}`);
@@ -72,6 +79,8 @@ export function explainAgent(agent: CompiledAgent, policy: CompiledPolicy): stri
   }
   lines.push(`Intent: ${agent.intentRequired ? 'must say why before every change' : 'not required'}`);
   const ap = approversFor(agent, policy);
-  lines.push(`Approvers: ${ap.people.join(', ')}${ap.minApprovals > 1 ? ` (${ap.minApprovals} needed)` : ''}. It can never approve its own requests or widen its own boundary.`);
+  lines.push(
+    `Approvers: ${ap.people.join(', ')}${ap.minApprovals > 1 ? ` (${ap.minApprovals} needed)` : ''}. It can never approve its own requests or widen its own boundary.`,
+  );
   return lines.join('\n');
 }

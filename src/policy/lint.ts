@@ -10,36 +10,77 @@ function agentFindings(loc: Located<AgentDocument>, known: ReadonlySet<string>):
   const { doc, file, document } = loc;
   const spec = doc.spec;
   const out: PolicyProblem[] = [];
-  const add = (severity: 'error' | 'warning', code: string, path: string, message: string) => out.push({ file, document, path, severity, code, message });
+  const add = (severity: 'error' | 'warning', code: string, path: string, message: string) =>
+    out.push({ file, document, path, severity, code, message });
   const cls = spec.authorityClass;
   const b = spec.boundary;
   if (cls === 'autonomous' || cls === 'self-tuning') {
     if (!b?.budgets?.length)
-      add('error', 'autonomous-needs-budget', 'spec.boundary.budgets', `${cls} agents must have at least one budget: nothing else bounds how much they change alone`);
-    if (!spec.breaker) add('error', 'autonomous-needs-breaker', 'spec.breaker', `${cls} agents must declare a circuit breaker`);
+      add(
+        'error',
+        'autonomous-needs-budget',
+        'spec.boundary.budgets',
+        `${cls} agents must have at least one budget: nothing else bounds how much they change alone`,
+      );
+    if (!spec.breaker)
+      add('error', 'autonomous-needs-breaker', 'spec.breaker', `${cls} agents must declare a circuit breaker`);
   }
   if (cls === 'self-tuning' && !spec.selfTuning)
-    add('error', 'self-tuning-needs-limits', 'spec.selfTuning', 'self-tuning agents must declare spec.selfTuning.limits for the parameters they may change');
-  if (cls !== 'self-tuning' && spec.selfTuning) add('warning', 'self-tuning-unused', 'spec.selfTuning', `selfTuning limits have no effect for a ${cls ?? 'default-class'} agent`);
-  if (!b?.rules?.length) add('warning', 'empty-boundary', 'spec.boundary.rules', 'no rules: the agent may do nothing at all');
+    add(
+      'error',
+      'self-tuning-needs-limits',
+      'spec.selfTuning',
+      'self-tuning agents must declare spec.selfTuning.limits for the parameters they may change',
+    );
+  if (cls !== 'self-tuning' && spec.selfTuning)
+    add(
+      'warning',
+      'self-tuning-unused',
+      'spec.selfTuning',
+      `selfTuning limits have no effect for a ${cls ?? 'default-class'} agent`,
+    );
+  if (!b?.rules?.length)
+    add('warning', 'empty-boundary', 'spec.boundary.rules', 'no rules: the agent may do nothing at all');
   if (b?.rules?.some((r) => !r.clusterScope) && !b.namespaces?.length)
-    add('warning', 'no-namespaces', 'spec.boundary.namespaces', 'namespaced rules but no namespaces: they can never match');
+    add(
+      'warning',
+      'no-namespaces',
+      'spec.boundary.namespaces',
+      'namespaced rules but no namespaces: they can never match',
+    );
   if (cls === 'advisory' && b?.rules?.some((r) => r.verbs.some((v) => MUTATING_VERBS.includes(v)))) {
-    add('warning', 'advisory-mutating-rules', 'spec.boundary.rules', 'an advisory agent never mutates; its mutating rules only shape what it may propose');
+    add(
+      'warning',
+      'advisory-mutating-rules',
+      'spec.boundary.rules',
+      'an advisory agent never mutates; its mutating rules only shape what it may propose',
+    );
   }
   (b?.chain?.mayInvoke ?? []).forEach((name, i) => {
-    if (!known.has(name)) add('error', 'unknown-callee', `spec.boundary.chain.mayInvoke[${i}]`, `no Agent named ${name}`);
+    if (!known.has(name))
+      add('error', 'unknown-callee', `spec.boundary.chain.mayInvoke[${i}]`, `no Agent named ${name}`);
   });
   out.push(...containmentFindings(loc));
-  if (spec.owner.active === false) add('warning', 'owner-inactive', 'spec.owner.active', `owner ${spec.owner.id} is inactive: the agent may not act`);
-  if (spec.mode === 'audit') add('warning', 'audit-mode', 'spec.mode', 'audit mode: refusals are only recorded, nothing is enforced');
+  if (spec.owner.active === false)
+    add('warning', 'owner-inactive', 'spec.owner.active', `owner ${spec.owner.id} is inactive: the agent may not act`);
+  if (spec.mode === 'audit')
+    add('warning', 'audit-mode', 'spec.mode', 'audit mode: refusals are only recorded, nothing is enforced');
   if (b?.budgets?.some((x) => x.maxMutations === undefined && x.maxDistinctObjects === undefined))
     add('error', 'empty-budget', 'spec.boundary.budgets', 'a budget needs maxMutations or maxDistinctObjects');
   return out;
 }
 
 const WRITE = ['create', 'update', 'patch', '*'];
-const WORKLOADS = new Set(['pods', 'deployments', 'replicasets', 'statefulsets', 'daemonsets', 'jobs', 'cronjobs', 'replicationcontrollers']);
+const WORKLOADS = new Set([
+  'pods',
+  'deployments',
+  'replicasets',
+  'statefulsets',
+  'daemonsets',
+  'jobs',
+  'cronjobs',
+  'replicationcontrollers',
+]);
 const GRANTS = new Set(['roles', 'clusterroles', 'rolebindings', 'clusterrolebindings']);
 const IGNORED_FIELDS = [
   'status',
@@ -56,15 +97,23 @@ function containmentFindings(loc: Located<AgentDocument>): PolicyProblem[] {
   const { doc, file, document } = loc;
   const b = doc.spec.boundary;
   const out: PolicyProblem[] = [];
-  const add = (code: string, path: string, message: string) => out.push({ file, document, path, severity: 'warning', code, message });
+  const add = (code: string, path: string, message: string) =>
+    out.push({ file, document, path, severity: 'warning', code, message });
   const rules = b?.rules ?? [];
   // A rule whose fields keep updates away from the pod spec (spec.replicas) changes no workload identity.
   const podSpecReachable = (r: (typeof rules)[number]) =>
-    r.verbs.some((v) => v === 'create' || v === '*') || !r.fields || r.fields.some((f) => f === 'spec' || /^spec\.(template|jobTemplate|containers|serviceAccount)/.test(f));
+    r.verbs.some((v) => v === 'create' || v === '*') ||
+    !r.fields ||
+    r.fields.some((f) => f === 'spec' || /^spec\.(template|jobTemplate|containers|serviceAccount)/.test(f));
   const writes = (r: (typeof rules)[number], set: ReadonlySet<string>) =>
-    r.verbs.some((v) => WRITE.includes(v)) && r.resources.some((x) => x === '*' || set.has(x)) && (set !== WORKLOADS || podSpecReachable(r));
+    r.verbs.some((v) => WRITE.includes(v)) &&
+    r.resources.some((x) => x === '*' || set.has(x)) &&
+    (set !== WORKLOADS || podSpecReachable(r));
   if (doc.spec.authorityClass !== 'advisory' && !b?.runAs?.length) {
-    const what = [rules.some((r) => writes(r, WORKLOADS)) ? 'workloads' : '', rules.some((r) => writes(r, GRANTS)) ? 'roles or bindings' : ''].filter(Boolean);
+    const what = [
+      rules.some((r) => writes(r, WORKLOADS)) ? 'workloads' : '',
+      rules.some((r) => writes(r, GRANTS)) ? 'roles or bindings' : '',
+    ].filter(Boolean);
     if (what.length)
       add(
         'no-run-as',
@@ -78,7 +127,11 @@ function containmentFindings(loc: Located<AgentDocument>): PolicyProblem[] {
       if (!r.verbs.some((v) => v === 'update' || v === 'patch' || v === '*'))
         add('fields-never-match', path, `${f}: fields scope updates, and this rule grants no update or patch`);
       else if (IGNORED_FIELDS.some((x) => f === x || f.startsWith(x.endsWith('/') ? x : `${x}.`)))
-        add('fields-never-match', path, `${f}: the server manages this field and Tether ignores its changes, so the entry never matches`);
+        add(
+          'fields-never-match',
+          path,
+          `${f}: the server manages this field and Tether ignores its changes, so the entry never matches`,
+        );
       else if (r.resources.every((x) => x.endsWith('/scale')) && !f.startsWith('spec.replicas'))
         add('fields-never-match', path, `${f}: the scale subresource changes only spec.replicas`);
     });
@@ -106,7 +159,8 @@ export function lintParsed(parsed: ParsedPolicy, where: string): LintResult {
       message: 'no GovernancePolicy: identities that behave as agents but have no Agent are not caught',
     });
   }
-  if (parsed.agents.length === 0) problems.push({ file: where, severity: 'warning', code: 'no-agents', message: 'no Agent documents found' });
+  if (parsed.agents.length === 0)
+    problems.push({ file: where, severity: 'warning', code: 'no-agents', message: 'no Agent documents found' });
   const failed = problems.some((p) => p.severity === 'error');
   return { problems, policy: failed ? undefined : compiled.policy, agents: parsed.agents.length };
 }
@@ -116,7 +170,11 @@ export function lintDir(dir: string): LintResult {
 }
 
 /** Loads a policy directory for enforcement: any error refuses the whole set (no partial policy). */
-export function loadPolicyDir(dir: string): { policy: CompiledPolicy; problems: readonly PolicyProblem[] } | { policy?: undefined; problems: readonly PolicyProblem[] } {
+export function loadPolicyDir(
+  dir: string,
+):
+  | { policy: CompiledPolicy; problems: readonly PolicyProblem[] }
+  | { policy?: undefined; problems: readonly PolicyProblem[] } {
   const parsed = parsePolicyDir(dir);
   if (parsed.problems.some((p) => p.severity === 'error')) return { problems: parsed.problems };
   const compiled = compilePolicy(parsed);

@@ -81,14 +81,27 @@ export function classifyObject(
   file: string,
   document: number,
 ): { agent?: Located<AgentDocument>; governance?: Located<GovernancePolicyDocument>; problems: PolicyProblem[] } {
-  const at = (path: string | undefined, message: string): PolicyProblem => ({ file, document, path, message, severity: 'error' });
+  const at = (path: string | undefined, message: string): PolicyProblem => ({
+    file,
+    document,
+    path,
+    message,
+    severity: 'error',
+  });
   if (typeof value !== 'object' || Array.isArray(value) || value === null) {
     return { problems: [at(undefined, 'expected a Kubernetes object (a mapping with apiVersion and kind)')] };
   }
   const obj = value as { apiVersion?: unknown; kind?: unknown };
   if (typeof obj.apiVersion !== 'string' || !obj.apiVersion.startsWith(`${API_GROUP}/`)) return { problems: [] };
   if (typeof obj.kind !== 'string' || !(obj.kind in KINDS)) {
-    return { problems: [at('kind', `unknown kind ${JSON.stringify(obj.kind)} in ${API_GROUP}; expected one of ${Object.keys(KINDS).join(', ')}`)] };
+    return {
+      problems: [
+        at(
+          'kind',
+          `unknown kind ${JSON.stringify(obj.kind)} in ${API_GROUP}; expected one of ${Object.keys(KINDS).join(', ')}`,
+        ),
+      ],
+    };
   }
   const kind = obj.kind as KindName;
   const schema = kind === 'Agent' ? AgentDocument : GovernancePolicyDocument;

@@ -8,7 +8,10 @@ export const GROUP_VERSION = `${API_GROUP}/${API_VERSION}`;
 
 type Literals<T extends readonly string[]> = { -readonly [K in keyof T]: TLiteral<T[K]> };
 
-function StringEnum<const T extends readonly string[]>(values: T, description?: string): TUnion<Literals<T> & TLiteral[]> {
+function StringEnum<const T extends readonly string[]>(
+  values: T,
+  description?: string,
+): TUnion<Literals<T> & TLiteral[]> {
   const literals = values.map((v) => Type.Literal(v)) as unknown as Literals<T> & TLiteral[];
   return Type.Union(literals, description ? { description } : {}) as TUnion<Literals<T> & TLiteral[]>;
 }
@@ -21,10 +24,16 @@ export const Duration = Type.String({
 });
 
 export const AUTHORITY_CLASSES = ['advisory', 'supervised', 'autonomous', 'self-tuning'] as const;
-export const AuthorityClass = StringEnum(AUTHORITY_CLASSES, 'How much the agent may decide alone, in increasing order.');
+export const AuthorityClass = StringEnum(
+  AUTHORITY_CLASSES,
+  'How much the agent may decide alone, in increasing order.',
+);
 export type AuthorityClass = Static<typeof AuthorityClass>;
 
-export const Mode = StringEnum(['enforce', 'audit'] as const, 'enforce refuses; audit records what would have been refused and allows.');
+export const Mode = StringEnum(
+  ['enforce', 'audit'] as const,
+  'enforce refuses; audit records what would have been refused and allows.',
+);
 export type Mode = Static<typeof Mode>;
 
 export const Identity = Type.Union([
@@ -36,7 +45,11 @@ export const Identity = Type.Union([
       kind: Type.Literal('OIDC'),
       issuer: Type.String({ minLength: 1 }),
       subject: Name,
-      usernamePrefix: Type.Optional(Type.String({ description: "How the API server prefixes this subject in usernames (e.g. 'oidc:'); empty by default." })),
+      usernamePrefix: Type.Optional(
+        Type.String({
+          description: "How the API server prefixes this subject in usernames (e.g. 'oidc:'); empty by default.",
+        }),
+      ),
     },
     strict,
   ),
@@ -49,8 +62,12 @@ export const Owner = Type.Object(
     id: Name,
     name: Type.Optional(Type.String()),
     contact: Type.Optional(Type.String()),
-    active: Type.Optional(Type.Boolean({ description: 'false once the owner left or handed over; the agent then may not act.' })),
-    attestedUntil: Type.Optional(Type.String({ format: 'date-time', description: 'Ownership must be re-attested before this time.' })),
+    active: Type.Optional(
+      Type.Boolean({ description: 'false once the owner left or handed over; the agent then may not act.' }),
+    ),
+    attestedUntil: Type.Optional(
+      Type.String({ format: 'date-time', description: 'Ownership must be re-attested before this time.' }),
+    ),
   },
   strict,
 );
@@ -68,7 +85,11 @@ export const ResourceRule = Type.Object(
     resources: StringList,
     verbs: StringList,
     resourceNames: Type.Optional(StringList),
-    clusterScope: Type.Optional(Type.Boolean({ description: 'true: the rule matches cluster-scoped targets; otherwise only targets in the namespaces.' })),
+    clusterScope: Type.Optional(
+      Type.Boolean({
+        description: 'true: the rule matches cluster-scoped targets; otherwise only targets in the namespaces.',
+      }),
+    ),
     fields: Type.Optional(
       Type.Array(Type.String({ minLength: 1, pattern: FIELD_PATH_PATTERN }), {
         description:
@@ -95,7 +116,10 @@ export type ResourceMatch = Static<typeof ResourceMatch>;
 export const Condition = Type.Object(
   {
     name: Name,
-    expression: Type.String({ minLength: 1, description: 'CEL over object, oldObject and request; true means allowed.' }),
+    expression: Type.String({
+      minLength: 1,
+      description: 'CEL over object, oldObject and request; true means allowed.',
+    }),
     message: Type.Optional(Type.String()),
     match: Type.Optional(ResourceMatch),
   },
@@ -107,7 +131,9 @@ export const Budget = Type.Object(
   {
     window: Duration,
     maxMutations: Type.Optional(Type.Integer({ minimum: 0 })),
-    maxDistinctObjects: Type.Optional(Type.Integer({ minimum: 0, description: 'Blast radius: distinct objects touched.' })),
+    maxDistinctObjects: Type.Optional(
+      Type.Integer({ minimum: 0, description: 'Blast radius: distinct objects touched.' }),
+    ),
   },
   strict,
 );
@@ -127,8 +153,12 @@ export const ProtectedObjects = Type.Object(
   {
     name: Type.Optional(Type.String()),
     match: Type.Optional(ResourceMatch),
-    labels: Type.Optional(Type.Record(Type.String(), Type.String(), { description: 'All these labels must be present.' })),
-    gitopsManaged: Type.Optional(Type.Boolean({ description: 'Objects carrying Argo CD or Flux ownership labels/annotations.' })),
+    labels: Type.Optional(
+      Type.Record(Type.String(), Type.String(), { description: 'All these labels must be present.' }),
+    ),
+    gitopsManaged: Type.Optional(
+      Type.Boolean({ description: 'Objects carrying Argo CD or Flux ownership labels/annotations.' }),
+    ),
   },
   strict,
 );
@@ -146,7 +176,10 @@ export type Freeze = Static<typeof Freeze>;
 
 const Weekday = StringEnum(['Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat', 'Sun'] as const);
 const ClockTime = Type.String({ pattern: '^([01][0-9]|2[0-3]):[0-5][0-9]$' });
-export const ChangeWindow = Type.Object({ days: Type.Array(Weekday, { minItems: 1 }), start: ClockTime, end: ClockTime }, strict);
+export const ChangeWindow = Type.Object(
+  { days: Type.Array(Weekday, { minItems: 1 }), start: ClockTime, end: ClockTime },
+  strict,
+);
 export type ChangeWindow = Static<typeof ChangeWindow>;
 
 export const Boundary = Type.Object(
@@ -173,7 +206,9 @@ export type Boundary = Static<typeof Boundary>;
 export const ReviewTrigger = Type.Object(
   {
     name: Name,
-    budgetAbove: Type.Optional(Type.Number({ minimum: 0, maximum: 1, description: 'Fraction of any budget already used.' })),
+    budgetAbove: Type.Optional(
+      Type.Number({ minimum: 0, maximum: 1, description: 'Fraction of any budget already used.' }),
+    ),
     match: Type.Optional(ResourceMatch),
     expression: Type.Optional(Type.String({ minLength: 1 })),
     message: Type.Optional(Type.String()),
@@ -184,7 +219,10 @@ export type ReviewTrigger = Static<typeof ReviewTrigger>;
 
 export const Oscillation = Type.Object(
   {
-    fields: Type.Array(Type.String({ minLength: 1 }), { minItems: 1, description: 'Dotted field paths, e.g. spec.replicas.' }),
+    fields: Type.Array(Type.String({ minLength: 1 }), {
+      minItems: 1,
+      description: 'Dotted field paths, e.g. spec.replicas.',
+    }),
     maxFlips: Type.Integer({ minimum: 1 }),
     window: Duration,
   },
@@ -194,10 +232,14 @@ export type Oscillation = Static<typeof Oscillation>;
 
 export const Breaker = Type.Object(
   {
-    maxViolations: Type.Optional(Type.Integer({ minimum: 1, description: 'Refusals within window that trip the breaker.' })),
+    maxViolations: Type.Optional(
+      Type.Integer({ minimum: 1, description: 'Refusals within window that trip the breaker.' }),
+    ),
     window: Type.Optional(Duration),
     maxMutationsPerMinute: Type.Optional(Type.Integer({ minimum: 1 })),
-    maxChainDepth: Type.Optional(Type.Integer({ minimum: 0, description: 'A chain deeper than this trips the chain breaker.' })),
+    maxChainDepth: Type.Optional(
+      Type.Integer({ minimum: 0, description: 'A chain deeper than this trips the chain breaker.' }),
+    ),
     oscillation: Type.Optional(Oscillation),
     resetBy: Type.Optional(Type.Array(Name, { description: 'Humans who may reset it, besides the owner.' })),
   },
@@ -231,7 +273,9 @@ export const AgentSpec = Type.Object(
     authorityClass: Type.Optional(AuthorityClass),
     mode: Type.Optional(Mode),
     identities: Type.Array(Identity, { minItems: 1 }),
-    workloads: Type.Optional(Type.Array(WorkloadRef, { description: 'Where the agent itself runs (self-modification).' })),
+    workloads: Type.Optional(
+      Type.Array(WorkloadRef, { description: 'Where the agent itself runs (self-modification).' }),
+    ),
     boundary: Type.Optional(Boundary),
     reviewTriggers: Type.Optional(Type.Array(ReviewTrigger)),
     breaker: Type.Optional(Breaker),
@@ -291,11 +335,17 @@ export const GovernancePolicySpec = Type.Object(
           {
             apiGroup: Type.String(),
             resource: Name,
-            podSpecPath: Type.String({ minLength: 1, pattern: '^[A-Za-z0-9_]+(\\.[A-Za-z0-9_]+)*$', description: 'Dotted path of the pod spec, e.g. spec.template.spec.' }),
+            podSpecPath: Type.String({
+              minLength: 1,
+              pattern: '^[A-Za-z0-9_]+(\\.[A-Za-z0-9_]+)*$',
+              description: 'Dotted path of the pod spec, e.g. spec.template.spec.',
+            }),
           },
           strict,
         ),
-        { description: 'Custom kinds that run pods: where their pod spec is, so workload identity (runAs) covers them.' },
+        {
+          description: 'Custom kinds that run pods: where their pod spec is, so workload identity (runAs) covers them.',
+        },
       ),
     ),
     inactiveOwners: Type.Optional(Type.Array(Name, { description: 'People who left: their agents may not act.' })),
@@ -304,7 +354,9 @@ export const GovernancePolicySpec = Type.Object(
         {
           ttl: Type.Optional(Duration),
           rules: Type.Optional(Type.Array(ApprovalRule)),
-          administrators: Type.Optional(Type.Array(Name, { description: 'May approve boundary expansions and reset any breaker.' })),
+          administrators: Type.Optional(
+            Type.Array(Name, { description: 'May approve boundary expansions and reset any breaker.' }),
+          ),
         },
         strict,
       ),

@@ -3,7 +3,8 @@ import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler';
 import { pointerToPath } from './errors.ts';
 
 const DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/;
-if (!FormatRegistry.Has('date-time')) FormatRegistry.Set('date-time', (v) => DATE_TIME.test(v) && !Number.isNaN(Date.parse(v)));
+if (!FormatRegistry.Has('date-time'))
+  FormatRegistry.Set('date-time', (v) => DATE_TIME.test(v) && !Number.isNaN(Date.parse(v)));
 
 export interface FieldError {
   readonly path: string;
@@ -44,13 +45,19 @@ export function validate(schema: TSchema, value: unknown, basePath = ''): FieldE
     const path = join(pointerToPath(e.path));
     const literals = literalValues(e.schema);
     if (literals) {
-      out.push({ path, message: `must be one of ${literals.map((v) => JSON.stringify(v)).join(', ')}; got ${JSON.stringify(e.value)}` });
+      out.push({
+        path,
+        message: `must be one of ${literals.map((v) => JSON.stringify(v)).join(', ')}; got ${JSON.stringify(e.value)}`,
+      });
       continue;
     }
     const variant = discriminatedVariant(e.schema, e.value);
     if (variant === 'no-kind') {
       const kinds = (e.schema.anyOf as TSchema[]).map((v) => v.properties.kind.const);
-      out.push({ path: path ? `${path}.kind` : 'kind', message: `must be one of ${kinds.join(', ')}; got ${JSON.stringify((e.value as { kind?: unknown } | null)?.kind)}` });
+      out.push({
+        path: path ? `${path}.kind` : 'kind',
+        message: `must be one of ${kinds.join(', ')}; got ${JSON.stringify((e.value as { kind?: unknown } | null)?.kind)}`,
+      });
       continue;
     }
     if (variant) {
@@ -62,7 +69,10 @@ export function validate(schema: TSchema, value: unknown, basePath = ''): FieldE
       continue;
     }
     if (e.schema.format === 'date-time') {
-      out.push({ path, message: `must be an RFC 3339 time such as 2026-11-25T12:00:00Z; got ${JSON.stringify(e.value)}` });
+      out.push({
+        path,
+        message: `must be an RFC 3339 time such as 2026-11-25T12:00:00Z; got ${JSON.stringify(e.value)}`,
+      });
       continue;
     }
     out.push({ path, message: `${e.message.charAt(0).toLowerCase()}${e.message.slice(1)}` });

@@ -44,7 +44,10 @@ function isWebhookRoute(req: { routeOptions: { url?: string } }): boolean {
 export function timeoutOptions(requestTimeoutMs = 30_000, idleTimeoutMs = 120_000) {
   return {
     server: { requestTimeout: requestTimeoutMs, connectionTimeout: idleTimeoutMs },
-    node: { headersTimeout: Math.min(60_000, requestTimeoutMs), connectionsCheckingInterval: Math.min(30_000, Math.max(250, requestTimeoutMs / 4)) },
+    node: {
+      headersTimeout: Math.min(60_000, requestTimeoutMs),
+      connectionsCheckingInterval: Math.min(30_000, Math.max(250, requestTimeoutMs / 4)),
+    },
   };
 }
 
@@ -89,7 +92,11 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     const status = e.statusCode ?? 500;
     if (status >= 500) req.log.error({ err: e }, 'request failed');
     // Fastify's own 4xx (bad JSON, body too large, wrong content type) say what and where already.
-    return reply.code(status).send({ error: status >= 500 ? 'internal' : 'bad request', message: status >= 500 ? 'internal error (see the server log)' : e.message, code: e.code });
+    return reply.code(status).send({
+      error: status >= 500 ? 'internal' : 'bad request',
+      message: status >= 500 ? 'internal error (see the server log)' : e.message,
+      code: e.code,
+    });
   });
   if (deps.https?.clientCa) {
     // Decided on the route the router matched, never on the raw target: the router decodes
@@ -99,14 +106,16 @@ export function buildApp(deps: AppDeps): FastifyInstance {
       if (!isWebhookRoute(req)) return;
       const socket = req.raw.socket as TLSSocket;
       if (!socket.authorized)
-        return reply
-          .code(401)
-          .send({ error: 'unauthorized', message: `webhooks need the API server's client certificate (tether webhook-config): ${socket.authorizationError ?? 'none presented'}` });
+        return reply.code(401).send({
+          error: 'unauthorized',
+          message: `webhooks need the API server's client certificate (tether webhook-config): ${socket.authorizationError ?? 'none presented'}`,
+        });
     });
   }
   exemptEventStreams(app);
   app.addHook('preHandler', async (req, reply) => {
-    if (req.method === 'POST' && !deps.ready() && req.routeOptions.url !== '/audit') return reply.code(503).send({ error: 'not ready', message: 'policy not loaded yet' });
+    if (req.method === 'POST' && !deps.ready() && req.routeOptions.url !== '/audit')
+      return reply.code(503).send({ error: 'not ready', message: 'policy not loaded yet' });
   });
 
   admissionRoute(app, deps.decider);
@@ -116,7 +125,11 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   consoleRoute(app);
 
   app.get('/healthz', async () => ({ ok: true }));
-  app.get('/readyz', async (_req, reply) => (deps.ready() && !deps.draining?.() ? { ready: true } : reply.code(503).send({ ready: false })));
-  app.get('/metrics', async (_req, reply) => reply.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics()));
+  app.get('/readyz', async (_req, reply) =>
+    deps.ready() && !deps.draining?.() ? { ready: true } : reply.code(503).send({ ready: false }),
+  );
+  app.get('/metrics', async (_req, reply) =>
+    reply.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics()),
+  );
   return app;
 }

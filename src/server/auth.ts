@@ -5,7 +5,9 @@ import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ResolvedConfig } from './config.ts';
 
-export type Caller = { readonly kind: 'human'; readonly id: string } | { readonly kind: 'agent'; readonly username: string };
+export type Caller =
+  | { readonly kind: 'human'; readonly id: string }
+  | { readonly kind: 'agent'; readonly username: string };
 
 const digest = (t: string) => createHash('sha256').update(t).digest();
 
@@ -37,10 +39,15 @@ export const ADMIN_TOKEN_FILE = 'admin-token';
  * Tokens from the config; with none configured, one administrator token is created in the
  * data directory (mode 0600) so a fresh `tether serve` is usable by the CLI at once.
  */
-export function authenticatorFor(config: ResolvedConfig, administrators: readonly string[]): { auth: TokenAuthenticator; createdAdminToken?: string; adminTokenFile?: string } {
+export function authenticatorFor(
+  config: ResolvedConfig,
+  administrators: readonly string[],
+): { auth: TokenAuthenticator; createdAdminToken?: string; adminTokenFile?: string } {
   const auth = new TokenAuthenticator();
   for (const t of config.tokens ?? []) {
-    const caller: Caller = t.human ? { kind: 'human', id: t.human } : { kind: 'agent', username: t.agentUsername as string };
+    const caller: Caller = t.human
+      ? { kind: 'human', id: t.human }
+      : { kind: 'agent', username: t.agentUsername as string };
     if (t.sha256) auth.add(Buffer.from(t.sha256, 'hex'), caller);
     else auth.add(t.token ?? readFileSync(t.tokenFile as string, 'utf8').trim(), caller);
   }

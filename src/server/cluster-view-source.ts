@@ -103,7 +103,10 @@ export async function startClusterViewFor(
   const patience = new Promise<void>((r) => {
     timer = setTimeout(r, 15_000);
   });
-  await Promise.race([started.synced.catch((e) => warn('cluster view not synced; agents needing it are refused until it is', e)), patience]);
+  await Promise.race([
+    started.synced.catch((e) => warn('cluster view not synced; agents needing it are refused until it is', e)),
+    patience,
+  ]);
   clearTimeout(timer);
   return started;
 }
@@ -112,6 +115,9 @@ export async function startClusterViewFor(
 function fixedView(path: string): ClusterState {
   const dump = readObjectDump([path]);
   const errors = dump.problems.filter((p) => p.severity === 'error');
-  if (errors.length) throw new Error(`clusterView.dump ${path}: ${errors.map((p) => `${formatSource(p.source)}: ${p.message}`).join('; ')}`);
+  if (errors.length)
+    throw new Error(
+      `clusterView.dump ${path}: ${errors.map((p) => `${formatSource(p.source)}: ${p.message}`).join('; ')}`,
+    );
   return clusterViewOf(dump.objects.map((o) => o.object));
 }

@@ -67,11 +67,19 @@ const quiet: DriftWatcherLog = { info() {}, warn() {}, error() {} };
 
 /** What makes a finding the same finding next time: the object, its state and each drifted field's values (as digests). */
 export function findingDigest(leaf: LedgerLeaf): string {
-  const d = (leaf.detail ?? {}) as { state?: unknown; fields?: { path?: unknown; change?: unknown; desiredDigest?: unknown; liveDigest?: unknown }[] };
+  const d = (leaf.detail ?? {}) as {
+    state?: unknown;
+    fields?: { path?: unknown; change?: unknown; desiredDigest?: unknown; liveDigest?: unknown }[];
+  };
   return digestOf({
     target: leaf.target ?? null,
     state: d.state ?? null,
-    fields: (d.fields ?? []).map((f) => ({ path: f.path ?? null, change: f.change ?? null, desired: f.desiredDigest ?? null, live: f.liveDigest ?? null })),
+    fields: (d.fields ?? []).map((f) => ({
+      path: f.path ?? null,
+      change: f.change ?? null,
+      desired: f.desiredDigest ?? null,
+      live: f.liveDigest ?? null,
+    })),
   });
 }
 
@@ -124,7 +132,13 @@ export class DriftWatcher {
       ...(this.#o.identity ? { identity: this.#o.identity } : {}),
     });
     this.#stopped = false;
-    this.#log.info({ identity: this.#elector.identity, lease: `${this.#o.leaseNamespace ?? 'default'}/${this.#o.leaseName ?? 'tether-drift'}` }, 'drift watcher started');
+    this.#log.info(
+      {
+        identity: this.#elector.identity,
+        lease: `${this.#o.leaseNamespace ?? 'default'}/${this.#o.leaseName ?? 'tether-drift'}`,
+      },
+      'drift watcher started',
+    );
     await this.#elect();
   }
 
@@ -136,7 +150,9 @@ export class DriftWatcher {
     clearTimeout(this.#runTimer);
     await this.#electing;
     await this.#running;
-    await this.#elector?.release().catch((e: unknown) => this.#log.warn({ err: String(e) }, 'drift lease release failed'));
+    await this.#elector
+      ?.release()
+      .catch((e: unknown) => this.#log.warn({ err: String(e) }, 'drift lease release failed'));
     this.#seen = undefined;
   }
 
@@ -186,7 +202,8 @@ export class DriftWatcher {
 
   /** One comparison, recording and notifying what is new. Called by the loop while leading; public for tests and manual runs. */
   async runOnce(): Promise<DriftRunResult> {
-    const client = this.#client ?? (this.#client = this.#o.kubeClient ?? (await kubeClientFromKubeconfig(this.#o.kubeconfig)));
+    const client =
+      this.#client ?? (this.#client = this.#o.kubeClient ?? (await kubeClientFromKubeconfig(this.#o.kubeconfig)));
     const namespace = this.#o.namespace ?? 'default';
     const desired = await loadDesiredState({
       repo: resolve(this.#o.repo),
@@ -201,16 +218,27 @@ export class DriftWatcher {
     };
     const policy = this.#o.policy();
     const report = await detectDrift(
-      { desired: desired.objects, live: live.objects, problems: [...desired.problems, ...live.problems], unreadable: live.unreadable, notes: desired.notes },
+      {
+        desired: desired.objects,
+        live: live.objects,
+        problems: [...desired.problems, ...live.problems],
+        unreadable: live.unreadable,
+        notes: desired.notes,
+      },
       {
         namespace,
-        attribution: { ledger, agents: policy ? agentDirectoryFromPolicy(policy) : undefined, appliers: this.#o.appliers?.length ? this.#o.appliers : undefined },
+        attribution: {
+          ledger,
+          agents: policy ? agentDirectoryFromPolicy(policy) : undefined,
+          appliers: this.#o.appliers?.length ? this.#o.appliers : undefined,
+        },
         ...(desired.revision ? { revision: desired.revision } : {}),
         repo: desired.top,
         ...(this.#o.path ? { path: this.#o.path } : {}),
       },
     );
-    for (const p of report.problems) this.#log.warn({ where: p.where, severity: p.severity }, `drift input: ${p.message}`);
+    for (const p of report.problems)
+      this.#log.warn({ where: p.where, severity: p.severity }, `drift input: ${p.message}`);
 
     const leaves = driftLeaves(report);
     const digests = leaves.map(findingDigest);
@@ -224,7 +252,10 @@ export class DriftWatcher {
     for (const leaf of recorded) await store.append(leaf);
     this.#seen = new Set(digests);
     if (recorded.length > 0) {
-      const newReport: DriftReport = { ...report, findings: fresh.map((i) => report.findings[i] as DriftReport['findings'][number]) };
+      const newReport: DriftReport = {
+        ...report,
+        findings: fresh.map((i) => report.findings[i] as DriftReport['findings'][number]),
+      };
       const n = notificationPayload(newReport);
       this.#o.notifier?.send({
         event: 'drift.found',
@@ -238,7 +269,10 @@ export class DriftWatcher {
           ...(this.#o.path ? { path: this.#o.path } : {}),
         },
       });
-      this.#log.info({ findings: report.findings.length, recorded: recorded.length, severity: n.severity }, 'drift found');
+      this.#log.info(
+        { findings: report.findings.length, recorded: recorded.length, severity: n.severity },
+        'drift found',
+      );
     }
     return { report, recorded };
   }
@@ -254,7 +288,12 @@ export class DriftWatcher {
     // The ledger answers in index order: page to the last drift leaf on the object.
     let last: LedgerLeaf | undefined;
     for (let from = 0; ; ) {
-      const page = await this.#o.store.queryLedger({ object: keyOf(leaf.target), kind: 'drift', fromIndex: from, limit: 1000 });
+      const page = await this.#o.store.queryLedger({
+        object: keyOf(leaf.target),
+        kind: 'drift',
+        fromIndex: from,
+        limit: 1000,
+      });
       const end = page.at(-1);
       if (!end) break;
       last = end.leaf;

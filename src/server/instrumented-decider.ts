@@ -21,7 +21,12 @@ export function instrumentedDecider(governor: Governor, metrics: Metrics, notifi
         notifier.send({
           event: 'approval.pending',
           text: `${d.approval.summary} — approve with: tether approvals approve ${r.approvalId} --reason "…"`,
-          detail: { approvalId: r.approvalId, agent: d.agent.name, approvers: d.approval.approvers, rules: d.approval.rules },
+          detail: {
+            approvalId: r.approvalId,
+            agent: d.agent.name,
+            approvers: d.approval.approvers,
+            rules: d.approval.rules,
+          },
         });
       }
       if (d.reasons.some((x) => x.rule === RULES.unregistered)) {

@@ -6,7 +6,10 @@ import { randomBytes } from 'node:crypto';
 import * as k8s from '@kubernetes/client-node';
 
 /** The part of CoordinationV1Api the elector uses (a fake in unit tests). */
-export type LeaseApi = Pick<k8s.CoordinationV1Api, 'readNamespacedLease' | 'createNamespacedLease' | 'replaceNamespacedLease'>;
+export type LeaseApi = Pick<
+  k8s.CoordinationV1Api,
+  'readNamespacedLease' | 'createNamespacedLease' | 'replaceNamespacedLease'
+>;
 
 export interface LeaseOptions {
   readonly api: LeaseApi;
@@ -87,13 +90,23 @@ export class LeaseElector {
     const holder = spec.holderIdentity ?? '';
     if (holder === this.identity) {
       return this.#write(now, () =>
-        this.#api.replaceNamespacedLease({ name: this.#name, namespace: this.#namespace, body: { ...lease, spec: { ...spec, ...this.#renewal(now) } } }),
+        this.#api.replaceNamespacedLease({
+          name: this.#name,
+          namespace: this.#namespace,
+          body: { ...lease, spec: { ...spec, ...this.#renewal(now) } },
+        }),
       );
     }
     this.#renewedAt = undefined;
     if (holder !== '' && !this.#expired(lease, now)) return false;
     const transitions = (spec.leaseTransitions ?? 0) + 1;
-    return this.#write(now, () => this.#api.replaceNamespacedLease({ name: this.#name, namespace: this.#namespace, body: { ...lease, spec: this.#spec(now, now, transitions) } }));
+    return this.#write(now, () =>
+      this.#api.replaceNamespacedLease({
+        name: this.#name,
+        namespace: this.#namespace,
+        body: { ...lease, spec: this.#spec(now, now, transitions) },
+      }),
+    );
   }
 
   /** Gives the lease up (on shutdown) so another replica takes over at once instead of after it expires. */
@@ -104,7 +117,11 @@ export class LeaseElector {
       const lease = await this.#api.readNamespacedLease({ name: this.#name, namespace: this.#namespace });
       if (lease.spec?.holderIdentity !== this.identity) return;
       const { holderIdentity: _gone, ...rest } = lease.spec;
-      await this.#api.replaceNamespacedLease({ name: this.#name, namespace: this.#namespace, body: { ...lease, spec: { ...rest, leaseDurationSeconds: 1 } } });
+      await this.#api.replaceNamespacedLease({
+        name: this.#name,
+        namespace: this.#namespace,
+        body: { ...lease, spec: { ...rest, leaseDurationSeconds: 1 } },
+      });
     } catch (e) {
       // Lost to another writer or the API server is away: the lease then expires on its own.
       if (statusOf(e) !== 409 && statusOf(e) !== 404) throw e;
@@ -122,7 +139,11 @@ export class LeaseElector {
   }
 
   #renewal(now: number): Partial<k8s.V1LeaseSpec> {
-    return { holderIdentity: this.identity, leaseDurationSeconds: Math.max(1, Math.ceil(this.#durationMs / 1000)), renewTime: micro(now) };
+    return {
+      holderIdentity: this.identity,
+      leaseDurationSeconds: Math.max(1, Math.ceil(this.#durationMs / 1000)),
+      renewTime: micro(now),
+    };
   }
 
   /**

@@ -13,12 +13,22 @@ import type { ResolvedConfig } from './config.ts';
  * serve's store must not sign with a key of its own, which verify would not trust. A key file
  * that is named but cannot be read stops start-up here, before anything listens.
  */
-export async function openLedger(store: Store, config: ResolvedConfig, surface: 'serve' | 'gateway' = 'serve'): Promise<Ledger> {
+export async function openLedger(
+  store: Store,
+  config: ResolvedConfig,
+  surface: 'serve' | 'gateway' = 'serve',
+): Promise<Ledger> {
   const databaseFile = config.storeUrl.startsWith('sqlite:') ? config.storeUrl.slice('sqlite:'.length) : undefined;
   const ownStore = databaseFile !== undefined && dirname(resolve(databaseFile)) === resolve(config.dataDir);
   const keyFile = config.ledger?.signingKeyFile;
-  const ledger = Ledger.withKey(store, { dataDir: config.dataDir, keyFile, databaseFile, mint: surface === 'serve' || ownStore });
-  const keyNamed = keyFile !== undefined || process.env[KEY_FILE_ENV] !== undefined || process.env[KEY_ENV] !== undefined;
+  const ledger = Ledger.withKey(store, {
+    dataDir: config.dataDir,
+    keyFile,
+    databaseFile,
+    mint: surface === 'serve' || ownStore,
+  });
+  const keyNamed =
+    keyFile !== undefined || process.env[KEY_FILE_ENV] !== undefined || process.env[KEY_ENV] !== undefined;
   if (surface === 'serve' || ownStore || keyNamed) {
     try {
       void ledger.keyLocation;
@@ -32,9 +42,16 @@ export async function openLedger(store: Store, config: ResolvedConfig, surface: 
 }
 
 /** Loads the key now (a missing key file stops start-up), says where it is, and starts publishing checkpoints. */
-export async function witnessLedger(ledger: Ledger, config: ResolvedConfig, log: { info(o: object, m: string): void; warn(o: object, m: string): void }): Promise<void> {
+export async function witnessLedger(
+  ledger: Ledger,
+  config: ResolvedConfig,
+  log: { info(o: object, m: string): void; warn(o: object, m: string): void },
+): Promise<void> {
   if (!ledger.canSign) {
-    log.info({}, 'no ledger signing key here: this process appends to the shared ledger and leaves signing to tether serve (give ledger.signingKeyFile to sign here too)');
+    log.info(
+      {},
+      'no ledger signing key here: this process appends to the shared ledger and leaves signing to tether serve (give ledger.signingKeyFile to sign here too)',
+    );
     return;
   }
   const location = ledger.keyLocation;
@@ -42,7 +59,10 @@ export async function witnessLedger(ledger: Ledger, config: ResolvedConfig, log:
   else if (location) log.info({ key: location.where, keyId: location.signer.keyId }, 'ledger signing key loaded');
   const dir = config.ledger?.witnessDir;
   if (!dir) {
-    log.info({}, 'ledger checkpoints are published at GET /v1/ledger/checkpoints/latest only; set ledger.witnessDir to also keep them outside the database');
+    log.info(
+      {},
+      'ledger checkpoints are published at GET /v1/ledger/checkpoints/latest only; set ledger.witnessDir to also keep them outside the database',
+    );
     return;
   }
   const sink = new DirectorySink(dir);

@@ -33,7 +33,8 @@ export function createMetrics(store: Store) {
       registers: [registry],
       async collect() {
         this.reset();
-        for (const b of await store.breakers()) this.set({ scope: b.scope, key: b.key }, b.state === 'open' ? 1 : b.state === 'half-open' ? 0.5 : 0);
+        for (const b of await store.breakers())
+          this.set({ scope: b.scope, key: b.key }, b.state === 'open' ? 1 : b.state === 'half-open' ? 0.5 : 0);
       },
     }),
     pendingApprovals: new Gauge({
@@ -56,7 +57,12 @@ export function createMetrics(store: Store) {
       help: 'Agent actions seen by audit that reached the cluster without a Tether decision.',
       registers: [registry],
     }),
-    policyVersion: new Gauge({ name: 'tether_policy_info', help: 'The policy version in force (label), always 1.', labelNames: ['version'] as const, registers: [registry] }),
+    policyVersion: new Gauge({
+      name: 'tether_policy_info',
+      help: 'The policy version in force (label), always 1.',
+      labelNames: ['version'] as const,
+      registers: [registry],
+    }),
   };
 }
 export type Metrics = ReturnType<typeof createMetrics>;

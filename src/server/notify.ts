@@ -36,7 +36,12 @@ export class Notifier {
         t.format === 'slack'
           ? { text: `:rotating_light: *Tether* ${n.text}` }
           : { source: 'tether', event: n.event, text: n.text, detail: n.detail, time: new Date().toISOString() };
-      const p = fetch(t.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body), signal: AbortSignal.timeout(5000) })
+      const p = fetch(t.url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+        signal: AbortSignal.timeout(5000),
+      })
         .then((r) => {
           if (!r.ok) throw new Error(`HTTP ${r.status}`);
         })

@@ -30,18 +30,32 @@ function announce(notifier: Notifier, changes: readonly OwnerChange[]): void {
             text: `agent ${c.agent} has no live owner (${c.why}) and is stopped; re-assign spec.owner — ${c.notify.join(', ') || 'administrators'} (ledger ${c.ledgerIndex})`,
             detail: { ...c },
           }
-        : { event: 'owner.restored', text: `agent ${c.agent}: owner ${c.owner} is live again (ledger ${c.ledgerIndex})`, detail: { ...c } },
+        : {
+            event: 'owner.restored',
+            text: `agent ${c.agent}: owner ${c.owner} is live again (ledger ${c.ledgerIndex})`,
+            detail: { ...c },
+          },
     );
 }
 
-export async function wireOwners(config: ResolvedConfig, deps: { governor: Governor; notifier: Notifier; warn: (o: object, m: string) => void }): Promise<OwnersWiring> {
+export async function wireOwners(
+  config: ResolvedConfig,
+  deps: { governor: Governor; notifier: Notifier; warn: (o: object, m: string) => void },
+): Promise<OwnersWiring> {
   const { governor, notifier } = deps;
-  const directory = new DirectoryService({ store: governor.store, policy: () => governor.policy, onOwnerChange: (c) => announce(notifier, c) });
+  const directory = new DirectoryService({
+    store: governor.store,
+    policy: () => governor.policy,
+    onOwnerChange: (c) => announce(notifier, c),
+  });
   await directory.refresh();
   governor.setOwnership(directory.view(config.scim !== undefined));
   const owners = new OwnersService({ store: governor.store, policy: () => governor.policy, directory });
 
-  const refresh = setInterval(() => void directory.refresh().catch((e: Error) => deps.warn({ err: e.message }, 'directory refresh failed')), REFRESH_MS);
+  const refresh = setInterval(
+    () => void directory.refresh().catch((e: Error) => deps.warn({ err: e.message }, 'directory refresh failed')),
+    REFRESH_MS,
+  );
   refresh.unref();
   const reminded = new Set<string>();
   const remind = () => {

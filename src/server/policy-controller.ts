@@ -115,10 +115,20 @@ export class PolicyController {
       const pending = await this.#store.expansions({ status: 'pending', agent: name });
       let id = pending.find((p) => p.diffDigest === diffDigest)?.id;
       if (!id) {
-        id = (await this.#store.requestExpansion({ agent: name, requestedSpec: requested, diffDigest, by: source, summary: changes.join('; ') }, now)).id;
+        id = (
+          await this.#store.requestExpansion(
+            { agent: name, requestedSpec: requested, diffDigest, by: source, summary: changes.join('; ') },
+            now,
+          )
+        ).id;
         this.#events.onExpansionRequested({ id, agent: name, changes });
       }
-      enforcement.push({ name, requestedDigest, enforcedDigest: current.specDigest, pendingExpansion: { id, changes } });
+      enforcement.push({
+        name,
+        requestedDigest,
+        enforcedDigest: current.specDigest,
+        pendingExpansion: { id, changes },
+      });
     }
     const compiled = compilePolicy({ agents: enforced, governance: docs.governance });
     if (!compiled.policy) {
@@ -136,9 +146,13 @@ export class PolicyController {
    * held them (a deleted or renamed one), or nothing when they acted without one. Undefined for
    * identities Tether has never seen: a true first registration.
    */
-  async #inheritedBoundary(name: string, requested: AgentSpec): Promise<{ spec: AgentSpec; reason: string } | undefined> {
+  async #inheritedBoundary(
+    name: string,
+    requested: AgentSpec,
+  ): Promise<{ spec: AgentSpec; reason: string } | undefined> {
     const holders = (await this.#store.enforcedAgents()).filter(
-      (e) => e.agent !== name && sharedIdentities((e.spec as AgentSpec).identities ?? [], requested.identities).length > 0,
+      (e) =>
+        e.agent !== name && sharedIdentities((e.spec as AgentSpec).identities ?? [], requested.identities).length > 0,
     );
     const [only] = holders;
     if (holders.length === 1 && only) {

@@ -31,10 +31,16 @@ export function directorySource(dir: string, controller: PolicyController): Poli
   };
 }
 
-export function kubernetesSource(kc: k8s.KubeConfig, controller: PolicyController, onError: (e: unknown) => void): PolicySource {
+export function kubernetesSource(
+  kc: k8s.KubeConfig,
+  controller: PolicyController,
+  onError: (e: unknown) => void,
+): PolicySource {
   const api = kc.makeApiClient(k8s.CustomObjectsApi);
   const list = (plural: string) => () =>
-    api.listClusterCustomObject({ group: 'tether.dev', version: 'v1alpha1', plural }) as Promise<k8s.KubernetesListObject<k8s.KubernetesObject>>;
+    api.listClusterCustomObject({ group: 'tether.dev', version: 'v1alpha1', plural }) as Promise<
+      k8s.KubernetesListObject<k8s.KubernetesObject>
+    >;
   const agents = k8s.makeInformer(kc, '/apis/tether.dev/v1alpha1/agents', list('agents'));
   const policies = k8s.makeInformer(kc, '/apis/tether.dev/v1alpha1/governancepolicies', list('governancepolicies'));
   let timer: NodeJS.Timeout | undefined;
@@ -47,8 +53,12 @@ export function kubernetesSource(kc: k8s.KubeConfig, controller: PolicyControlle
         enforced: e.requestedDigest === e.enforcedDigest,
         enforcedSpecDigest: e.enforcedDigest,
         observedGeneration: o?.metadata?.generation,
-        pendingExpansion: e.pendingExpansion ? { id: e.pendingExpansion.id, changes: e.pendingExpansion.changes } : null,
-        message: e.pendingExpansion ? `widening waits for a human: tether expansions approve ${e.pendingExpansion.id} --reason "…"` : 'enforced as requested',
+        pendingExpansion: e.pendingExpansion
+          ? { id: e.pendingExpansion.id, changes: e.pendingExpansion.changes }
+          : null,
+        message: e.pendingExpansion
+          ? `widening waits for a human: tether expansions approve ${e.pendingExpansion.id} --reason "…"`
+          : 'enforced as requested',
       };
       const key = JSON.stringify(status);
       if (written.get(e.name) === key) continue;
@@ -66,7 +76,9 @@ export function kubernetesSource(kc: k8s.KubeConfig, controller: PolicyControlle
       const problems: PolicyProblem[] = [];
       const agentDocs: Located<AgentDocument>[] = [];
       const govDocs: Located<GovernancePolicyDocument>[] = [];
-      for (const o of [...agents.list(), ...policies.list()].sort((a, b) => (a.metadata?.name ?? '').localeCompare(b.metadata?.name ?? ''))) {
+      for (const o of [...agents.list(), ...policies.list()].sort((a, b) =>
+        (a.metadata?.name ?? '').localeCompare(b.metadata?.name ?? ''),
+      )) {
         const r = classifyObject(o, `cluster:${o.kind}/${o.metadata?.name}`, 0);
         problems.push(...r.problems);
         if (r.agent) agentDocs.push(r.agent);

@@ -65,7 +65,11 @@ export interface Core {
   close(): Promise<void>;
 }
 
-type Log = { warn: (o: object, m: string) => void; error: (o: object, m: string) => void; info: (o: object, m: string) => void };
+type Log = {
+  warn: (o: object, m: string) => void;
+  error: (o: object, m: string) => void;
+  info: (o: object, m: string) => void;
+};
 
 /** The one composition of Tether's parts, shared by `tether serve` and every mode of `tether gateway`. */
 export async function composeCore(config: ResolvedConfig, surface: Surface = 'serve'): Promise<Core> {
@@ -78,13 +82,16 @@ export async function composeCore(config: ResolvedConfig, surface: Surface = 'se
   const ledger = await openLedger(store, config, surface);
   const governor = new Governor({ policy: EMPTY as NonNullable<typeof EMPTY>, store: instrumentStore(store, metrics) });
   // Until the HTTP server (and its JSON logger) exists, start-up messages go to stderr as one line each.
-  const early = (level: string) => (o: object, m: string) => process.stderr.write(`tether: ${level === 'info' ? '' : `${level}: `}${m} ${JSON.stringify(o)}\n`);
+  const early = (level: string) => (o: object, m: string) =>
+    process.stderr.write(`tether: ${level === 'info' ? '' : `${level}: `}${m} ${JSON.stringify(o)}\n`);
   let log: Log = {
     info: early('info'),
     warn: early('warn'),
     error: early('error'),
   };
-  const notifier = new Notifier(config.notifications, (e, url) => log.warn({ url, err: e.message }, 'notification failed'));
+  const notifier = new Notifier(config.notifications, (e, url) =>
+    log.warn({ url, err: e.message }, 'notification failed'),
+  );
   const controller = new PolicyController(store, {
     onPolicy(policy) {
       governor.setPolicy(policy);
@@ -93,7 +100,10 @@ export async function composeCore(config: ResolvedConfig, surface: Surface = 'se
       log.info({ version: policy.version, agents: policy.agents.size }, 'policy in force');
     },
     onProblems(problems, source) {
-      log.error({ source, problems: problems.map(formatProblem) }, 'policy refused; the last good policy stays in force');
+      log.error(
+        { source, problems: problems.map(formatProblem) },
+        'policy refused; the last good policy stays in force',
+      );
     },
     onExpansionRequested({ id, agent, changes }) {
       log.info({ id, agent, changes }, 'boundary expansion requested');
@@ -108,16 +118,28 @@ export async function composeCore(config: ResolvedConfig, surface: Surface = 'se
   const source: PolicySource =
     config.policy.source === 'directory'
       ? directorySource(config.policy.dir, controller)
-      : kubernetesSource(clusterKubeConfig(config.policy.kubeconfig), controller, (e) => log.warn({ err: String(e) }, 'policy watch error'));
+      : kubernetesSource(clusterKubeConfig(config.policy.kubeconfig), controller, (e) =>
+          log.warn({ err: String(e) }, 'policy watch error'),
+        );
   await source.start().catch(async (e: Error) => {
     await store.close();
     await tracing.shutdown();
     throw e;
   });
-  const clusterView = await startClusterViewFor(config.clusterView, governor, (m, e) => log.warn({ err: String(e) }, m));
-  const checkpoints = ledger.canSign ? ledger.autoCheckpoint(10_000, (e) => log.warn({ err: String(e) }, 'checkpoint failed')) : { stop: () => undefined };
+  const clusterView = await startClusterViewFor(config.clusterView, governor, (m, e) =>
+    log.warn({ err: String(e) }, m),
+  );
+  const checkpoints = ledger.canSign
+    ? ledger.autoCheckpoint(10_000, (e) => log.warn({ err: String(e) }, 'checkpoint failed'))
+    : { stop: () => undefined };
   // Counters, violations and field histories older than any window can reach are dead weight.
-  const pruning = setInterval(() => void store.prune(Date.now() - retentionMs(governor.policy)).catch((e: Error) => log.warn({ err: e.message }, 'prune failed')), 600_000);
+  const pruning = setInterval(
+    () =>
+      void store
+        .prune(Date.now() - retentionMs(governor.policy))
+        .catch((e: Error) => log.warn({ err: e.message }, 'prune failed')),
+    600_000,
+  );
   pruning.unref();
   return {
     store,
@@ -149,11 +171,18 @@ export async function startServer(config: ResolvedConfig, surface: Surface = 'se
   const core = await composeCore(config, surface);
   const { store, ledger, governor, metrics, notifier, controller } = core;
   let draining = false;
-  const tlsSource: TlsSource = config.tls.kind === 'files' ? config.tls : { kind: 'self-managed', dir: join(config.dataDir, 'tls'), hosts: config.tls.hosts };
+  const tlsSource: TlsSource =
+    config.tls.kind === 'files'
+      ? config.tls
+      : { kind: 'self-managed', dir: join(config.dataDir, 'tls'), hosts: config.tls.hosts };
   let tls = await loadTls(tlsSource);
   const administrators = () => governor.policy.governance.spec.approvals?.administrators ?? [];
   const { auth, createdAdminToken, adminTokenFile } = authenticatorFor(config, administrators());
-  const reads = new ApiReads({ store: governor.store, policy: () => governor.policy, digestKey: loadDigestKey(config.dataDir, config.digestKeyFile) });
+  const reads = new ApiReads({
+    store: governor.store,
+    policy: () => governor.policy,
+    digestKey: loadDigestKey(config.dataDir, config.digestKeyFile),
+  });
 
   const ownersWiring = await wireOwners(config, { governor, notifier, warn: (o, m) => core.log.warn(o, m) });
   const decider = instrumentedDecider(governor, metrics, notifier);
@@ -178,7 +207,11 @@ export async function startServer(config: ResolvedConfig, surface: Surface = 'se
             const summary = await recordAuditFacts(facts, policy, store, Date.now());
             for (const u of summary.undecided) {
               metrics.undecided.inc();
-              notifier.send({ event: 'audit.undecided', text: `${u.agent} did ${u.verb} ${u.target} without a Tether decision (audit ${u.auditId})`, detail: u });
+              notifier.send({
+                event: 'audit.undecided',
+                text: `${u.agent} did ${u.verb} ${u.target} without a Tether decision (audit ${u.auditId})`,
+                detail: u,
+              });
             }
             return summary;
           },
@@ -218,7 +251,11 @@ export async function startServer(config: ResolvedConfig, surface: Surface = 'se
       .then((t) => {
         tls = t;
         loadedAt = Date.now();
-        (app.server as unknown as { setSecureContext(o: object): void }).setSecureContext({ cert: t.cert, key: t.key, ...(config.webhookClientAuth ? { ca: t.ca } : {}) });
+        (app.server as unknown as { setSecureContext(o: object): void }).setSecureContext({
+          cert: t.cert,
+          key: t.key,
+          ...(config.webhookClientAuth ? { ca: t.ca } : {}),
+        });
         app.log.info({ notAfter: t.notAfter }, 'serving certificate renewed');
       })
       .catch((e: Error) => app.log.error({ err: e.message }, 'certificate renewal failed'));
@@ -232,7 +269,11 @@ export async function startServer(config: ResolvedConfig, surface: Surface = 'se
       store,
       policy: () => controller.policy,
       notifier,
-      log: { info: (o, m) => app.log.info(o, m), warn: (o, m) => app.log.warn(o, m), error: (o, m) => app.log.error(o, m) },
+      log: {
+        info: (o, m) => app.log.info(o, m),
+        warn: (o, m) => app.log.warn(o, m),
+        error: (o, m) => app.log.error(o, m),
+      },
     });
     await drift.start().catch(async (e: Error) => {
       clearInterval(renew);
@@ -275,7 +316,9 @@ export async function startServer(config: ResolvedConfig, surface: Surface = 'se
   };
 }
 
-const TETHER_VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+const TETHER_VERSION = (
+  JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
+).version;
 
 /** `tether gateway`: health, readiness and metrics beside /mcp, logs on stderr (stdout may carry MCP). */
 function gatewayApp(
@@ -288,7 +331,9 @@ function gatewayApp(
   const loopback = /^(127\.|::1$|localhost$)/.test(config.host);
   const timeouts = timeoutOptions(secondsToMs(config.requestTimeoutSeconds), secondsToMs(config.idleTimeoutSeconds));
   const app = Fastify({
-    ...(config.tls.kind === 'files' || !loopback ? { https: { cert: tls.cert, key: tls.key, ...timeouts.node } } : { http: timeouts.node }),
+    ...(config.tls.kind === 'files' || !loopback
+      ? { https: { cert: tls.cert, key: tls.key, ...timeouts.node } }
+      : { http: timeouts.node }),
     ...timeouts.server,
     bodyLimit: config.bodyLimitBytes,
     logger: { level: config.logLevel, stream: process.stderr },
@@ -297,8 +342,12 @@ function gatewayApp(
   }) as unknown as FastifyInstance;
   exemptEventStreams(app);
   app.get('/healthz', async () => ({ ok: true }));
-  app.get('/readyz', async (_req, reply) => (ready() && !draining() ? { ready: true } : reply.code(503).send({ ready: false })));
-  app.get('/metrics', async (_req, reply) => reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()));
+  app.get('/readyz', async (_req, reply) =>
+    ready() && !draining() ? { ready: true } : reply.code(503).send({ ready: false }),
+  );
+  app.get('/metrics', async (_req, reply) =>
+    reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()),
+  );
   return app;
 }
 
@@ -307,7 +356,8 @@ const secondsToMs = (s: number | undefined) => (s === undefined ? undefined : s 
 /** The longest window any rule looks back over, and never less than a day. */
 function retentionMs(policy: CompiledPolicy): number {
   let longest = 86_400_000;
-  for (const a of policy.agents.values()) longest = Math.max(longest, a.breakerWindowMs, a.oscillationWindowMs ?? 0, ...a.budgets.map((b) => b.windowMs));
+  for (const a of policy.agents.values())
+    longest = Math.max(longest, a.breakerWindowMs, a.oscillationWindowMs ?? 0, ...a.budgets.map((b) => b.windowMs));
   return 2 * longest;
 }
 

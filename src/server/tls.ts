@@ -76,7 +76,10 @@ async function loadOrCreateCa(dir: string): Promise<{ cert: x509.X509Certificate
 }
 
 /** A leaf certificate signed by the CA in `dir`: for serving (names as SANs) or for a client (the API server). */
-async function issueLeaf(dir: string, opts: { cn: string; hosts: readonly string[]; usage: 'server' | 'client'; validityDays: number }): Promise<TlsMaterial> {
+async function issueLeaf(
+  dir: string,
+  opts: { cn: string; hosts: readonly string[]; usage: 'server' | 'client'; validityDays: number },
+): Promise<TlsMaterial> {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const ca = await loadOrCreateCa(dir);
   const keys = (await webcrypto.subtle.generateKey(ALG, true, ['sign', 'verify'])) as CryptoKeyPair;
@@ -95,7 +98,9 @@ async function issueLeaf(dir: string, opts: { cn: string; hosts: readonly string
     extensions: [
       new x509.BasicConstraintsExtension(false, undefined, true),
       new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyEncipherment, true),
-      new x509.ExtendedKeyUsageExtension([opts.usage === 'server' ? x509.ExtendedKeyUsage.serverAuth : x509.ExtendedKeyUsage.clientAuth]),
+      new x509.ExtendedKeyUsageExtension([
+        opts.usage === 'server' ? x509.ExtendedKeyUsage.serverAuth : x509.ExtendedKeyUsage.clientAuth,
+      ]),
       ...(names.length ? [new x509.SubjectAlternativeNameExtension(names)] : []),
       await x509.AuthorityKeyIdentifierExtension.create(ca.cert),
     ],
@@ -103,7 +108,11 @@ async function issueLeaf(dir: string, opts: { cn: string; hosts: readonly string
   return { cert: cert.toString('pem'), key: await exportKey(keys.privateKey), ca: ca.pem, notAfter };
 }
 
-export async function issueServingCertificate(dir: string, hosts: readonly string[], validityDays = 90): Promise<TlsMaterial> {
+export async function issueServingCertificate(
+  dir: string,
+  hosts: readonly string[],
+  validityDays = 90,
+): Promise<TlsMaterial> {
   const material = await issueLeaf(dir, { cn: hosts[0] ?? 'tether', hosts, usage: 'server', validityDays });
   writeFileSync(join(dir, 'tls.crt'), material.cert);
   writeSecret(join(dir, 'tls.key'), material.key);
@@ -137,7 +146,12 @@ export async function loadTls(source: TlsSource): Promise<TlsMaterial> {
     const san = parsed.getExtension(x509.SubjectAlternativeNameExtension);
     const covered = source.hosts.every((h) => san?.names.items.some((n) => n.value === h));
     if (covered && parsed.notAfter.getTime() - Date.now() > renewBeforeMs(parsed)) {
-      return { cert, key: readFileSync(keyPath, 'utf8'), ca: readFileSync(join(source.dir, 'ca.crt'), 'utf8'), notAfter: parsed.notAfter };
+      return {
+        cert,
+        key: readFileSync(keyPath, 'utf8'),
+        ca: readFileSync(join(source.dir, 'ca.crt'), 'utf8'),
+        notAfter: parsed.notAfter,
+      };
     }
   }
   return issueServingCertificate(source.dir, source.hosts);
@@ -155,5 +169,7 @@ export function needsRenewal(material: TlsMaterial, now = Date.now()): boolean {
 
 /** For user-supplied files: has cert-manager rotated them since we loaded? */
 export function filesChangedSince(source: TlsSource, since: number): boolean {
-  return source.kind === 'files' && (statSync(source.certFile).mtimeMs > since || statSync(source.keyFile).mtimeMs > since);
+  return (
+    source.kind === 'files' && (statSync(source.certFile).mtimeMs > since || statSync(source.keyFile).mtimeMs > since)
+  );
 }

@@ -20,11 +20,15 @@ let installed: { provider: TracerProvider; users: number } | undefined;
 /** Starts exporting when the environment names an OTLP endpoint; one provider per process. */
 export function startTracing(env: NodeJS.ProcessEnv = process.env, version = '0.0.0'): Tracing {
   const endpoint = env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT || env.OTEL_EXPORTER_OTLP_ENDPOINT;
-  if (!endpoint || env.OTEL_SDK_DISABLED === 'true' || env.OTEL_TRACES_EXPORTER === 'none') return { enabled: false, shutdown: async () => undefined };
+  if (!endpoint || env.OTEL_SDK_DISABLED === 'true' || env.OTEL_TRACES_EXPORTER === 'none')
+    return { enabled: false, shutdown: async () => undefined };
   if (!installed) {
     // The exporter reads OTEL_EXPORTER_OTLP_* (endpoint, headers, timeout) itself, as every OTel SDK does.
     const provider = new TracerProvider({
-      resource: resourceFromAttributes({ [ATTR_SERVICE_NAME]: env.OTEL_SERVICE_NAME || 'tether', [ATTR_SERVICE_VERSION]: version }),
+      resource: resourceFromAttributes({
+        [ATTR_SERVICE_NAME]: env.OTEL_SERVICE_NAME || 'tether',
+        [ATTR_SERVICE_VERSION]: version,
+      }),
       spanProcessors: [new BatchSpanProcessor({ exporter: new OTLPTraceExporter(), scheduledDelayMillis: 1000 })],
     });
     context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());

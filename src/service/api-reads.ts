@@ -5,7 +5,15 @@ import type { BreakerScope, Decision } from '../engine/decision.ts';
 import type { ApprovalStatus } from '../engine/state.ts';
 import { explainAgent } from '../policy/explain.ts';
 import type { CompiledPolicy } from '../policy/compile.ts';
-import type { ExpansionStatus, LedgerEntry, LedgerQuery, PageCursor, Store, StoredApproval, StoredProposal } from '../store/store.ts';
+import type {
+  ExpansionStatus,
+  LedgerEntry,
+  LedgerQuery,
+  PageCursor,
+  Store,
+  StoredApproval,
+  StoredProposal,
+} from '../store/store.ts';
 import type { DigestKey } from './digest-key.ts';
 import { agentFilter, sees, type Viewer, visibilityOf } from './visibility.ts';
 
@@ -44,7 +52,9 @@ export class ApiReads {
   /** Agents by name; `after.id` is the last name of the previous page. */
   async agents(viewer: Viewer, page: PageRequest) {
     const v = visibilityOf(viewer, this.#policy());
-    const visible = [...this.#policy().agents.values()].filter((a) => sees(v, a.name)).sort((x, y) => (x.name < y.name ? -1 : x.name > y.name ? 1 : 0));
+    const visible = [...this.#policy().agents.values()]
+      .filter((a) => sees(v, a.name))
+      .sort((x, y) => (x.name < y.name ? -1 : x.name > y.name ? 1 : 0));
     const rest = page.after ? visible.filter((a) => a.name > (page.after as PageCursor).id) : visible;
     const shown = rest.slice(0, page.limit);
     const breakers = await this.#store.breakers({ scope: 'agent' });
@@ -57,7 +67,11 @@ export class ApiReads {
       identities: a.spec.identities,
       breaker: breakers.find((b) => b.scope === 'agent' && b.key === a.name)?.state ?? 'closed',
     }));
-    return { items, next: rest.length > page.limit && last ? { at: 0, id: last.name } : undefined, total: visible.length };
+    return {
+      items,
+      next: rest.length > page.limit && last ? { at: 0, id: last.name } : undefined,
+      total: visible.length,
+    };
   }
 
   /** Undefined when there is no such agent or the caller may not see it: the two look alike. */
@@ -65,10 +79,19 @@ export class ApiReads {
     const policy = this.#policy();
     const a = policy.agents.get(name);
     if (!a || !sees(visibilityOf(viewer, policy), a.name)) return undefined;
-    return { name: a.name, explanation: explainAgent(a, policy), spec: a.spec, enforced: await this.#store.enforcedAgent(a.name) };
+    return {
+      name: a.name,
+      explanation: explainAgent(a, policy),
+      spec: a.spec,
+      enforced: await this.#store.enforcedAgent(a.name),
+    };
   }
 
-  async approvals(viewer: Viewer, filter: { readonly status?: ApprovalStatus; readonly agent?: string }, page: PageRequest): Promise<Page<StoredApproval>> {
+  async approvals(
+    viewer: Viewer,
+    filter: { readonly status?: ApprovalStatus; readonly agent?: string },
+    page: PageRequest,
+  ): Promise<Page<StoredApproval>> {
     const agent = agentFilter(visibilityOf(viewer, this.#policy()), filter.agent);
     if (agent === null) return empty();
     const rows = await this.#store.approvals({ status: filter.status, agent, limit: page.limit, after: page.after });
@@ -85,7 +108,11 @@ export class ApiReads {
     return a && sees(visibilityOf(viewer, this.#policy()), a.agent) ? this.presentApproval(a) : undefined;
   }
 
-  async proposals(viewer: Viewer, filter: { readonly agent?: string }, page: PageRequest): Promise<Page<StoredProposal>> {
+  async proposals(
+    viewer: Viewer,
+    filter: { readonly agent?: string },
+    page: PageRequest,
+  ): Promise<Page<StoredProposal>> {
     const agent = agentFilter(visibilityOf(viewer, this.#policy()), filter.agent);
     if (agent === null) return empty();
     const rows = await this.#store.proposals({ agent, limit: page.limit, afterSeq: page.after?.at });
@@ -97,7 +124,11 @@ export class ApiReads {
     };
   }
 
-  async expansions(viewer: Viewer, filter: { readonly status?: ExpansionStatus; readonly agent?: string }, page: PageRequest) {
+  async expansions(
+    viewer: Viewer,
+    filter: { readonly status?: ExpansionStatus; readonly agent?: string },
+    page: PageRequest,
+  ) {
     const agent = agentFilter(visibilityOf(viewer, this.#policy()), filter.agent);
     if (agent === null) return empty();
     const rows = await this.#store.expansions({ status: filter.status, agent, limit: page.limit, after: page.after });
@@ -114,7 +145,9 @@ export class ApiReads {
     const v = visibilityOf(viewer, this.#policy());
     if (!v.all && v.agent === undefined) return { items: { breakers: [], killSwitch: await this.#store.killSwitch() } };
     const after = breakerCursor(page.after);
-    const rows = await this.#store.breakers(v.all ? { limit: page.limit, after } : { scope: 'agent', key: v.agent, limit: page.limit, after });
+    const rows = await this.#store.breakers(
+      v.all ? { limit: page.limit, after } : { scope: 'agent', key: v.agent, limit: page.limit, after },
+    );
     const last = rows.at(-1);
     return {
       items: { breakers: rows, killSwitch: await this.#store.killSwitch() },
@@ -123,7 +156,11 @@ export class ApiReads {
   }
 
   /** Ledger entries in index order from `after.at`; an agent token reads only its own agent's. */
-  async ledger(viewer: Viewer, query: Omit<LedgerQuery, 'fromIndex' | 'limit'>, page: PageRequest): Promise<Page<LedgerEntry>> {
+  async ledger(
+    viewer: Viewer,
+    query: Omit<LedgerQuery, 'fromIndex' | 'limit'>,
+    page: PageRequest,
+  ): Promise<Page<LedgerEntry>> {
     const agent = agentFilter(visibilityOf(viewer, this.#policy()), query.agent);
     if (agent === null) return { items: [] };
     const rows = await this.#store.queryLedger({ ...query, agent, fromIndex: page.after?.at, limit: page.limit });
@@ -141,7 +178,9 @@ export class ApiReads {
     return {
       ...shown,
       actionDigest: this.#key.present(d.actionDigest),
-      ...(d.outcome === 'pending' ? { approval: { ...d.approval, actionDigest: this.#key.present(d.approval.actionDigest) } } : {}),
+      ...(d.outcome === 'pending'
+        ? { approval: { ...d.approval, actionDigest: this.#key.present(d.approval.actionDigest) } }
+        : {}),
     } as Omit<Decision, 'effects'>;
   }
 }

@@ -22,7 +22,12 @@ function watchedFields(policy: CompiledPolicy): string[] {
   return [...out];
 }
 
-export async function recordAuditFacts(facts: readonly AuditFact[], policy: CompiledPolicy, store: Store, now: number): Promise<AuditSummary> {
+export async function recordAuditFacts(
+  facts: readonly AuditFact[],
+  policy: CompiledPolicy,
+  store: Store,
+  now: number,
+): Promise<AuditSummary> {
   const fields = watchedFields(policy);
   const undecided: { auditId: string; agent: string; verb: string; target: string }[] = [];
   let recorded = 0;
@@ -36,7 +41,13 @@ export async function recordAuditFacts(facts: readonly AuditFact[], policy: Comp
       for (const field of fields) {
         const value = fieldValue(f.responseObject, field);
         if (value === undefined) continue;
-        await store.recordFieldChange({ objectKey: objectKey(f.action.target), field, value, actor: f.action.subject.username, at: f.time ? Date.parse(f.time) : now });
+        await store.recordFieldChange({
+          objectKey: objectKey(f.action.target),
+          field,
+          value,
+          actor: f.action.subject.username,
+          at: f.time ? Date.parse(f.time) : now,
+        });
         fieldChanges++;
       }
     }
@@ -46,7 +57,12 @@ export async function recordAuditFacts(facts: readonly AuditFact[], policy: Comp
     const reachedWithoutDecision = ok && mutation && !f.decidedByTether;
     const leaf = auditLeaf(
       {
-        agent: agent && { name: agent.name, owner: agent.spec.owner.id, authorityClass: agent.authorityClass, mode: agent.mode },
+        agent: agent && {
+          name: agent.name,
+          owner: agent.spec.owner.id,
+          authorityClass: agent.authorityClass,
+          mode: agent.mode,
+        },
         username: f.action.subject.username,
         verb: f.action.verb,
         target: f.action.target,
@@ -61,7 +77,13 @@ export async function recordAuditFacts(facts: readonly AuditFact[], policy: Comp
     );
     await store.append(leaf);
     recorded++;
-    if (reachedWithoutDecision) undecided.push({ auditId: f.auditId, agent: agent?.name ?? f.action.subject.username, verb: f.action.verb, target: objectKey(f.action.target) });
+    if (reachedWithoutDecision)
+      undecided.push({
+        auditId: f.auditId,
+        agent: agent?.name ?? f.action.subject.username,
+        verb: f.action.verb,
+        target: objectKey(f.action.target),
+      });
   }
   return { recorded, undecided, fieldChanges };
 }

@@ -124,7 +124,13 @@ export function chainTree(entries: readonly LedgerEntry[]): ChainNode[] {
   const nodes = new Map<string, ChainNode>();
   for (const [key, es] of groups) {
     const c = es[0]?.leaf.chain;
-    nodes.set(key, { agent: es[0]?.leaf.agent ?? '?', depth: c?.depth ?? 0, path: c?.path ?? [], hops: hopsOf(es, start), children: [] });
+    nodes.set(key, {
+      agent: es[0]?.leaf.agent ?? '?',
+      depth: c?.depth ?? 0,
+      path: c?.path ?? [],
+      hops: hopsOf(es, start),
+      children: [],
+    });
   }
   const roots: ChainNode[] = [];
   for (const n of nodes.values()) {
@@ -143,7 +149,19 @@ async function breakersOf(store: Store, id: string, entries: readonly LedgerEntr
     const d = (e.leaf.detail ?? {}) as { scope?: string; key?: string; from?: string; to?: string; cause?: number };
     const ours = (d.cause !== undefined && indexes.has(d.cause)) || (d.scope === 'chain' && d.key === id);
     return ours
-      ? [{ index: e.index, time: e.leaf.time, scope: d.scope ?? '?', key: d.key ?? '?', from: d.from, to: d.to, rule: e.leaf.rules?.[0], message: e.leaf.message, cause: d.cause }]
+      ? [
+          {
+            index: e.index,
+            time: e.leaf.time,
+            scope: d.scope ?? '?',
+            key: d.key ?? '?',
+            from: d.from,
+            to: d.to,
+            rule: e.leaf.rules?.[0],
+            message: e.leaf.message,
+            cause: d.cause,
+          },
+        ]
       : [];
   });
 }

@@ -17,7 +17,9 @@ export function digestKey(secret: Buffer): DigestKey {
   if (secret.length < 32) throw new Error('the digest key must hold at least 32 bytes');
   return {
     present: ((internal: string | undefined) =>
-      internal === undefined ? undefined : `hmac-sha256:${createHmac('sha256', secret).update(internal).digest('hex')}`) as DigestKey['present'],
+      internal === undefined
+        ? undefined
+        : `hmac-sha256:${createHmac('sha256', secret).update(internal).digest('hex')}`) as DigestKey['present'],
   };
 }
 

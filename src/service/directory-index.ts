@@ -34,7 +34,9 @@ export function groupAliases(g: ScimResource): string[] {
 }
 
 export function memberIds(g: ScimResource): string[] {
-  return Array.isArray(g.members) ? (g.members as { value?: unknown }[]).flatMap((m) => (typeof m?.value === 'string' ? [m.value] : [])) : [];
+  return Array.isArray(g.members)
+    ? (g.members as { value?: unknown }[]).flatMap((m) => (typeof m?.value === 'string' ? [m.value] : []))
+    : [];
 }
 
 /** SCIM `active` is a boolean; absent means active (RFC 7643 §4.1.1 leaves it to the provider; Entra and Okta always send it). */
@@ -104,7 +106,8 @@ export class DirectoryIndex {
     const u = users[0] === undefined ? undefined : this.users.get(users[0]);
     if (u) return { kind: 'user', id: u.id, userName: String(u.userName), active: isActive(u) };
     const g = groups[0] === undefined ? undefined : this.groups.get(groups[0]);
-    if (g) return { kind: 'group', id: g.id, displayName: String(g.displayName), activeMembers: this.activeMembers(g.id) };
+    if (g)
+      return { kind: 'group', id: g.id, displayName: String(g.displayName), activeMembers: this.activeMembers(g.id) };
     return undefined;
   }
 

@@ -20,7 +20,9 @@ export interface OwnerChange {
   readonly notify: readonly string[];
 }
 
-export type DirectoryResult<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly conflict: 'uniqueness' | 'version' | 'missing'; readonly why: string };
+export type DirectoryResult<T> =
+  | { readonly ok: true; readonly value: T }
+  | { readonly ok: false; readonly conflict: 'uniqueness' | 'version' | 'missing'; readonly why: string };
 
 export interface DirectoryDeps {
   readonly store: Store;
@@ -93,7 +95,9 @@ export class DirectoryService {
       data: JSON.stringify(resource),
       previous,
     };
-    return this.#serial(() => this.#apply([write], [resource], []).then((r) => (r.ok ? { ok: true, value: resource } : r)));
+    return this.#serial(() =>
+      this.#apply([write], [resource], []).then((r) => (r.ok ? { ok: true, value: resource } : r)),
+    );
   }
 
   /** Deletes a resource; deleting a user also takes it out of every group (RFC 7644 §3.6). */
@@ -111,7 +115,15 @@ export class DirectoryService {
             meta: { ...g.meta, version: `W/"${v + 1}"`, lastModified: new Date(this.#clock()).toISOString() },
           };
           puts.push(updated);
-          writes.push({ kind: 'put', type: 'Group', id: g.id, nameKey: keyOf(g), version: v + 1, data: JSON.stringify(updated), previous: v });
+          writes.push({
+            kind: 'put',
+            type: 'Group',
+            id: g.id,
+            nameKey: keyOf(g),
+            version: v + 1,
+            data: JSON.stringify(updated),
+            previous: v,
+          });
         }
       }
       const r = await this.#apply(writes, puts, [{ type, id }]);
@@ -142,18 +154,32 @@ export class DirectoryService {
     undo();
     const now = this.#clock();
     const changes = ownerChanges(policy, before, after);
-    const leaves = changes.map((c) => ownerLeaf(policy, c.agent, c.event === 'owner-inactive' ? { event: c.event, why: c.why as string } : { event: c.event }, now));
+    const leaves = changes.map((c) =>
+      ownerLeaf(
+        policy,
+        c.agent,
+        c.event === 'owner-inactive' ? { event: c.event, why: c.why as string } : { event: c.event },
+        now,
+      ),
+    );
     const r = await this.#deps.store.writeDirectory(writes, leaves, now);
     if (!r.ok) return r;
     this.#applyToIndex(puts, removes);
     // Ours is applied already; if another writer moved the head in between, the next refresh reloads.
     this.#version = r.version === this.#version + 1 ? r.version : -1;
-    if (changes.length > 0) this.#deps.onOwnerChange?.(changes.map((c, i) => ({ ...c, ledgerIndex: r.indexes[i] as number, notify: notifyList(policy, c.agent) })));
+    if (changes.length > 0)
+      this.#deps.onOwnerChange?.(
+        changes.map((c, i) => ({ ...c, ledgerIndex: r.indexes[i] as number, notify: notifyList(policy, c.agent) })),
+      );
     return { ok: true };
   }
 
   #applyToIndex(puts: ScimResource[], removes: { type: ScimResourceType; id: string }[]): () => void {
-    const old = [...puts.map((p) => ({ type: p.meta.resourceType, id: p.id })), ...removes].map(({ type, id }) => ({ type, id, was: this.index.get(type, id) }));
+    const old = [...puts.map((p) => ({ type: p.meta.resourceType, id: p.id })), ...removes].map(({ type, id }) => ({
+      type,
+      id,
+      was: this.index.get(type, id),
+    }));
     for (const r of removes) this.index.remove(r.type, r.id);
     for (const p of puts) this.index.put(p);
     return () => {
@@ -170,8 +196,10 @@ function ownerChanges(policy: CompiledPolicy, before: Map<string, string>, after
   for (const a of policy.agents.values()) {
     const was = before.get(a.name);
     const now = after.get(a.name);
-    if (was === undefined && now !== undefined) out.push({ agent: a.name, owner: a.spec.owner.id, event: 'owner-inactive', why: now });
-    if (was !== undefined && now === undefined) out.push({ agent: a.name, owner: a.spec.owner.id, event: 'owner-restored' });
+    if (was === undefined && now !== undefined)
+      out.push({ agent: a.name, owner: a.spec.owner.id, event: 'owner-inactive', why: now });
+    if (was !== undefined && now === undefined)
+      out.push({ agent: a.name, owner: a.spec.owner.id, event: 'owner-restored' });
   }
   return out;
 }

@@ -11,7 +11,12 @@ export interface ProvenEntry {
   readonly index: number;
   readonly leaf: LedgerEntry['leaf'];
   /** The inclusion path (hex, leaf side first) to the checkpoint's root, and whether it checked out. */
-  readonly proof: { readonly verified: boolean; readonly treeSize: number; readonly path: readonly string[]; readonly problem?: string };
+  readonly proof: {
+    readonly verified: boolean;
+    readonly treeSize: number;
+    readonly path: readonly string[];
+    readonly problem?: string;
+  };
 }
 
 export interface CheckpointInfo {
@@ -45,7 +50,13 @@ export class EvidenceProver {
 
   info(): CheckpointInfo {
     const c = this.checkpoint;
-    return { size: c.size, root: c.root.toString('hex'), time: new Date(c.time).toISOString(), keyId: c.keyId, signatureValid: this.signatureValid };
+    return {
+      size: c.size,
+      root: c.root.toString('hex'),
+      time: new Date(c.time).toISOString(),
+      keyId: c.keyId,
+      signatureValid: this.signatureValid,
+    };
   }
 
   /**
@@ -56,7 +67,12 @@ export class EvidenceProver {
    */
   prove(entry: LedgerEntry): ProvenEntry {
     const size = this.checkpoint.size;
-    if (entry.index >= size) return { index: entry.index, leaf: entry.leaf, proof: { verified: false, treeSize: size, path: [], problem: 'not covered by the checkpoint' } };
+    if (entry.index >= size)
+      return {
+        index: entry.index,
+        leaf: entry.leaf,
+        proof: { verified: false, treeSize: size, path: [], problem: 'not covered by the checkpoint' },
+      };
     const path = this.#tree.inclusionProof(entry.index, size);
     const rehashed = leafHash(entry.data);
     const problem = !this.signatureValid
@@ -71,7 +87,12 @@ export class EvidenceProver {
     return {
       index: entry.index,
       leaf: entry.leaf,
-      proof: { verified: problem === undefined, treeSize: size, path: path.map((h) => h.toString('hex')), ...(problem ? { problem } : {}) },
+      proof: {
+        verified: problem === undefined,
+        treeSize: size,
+        path: path.map((h) => h.toString('hex')),
+        ...(problem ? { problem } : {}),
+      },
     };
   }
 }

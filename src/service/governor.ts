@@ -1,14 +1,27 @@
 // The orchestration every enforcement point shares: resolve, prefetch, decide (pure), commit.
 // It holds no policy logic: who may approve or reset is asked of src/engine/approvers.ts.
 import { type Action, type Intent, isMutation } from '../engine/action.ts';
-import { mayApprove, mayApproveExpansion, mayResetBreaker, isAgentIdentity, type Verdict } from '../engine/approvers.ts';
+import {
+  mayApprove,
+  mayApproveExpansion,
+  mayResetBreaker,
+  isAgentIdentity,
+  type Verdict,
+} from '../engine/approvers.ts';
 import type { ClusterView } from '../engine/cluster-view.ts';
 import { decide } from '../engine/decide.ts';
 import type { BreakerScope, Decision } from '../engine/decision.ts';
 import { type OwnershipView, resolveAgent } from '../engine/rules/accountability.ts';
 import { EMPTY_STATE } from '../engine/state.ts';
 import type { CompiledAgent, CompiledPolicy } from '../policy/compile.ts';
-import type { AgentStateNeeds, ExpansionRequest, HumanVerdict, Store, StoredApproval, StoredBreaker } from '../store/store.ts';
+import type {
+  AgentStateNeeds,
+  ExpansionRequest,
+  HumanVerdict,
+  Store,
+  StoredApproval,
+  StoredBreaker,
+} from '../store/store.ts';
 import { decisionLeaf, intentLeaf } from '../ledger/leaves.ts';
 import { requestedObjects } from './requested-objects.ts';
 
@@ -24,7 +37,11 @@ export interface GovernedDecision {
 }
 
 /** Why a human's request was refused, shaped for an HTTP status: 403, 404, 409 or 400. */
-export type Refused = { readonly ok: false; readonly code: 'forbidden' | 'not-found' | 'conflict' | 'invalid'; readonly why: string };
+export type Refused = {
+  readonly ok: false;
+  readonly code: 'forbidden' | 'not-found' | 'conflict' | 'invalid';
+  readonly why: string;
+};
 
 export type Done<T> = ({ readonly ok: true; readonly ledgerIndex: number } & T) | Refused;
 
@@ -38,7 +55,10 @@ export function stateNeeds(agent: CompiledAgent): AgentStateNeeds {
     budgets: agent.budgets.map((b) => ({ id: b.id, windowMs: b.windowMs })),
     breakerWindowMs: agent.breakerWindowMs,
     rateWindowMs: RATE_WINDOW_MS,
-    oscillation: osc && agent.oscillationWindowMs !== undefined ? { fields: osc.fields, windowMs: agent.oscillationWindowMs } : undefined,
+    oscillation:
+      osc && agent.oscillationWindowMs !== undefined
+        ? { fields: osc.fields, windowMs: agent.oscillationWindowMs }
+        : undefined,
   };
 }
 
@@ -46,7 +66,9 @@ const refuse = (code: Refused['code'], why: string): Refused => ({ ok: false, co
 const forbidden = (v: Verdict): Refused | undefined => (v.ok ? undefined : refuse('forbidden', v.why));
 
 function needsReason(reason: string): Refused | undefined {
-  return reason.trim() === '' ? refuse('invalid', 'a reason is required: the ledger records why a human lifted or changed a control') : undefined;
+  return reason.trim() === ''
+    ? refuse('invalid', 'a reason is required: the ledger records why a human lifted or changed a control')
+    : undefined;
 }
 
 export class Governor {
@@ -57,7 +79,12 @@ export class Governor {
   /** Who can do what in the cluster, for containment; absent where no view is kept (agents then fail closed there). */
   #cluster: ClusterView | undefined;
 
-  constructor(opts: { readonly policy: CompiledPolicy; readonly store: Store; readonly clock?: () => number; readonly cluster?: ClusterView }) {
+  constructor(opts: {
+    readonly policy: CompiledPolicy;
+    readonly store: Store;
+    readonly clock?: () => number;
+    readonly cluster?: ClusterView;
+  }) {
     this.#policy = opts.policy;
     this.store = opts.store;
     this.#clock = opts.clock ?? Date.now;
@@ -84,7 +111,11 @@ export class Governor {
   }
 
   /** An agent declares why it is about to act, for writes that cannot carry the annotation. Ledgered. */
-  async declareIntent(username: string, intent: Intent, ttlMs: number): Promise<Done<{ agent: string; expiresAt: number }>> {
+  async declareIntent(
+    username: string,
+    intent: Intent,
+    ttlMs: number,
+  ): Promise<Done<{ agent: string; expiresAt: number }>> {
     const who = resolveAgent({ username, groups: [] }, this.#policy);
     if (who.kind !== 'agent') return refuse('forbidden', `${username} is not a registered agent`);
     const now = this.#clock();
@@ -92,7 +123,15 @@ export class Governor {
     await this.store.declareIntent(username, intent, now, expiresAt);
     const a = who.agent;
     const ledgerIndex = await this.store.append(
-      intentLeaf({ agent: { name: a.name, owner: a.spec.owner.id, authorityClass: a.authorityClass, mode: a.mode }, username, intent, expiresAt }, now),
+      intentLeaf(
+        {
+          agent: { name: a.name, owner: a.spec.owner.id, authorityClass: a.authorityClass, mode: a.mode },
+          username,
+          intent,
+          expiresAt,
+        },
+        now,
+      ),
     );
     return { ok: true, ledgerIndex, agent: a.name, expiresAt };
   }
@@ -103,7 +142,8 @@ export class Governor {
     // A commit refused because another decision filled the budget (or used the approval) first
     // is decided once more on fresh state: that second decision sees the limit and refuses.
     const resolution = resolveAgent(action.subject, policy);
-    if (resolution.kind === 'not-an-agent') return { decision: decide(action, policy, EMPTY_STATE, this.#clock(), this.#cluster) };
+    if (resolution.kind === 'not-an-agent')
+      return { decision: decide(action, policy, EMPTY_STATE, this.#clock(), this.#cluster) };
     const needs = resolution.kind === 'agent' ? stateNeeds(resolution.agent) : undefined;
     for (let attempt = 0; attempt < 2; attempt++) {
       const now = this.#clock();
@@ -113,11 +153,15 @@ export class Governor {
         decisionLeaf(action, decision, now),
         decision.effects,
         now,
-        decision.outcome === 'pending' ? { approvalAsk: decision.approval, requested: requestedObjects(action) } : undefined,
+        decision.outcome === 'pending'
+          ? { approvalAsk: decision.approval, requested: requestedObjects(action) }
+          : undefined,
       );
       if (committed.ok) return { decision, ledgerIndex: committed.index, approvalId: committed.approvalId };
     }
-    throw new ContentionError(`${action.subject.username}: ${action.verb} lost the race for a budget or approval twice; retry`);
+    throw new ContentionError(
+      `${action.subject.username}: ${action.verb} lost the race for a budget or approval twice; retry`,
+    );
   }
 
   /**
@@ -131,7 +175,11 @@ export class Governor {
     for (const a of actions) previews.push(await this.#preview(a));
     const firstDeny = previews.findIndex((d) => d.outcome === 'deny');
     const positions =
-      firstDeny >= 0 ? [firstDeny] : previews.some((d) => d.outcome === 'pending') ? previews.flatMap((d, i) => (d.outcome === 'pending' ? [i] : [])) : actions.map((_, i) => i);
+      firstDeny >= 0
+        ? [firstDeny]
+        : previews.some((d) => d.outcome === 'pending')
+          ? previews.flatMap((d, i) => (d.outcome === 'pending' ? [i] : []))
+          : actions.map((_, i) => i);
     const out: (GovernedDecision & { position: number })[] = [];
     for (const position of positions) {
       const g = await this.decide(actions[position] as Action);
@@ -155,7 +203,11 @@ export class Governor {
     const resolution = resolveAgent(action.subject, this.#policy);
     if (resolution.kind === 'not-an-agent') return decide(action, this.#policy, EMPTY_STATE, now, this.#cluster);
     const withIntent = await this.#withDeclaredIntent(action);
-    const state = await this.store.stateFor(resolution.kind === 'agent' ? stateNeeds(resolution.agent) : undefined, withIntent, now);
+    const state = await this.store.stateFor(
+      resolution.kind === 'agent' ? stateNeeds(resolution.agent) : undefined,
+      withIntent,
+      now,
+    );
     return decide(withIntent, this.#policy, state, now, this.#cluster);
   }
 
@@ -174,14 +226,20 @@ export class Governor {
     const request = await this.store.approval(id);
     if (!request) return refuse('not-found', `no approval ${id}`);
     const agent = policy.agents.get(request.agent);
-    if (!agent) return refuse('conflict', `agent ${request.agent} is no longer in the policy; its requests can only lapse`);
+    if (!agent)
+      return refuse('conflict', `agent ${request.agent} is no longer in the policy; its requests can only lapse`);
     const no = forbidden(mayApprove(v.by, agent, policy));
     if (no) return no;
     const r = await this.store.decideApproval(id, v, this.#clock());
     return r.ok ? { ok: true, ledgerIndex: r.index, approval: r.approval } : refuse('conflict', r.why);
   }
 
-  async resetBreaker(scope: BreakerScope, key: string, by: string, reason: string): Promise<Done<{ breaker: StoredBreaker }>> {
+  async resetBreaker(
+    scope: BreakerScope,
+    key: string,
+    by: string,
+    reason: string,
+  ): Promise<Done<{ breaker: StoredBreaker }>> {
     const policy = this.#policy;
     const invalid = needsReason(reason);
     if (invalid) return invalid;
@@ -202,7 +260,12 @@ export class Governor {
     return { ok: true, ledgerIndex: r.index };
   }
 
-  async decideExpansion(id: string, by: string, verdict: HumanVerdict['verdict'], reason: string): Promise<Done<{ request: ExpansionRequest }>> {
+  async decideExpansion(
+    id: string,
+    by: string,
+    verdict: HumanVerdict['verdict'],
+    reason: string,
+  ): Promise<Done<{ request: ExpansionRequest }>> {
     const policy = this.#policy;
     const invalid = needsReason(reason);
     if (invalid) return invalid;
@@ -218,7 +281,10 @@ export class Governor {
 }
 
 function adminOnly(person: string, policy: CompiledPolicy): Verdict {
-  if (isAgentIdentity(person, policy)) return { ok: false, why: `${person} is an agent identity: agents may never widen a boundary` };
+  if (isAgentIdentity(person, policy))
+    return { ok: false, why: `${person} is an agent identity: agents may never widen a boundary` };
   const admins = policy.governance.spec.approvals?.administrators ?? [];
-  return admins.includes(person) ? { ok: true } : { ok: false, why: `only administrators (${admins.join(', ') || 'none configured'}) may admit a new agent` };
+  return admins.includes(person)
+    ? { ok: true }
+    : { ok: false, why: `only administrators (${admins.join(', ') || 'none configured'}) may admit a new agent` };
 }

@@ -98,7 +98,8 @@ function walk(v: unknown, path: string, pointer: string, out: Highlight[]): void
     return;
   }
   if (isObj(v)) {
-    for (const [k, child] of Object.entries(v)) walk(child, path ? `${path}.${k}` : k, `${pointer}/${escapePointerToken(k)}`, out);
+    for (const [k, child] of Object.entries(v))
+      walk(child, path ? `${path}.${k}` : k, `${pointer}/${escapePointerToken(k)}`, out);
     return;
   }
   const why = WHY.find(([re]) => re.test(path))?.[1];

@@ -21,10 +21,26 @@ export interface AgentActivity {
     readonly reads: number;
   };
   /** Approval verdicts on this agent's requests: who said what. */
-  readonly approvals: readonly { readonly index: number; readonly approvalId?: string; readonly by?: string; readonly verdict?: string; readonly time: string }[];
-  readonly expansions: readonly { readonly index: number; readonly status?: string; readonly by?: string; readonly time: string }[];
+  readonly approvals: readonly {
+    readonly index: number;
+    readonly approvalId?: string;
+    readonly by?: string;
+    readonly verdict?: string;
+    readonly time: string;
+  }[];
+  readonly expansions: readonly {
+    readonly index: number;
+    readonly status?: string;
+    readonly by?: string;
+    readonly time: string;
+  }[];
   readonly breakerTrips: readonly { readonly index: number; readonly rule?: string; readonly time: string }[];
-  readonly ownership: readonly { readonly index: number; readonly event?: string; readonly time: string; readonly message?: string }[];
+  readonly ownership: readonly {
+    readonly index: number;
+    readonly event?: string;
+    readonly time: string;
+    readonly message?: string;
+  }[];
   /** Ledger positions of the first and last entry counted. */
   readonly firstIndex?: number;
   readonly lastIndex?: number;
@@ -38,7 +54,10 @@ export interface OwnerReport {
   readonly checkpoint?: CheckpointInfo;
 }
 
-async function entriesOf(store: Store, q: { agent?: string; owner?: string; since: number; until: number }): Promise<LedgerEntry[]> {
+async function entriesOf(
+  store: Store,
+  q: { agent?: string; owner?: string; since: number; until: number },
+): Promise<LedgerEntry[]> {
   const out: LedgerEntry[] = [];
   let fromIndex = 0;
   for (;;) {
@@ -66,10 +85,20 @@ function tally(agent: string, entries: readonly LedgerEntry[], authorityClass: s
       else actions.pending++;
       if (isMutation(leaf.verb ?? 'get')) actions.mutations++;
       else actions.reads++;
-    } else if (leaf.kind === 'approval') a.approvals.push({ index, approvalId: leaf.approvals?.[0], by: leaf.actor, verdict: detail.verdict as string, time: leaf.time });
-    else if (leaf.kind === 'boundary') a.expansions.push({ index, status: detail.status as string, by: leaf.actor, time: leaf.time });
-    else if (leaf.kind === 'breaker' && detail.to === 'open') a.breakerTrips.push({ index, rule: leaf.rules?.[0], time: leaf.time });
-    else if (leaf.kind === 'owner') a.ownership.push({ index, event: detail.event as string, time: leaf.time, message: leaf.message });
+    } else if (leaf.kind === 'approval')
+      a.approvals.push({
+        index,
+        approvalId: leaf.approvals?.[0],
+        by: leaf.actor,
+        verdict: detail.verdict as string,
+        time: leaf.time,
+      });
+    else if (leaf.kind === 'boundary')
+      a.expansions.push({ index, status: detail.status as string, by: leaf.actor, time: leaf.time });
+    else if (leaf.kind === 'breaker' && detail.to === 'open')
+      a.breakerTrips.push({ index, rule: leaf.rules?.[0], time: leaf.time });
+    else if (leaf.kind === 'owner')
+      a.ownership.push({ index, event: detail.event as string, time: leaf.time, message: leaf.message });
   }
   return { agent, authorityClass, actions, ...a, firstIndex: entries[0]?.index, lastIndex: entries.at(-1)?.index };
 }
@@ -78,7 +107,14 @@ function tally(agent: string, entries: readonly LedgerEntry[], authorityClass: s
  * The owner's agents are those the policy names them for now, and those the ledger shows they
  * owned in the period (an agent re-assigned since still counts for the time it was theirs).
  */
-export async function ownerReport(store: Store, ledger: Ledger, policy: CompiledPolicy, owner: string, since: number, until: number): Promise<OwnerReport> {
+export async function ownerReport(
+  store: Store,
+  ledger: Ledger,
+  policy: CompiledPolicy,
+  owner: string,
+  since: number,
+  until: number,
+): Promise<OwnerReport> {
   const owned = await entriesOf(store, { owner, since, until });
   const names = new Set([
     ...[...policy.agents.values()].filter((a) => a.spec.owner.id === owner).map((a) => a.name),
@@ -88,12 +124,26 @@ export async function ownerReport(store: Store, ledger: Ledger, policy: Compiled
   let highest = -1;
   for (const name of [...names].sort()) {
     // Entries of this agent while this person owned it, plus those that carry no owner (approval verdicts, expansions, breaker moves).
-    const entries = (await entriesOf(store, { agent: name, since, until })).filter((e) => e.leaf.owner === undefined || e.leaf.owner === owner);
+    const entries = (await entriesOf(store, { agent: name, since, until })).filter(
+      (e) => e.leaf.owner === undefined || e.leaf.owner === owner,
+    );
     highest = Math.max(highest, entries.at(-1)?.index ?? -1);
-    agents.push(tally(name, entries, policy.agents.get(name)?.authorityClass ?? entries.find((e) => e.leaf.authorityClass)?.leaf.authorityClass));
+    agents.push(
+      tally(
+        name,
+        entries,
+        policy.agents.get(name)?.authorityClass ?? entries.find((e) => e.leaf.authorityClass)?.leaf.authorityClass,
+      ),
+    );
   }
   const prover = highest >= 0 ? await EvidenceProver.covering(ledger, highest) : undefined;
-  return { owner, since: new Date(since).toISOString(), until: new Date(until).toISOString(), agents, ...(prover ? { checkpoint: prover.info() } : {}) };
+  return {
+    owner,
+    since: new Date(since).toISOString(),
+    until: new Date(until).toISOString(),
+    agents,
+    ...(prover ? { checkpoint: prover.info() } : {}),
+  };
 }
 
 export function reportMarkdown(r: OwnerReport): string {
@@ -113,9 +163,12 @@ export function reportMarkdown(r: OwnerReport): string {
       `| ${x.allowed} | ${x.refused} | ${x.pending} | ${x.proposals} | ${x.mutations} | ${x.reads} |`,
       '',
     );
-    for (const p of a.approvals) lines.push(`- approval ${p.approvalId ?? ''}: ${p.verdict} by ${p.by} at ${p.time} (ledger ${p.index})`);
-    for (const e of a.expansions) lines.push(`- boundary expansion ${e.status} by ${e.by} at ${e.time} (ledger ${e.index})`);
-    for (const b of a.breakerTrips) lines.push(`- breaker tripped${b.rule ? ` (${b.rule})` : ''} at ${b.time} (ledger ${b.index})`);
+    for (const p of a.approvals)
+      lines.push(`- approval ${p.approvalId ?? ''}: ${p.verdict} by ${p.by} at ${p.time} (ledger ${p.index})`);
+    for (const e of a.expansions)
+      lines.push(`- boundary expansion ${e.status} by ${e.by} at ${e.time} (ledger ${e.index})`);
+    for (const b of a.breakerTrips)
+      lines.push(`- breaker tripped${b.rule ? ` (${b.rule})` : ''} at ${b.time} (ledger ${b.index})`);
     for (const o of a.ownership) lines.push(`- ownership: ${o.event} at ${o.time} (ledger ${o.index})`);
     if (a.firstIndex !== undefined) lines.push('', `Ledger entries ${a.firstIndex}–${a.lastIndex}.`);
     lines.push('');

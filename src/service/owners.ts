@@ -67,13 +67,19 @@ export class OwnersService {
     }
     return [...byOwner].map(([owner, agents]) => {
       const problem = directoryProblem(owner, policy.ownership);
-      return { owner, directory: policy.ownership?.directory ? (problem ? { problem } : 'live') : 'not-configured', agents };
+      return {
+        owner,
+        directory: policy.ownership?.directory ? (problem ? { problem } : 'live') : 'not-configured',
+        agents,
+      };
     });
   }
 
   /** Agents whose owner is missing, inactive or whose attestation lapsed: none of them may act. */
   orphans(): (OwnedAgent & { readonly owner: string })[] {
-    return this.list().flatMap((o) => o.agents.filter((a) => a.status !== 'live').map((a) => ({ ...a, owner: o.owner })));
+    return this.list().flatMap((o) =>
+      o.agents.filter((a) => a.status !== 'live').map((a) => ({ ...a, owner: o.owner })),
+    );
   }
 
   /** Agents whose attestation lapses within `withinMs`, not yet lapsed. */
@@ -83,7 +89,8 @@ export class OwnersService {
     const out: { agent: string; owner: string; until: number }[] = [];
     for (const a of policy.agents.values()) {
       const until = attestationDue(a, policy);
-      if (until !== undefined && until > now && until - now <= withinMs) out.push({ agent: a.name, owner: a.spec.owner.id, until });
+      if (until !== undefined && until > now && until - now <= withinMs)
+        out.push({ agent: a.name, owner: a.spec.owner.id, until });
     }
     return out;
   }
@@ -100,16 +107,24 @@ export class OwnersService {
   }
 
   /** The owner's own word, ledgered: they still answer for `agentName` until `until`. */
-  async attest(person: string, agentName: string, until: number, reason: string): Promise<Done<{ agent: string; owner: string; until: string }>> {
+  async attest(
+    person: string,
+    agentName: string,
+    until: number,
+    reason: string,
+  ): Promise<Done<{ agent: string; owner: string; until: string }>> {
     const policy = this.#policy();
     const now = this.#clock();
     const agent = policy.agents.get(agentName);
     if (!agent) return refuse('not-found', `no agent ${agentName}`);
     const owner = agent.spec.owner.id;
-    if (!this.#speaksAsOwner(person, owner)) return refuse('forbidden', `only the owner (${owner}) attests ownership of ${agentName}; ${person} is not them`);
+    if (!this.#speaksAsOwner(person, owner))
+      return refuse('forbidden', `only the owner (${owner}) attests ownership of ${agentName}; ${person} is not them`);
     const gone = directoryProblem(person, policy.ownership);
-    if (gone && person.toLowerCase() === owner.toLowerCase()) return refuse('forbidden', `${gone}: a departed owner cannot attest`);
-    if (reason.trim() === '') return refuse('invalid', 'a reason is required: the ledger records why the owner still answers for the agent');
+    if (gone && person.toLowerCase() === owner.toLowerCase())
+      return refuse('forbidden', `${gone}: a departed owner cannot attest`);
+    if (reason.trim() === '')
+      return refuse('invalid', 'a reason is required: the ledger records why the owner still answers for the agent');
     if (!Number.isFinite(until) || until <= now) return refuse('invalid', 'until must be a time in the future');
     if (until - now > MAX_ATTESTATION_MS) return refuse('invalid', 'an attestation runs at most a year');
     const r = await this.#store.attest(

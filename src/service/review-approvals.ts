@@ -29,7 +29,12 @@ export interface QueuedApproval extends ShownApproval {
 export interface ApprovalDetail {
   readonly approval: ShownApproval;
   readonly ttlLeftMs: number;
-  readonly agent?: { readonly name: string; readonly owner?: string; readonly authorityClass?: string; readonly mode?: string };
+  readonly agent?: {
+    readonly name: string;
+    readonly owner?: string;
+    readonly authorityClass?: string;
+    readonly mode?: string;
+  };
   /** From the ledger entry that opened the request. */
   readonly request?: {
     readonly ledgerIndex: number;
@@ -51,7 +56,8 @@ function standing(viewer: string, a: StoredApproval, policy: CompiledPolicy, now
   const alreadyApproved = a.approvedBy.includes(viewer);
   if (a.status !== 'pending') return { mayDecide: false, why: `it is ${a.status}`, alreadyApproved };
   if (a.expiresAt <= now) return { mayDecide: false, why: 'it expired; the agent must ask again', alreadyApproved };
-  if (alreadyApproved) return { mayDecide: false, why: 'you approved it already; it waits for others', alreadyApproved };
+  if (alreadyApproved)
+    return { mayDecide: false, why: 'you approved it already; it waits for others', alreadyApproved };
   const agent = policy.agents.get(a.agent);
   if (!agent) return { mayDecide: false, why: `agent ${a.agent} is no longer registered`, alreadyApproved };
   const v = mayApprove(viewer, agent, policy);
@@ -70,11 +76,22 @@ export async function approvalQueue(
   present: PresentApproval,
 ): Promise<{ approvals: QueuedApproval[]; waitingOnYou: number }> {
   const pending = (await store.approvals({ status: 'pending' })).filter((a) => a.expiresAt > now);
-  const approvals = pending.map((a) => ({ ...present(a), ttlLeftMs: a.expiresAt - now, waitingOnYou: standing(viewer, a, policy, now).mayDecide }));
+  const approvals = pending.map((a) => ({
+    ...present(a),
+    ttlLeftMs: a.expiresAt - now,
+    waitingOnYou: standing(viewer, a, policy, now).mayDecide,
+  }));
   return { approvals, waitingOnYou: approvals.filter((a) => a.waitingOnYou).length };
 }
 
-export async function approvalDetail(store: Store, policy: CompiledPolicy, id: string, viewer: string, now: number, present: PresentApproval): Promise<ApprovalDetail | undefined> {
+export async function approvalDetail(
+  store: Store,
+  policy: CompiledPolicy,
+  id: string,
+  viewer: string,
+  now: number,
+  present: PresentApproval,
+): Promise<ApprovalDetail | undefined> {
   const approval = await store.approval(id);
   if (!approval) return undefined;
   const [opened] = await store.entries(approval.requestIndex, approval.requestIndex + 1);

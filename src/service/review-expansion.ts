@@ -20,11 +20,18 @@ export type ClusterView = () => Promise<AccessInputs | undefined>;
  * informers in `tether serve`), with the Agents as they are enforced. `objects` returns undefined
  * until it holds a complete picture (every kind listed once).
  */
-export function clusterViewFrom(objects: () => readonly KubeObject[] | undefined, policy: () => CompiledPolicy): ClusterView {
+export function clusterViewFrom(
+  objects: () => readonly KubeObject[] | undefined,
+  policy: () => CompiledPolicy,
+): ClusterView {
   return async () => {
     const objs = objects();
     if (!objs) return undefined;
-    const agents = [...policy().agents.values()].map((a) => ({ name: a.name, spec: a.spec, source: { origin: 'enforced policy' } }));
+    const agents = [...policy().agents.values()].map((a) => ({
+      name: a.name,
+      spec: a.spec,
+      source: { origin: 'enforced policy' },
+    }));
     return inputsFromObjects(
       objs.map((object) => ({ object, source: { origin: 'cluster view' } })),
       { agents },
@@ -33,7 +40,12 @@ export function clusterViewFrom(objects: () => readonly KubeObject[] | undefined
 }
 
 export interface BoundaryGraph {
-  readonly nodes: readonly { readonly id: string; readonly label: string; readonly kind: 'agent' | 'namespace' | 'capability'; readonly added: boolean }[];
+  readonly nodes: readonly {
+    readonly id: string;
+    readonly label: string;
+    readonly kind: 'agent' | 'namespace' | 'capability';
+    readonly added: boolean;
+  }[];
   readonly edges: readonly { readonly from: string; readonly to: string }[];
 }
 
@@ -56,7 +68,9 @@ function ruleLabel(r: ResourceRule): string {
 }
 
 const covered = (r: ResourceRule, old: readonly ResourceRule[]) =>
-  ruleTuples(r).every((t) => old.some((o) => (o.clusterScope ?? false) === (r.clusterScope ?? false) && tupleCovered(o, t)));
+  ruleTuples(r).every((t) =>
+    old.some((o) => (o.clusterScope ?? false) === (r.clusterScope ?? false) && tupleCovered(o, t)),
+  );
 
 export function boundaryGraph(agent: string, enforced: AgentSpec, requested: AgentSpec): BoundaryGraph {
   const oldNs = enforced.boundary?.namespaces ?? [];
@@ -76,20 +90,34 @@ export function boundaryGraph(agent: string, enforced: AgentSpec, requested: Age
   return { nodes, edges };
 }
 
-async function reachOf(clusterView: ClusterView | undefined, agent: string, enforced: AgentSpec, requested: AgentSpec): Promise<ExpansionDetail['reach']> {
+async function reachOf(
+  clusterView: ClusterView | undefined,
+  agent: string,
+  enforced: AgentSpec,
+  requested: AgentSpec,
+): Promise<ExpansionDetail['reach']> {
   const inputs = clusterView ? await clusterView() : undefined;
   if (!inputs) return { clusterView: false, message: NO_CLUSTER_VIEW };
   // The comparison starts from what the server enforces, as the CLI's does.
-  const withEnforced = { ...inputs, agents: inputs.agents.map((a) => (a.name === agent ? { ...a, spec: enforced } : a)) };
+  const withEnforced = {
+    ...inputs,
+    agents: inputs.agents.map((a) => (a.name === agent ? { ...a, spec: enforced } : a)),
+  };
   const delta = reviewBoundaryExpansion(buildAccessModel(withEnforced), agent, requested);
   return { clusterView: true, lines: delta.lines, problems: delta.problems.map((p) => p.message) };
 }
 
-export async function expansionDetail(store: Store, policy: CompiledPolicy, id: string, clusterView?: ClusterView): Promise<ExpansionDetail | undefined> {
+export async function expansionDetail(
+  store: Store,
+  policy: CompiledPolicy,
+  id: string,
+  clusterView?: ClusterView,
+): Promise<ExpansionDetail | undefined> {
   const expansion = await store.expansion(id);
   if (!expansion) return undefined;
   const requested = expansion.requestedSpec as AgentSpec;
-  const enforced = ((await store.enforcedAgent(expansion.agent))?.spec ?? policy.agents.get(expansion.agent)?.spec ?? { owner: requested.owner }) as AgentSpec;
+  const enforced = ((await store.enforcedAgent(expansion.agent))?.spec ??
+    policy.agents.get(expansion.agent)?.spec ?? { owner: requested.owner }) as AgentSpec;
   return {
     expansion,
     widening: wideningChanges(enforced, requested),

@@ -26,7 +26,13 @@ export class ReviewFeed {
   #seenSize = -1;
   #polling = false;
 
-  constructor(opts: { store: Store; policy: () => CompiledPolicy; present: PresentApproval; pollMs?: number; clock?: () => number }) {
+  constructor(opts: {
+    store: Store;
+    policy: () => CompiledPolicy;
+    present: PresentApproval;
+    pollMs?: number;
+    clock?: () => number;
+  }) {
     this.#present = opts.present;
     this.#store = opts.store;
     this.#policy = opts.policy;
@@ -76,7 +82,12 @@ export class ReviewFeed {
     const now = this.#clock();
     const queue = await approvalQueue(this.#store, this.#policy(), sub.viewer, now, this.#present);
     const breakers = { breakers: await this.#store.breakers(), killSwitch: await this.#store.killSwitch() };
-    this.#emit(sub, 'approvals', queue, JSON.stringify(queue.approvals.map((a) => [a.id, a.approvedBy, a.waitingOnYou])));
+    this.#emit(
+      sub,
+      'approvals',
+      queue,
+      JSON.stringify(queue.approvals.map((a) => [a.id, a.approvedBy, a.waitingOnYou])),
+    );
     this.#emit(sub, 'breakers', breakers, JSON.stringify(breakers));
   }
 

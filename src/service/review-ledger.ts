@@ -25,7 +25,10 @@ function actionsFor(leaf: LedgerLeaf): DriftFinding['actions'] {
   return [
     { label: 'See it', command: `tether drift --repo ${repo}${rev}` },
     { label: 'Revert the cluster to Git', command: `tether drift --repo ${repo}${rev} --respond revert` },
-    { label: 'Codify the change into Git', command: `tether drift --repo ${repo}${rev} --respond codify --branch tether/codify-drift` },
+    {
+      label: 'Codify the change into Git',
+      command: `tether drift --repo ${repo}${rev} --respond codify --branch tether/codify-drift`,
+    },
   ];
 }
 

@@ -6,7 +6,9 @@ import { resolveAgent } from '../engine/rules/accountability.ts';
 import type { CompiledPolicy } from '../policy/compile.ts';
 
 /** The authenticated caller (src/server/auth.ts builds it from a bearer token). */
-export type Viewer = { readonly kind: 'human'; readonly id: string } | { readonly kind: 'agent'; readonly username: string };
+export type Viewer =
+  | { readonly kind: 'human'; readonly id: string }
+  | { readonly kind: 'agent'; readonly username: string };
 
 /** `all` for humans; otherwise the one agent the caller may see (undefined: its identity belongs to no Agent, so nothing). */
 export type Visibility = { readonly all: true } | { readonly all: false; readonly agent: string | undefined };

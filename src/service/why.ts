@@ -44,7 +44,10 @@ export interface WhyAnswer {
 }
 
 const isChange = (e: LedgerEntry) =>
-  e.leaf.kind === 'decision' && e.leaf.decision === 'allow' && isMutation(e.leaf.verb ?? 'get') && (e.leaf.detail as { dryRun?: boolean } | undefined)?.dryRun !== true;
+  e.leaf.kind === 'decision' &&
+  e.leaf.decision === 'allow' &&
+  isMutation(e.leaf.verb ?? 'get') &&
+  (e.leaf.detail as { dryRun?: boolean } | undefined)?.dryRun !== true;
 
 async function approvalEvidence(store: Store, prover: EvidenceProver, id: string): Promise<ApprovalEvidence> {
   const a = await store.approval(id);
@@ -52,19 +55,28 @@ async function approvalEvidence(store: Store, prover: EvidenceProver, id: string
   const indexes = [a.requestIndex, ...a.verdicts.map((v) => v.index)];
   const entries = await Promise.all(indexes.map(async (i) => (await store.entries(i, i + 1))[0]));
   const proven = entries.filter((e): e is LedgerEntry => e !== undefined).map((e) => prover.prove(e));
-  return { id, request: proven.find((p) => p.index === a.requestIndex), verdicts: proven.filter((p) => p.index !== a.requestIndex) };
+  return {
+    id,
+    request: proven.find((p) => p.index === a.requestIndex),
+    verdicts: proven.filter((p) => p.index !== a.requestIndex),
+  };
 }
 
 /** The audit entries that line up with a decision: the same API request (auditID), or pointing back at it. */
 function auditFor(change: LedgerEntry, audits: readonly LedgerEntry[]): LedgerEntry[] {
   return audits.filter(
     (a) =>
-      (change.leaf.auditId !== undefined && a.leaf.auditId === change.leaf.auditId) || (a.leaf.detail as { decisionIndex?: number } | undefined)?.decisionIndex === change.index,
+      (change.leaf.auditId !== undefined && a.leaf.auditId === change.leaf.auditId) ||
+      (a.leaf.detail as { decisionIndex?: number } | undefined)?.decisionIndex === change.index,
   );
 }
 
 export async function answerWhy(store: Store, ledger: Ledger, object: string, at?: number): Promise<WhyAnswer> {
-  const entries = await store.queryLedger({ object, ...(at !== undefined ? { until: at + 1 } : {}), limit: MAX_ENTRIES + 1 });
+  const entries = await store.queryLedger({
+    object,
+    ...(at !== undefined ? { until: at + 1 } : {}),
+    limit: MAX_ENTRIES + 1,
+  });
   const truncated = entries.length > MAX_ENTRIES;
   const used = entries.slice(0, MAX_ENTRIES);
   const base = { object, ...(at !== undefined ? { at: new Date(at).toISOString() } : {}), truncated };
@@ -77,7 +89,9 @@ export async function answerWhy(store: Store, ledger: Ledger, object: string, at
   const answered: AnsweredChange[] = [];
   for (const [i, c] of changes.entries()) {
     const next = changes[i + 1]?.index ?? Number.POSITIVE_INFINITY;
-    const drift = drifts.filter((d) => d.index > c.index && d.index < next && (d.leaf.agent === undefined || d.leaf.agent === c.leaf.agent));
+    const drift = drifts.filter(
+      (d) => d.index > c.index && d.index < next && (d.leaf.agent === undefined || d.leaf.agent === c.leaf.agent),
+    );
     for (const d of drift) attributed.add(d.index);
     answered.push({
       change: prover.prove(c),
@@ -92,7 +106,10 @@ export async function answerWhy(store: Store, ledger: Ledger, object: string, at
       drift: drift.map((d) => prover.prove(d)),
     });
   }
-  const attempts = used.filter((e) => (e.leaf.kind === 'decision' || e.leaf.kind === 'proposal') && !isChange(e) && isMutation(e.leaf.verb ?? 'get'));
+  const attempts = used.filter(
+    (e) =>
+      (e.leaf.kind === 'decision' || e.leaf.kind === 'proposal') && !isChange(e) && isMutation(e.leaf.verb ?? 'get'),
+  );
   return {
     ...base,
     checkpoint: prover.info(),

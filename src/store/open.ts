@@ -14,7 +14,8 @@ export interface StoreOptions {
 export function openStore(url: string, opts: StoreOptions = {}): Promise<Store> {
   if (/^postgres(ql)?:\/\//.test(url)) return SqlStore.open(new PostgresDriver(url, opts.poolSize), url);
   const path = url.startsWith('sqlite:') ? url.slice('sqlite:'.length) : url;
-  if (path === '' || /^[a-z][a-z0-9+.-]*:\/\//i.test(path)) throw new Error(`not a store URL: ${url} (use sqlite:/path/file.db, a file path, or postgres://…)`);
+  if (path === '' || /^[a-z][a-z0-9+.-]*:\/\//i.test(path))
+    throw new Error(`not a store URL: ${url} (use sqlite:/path/file.db, a file path, or postgres://…)`);
   const file = resolve(path);
   // Reads stay on this thread (WAL: they never wait for a writer); writes, and their fsyncs, run in a
   // thread of their own. TETHER_SQLITE_WRITER=loop keeps them on the event loop: less CPU per write

@@ -38,7 +38,10 @@ export class PrefetchedState implements StateView {
   }
 
   budgetUsage(budgetId: string, windowStart: number, objectKey: string): BudgetUsage {
-    return this.#p.budgets.get(`${budgetId}@${windowStart}@${objectKey}`) ?? notPrefetched(`budget ${budgetId} window ${windowStart}`);
+    return (
+      this.#p.budgets.get(`${budgetId}@${windowStart}@${objectKey}`) ??
+      notPrefetched(`budget ${budgetId} window ${windowStart}`)
+    );
   }
 
   approval(id: string): ApprovalRecord | undefined {
@@ -46,7 +49,9 @@ export class PrefetchedState implements StateView {
   }
 
   approvalFor(agent: string, actionDigest: string): ApprovalRecord | undefined {
-    return this.#p.approvals.find((a) => a.agent === agent && a.actionDigest === actionDigest && a.status === 'approved');
+    return this.#p.approvals.find(
+      (a) => a.agent === agent && a.actionDigest === actionDigest && a.status === 'approved',
+    );
   }
 
   violationsSince(agent: string, since: number): number {
@@ -58,7 +63,10 @@ export class PrefetchedState implements StateView {
   }
 
   fieldHistory(objectKey: string, field: string, since: number): readonly FieldChange[] {
-    return this.#p.fields.get(`${objectKey}#${field}@${since}`) ?? notPrefetched(`history of ${objectKey} ${field} since ${since}`);
+    return (
+      this.#p.fields.get(`${objectKey}#${field}@${since}`) ??
+      notPrefetched(`history of ${objectKey} ${field} since ${since}`)
+    );
   }
 
   chainCallees(chainId: string, parent: string): readonly string[] {
@@ -67,5 +75,7 @@ export class PrefetchedState implements StateView {
 }
 
 function notPrefetched(what: string): never {
-  throw new Error(`state not prefetched: ${what} (the store's stateFor and the engine disagree on what a decision reads)`);
+  throw new Error(
+    `state not prefetched: ${what} (the store's stateFor and the engine disagree on what a decision reads)`,
+  );
 }

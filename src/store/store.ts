@@ -250,16 +250,34 @@ export interface Store {
    * approval request of a pending decision, append the leaf (and a breaker leaf per breaker
    * transition). All of it or nothing.
    */
-  commit(leaf: LedgerLeaf, effects: readonly Effect[], now: number, opts?: { readonly approvalAsk?: ApprovalAsk; readonly requested?: RequestedObjects }): Promise<CommitResult>;
+  commit(
+    leaf: LedgerLeaf,
+    effects: readonly Effect[],
+    now: number,
+    opts?: { readonly approvalAsk?: ApprovalAsk; readonly requested?: RequestedObjects },
+  ): Promise<CommitResult>;
 
   // ── approvals and proposals ──────────────────────────────────────────────────────────
   approval(id: string): Promise<StoredApproval | undefined>;
   /** Newest first; `after` continues a list where its previous page ended. */
-  approvals(filter?: { readonly status?: ApprovalStatus; readonly agent?: string; readonly limit?: number; readonly after?: PageCursor }): Promise<StoredApproval[]>;
+  approvals(filter?: {
+    readonly status?: ApprovalStatus;
+    readonly agent?: string;
+    readonly limit?: number;
+    readonly after?: PageCursor;
+  }): Promise<StoredApproval[]>;
   /** Records one person's verdict (ledgered). Approved once minApprovals distinct people approved; one denial denies. */
-  decideApproval(id: string, verdict: HumanVerdict, now: number): Promise<{ readonly ok: true; readonly approval: StoredApproval; readonly index: number } | Refusal>;
+  decideApproval(
+    id: string,
+    verdict: HumanVerdict,
+    now: number,
+  ): Promise<{ readonly ok: true; readonly approval: StoredApproval; readonly index: number } | Refusal>;
   /** Newest first; `afterSeq` continues a list where its previous page ended. */
-  proposals(filter?: { readonly agent?: string; readonly limit?: number; readonly afterSeq?: number }): Promise<StoredProposal[]>;
+  proposals(filter?: {
+    readonly agent?: string;
+    readonly limit?: number;
+    readonly afterSeq?: number;
+  }): Promise<StoredProposal[]>;
   /** How many rows a list holds in all, for metrics and list totals. */
   count(list: CountedList, filter?: { readonly status?: string; readonly agent?: string }): Promise<number>;
   /** What the agent asked to write when it opened approval `id` (never kept for credential-bearing targets). */
@@ -267,14 +285,29 @@ export interface Store {
 
   // ── boundary expansions ("spec is a request, status is what is enforced") ──────────────
   requestExpansion(
-    req: { readonly agent: string; readonly requestedSpec: unknown; readonly diffDigest: string; readonly by: string; readonly summary?: string },
+    req: {
+      readonly agent: string;
+      readonly requestedSpec: unknown;
+      readonly diffDigest: string;
+      readonly by: string;
+      readonly summary?: string;
+    },
     now: number,
   ): Promise<{ readonly id: string; readonly index: number }>;
   expansion(id: string): Promise<ExpansionRequest | undefined>;
   /** Newest first; `after` continues a list where its previous page ended. */
-  expansions(filter?: { readonly status?: ExpansionStatus; readonly agent?: string; readonly limit?: number; readonly after?: PageCursor }): Promise<ExpansionRequest[]>;
+  expansions(filter?: {
+    readonly status?: ExpansionStatus;
+    readonly agent?: string;
+    readonly limit?: number;
+    readonly after?: PageCursor;
+  }): Promise<ExpansionRequest[]>;
   /** An approval makes the requested spec the enforced one. */
-  decideExpansion(id: string, verdict: HumanVerdict, now: number): Promise<{ readonly ok: true; readonly request: ExpansionRequest; readonly index: number } | Refusal>;
+  decideExpansion(
+    id: string,
+    verdict: HumanVerdict,
+    now: number,
+  ): Promise<{ readonly ok: true; readonly request: ExpansionRequest; readonly index: number } | Refusal>;
   /** Narrowing needs no approval: it is enforced at once (and ledgered). */
   enforceSpec(agent: string, spec: unknown, who: Attribution, now: number): Promise<{ readonly index: number }>;
   enforcedAgent(name: string): Promise<EnforcedSpec | undefined>;
@@ -294,7 +327,12 @@ export interface Store {
   breaker(scope: BreakerScope, key: string): Promise<StoredBreaker>;
   breakerHistory(scope: BreakerScope, key: string): Promise<BreakerTransition[]>;
   /** open → half-open: probation, closed again by the next allowed mutation. */
-  resetBreaker(scope: BreakerScope, key: string, who: Attribution, now: number): Promise<{ readonly ok: true; readonly breaker: StoredBreaker; readonly index: number } | Refusal>;
+  resetBreaker(
+    scope: BreakerScope,
+    key: string,
+    who: Attribution,
+    now: number,
+  ): Promise<{ readonly ok: true; readonly breaker: StoredBreaker; readonly index: number } | Refusal>;
   killSwitch(): Promise<KillSwitch>;
   setKillSwitch(engaged: boolean, who: Attribution, now: number): Promise<{ readonly index: number }>;
 
@@ -303,7 +341,10 @@ export interface Store {
    * kubectl delete): used by its mutations that declare none, until it expires.
    */
   declareIntent(username: string, intent: Intent, now: number, expiresAt: number): Promise<void>;
-  declaredIntent(username: string, now: number): Promise<{ readonly intent: Intent; readonly expiresAt: number } | undefined>;
+  declaredIntent(
+    username: string,
+    now: number,
+  ): Promise<{ readonly intent: Intent; readonly expiresAt: number } | undefined>;
 
   /** A change seen by audit rather than decided here (an HPA moving spec.replicas): feeds oscillation. */
   recordFieldChange(change: ObservedFieldChange): Promise<void>;
@@ -313,9 +354,17 @@ export interface Store {
   directoryVersion(): Promise<number>;
   scimRows(): Promise<StoredScimRow[]>;
   /** All writes and leaves in one transaction, or nothing when any write's version or name conflicts. */
-  writeDirectory(writes: readonly DirectoryWrite[], leaves: readonly LedgerLeaf[], now: number): Promise<DirectoryWriteResult>;
+  writeDirectory(
+    writes: readonly DirectoryWrite[],
+    leaves: readonly LedgerLeaf[],
+    now: number,
+  ): Promise<DirectoryWriteResult>;
   /** Records an attestation and its ledger leaf together. */
-  attest(a: Omit<StoredAttestation, 'ledgerIndex' | 'at'>, leaf: LedgerLeaf, now: number): Promise<{ readonly index: number }>;
+  attest(
+    a: Omit<StoredAttestation, 'ledgerIndex' | 'at'>,
+    leaf: LedgerLeaf,
+    now: number,
+  ): Promise<{ readonly index: number }>;
   /** Newest first. */
   attestations(filter?: { readonly agent?: string }): Promise<StoredAttestation[]>;
 

@@ -38,7 +38,11 @@ const mutatedReview = fc
       'request.options',
       'request.dryRun',
     ),
-    value: fc.oneof(fc.jsonValue(), fc.constant(undefined), fc.constantFrom('{"summary":', '{"summary":"x","targets":[1]}', '{}')),
+    value: fc.oneof(
+      fc.jsonValue(),
+      fc.constant(undefined),
+      fc.constantFrom('{"summary":', '{"summary":"x","targets":[1]}', '{}'),
+    ),
     intentAnnotation: fc.boolean(),
   })
   .map(({ path, value, intentAnnotation }) => {
@@ -50,7 +54,9 @@ const mutatedReview = fc
       object: deploymentObject('web', 2),
       oldObject: deploymentObject('web', 1),
     }) as Record<string, unknown>;
-    const parts = (intentAnnotation && path === 'request.object.metadata.annotations' ? `${path}.tether.dev/intent` : path).split('.');
+    const parts = (
+      intentAnnotation && path === 'request.object.metadata.annotations' ? `${path}.tether.dev/intent` : path
+    ).split('.');
     let cur = review as Record<string, unknown>;
     for (const p of parts.slice(0, -1)) {
       if (typeof cur[p] !== 'object' || cur[p] === null) cur[p] = {};
@@ -116,7 +122,10 @@ test('the SubjectAccessReview and audit decoders never throw anything but Decode
     spec: fc.record({
       user: fc.oneof(fc.string(), fc.jsonValue()),
       groups: fc.jsonValue(),
-      resourceAttributes: fc.dictionary(fc.constantFrom('verb', 'resource', 'namespace', 'group', 'name'), fc.jsonValue()),
+      resourceAttributes: fc.dictionary(
+        fc.constantFrom('verb', 'resource', 'namespace', 'group', 'name'),
+        fc.jsonValue(),
+      ),
     }),
   });
   fc.assert(
@@ -126,7 +135,12 @@ test('the SubjectAccessReview and audit decoders never throw anything but Decode
   const events = fc.record({
     apiVersion: fc.constant('audit.k8s.io/v1'),
     kind: fc.constant('EventList'),
-    items: fc.array(fc.dictionary(fc.constantFrom('auditID', 'stage', 'verb', 'user', 'objectRef', 'annotations', 'responseStatus'), fc.jsonValue())),
+    items: fc.array(
+      fc.dictionary(
+        fc.constantFrom('auditID', 'stage', 'verb', 'user', 'objectRef', 'annotations', 'responseStatus'),
+        fc.jsonValue(),
+      ),
+    ),
   });
   fc.assert(
     fc.property(events, (v) => onlyDecodeErrors(decodeAuditEventList, v)),

@@ -15,7 +15,13 @@ const tricky = fc.stringMatching(/^[\\"[\]{}a ]*$/);
 
 test('the scan equals the parsed depth, for strings full of quotes, backslashes and brackets', () => {
   const value = fc.letrec((tie) => ({
-    node: fc.oneof({ depthSize: 'small' }, tricky, fc.integer(), fc.array(tie('node'), { maxLength: 4 }), fc.dictionary(tricky, tie('node'), { maxKeys: 3 })),
+    node: fc.oneof(
+      { depthSize: 'small' },
+      tricky,
+      fc.integer(),
+      fc.array(tie('node'), { maxLength: 4 }),
+      fc.dictionary(tricky, tie('node'), { maxKeys: 3 }),
+    ),
   })).node;
   fc.assert(
     fc.property(value, (v) => {

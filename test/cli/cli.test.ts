@@ -6,21 +6,43 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 
 const root = new URL('../../', import.meta.url).pathname;
-const tether = (...args: string[]) => spawnSync(process.execPath, [join(root, 'bin/tether.js'), ...args], { encoding: 'utf8', cwd: root });
+const tether = (...args: string[]) =>
+  spawnSync(process.execPath, [join(root, 'bin/tether.js'), ...args], { encoding: 'utf8', cwd: root });
 const fixture = (f: string) => join(root, 'test/fixtures/admission', f);
 
 describe('tether decide', () => {
   test('an AdmissionReview past a CEL condition is denied; exit 0', () => {
-    const r = tether('decide', '--policy', 'deploy/examples', '--admission-review', fixture('scale-update.json'), '--now', '2026-11-25T12:00:00Z');
+    const r = tether(
+      'decide',
+      '--policy',
+      'deploy/examples',
+      '--admission-review',
+      fixture('scale-update.json'),
+      '--now',
+      '2026-11-25T12:00:00Z',
+    );
     assert.equal(r.status, 0, r.stderr);
     const d = JSON.parse(r.stdout);
     assert.equal(d.outcome, 'deny');
     assert.equal(d.agent.name, 'scaler-bot');
-    assert.ok(d.reasons.some((x: { rule: string; message: string }) => x.rule === 'boundary/condition' && /at most 20 replicas/.test(x.message)));
+    assert.ok(
+      d.reasons.some(
+        (x: { rule: string; message: string }) =>
+          x.rule === 'boundary/condition' && /at most 20 replicas/.test(x.message),
+      ),
+    );
     assert.ok(d.reasons.some((x: { rule: string }) => x.rule === 'intent/missing'));
   });
   test('a patch with intent inside the boundary is allowed', () => {
-    const r = tether('decide', '--policy', 'deploy/examples', '--admission-review', fixture('patch-with-intent.json'), '--now', '2026-11-25T12:00:00Z');
+    const r = tether(
+      'decide',
+      '--policy',
+      'deploy/examples',
+      '--admission-review',
+      fixture('patch-with-intent.json'),
+      '--now',
+      '2026-11-25T12:00:00Z',
+    );
     assert.equal(r.status, 0, r.stderr);
     const d = JSON.parse(r.stdout);
     assert.equal(d.outcome, 'allow', r.stdout);
@@ -44,8 +66,16 @@ describe('tether decide', () => {
   });
   const bad: [string, string, RegExp][] = [
     ['not JSON', '{"kind":', /is not valid JSON/],
-    ['wrong apiVersion', JSON.stringify({ apiVersion: 'admission.k8s.io/v1beta1', kind: 'AdmissionReview', request: {} }), /apiVersion: must be admission\.k8s\.io\/v1/],
-    ['missing uid', JSON.stringify({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', request: { operation: 'CREATE' } }), /request\.uid: is required/],
+    [
+      'wrong apiVersion',
+      JSON.stringify({ apiVersion: 'admission.k8s.io/v1beta1', kind: 'AdmissionReview', request: {} }),
+      /apiVersion: must be admission\.k8s\.io\/v1/,
+    ],
+    [
+      'missing uid',
+      JSON.stringify({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', request: { operation: 'CREATE' } }),
+      /request\.uid: is required/,
+    ],
     [
       'bad intent annotation',
       JSON.stringify({

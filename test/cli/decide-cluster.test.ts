@@ -8,13 +8,19 @@ import { test } from 'node:test';
 import { stringify } from 'yaml';
 
 const root = new URL('../../', import.meta.url).pathname;
-const tether = (...args: string[]) => spawnSync(process.execPath, [join(root, 'bin/tether.js'), ...args], { cwd: root, encoding: 'utf8' });
+const tether = (...args: string[]) =>
+  spawnSync(process.execPath, [join(root, 'bin/tether.js'), ...args], { cwd: root, encoding: 'utf8' });
 
 const dir = mkdtempSync(join(tmpdir(), 'tether-decide-cluster-'));
 writeFileSync(
   join(dir, 'policy.yaml'),
   [
-    { apiVersion: 'tether.dev/v1alpha1', kind: 'GovernancePolicy', metadata: { name: 'default' }, spec: { agentSelectors: { serviceAccountNamespaces: ['agents'] } } },
+    {
+      apiVersion: 'tether.dev/v1alpha1',
+      kind: 'GovernancePolicy',
+      metadata: { name: 'default' },
+      spec: { agentSelectors: { serviceAccountNamespaces: ['agents'] } },
+    },
     {
       apiVersion: 'tether.dev/v1alpha1',
       kind: 'Agent',
@@ -39,7 +45,12 @@ const action = (account: string) => {
       subject: { username: 'system:serviceaccount:agents:builder', groups: [] },
       verb: 'create',
       target: { group: '', version: 'v1', resource: 'pods', namespace: 'shop', name: 'p' },
-      object: { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p', namespace: 'shop' }, spec: { serviceAccountName: account, containers: [{ name: 'c', image: 'busybox' }] } },
+      object: {
+        apiVersion: 'v1',
+        kind: 'Pod',
+        metadata: { name: 'p', namespace: 'shop' },
+        spec: { serviceAccountName: account, containers: [{ name: 'c', image: 'busybox' }] },
+      },
       intent: { summary: 'run the nightly report' },
     }),
   );
@@ -63,7 +74,10 @@ test('with the cluster dump, a Pod as shop-admin is refused naming what the acco
 test('without --cluster the agent fails closed and is told why', () => {
   const d = decide('default');
   assert.equal(d.outcome, 'deny');
-  assert.match(d.reasons[0]?.message ?? '', /no cluster view here \(serve with a kubeconfig, or decide with --cluster\)/);
+  assert.match(
+    d.reasons[0]?.message ?? '',
+    /no cluster view here \(serve with a kubeconfig, or decide with --cluster\)/,
+  );
 });
 
 test('an unreadable dump is a usage error, not a guess', () => {

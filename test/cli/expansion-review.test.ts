@@ -46,7 +46,10 @@ test('tether expansion-review says what approving a widening would hand over', a
   writeFileSync(join(policyDir, 'agents.yaml'), widened);
   let id: string | undefined;
   for (let i = 0; i < 100 && !id; i++) {
-    const r = await https<{ id: string; agent: string }[]>(`${server.url}/v1/expansions?status=pending`, { ca: server.caPem, token: TOKEN });
+    const r = await https<{ id: string; agent: string }[]>(`${server.url}/v1/expansions?status=pending`, {
+      ca: server.caPem,
+      token: TOKEN,
+    });
     id = r.body.find((e) => e.agent === 'triage')?.id;
     if (!id) await new Promise((res) => setTimeout(res, 50));
   }

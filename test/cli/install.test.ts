@@ -34,12 +34,22 @@ describe('the npm package', () => {
   let tether = '';
 
   before(async () => {
-    const packed = await run(npm, ['pack', '--json', '--pack-destination', scratch], { cwd: ROOT, env, maxBuffer: 32 * 1024 * 1024 });
-    const info = JSON.parse(packed.stdout.slice(packed.stdout.indexOf('['))) as { filename: string; files: { path: string }[] }[];
+    const packed = await run(npm, ['pack', '--json', '--pack-destination', scratch], {
+      cwd: ROOT,
+      env,
+      maxBuffer: 32 * 1024 * 1024,
+    });
+    const info = JSON.parse(packed.stdout.slice(packed.stdout.indexOf('['))) as {
+      filename: string;
+      files: { path: string }[];
+    }[];
     files = (info[0] as { files: { path: string }[] }).files.map((f) => f.path);
     const tarball = join(scratch, (info[0] as { filename: string }).filename);
     // Offline first: the packages the clone installed are in npm's cache; anything else comes from the registry.
-    await run(npm, ['install', '-g', '--prefix', prefix, tarball, '--prefer-offline', '--no-audit', '--no-fund'], { env, maxBuffer: 32 * 1024 * 1024 });
+    await run(npm, ['install', '-g', '--prefix', prefix, tarball, '--prefer-offline', '--no-audit', '--no-fund'], {
+      env,
+      maxBuffer: 32 * 1024 * 1024,
+    });
     tether = join(prefix, 'bin', 'tether');
   });
 
@@ -57,8 +67,11 @@ describe('the npm package', () => {
       assert.ok(files.includes(needed), `${needed} is packed`);
     const leaked = files.filter((f) => /^(src|test|bench|scripts|node_modules|\.cache)\//.test(f) || f.endsWith('.ts'));
     assert.deepEqual(leaked, [], 'no sources, tests, scripts or caches');
-    const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { dependencies: Record<string, string> };
-    for (const dev of ['typescript', '@biomejs/biome', 'fast-check', 'autocannon', 'playwright-core']) assert.equal(pkg.dependencies[dev], undefined, `${dev} is a dev dependency`);
+    const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
+      dependencies: Record<string, string>;
+    };
+    for (const dev of ['typescript', '@biomejs/biome', 'fast-check', 'autocannon', 'playwright-core'])
+      assert.equal(pkg.dependencies[dev], undefined, `${dev} is a dev dependency`);
   });
 
   test('tether --version prints the package version', async () => {
@@ -88,12 +101,18 @@ describe('the npm package', () => {
     ['this Node', undefined],
     ['Node 22', process.env.TETHER_TEST_NODE22],
   ] as const) {
-    test(`the installed tether serves (${label})`, { skip: label === 'Node 22' && !node ? 'TETHER_TEST_NODE22 is not set' : undefined }, async () => {
+    test(`the installed tether serves (${label})`, {
+      skip: label === 'Node 22' && !node ? 'TETHER_TEST_NODE22 is not set' : undefined,
+    }, async () => {
       const dataDir = join(scratch, `data-${label.replace(/\W/g, '')}`);
       const port = await freePort();
       const cmd = node ? node : tether;
       const args = node ? [join(prefix, 'lib/node_modules/tether/bin/tether.js')] : [];
-      const proc = spawn(cmd, [...args, 'serve', '--data-dir', dataDir, '--port', String(port)], { cwd: scratch, env, stdio: ['ignore', 'ignore', 'pipe'] });
+      const proc = spawn(cmd, [...args, 'serve', '--data-dir', dataDir, '--port', String(port)], {
+        cwd: scratch,
+        env,
+        stdio: ['ignore', 'ignore', 'pipe'],
+      });
       let log = '';
       proc.stderr.on('data', (c) => (log += c));
       const exited = new Promise<number | null>((r) => proc.once('exit', (code) => r(code)));

@@ -20,8 +20,14 @@ test('RFC 8785 form: keys in UTF-16 code unit order, no whitespace, JSON numbers
     canonicalJson(value),
     '{"\\r":"Carriage Return","1":"One","\u0080":"Control","\u00f6":"Latin Small Letter O With Diaeresis","\u20ac":"Euro Sign","\ud83d\ude00":"Emoji: Grinning Face","\ufb33":"Hebrew Letter Dalet With Dagesh"}',
   );
-  assert.equal(canonicalJson({ b: [1, 1e21, 0.1, -0, 'x'], a: { d: null, c: true } }), '{"a":{"c":true,"d":null},"b":[1,1e+21,0.1,0,"x"]}');
-  assert.equal(canonicalJson({ q: 'say "hi"\\\n\u0001', lone: '\ud800' }), '{"lone":"\\ud800","q":"say \\"hi\\"\\\\\\n\\u0001"}');
+  assert.equal(
+    canonicalJson({ b: [1, 1e21, 0.1, -0, 'x'], a: { d: null, c: true } }),
+    '{"a":{"c":true,"d":null},"b":[1,1e+21,0.1,0,"x"]}',
+  );
+  assert.equal(
+    canonicalJson({ q: 'say "hi"\\\n\u0001', lone: '\ud800' }),
+    '{"lone":"\\ud800","q":"say \\"hi\\"\\\\\\n\\u0001"}',
+  );
   assert.equal(canonicalJson({ gone: undefined, list: [undefined] }), '{"list":[null]}');
   assert.throws(() => canonicalJson({ n: Number.NaN }), /NaN/);
   assert.throws(() => canonicalJson(Symbol('s')), /symbol/);

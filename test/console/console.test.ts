@@ -40,8 +40,14 @@ describe('web console', () => {
     assert.match(CONSOLE_CSP, /default-src 'self'/);
     assert.match(String(headers['content-type']), /^text\/html/);
     assert.equal(headers['x-content-type-options'], 'nosniff');
-    assert.match(String((await headersOf(`${s.url}/console/app.js`, s.caPem)).headers['content-type']), /^text\/javascript/);
-    assert.match(String((await headersOf(`${s.url}/console/style.css`, s.caPem)).headers['content-type']), /^text\/css/);
+    assert.match(
+      String((await headersOf(`${s.url}/console/app.js`, s.caPem)).headers['content-type']),
+      /^text\/javascript/,
+    );
+    assert.match(
+      String((await headersOf(`${s.url}/console/style.css`, s.caPem)).headers['content-type']),
+      /^text\/css/,
+    );
 
     const redirect = await headersOf(`${s.url}/console`, s.caPem);
     assert.equal(redirect.status, 302);
@@ -71,7 +77,14 @@ describe('web console', () => {
   }, async () => {
     const object = deploymentObject('api', 4, { 'tether.dev/intent': JSON.stringify({ summary: 'roll out v2' }) });
     const review = (obj: unknown) =>
-      admissionReview({ username: SA('release'), resource: 'deployments', namespace: 'shop', name: 'api', object: obj, oldObject: deploymentObject('api', 2) });
+      admissionReview({
+        username: SA('release'),
+        resource: 'deployments',
+        namespace: 'shop',
+        name: 'api',
+        object: obj,
+        oldObject: deploymentObject('api', 2),
+      });
     const pending = await https<Review>(`${s.url}/admission`, { ca: s.caPem, body: review(object) });
     assert.equal(pending.body.response.allowed, false);
     const approvalId = pending.body.response.auditAnnotations.approval as string;
@@ -87,7 +100,13 @@ describe('web console', () => {
     const { chromium } = await import('playwright-core');
     const browser = await chromium.launch({
       executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--ignore-certificate-errors'],
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-background-networking',
+        '--ignore-certificate-errors',
+      ],
     });
     try {
       const context = await browser.newContext({ ignoreHTTPSErrors: true, viewport: { width: 1280, height: 900 } });
@@ -108,7 +127,8 @@ describe('web console', () => {
 
       // Agents, and one agent's explanation.
       const agents = page.locator('#panel-agents');
-      for (const name of ['scaler', 'release', 'reader', 'trial']) await agents.getByRole('button', { name, exact: true }).waitFor();
+      for (const name of ['scaler', 'release', 'reader', 'trial'])
+        await agents.getByRole('button', { name, exact: true }).waitFor();
       assert.match(String(await agents.locator('tbody').textContent()), /alice@example\.com[\s\S]*supervised/);
       await agents.getByRole('button', { name: 'release', exact: true }).click();
       await agents.locator('pre.explain').waitFor();
@@ -136,13 +156,23 @@ describe('web console', () => {
       await page.getByRole('tab', { name: 'Ledger' }).click();
       const firstRow = page.locator('#panel-ledger tbody tr').first();
       await firstRow.waitFor();
-      assert.match(String(await firstRow.textContent()), /approval[\s\S]*bob@example\.com/, 'newest first: bob’s approval on top');
+      assert.match(
+        String(await firstRow.textContent()),
+        /approval[\s\S]*bob@example\.com/,
+        'newest first: bob’s approval on top',
+      );
 
       // Through the API: approved, and the ledger names bob.
-      const approval = await https<{ status: string; approvedBy: string[] }>(`${s.url}/v1/approvals/${approvalId}`, { ca: s.caPem, token: TOKENS.root });
+      const approval = await https<{ status: string; approvedBy: string[] }>(`${s.url}/v1/approvals/${approvalId}`, {
+        ca: s.caPem,
+        token: TOKENS.root,
+      });
       assert.equal(approval.body.status, 'approved');
       assert.deepEqual(approval.body.approvedBy, ['bob@example.com']);
-      const ledger = await https<{ leaf: { kind: string; actor?: string } }[]>(`${s.url}/v1/ledger?kind=approval&actor=bob@example.com`, { ca: s.caPem, token: TOKENS.root });
+      const ledger = await https<{ leaf: { kind: string; actor?: string } }[]>(
+        `${s.url}/v1/ledger?kind=approval&actor=bob@example.com`,
+        { ca: s.caPem, token: TOKENS.root },
+      );
       assert.ok(
         ledger.body.some((e) => e.leaf.kind === 'approval' && e.leaf.actor === 'bob@example.com'),
         JSON.stringify(ledger.body),
@@ -161,7 +191,10 @@ describe('web console', () => {
         .getByRole('alert')
         .getByText(/403: only a human may do this: agent identities never approve/)
         .waitFor();
-      const still = await https<{ status: string }>(`${s.url}/v1/approvals/${secondId}`, { ca: s.caPem, token: TOKENS.root });
+      const still = await https<{ status: string }>(`${s.url}/v1/approvals/${secondId}`, {
+        ca: s.caPem,
+        token: TOKENS.root,
+      });
       assert.equal(still.body.status, 'pending');
 
       assert.deepEqual(problems, [], 'no script errors or CSP violations');
@@ -171,7 +204,10 @@ describe('web console', () => {
   });
 });
 
-async function headersOf(url: string, ca: string): Promise<{ status: number; headers: Record<string, string | string[] | undefined> }> {
+async function headersOf(
+  url: string,
+  ca: string,
+): Promise<{ status: number; headers: Record<string, string | string[] | undefined> }> {
   const { request } = await import('node:https');
   return new Promise((resolve, reject) => {
     const req = request(url, { ca }, (res) => {

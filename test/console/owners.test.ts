@@ -21,20 +21,46 @@ const lapsed = {
     owner: { id: 'bob@example.com', attestedUntil: '2025-01-01T00:00:00Z' },
     authorityClass: 'autonomous',
     identities: [{ kind: 'ServiceAccount', namespace: 'agents', name: 'lapsed' }],
-    boundary: { namespaces: ['shop'], rules: [{ apiGroups: ['apps'], resources: ['deployments'], verbs: ['get', 'patch'] }] },
+    boundary: {
+      namespaces: ['shop'],
+      rules: [{ apiGroups: ['apps'], resources: ['deployments'], verbs: ['get', 'patch'] }],
+    },
   },
 };
 
-describe('console: owners', { skip: existsSync(CHROMIUM) || process.env.CI ? undefined : NO_CHROMIUM, timeout: 120_000 }, () => {
+describe('console: owners', {
+  skip: existsSync(CHROMIUM) || process.env.CI ? undefined : NO_CHROMIUM,
+  timeout: 120_000,
+}, () => {
   let s: Awaited<ReturnType<typeof startTestServer>>;
   before(async () => {
     s = await startTestServer(`sqlite:${join(tempDir(), 'tether.db')}`, { policy: [...testPolicy(), lapsed] });
     // An approved change to shop/api for "why".
     const object = deploymentObject('api', 4, { 'tether.dev/intent': JSON.stringify({ summary: 'roll out v2' }) });
-    const review = () => admissionReview({ username: SA('release'), resource: 'deployments', namespace: 'shop', name: 'api', object, oldObject: deploymentObject('api', 2) });
-    const pending = await https<{ response: { auditAnnotations: Record<string, string> } }>(`${s.url}/admission`, { ca: s.caPem, body: review() });
+    const review = () =>
+      admissionReview({
+        username: SA('release'),
+        resource: 'deployments',
+        namespace: 'shop',
+        name: 'api',
+        object,
+        oldObject: deploymentObject('api', 2),
+      });
+    const pending = await https<{ response: { auditAnnotations: Record<string, string> } }>(`${s.url}/admission`, {
+      ca: s.caPem,
+      body: review(),
+    });
     const id = pending.body.response.auditAnnotations.approval as string;
-    assert.equal((await https(`${s.url}/v1/approvals/${id}/approve`, { ca: s.caPem, token: TOKENS.bob, body: { reason: 'release window' } })).status, 200);
+    assert.equal(
+      (
+        await https(`${s.url}/v1/approvals/${id}/approve`, {
+          ca: s.caPem,
+          token: TOKENS.bob,
+          body: { reason: 'release window' },
+        })
+      ).status,
+      200,
+    );
     await https(`${s.url}/admission`, { ca: s.caPem, body: review() });
   });
   after(async () => {
@@ -43,7 +69,10 @@ describe('console: owners', { skip: existsSync(CHROMIUM) || process.env.CI ? und
 
   test('orphans, attestation by the owner only, why with proofs, read-only for agents', async () => {
     const { chromium } = await import('playwright-core');
-    const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu', '--ignore-certificate-errors'] });
+    const browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--ignore-certificate-errors'],
+    });
     try {
       const page = await (await browser.newContext({ ignoreHTTPSErrors: true })).newPage();
       const problems: string[] = [];

@@ -20,7 +20,9 @@ import { tempDir } from '../store/backends.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
 const NO_CHROMIUM = `${CHROMIUM} is missing: the browser half of the review console tests is SKIPPED (apt-get install chromium)`;
-const SHOTS = process.env.UPDATE_SCREENSHOTS ? fileURLToPath(new URL('../../docs/console/', import.meta.url)) : tempDir('tether-console-shots-');
+const SHOTS = process.env.UPDATE_SCREENSHOTS
+  ? fileURLToPath(new URL('../../docs/console/', import.meta.url))
+  : tempDir('tether-console-shots-');
 const APPROVAL_CHAIN = 'trace-rollout-7f3a';
 const THREE_HOPS = '4bf92f3577b34da6a3ce929d0e0e4736';
 
@@ -30,13 +32,19 @@ interface Review {
 }
 
 const annotations = (summary: string, chain?: unknown, approval?: string): Record<string, string> => ({
-  'tether.dev/intent': JSON.stringify({ summary, goal: 'checkout p99 under 300 ms', trigger: 'alert:CheckoutLatencyHigh' }),
+  'tether.dev/intent': JSON.stringify({
+    summary,
+    goal: 'checkout p99 under 300 ms',
+    trigger: 'alert:CheckoutLatencyHigh',
+  }),
   ...(chain ? { 'tether.dev/chain': JSON.stringify(chain) } : {}),
   ...(approval ? { 'tether.dev/approval': approval } : {}),
 });
 
 function rollout(replicas: number, image: string, ann: Record<string, string>) {
-  const o = deploymentObject('api', replicas, ann) as { spec: { template: { spec: { containers: { image: string }[] } } } };
+  const o = deploymentObject('api', replicas, ann) as {
+    spec: { template: { spec: { containers: { image: string }[] } } };
+  };
   (o.spec.template.spec.containers[0] as { image: string }).image = image;
   return o;
 }
@@ -45,7 +53,8 @@ describe('review console', () => {
   let s: Server;
   const admit = (body: unknown) => https<Review>(`${s.url}/admission`, { ca: s.caPem, body });
   const get = <T>(path: string, token: string) => https<T>(`${s.url}${path}`, { ca: s.caPem, token });
-  const post = <T>(path: string, body: unknown, token: string) => https<T>(`${s.url}${path}`, { ca: s.caPem, body, token });
+  const post = <T>(path: string, body: unknown, token: string) =>
+    https<T>(`${s.url}${path}`, { ca: s.caPem, body, token });
   const decide = (agent: string, verb: string, resource: string, chain: unknown, group = 'apps') =>
     post<{ outcome: string }>(
       '/v1/decide',
@@ -73,15 +82,24 @@ describe('review console', () => {
     s = await startTestServer(`sqlite:${join(tempDir(), 'tether.db')}`);
     mkdirSync(SHOTS, { recursive: true });
     // A pending rollout in a chain of its own: release is supervised, so it waits for bob.
-    const pending = await admit(rolloutReview(annotations('roll out api v2', { id: APPROVAL_CHAIN, depth: 0, path: [] })));
+    const pending = await admit(
+      rolloutReview(annotations('roll out api v2', { id: APPROVAL_CHAIN, depth: 0, path: [] })),
+    );
     assert.equal(pending.body.response.allowed, false);
     approvalId = pending.body.response.auditAnnotations.approval as string;
     assert.ok(approvalId);
 
     // A chain of three hops: scaler (allowed read, then two refused deletes that trip its breaker)
     // → release (refused: scaler may not invoke it) → reader (refused: release may not invoke it).
-    assert.equal((await decide('scaler', 'get', 'deployments', { id: THREE_HOPS, depth: 0, path: [] })).body.outcome, 'allow');
-    for (let i = 0; i < 2; i++) assert.equal((await decide('scaler', 'delete', 'deployments', { id: THREE_HOPS, depth: 0, path: [] })).body.outcome, 'deny');
+    assert.equal(
+      (await decide('scaler', 'get', 'deployments', { id: THREE_HOPS, depth: 0, path: [] })).body.outcome,
+      'allow',
+    );
+    for (let i = 0; i < 2; i++)
+      assert.equal(
+        (await decide('scaler', 'delete', 'deployments', { id: THREE_HOPS, depth: 0, path: [] })).body.outcome,
+        'deny',
+      );
     const hop2 = await admit(
       admissionReview({
         username: SA('release'),
@@ -93,7 +111,11 @@ describe('review console', () => {
       }),
     );
     assert.equal(hop2.body.response.allowed, false);
-    assert.equal((await decide('reader', 'get', 'pods', { id: THREE_HOPS, depth: 2, path: ['scaler', 'release'] }, '')).body.outcome, 'deny');
+    assert.equal(
+      (await decide('reader', 'get', 'pods', { id: THREE_HOPS, depth: 2, path: ['scaler', 'release'] }, '')).body
+        .outcome,
+      'deny',
+    );
 
     // Drift, found by the real detector: Git says api runs 2 replicas, the cluster runs 4.
     const repo = tempDir('tether-gitops-');
@@ -104,14 +126,24 @@ describe('review console', () => {
     const live = join(tempDir(), 'live.yaml');
     const liveObj = deploymentObject('api', 4) as { metadata: Record<string, unknown> };
     liveObj.metadata.managedFields = [
-      { manager: 'kubectl', operation: 'Update', apiVersion: 'apps/v1', time: new Date().toISOString(), fieldsType: 'FieldsV1', fieldsV1: { 'f:spec': { 'f:replicas': {} } } },
+      {
+        manager: 'kubectl',
+        operation: 'Update',
+        apiVersion: 'apps/v1',
+        time: new Date().toISOString(),
+        fieldsType: 'FieldsV1',
+        fieldsV1: { 'f:spec': { 'f:replicas': {} } },
+      },
     ];
     writeFileSync(live, stringify({ apiVersion: 'v1', kind: 'List', items: [liveObj] }));
     await driftCommand(
       { repo, live, namespace: 'shop', output: 'json' },
       {
         agents: agentDirectoryFromPolicy(s.governor.policy),
-        ledger: { decisionsFor: async (t) => (await s.store.queryLedger({ object: objectKey({ ...t, version: '' }) })).map((e) => e.leaf) },
+        ledger: {
+          decisionsFor: async (t) =>
+            (await s.store.queryLedger({ object: objectKey({ ...t, version: '' }) })).map((e) => e.leaf),
+        },
         recordLeaves: async (leaves) => void (await Promise.all(leaves.map((l) => s.store.append(l)))),
         write: () => undefined,
       },
@@ -120,11 +152,18 @@ describe('review console', () => {
     // A boundary expansion: the policy now asks for another namespace for scaler.
     const wider = testPolicy().map((d) =>
       (d.metadata as { name: string }).name === 'scaler' && d.kind === 'Agent'
-        ? { ...d, spec: { ...(d.spec as object), boundary: { ...(d.spec as { boundary: object }).boundary, namespaces: ['shop', 'payments'] } } }
+        ? {
+            ...d,
+            spec: {
+              ...(d.spec as object),
+              boundary: { ...(d.spec as { boundary: object }).boundary, namespaces: ['shop', 'payments'] },
+            },
+          }
         : d,
     );
     writePolicy(s.policyDir, wider);
-    for (let i = 0; i < 100 && (await s.store.expansions({ status: 'pending' })).length === 0; i++) await new Promise((r) => setTimeout(r, 100));
+    for (let i = 0; i < 100 && (await s.store.expansions({ status: 'pending' })).length === 0; i++)
+      await new Promise((r) => setTimeout(r, 100));
     assert.equal((await s.store.expansions({ status: 'pending' })).length, 1, 'the widening waits for a human');
   });
   after(async () => {
@@ -149,15 +188,27 @@ describe('review console', () => {
         [
           'metadata.annotations["tether.dev/intent"]',
           undefined,
-          JSON.stringify({ summary: 'roll out api v2', goal: 'checkout p99 under 300 ms', trigger: 'alert:CheckoutLatencyHigh' }),
+          JSON.stringify({
+            summary: 'roll out api v2',
+            goal: 'checkout p99 under 300 ms',
+            trigger: 'alert:CheckoutLatencyHigh',
+          }),
         ],
       ],
     );
     assert.equal(d.body.request.intent.summary, 'roll out api v2');
     assert.equal(d.body.request.chain.id, APPROVAL_CHAIN);
-    assert.deepEqual(d.body.agent, { name: 'release', owner: 'alice@example.com', authorityClass: 'supervised', mode: 'enforce' });
+    assert.deepEqual(d.body.agent, {
+      name: 'release',
+      owner: 'alice@example.com',
+      authorityClass: 'supervised',
+      mode: 'enforce',
+    });
     assert.equal(d.body.you.mayDecide, true);
-    const queue = await get<{ waitingOnYou: number; approvals: { id: string; actionDigest: string }[] }>('/v1/review/approvals', TOKENS.bob);
+    const queue = await get<{ waitingOnYou: number; approvals: { id: string; actionDigest: string }[] }>(
+      '/v1/review/approvals',
+      TOKENS.bob,
+    );
     assert.equal(queue.body.waitingOnYou, 1);
     // Attacker: the binding digest leaves keyed, as everywhere else in the API; never the store's plain one.
     const plain = (await s.store.approval(approvalId))?.actionDigest;
@@ -190,7 +241,10 @@ describe('review console', () => {
   });
 
   test('API, attacker: drift findings carry no value digests (a weak Secret value is a guess away from its digest)', async () => {
-    const r = await get<{ object: string; leaf: { detail: { fields: Record<string, unknown>[] } } }[]>('/v1/review/drift', TOKENS.bob);
+    const r = await get<{ object: string; leaf: { detail: { fields: Record<string, unknown>[] } } }[]>(
+      '/v1/review/drift',
+      TOKENS.bob,
+    );
     const api = r.body.find((f) => f.object === 'deployments.apps:shop/api');
     assert.ok(api?.leaf.detail.fields.length);
     const stored = (await s.store.queryLedger({ kind: 'drift' })).map((e) => JSON.stringify(e.leaf)).join();
@@ -226,7 +280,16 @@ describe('review console', () => {
       new Promise<{ code: number; out: string }>((resolve) =>
         execFile(
           process.execPath,
-          [fileURLToPath(new URL('../../bin/tether.js', import.meta.url)), ...args, '--server', s.url, '--ca', join(dir, 'ca.crt'), '--token', TOKENS.root],
+          [
+            fileURLToPath(new URL('../../bin/tether.js', import.meta.url)),
+            ...args,
+            '--server',
+            s.url,
+            '--ca',
+            join(dir, 'ca.crt'),
+            '--token',
+            TOKENS.root,
+          ],
           { encoding: 'utf8' },
           (e, stdout, stderr) => resolve({ code: e ? Number(e.code ?? 1) : 0, out: stdout + stderr }),
         ),
@@ -242,7 +305,10 @@ describe('review console', () => {
     const ok = await tether('review', 'proof', '3', '--key', join(dir, 'ledger.pem'));
     assert.equal(ok.code, 0, ok.out);
     assert.match(ok.out, /^OK: entry 3 verified against checkpoint \d+, signed by key [0-9a-f]{16} \(your key\)/);
-    writeFileSync(join(dir, 'other.pem'), generateKeyPairSync('ed25519').publicKey.export({ type: 'spki', format: 'pem' }));
+    writeFileSync(
+      join(dir, 'other.pem'),
+      generateKeyPairSync('ed25519').publicKey.export({ type: 'spki', format: 'pem' }),
+    );
     const wrong = await tether('review', 'proof', '3', '--key', join(dir, 'other.pem'));
     assert.equal(wrong.code, 1, wrong.out);
     assert.match(wrong.out, /^FAILED: entry 3 checkpoint \d+ is not signed by key/);
@@ -252,8 +318,13 @@ describe('review console', () => {
     const { request } = await import('node:https');
     const events: { event: string; data: { waitingOnYou?: number } }[] = [];
     let buffer = '';
-    const req = request(`${s.url}/v1/review/events`, { ca: s.caPem, headers: { authorization: `Bearer ${TOKENS.bob}` } });
-    const res = await new Promise<import('node:http').IncomingMessage>((resolve, reject) => req.on('response', resolve).on('error', reject).end());
+    const req = request(`${s.url}/v1/review/events`, {
+      ca: s.caPem,
+      headers: { authorization: `Bearer ${TOKENS.bob}` },
+    });
+    const res = await new Promise<import('node:http').IncomingMessage>((resolve, reject) =>
+      req.on('response', resolve).on('error', reject).end(),
+    );
     assert.equal(res.statusCode, 200);
     assert.match(String(res.headers['content-type']), /^text\/event-stream/);
     res.setEncoding('utf8');
@@ -281,7 +352,10 @@ describe('review console', () => {
     assert.match(JSON.stringify(events), /hmac-sha256:/);
     req.destroy();
     // Not left waiting on bob for the browser test.
-    assert.equal((await post(`/v1/approvals/${otherId}/deny`, { reason: 'not during the freeze' }, TOKENS.bob)).status, 200);
+    assert.equal(
+      (await post(`/v1/approvals/${otherId}/deny`, { reason: 'not during the freeze' }, TOKENS.bob)).status,
+      200,
+    );
   });
 
   test('in Chromium: approve from the diff, follow a chain, verify a proof (and see a tampered one fail), live updates, phone width', {
@@ -291,7 +365,13 @@ describe('review console', () => {
     const { chromium } = await import('playwright-core');
     const browser = await chromium.launch({
       executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--ignore-certificate-errors'],
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-background-networking',
+        '--ignore-certificate-errors',
+      ],
     });
     const problems: string[] = [];
     const open = async (viewport: { width: number; height: number }, tokenValue: string) => {
@@ -307,7 +387,8 @@ describe('review console', () => {
       await page.locator('#who').waitFor();
       return page;
     };
-    const shot = (page: import('playwright-core').Page, name: string, fullPage = false) => page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage });
+    const shot = (page: import('playwright-core').Page, name: string, fullPage = false) =>
+      page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage });
     try {
       const page = await open({ width: 1100, height: 720 }, TOKENS.bob);
       await page.locator('#live[data-state="live"]').waitFor();
@@ -331,7 +412,9 @@ describe('review console', () => {
       await page.locator('#status').getByText(`Approved approval ${approvalId}.`).waitFor();
       await page.locator('#badge-approvals').waitFor({ state: 'hidden' });
       // The agent's retry, carrying the approval, now passes.
-      const retry = await admit(rolloutReview(annotations('roll out api v2', { id: APPROVAL_CHAIN, depth: 0, path: [] }, approvalId)));
+      const retry = await admit(
+        rolloutReview(annotations('roll out api v2', { id: APPROVAL_CHAIN, depth: 0, path: [] }, approvalId)),
+      );
       assert.equal(retry.body.response.allowed, true, JSON.stringify(retry.body.response));
 
       // Live: a new request shows up in the open queue, and the badge counts it, without a reload.
@@ -357,7 +440,10 @@ describe('review console', () => {
       assert.equal(await scaler.locator(':scope > ul.hops > li.hop.refused').count(), 2);
       assert.equal(await release.locator(':scope > ul.hops > li.hop.refused').count(), 1);
       assert.match(String(await reader.textContent()), /refused[\s\S]*chain/);
-      assert.match(String(await page.locator('#panel-chains ul.breakers').textContent()), /agent scaler: closed → open/);
+      assert.match(
+        String(await page.locator('#panel-chains ul.breakers').textContent()),
+        /agent scaler: closed → open/,
+      );
       await shot(page, 'chain');
 
       // Proof: verified in the page against a signed checkpoint, then tampered with.
@@ -405,7 +491,10 @@ describe('review console', () => {
       );
       await tamper(
         'entry',
-        (b) => void (b.data = (b.data as string).replace('"decision":"deny"', '"decision":"allow"').replace('"kind":"', '"kind":"x')),
+        (b) =>
+          void (b.data = (b.data as string)
+            .replace('"decision":"deny"', '"decision":"allow"')
+            .replace('"kind":"', '"kind":"x')),
         /Not verified: The Merkle path does not lead/,
       );
       await tamper(
@@ -453,7 +542,11 @@ describe('review console', () => {
       await page.getByRole('tab', { name: /Breakers/ }).click();
       const row = page.locator('[data-breaker="agent:scaler"]');
       await row.getByText('open', { exact: true }).waitFor();
-      assert.equal((await post('/v1/breakers/reset', { target: 'scaler', reason: 'deletes were a bad plan; fixed' }, TOKENS.root)).status, 200);
+      assert.equal(
+        (await post('/v1/breakers/reset', { target: 'scaler', reason: 'deletes were a bad plan; fixed' }, TOKENS.root))
+          .status,
+        200,
+      );
       await row.getByText('half-open', { exact: true }).waitFor();
       await shot(page, 'breakers-live');
       await page.context().close();

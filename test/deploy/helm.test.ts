@@ -11,7 +11,14 @@ import { VALUE_SETS, type ValueSetName, valuesFile } from './values.ts';
 // biome-ignore lint/suspicious/noExplicitAny: rendered and fetched YAML is untyped; the assertions check its shape
 type Y = any;
 
-type Obj = { apiVersion: string; kind: string; metadata: { name: string; namespace?: string; annotations?: Record<string, string> }; spec?: Y; data?: Y; webhooks?: Y[] };
+type Obj = {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string; namespace?: string; annotations?: Record<string, string> };
+  spec?: Y;
+  data?: Y;
+  webhooks?: Y[];
+};
 
 let helmMissing: string | undefined;
 try {
@@ -29,7 +36,8 @@ export function render(values: unknown, release = 'tether', namespace = 'tether-
     .filter(Boolean);
 }
 
-const find = (objs: Obj[], kind: string, name?: string) => objs.find((o) => o.kind === kind && (name === undefined || o.metadata.name === name));
+const find = (objs: Obj[], kind: string, name?: string) =>
+  objs.find((o) => o.kind === kind && (name === undefined || o.metadata.name === name));
 
 describe('helm chart', { skip: helmMissing }, () => {
   const rendered = {} as Record<ValueSetName, Obj[]>;
@@ -51,7 +59,10 @@ describe('helm chart', { skip: helmMissing }, () => {
     assert.equal(sqlite.spec.replicas, 1);
     assert.equal(sqlite.spec.strategy.type, 'Recreate');
     assert.ok(find(rendered.sqlite, 'PersistentVolumeClaim'));
-    assert.match(find(rendered.sqlite, 'ConfigMap')?.data['tether.yaml'], /store: sqlite:\/var\/lib\/tether\/tether\.db/);
+    assert.match(
+      find(rendered.sqlite, 'ConfigMap')?.data['tether.yaml'],
+      /store: sqlite:\/var\/lib\/tether\/tether\.db/,
+    );
 
     const pg = find(rendered.postgres, 'Deployment') as Obj;
     assert.equal(pg.spec.replicas, 2);
@@ -69,7 +80,14 @@ describe('helm chart', { skip: helmMissing }, () => {
       const c = pod.containers[0];
       assert.equal(pod.securityContext.runAsNonRoot, true);
       assert.equal(pod.securityContext.seccompProfile.type, 'RuntimeDefault');
-      assert.deepEqual([c.securityContext.readOnlyRootFilesystem, c.securityContext.allowPrivilegeEscalation, c.securityContext.capabilities.drop], [true, false, ['ALL']]);
+      assert.deepEqual(
+        [
+          c.securityContext.readOnlyRootFilesystem,
+          c.securityContext.allowPrivilegeEscalation,
+          c.securityContext.capabilities.drop,
+        ],
+        [true, false, ['ALL']],
+      );
       assert.equal(c.readinessProbe.httpGet.path, '/readyz');
       assert.equal(c.livenessProbe.httpGet.path, '/healthz');
       assert.ok(c.resources.requests.cpu && c.resources.requests.memory);
@@ -80,28 +98,57 @@ describe('helm chart', { skip: helmMissing }, () => {
   test('tokens, the ledger signing key and notification URLs come from Secrets, mounted read-only', () => {
     const pod = (find(rendered.postgres, 'Deployment') as Obj).spec.template.spec;
     const secrets = pod.volumes.filter((v: Y) => v.secret).map((v: Y) => v.secret.secretName);
-    assert.deepEqual(secrets.sort(), ['tether-keys', 'tether-ledger-key', 'tether-postgres', 'tether-slack', 'tether-tls', 'tether-tokens']);
+    assert.deepEqual(secrets.sort(), [
+      'tether-keys',
+      'tether-ledger-key',
+      'tether-postgres',
+      'tether-slack',
+      'tether-tls',
+      'tether-tokens',
+    ]);
     const mounts = Object.fromEntries(pod.containers[0].volumeMounts.map((m: Y) => [m.name, m]));
     assert.equal(mounts['ledger-key'].mountPath, '/etc/tether/ledger', 'the key is kept apart from the data volume');
     assert.equal(mounts.data.mountPath, '/var/lib/tether');
     const config = find(rendered.postgres, 'ConfigMap')?.data['tether.yaml'] as string;
-    assert.match(config, /signingKeyFile: \/etc\/tether\/ledger\/ledger-signing-key\.pem/, 'serve reads the key where it is mounted');
-    assert.match(config, /tokenFile: \/etc\/tether\/tokens\/alice\n\s+human: alice@example.com|human: alice@example.com\n\s+tokenFile: \/etc\/tether\/tokens\/alice/);
+    assert.match(
+      config,
+      /signingKeyFile: \/etc\/tether\/ledger\/ledger-signing-key\.pem/,
+      'serve reads the key where it is mounted',
+    );
+    assert.match(
+      config,
+      /tokenFile: \/etc\/tether\/tokens\/alice\n\s+human: alice@example.com|human: alice@example.com\n\s+tokenFile: \/etc\/tether\/tokens\/alice/,
+    );
     assert.match(config, /urlFile: \/etc\/tether\/notifications\/0\/url/);
     assert.match(config, /digestKeyFile: \/etc\/tether\/digest\/digest-key/, 'every replica keys digests alike');
-    assert.equal(pod.containers[0].env.find((e: Y) => e.name === 'OTEL_EXPORTER_OTLP_ENDPOINT')?.value, 'http://otel-collector.observability:4318');
+    assert.equal(
+      pod.containers[0].env.find((e: Y) => e.name === 'OTEL_EXPORTER_OTLP_ENDPOINT')?.value,
+      'http://otel-collector.observability:4318',
+    );
   });
 
   test('the webhook fails closed for agents only, with the same matchConditions tether webhook-config builds', () => {
     for (const [name, objs] of Object.entries(rendered)) {
       const hook = (find(objs, 'ValidatingWebhookConfiguration') as Obj).webhooks?.[0];
       assert.equal(hook.failurePolicy, 'Fail');
-      assert.deepEqual(hook.clientConfig.service, { name: 'tether', namespace: 'tether-system', path: '/admission', port: 443 });
-      const a = (VALUE_SETS[name as ValueSetName] as { agents?: Record<string, string[]> }).agents ?? { serviceAccountNamespaces: ['agents'] };
+      assert.deepEqual(hook.clientConfig.service, {
+        name: 'tether',
+        namespace: 'tether-system',
+        path: '/admission',
+        port: 443,
+      });
+      const a = (VALUE_SETS[name as ValueSetName] as { agents?: Record<string, string[]> }).agents ?? {
+        serviceAccountNamespaces: ['agents'],
+      };
       const expected = agentMatchExpression(
         {
           usernames: [...(a.usernames ?? [])].sort(),
-          prefixes: [...new Set([...(a.usernamePrefixes ?? []), ...(a.serviceAccountNamespaces ?? []).map((ns) => `system:serviceaccount:${ns}:`)])].sort(),
+          prefixes: [
+            ...new Set([
+              ...(a.usernamePrefixes ?? []),
+              ...(a.serviceAccountNamespaces ?? []).map((ns) => `system:serviceaccount:${ns}:`),
+            ]),
+          ].sort(),
           groups: [...(a.groups ?? [])].sort(),
         },
         'request.userInfo.username',
@@ -119,23 +166,35 @@ describe('helm chart', { skip: helmMissing }, () => {
     assert.ok(leaf.verify(ca.publicKey), 'the serving certificate is signed by the CA');
     assert.match(leaf.subjectAltName ?? '', /DNS:tether\.tether-system\.svc\b/);
     const hook = (find(rendered.sqlite, 'ValidatingWebhookConfiguration') as Obj).webhooks?.[0];
-    assert.equal(Buffer.from(hook.clientConfig.caBundle, 'base64').toString(), Buffer.from(secret.data['ca.crt'], 'base64').toString());
+    assert.equal(
+      Buffer.from(hook.clientConfig.caBundle, 'base64').toString(),
+      Buffer.from(secret.data['ca.crt'], 'base64').toString(),
+    );
 
     const cm = rendered.certManager;
     assert.equal(find(cm, 'Secret', 'tether-tls'), undefined, 'no private key in the rendered output');
-    assert.equal(find(cm, 'ValidatingWebhookConfiguration')?.metadata.annotations?.['cert-manager.io/inject-ca-from'], 'tether-system/tether');
+    assert.equal(
+      find(cm, 'ValidatingWebhookConfiguration')?.metadata.annotations?.['cert-manager.io/inject-ca-from'],
+      'tether-system/tether',
+    );
     assert.equal(find(cm, 'Certificate', 'tether')?.spec.secretName, 'tether-tls');
     assert.ok(find(cm, 'ServiceMonitor'));
   });
 
   test('RBAC is least privilege: reads, plus writes only to Agent status, PolicyReports, its Lease and its own Secret', () => {
     const objs = rendered.postgres;
-    const cluster = (find(objs, 'ClusterRole') as Obj & { rules: { apiGroups: string[]; resources: string[]; verbs: string[] }[] }).rules;
-    const writes = cluster.filter((r) => r.verbs.some((v) => !['get', 'list', 'watch'].includes(v))).flatMap((r) => r.resources);
+    const cluster = (
+      find(objs, 'ClusterRole') as Obj & { rules: { apiGroups: string[]; resources: string[]; verbs: string[] }[] }
+    ).rules;
+    const writes = cluster
+      .filter((r) => r.verbs.some((v) => !['get', 'list', 'watch'].includes(v)))
+      .flatMap((r) => r.resources);
     assert.deepEqual(writes.sort(), ['agents/status', 'clusterpolicyreports', 'policyreports']);
     assert.ok(!cluster.some((r) => r.resources.includes('secrets')), 'no cluster-wide Secret access');
     assert.ok(!cluster.some((r) => r.verbs.includes('*') || r.resources.includes('*')));
-    const role = (find(objs, 'Role') as Obj & { rules: { resources: string[]; resourceNames?: string[]; verbs: string[] }[] }).rules;
+    const role = (
+      find(objs, 'Role') as Obj & { rules: { resources: string[]; resourceNames?: string[]; verbs: string[] }[] }
+    ).rules;
     const secretRule = role.find((r) => r.resources.includes('secrets'));
     assert.deepEqual(secretRule?.resourceNames, ['tether-tls']);
   });

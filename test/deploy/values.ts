@@ -9,7 +9,12 @@ const OWN_KEYS = { ledger: { signingKey: { existingSecret: '' } }, digestKey: { 
 
 export const VALUE_SETS = {
   /** One replica on SQLite, the chart's own CA; its keys in its own volume. */
-  sqlite: { store: { type: 'sqlite' }, replicaCount: 1, ...OWN_KEYS, agents: { serviceAccountNamespaces: ['agents'], usernames: ['ci-bot@example.com'] } },
+  sqlite: {
+    store: { type: 'sqlite' },
+    replicaCount: 1,
+    ...OWN_KEYS,
+    agents: { serviceAccountNamespaces: ['agents'], usernames: ['ci-bot@example.com'] },
+  },
   /** Two replicas on PostgreSQL; tokens, ledger key and a notification webhook from Secrets; ServiceMonitor; OTLP. */
   postgres: {
     store: { type: 'postgres', postgres: { existingSecret: 'tether-postgres', key: 'url' } },
@@ -23,12 +28,20 @@ export const VALUE_SETS = {
       ],
     },
     ledger: { signingKey: { existingSecret: 'tether-ledger-key', key: 'ledger-signing-key.pem' } },
-    notifications: [{ secretName: 'tether-slack', key: 'url', format: 'slack', events: ['approval.pending', 'breaker.trip'] }],
+    notifications: [
+      { secretName: 'tether-slack', key: 'url', format: 'slack', events: ['approval.pending', 'breaker.trip'] },
+    ],
     serviceMonitor: { enabled: true },
     otel: { endpoint: 'http://otel-collector.observability:4318' },
   },
   /** cert-manager issues the serving certificate and injects the CA bundle. */
-  certManager: { tls: { mode: 'cert-manager' }, store: { type: 'sqlite' }, replicaCount: 1, ...OWN_KEYS, serviceMonitor: { enabled: true } },
+  certManager: {
+    tls: { mode: 'cert-manager' },
+    store: { type: 'sqlite' },
+    replicaCount: 1,
+    ...OWN_KEYS,
+    serviceMonitor: { enabled: true },
+  },
 } as const;
 
 export type ValueSetName = keyof typeof VALUE_SETS;

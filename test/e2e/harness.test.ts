@@ -3,7 +3,9 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { harnessBinary, type KubeHarness, kubectl, startKubeHarness } from './harness.ts';
 
-const skip = harnessBinary() ? false : 'kube-harness binary not built (run scripts/build-harness.sh; needs Go) - e2e harness test SKIPPED';
+const skip = harnessBinary()
+  ? false
+  : 'kube-harness binary not built (run scripts/build-harness.sh; needs Go) - e2e harness test SKIPPED';
 if (skip) console.error(`\n*** ${skip} ***\n`);
 
 const agentUser = 'system:serviceaccount:agents:scaler-bot';
@@ -19,7 +21,15 @@ before(async () => {
       alice: { username: 'alice@example.com' },
     },
   });
-  const bound = await kubectl(h.kubeconfig('admin'), ['create', 'rolebinding', 'agents-view', '--clusterrole=view', `--group=${agentGroup}`, '-n', 'default']);
+  const bound = await kubectl(h.kubeconfig('admin'), [
+    'create',
+    'rolebinding',
+    'agents-view',
+    '--clusterrole=view',
+    `--group=${agentGroup}`,
+    '-n',
+    'default',
+  ]);
   assert.equal(bound.code, 0, bound.stderr);
 });
 
@@ -70,16 +80,31 @@ test('a CRD is applied and becomes Established', { skip }, async () => {
           name: 'v1',
           served: true,
           storage: true,
-          schema: { openAPIV3Schema: { type: 'object', properties: { spec: { type: 'object', properties: { size: { type: 'integer' } } } } } },
+          schema: {
+            openAPIV3Schema: {
+              type: 'object',
+              properties: { spec: { type: 'object', properties: { size: { type: 'integer' } } } },
+            },
+          },
         },
       ],
     },
   };
   const applied = await kubectl(admin, ['apply', '-f', '-'], { input: JSON.stringify(crd) });
   assert.equal(applied.code, 0, applied.stderr);
-  const wait = await kubectl(admin, ['wait', '--for=condition=Established', '--timeout=30s', 'crd/widgets.harness.tether.dev']);
+  const wait = await kubectl(admin, [
+    'wait',
+    '--for=condition=Established',
+    '--timeout=30s',
+    'crd/widgets.harness.tether.dev',
+  ]);
   assert.equal(wait.code, 0, wait.stderr);
-  const widget = { apiVersion: 'harness.tether.dev/v1', kind: 'Widget', metadata: { name: 'w1', namespace: 'default' }, spec: { size: 3 } };
+  const widget = {
+    apiVersion: 'harness.tether.dev/v1',
+    kind: 'Widget',
+    metadata: { name: 'w1', namespace: 'default' },
+    spec: { size: 3 },
+  };
   // Discovery of a new group can lag a moment behind Established.
   let created = await kubectl(admin, ['apply', '-f', '-'], { input: JSON.stringify(widget) });
   for (let i = 0; i < 20 && created.code !== 0; i++) {

@@ -69,7 +69,9 @@ export async function startKubeHarness(opts: HarnessOptions = {}): Promise<KubeH
   if (opts.apiserverArgs?.length) args.push('--', ...opts.apiserverArgs);
 
   const child = spawn(bin, args, { stdio: ['pipe', 'pipe', 'pipe'] });
-  const exited = new Promise<number | null>((res) => child.once('exit', (code, signal) => res(code ?? (signal ? -1 : null))));
+  const exited = new Promise<number | null>((res) =>
+    child.once('exit', (code, signal) => res(code ?? (signal ? -1 : null))),
+  );
   let stderr = '';
   child.stderr.setEncoding('utf8');
   child.stderr.on('data', (chunk: string) => {
@@ -110,7 +112,8 @@ export async function startKubeHarness(opts: HarnessOptions = {}): Promise<KubeH
     dataDir: ready.dataDir,
     kubeconfig(name: string): string {
       const path = ready.kubeconfigs[name];
-      if (!path) throw new Error(`no kubeconfig for identity '${name}' (have: ${Object.keys(ready.kubeconfigs).join(', ')})`);
+      if (!path)
+        throw new Error(`no kubeconfig for identity '${name}' (have: ${Object.keys(ready.kubeconfigs).join(', ')})`);
       return path;
     },
     stop(): Promise<void> {
@@ -133,7 +136,11 @@ export interface KubectlResult {
 }
 
 /** Runs kubectl with the given kubeconfig; never throws on a non-zero exit. */
-export function kubectl(kubeconfig: string, args: string[], opts: { input?: string; timeoutMs?: number; env?: NodeJS.ProcessEnv } = {}): Promise<KubectlResult> {
+export function kubectl(
+  kubeconfig: string,
+  args: string[],
+  opts: { input?: string; timeoutMs?: number; env?: NodeJS.ProcessEnv } = {},
+): Promise<KubectlResult> {
   return new Promise((res, rej) => {
     const child = spawn('kubectl', ['--kubeconfig', kubeconfig, ...args], {
       stdio: ['pipe', 'pipe', 'pipe'],

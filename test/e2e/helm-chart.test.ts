@@ -27,7 +27,9 @@ type Y = any;
 
 type Obj = { apiVersion: string; kind: string; metadata: { name: string; namespace?: string }; [k: string]: unknown };
 
-let skip: string | undefined = harnessBinary() ? undefined : 'the kube-apiserver harness is not built (scripts/build-harness.sh)';
+let skip: string | undefined = harnessBinary()
+  ? undefined
+  : 'the kube-apiserver harness is not built (scripts/build-harness.sh)';
 if (!skip) {
   try {
     ensureHelm();
@@ -49,7 +51,14 @@ const foreignCrd = (group: string, kind: string, plural: string) => ({
     group,
     scope: 'Namespaced',
     names: { kind, plural, singular: kind.toLowerCase(), listKind: `${kind}List` },
-    versions: [{ name: 'v1', served: true, storage: true, schema: { openAPIV3Schema: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } } }],
+    versions: [
+      {
+        name: 'v1',
+        served: true,
+        storage: true,
+        schema: { openAPIV3Schema: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } },
+      },
+    ],
   },
 });
 
@@ -86,14 +95,32 @@ function freePort(): Promise<number> {
   });
 }
 
-function render(values: unknown, release: string, namespace: string, extra: string[] = []): { crds: string; objects: string } {
-  const r = helm(['template', release, CHART, '--namespace', namespace, '--include-crds', '-f', valuesFile(values), ...extra]);
+function render(
+  values: unknown,
+  release: string,
+  namespace: string,
+  extra: string[] = [],
+): { crds: string; objects: string } {
+  const r = helm([
+    'template',
+    release,
+    CHART,
+    '--namespace',
+    namespace,
+    '--include-crds',
+    '-f',
+    valuesFile(values),
+    ...extra,
+  ]);
   assert.equal(r.code, 0, r.stderr);
   const docs = parseAllDocuments(r.stdout)
     .map((d) => d.toJS() as Obj | null)
     .filter((o): o is Obj => o !== null);
   const y = (xs: Obj[]) => xs.map((o) => stringify(o)).join('---\n');
-  return { crds: y(docs.filter((o) => o.kind === 'CustomResourceDefinition')), objects: y(docs.filter((o) => o.kind !== 'CustomResourceDefinition')) };
+  return {
+    crds: y(docs.filter((o) => o.kind === 'CustomResourceDefinition')),
+    objects: y(docs.filter((o) => o.kind !== 'CustomResourceDefinition')),
+  };
 }
 
 describe('the Helm chart on a real kube-apiserver', { skip }, () => {
@@ -128,7 +155,14 @@ describe('the Helm chart on a real kube-apiserver', { skip }, () => {
       const release = `tether-${name.toLowerCase()}`;
       const { crds, objects } = render({ ...values, createNamespace: true }, release, release);
       await apply(crds);
-      await must(['wait', '--for=condition=Established', 'crd/agents.tether.dev', 'crd/governancepolicies.tether.dev', 'crd/certificates.cert-manager.io', '--timeout=60s']);
+      await must([
+        'wait',
+        '--for=condition=Established',
+        'crd/agents.tether.dev',
+        'crd/governancepolicies.tether.dev',
+        'crd/certificates.cert-manager.io',
+        '--timeout=60s',
+      ]);
       // The Namespace first: the namespaced objects of the same apply need it.
       const docs = parseAllDocuments(objects).map((d) => d.toJS() as Obj);
       await apply(
@@ -183,7 +217,15 @@ describe('the Helm chart on a real kube-apiserver', { skip }, () => {
         .map((o) => stringify(o))
         .join('---\n'),
     );
-    await must(['create', 'secret', 'generic', 'tether-tokens', '-n', 'tether-system', `--from-literal=root=${ROOT_TOKEN}`]);
+    await must([
+      'create',
+      'secret',
+      'generic',
+      'tether-tokens',
+      '-n',
+      'tether-system',
+      `--from-literal=root=${ROOT_TOKEN}`,
+    ]);
     const signing = generateKeyPairSync('ed25519');
     await must([
       'create',
@@ -207,7 +249,11 @@ describe('the Helm chart on a real kube-apiserver', { skip }, () => {
 
     const { args, env } = await materializePod(scratch, port);
     let log = '';
-    const proc: ChildProcess = spawn(process.execPath, [join(ROOT, 'bin/tether.js'), ...args], { cwd: scratch, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const proc: ChildProcess = spawn(process.execPath, [join(ROOT, 'bin/tether.js'), ...args], {
+      cwd: scratch,
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     proc.stdout?.on('data', (c) => (log += c));
     proc.stderr?.on('data', (c) => (log += c));
     try {
@@ -224,23 +270,68 @@ describe('the Helm chart on a real kube-apiserver', { skip }, () => {
       const pubkey = (await https<{ pem: string }>(`${url}/v1/ledger/pubkey`, { ca, token: ROOT_TOKEN })).body.pem;
       assert.equal(pubkey, signing.publicKey.export({ type: 'spki', format: 'pem' }));
       // Status written back with the chart's agents/status permission.
-      await waitFor('Agent status', async () => (await kubectl(admin, ['get', 'agent', 'scaler-bot', '-o', 'jsonpath={.status.enforced}'])).stdout === 'true');
+      await waitFor(
+        'Agent status',
+        async () =>
+          (await kubectl(admin, ['get', 'agent', 'scaler-bot', '-o', 'jsonpath={.status.enforced}'])).stdout === 'true',
+      );
 
       await apply(webhook.map((o) => stringify(o)).join('---\n'));
-      const intent = (replicas: number) => JSON.stringify({ metadata: { annotations: { 'tether.dev/intent': JSON.stringify({ summary: 'chart e2e' }) } }, spec: { replicas } });
+      const intent = (replicas: number) =>
+        JSON.stringify({
+          metadata: { annotations: { 'tether.dev/intent': JSON.stringify({ summary: 'chart e2e' }) } },
+          spec: { replicas },
+        });
       // The API server may take a moment to see the new webhook configuration: probe with an identity that
       // looks like an agent but has none (a dry run, refused as unregistered), so no real agent collects
       // refusals toward its breaker while the webhook is not in place yet.
       await waitFor('the webhook to be in place', async () => {
-        const r = await kubectl(kube.kubeconfig('rogue'), ['patch', 'deployment/web', '-n', 'shop', '--type=merge', '--dry-run=server', '-p', intent(5)]);
+        const r = await kubectl(kube.kubeconfig('rogue'), [
+          'patch',
+          'deployment/web',
+          '-n',
+          'shop',
+          '--type=merge',
+          '--dry-run=server',
+          '-p',
+          intent(5),
+        ]);
         return r.code !== 0 && /admission webhook "agents\.tether\.dev" denied the request/.test(r.stderr);
       });
-      const refused = await kubectl(kube.kubeconfig('scaler'), ['patch', 'deployment/ledger', '-n', 'payments', '--type=merge', '-p', intent(2)]);
+      const refused = await kubectl(kube.kubeconfig('scaler'), [
+        'patch',
+        'deployment/ledger',
+        '-n',
+        'payments',
+        '--type=merge',
+        '-p',
+        intent(2),
+      ]);
       assert.notEqual(refused.code, 0, 'outside its boundary the agent is refused');
-      assert.match(refused.stderr, /admission webhook "agents\.tether\.dev" denied the request.*boundary/is, 'by Tether, saying which rule');
-      const allowed = await kubectl(kube.kubeconfig('scaler'), ['patch', 'deployment/web', '-n', 'shop', '--type=merge', '-p', intent(3)]);
+      assert.match(
+        refused.stderr,
+        /admission webhook "agents\.tether\.dev" denied the request.*boundary/is,
+        'by Tether, saying which rule',
+      );
+      const allowed = await kubectl(kube.kubeconfig('scaler'), [
+        'patch',
+        'deployment/web',
+        '-n',
+        'shop',
+        '--type=merge',
+        '-p',
+        intent(3),
+      ]);
       assert.equal(allowed.code, 0, `inside its boundary the agent is allowed: ${allowed.stderr}`);
-      const human = await kubectl(admin, ['patch', 'deployment/ledger', '-n', 'payments', '--type=merge', '-p', '{"spec":{"replicas":2}}']);
+      const human = await kubectl(admin, [
+        'patch',
+        'deployment/ledger',
+        '-n',
+        'payments',
+        '--type=merge',
+        '-p',
+        '{"spec":{"replicas":2}}',
+      ]);
       assert.equal(human.code, 0, 'humans never wait on Tether');
     } finally {
       proc.kill('SIGTERM');
@@ -251,7 +342,8 @@ describe('the Helm chart on a real kube-apiserver', { skip }, () => {
 
   /** The pod's volumes as files under `root`, its service account, and its command line pointing there. */
   async function materializePod(root: string, port: number): Promise<{ args: string[]; env: NodeJS.ProcessEnv }> {
-    const get = async (kind: string, name: string) => JSON.parse(await must(['get', kind, name, '-n', 'tether-system', '-o', 'json'])) as Record<string, Y>;
+    const get = async (kind: string, name: string) =>
+      JSON.parse(await must(['get', kind, name, '-n', 'tether-system', '-o', 'json'])) as Record<string, Y>;
     const deployment = await get('deployment', 'tether');
     const pod = deployment.spec.template.spec;
     const container = pod.containers[0];
@@ -262,9 +354,20 @@ describe('the Helm chart on a real kube-apiserver', { skip }, () => {
     for (const m of container.volumeMounts as { name: string; mountPath: string; subPath?: string }[]) {
       const v = (pod.volumes as Record<string, Y>[]).find((x) => x.name === m.name) as Record<string, Y>;
       let files: Record<string, Buffer> = {};
-      if (v.configMap) files = Object.fromEntries(Object.entries((await get('configmap', v.configMap.name)).data as Record<string, string>).map(([k, s]) => [k, Buffer.from(s)]));
+      if (v.configMap)
+        files = Object.fromEntries(
+          Object.entries((await get('configmap', v.configMap.name)).data as Record<string, string>).map(([k, s]) => [
+            k,
+            Buffer.from(s),
+          ]),
+        );
       else if (v.secret)
-        files = Object.fromEntries(Object.entries((await get('secret', v.secret.secretName)).data as Record<string, string>).map(([k, s]) => [k, Buffer.from(s, 'base64')]));
+        files = Object.fromEntries(
+          Object.entries((await get('secret', v.secret.secretName)).data as Record<string, string>).map(([k, s]) => [
+            k,
+            Buffer.from(s, 'base64'),
+          ]),
+        );
       const items = (v.configMap ?? v.secret)?.items as { key: string; path: string }[] | undefined;
       if (items) files = Object.fromEntries(items.map((i) => [i.path, files[i.key] as Buffer]));
       if (m.subPath) write(m.mountPath, files[m.subPath] as Buffer);
@@ -280,22 +383,32 @@ describe('the Helm chart on a real kube-apiserver', { skip }, () => {
     assert.equal(config.policy.kubeconfig, undefined, 'in the cluster, no kubeconfig');
     // Every path the pod sees, store URLs too (sqlite:/var/lib/tether/…), moves under the scratch root.
     const rooted = JSON.parse(
-      JSON.stringify(config).replace(/"(sqlite:)?(\/(etc\/tether|var\/lib\/tether)[^"]*)"/g, (_m, scheme: string | undefined, p: string) =>
-        JSON.stringify(`${scheme ?? ''}${join(root, p)}`),
+      JSON.stringify(config).replace(
+        /"(sqlite:)?(\/(etc\/tether|var\/lib\/tether)[^"]*)"/g,
+        (_m, scheme: string | undefined, p: string) => JSON.stringify(`${scheme ?? ''}${join(root, p)}`),
       ),
     );
-    assert.doesNotMatch(JSON.stringify(rooted), /[":](\/etc\/tether|\/var\/lib\/tether)/, 'no path of the pod is left pointing at this machine');
+    assert.doesNotMatch(
+      JSON.stringify(rooted),
+      /[":](\/etc\/tether|\/var\/lib\/tether)/,
+      'no path of the pod is left pointing at this machine',
+    );
     rooted.listen = { host: '127.0.0.1', port };
     writeFileSync(join(root, configPath), stringify(rooted));
     // The service account, as the kubelet projects it: a TokenRequest token, the cluster CA, the namespace.
     const saDir = join(root, 'var/run/secrets/kubernetes.io/serviceaccount');
     mkdirSync(saDir, { recursive: true });
-    writeFileSync(join(saDir, 'token'), (await must(['create', 'token', pod.serviceAccountName, '-n', 'tether-system', '--duration=1h'])).trim());
+    writeFileSync(
+      join(saDir, 'token'),
+      (await must(['create', 'token', pod.serviceAccountName, '-n', 'tether-system', '--duration=1h'])).trim(),
+    );
     const kc = parse(readFileSync(admin, 'utf8'));
     const cluster = kc.clusters[0].cluster;
     writeFileSync(
       join(saDir, 'ca.crt'),
-      cluster['certificate-authority-data'] ? Buffer.from(cluster['certificate-authority-data'], 'base64') : readFileSync(cluster['certificate-authority']),
+      cluster['certificate-authority-data']
+        ? Buffer.from(cluster['certificate-authority-data'], 'base64')
+        : readFileSync(cluster['certificate-authority']),
     );
     writeFileSync(join(saDir, 'namespace'), 'tether-system');
     const server = new URL(kube.url);

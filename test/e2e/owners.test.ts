@@ -8,15 +8,24 @@ import { https } from '../support/https.ts';
 import { harnessBinary } from './harness.ts';
 import { HUMAN_TOKENS, type TetherEnv, startTetherEnv } from './tether-env.ts';
 
-const missing = harnessBinary() ? undefined : '*** END-TO-END OWNER SCENARIO SKIPPED: the kube-apiserver harness is not built (scripts/build-harness.sh) ***';
+const missing = harnessBinary()
+  ? undefined
+  : '*** END-TO-END OWNER SCENARIO SKIPPED: the kube-apiserver harness is not built (scripts/build-harness.sh) ***';
 if (missing) console.warn(`\n${missing}\n`);
 
 const SCIM_TOKEN = 'e2e-scim-token-000000000000000000000000';
 const PATCH_OP = 'urn:ietf:params:scim:api:messages:2.0:PatchOp';
 const USER = 'urn:ietf:params:scim:schemas:core:2.0:User';
-const OWNERS = ['alice@example.com', 'carol@example.com', 'dave@example.com', 'erin@example.com', 'platform@example.com'];
+const OWNERS = [
+  'alice@example.com',
+  'carol@example.com',
+  'dave@example.com',
+  'erin@example.com',
+  'platform@example.com',
+];
 
-const withIntent = (summary: string, body: Record<string, unknown>) => JSON.stringify({ ...body, metadata: { annotations: { 'tether.dev/intent': JSON.stringify({ summary }) } } });
+const withIntent = (summary: string, body: Record<string, unknown>) =>
+  JSON.stringify({ ...body, metadata: { annotations: { 'tether.dev/intent': JSON.stringify({ summary }) } } });
 
 /** Polls until `probe` says yes; fails when `ms` passes first. Returns how long it took. */
 async function within(ms: number, what: string, probe: () => Promise<boolean>): Promise<number> {
@@ -43,7 +52,15 @@ describe('end to end: owners from the directory', { skip: missing, timeout: 600_
     return r.body;
   };
   const scalerWrite = (replicas: number) =>
-    env.kubectl('scaler', ['patch', 'deployment/web', '-n', 'shop', '--type=merge', '-p', withIntent(`scale to ${replicas}`, { spec: { replicas } })]);
+    env.kubectl('scaler', [
+      'patch',
+      'deployment/web',
+      '-n',
+      'shop',
+      '--type=merge',
+      '-p',
+      withIntent(`scale to ${replicas}`, { spec: { replicas } }),
+    ]);
   const otherOwnersWrite = (n: number) =>
     env.kubectl(
       'mcp',
@@ -51,7 +68,11 @@ describe('end to end: owners from the directory', { skip: missing, timeout: 600_
       JSON.stringify({
         apiVersion: 'v1',
         kind: 'ConfigMap',
-        metadata: { name: 'flags', namespace: 'shop', annotations: { 'tether.dev/intent': JSON.stringify({ summary: `flag ${n}` }) } },
+        metadata: {
+          name: 'flags',
+          namespace: 'shop',
+          annotations: { 'tether.dev/intent': JSON.stringify({ summary: `flag ${n}` }) },
+        },
         data: { n: String(n) },
       }),
     );
@@ -61,7 +82,13 @@ describe('end to end: owners from the directory', { skip: missing, timeout: 600_
     // The identity provider's initial sync (Entra's create-user shape).
     for (const userName of OWNERS)
       ids[userName] = (
-        await scim('POST', '/Users', { schemas: [USER], userName, externalId: `ext-${userName}`, active: true, emails: [{ primary: true, type: 'work', value: userName }] })
+        await scim('POST', '/Users', {
+          schemas: [USER],
+          userName,
+          externalId: `ext-${userName}`,
+          active: true,
+          emails: [{ primary: true, type: 'work', value: userName }],
+        })
       ).id;
   });
   after(async () => {
@@ -74,7 +101,12 @@ describe('end to end: owners from the directory', { skip: missing, timeout: 600_
     assert.equal((await otherOwnersWrite(1)).code, 0);
 
     assert.equal(
-      (await scim('PATCH', `/Users/${ids['alice@example.com']}`, { schemas: [PATCH_OP], Operations: [{ op: 'Replace', path: 'active', value: 'False' }] })).active,
+      (
+        await scim('PATCH', `/Users/${ids['alice@example.com']}`, {
+          schemas: [PATCH_OP],
+          Operations: [{ op: 'Replace', path: 'active', value: 'False' }],
+        })
+      ).active,
       false,
     );
     let refusal = '';
@@ -83,17 +115,28 @@ describe('end to end: owners from the directory', { skip: missing, timeout: 600_
       refusal = r.stderr;
       return r.code !== 0;
     });
-    assert.match(refusal, /\[accountability\/owner-inactive\] agent scaler-bot has no live owner: alice@example\.com is deactivated in the directory/);
-    console.log(`# owner deactivated → agent refused by the API server after ${tookMs} ms (first write after the SCIM PATCH)`);
+    assert.match(
+      refusal,
+      /\[accountability\/owner-inactive\] agent scaler-bot has no live owner: alice@example\.com is deactivated in the directory/,
+    );
+    console.log(
+      `# owner deactivated → agent refused by the API server after ${tookMs} ms (first write after the SCIM PATCH)`,
+    );
 
     const other = await otherOwnersWrite(2);
     assert.equal(other.code, 0, `another owner's agent still works: ${other.stderr}`);
     const breakers = await env.api<{ breakers: { key: string; state: string }[] }>('/v1/breakers');
-    assert.ok(!breakers.breakers.some((b) => b.key === 'scaler-bot' && b.state !== 'closed'), 'breakers stay as they were');
+    assert.ok(
+      !breakers.breakers.some((b) => b.key === 'scaler-bot' && b.state !== 'closed'),
+      'breakers stay as they were',
+    );
     const owned = await env.api<{ leaf: { detail?: { event?: string } } }[]>('/v1/ledger?kind=owner&agent=scaler-bot');
     assert.equal(owned.at(-1)?.leaf.detail?.event, 'owner-inactive');
 
-    await scim('PATCH', `/Users/${ids['alice@example.com']}`, { schemas: [PATCH_OP], Operations: [{ op: 'replace', value: { active: true } }] });
+    await scim('PATCH', `/Users/${ids['alice@example.com']}`, {
+      schemas: [PATCH_OP],
+      Operations: [{ op: 'replace', value: { active: true } }],
+    });
     await within(5000, 'scaler-bot works again after reactivation', async () => (await scalerWrite(4)).code === 0);
   });
 
@@ -106,12 +149,23 @@ describe('end to end: owners from the directory', { skip: missing, timeout: 600_
         'shop',
         '--type=merge',
         '-p',
-        JSON.stringify({ metadata: { annotations: { 'tether.dev/intent': JSON.stringify({ summary: 'roll out v2 with two replicas' }), ...extra } }, spec: { replicas: 2 } }),
+        JSON.stringify({
+          metadata: {
+            annotations: {
+              'tether.dev/intent': JSON.stringify({ summary: 'roll out v2 with two replicas' }),
+              ...extra,
+            },
+          },
+          spec: { replicas: 2 },
+        }),
       ]);
     const pending = await change();
     const id = /approval ([A-Za-z0-9_-]+)\)/.exec(pending.stderr)?.[1];
     assert.ok(id, pending.stderr);
-    const approve = await env.tether(['approvals', 'approve', id, '--reason', 'change ticket CHG-2001'], HUMAN_TOKENS.bob);
+    const approve = await env.tether(
+      ['approvals', 'approve', id, '--reason', 'change ticket CHG-2001'],
+      HUMAN_TOKENS.bob,
+    );
     assert.equal(approve.code, 0, approve.stderr);
     const retry = await change({ 'tether.dev/approval': id });
     assert.equal(retry.code, 0, retry.stderr);
@@ -133,7 +187,10 @@ describe('end to end: owners from the directory', { skip: missing, timeout: 600_
       return (why.changes.at(-1)?.audit.length ?? 0) > 0;
     });
     const last = why?.changes.at(-1);
-    assert.deepEqual([last?.agent, last?.owner, last?.authorityClass, last?.intent?.summary], ['release-bot', 'dave@example.com', 'supervised', 'roll out v2 with two replicas']);
+    assert.deepEqual(
+      [last?.agent, last?.owner, last?.authorityClass, last?.intent?.summary],
+      ['release-bot', 'dave@example.com', 'supervised', 'roll out v2 with two replicas'],
+    );
     assert.equal(last?.approvals[0]?.verdicts[0]?.leaf.actor, 'bob@example.com');
     const cli = await env.tether(['why', 'deployment/shop/api'], HUMAN_TOKENS.alice);
     assert.equal(cli.code, 0, `every proof holds: ${cli.stdout}${cli.stderr}`);

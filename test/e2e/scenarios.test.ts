@@ -9,14 +9,29 @@ import { dirname, join } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { harnessBinary } from './harness.ts';
-import { GATEWAY_AGENT_TOKEN, HUMAN_TOKENS, RELEASE_AGENT_TOKEN, ROOT, SCALER_AGENT_TOKEN, type TetherEnv, agentsYaml, startTetherEnv } from './tether-env.ts';
+import {
+  GATEWAY_AGENT_TOKEN,
+  HUMAN_TOKENS,
+  RELEASE_AGENT_TOKEN,
+  ROOT,
+  SCALER_AGENT_TOKEN,
+  type TetherEnv,
+  agentsYaml,
+  startTetherEnv,
+} from './tether-env.ts';
 
-const missing = harnessBinary() ? undefined : '*** END-TO-END SCENARIOS SKIPPED: the kube-apiserver harness is not built (needs Go; run scripts/build-harness.sh) ***';
+const missing = harnessBinary()
+  ? undefined
+  : '*** END-TO-END SCENARIOS SKIPPED: the kube-apiserver harness is not built (needs Go; run scripts/build-harness.sh) ***';
 if (missing) console.warn(`\n${missing}\n`);
 
 function mcpServerBinary(): string | undefined {
   try {
-    const bin = join(dirname(createRequire(import.meta.url).resolve('kubernetes-mcp-server-linux-amd64/package.json')), 'bin', 'kubernetes-mcp-server-linux-amd64');
+    const bin = join(
+      dirname(createRequire(import.meta.url).resolve('kubernetes-mcp-server-linux-amd64/package.json')),
+      'bin',
+      'kubernetes-mcp-server-linux-amd64',
+    );
     return existsSync(bin) ? bin : undefined;
   } catch {
     return undefined;
@@ -39,7 +54,10 @@ async function fetchWithoutClientCert(url: string, caFile: string): Promise<numb
 }
 
 const intentPatch = (replicas: number, summary: string, extra: Record<string, string> = {}) =>
-  JSON.stringify({ metadata: { annotations: { 'tether.dev/intent': JSON.stringify({ summary }), ...extra } }, spec: { replicas } });
+  JSON.stringify({
+    metadata: { annotations: { 'tether.dev/intent': JSON.stringify({ summary }), ...extra } },
+    spec: { replicas },
+  });
 
 async function waitFor<T>(what: string, probe: () => Promise<T | undefined | false>, ms = 20_000): Promise<T> {
   const end = Date.now() + ms;
@@ -81,7 +99,10 @@ describe('end to end with a real kube-apiserver', { skip: missing, timeout: 600_
     const before = (await ledger('')).length;
     const r = await env.kubectl('triage', ['scale', 'deployment/web', '-n', 'shop', '--replicas=3']);
     assert.notEqual(r.code, 0);
-    assert.match(r.stderr, /admission webhook "agents\.tether\.dev" denied the request: Tether refused: .*\[authority\/advisory-proposal\] triage-bot is advisory/);
+    assert.match(
+      r.stderr,
+      /admission webhook "agents\.tether\.dev" denied the request: Tether refused: .*\[authority\/advisory-proposal\] triage-bot is advisory/,
+    );
     const afterAgent = (await ledger('')).length;
     assert.ok(afterAgent > before, 'the refusal is in the ledger');
     const proposals = await env.api<{ agent: string }[]>('/v1/proposals?agent=triage-bot');
@@ -91,17 +112,30 @@ describe('end to end with a real kube-apiserver', { skip: missing, timeout: 600_
     assert.equal(forged, 401, 'only the API server, with its client certificate, may post reviews');
     const admin = await env.kubectl('admin', ['scale', 'deployment/web', '-n', 'shop', '--replicas=3']);
     assert.equal(admin.code, 0, admin.stderr);
-    const decisions = (await ledger('kind=decision')).filter((e) => e.leaf.target?.name === 'web' && e.leaf.decision === 'allow' && !e.leaf.agent);
+    const decisions = (await ledger('kind=decision')).filter(
+      (e) => e.leaf.target?.name === 'web' && e.leaf.decision === 'allow' && !e.leaf.agent,
+    );
     assert.equal(decisions.length, 0, 'matchConditions kept the admin away from Tether');
   });
 
   test('2. an autonomous agent works inside its boundary, is refused past it, trips its breaker, and works again after its owner resets it', async () => {
     const patch = (replicas: number) =>
-      env.kubectl('scaler', ['patch', 'deployment/web', '-n', 'shop', '--type=merge', '-p', intentPatch(replicas, `scale to ${replicas} for the evening peak`)]);
+      env.kubectl('scaler', [
+        'patch',
+        'deployment/web',
+        '-n',
+        'shop',
+        '--type=merge',
+        '-p',
+        intentPatch(replicas, `scale to ${replicas} for the evening peak`),
+      ]);
     // kubectl scale cannot carry an annotation: the agent declares its intent first.
     const noWhy = await env.kubectl('scaler', ['scale', 'deployment/web', '-n', 'shop', '--replicas=4']);
     assert.match(noWhy.stderr, /\[intent\/missing\]/);
-    await env.api('/v1/intents', SCALER_AGENT_TOKEN, { intent: { summary: 'evening peak', trigger: 'alert:HighLatency' }, ttlSeconds: 300 });
+    await env.api('/v1/intents', SCALER_AGENT_TOKEN, {
+      intent: { summary: 'evening peak', trigger: 'alert:HighLatency' },
+      ttlSeconds: 300,
+    });
     const scaled = await env.kubectl('scaler', ['scale', 'deployment/web', '-n', 'shop', '--replicas=4']);
     assert.equal(scaled.code, 0, scaled.stderr);
     assert.equal((await patch(5)).code, 0);
@@ -114,7 +148,10 @@ describe('end to end with a real kube-apiserver', { skip: missing, timeout: 600_
     const byOther = await env.tether(['breakers', 'reset', 'scaler-bot', '--reason', 'not mine'], HUMAN_TOKENS.bob);
     assert.notEqual(byOther.code, 0);
     assert.match(byOther.stderr, /403/);
-    const reset = await env.tether(['breakers', 'reset', 'scaler-bot', '--reason', 'condition tightened in the agent prompt'], HUMAN_TOKENS.alice);
+    const reset = await env.tether(
+      ['breakers', 'reset', 'scaler-bot', '--reason', 'condition tightened in the agent prompt'],
+      HUMAN_TOKENS.alice,
+    );
     assert.equal(reset.code, 0, reset.stderr);
     assert.match(reset.stdout, /half-open/);
     assert.equal((await patch(6)).code, 0, 'works again');
@@ -125,7 +162,15 @@ describe('end to end with a real kube-apiserver', { skip: missing, timeout: 600_
 
   test('3. a supervised change is pending until a human approves; the retry carrying the approval passes; the agent cannot approve itself', async () => {
     const change = (extra: Record<string, string> = {}) =>
-      env.kubectl('release', ['patch', 'deployment/api', '-n', 'shop', '--type=merge', '-p', intentPatch(2, 'roll out v2 with two replicas', extra)]);
+      env.kubectl('release', [
+        'patch',
+        'deployment/api',
+        '-n',
+        'shop',
+        '--type=merge',
+        '-p',
+        intentPatch(2, 'roll out v2 with two replicas', extra),
+      ]);
     const pending = await change();
     assert.notEqual(pending.code, 0);
     const id = /approval ([A-Za-z0-9_-]+)\)/.exec(pending.stderr)?.[1];
@@ -136,12 +181,22 @@ describe('end to end with a real kube-apiserver', { skip: missing, timeout: 600_
     const self = await env.tether(['approvals', 'approve', id, '--reason', 'I am sure'], RELEASE_AGENT_TOKEN);
     assert.notEqual(self.code, 0);
     assert.match(self.stderr, /403 only a human may do this/);
-    const approve = await env.tether(['approvals', 'approve', id, '--reason', 'change ticket CHG-1234'], HUMAN_TOKENS.bob);
+    const approve = await env.tether(
+      ['approvals', 'approve', id, '--reason', 'change ticket CHG-1234'],
+      HUMAN_TOKENS.bob,
+    );
     assert.equal(approve.code, 0, approve.stderr);
 
     const retry = await change({ 'tether.dev/approval': id });
     assert.equal(retry.code, 0, retry.stderr);
-    const replicas = await env.kubectl('admin', ['get', 'deployment/api', '-n', 'shop', '-o', 'jsonpath={.spec.replicas}']);
+    const replicas = await env.kubectl('admin', [
+      'get',
+      'deployment/api',
+      '-n',
+      'shop',
+      '-o',
+      'jsonpath={.spec.replicas}',
+    ]);
     assert.equal(replicas.stdout, '2');
   });
 
@@ -167,28 +222,62 @@ describe('end to end with a real kube-apiserver', { skip: missing, timeout: 600_
   test('5. an identity that matches the agent selector but has no Agent is refused as unregistered', async () => {
     const r = await env.kubectl('rogue', ['scale', 'deployment/web', '-n', 'shop', '--replicas=2']);
     assert.notEqual(r.code, 0);
-    assert.match(r.stderr, /\[accountability\/unregistered-agent\] system:serviceaccount:agents:rogue-bot counts as an agent/);
+    assert.match(
+      r.stderr,
+      /\[accountability\/unregistered-agent\] system:serviceaccount:agents:rogue-bot counts as an agent/,
+    );
     const read = await env.kubectl('rogue', ['get', 'deployments', '-n', 'shop']);
     assert.notEqual(read.code, 0, 'its reads too');
   });
 
   test('6. widening an Agent with kubectl apply stays pending until approved; narrowing applies at once', async () => {
-    const inPayments = () => env.kubectl('scaler', ['patch', 'deployment/ledger', '-n', 'payments', '--type=merge', '-p', intentPatch(1, 'reconcile')]);
+    const inPayments = () =>
+      env.kubectl('scaler', [
+        'patch',
+        'deployment/ledger',
+        '-n',
+        'payments',
+        '--type=merge',
+        '-p',
+        intentPatch(1, 'reconcile'),
+      ]);
     await env.kubectl('admin', ['apply', '-f', '-'], agentsYaml(['shop', 'payments']));
     const pending = await waitFor('the expansion request', async () =>
-      (await env.api<{ id: string; agent: string; summary: string }[]>('/v1/expansions?status=pending')).find((x) => x.agent === 'scaler-bot'),
+      (await env.api<{ id: string; agent: string; summary: string }[]>('/v1/expansions?status=pending')).find(
+        (x) => x.agent === 'scaler-bot',
+      ),
     );
     assert.match(pending.summary, /new namespace payments/);
-    const status = async () => (await env.kubectl('admin', ['get', 'agent', 'scaler-bot', '-o', 'jsonpath={.status.enforced} {.status.pendingExpansion.id}'])).stdout;
-    await waitFor('the Agent status to show the pending widening', async () => (await status()) === `false ${pending.id}`);
+    const status = async () =>
+      (
+        await env.kubectl('admin', [
+          'get',
+          'agent',
+          'scaler-bot',
+          '-o',
+          'jsonpath={.status.enforced} {.status.pendingExpansion.id}',
+        ])
+      ).stdout;
+    await waitFor(
+      'the Agent status to show the pending widening',
+      async () => (await status()) === `false ${pending.id}`,
+    );
     // Budget: scenario 2 spent scaler's mutations, so look at the namespace rule alone.
     assert.match((await inPayments()).stderr, /boundary\/namespace/);
-    const approve = await env.tether(['expansions', 'approve', pending.id, '--reason', 'payments on-call asked for it'], HUMAN_TOKENS.root);
+    const approve = await env.tether(
+      ['expansions', 'approve', pending.id, '--reason', 'payments on-call asked for it'],
+      HUMAN_TOKENS.root,
+    );
     assert.equal(approve.code, 0, approve.stderr);
-    await waitFor('the wider boundary to be enforced', async () => !/boundary\/namespace/.test((await inPayments()).stderr));
+    await waitFor(
+      'the wider boundary to be enforced',
+      async () => !/boundary\/namespace/.test((await inPayments()).stderr),
+    );
     await waitFor('the Agent status to show it enforced', async () => (await status()).trim() === 'true');
     await env.kubectl('admin', ['apply', '-f', '-'], agentsYaml(['shop']));
-    await waitFor('the narrower boundary to be enforced at once', async () => /boundary\/namespace/.test((await inPayments()).stderr));
+    await waitFor('the narrower boundary to be enforced at once', async () =>
+      /boundary\/namespace/.test((await inPayments()).stderr),
+    );
   });
 
   test('7. with Tether stopped, the admin and controllers are unaffected while agents are refused', async () => {
@@ -198,10 +287,21 @@ describe('end to end with a real kube-apiserver', { skip: missing, timeout: 600_
       assert.equal(admin.code, 0, admin.stderr);
       const human = await env.kubectl('alice', ['auth', 'can-i', 'list', 'pods', '-n', 'shop']);
       assert.match(human.stdout + human.stderr, /no|yes/, 'a human is answered by RBAC, not blocked');
-      const agentWrite = await env.kubectl('scaler', ['patch', 'deployment/web', '-n', 'shop', '--type=merge', '-p', intentPatch(2, 'x')]);
+      const agentWrite = await env.kubectl('scaler', [
+        'patch',
+        'deployment/web',
+        '-n',
+        'shop',
+        '--type=merge',
+        '-p',
+        intentPatch(2, 'x'),
+      ]);
       assert.notEqual(agentWrite.code, 0);
       // Whichever webhook the API server asks first (authorization, then admission) fails closed.
-      assert.match(agentWrite.stderr, /failed calling webhook "agents\.tether\.dev"|\/authorize\?timeout=3s.*connection refused/);
+      assert.match(
+        agentWrite.stderr,
+        /failed calling webhook "agents\.tether\.dev"|\/authorize\?timeout=3s.*connection refused/,
+      );
       const agentRead = await env.kubectl('scaler', ['get', 'deployments', '-n', 'shop']);
       assert.notEqual(agentRead.code, 0, 'reads fail closed for agents too');
     } finally {
@@ -237,27 +337,54 @@ describe('end to end with a real kube-apiserver', { skip: missing, timeout: 600_
     try {
       await waitFor('the gateway to listen', async () => /MCP endpoint at/.test(log));
       await client.connect(
-        new StreamableHTTPClientTransport(new URL(`http://127.0.0.1:${port}/mcp`), { requestInit: { headers: { authorization: `Bearer ${GATEWAY_AGENT_TOKEN}` } } }),
+        new StreamableHTTPClientTransport(new URL(`http://127.0.0.1:${port}/mcp`), {
+          requestInit: { headers: { authorization: `Bearer ${GATEWAY_AGENT_TOKEN}` } },
+        }),
       );
-      const manifest = 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: shop-settings\n  namespace: shop\ndata:\n  mode: fast\n';
-      const r = (await client.callTool({ name: 'resources_create_or_update', arguments: { resource: manifest, intent: 'switch the shop to fast mode for the sale' } })) as {
+      const manifest =
+        'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: shop-settings\n  namespace: shop\ndata:\n  mode: fast\n';
+      const r = (await client.callTool({
+        name: 'resources_create_or_update',
+        arguments: { resource: manifest, intent: 'switch the shop to fast mode for the sale' },
+      })) as {
         isError?: boolean;
         content: { text?: string }[];
       };
       assert.ok(!r.isError, `${r.content.map((c) => c.text).join('\n')}\n${log}`);
-      const annotation = await env.kubectl('admin', ['get', 'configmap', 'shop-settings', '-n', 'shop', '-o', 'jsonpath={.metadata.annotations.tether\\.dev/chain}']);
+      const annotation = await env.kubectl('admin', [
+        'get',
+        'configmap',
+        'shop-settings',
+        '-n',
+        'shop',
+        '-o',
+        'jsonpath={.metadata.annotations.tether\\.dev/chain}',
+      ]);
       const chain = JSON.parse(annotation.stdout) as { id: string; depth: number; path: string[] };
       assert.deepEqual([chain.depth, chain.path], [1, ['ops-bot']]);
       const decisions = await ledger('kind=decision');
       const atGateway = decisions.find(
-        (e) => e.leaf.agent === 'ops-bot' && (e.leaf as { source?: string }).source === 'mcp' && (e.leaf as { chain?: { id: string } }).chain?.id === chain.id,
+        (e) =>
+          e.leaf.agent === 'ops-bot' &&
+          (e.leaf as { source?: string }).source === 'mcp' &&
+          (e.leaf as { chain?: { id: string } }).chain?.id === chain.id,
       );
       const atAdmission = decisions.find(
-        (e) => e.leaf.agent === 'k8s-mcp' && (e.leaf as { source?: string }).source === 'admission' && (e.leaf as { chain?: { id: string } }).chain?.id === chain.id,
+        (e) =>
+          e.leaf.agent === 'k8s-mcp' &&
+          (e.leaf as { source?: string }).source === 'admission' &&
+          (e.leaf as { chain?: { id: string } }).chain?.id === chain.id,
       );
       assert.equal(atGateway?.leaf.decision, 'allow', 'the gateway decided the tool call');
-      assert.equal(atAdmission?.leaf.decision, 'allow', 'the admission webhook decided the write, under the same chain');
-      assert.equal((atAdmission?.leaf as { intent?: { summary: string } } | undefined)?.intent?.summary, 'switch the shop to fast mode for the sale');
+      assert.equal(
+        atAdmission?.leaf.decision,
+        'allow',
+        'the admission webhook decided the write, under the same chain',
+      );
+      assert.equal(
+        (atAdmission?.leaf as { intent?: { summary: string } } | undefined)?.intent?.summary,
+        'switch the shop to fast mode for the sale',
+      );
     } finally {
       await client.close().catch(() => undefined);
       gateway.kill('SIGTERM');

@@ -20,14 +20,22 @@ import { GATEWAY_AGENT_TOKEN, ROOT, type TetherEnv, startTetherEnv } from './tet
 
 function mcpServerBinary(): string | undefined {
   try {
-    const bin = join(dirname(createRequire(import.meta.url).resolve('kubernetes-mcp-server-linux-amd64/package.json')), 'bin', 'kubernetes-mcp-server-linux-amd64');
+    const bin = join(
+      dirname(createRequire(import.meta.url).resolve('kubernetes-mcp-server-linux-amd64/package.json')),
+      'bin',
+      'kubernetes-mcp-server-linux-amd64',
+    );
     return existsSync(bin) ? bin : undefined;
   } catch {
     return undefined;
   }
 }
 
-const skip = !harnessBinary() ? 'the kube-apiserver harness is not built' : !mcpServerBinary() ? 'kubernetes-mcp-server is not installed' : undefined;
+const skip = !harnessBinary()
+  ? 'the kube-apiserver harness is not built'
+  : !mcpServerBinary()
+    ? 'kubernetes-mcp-server is not installed'
+    : undefined;
 
 const freePort = () =>
   new Promise<number>((resolve) => {
@@ -37,7 +45,11 @@ const freePort = () =>
     });
   });
 
-async function waitFor<T>(what: string, probe: () => T | undefined | false | Promise<T | undefined | false>, ms = 30_000): Promise<T> {
+async function waitFor<T>(
+  what: string,
+  probe: () => T | undefined | false | Promise<T | undefined | false>,
+  ms = 30_000,
+): Promise<T> {
   const end = Date.now() + ms;
   for (;;) {
     const v = await Promise.resolve()
@@ -95,9 +107,12 @@ describe('traces across agent → gateway → kubernetes-mcp-server → API serv
     try {
       await waitFor('the gateway to listen', () => /MCP endpoint at/.test(log), 60_000);
       await client.connect(
-        new StreamableHTTPClientTransport(new URL(`http://127.0.0.1:${port}/mcp`), { requestInit: { headers: { authorization: `Bearer ${GATEWAY_AGENT_TOKEN}` } } }),
+        new StreamableHTTPClientTransport(new URL(`http://127.0.0.1:${port}/mcp`), {
+          requestInit: { headers: { authorization: `Bearer ${GATEWAY_AGENT_TOKEN}` } },
+        }),
       );
-      const manifest = 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: traced-settings\n  namespace: shop\ndata:\n  mode: traced\n';
+      const manifest =
+        'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: traced-settings\n  namespace: shop\ndata:\n  mode: traced\n';
       const r = (await client.callTool({
         name: 'resources_create_or_update',
         arguments: { resource: manifest, intent: 'trace a tool call end to end' },
@@ -112,7 +127,9 @@ describe('traces across agent → gateway → kubernetes-mcp-server → API serv
     }
 
     const inTrace = () => receiver.spans.filter((s) => s.traceId === traceId);
-    const admission = await waitFor('the admission decision span', () => inTrace().find((s) => s.name === 'tether.decide admission'));
+    const admission = await waitFor('the admission decision span', () =>
+      inTrace().find((s) => s.name === 'tether.decide admission'),
+    );
     const spans = inTrace();
     const byId = new Map(spans.map((s) => [s.spanId, s]));
     const server = spans.find((s) => s.service === 'tether-gateway' && s.kind === 2) as ReceivedSpan;
@@ -122,7 +139,9 @@ describe('traces across agent → gateway → kubernetes-mcp-server → API serv
     assert.equal(server.attributes['mcp.method.name'], 'tools/call');
     assert.equal(server.attributes['gen_ai.tool.name'], 'resources_create_or_update');
 
-    const gatewayDecision = spans.find((s) => s.service === 'tether-gateway' && s.name === 'tether.decide mcp') as ReceivedSpan;
+    const gatewayDecision = spans.find(
+      (s) => s.service === 'tether-gateway' && s.name === 'tether.decide mcp',
+    ) as ReceivedSpan;
     assert.equal(gatewayDecision?.parentSpanId, server.spanId, 'the decision is a child of the tool call');
     assert.equal(gatewayDecision.attributes['tether.agent'], 'ops-bot');
     assert.equal(gatewayDecision.attributes['tether.owner'], 'erin@example.com');
@@ -132,19 +151,32 @@ describe('traces across agent → gateway → kubernetes-mcp-server → API serv
     assert.equal(typeof gatewayDecision.attributes['tether.ledger.index'], 'number');
 
     const upstream = spans.find((s) => s.service === 'tether-gateway' && s.kind === 3) as ReceivedSpan;
-    assert.equal(upstream?.parentSpanId, server.spanId, 'the call to kubernetes-mcp-server is a child of the tool call');
+    assert.equal(
+      upstream?.parentSpanId,
+      server.spanId,
+      'the call to kubernetes-mcp-server is a child of the tool call',
+    );
     assert.equal(upstream.attributes['tether.upstream'], 'kubernetes');
 
     // kubernetes-mcp-server → API server → admission webhook: the write's decision hangs under the gateway's client span.
     assert.equal(admission.service, 'tether');
-    assert.equal(admission.parentSpanId, upstream.spanId, 'admission continues from the span that carried the call to kubernetes-mcp-server');
+    assert.equal(
+      admission.parentSpanId,
+      upstream.spanId,
+      'admission continues from the span that carried the call to kubernetes-mcp-server',
+    );
     assert.equal(admission.attributes['tether.agent'], 'k8s-mcp');
     assert.equal(admission.attributes['tether.outcome'], 'allow');
     assert.equal(typeof admission.attributes['tether.ledger.index'], 'number');
     // The whole chain, walked from admission back to the agent.
     const chain: string[] = [];
-    for (let s: ReceivedSpan | undefined = admission; s; s = byId.get(s.parentSpanId)) chain.push(`${s.service}:${s.name}`);
-    assert.deepEqual(chain, ['tether:tether.decide admission', 'tether-gateway:tools/call resources_create_or_update', 'tether-gateway:tools/call resources_create_or_update']);
+    for (let s: ReceivedSpan | undefined = admission; s; s = byId.get(s.parentSpanId))
+      chain.push(`${s.service}:${s.name}`);
+    assert.deepEqual(chain, [
+      'tether:tether.decide admission',
+      'tether-gateway:tools/call resources_create_or_update',
+      'tether-gateway:tools/call resources_create_or_update',
+    ]);
     assert.equal(byId.get(byId.get(admission.parentSpanId)?.parentSpanId ?? '')?.parentSpanId, agentSpan);
   });
 });

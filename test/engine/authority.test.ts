@@ -15,7 +15,11 @@ describe('authority classes', () => {
     agentDoc('supervised', { authorityClass: 'supervised', approvers: ['bob@example.com'] }),
     agentDoc('auto', { authorityClass: 'autonomous' }),
   );
-  test('advisory reads', () => expectDecision(decide({ ...scaleAction('advisor', 'web', 2), verb: 'get', object: undefined }, policy, EMPTY_STATE, NOW), 'allow'));
+  test('advisory reads', () =>
+    expectDecision(
+      decide({ ...scaleAction('advisor', 'web', 2), verb: 'get', object: undefined }, policy, EMPTY_STATE, NOW),
+      'allow',
+    ));
   test('advisory mutation is refused and recorded as a proposal', () => {
     const d = decide(scaleAction('advisor', 'web', 2), policy, EMPTY_STATE, NOW);
     expectDecision(d, 'deny', RULES.advisory);
@@ -24,7 +28,8 @@ describe('authority classes', () => {
     assert.ok(p && p.kind === 'proposal.record' && p.actionDigest.startsWith('sha256:'));
     assert.ok(!d.effects.some((e) => e.kind === 'violation.record'), 'proposals do not count towards the breaker');
   });
-  test('autonomous mutates inside its boundary', () => expectDecision(decide(scaleAction('auto', 'web', 2), policy, EMPTY_STATE, NOW), 'allow'));
+  test('autonomous mutates inside its boundary', () =>
+    expectDecision(decide(scaleAction('auto', 'web', 2), policy, EMPTY_STATE, NOW), 'allow'));
 
   test('supervised mutation is pending with what exactly to approve', () => {
     const a = scaleAction('supervised', 'web', 2);
@@ -69,7 +74,16 @@ describe('authority classes', () => {
     expectDecision(decide(a, policy, state, NOW), 'allow', RULES.approvalUsed);
   });
 
-  const invalid: [string, Partial<{ agent: string; status: 'approved' | 'pending' | 'denied'; expiresAt: number; usesLeft: number; other: boolean }>][] = [
+  const invalid: [
+    string,
+    Partial<{
+      agent: string;
+      status: 'approved' | 'pending' | 'denied';
+      expiresAt: number;
+      usesLeft: number;
+      other: boolean;
+    }>,
+  ][] = [
     ['for another action', { other: true }],
     ['still pending', { status: 'pending' }],
     ['denied', { status: 'denied' }],
@@ -97,7 +111,9 @@ describe('authority classes', () => {
 
   test("the digest ignores server bookkeeping and Tether's own annotations but not the content", () => {
     const a = scaleAction('supervised', 'web', 2);
-    const b = scaleAction('supervised', 'web', 2, { object: deployment('web', 2, { resourceVersion: '99', annotations: { 'tether.dev/approval': 'ap-1' } }) });
+    const b = scaleAction('supervised', 'web', 2, {
+      object: deployment('web', 2, { resourceVersion: '99', annotations: { 'tether.dev/approval': 'ap-1' } }),
+    });
     assert.equal(actionDigest(a), actionDigest(b));
     assert.notEqual(actionDigest(a), actionDigest(scaleAction('supervised', 'web', 4)));
   });
@@ -107,7 +123,11 @@ describe('review triggers and audit mode', () => {
   const policy = policyOf(
     governanceDoc(),
     agentDoc('careful', {
-      boundary: { namespaces: ['shop'], rules: [{ apiGroups: ['apps'], resources: ['deployments'], verbs: ['update', 'delete'] }], budgets: [{ window: '1h', maxMutations: 10 }] },
+      boundary: {
+        namespaces: ['shop'],
+        rules: [{ apiGroups: ['apps'], resources: ['deployments'], verbs: ['update', 'delete'] }],
+        budgets: [{ window: '1h', maxMutations: 10 }],
+      },
       reviewTriggers: [
         { name: 'destructive', match: { verbs: ['delete'] } },
         { name: 'big-jump', expression: 'object.spec.replicas - oldObject.spec.replicas > 5' },
@@ -116,10 +136,16 @@ describe('review triggers and audit mode', () => {
     }),
     agentDoc('trial', { mode: 'audit', authorityClass: 'advisory' }),
   );
-  test('no trigger fires: allowed', () => expectDecision(decide(scaleAction('careful', 'web', 3), policy, EMPTY_STATE, NOW), 'allow'));
+  test('no trigger fires: allowed', () =>
+    expectDecision(decide(scaleAction('careful', 'web', 3), policy, EMPTY_STATE, NOW), 'allow'));
   test('a destructive verb asks a human', () =>
-    expectDecision(decide(scaleAction('careful', 'web', 3, { verb: 'delete', object: undefined }), policy, EMPTY_STATE, NOW), 'pending', RULES.reviewTrigger));
-  test('a CEL trigger asks a human', () => expectDecision(decide(scaleAction('careful', 'web', 9), policy, EMPTY_STATE, NOW), 'pending', RULES.reviewTrigger));
+    expectDecision(
+      decide(scaleAction('careful', 'web', 3, { verb: 'delete', object: undefined }), policy, EMPTY_STATE, NOW),
+      'pending',
+      RULES.reviewTrigger,
+    ));
+  test('a CEL trigger asks a human', () =>
+    expectDecision(decide(scaleAction('careful', 'web', 9), policy, EMPTY_STATE, NOW), 'pending', RULES.reviewTrigger));
   test('budget above 80 % asks a human', () => {
     const state = new MemoryState();
     const start = Math.floor(NOW / 3_600_000) * 3_600_000;
@@ -140,18 +166,35 @@ describe('intent', () => {
   const strict = policyOf(governanceDoc({ requireIntent: true, intentMismatch: 'deny' }), agentDoc('bot'));
   const optional = policyOf(governanceDoc({ requireIntent: false }), agentDoc('bot'));
   test('mutation without intent is refused when required', () =>
-    expectDecision(decide(scaleAction('bot', 'web', 2, { intent: undefined }), required, EMPTY_STATE, NOW), 'deny', RULES.intentMissing));
-  test('mutation with intent passes', () => expectDecision(decide(scaleAction('bot', 'web', 2), required, EMPTY_STATE, NOW), 'allow'));
-  test('reads need no intent', () => expectDecision(decide({ ...scaleAction('bot', 'web', 2, { intent: undefined }), verb: 'get' }, required, EMPTY_STATE, NOW), 'allow'));
-  test('intent not required', () => expectDecision(decide(scaleAction('bot', 'web', 2, { intent: undefined }), optional, EMPTY_STATE, NOW), 'allow'));
-  const outside = { summary: 'scale the cart', targets: [{ namespace: 'shop', resource: 'deployments', name: 'cart' }] };
+    expectDecision(
+      decide(scaleAction('bot', 'web', 2, { intent: undefined }), required, EMPTY_STATE, NOW),
+      'deny',
+      RULES.intentMissing,
+    ));
+  test('mutation with intent passes', () =>
+    expectDecision(decide(scaleAction('bot', 'web', 2), required, EMPTY_STATE, NOW), 'allow'));
+  test('reads need no intent', () =>
+    expectDecision(
+      decide({ ...scaleAction('bot', 'web', 2, { intent: undefined }), verb: 'get' }, required, EMPTY_STATE, NOW),
+      'allow',
+    ));
+  test('intent not required', () =>
+    expectDecision(decide(scaleAction('bot', 'web', 2, { intent: undefined }), optional, EMPTY_STATE, NOW), 'allow'));
+  const outside = {
+    summary: 'scale the cart',
+    targets: [{ namespace: 'shop', resource: 'deployments', name: 'cart' }],
+  };
   test('a target outside the declared intent is flagged', () => {
     const d = decide(scaleAction('bot', 'web', 2, { intent: outside }), required, EMPTY_STATE, NOW);
     expectDecision(d, 'allow');
     assert.ok(d.warnings.some((w) => w.rule === RULES.intentMismatch));
   });
   test('the mismatch is refused when the policy says deny', () =>
-    expectDecision(decide(scaleAction('bot', 'web', 2, { intent: outside }), strict, EMPTY_STATE, NOW), 'deny', RULES.intentMismatch));
+    expectDecision(
+      decide(scaleAction('bot', 'web', 2, { intent: outside }), strict, EMPTY_STATE, NOW),
+      'deny',
+      RULES.intentMismatch,
+    ));
   test('a declared target matches', () => {
     const d = decide(scaleAction('bot', 'cart', 2, { intent: outside }), strict, EMPTY_STATE, NOW);
     expectDecision(d, 'allow');

@@ -23,7 +23,10 @@ const ruleArb = fc.record(
   },
   { requiredKeys: ['apiGroups', 'resources', 'verbs'] },
 );
-const boundaryArb = fc.record({ namespaces: fc.subarray(['shop', 'staging', '*']), rules: fc.array(ruleArb, { maxLength: 3 }) });
+const boundaryArb = fc.record({
+  namespaces: fc.subarray(['shop', 'staging', '*']),
+  rules: fc.array(ruleArb, { maxLength: 3 }),
+});
 const requestArb = fc.record({
   verb: fc.constantFrom('get', 'list', 'create', 'delete'),
   group: fc.constantFrom('', 'apps'),
@@ -39,11 +42,20 @@ test('engine, analyzer and gateway filter agree on what is inside a boundary', (
       const clusterWide = isKnownClusterScoped(q.group, q.resource);
       const namespace = clusterWide ? undefined : q.namespace;
       const subresource = q.log && q.resource === 'pods' ? 'log' : undefined;
-      const action: Action = { source: 'api', subject: sa('bot'), verb: q.verb, target: { group: q.group, version: 'v1', resource: q.resource, subresource, namespace } };
+      const action: Action = {
+        source: 'api',
+        subject: sa('bot'),
+        verb: q.verb,
+        target: { group: q.group, version: 'v1', resource: q.resource, subresource, namespace },
+      };
       const d = decide(action, policy, EMPTY_STATE, NOW);
       const engine = !d.reasons.some((r) => r.rule === RULES.namespace || r.rule === RULES.rule);
 
-      const rule = { verbs: [q.verb], apiGroups: [q.group], resources: [subresource ? `${q.resource}/${subresource}` : q.resource] };
+      const rule = {
+        verbs: [q.verb],
+        apiGroups: [q.group],
+        resources: [subresource ? `${q.resource}/${subresource}` : q.resource],
+      };
       const analyzer = new BoundaryJudge(boundary).excess({ rule, namespace }).length === 0;
 
       const agent = policy.agents.get('bot');
@@ -53,12 +65,28 @@ test('engine, analyzer and gateway filter agree on what is inside a boundary', (
         target: { resource: { apiGroup: q.group, resource: q.resource, ...(subresource ? { subresource } : {}) } },
         ...(namespace ? { namespace: { name: namespace } } : {}),
       };
-      const gateway = visibleTo(audienceFor(sa('bot'), policy), { kind: 'kubernetes', source: 'config', requirements: [requirement] }, 'srv', 'tool', new KindResolver([]));
+      const gateway = visibleTo(
+        audienceFor(sa('bot'), policy),
+        { kind: 'kubernetes', source: 'config', requirements: [requirement] },
+        'srv',
+        'tool',
+        new KindResolver([]),
+      );
 
-      assert.equal(analyzer, engine, `analyzer ${analyzer} vs engine ${engine}: ${JSON.stringify({ boundary, action: action.target, verb: q.verb, reasons: d.reasons })}`);
+      assert.equal(
+        analyzer,
+        engine,
+        `analyzer ${analyzer} vs engine ${engine}: ${JSON.stringify({ boundary, action: action.target, verb: q.verb, reasons: d.reasons })}`,
+      );
       // The gateway filter cannot know which namespace arguments will name; where the namespace is fixed and inside (or none), it must agree.
-      const nsKnownInside = namespace === undefined || boundary.namespaces.includes('*') || boundary.namespaces.includes(namespace);
-      if (nsKnownInside) assert.equal(gateway, engine, `gateway ${gateway} vs engine ${engine}: ${JSON.stringify({ boundary, target: action.target, verb: q.verb })}`);
+      const nsKnownInside =
+        namespace === undefined || boundary.namespaces.includes('*') || boundary.namespaces.includes(namespace);
+      if (nsKnownInside)
+        assert.equal(
+          gateway,
+          engine,
+          `gateway ${gateway} vs engine ${engine}: ${JSON.stringify({ boundary, target: action.target, verb: q.verb })}`,
+        );
       else if (engine) assert.fail('a request outside the namespaces cannot be inside');
     }),
     { numRuns: 600 },

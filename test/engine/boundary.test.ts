@@ -21,7 +21,11 @@ describe('boundary: namespaces and RBAC-shaped rules', () => {
       boundary: {
         namespaces: ['shop', 'staging'],
         rules: [
-          { apiGroups: ['apps'], resources: ['deployments', 'deployments/scale'], verbs: ['get', 'list', 'update', 'patch'] },
+          {
+            apiGroups: ['apps'],
+            resources: ['deployments', 'deployments/scale'],
+            verbs: ['get', 'list', 'update', 'patch'],
+          },
           { apiGroups: [''], resources: ['pods'], verbs: ['get', 'list'] },
           { apiGroups: [''], resources: ['*/log'], verbs: ['get'] },
           { apiGroups: [''], resources: ['configmaps'], verbs: ['get', 'update'], resourceNames: ['feature-flags'] },
@@ -32,7 +36,12 @@ describe('boundary: namespaces and RBAC-shaped rules', () => {
   );
   const cases: [string, Action, 'allow' | 'deny', string?][] = [
     ['read pods in a boundary namespace', read('get', 'pods', { name: 'p' }), 'allow'],
-    ['read pods outside the namespaces', read('get', 'pods', { namespace: 'payments', name: 'p' }), 'deny', RULES.namespace],
+    [
+      'read pods outside the namespaces',
+      read('get', 'pods', { namespace: 'payments', name: 'p' }),
+      'deny',
+      RULES.namespace,
+    ],
     ['pods does not cover pods/exec', read('create', 'pods', { name: 'p', subresource: 'exec' }), 'deny', RULES.rule],
     ['*/log covers pods/log', read('get', 'pods', { name: 'p', subresource: 'log' }), 'allow'],
     ['*/log does not cover pods/status', read('get', 'pods', { name: 'p', subresource: 'status' }), 'deny', RULES.rule],
@@ -41,16 +50,34 @@ describe('boundary: namespaces and RBAC-shaped rules', () => {
     ['resourceNames allow the named object', read('get', 'configmaps', { name: 'feature-flags' }), 'allow'],
     ['resourceNames refuse other names', read('get', 'configmaps', { name: 'db-password' }), 'deny', RULES.rule],
     ['resourceNames never match list', read('list', 'configmaps'), 'deny', RULES.rule],
-    ['cluster-scoped rule allows cluster-scoped target', read('get', 'namespaces', { namespace: undefined, name: 'shop' }), 'allow'],
-    ['namespaced rule does not cover a cluster-wide list', read('list', 'pods', { namespace: undefined }), 'deny', RULES.rule],
-    ['subresource rule allows scale', read('update', 'deployments', { name: 'web', subresource: 'scale' }, 'apps'), 'allow'],
+    [
+      'cluster-scoped rule allows cluster-scoped target',
+      read('get', 'namespaces', { namespace: undefined, name: 'shop' }),
+      'allow',
+    ],
+    [
+      'namespaced rule does not cover a cluster-wide list',
+      read('list', 'pods', { namespace: undefined }),
+      'deny',
+      RULES.rule,
+    ],
+    [
+      'subresource rule allows scale',
+      read('update', 'deployments', { name: 'web', subresource: 'scale' }, 'apps'),
+      'allow',
+    ],
   ];
   for (const [name, action, outcome, rule] of cases) {
     test(name, () => expectDecision(decide(action, policy, EMPTY_STATE, NOW), outcome, rule as never));
   }
 
   test('a wildcard namespace boundary allows every namespace and cluster-wide lists of namespaced rules', () => {
-    const p = policyOf(governanceDoc(), agentDoc('bot', { boundary: { namespaces: ['*'], rules: [{ apiGroups: [''], resources: ['pods'], verbs: ['list'] }] } }));
+    const p = policyOf(
+      governanceDoc(),
+      agentDoc('bot', {
+        boundary: { namespaces: ['*'], rules: [{ apiGroups: [''], resources: ['pods'], verbs: ['list'] }] },
+      }),
+    );
     expectDecision(decide(read('list', 'pods', { namespace: 'anything' }), p, EMPTY_STATE, NOW), 'allow');
     expectDecision(decide(read('list', 'pods', { namespace: undefined }), p, EMPTY_STATE, NOW), 'allow');
   });
@@ -71,27 +98,50 @@ describe('boundary: CEL conditions', () => {
         namespaces: ['shop'],
         rules: [{ apiGroups: ['apps'], resources: ['deployments'], verbs: ['update', 'delete'] }],
         conditions: [
-          { name: 'max-replicas', expression: 'object.spec.replicas <= 20', message: 'at most 20 replicas', match: { verbs: ['update'] } },
-          { name: 'no-scale-to-zero', expression: 'oldObject == null || object.spec.replicas > 0 || oldObject.spec.replicas == 0', match: { verbs: ['update'] } },
-          { name: 'only-labelled', expression: "has(oldObject.metadata.labels) && oldObject.metadata.labels['tier'] != 'critical'", match: { verbs: ['delete'] } },
+          {
+            name: 'max-replicas',
+            expression: 'object.spec.replicas <= 20',
+            message: 'at most 20 replicas',
+            match: { verbs: ['update'] },
+          },
+          {
+            name: 'no-scale-to-zero',
+            expression: 'oldObject == null || object.spec.replicas > 0 || oldObject.spec.replicas == 0',
+            match: { verbs: ['update'] },
+          },
+          {
+            name: 'only-labelled',
+            expression: "has(oldObject.metadata.labels) && oldObject.metadata.labels['tier'] != 'critical'",
+            match: { verbs: ['delete'] },
+          },
         ],
       },
     }),
   );
-  test('allows within the condition', () => expectDecision(decide(scaleAction('bot', 'web', 20), policy, EMPTY_STATE, NOW), 'allow'));
+  test('allows within the condition', () =>
+    expectDecision(decide(scaleAction('bot', 'web', 20), policy, EMPTY_STATE, NOW), 'allow'));
   test('refuses past the condition, quoting it', () => {
     const d = decide(scaleAction('bot', 'web', 21), policy, EMPTY_STATE, NOW);
     expectDecision(d, 'deny', RULES.condition);
     assert.match(d.reasons[0]?.message ?? '', /at most 20 replicas/);
   });
-  test('oldObject is bound', () => expectDecision(decide(scaleAction('bot', 'web', 0), policy, EMPTY_STATE, NOW), 'deny', RULES.condition));
+  test('oldObject is bound', () =>
+    expectDecision(decide(scaleAction('bot', 'web', 0), policy, EMPTY_STATE, NOW), 'deny', RULES.condition));
   test('a condition that cannot be evaluated fails closed', () => {
-    const a = scaleAction('bot', 'web', 3, { verb: 'delete', object: undefined, oldObject: { metadata: { name: 'web' } } });
+    const a = scaleAction('bot', 'web', 3, {
+      verb: 'delete',
+      object: undefined,
+      oldObject: { metadata: { name: 'web' } },
+    });
     const d = decide(a, policy, EMPTY_STATE, NOW);
     expectDecision(d, 'deny', RULES.condition);
   });
   test('conditions scoped by match do not apply elsewhere', () => {
-    const a = scaleAction('bot', 'web', 3, { verb: 'delete', object: undefined, oldObject: deployment('web', 1, { labels: { tier: 'web' } }) });
+    const a = scaleAction('bot', 'web', 3, {
+      verb: 'delete',
+      object: undefined,
+      oldObject: deployment('web', 1, { labels: { tier: 'web' } }),
+    });
     expectDecision(decide(a, policy, EMPTY_STATE, NOW), 'allow');
   });
 });
@@ -126,17 +176,36 @@ describe('boundary: freezes, change windows and protected objects', () => {
   );
   test('a freeze refuses mutations, not reads', () => {
     expectDecision(decide(scaleAction('frozen', 'web', 2), policy, EMPTY_STATE, NOW), 'deny', RULES.freeze);
-    expectDecision(decide(scaleAction('frozen', 'web', 2), policy, EMPTY_STATE, Date.parse('2026-11-26T00:00:00Z')), 'allow');
-    expectDecision(decide({ ...scaleAction('frozen', 'web', 2), verb: 'get', object: undefined }, policy, EMPTY_STATE, NOW), 'allow');
+    expectDecision(
+      decide(scaleAction('frozen', 'web', 2), policy, EMPTY_STATE, Date.parse('2026-11-26T00:00:00Z')),
+      'allow',
+    );
+    expectDecision(
+      decide({ ...scaleAction('frozen', 'web', 2), verb: 'get', object: undefined }, policy, EMPTY_STATE, NOW),
+      'allow',
+    );
   });
   test('change windows (2026-11-25 is a Wednesday)', () => {
     expectDecision(decide(scaleAction('office-hours', 'web', 2), policy, EMPTY_STATE, NOW), 'allow');
-    expectDecision(decide(scaleAction('office-hours', 'web', 2), policy, EMPTY_STATE, Date.parse('2026-11-25T20:00:00Z')), 'deny', RULES.changeWindow);
-    expectDecision(decide(scaleAction('office-hours', 'web', 2), policy, EMPTY_STATE, Date.parse('2026-11-28T10:00:00Z')), 'deny', RULES.changeWindow);
+    expectDecision(
+      decide(scaleAction('office-hours', 'web', 2), policy, EMPTY_STATE, Date.parse('2026-11-25T20:00:00Z')),
+      'deny',
+      RULES.changeWindow,
+    );
+    expectDecision(
+      decide(scaleAction('office-hours', 'web', 2), policy, EMPTY_STATE, Date.parse('2026-11-28T10:00:00Z')),
+      'deny',
+      RULES.changeWindow,
+    );
   });
   test('GitOps-managed objects are propose-only', () => {
     const managed = deployment('web', 1, { labels: { 'kustomize.toolkit.fluxcd.io/name': 'shop' } });
-    const d = decide(scaleAction('gitops-aware', 'web', 2, { oldObject: managed, object: { ...managed, spec: { replicas: 2 } } }), policy, EMPTY_STATE, NOW);
+    const d = decide(
+      scaleAction('gitops-aware', 'web', 2, { oldObject: managed, object: { ...managed, spec: { replicas: 2 } } }),
+      policy,
+      EMPTY_STATE,
+      NOW,
+    );
     expectDecision(d, 'deny', RULES.protectedObject);
     assert.ok(d.outcome === 'deny' && d.proposal);
     assert.ok(d.effects.some((e) => e.kind === 'proposal.record'));
@@ -144,6 +213,10 @@ describe('boundary: freezes, change windows and protected objects', () => {
   });
   test('label-selected protected objects', () => {
     const critical = deployment('db', 1, { labels: { tier: 'critical' } });
-    expectDecision(decide(scaleAction('gitops-aware', 'db', 2, { oldObject: critical }), policy, EMPTY_STATE, NOW), 'deny', RULES.protectedObject);
+    expectDecision(
+      decide(scaleAction('gitops-aware', 'db', 2, { oldObject: critical }), policy, EMPTY_STATE, NOW),
+      'deny',
+      RULES.protectedObject,
+    );
   });
 });

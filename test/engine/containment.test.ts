@@ -45,7 +45,8 @@ describe('budgets', () => {
   });
   test('dry runs consume no budget', () => {
     const state = new MemoryState();
-    for (let i = 0; i < 5; i++) expectDecision(run(policy, state, scaleAction('bot', 'web', 2, { dryRun: true })), 'allow');
+    for (let i = 0; i < 5; i++)
+      expectDecision(run(policy, state, scaleAction('bot', 'web', 2, { dryRun: true })), 'allow');
   });
   test('the memory store refuses a batch that would overflow (as the real stores do)', () => {
     const state = new MemoryState();
@@ -59,7 +60,11 @@ describe('circuit breakers', () => {
   const policy = policyOf(
     governanceDoc({ approvals: { administrators: ['root@example.com'] } }),
     agentDoc('bot', {
-      boundary: { namespaces: ['shop'], rules: [{ apiGroups: ['apps'], resources: ['deployments'], verbs: ['get', 'update'] }], budgets: [{ window: '1h', maxMutations: 1 }] },
+      boundary: {
+        namespaces: ['shop'],
+        rules: [{ apiGroups: ['apps'], resources: ['deployments'], verbs: ['get', 'update'] }],
+        budgets: [{ window: '1h', maxMutations: 1 }],
+      },
       breaker: { maxViolations: 3, window: '5m' },
     }),
     agentDoc('fast', { breaker: { maxMutationsPerMinute: 2 } }),
@@ -88,14 +93,27 @@ describe('circuit breakers', () => {
   test('a refusal while on probation trips again at once', () => {
     const state = new MemoryState();
     state.reset('agent', 'bot', NOW);
-    const d = run(policy, state, scaleAction('bot', 'web', 2, { target: { group: 'apps', version: 'v1', resource: 'deployments', namespace: 'other', name: 'x' } }));
+    const d = run(
+      policy,
+      state,
+      scaleAction('bot', 'web', 2, {
+        target: { group: 'apps', version: 'v1', resource: 'deployments', namespace: 'other', name: 'x' },
+      }),
+    );
     expectDecision(d, 'deny', RULES.namespace);
     assert.equal(state.breaker('agent', 'bot').state, 'open');
   });
   test('refusals spread beyond the window do not trip', () => {
     const state = new MemoryState();
     for (let i = 0; i < 4; i++)
-      run(policy, state, scaleAction('bot', 'web', 2, { target: { group: 'apps', version: 'v1', resource: 'deployments', namespace: 'x', name: 'y' } }), NOW + i * 6 * 60_000);
+      run(
+        policy,
+        state,
+        scaleAction('bot', 'web', 2, {
+          target: { group: 'apps', version: 'v1', resource: 'deployments', namespace: 'x', name: 'y' },
+        }),
+        NOW + i * 6 * 60_000,
+      );
     assert.equal(state.breaker('agent', 'bot').state, 'closed');
   });
   test('rate: more mutations a minute than allowed trips', () => {
@@ -127,7 +145,11 @@ describe('circuit breakers', () => {
     state.kill = { engaged: true, reason: 'incident 42' };
     expectDecision(decide(scaleAction('bot', 'web', 2), policy, state, NOW), 'deny', RULES.killSwitch);
     expectDecision(decide({ ...scaleAction('bot', 'web', 2), verb: 'get' }, policy, state, NOW), 'allow');
-    assert.equal(decide(scaleAction('x', 'web', 2, { subject: { username: 'root@example.com', groups: [] } }), policy, state, NOW).governed, false);
+    assert.equal(
+      decide(scaleAction('x', 'web', 2, { subject: { username: 'root@example.com', groups: [] } }), policy, state, NOW)
+        .governed,
+      false,
+    );
     const p = policyOf(governanceDoc({ killSwitch: true }), agentDoc('bot', { mode: 'audit' }));
     expectDecision(decide(scaleAction('bot', 'web', 2), p, EMPTY_STATE, NOW), 'deny', RULES.killSwitch);
   });
@@ -144,17 +166,27 @@ describe('chains', () => {
       },
     }),
     agentDoc('scaler', {
-      boundary: { namespaces: ['shop'], rules: [{ apiGroups: ['apps'], resources: ['deployments'], verbs: ['update'] }], chain: { maxDepth: 2, mayInvoke: ['planner'] } },
+      boundary: {
+        namespaces: ['shop'],
+        rules: [{ apiGroups: ['apps'], resources: ['deployments'], verbs: ['update'] }],
+        chain: { maxDepth: 2, mayInvoke: ['planner'] },
+      },
       breaker: { maxChainDepth: 4 },
     }),
     agentDoc('loner'),
   );
-  const hop = (agent: string, path: string[], depth = path.length, parent?: string) => scaleAction(agent, 'web', 2, { chain: { id: 'c1', depth, path, parentActionId: parent } });
-  test('an allowed callee within depth', () => expectDecision(decide(hop('scaler', ['planner']), policy, EMPTY_STATE, NOW), 'allow'));
-  test('a callee the caller may not invoke', () => expectDecision(decide(hop('loner', ['planner']), policy, EMPTY_STATE, NOW), 'deny', RULES.chainCallee));
-  test('an unknown caller', () => expectDecision(decide(hop('scaler', ['ghost']), policy, EMPTY_STATE, NOW), 'deny', RULES.chainCallee));
-  test('too deep', () => expectDecision(decide(hop('scaler', ['planner'], 3), policy, EMPTY_STATE, NOW), 'deny', RULES.chainDepth));
-  test('a loop between two agents is stopped', () => expectDecision(decide(hop('scaler', ['scaler', 'planner']), policy, EMPTY_STATE, NOW), 'deny', RULES.chainCycle));
+  const hop = (agent: string, path: string[], depth = path.length, parent?: string) =>
+    scaleAction(agent, 'web', 2, { chain: { id: 'c1', depth, path, parentActionId: parent } });
+  test('an allowed callee within depth', () =>
+    expectDecision(decide(hop('scaler', ['planner']), policy, EMPTY_STATE, NOW), 'allow'));
+  test('a callee the caller may not invoke', () =>
+    expectDecision(decide(hop('loner', ['planner']), policy, EMPTY_STATE, NOW), 'deny', RULES.chainCallee));
+  test('an unknown caller', () =>
+    expectDecision(decide(hop('scaler', ['ghost']), policy, EMPTY_STATE, NOW), 'deny', RULES.chainCallee));
+  test('too deep', () =>
+    expectDecision(decide(hop('scaler', ['planner'], 3), policy, EMPTY_STATE, NOW), 'deny', RULES.chainDepth));
+  test('a loop between two agents is stopped', () =>
+    expectDecision(decide(hop('scaler', ['scaler', 'planner']), policy, EMPTY_STATE, NOW), 'deny', RULES.chainCycle));
   test('runaway depth trips the chain breaker, which then stops the whole chain', () => {
     const state = new MemoryState();
     const d = run(policy, state, hop('scaler', ['planner'], 5));

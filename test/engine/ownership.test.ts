@@ -12,7 +12,12 @@ import { DirectoryIndex, type ScimResource } from '../../src/service/directory-i
 import { expectDecision } from '../support/assert-decision.ts';
 import { NOW, agentDoc, governanceDoc, policyOf, scaleAction } from '../support/policy.ts';
 
-const meta = (resourceType: 'User' | 'Group') => ({ resourceType, created: '2026-01-01T00:00:00Z', lastModified: '2026-01-01T00:00:00Z', version: 'W/"1"' });
+const meta = (resourceType: 'User' | 'Group') => ({
+  resourceType,
+  created: '2026-01-01T00:00:00Z',
+  lastModified: '2026-01-01T00:00:00Z',
+  version: 'W/"1"',
+});
 const user = (id: string, userName: string, active: boolean, extra: Record<string, unknown> = {}): ScimResource => ({
   schemas: ['urn:ietf:params:scim:schemas:core:2.0:User'],
   id,
@@ -29,7 +34,10 @@ const group = (id: string, displayName: string, members: string[]): ScimResource
   meta: meta('Group'),
 });
 
-function view(dir: DirectoryIndex | undefined, attestations: Record<string, { owner: string; until: number }> = {}): OwnershipView {
+function view(
+  dir: DirectoryIndex | undefined,
+  attestations: Record<string, { owner: string; until: number }> = {},
+): OwnershipView {
   return { directory: dir, attestation: (a) => attestations[a] };
 }
 
@@ -104,12 +112,24 @@ describe('owners from the directory', () => {
 
   test('an attestation by the current owner extends a lapsed YAML date; one by a former owner does not', () => {
     const future = NOW + 86_400_000;
-    expectDecision(act('yaml-lapsed', withView(view(undefined, { 'yaml-lapsed': { owner: 'alice@example.com', until: future } }))), 'allow');
-    expectDecision(act('yaml-lapsed', withView(view(undefined, { 'yaml-lapsed': { owner: 'someone-else', until: future } }))), 'deny', RULES.ownerAttestationExpired);
+    expectDecision(
+      act('yaml-lapsed', withView(view(undefined, { 'yaml-lapsed': { owner: 'alice@example.com', until: future } }))),
+      'allow',
+    );
+    expectDecision(
+      act('yaml-lapsed', withView(view(undefined, { 'yaml-lapsed': { owner: 'someone-else', until: future } }))),
+      'deny',
+      RULES.ownerAttestationExpired,
+    );
   });
 
   test('a recorded attestation that lapsed stops an agent the YAML never asked to attest', () => {
-    const d = decide(scaleAction('by-name', 'web', 3), withView(view(undefined, { 'by-name': { owner: 'alice@example.com', until: NOW - 1 } })), EMPTY_STATE, NOW);
+    const d = decide(
+      scaleAction('by-name', 'web', 3),
+      withView(view(undefined, { 'by-name': { owner: 'alice@example.com', until: NOW - 1 } })),
+      EMPTY_STATE,
+      NOW,
+    );
     expectDecision(d, 'deny', RULES.ownerAttestationExpired);
   });
 

@@ -37,7 +37,12 @@ const secretObject = {
   data: { token: Buffer.from(TOKEN).toString('base64') },
 };
 const SECRETS = secretValuesOf(secretObject);
-const agentRef = { name: 'bot', owner: 'alice@example.com', authorityClass: 'autonomous' as const, mode: 'enforce' as const };
+const agentRef = {
+  name: 'bot',
+  owner: 'alice@example.com',
+  authorityClass: 'autonomous' as const,
+  mode: 'enforce' as const,
+};
 const secretTarget = { group: '', version: 'v1', resource: 'secrets', namespace: 'shop', name: 'pins' };
 /** Text an attacker (or an error message) got a Secret value into. */
 const quoting = `value ${PIN} and ${TOKEN} and ${Buffer.from(TOKEN).toString('base64')}`;
@@ -85,13 +90,48 @@ const BUILT: Record<LeafKind, () => LedgerLeaf> = {
     ),
   approval: () =>
     approvalVerdictLeaf(
-      { agent: 'bot', approvalId: 'apr_1', by: 'bob', verdict: 'approved', reason: quoting, status: 'approved', approvedBy: ['bob'], minApprovals: 1, requestIndex: 0 },
+      {
+        agent: 'bot',
+        approvalId: 'apr_1',
+        by: 'bob',
+        verdict: 'approved',
+        reason: quoting,
+        status: 'approved',
+        approvedBy: ['bob'],
+        minApprovals: 1,
+        requestIndex: 0,
+      },
       NOW,
       SECRETS,
     ),
   breaker: () =>
-    breakerLeaf({ scope: 'agent', key: 'bot', from: 'closed', to: 'open', by: 'tether', reason: quoting, rule: 'boundary/condition', cause: { index: 3 } }, NOW, SECRETS),
-  boundary: () => expansionRequestLeaf({ agent: 'bot', expansionId: 'exp_1', by: 'policy', summary: quoting, specDigest: 'sha256:a', diffDigest: 'sha256:b' }, NOW, SECRETS),
+    breakerLeaf(
+      {
+        scope: 'agent',
+        key: 'bot',
+        from: 'closed',
+        to: 'open',
+        by: 'tether',
+        reason: quoting,
+        rule: 'boundary/condition',
+        cause: { index: 3 },
+      },
+      NOW,
+      SECRETS,
+    ),
+  boundary: () =>
+    expansionRequestLeaf(
+      {
+        agent: 'bot',
+        expansionId: 'exp_1',
+        by: 'policy',
+        summary: quoting,
+        specDigest: 'sha256:a',
+        diffDigest: 'sha256:b',
+      },
+      NOW,
+      SECRETS,
+    ),
   drift: () =>
     driftLeaf(
       {
@@ -105,7 +145,15 @@ const BUILT: Record<LeafKind, () => LedgerLeaf> = {
     ),
   audit: () =>
     auditLeaf(
-      { agent: agentRef, username: sa('bot').username, verb: 'update', target: secretTarget, auditId: quoting, decidedByTether: false, undecided: true },
+      {
+        agent: agentRef,
+        username: sa('bot').username,
+        verb: 'update',
+        target: secretTarget,
+        auditId: quoting,
+        decidedByTether: false,
+        undecided: true,
+      },
       NOW,
       secretValuesOf(secretObject),
     ),
@@ -127,11 +175,29 @@ const BUILT: Record<LeafKind, () => LedgerLeaf> = {
       NOW,
       SECRETS,
     ),
-  owner: () => ownerLeaf(policyOf(governanceDoc(), agentDoc('bot')), 'bot', { event: 'attested', by: 'alice@example.com', until: NOW + 86_400_000, reason: quoting }, NOW, SECRETS),
-  intent: () => intentLeaf({ agent: agentRef, username: sa('bot').username, intent: { summary: quoting, goal: quoting, trigger: quoting }, expiresAt: NOW + 60_000 }, NOW, SECRETS),
+  owner: () =>
+    ownerLeaf(
+      policyOf(governanceDoc(), agentDoc('bot')),
+      'bot',
+      { event: 'attested', by: 'alice@example.com', until: NOW + 86_400_000, reason: quoting },
+      NOW,
+      SECRETS,
+    ),
+  intent: () =>
+    intentLeaf(
+      {
+        agent: agentRef,
+        username: sa('bot').username,
+        intent: { summary: quoting, goal: quoting, trigger: quoting },
+        expiresAt: NOW + 60_000,
+      },
+      NOW,
+      SECRETS,
+    ),
 };
 
-const leaks = (leaf: LedgerLeaf) => [PIN, TOKEN, Buffer.from(TOKEN).toString('base64')].filter((v) => canonicalJson(leaf).includes(v));
+const leaks = (leaf: LedgerLeaf) =>
+  [PIN, TOKEN, Buffer.from(TOKEN).toString('base64')].filter((v) => canonicalJson(leaf).includes(v));
 
 describe('no Secret value in any leaf', () => {
   for (const [kind, build] of Object.entries(BUILT)) {
@@ -145,7 +211,20 @@ describe('no Secret value in any leaf', () => {
 
   test('the other boundary constructors seal too', () => {
     for (const leaf of [
-      expansionVerdictLeaf({ agent: 'bot', expansionId: 'e', by: 'root', verdict: 'denied', reason: quoting, specDigest: 'a', diffDigest: 'b', requestIndex: 1 }, NOW, SECRETS),
+      expansionVerdictLeaf(
+        {
+          agent: 'bot',
+          expansionId: 'e',
+          by: 'root',
+          verdict: 'denied',
+          reason: quoting,
+          specDigest: 'a',
+          diffDigest: 'b',
+          requestIndex: 1,
+        },
+        NOW,
+        SECRETS,
+      ),
       specEnforcedLeaf({ agent: 'bot', by: 'policy', reason: quoting, specDigest: 'a' }, NOW, SECRETS),
       killSwitchLeaf({ engaged: true, by: 'root', reason: quoting }, NOW, SECRETS),
     ])
@@ -153,10 +232,30 @@ describe('no Secret value in any leaf', () => {
   });
 
   test("a ConfigMap's data is no secret: an intent that quotes it is kept as written", () => {
-    const configMap = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'shop-settings', namespace: 'shop' }, data: { mode: 'fast' } };
+    const configMap = {
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: 'shop-settings', namespace: 'shop' },
+      data: { mode: 'fast' },
+    };
     const target = { group: '', version: 'v1', resource: 'configmaps', namespace: 'shop', name: 'shop-settings' };
-    const action: Action = { source: 'admission', subject: sa('bot'), verb: 'create', target, object: configMap, intent: { summary: 'switch the shop to fast mode' } };
-    const d = { outcome: 'allow', governed: true, agent: agentRef, reasons: [], warnings: [], effects: [], policyVersion: 'v1' } as never;
+    const action: Action = {
+      source: 'admission',
+      subject: sa('bot'),
+      verb: 'create',
+      target,
+      object: configMap,
+      intent: { summary: 'switch the shop to fast mode' },
+    };
+    const d = {
+      outcome: 'allow',
+      governed: true,
+      agent: agentRef,
+      reasons: [],
+      warnings: [],
+      effects: [],
+      policyVersion: 'v1',
+    } as never;
     assert.equal(decisionLeaf(action, d, NOW).intent?.summary, 'switch the shop to fast mode');
     assert.deepEqual([...secretValuesOf(configMap)], []);
   });
@@ -174,20 +273,36 @@ describe("the issue's attack: int(object.stringData.pin) >= 0 on a Secret", () =
       boundary: {
         namespaces: ['shop'],
         rules: [{ apiGroups: [''], resources: ['secrets'], verbs: ['update'] }],
-        conditions: [{ name: 'pin-is-numeric', expression: 'int(object.stringData.pin) >= 0', match: { resources: ['secrets'] } }],
+        conditions: [
+          { name: 'pin-is-numeric', expression: 'int(object.stringData.pin) >= 0', match: { resources: ['secrets'] } },
+        ],
       },
       reviewTriggers: [{ name: 'odd-pin', expression: 'uint(object.stringData.pin) > 5u' }],
     }),
   );
-  const action: Action = { source: 'admission', subject: sa('bot'), verb: 'update', target: secretTarget, object: secretObject, oldObject: secretObject };
+  const action: Action = {
+    source: 'admission',
+    subject: sa('bot'),
+    verb: 'update',
+    target: secretTarget,
+    object: secretObject,
+    oldObject: secretObject,
+  };
 
   test('the decision names the condition and the error class, never the value', () => {
     const d = decide(action, policy, EMPTY_STATE, NOW);
     assert.equal(d.outcome, 'deny');
     const messages = d.reasons.map((r) => r.message).join('\n');
-    assert.match(messages, /condition pin-is-numeric \(int\(object\.stringData\.pin\) >= 0\) could not be evaluated .*: type conversion failed/);
+    assert.match(
+      messages,
+      /condition pin-is-numeric \(int\(object\.stringData\.pin\) >= 0\) could not be evaluated .*: type conversion failed/,
+    );
     assert.doesNotMatch(messages, new RegExp(PIN));
-    assert.doesNotMatch(JSON.stringify(d), new RegExp(PIN), 'nor anywhere in the decision (effects such as a breaker reason included)');
+    assert.doesNotMatch(
+      JSON.stringify(d),
+      new RegExp(PIN),
+      'nor anywhere in the decision (effects such as a breaker reason included)',
+    );
     assert.deepEqual(leaks(decisionLeaf(action, d, NOW)), []);
   });
 });

@@ -13,7 +13,13 @@ import { openStore } from '../../src/store/open.ts';
 import type { Store } from '../../src/store/store.ts';
 import { BACKENDS, tempDir } from '../store/backends.ts';
 
-const leaf = (i: number) => ({ v: 1 as const, time: new Date(Date.UTC(2026, 0, 1) + i).toISOString(), kind: 'decision' as const, agent: `agent-${i % 3}`, detail: { i } });
+const leaf = (i: number) => ({
+  v: 1 as const,
+  time: new Date(Date.UTC(2026, 0, 1) + i).toISOString(),
+  kind: 'decision' as const,
+  agent: `agent-${i % 3}`,
+  detail: { i },
+});
 
 describe('signing key', () => {
   test('created on first start with mode 0600, reused after', () => {
@@ -31,7 +37,10 @@ describe('signing key', () => {
     const signer = CheckpointSigner.inDirectory(tempDir());
     const c = signer.sign(42, Buffer.alloc(32, 9), 1_700_000_000_000);
     assert.ok(verifyCheckpoint(c, signer.publicKey));
-    assert.equal(checkpointBody(c).toString(), `tether.dev/ledger/v1\n42\n${Buffer.alloc(32, 9).toString('base64')}\n1700000000000\n`);
+    assert.equal(
+      checkpointBody(c).toString(),
+      `tether.dev/ledger/v1\n42\n${Buffer.alloc(32, 9).toString('base64')}\n1700000000000\n`,
+    );
     assert.equal(verifyCheckpoint({ ...c, size: 43 }, signer.publicKey), false);
     assert.equal(verifyCheckpoint({ ...c, time: c.time + 1 }, signer.publicKey), false);
     assert.equal(verifyCheckpoint({ ...c, root: Buffer.alloc(32, 8) }, signer.publicKey), false);

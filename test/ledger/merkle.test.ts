@@ -11,7 +11,9 @@ import { MerkleTree } from '../../src/ledger/tree.ts';
 const hex = (h: string) => Buffer.from(h, 'hex');
 const toHex = (hs: readonly Uint8Array[]) => hs.map((h) => Buffer.from(h).toString('hex'));
 
-const LEAVES = ['', '00', '10', '2021', '3031', '40414243', '5051525354555657', '606162636465666768696a6b6c6d6e6f'].map(hex);
+const LEAVES = ['', '00', '10', '2021', '3031', '40414243', '5051525354555657', '606162636465666768696a6b6c6d6e6f'].map(
+  hex,
+);
 
 const ROOTS = [
   '6e340b9cffb37a989ca544e6bb780a2c78901d3fb33738768511a30617afa01d',
@@ -76,7 +78,14 @@ const CONSISTENCY = [
       'd37ee418976dd95753c1c73862b9398fa2a2cf9b4ff0fdfe8b30cd95209614b7',
     ],
   },
-  { from: 2, to: 5, proof: ['5f083f0a1a33ca076a95279832580db3e0ef4584bdff1f54c8a360f50de3031e', 'bc1a0643b12e4d2d7c77918f44e0f4f79a838b6cf9ec5b5c283e1f4d88599e6b'] },
+  {
+    from: 2,
+    to: 5,
+    proof: [
+      '5f083f0a1a33ca076a95279832580db3e0ef4584bdff1f54c8a360f50de3031e',
+      'bc1a0643b12e4d2d7c77918f44e0f4f79a838b6cf9ec5b5c283e1f4d88599e6b',
+    ],
+  },
   {
     from: 6,
     to: 7,
@@ -97,9 +106,18 @@ function treeOf(n: number): MerkleTree {
 describe('RFC 6962 hashing', () => {
   test('empty tree, empty leaf, leaf and node vectors', () => {
     assert.equal(EMPTY_ROOT.toString('hex'), 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855');
-    assert.equal(leafHash(Buffer.alloc(0)).toString('hex'), '6e340b9cffb37a989ca544e6bb780a2c78901d3fb33738768511a30617afa01d');
-    assert.equal(leafHash('L123456').toString('hex'), '395aa064aa4c29f7010acfe3f25db9485bbd4b91897b6ad7ad547639252b4d56');
-    assert.equal(nodeHash(Buffer.from('N123'), Buffer.from('N456')).toString('hex'), 'aa217fe888e47007fa15edab33c2b492a722cb106c64667fc2b044444de66bbb');
+    assert.equal(
+      leafHash(Buffer.alloc(0)).toString('hex'),
+      '6e340b9cffb37a989ca544e6bb780a2c78901d3fb33738768511a30617afa01d',
+    );
+    assert.equal(
+      leafHash('L123456').toString('hex'),
+      '395aa064aa4c29f7010acfe3f25db9485bbd4b91897b6ad7ad547639252b4d56',
+    );
+    assert.equal(
+      nodeHash(Buffer.from('N123'), Buffer.from('N456')).toString('hex'),
+      'aa217fe888e47007fa15edab33c2b492a722cb106c64667fc2b044444de66bbb',
+    );
   });
 
   test('roots of trees of size 0..8', () => {
@@ -167,7 +185,15 @@ describe('consistency proofs', () => {
     test(`${v.from} → ${v.to}: generated as published and verified`, () => {
       const t = treeOf(8);
       assert.deepEqual(toHex(t.consistencyProof(v.from, v.to)), v.proof);
-      assert.ok(verifyConsistency(v.from, v.to, hex(ROOTS[v.from - 1] as string), hex(ROOTS[v.to - 1] as string), v.proof.map(hex)));
+      assert.ok(
+        verifyConsistency(
+          v.from,
+          v.to,
+          hex(ROOTS[v.from - 1] as string),
+          hex(ROOTS[v.to - 1] as string),
+          v.proof.map(hex),
+        ),
+      );
     });
   }
 
@@ -223,9 +249,13 @@ describe('proofs round-trip on larger trees', () => {
     for (let size = 1; size <= 70; size++) {
       const root = roots[size - 1] as Buffer;
       assert.deepEqual(t.root(size), root);
-      for (let i = 0; i < size; i++) assert.ok(verifyInclusion(i, size, t.leafHash(i), t.inclusionProof(i, size), root), `${i} in ${size}`);
+      for (let i = 0; i < size; i++)
+        assert.ok(verifyInclusion(i, size, t.leafHash(i), t.inclusionProof(i, size), root), `${i} in ${size}`);
       for (let from = 1; from <= size; from++) {
-        assert.ok(verifyConsistency(from, size, roots[from - 1] as Buffer, root, t.consistencyProof(from, size)), `${from} → ${size}`);
+        assert.ok(
+          verifyConsistency(from, size, roots[from - 1] as Buffer, root, t.consistencyProof(from, size)),
+          `${from} → ${size}`,
+        );
       }
     }
   });

@@ -90,7 +90,8 @@ for (const backend of BACKENDS) {
       const url = await backend.fresh();
       const store = await openStore(url);
       stores.push(store);
-      for (let i = 0; i < 6; i++) await store.append({ ...leaf(i), detail: { index: 5 - i, note: 'has "index": 3, in a string' } });
+      for (let i = 0; i < 6; i++)
+        await store.append({ ...leaf(i), detail: { index: 5 - i, note: 'has "index": 3, in a string' } });
       await behindTethersBack(url, 'UPDATE ledger SET idx = -1 WHERE idx = 2');
       await behindTethersBack(url, 'UPDATE ledger SET idx = 2 WHERE idx = 4');
       await behindTethersBack(url, 'UPDATE ledger SET idx = 4 WHERE idx = -1');
@@ -103,7 +104,11 @@ for (const backend of BACKENDS) {
       const { url, ledger, verify } = await logOf20();
       const [original] = await ledger.store.entries(12, 13);
       const forged = leafData(12, { ...original?.leaf, decision: 'deny' } as LedgerLeaf);
-      await behindTethersBack(url, 'UPDATE ledger SET data = ?, leaf_hash = ? WHERE idx = ?', [forged, leafHash(forged), 12]);
+      await behindTethersBack(url, 'UPDATE ledger SET data = ?, leaf_hash = ? WHERE idx = ?', [
+        forged,
+        leafHash(forged),
+        12,
+      ]);
       const r = await verify();
       assert.equal(r.ok, false);
       assert.equal(r.firstBadIndex, 12);
@@ -114,7 +119,11 @@ for (const backend of BACKENDS) {
       const { url, ledger, verify } = await logOf20();
       const [original] = await ledger.store.entries(19, 20);
       const forged = leafData(19, { ...original?.leaf, decision: 'deny' } as LedgerLeaf);
-      await behindTethersBack(url, 'UPDATE ledger SET data = ?, leaf_hash = ? WHERE idx = ?', [forged, leafHash(forged), 19]);
+      await behindTethersBack(url, 'UPDATE ledger SET data = ?, leaf_hash = ? WHERE idx = ?', [
+        forged,
+        leafHash(forged),
+        19,
+      ]);
       const r = await verify();
       assert.equal(r.ok, false);
       // The checkpoint at 10 still holds, so the rewrite lies in 10..19.
@@ -136,7 +145,11 @@ for (const backend of BACKENDS) {
     test('a row slipped in past the head', async () => {
       const { url, verify } = await logOf20();
       const extra = leafData(20, leaf(20));
-      await behindTethersBack(url, "INSERT INTO ledger (idx, at, kind, leaf_hash, data) VALUES (?, ?, 'decision', ?, ?)", [20, 0, leafHash(extra), extra]);
+      await behindTethersBack(
+        url,
+        "INSERT INTO ledger (idx, at, kind, leaf_hash, data) VALUES (?, ?, 'decision', ?, ?)",
+        [20, 0, leafHash(extra), extra],
+      );
       const r = await verify();
       assert.equal(r.firstBadIndex, 20);
     });
@@ -170,13 +183,23 @@ for (const backend of BACKENDS) {
         writeFileSync(f, `${edit([...lines]).join('\n')}\n`);
         return f;
       };
-      const edited = variant('edited.jsonl', (ls) => ls.map((l, i) => (i === 6 ? l.replace('"agent-2"', '"agent-0"') : l)));
+      const edited = variant('edited.jsonl', (ls) =>
+        ls.map((l, i) => (i === 6 ? l.replace('"agent-2"', '"agent-0"') : l)),
+      );
       assert.equal((await ledgerVerify({ file: edited, publicKey: keyFile })).data.firstBadIndex, 5);
       const dropped = variant('dropped.jsonl', (ls) => ls.filter((_, i) => i !== 4));
       assert.equal((await ledgerVerify({ file: dropped, publicKey: keyFile })).data.firstBadIndex, 3);
-      const swapped = variant('swapped.jsonl', (ls) => [ls[0] as string, ls[2] as string, ls[1] as string, ...ls.slice(3)]);
+      const swapped = variant('swapped.jsonl', (ls) => [
+        ls[0] as string,
+        ls[2] as string,
+        ls[1] as string,
+        ...ls.slice(3),
+      ]);
       assert.equal((await ledgerVerify({ file: swapped, publicKey: keyFile })).data.firstBadIndex, 0);
-      const resigned = variant('resigned.jsonl', (ls) => [(ls[0] as string).replace(/"size":20/, '"size":19'), ...ls.slice(1, -1)]);
+      const resigned = variant('resigned.jsonl', (ls) => [
+        (ls[0] as string).replace(/"size":20/, '"size":19'),
+        ...ls.slice(1, -1),
+      ]);
       const r = await ledgerVerify({ file: resigned, publicKey: keyFile });
       assert.equal(r.exitCode, 2);
       assert.match(r.text, /signature is invalid/);

@@ -57,7 +57,11 @@ for (const backend of BACKENDS) {
       const { url, store, ledger } = await log(50, [34, 50]);
       const [e] = await store.entries(45, 46);
       const forged = leafData(45, { ...e?.leaf, decision: 'deny' } as LedgerLeaf);
-      await behindTethersBack(url, 'UPDATE ledger SET data = ?, leaf_hash = ? WHERE idx = ?', [forged, leafHash(forged), 45]);
+      await behindTethersBack(url, 'UPDATE ledger SET data = ?, leaf_hash = ? WHERE idx = ?', [
+        forged,
+        leafHash(forged),
+        45,
+      ]);
       const r = await ledgerVerify({ ledger });
       assert.equal(r.exitCode, 2);
       assert.equal(r.data.firstBadIndex, 45, r.text);
@@ -117,7 +121,11 @@ for (const backend of BACKENDS) {
       const attacker = new Ledger(store, () => ledger.signer);
       await attacker.checkpoint(T0 + 30_000);
       const alone = await ledgerVerify({ ledger, maxUnsignedAgeMs: TEN_MINUTES, now: SOON });
-      assert.equal(alone.exitCode, 0, 'what the database and the key say is self-consistent: this is why witnesses exist');
+      assert.equal(
+        alone.exitCode,
+        0,
+        'what the database and the key say is self-consistent: this is why witnesses exist',
+      );
 
       const r = await ledgerVerify({ ledger, against: [witness], maxUnsignedAgeMs: TEN_MINUTES, now: SOON });
       assert.equal(r.exitCode, 2);
@@ -142,7 +150,10 @@ for (const backend of BACKENDS) {
       const r = await ledgerVerify({ ledger, against: [witness], maxUnsignedAgeMs: TEN_MINUTES, now: SOON });
       assert.equal(r.exitCode, 2);
       assert.equal(r.data.firstBadIndex, 15);
-      assert.match(r.text, /the log holds 15 entries, but a checkpoint witnessed .* signed 20: entries 15\.\.19 were cut off/);
+      assert.match(
+        r.text,
+        /the log holds 15 entries, but a checkpoint witnessed .* signed 20: entries 15\.\.19 were cut off/,
+      );
     });
 
     test('an untouched log is consistent with every witnessed checkpoint, the sink keeps each one, and proofs verify', async () => {

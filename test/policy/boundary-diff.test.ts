@@ -16,18 +16,37 @@ const base: AgentSpec = {
   },
   breaker: { maxViolations: 3 },
 };
-const withBoundary = (b: Partial<NonNullable<AgentSpec['boundary']>>): AgentSpec => ({ ...base, boundary: { ...base.boundary, ...b } });
+const withBoundary = (b: Partial<NonNullable<AgentSpec['boundary']>>): AgentSpec => ({
+  ...base,
+  boundary: { ...base.boundary, ...b },
+});
 
 const widening: [string, AgentSpec, RegExp][] = [
   ['higher class', { ...base, authorityClass: 'autonomous' }, /authority class supervised → autonomous/],
   ['audit mode', { ...base, mode: 'audit' }, /mode enforce → audit/],
   ['new owner', { ...base, owner: { id: 'mallory' } }, /owner alice → mallory/],
   ['new namespace', withBoundary({ namespaces: ['shop', 'payments'] }), /new namespace payments/],
-  ['new verb', withBoundary({ rules: [{ apiGroups: ['apps'], resources: ['deployments'], verbs: ['get', 'update', 'delete'] }] }), /new rule/],
-  ['wildcard resource', withBoundary({ rules: [{ apiGroups: ['apps'], resources: ['*'], verbs: ['get'] }] }), /new rule get on \*/],
-  ['subresource', withBoundary({ rules: [{ apiGroups: ['apps'], resources: ['deployments/status'], verbs: ['update'] }] }), /new rule/],
+  [
+    'new verb',
+    withBoundary({ rules: [{ apiGroups: ['apps'], resources: ['deployments'], verbs: ['get', 'update', 'delete'] }] }),
+    /new rule/,
+  ],
+  [
+    'wildcard resource',
+    withBoundary({ rules: [{ apiGroups: ['apps'], resources: ['*'], verbs: ['get'] }] }),
+    /new rule get on \*/,
+  ],
+  [
+    'subresource',
+    withBoundary({ rules: [{ apiGroups: ['apps'], resources: ['deployments/status'], verbs: ['update'] }] }),
+    /new rule/,
+  ],
   ['condition removed', withBoundary({ conditions: [] }), /condition max removed/],
-  ['bigger budget', withBoundary({ budgets: [{ window: '1h', maxMutations: 31, maxDistinctObjects: 5 }] }), /30 → 31 mutations/],
+  [
+    'bigger budget',
+    withBoundary({ budgets: [{ window: '1h', maxMutations: 31, maxDistinctObjects: 5 }] }),
+    /30 → 31 mutations/,
+  ],
   ['budget removed', withBoundary({ budgets: [] }), /budget per 1h removed/],
   ['deeper chain', withBoundary({ chain: { maxDepth: 5 } }), /chain depth 2 → 5/],
   ['new callee', withBoundary({ chain: { maxDepth: 2, mayInvoke: ['other'] } }), /may now invoke other/],
@@ -48,8 +67,18 @@ const narrowing: [string, AgentSpec][] = [
   ['same spec', base],
   ['fewer namespaces', withBoundary({ namespaces: [] })],
   ['fewer verbs', withBoundary({ rules: [{ apiGroups: ['apps'], resources: ['deployments'], verbs: ['get'] }] })],
-  ['named objects only', withBoundary({ rules: [{ apiGroups: ['apps'], resources: ['deployments'], verbs: ['update'], resourceNames: ['web'] }] })],
-  ['extra condition', withBoundary({ conditions: [...(base.boundary?.conditions ?? []), { name: 'min', expression: 'object.spec.replicas >= 1' }] })],
+  [
+    'named objects only',
+    withBoundary({
+      rules: [{ apiGroups: ['apps'], resources: ['deployments'], verbs: ['update'], resourceNames: ['web'] }],
+    }),
+  ],
+  [
+    'extra condition',
+    withBoundary({
+      conditions: [...(base.boundary?.conditions ?? []), { name: 'min', expression: 'object.spec.replicas >= 1' }],
+    }),
+  ],
   [
     'smaller budget and a new window',
     withBoundary({
@@ -68,6 +97,10 @@ for (const [name, spec] of narrowing) {
 }
 
 test('key order does not make a change', () => {
-  const reordered = JSON.parse(JSON.stringify(base, (_k, v) => (v && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v).reverse()) : v)));
+  const reordered = JSON.parse(
+    JSON.stringify(base, (_k, v) =>
+      v && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v).reverse()) : v,
+    ),
+  );
   assert.deepEqual(wideningChanges(base, reordered), []);
 });

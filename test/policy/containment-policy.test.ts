@@ -14,49 +14,114 @@ import { agentDoc, governanceDoc } from '../support/policy.ts';
 const base: AgentSpec = {
   owner: { id: 'alice@example.com' },
   identities: [{ kind: 'ServiceAccount', namespace: 'agents', name: 'bot' }],
-  boundary: { namespaces: ['shop'], runAs: ['ci'], rules: [{ apiGroups: ['apps'], resources: ['deployments'], verbs: ['update'], fields: ['spec.replicas'] }] },
+  boundary: {
+    namespaces: ['shop'],
+    runAs: ['ci'],
+    rules: [{ apiGroups: ['apps'], resources: ['deployments'], verbs: ['update'], fields: ['spec.replicas'] }],
+  },
 };
-const withBoundary = (b: Partial<NonNullable<AgentSpec['boundary']>>): AgentSpec => ({ ...base, boundary: { ...base.boundary, ...b } });
+const withBoundary = (b: Partial<NonNullable<AgentSpec['boundary']>>): AgentSpec => ({
+  ...base,
+  boundary: { ...base.boundary, ...b },
+});
 
 describe('widening: runAs and fields', () => {
-  test('a new runAs account is a widening', () => assert.deepEqual(wideningChanges(base, withBoundary({ runAs: ['ci', 'shop-admin'] })), ['workloads may now run as shop-admin']));
-  test('dropping fields is a widening', () =>
-    assert.deepEqual(wideningChanges(base, withBoundary({ rules: [{ apiGroups: ['apps'], resources: ['deployments'], verbs: ['update'] }] })), [
-      'rule update on deployments (apps) may now change any field',
+  test('a new runAs account is a widening', () =>
+    assert.deepEqual(wideningChanges(base, withBoundary({ runAs: ['ci', 'shop-admin'] })), [
+      'workloads may now run as shop-admin',
     ]));
+  test('dropping fields is a widening', () =>
+    assert.deepEqual(
+      wideningChanges(
+        base,
+        withBoundary({ rules: [{ apiGroups: ['apps'], resources: ['deployments'], verbs: ['update'] }] }),
+      ),
+      ['rule update on deployments (apps) may now change any field'],
+    ));
   test('another field is a widening', () =>
     assert.deepEqual(
-      wideningChanges(base, withBoundary({ rules: [{ apiGroups: ['apps'], resources: ['deployments'], verbs: ['update'], fields: ['spec.replicas', 'spec.template'] }] })),
+      wideningChanges(
+        base,
+        withBoundary({
+          rules: [
+            {
+              apiGroups: ['apps'],
+              resources: ['deployments'],
+              verbs: ['update'],
+              fields: ['spec.replicas', 'spec.template'],
+            },
+          ],
+        }),
+      ),
       ['rule update on deployments (apps) may now change fields spec.replicas, spec.template'],
     ));
   test('fewer runAs accounts and narrower fields are not', () => {
     assert.deepEqual(wideningChanges(base, withBoundary({ runAs: [] })), []);
-    assert.deepEqual(wideningChanges(withBoundary({ rules: [{ apiGroups: ['apps'], resources: ['deployments'], verbs: ['update'] }] }), base), []);
+    assert.deepEqual(
+      wideningChanges(
+        withBoundary({ rules: [{ apiGroups: ['apps'], resources: ['deployments'], verbs: ['update'] }] }),
+        base,
+      ),
+      [],
+    );
   });
 });
 
 function lint(spec: Partial<AgentSpec>) {
-  const r = lintParsed(parsePolicySources([{ name: 'p.yaml', text: [governanceDoc(), agentDoc('bot', spec)].map((d) => stringify(d)).join('---\n') }]), 'p.yaml');
-  return r.problems.filter((p) => p.code === 'no-run-as' || p.code === 'fields-never-match').map((p) => `${p.code} ${p.path}: ${p.message}`);
+  const r = lintParsed(
+    parsePolicySources([
+      { name: 'p.yaml', text: [governanceDoc(), agentDoc('bot', spec)].map((d) => stringify(d)).join('---\n') },
+    ]),
+    'p.yaml',
+  );
+  return r.problems
+    .filter((p) => p.code === 'no-run-as' || p.code === 'fields-never-match')
+    .map((p) => `${p.code} ${p.path}: ${p.message}`);
 }
 
 describe('lint: containment', () => {
   test('an agent that may create pods without runAs is warned', () => {
-    const found = lint({ boundary: { namespaces: ['shop'], rules: [{ apiGroups: [''], resources: ['pods'], verbs: ['create'] }] } });
+    const found = lint({
+      boundary: { namespaces: ['shop'], rules: [{ apiGroups: [''], resources: ['pods'], verbs: ['create'] }] },
+    });
     assert.equal(found.length, 1);
-    assert.match(found[0] ?? '', /^no-run-as spec\.boundary\.runAs: the agent may create or change workloads but lists no runAs/);
+    assert.match(
+      found[0] ?? '',
+      /^no-run-as spec\.boundary\.runAs: the agent may create or change workloads but lists no runAs/,
+    );
   });
   test('grants without runAs are warned too', () =>
     assert.match(
-      lint({ boundary: { namespaces: ['shop'], rules: [{ apiGroups: ['rbac.authorization.k8s.io'], resources: ['rolebindings'], verbs: ['create'] }] } })[0] ?? '',
+      lint({
+        boundary: {
+          namespaces: ['shop'],
+          rules: [{ apiGroups: ['rbac.authorization.k8s.io'], resources: ['rolebindings'], verbs: ['create'] }],
+        },
+      })[0] ?? '',
       /roles or bindings/,
     ));
   test('a scaler limited to spec.replicas, or an agent with runAs, is not', () => {
     assert.deepEqual(
-      lint({ boundary: { namespaces: ['shop'], rules: [{ apiGroups: ['apps'], resources: ['deployments'], verbs: ['update', 'patch'], fields: ['spec.replicas'] }] } }),
+      lint({
+        boundary: {
+          namespaces: ['shop'],
+          rules: [
+            { apiGroups: ['apps'], resources: ['deployments'], verbs: ['update', 'patch'], fields: ['spec.replicas'] },
+          ],
+        },
+      }),
       [],
     );
-    assert.deepEqual(lint({ boundary: { namespaces: ['shop'], runAs: ['ci'], rules: [{ apiGroups: [''], resources: ['pods'], verbs: ['create'] }] } }), []);
+    assert.deepEqual(
+      lint({
+        boundary: {
+          namespaces: ['shop'],
+          runAs: ['ci'],
+          rules: [{ apiGroups: [''], resources: ['pods'], verbs: ['create'] }],
+        },
+      }),
+      [],
+    );
   });
   test('fields that can never match are warned', () =>
     assert.deepEqual(
@@ -65,7 +130,12 @@ describe('lint: containment', () => {
           namespaces: ['shop'],
           rules: [
             { apiGroups: [''], resources: ['configmaps'], verbs: ['create'], fields: ['data.x'] },
-            { apiGroups: [''], resources: ['configmaps'], verbs: ['patch'], fields: ['status.phase', 'metadata.annotations.tether.dev/intent'] },
+            {
+              apiGroups: [''],
+              resources: ['configmaps'],
+              verbs: ['patch'],
+              fields: ['status.phase', 'metadata.annotations.tether.dev/intent'],
+            },
             { apiGroups: ['apps'], resources: ['deployments/scale'], verbs: ['update'], fields: ['spec.template'] },
           ],
         },
@@ -80,7 +150,14 @@ describe('lint: containment', () => {
   test('a malformed field path is a schema error', () => {
     const r = lintParsed(
       parsePolicySources([
-        { name: 'p.yaml', text: stringify(agentDoc('bot', { boundary: { rules: [{ apiGroups: [''], resources: ['x'], verbs: ['patch'], fields: ['spec..x'] }] } })) },
+        {
+          name: 'p.yaml',
+          text: stringify(
+            agentDoc('bot', {
+              boundary: { rules: [{ apiGroups: [''], resources: ['x'], verbs: ['patch'], fields: ['spec..x'] }] },
+            }),
+          ),
+        },
       ]),
       'p.yaml',
     );
@@ -92,10 +169,15 @@ describe('lint: containment', () => {
 });
 
 test('explain states runAs and fields', () => {
-  const parsed = parsePolicySources([{ name: 'p.yaml', text: [governanceDoc(), agentDoc('bot', base)].map((d) => stringify(d)).join('---\n') }]);
+  const parsed = parsePolicySources([
+    { name: 'p.yaml', text: [governanceDoc(), agentDoc('bot', base)].map((d) => stringify(d)).join('---\n') },
+  ]);
   const policy = compilePolicy(parsed).policy;
   assert.ok(policy);
   const text = explainAgent(policy.agents.get('bot') as never, policy);
   assert.match(text, /Field scope: updates through update deployments may change only spec\.replicas\./);
-  assert.match(text, /Workload identity: pods it creates or changes may run as ci whatever they may do; any other service account must hold nothing beyond this boundary\./);
+  assert.match(
+    text,
+    /Workload identity: pods it creates or changes may run as ci whatever they may do; any other service account must hold nothing beyond this boundary\./,
+  );
 });

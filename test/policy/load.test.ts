@@ -44,7 +44,11 @@ describe('bad policy input names the file, document and field', () => {
       `${header}metadata: { name: b }\nspec:\n  owner: { id: bob }\n  identities: [{ kind: ServiceAccount, name: b }]\n`,
       /spec\.identities\[0\]\.namespace/,
     ],
-    ['missing owner', `${header}metadata: { name: b }\nspec:\n  identities: [{ kind: User, name: b }]\n`, /agents\.yaml#0 spec\.owner: expected required property/],
+    [
+      'missing owner',
+      `${header}metadata: { name: b }\nspec:\n  identities: [{ kind: User, name: b }]\n`,
+      /agents\.yaml#0 spec\.owner: expected required property/,
+    ],
     [
       'bad CEL',
       `${header}metadata: { name: b }\nspec:\n  owner: { id: bob }\n  identities: [{ kind: User, name: b }]\n  boundary: { conditions: [{ name: c, expression: "object.spec.replicas <= " }] }\n`,
@@ -67,7 +71,11 @@ describe('bad policy input names the file, document and field', () => {
       `${header}metadata: { name: b }\nspec:\n  owner: { id: bob, attestedUntil: tomorrow }\n  identities: [{ kind: User, name: b }]\n`,
       /spec\.owner\.attestedUntil: must be an RFC 3339 time/,
     ],
-    ['unknown tether kind', 'apiVersion: tether.dev/v1alpha1\nkind: Agnet\nmetadata: { name: x }\n', /agents\.yaml#0 kind: unknown kind "Agnet"/],
+    [
+      'unknown tether kind',
+      'apiVersion: tether.dev/v1alpha1\nkind: Agnet\nmetadata: { name: x }\n',
+      /agents\.yaml#0 kind: unknown kind "Agnet"/,
+    ],
   ];
   for (const [name, text, expected] of cases) {
     test(name, () => {
@@ -88,7 +96,8 @@ describe('bad policy input names the file, document and field', () => {
 });
 
 describe('lint', () => {
-  const lint = (text: string) => lintParsed(parsePolicySources([{ name: 'x.yaml', text }]), 'x.yaml').problems.map((p) => p.code);
+  const lint = (text: string) =>
+    lintParsed(parsePolicySources([{ name: 'x.yaml', text }]), 'x.yaml').problems.map((p) => p.code);
   test('autonomous agents need budgets and a breaker', () => {
     const codes = lint(
       `${header}metadata: { name: b }\nspec:\n  owner: { id: bob }\n  authorityClass: autonomous\n  identities: [{ kind: User, name: b }]\n  boundary: { namespaces: [x], rules: [{ apiGroups: [apps], resources: [deployments], verbs: [update] }] }\n`,

@@ -15,7 +15,10 @@ const narrow: AgentSpec = {
   owner: { id: 'alice@example.com' },
   authorityClass: 'supervised',
   identities: [SA],
-  boundary: { namespaces: ['shop'], rules: [{ apiGroups: ['apps'], resources: ['deployments'], verbs: ['get', 'update'] }] },
+  boundary: {
+    namespaces: ['shop'],
+    rules: [{ apiGroups: ['apps'], resources: ['deployments'], verbs: ['get', 'update'] }],
+  },
 };
 const everything: AgentSpec = {
   owner: { id: 'alice@example.com' },
@@ -46,7 +49,9 @@ for (const backend of BACKENDS) {
     const controller = async () => {
       const store = await openStore(await backend.fresh());
       stores.push(store);
-      const state: { policy?: CompiledPolicy; requested: { agent: string; changes: readonly string[] }[] } = { requested: [] };
+      const state: { policy?: CompiledPolicy; requested: { agent: string; changes: readonly string[] }[] } = {
+        requested: [],
+      };
       const c = new PolicyController(store, {
         onPolicy: (p) => void (state.policy = p),
         onProblems: (problems) => assert.fail(problems.map((p) => p.message).join('; ')),
@@ -79,7 +84,11 @@ for (const backend of BACKENDS) {
       assert.deepEqual(state.policy?.agents.get('b')?.spec.boundary?.namespaces, ['shop']);
 
       // A human approves: then, and only then, b gets what it asked for.
-      const ok = await store.decideExpansion(pending.id, { by: 'root@example.com', verdict: 'approved', reason: 'reviewed the rename' }, Date.now());
+      const ok = await store.decideExpansion(
+        pending.id,
+        { by: 'root@example.com', verdict: 'approved', reason: 'reviewed the rename' },
+        Date.now(),
+      );
       assert.equal(ok.ok, true);
       await c.refresh();
       assert.deepEqual(state.policy?.agents.get('b')?.spec.boundary?.namespaces, ['*']);
@@ -88,7 +97,9 @@ for (const backend of BACKENDS) {
     test('the same identity spelled as the User its service account authenticates as is still the same identity', async () => {
       const { store, state, submit } = await controller();
       await submit(agent('a', narrow));
-      await submit(agent('b', { ...everything, identities: [{ kind: 'User', name: 'system:serviceaccount:agents:deployer' }] }));
+      await submit(
+        agent('b', { ...everything, identities: [{ kind: 'User', name: 'system:serviceaccount:agents:deployer' }] }),
+      );
       assert.equal((await store.expansions({ status: 'pending', agent: 'b' })).length, 1);
       assert.equal(state.policy?.agents.get('b')?.authorityClass, 'supervised');
     });
@@ -96,7 +107,15 @@ for (const backend of BACKENDS) {
     test('a rename that asks for no more than a had is enforced at once', async () => {
       const { store, state, submit } = await controller();
       await submit(agent('a', narrow));
-      await submit(agent('b', { ...narrow, boundary: { ...narrow.boundary, rules: [{ apiGroups: ['apps'], resources: ['deployments'], verbs: ['get'] }] } }));
+      await submit(
+        agent('b', {
+          ...narrow,
+          boundary: {
+            ...narrow.boundary,
+            rules: [{ apiGroups: ['apps'], resources: ['deployments'], verbs: ['get'] }],
+          },
+        }),
+      );
       assert.equal((await store.expansions({ status: 'pending' })).length, 0);
       assert.deepEqual(state.policy?.agents.get('b')?.spec.boundary?.rules?.[0]?.verbs, ['get']);
     });

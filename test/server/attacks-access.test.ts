@@ -25,7 +25,8 @@ const policy = () => [
 ];
 
 let s: Awaited<ReturnType<typeof startTestServer>>;
-const post = <T>(path: string, body: unknown, token?: string) => https<T>(`${s.url}${path}`, { ca: s.caPem, body, token });
+const post = <T>(path: string, body: unknown, token?: string) =>
+  https<T>(`${s.url}${path}`, { ca: s.caPem, body, token });
 const get = <T>(path: string, token?: string) => https<T>(`${s.url}${path}`, { ca: s.caPem, token });
 const pendingFor = async (name: string, deployment: string) => {
   const r = await post<Review>(
@@ -89,7 +90,12 @@ describe('item 10: what an agent token may read', () => {
 
   test('attacker: an agent token cannot read owners, "why" or owner reports (they span every agent); a human can', async () => {
     const since = new Date(Date.now() - 3_600_000).toISOString();
-    const paths = ['/v1/owners', '/v1/owners/orphans', '/v1/why?object=deployments.apps/shop/web', `/v1/report?owner=alice@example.com&since=${since}`];
+    const paths = [
+      '/v1/owners',
+      '/v1/owners/orphans',
+      '/v1/why?object=deployments.apps/shop/web',
+      `/v1/report?owner=alice@example.com&since=${since}`,
+    ];
     for (const path of paths) {
       const r = await get(path, TOKENS.releaseAgent);
       assert.equal(r.status, 403, `${path}: ${r.text}`);
@@ -117,11 +123,22 @@ describe('item 11: the source of a decision is the route it arrived on', () => {
 
   test('attacker: an agent token cannot make a decide entry look like a webhook entry', async () => {
     const size = await s.store.ledgerSize();
-    const spoofed = await post<{ message: string }>('/v1/decide', question({ source: 'admission', requestId: 'c0ffee-audit-id' }), TOKENS.releaseAgent);
+    const spoofed = await post<{ message: string }>(
+      '/v1/decide',
+      question({ source: 'admission', requestId: 'c0ffee-audit-id' }),
+      TOKENS.releaseAgent,
+    );
     assert.equal(spoofed.status, 400);
     assert.match(spoofed.body.message, /source/);
-    assert.equal((await post('/v1/decide', question({ requestId: 'c0ffee-audit-id' }), TOKENS.releaseAgent)).status, 400);
-    assert.equal((await post('/v1/decide', question({ source: 'audit' }), TOKENS.alice)).status, 400, 'nor can a human');
+    assert.equal(
+      (await post('/v1/decide', question({ requestId: 'c0ffee-audit-id' }), TOKENS.releaseAgent)).status,
+      400,
+    );
+    assert.equal(
+      (await post('/v1/decide', question({ source: 'audit' }), TOKENS.alice)).status,
+      400,
+      'nor can a human',
+    );
     assert.equal(await s.store.ledgerSize(), size, 'nothing was recorded');
 
     const honest = await post<{ ledgerIndex: number }>('/v1/decide', question({}), TOKENS.releaseAgent);

@@ -12,7 +12,12 @@ import { tempDir } from '../store/backends.ts';
 import { SA, startTestServer, testPolicy, TOKENS } from './start.ts';
 
 interface Review {
-  response: { allowed: boolean; status?: { message: string }; warnings?: string[]; auditAnnotations: Record<string, string> };
+  response: {
+    allowed: boolean;
+    status?: { message: string };
+    warnings?: string[];
+    auditAnnotations: Record<string, string>;
+  };
 }
 interface Approval {
   id: string;
@@ -31,7 +36,16 @@ function policy(): Record<string, unknown>[] {
     if (d.kind !== 'Agent' || md.name !== 'release') return d;
     const spec = d.spec as Record<string, unknown>;
     const boundary = spec.boundary as { rules: unknown[] };
-    return { ...d, spec: { ...spec, boundary: { ...boundary, rules: [...boundary.rules, { apiGroups: [''], resources: ['secrets'], verbs: ['get', 'update'] }] } } };
+    return {
+      ...d,
+      spec: {
+        ...spec,
+        boundary: {
+          ...boundary,
+          rules: [...boundary.rules, { apiGroups: [''], resources: ['secrets'], verbs: ['get', 'update'] }],
+        },
+      },
+    };
   });
 }
 
@@ -43,10 +57,19 @@ const secret = (pin: string) => ({
   stringData: { pin },
 });
 const secretReview = (pin: string) =>
-  admissionReview({ username: SA('release'), group: '', resource: 'secrets', namespace: 'shop', name: 'door', object: secret(pin), oldObject: secret('0000') });
+  admissionReview({
+    username: SA('release'),
+    group: '',
+    resource: 'secrets',
+    namespace: 'shop',
+    name: 'door',
+    object: secret(pin),
+    oldObject: secret('0000'),
+  });
 
 let s: Awaited<ReturnType<typeof startTestServer>>;
-const post = <T>(path: string, body: unknown, token?: string) => https<T>(`${s.url}${path}`, { ca: s.caPem, body, token });
+const post = <T>(path: string, body: unknown, token?: string) =>
+  https<T>(`${s.url}${path}`, { ca: s.caPem, body, token });
 const get = <T>(path: string, token?: string) => https<T>(`${s.url}${path}`, { ca: s.caPem, token });
 const admit = (review: Record<string, unknown>) => post<Review>('/admission', review);
 
@@ -65,7 +88,12 @@ describe('item 5: approval digests over Secret content', () => {
     assert.ok(served, 'the approval is listed');
     const one = await get<Approval>(`/v1/approvals/${id}`, TOKENS.root);
     // Every view a human (or the console) reads the request through: the lists, the review queue and detail.
-    const views = [listed, one, await get('/v1/review/approvals', TOKENS.root), await get(`/v1/review/approvals/${id}`, TOKENS.root)];
+    const views = [
+      listed,
+      one,
+      await get('/v1/review/approvals', TOKENS.root),
+      await get(`/v1/review/approvals/${id}`, TOKENS.root),
+    ];
     for (const v of views) assert.equal(v.status, 200, v.text);
     const hexes = new Set(views.flatMap((v) => v.text.match(/[0-9a-f]{64}/g) ?? []));
     // The attack, as written: hash every candidate Secret exactly as the engine does and compare with all that was served.
@@ -83,13 +111,22 @@ describe('item 5: approval digests over Secret content', () => {
   test('attacker: the decision API answer carries no invertible digest and no effects', async () => {
     const r = await post<Record<string, unknown> & { actionDigest?: string; approval?: { actionDigest: string } }>(
       '/v1/decide',
-      { verb: 'update', target: { group: '', resource: 'secrets', namespace: 'shop', name: 'door' }, object: secret('7777'), intent: 'rotate the door PIN' },
+      {
+        verb: 'update',
+        target: { group: '', resource: 'secrets', namespace: 'shop', name: 'door' },
+        object: secret('7777'),
+        intent: 'rotate the door PIN',
+      },
       TOKENS.releaseAgent,
     );
     assert.equal(r.status, 200, r.text);
     assert.equal(r.body.effects, undefined);
     const action = decodeAdmissionReview(secretReview('7777')).action;
-    const plain = actionDigest({ ...action, subject: { username: SA('release'), groups: [] }, intent: { summary: 'rotate the door PIN' } });
+    const plain = actionDigest({
+      ...action,
+      subject: { username: SA('release'), groups: [] },
+      intent: { summary: 'rotate the door PIN' },
+    });
     assert.ok(!r.text.includes(plain.slice('sha256:'.length)), 'no served field is the plain digest of the Secret');
     for (const d of [r.body.actionDigest, r.body.approval?.actionDigest]) if (d) assert.match(d, /^hmac-sha256:/);
   });
@@ -99,15 +136,30 @@ describe('item 8: dry runs and questions consume nothing', () => {
   test('attacker: a dry-run admission and a /v1/decide question leave the approval for the real write', async () => {
     const object = deploymentObject('api', 4, intent('roll out v2'));
     const review = (dryRun = false) =>
-      admissionReview({ username: SA('release'), resource: 'deployments', namespace: 'shop', name: 'api', object, oldObject: deploymentObject('api', 2), dryRun });
+      admissionReview({
+        username: SA('release'),
+        resource: 'deployments',
+        namespace: 'shop',
+        name: 'api',
+        object,
+        oldObject: deploymentObject('api', 2),
+        dryRun,
+      });
     const pending = await admit(review());
     const id = pending.body.response.auditAnnotations.approval as string;
     assert.ok(id);
-    assert.equal((await post(`/v1/approvals/${id}/approve`, { reason: 'release 2 is tested' }, TOKENS.bob)).status, 200);
+    assert.equal(
+      (await post(`/v1/approvals/${id}/approve`, { reason: 'release 2 is tested' }, TOKENS.bob)).status,
+      200,
+    );
 
     const dry = await admit(review(true));
     assert.equal(dry.body.response.allowed, true, JSON.stringify(dry.body));
-    assert.equal((await get<Approval>(`/v1/approvals/${id}`, TOKENS.root)).body.usesLeft, 1, 'the dry run used nothing');
+    assert.equal(
+      (await get<Approval>(`/v1/approvals/${id}`, TOKENS.root)).body.usesLeft,
+      1,
+      'the dry run used nothing',
+    );
 
     const question = await post<{ outcome: string; reasons: { rule: string; message: string }[] }>(
       '/v1/decide',
@@ -121,8 +173,16 @@ describe('item 8: dry runs and questions consume nothing', () => {
       TOKENS.releaseAgent,
     );
     assert.equal(question.body.outcome, 'allow', question.text);
-    assert.ok(question.body.reasons.some((r) => r.rule === 'approval/used' && r.message.includes(`would be allowed by approval ${id}`)));
-    assert.equal((await get<Approval>(`/v1/approvals/${id}`, TOKENS.root)).body.usesLeft, 1, 'the question used nothing');
+    assert.ok(
+      question.body.reasons.some(
+        (r) => r.rule === 'approval/used' && r.message.includes(`would be allowed by approval ${id}`),
+      ),
+    );
+    assert.equal(
+      (await get<Approval>(`/v1/approvals/${id}`, TOKENS.root)).body.usesLeft,
+      1,
+      'the question used nothing',
+    );
 
     assert.equal((await admit(review())).body.response.allowed, true, 'the real write still finds its approval');
     assert.equal((await get<Approval>(`/v1/approvals/${id}`, TOKENS.root)).body.usesLeft, 0);
@@ -145,7 +205,10 @@ describe('item 9: the approval binds the intent and Tether annotations the appro
     const shown = intent('rotate config for release 1.2');
     const pending = await admit(review(shown));
     const id = pending.body.response.auditAnnotations.approval as string;
-    assert.equal((await post(`/v1/approvals/${id}/approve`, { reason: 'release 1.2 needs it' }, TOKENS.bob)).status, 200);
+    assert.equal(
+      (await post(`/v1/approvals/${id}/approve`, { reason: 'release 1.2 needs it' }, TOKENS.bob)).status,
+      200,
+    );
 
     const other = await admit(review({ ...intent('scale down the competition'), 'tether.dev/approval': id }));
     assert.equal(other.body.response.allowed, false, 'another intent is another request');
@@ -154,6 +217,10 @@ describe('item 9: the approval binds the intent and Tether annotations the appro
     assert.equal(noted.body.response.allowed, false, 'another tether.dev annotation is another request');
 
     const same = await admit(review({ ...shown, 'tether.dev/approval': id }));
-    assert.equal(same.body.response.allowed, true, 'the request the approver saw passes, carrying the approval annotation');
+    assert.equal(
+      same.body.response.allowed,
+      true,
+      'the request the approver saw passes, carrying the approval annotation',
+    );
   });
 });

@@ -14,7 +14,9 @@ import type { Store } from '../../src/store/store.ts';
 import { type FixtureRepo, fixtureRepo } from '../analysis/drift/support.ts';
 import { harnessBinary, type KubeHarness, kubectl, startKubeHarness } from '../e2e/harness.ts';
 
-const skip = harnessBinary() ? false : 'kube-harness binary not built (run scripts/build-harness.sh; needs Go) - drift watcher tests against a real kube-apiserver SKIPPED';
+const skip = harnessBinary()
+  ? false
+  : 'kube-harness binary not built (run scripts/build-harness.sh; needs Go) - drift watcher tests against a real kube-apiserver SKIPPED';
 if (skip) console.error(`\n*** ${skip} ***\n`);
 
 const LEASE_S = 3;
@@ -33,7 +35,11 @@ async function ok(args: string[], input?: string): Promise<string> {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function until<T>(what: string, ms: number, probe: () => T | undefined | false | Promise<T | undefined | false>): Promise<T> {
+async function until<T>(
+  what: string,
+  ms: number,
+  probe: () => T | undefined | false | Promise<T | undefined | false>,
+): Promise<T> {
   const end = Date.now() + ms;
   for (;;) {
     const v = await probe();
@@ -101,7 +107,10 @@ after(async () => {
   if (tmp) rmSync(tmp, { recursive: true, force: true });
 });
 
-test('two replicas: one leads, records the drift once, and the other takes over when it stops', { skip, timeout: 90_000 }, async () => {
+test('two replicas: one leads, records the drift once, and the other takes over when it stops', {
+  skip,
+  timeout: 90_000,
+}, async () => {
   const db = `sqlite:${join(tmp, 'two-replicas.db')}`;
   const a = await replica('replica-a', db, 'tether-drift');
   const b = await replica('replica-b', db, 'tether-drift');
@@ -114,7 +123,9 @@ test('two replicas: one leads, records the drift once, and the other takes over 
     await Promise.all([a.watcher.start(), b.watcher.start()]);
 
     // One leads and completes two runs; the other never runs.
-    const leader = await until('a leader with two runs', 30_000, () => replicas.find((r) => r.watcher.isLeader && r.runs.length >= 2));
+    const leader = await until('a leader with two runs', 30_000, () =>
+      replicas.find((r) => r.watcher.isLeader && r.runs.length >= 2),
+    );
     const follower = leader === a ? b : a;
     assert.equal(follower.watcher.isLeader, false);
     assert.equal(follower.runs.length, 0, 'the replica without the lease does not run drift');
@@ -124,7 +135,10 @@ test('two replicas: one leads, records the drift once, and the other takes over 
     const [first, second] = leader.runs;
     assert.ok(first && second);
     const scaled = first.report.findings.find((f) => f.id.kind === 'Deployment' && f.id.name === 'loadgenerator');
-    assert.ok(scaled, `loadgenerator drift found (findings: ${first.report.findings.map((f) => f.id.name).join(', ')})`);
+    assert.ok(
+      scaled,
+      `loadgenerator drift found (findings: ${first.report.findings.map((f) => f.id.name).join(', ')})`,
+    );
     assert.equal(scaled.state, 'drifted');
     assert.ok(
       scaled.fields.some((d) => d.display.includes('replicas')),
@@ -135,7 +149,10 @@ test('two replicas: one leads, records the drift once, and the other takes over 
     assert.equal(second.recorded.length, 0, 'standing drift is not re-recorded');
     const recorded = await driftLeavesIn(leader.store);
     assert.equal(recorded.length, first.recorded.length, 'the ledger holds each finding once');
-    assert.equal(recorded.filter((l) => l.target?.name === 'loadgenerator' && l.target.resource === 'deployments').length, 1);
+    assert.equal(
+      recorded.filter((l) => l.target?.name === 'loadgenerator' && l.target.resource === 'deployments').length,
+      1,
+    );
     assert.equal(recorded[0]?.source, 'drift-detector');
     assert.equal(leader.notices.length, 1, 'one notification, for the first run');
     assert.equal(leader.notices[0]?.event, 'drift.found');
@@ -166,7 +183,10 @@ test('two replicas: one leads, records the drift once, and the other takes over 
   }
 });
 
-test('a holder that vanishes without releasing loses the Lease once it expires', { skip, timeout: 60_000 }, async () => {
+test('a holder that vanishes without releasing loses the Lease once it expires', {
+  skip,
+  timeout: 60_000,
+}, async () => {
   // A replica that crashed: it holds the Lease and renews it no more.
   const renewed = new Date();
   await ok(

@@ -18,7 +18,14 @@ import { rewriteAndRelink } from '../support/ledger-attacker.ts';
 import { BACKENDS, behindTethersBack, tempDir } from '../store/backends.ts';
 import { startTestServer, TOKENS } from './start.ts';
 
-const leaf = (i: number) => ({ v: 1 as const, time: new Date().toISOString(), kind: 'decision' as const, agent: 'scaler', decision: 'allow' as const, detail: { i } });
+const leaf = (i: number) => ({
+  v: 1 as const,
+  time: new Date().toISOString(),
+  kind: 'decision' as const,
+  agent: 'scaler',
+  decision: 'allow' as const,
+  detail: { i },
+});
 
 describe('where the ledger signing key lives', () => {
   test('a key file outside the data directory (a mounted Secret) is used, and nothing is created beside the database', () => {
@@ -36,7 +43,10 @@ describe('where the ledger signing key lives', () => {
     const dataDir = tempDir();
     const env = { [KEY_ENV]: newSigningKeyPem() };
     assert.match(locateSigningKey({ dataDir, env }).where, /TETHER_LEDGER_KEY/);
-    assert.throws(() => locateSigningKey({ dataDir, keyFile: join(dataDir, 'nope.pem'), env: {} }), /cannot read the ledger signing key/);
+    assert.throws(
+      () => locateSigningKey({ dataDir, keyFile: join(dataDir, 'nope.pem'), env: {} }),
+      /cannot read the ledger signing key/,
+    );
     assert.equal(existsSync(join(dataDir, SIGNING_KEY_FILE)), false);
   });
 
@@ -46,7 +56,10 @@ describe('where the ledger signing key lives', () => {
       const store = await openStore(config.storeUrl);
       try {
         const ledger = await openLedger(store, config);
-        await witnessLedger(ledger, config, { info: (_o, m) => lines.push(`info: ${m}`), warn: (_o, m) => lines.push(`warn: ${m}`) });
+        await witnessLedger(ledger, config, {
+          info: (_o, m) => lines.push(`info: ${m}`),
+          warn: (_o, m) => lines.push(`warn: ${m}`),
+        });
       } finally {
         await store.close();
       }
@@ -86,20 +99,35 @@ describe('where the ledger signing key lives', () => {
     const gatewayDir = tempDir();
     const store = await openStore(`sqlite:${shared}`);
     try {
-      const asGateway = await openLedger(store, loadConfig(undefined, { dataDir: gatewayDir, store: `sqlite:${shared}` }), 'gateway');
+      const asGateway = await openLedger(
+        store,
+        loadConfig(undefined, { dataDir: gatewayDir, store: `sqlite:${shared}` }),
+        'gateway',
+      );
       assert.equal(asGateway.canSign, false);
       assert.equal(existsSync(join(gatewayDir, SIGNING_KEY_FILE)), false, 'no key minted for a store it does not own');
       const lines: string[] = [];
-      await witnessLedger(asGateway, loadConfig(undefined, { dataDir: gatewayDir }), { info: (_o, m) => lines.push(m), warn: (_o, m) => lines.push(m) });
+      await witnessLedger(asGateway, loadConfig(undefined, { dataDir: gatewayDir }), {
+        info: (_o, m) => lines.push(m),
+        warn: (_o, m) => lines.push(m),
+      });
       assert.match(lines.join('\n'), /leaves signing to tether serve/);
-      assert.equal((await openLedger(store, loadConfig(undefined, { dataDir: tempDir(), store: `sqlite:${shared}` }), 'serve')).canSign, true);
+      assert.equal(
+        (await openLedger(store, loadConfig(undefined, { dataDir: tempDir(), store: `sqlite:${shared}` }), 'serve'))
+          .canSign,
+        true,
+      );
     } finally {
       await store.close();
     }
     const own = tempDir();
     const ownStore = await openStore(`sqlite:${join(own, 'tether.db')}`);
     try {
-      assert.equal((await openLedger(ownStore, loadConfig(undefined, { dataDir: own }), 'gateway')).canSign, true, 'a standalone gateway on its own SQLite signs');
+      assert.equal(
+        (await openLedger(ownStore, loadConfig(undefined, { dataDir: own }), 'gateway')).canSign,
+        true,
+        'a standalone gateway on its own SQLite signs',
+      );
     } finally {
       await ownStore.close();
     }
@@ -134,10 +162,21 @@ for (const backend of BACKENDS) {
       try {
         assert.equal(server.ledger.keyLocation?.besideDatabase, false);
         assert.equal(existsSync(join(server.dataDir, SIGNING_KEY_FILE)), false);
-        const get = (path: string, token?: string) => https<Record<string, unknown>>(`${server.url}${path}`, { ca: server.caPem, token });
+        const get = (path: string, token?: string) =>
+          https<Record<string, unknown>>(`${server.url}${path}`, { ca: server.caPem, token });
 
         for (let i = 0; i < 5; i++) await server.store.append(leaf(i));
-        assert.equal((await https(`${server.url}/v1/ledger/checkpoint`, { ca: server.caPem, method: 'POST', token: TOKENS.alice, body: {} })).status, 200);
+        assert.equal(
+          (
+            await https(`${server.url}/v1/ledger/checkpoint`, {
+              ca: server.caPem,
+              method: 'POST',
+              token: TOKENS.alice,
+              body: {},
+            })
+          ).status,
+          200,
+        );
         const first = await get('/v1/ledger/checkpoints/latest');
         assert.equal(first.status, 200, first.text);
         const c1 = fromPublished(first.body, 'latest');
@@ -145,7 +184,12 @@ for (const backend of BACKENDS) {
         assert.deepEqual(JSON.parse(readFileSync(join(witnessDir, 'latest.json'), 'utf8')), first.body);
 
         for (let i = 5; i < 12; i++) await server.store.append(leaf(i));
-        await https(`${server.url}/v1/ledger/checkpoint`, { ca: server.caPem, method: 'POST', token: TOKENS.alice, body: {} });
+        await https(`${server.url}/v1/ledger/checkpoint`, {
+          ca: server.caPem,
+          method: 'POST',
+          token: TOKENS.alice,
+          body: {},
+        });
         const c2 = fromPublished((await get('/v1/ledger/checkpoints/latest')).body, 'latest');
         assert.ok(c2.size > size1);
 
@@ -180,8 +224,15 @@ for (const backend of BACKENDS) {
       const server = await startTestServer(url);
       try {
         const dir = join(tempDir(), 'kept');
-        const witness = () => witnessOnce({ server: server.url, ca: server.caPem, publicKeyPem: server.ledger.signer.publicKeyPem, dir });
-        const sign = () => https(`${server.url}/v1/ledger/checkpoint`, { ca: server.caPem, method: 'POST', token: TOKENS.alice, body: {} });
+        const witness = () =>
+          witnessOnce({ server: server.url, ca: server.caPem, publicKeyPem: server.ledger.signer.publicKeyPem, dir });
+        const sign = () =>
+          https(`${server.url}/v1/ledger/checkpoint`, {
+            ca: server.caPem,
+            method: 'POST',
+            token: TOKENS.alice,
+            body: {},
+          });
         assert.equal((await witness()).text, 'no checkpoint signed yet');
         for (let i = 0; i < 6; i++) await server.store.append(leaf(i));
         await sign();
@@ -225,7 +276,10 @@ for (const backend of BACKENDS) {
       } finally {
         await server.close();
       }
-      await assert.rejects(startTestServer(await backend.fresh(), { ledger: { signingKeyFile: join(tempDir(), 'missing.pem') } }), /cannot read the ledger signing key/);
+      await assert.rejects(
+        startTestServer(await backend.fresh(), { ledger: { signingKeyFile: join(tempDir(), 'missing.pem') } }),
+        /cannot read the ledger signing key/,
+      );
     });
   });
 }

@@ -31,8 +31,16 @@ for (const backend of BACKENDS) {
         minApprovals: 1,
         ttlMs: 3_600_000,
       });
-      const leaf = { v: 1, time: new Date(now).toISOString(), kind: 'decision', agent: 'release', decision: 'pending' } as const;
-      await Promise.all(Array.from({ length: PENDING }, (_, i) => s.store.commit(leaf, [], now, { approvalAsk: ask(i) })));
+      const leaf = {
+        v: 1,
+        time: new Date(now).toISOString(),
+        kind: 'decision',
+        agent: 'release',
+        decision: 'pending',
+      } as const;
+      await Promise.all(
+        Array.from({ length: PENDING }, (_, i) => s.store.commit(leaf, [], now, { approvalAsk: ask(i) })),
+      );
     });
     after(async () => {
       await s?.close();
@@ -42,13 +50,19 @@ for (const backend of BACKENDS) {
     test('tether_pending_approvals and the approvals list report the true count past 1,000', async () => {
       const metrics = await https(`${s.url}/metrics`, { ca: s.caPem });
       assert.match(metrics.text, new RegExp(`^tether_pending_approvals ${PENDING}$`, 'm'));
-      const first = await https<unknown[]>(`${s.url}/v1/approvals?status=pending&limit=1000`, { ca: s.caPem, token: TOKENS.root });
-      assert.equal(first.body.length, 1000);
-      assert.equal(first.headers['x-total-count'], String(PENDING));
-      const rest = await https<unknown[]>(`${s.url}/v1/approvals?status=pending&limit=1000&cursor=${first.headers['x-next-cursor']}`, {
+      const first = await https<unknown[]>(`${s.url}/v1/approvals?status=pending&limit=1000`, {
         ca: s.caPem,
         token: TOKENS.root,
       });
+      assert.equal(first.body.length, 1000);
+      assert.equal(first.headers['x-total-count'], String(PENDING));
+      const rest = await https<unknown[]>(
+        `${s.url}/v1/approvals?status=pending&limit=1000&cursor=${first.headers['x-next-cursor']}`,
+        {
+          ca: s.caPem,
+          token: TOKENS.root,
+        },
+      );
       assert.equal(rest.body.length, PENDING - 1000);
       const ids = new Set([...first.body, ...rest.body].map((a) => (a as { id: string }).id));
       assert.equal(ids.size, PENDING, 'every approval once across the two pages');
@@ -60,7 +74,11 @@ for (const surface of ['serve', 'gateway'] as const) {
   describe(`timeouts (tether ${surface})`, () => {
     let s: Awaited<ReturnType<typeof startTestServer>>;
     before(async () => {
-      s = await startTestServer(`sqlite:${join(tempDir(), 't.db')}`, { requestTimeoutSeconds: 1, idleTimeoutSeconds: 1, surface });
+      s = await startTestServer(`sqlite:${join(tempDir(), 't.db')}`, {
+        requestTimeoutSeconds: 1,
+        idleTimeoutSeconds: 1,
+        surface,
+      });
     });
     after(async () => s?.close());
 
@@ -89,7 +107,9 @@ for (const surface of ['serve', 'gateway'] as const) {
 
     test('attacker: a slow body is cut off', async () => {
       const ms = await closedAfter((socket) => {
-        socket.write('POST /v1/decide HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: 1000\r\n\r\n{"verb":');
+        socket.write(
+          'POST /v1/decide HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: 1000\r\n\r\n{"verb":',
+        );
         // …and then a byte now and then, never the rest.
         const drip = setInterval(() => socket.writable && socket.write(' '), 300);
         socket.on('close', () => clearInterval(drip));
@@ -119,7 +139,10 @@ test('with tokens configured, start-up names no admin-token file (and makes none
     }),
   );
   const root = new URL('../../', import.meta.url).pathname;
-  const child = spawn(process.execPath, [join(root, 'bin/tether.js'), 'serve', '--config', config], { cwd: root, stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(process.execPath, [join(root, 'bin/tether.js'), 'serve', '--config', config], {
+    cwd: root,
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   let stderr = '';
   try {
     await new Promise<void>((resolve, reject) => {

@@ -17,7 +17,9 @@ test('a failing webhook is logged by origin, never with the secret path', async 
   await new Promise((r) => server.once('listening', r));
   const { port } = server.address() as { port: number };
   const seen: string[] = [];
-  const n = new Notifier([{ url: `http://127.0.0.1:${port}${SECRET_PATH}` }], (e, url) => seen.push(`${url} ${e.message}`));
+  const n = new Notifier([{ url: `http://127.0.0.1:${port}${SECRET_PATH}` }], (e, url) =>
+    seen.push(`${url} ${e.message}`),
+  );
   n.send({ event: 'breaker.trip', text: 'x', detail: {} });
   await n.flush();
   server.close();
@@ -32,7 +34,10 @@ test('urlFile reads the URL from a mounted Secret; one of url and urlFile; a mis
   const file = join(dir, 'tether.yaml');
   writeFileSync(file, stringify({ dataDir: dir, notifications: [{ urlFile: join(dir, 'url'), format: 'slack' }] }));
   assert.equal(loadConfig(file).notifications[0]?.url, `https://hooks.example${SECRET_PATH}`);
-  writeFileSync(file, stringify({ dataDir: dir, notifications: [{ url: 'https://a.example/x', urlFile: join(dir, 'url') }] }));
+  writeFileSync(
+    file,
+    stringify({ dataDir: dir, notifications: [{ url: 'https://a.example/x', urlFile: join(dir, 'url') }] }),
+  );
   assert.throws(
     () => loadConfig(file),
     (e: Error) => e instanceof ConfigError && /exactly one of url, urlFile/.test(e.message),

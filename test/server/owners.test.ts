@@ -33,7 +33,10 @@ const lapsedAgent = {
     owner: { id: 'bob@example.com', attestedUntil: '2025-01-01T00:00:00Z' },
     authorityClass: 'autonomous',
     identities: [{ kind: 'ServiceAccount', namespace: 'agents', name: 'lapsed' }],
-    boundary: { namespaces: ['shop'], rules: [{ apiGroups: ['apps'], resources: ['deployments'], verbs: ['get', 'patch'] }] },
+    boundary: {
+      namespaces: ['shop'],
+      rules: [{ apiGroups: ['apps'], resources: ['deployments'], verbs: ['get', 'patch'] }],
+    },
   },
 };
 
@@ -52,11 +55,15 @@ for (const backend of BACKENDS) {
     let s: Awaited<ReturnType<typeof startTestServer>>;
     let storeUrl: string;
     let caFile: string;
-    const post = <T>(path: string, body: unknown, token: string = TOKENS.root) => https<T>(`${s.url}${path}`, { ca: s.caPem, body, token });
+    const post = <T>(path: string, body: unknown, token: string = TOKENS.root) =>
+      https<T>(`${s.url}${path}`, { ca: s.caPem, body, token });
     const get = <T>(path: string, token: string = TOKENS.root) => https<T>(`${s.url}${path}`, { ca: s.caPem, token });
-    const admit = (review: Record<string, unknown>) => https<Review>(`${s.url}/admission`, { ca: s.caPem, body: review });
+    const admit = (review: Record<string, unknown>) =>
+      https<Review>(`${s.url}/admission`, { ca: s.caPem, body: review });
     const cliAs = (token: string, ...args: string[]) =>
-      run(process.execPath, [CLI, ...args, '--server', s.url, '--ca', caFile, '--token', token], { encoding: 'utf8' }).catch((e: { stdout: string; code: number }) => e);
+      run(process.execPath, [CLI, ...args, '--server', s.url, '--ca', caFile, '--token', token], {
+        encoding: 'utf8',
+      }).catch((e: { stdout: string; code: number }) => e);
     const cli = (...args: string[]) => cliAs(TOKENS.root, ...args);
     const notices: { event: string; detail: Record<string, unknown> }[] = [];
     const receiver = createServer((req, res) => {
@@ -74,16 +81,30 @@ for (const backend of BACKENDS) {
       storeUrl = await backend.fresh();
       await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
       const port = (receiver.address() as { port: number }).port;
-      s = await startTestServer(storeUrl, { policy: [...testPolicy(), lapsedAgent, dueSoonAgent], notifications: [{ url: `http://127.0.0.1:${port}/hook`, format: 'json' }] });
+      s = await startTestServer(storeUrl, {
+        policy: [...testPolicy(), lapsedAgent, dueSoonAgent],
+        notifications: [{ url: `http://127.0.0.1:${port}/hook`, format: 'json' }],
+      });
       caFile = join(s.dataDir, 'ca-for-cli.crt');
       writeFileSync(caFile, s.caPem);
       // An approved change to shop/api by the supervised agent, its audit event and a drift finding after it.
       const object = deploymentObject('api', 4, intent('roll out v2'));
-      const review = () => admissionReview({ username: SA('release'), resource: 'deployments', namespace: 'shop', name: 'api', object, oldObject: deploymentObject('api', 2) });
+      const review = () =>
+        admissionReview({
+          username: SA('release'),
+          resource: 'deployments',
+          namespace: 'shop',
+          name: 'api',
+          object,
+          oldObject: deploymentObject('api', 2),
+        });
       const pending = await admit(review());
       assert.equal(pending.body.response.allowed, false);
       const approvalId = pending.body.response.auditAnnotations.approval as string;
-      assert.equal((await post(`/v1/approvals/${approvalId}/approve`, { reason: 'release window open' }, TOKENS.bob)).status, 200);
+      assert.equal(
+        (await post(`/v1/approvals/${approvalId}/approve`, { reason: 'release window open' }, TOKENS.bob)).status,
+        200,
+      );
       const retry = review();
       approvedUid = (retry.request as { uid: string }).uid;
       assert.equal((await admit(retry)).body.response.allowed, true);
@@ -130,7 +151,10 @@ for (const backend of BACKENDS) {
       assert.equal(w.changes.length, 1);
       const c = w.changes[0];
       assert.ok(c);
-      assert.deepEqual([c.agent, c.owner, c.authorityClass, c.verb], ['release', 'alice@example.com', 'supervised', 'update']);
+      assert.deepEqual(
+        [c.agent, c.owner, c.authorityClass, c.verb],
+        ['release', 'alice@example.com', 'supervised', 'update'],
+      );
       assert.equal((c.intent as { summary: string }).summary, 'roll out v2');
       assert.equal(c.policyVersion, s.governor.policy.version);
       assert.equal(c.approvals[0]?.verdicts[0]?.leaf.actor, 'bob@example.com');
@@ -157,7 +181,9 @@ for (const backend of BACKENDS) {
         );
       }
       assert.equal(w.attempts.length, 1, 'the first, pending attempt is listed as not done');
-      const again = await get<WhyAnswer>(`/v1/why?object=${encodeURIComponent('deployments.apps/shop/api')}&at=${encodeURIComponent(started)}`);
+      const again = await get<WhyAnswer>(
+        `/v1/why?object=${encodeURIComponent('deployments.apps/shop/api')}&at=${encodeURIComponent(started)}`,
+      );
       assert.equal(again.body.changes.length, 0, 'nothing had changed yet at the start');
     });
 
@@ -204,7 +230,10 @@ for (const backend of BACKENDS) {
       const ok = await post<{ ledgerIndex: number }>('/v1/owners/attest', body, TOKENS.bob);
       assert.equal(ok.status, 200, ok.text);
       const [entry] = await s.store.entries(ok.body.ledgerIndex, ok.body.ledgerIndex + 1);
-      assert.deepEqual([entry?.leaf.kind, entry?.leaf.actor, entry?.leaf.detail?.event], ['owner', 'bob@example.com', 'attested']);
+      assert.deepEqual(
+        [entry?.leaf.kind, entry?.leaf.actor, entry?.leaf.detail?.event],
+        ['owner', 'bob@example.com', 'attested'],
+      );
       const listedOwnerEntries = await get<{ index: number }[]>('/v1/ledger?kind=owner');
       assert.ok(
         listedOwnerEntries.body.some((e) => e.index === ok.body.ledgerIndex),
@@ -214,9 +243,21 @@ for (const backend of BACKENDS) {
       assert.deepEqual((await get<unknown[]>('/v1/owners/orphans')).body, []);
       const clean = (await cli('owners', 'orphans')) as { stdout: string; code?: number };
       assert.equal(clean.code ?? 0, 0, clean.stdout);
-      const viaCli = (await cliAs(TOKENS.bob, 'owners', 'attest', 'lapsed', '--until', until, '--reason', 'renewed from the CLI')) as { stdout: string; code?: number };
+      const viaCli = (await cliAs(
+        TOKENS.bob,
+        'owners',
+        'attest',
+        'lapsed',
+        '--until',
+        until,
+        '--reason',
+        'renewed from the CLI',
+      )) as { stdout: string; code?: number };
       assert.match(viaCli.stdout, /lapsed: ownership attested until .* \(ledger #\d+\)/);
-      const notMine = (await cliAs(TOKENS.alice, 'owners', 'attest', 'lapsed', '--until', until, '--reason', 'x')) as { stderr: string; code?: number };
+      const notMine = (await cliAs(TOKENS.alice, 'owners', 'attest', 'lapsed', '--until', until, '--reason', 'x')) as {
+        stderr: string;
+        code?: number;
+      };
       assert.equal(notMine.code, 1);
       assert.match(notMine.stderr, /403 only the owner \(bob@example\.com\) attests/);
       const list = await get<{ owner: string; agents: { agent: string; attestedUntil?: string }[] }[]>('/v1/owners');
@@ -225,7 +266,8 @@ for (const backend of BACKENDS) {
     });
 
     test('an attestation that lapses within the reminder window is announced to the owner, once', async () => {
-      for (let i = 0; i < 100 && !notices.some((n) => n.event === 'owner.attestation-due'); i++) await new Promise((r) => setTimeout(r, 50));
+      for (let i = 0; i < 100 && !notices.some((n) => n.event === 'owner.attestation-due'); i++)
+        await new Promise((r) => setTimeout(r, 50));
       const due = notices.filter((n) => n.event === 'owner.attestation-due');
       assert.deepEqual(
         due.map((n) => [n.detail.agent, n.detail.owner]),
@@ -241,11 +283,19 @@ for (const backend of BACKENDS) {
       assert.equal(release?.approvals[0]?.by, 'bob@example.com');
       assert.equal(r.body.checkpoint?.signatureValid, true);
       assert.ok(!r.body.agents.some((a) => a.agent === 'lapsed'), "bob's agent is not in alice's report");
-      const md = await https(`${s.url}/v1/report?owner=alice@example.com&since=${encodeURIComponent(started)}&format=markdown`, { ca: s.caPem, token: TOKENS.root });
+      const md = await https(
+        `${s.url}/v1/report?owner=alice@example.com&since=${encodeURIComponent(started)}&format=markdown`,
+        { ca: s.caPem, token: TOKENS.root },
+      );
       assert.match(md.text, /^# Agents owned by alice@example\.com/);
       assert.match(md.text, /approval .*: approved by bob@example\.com/);
       assert.match(md.text, /Verifiable against signed checkpoint: size \d+/);
-      for (const q of ['since=2026-01-01', 'owner=alice@example.com', 'owner=alice@example.com&since=never', 'owner=a&since=2026-02-01&until=2026-01-01'])
+      for (const q of [
+        'since=2026-01-01',
+        'owner=alice@example.com',
+        'owner=alice@example.com&since=never',
+        'owner=a&since=2026-02-01&until=2026-01-01',
+      ])
         assert.equal((await get(`/v1/report?${q}`)).status, 400, q);
     });
 
@@ -267,7 +317,11 @@ for (const backend of BACKENDS) {
       const verdict = w.changes[0]?.approvals[0]?.verdicts[0];
       assert.ok(verdict);
       const forged = leafData(verdict.index, { ...verdict.leaf, actor: 'mallory@example.com' });
-      await behindTethersBack(storeUrl, 'UPDATE ledger SET data = ?, leaf_hash = ? WHERE idx = ?', [forged, leafHash(forged), verdict.index]);
+      await behindTethersBack(storeUrl, 'UPDATE ledger SET data = ?, leaf_hash = ? WHERE idx = ?', [
+        forged,
+        leafHash(forged),
+        verdict.index,
+      ]);
       const after = (await get<WhyAnswer>(`/v1/why?object=${encodeURIComponent('deployment/shop/api')}`)).body;
       const v = after.changes[0]?.approvals[0]?.verdicts[0];
       assert.equal(v?.leaf.actor, 'mallory@example.com');

@@ -23,7 +23,10 @@ const agent = (name: string, owner: string) => ({
     owner: { id: owner },
     authorityClass: 'autonomous',
     identities: [{ kind: 'ServiceAccount', namespace: 'agents', name }],
-    boundary: { namespaces: ['shop'], rules: [{ apiGroups: ['apps'], resources: ['deployments'], verbs: ['get', 'update', 'patch'] }] },
+    boundary: {
+      namespaces: ['shop'],
+      rules: [{ apiGroups: ['apps'], resources: ['deployments'], verbs: ['get', 'update', 'patch'] }],
+    },
     breaker: { maxViolations: 50, window: '5m' },
   },
 });
@@ -32,7 +35,11 @@ const POLICY = [
     apiVersion: 'tether.dev/v1alpha1',
     kind: 'GovernancePolicy',
     metadata: { name: 'default' },
-    spec: { agentSelectors: { serviceAccountNamespaces: ['agents'] }, requireIntent: false, approvals: { administrators: ['root@example.com'] } },
+    spec: {
+      agentSelectors: { serviceAccountNamespaces: ['agents'] },
+      requireIntent: false,
+      approvals: { administrators: ['root@example.com'] },
+    },
   },
   agent('scaler', 'alice@example.com'),
   agent('helper', 'bob@example.com'),
@@ -51,7 +58,17 @@ const entraUser = (userName: string, externalId: string) => ({
   roles: [],
 });
 
-type Scim = { status: number; body: Record<string, unknown> & { id: string; detail?: string; scimType?: string; status?: string; schemas: string[] }; text: string };
+type Scim = {
+  status: number;
+  body: Record<string, unknown> & {
+    id: string;
+    detail?: string;
+    scimType?: string;
+    status?: string;
+    schemas: string[];
+  };
+  text: string;
+};
 
 for (const backend of BACKENDS) {
   describe(`SCIM service provider on ${backend.name}`, { skip: backend.skip }, () => {
@@ -65,7 +82,13 @@ for (const backend of BACKENDS) {
         res.end();
       });
     });
-    const scim = (method: string, path: string, body?: unknown, headers: Record<string, string> = {}, token: string | undefined = SCIM_TOKEN) =>
+    const scim = (
+      method: string,
+      path: string,
+      body?: unknown,
+      headers: Record<string, string> = {},
+      token: string | undefined = SCIM_TOKEN,
+    ) =>
       https(`${s.url}/scim/v2${path}`, {
         ca: s.caPem,
         method,
@@ -78,7 +101,11 @@ for (const backend of BACKENDS) {
       const r = await https<{ outcome: string; reasons: { rule: string; message: string }[] }>(`${s.url}/v1/decide`, {
         ca: s.caPem,
         token: TOKENS.root,
-        body: { subject: { username: SA(agentName), groups: [] }, verb: 'patch', target: { group: 'apps', resource: 'deployments', namespace: 'shop', name: 'web' } },
+        body: {
+          subject: { username: SA(agentName), groups: [] },
+          verb: 'patch',
+          target: { group: 'apps', resource: 'deployments', namespace: 'shop', name: 'web' },
+        },
       });
       return r.body;
     };
@@ -157,7 +184,11 @@ for (const backend of BACKENDS) {
     });
 
     test('Okta: create a group with a member; a group owner with an active member is live', async () => {
-      const g = await scim('POST', '/Groups', { schemas: [GROUP], displayName: 'Platform Team', members: [{ value: ids['dave@example.com'], display: 'dave@example.com' }] });
+      const g = await scim('POST', '/Groups', {
+        schemas: [GROUP],
+        displayName: 'Platform Team',
+        members: [{ value: ids['dave@example.com'], display: 'dave@example.com' }],
+      });
       assert.equal(g.status, 201, g.text);
       ids.team = g.body.id;
       assert.equal((await decide('teamed')).outcome, 'allow');
@@ -179,7 +210,8 @@ for (const backend of BACKENDS) {
       assert.equal(leaf?.leaf.owner, 'alice@example.com');
       assert.deepEqual(await s.store.breaker('agent', 'scaler'), breakerBefore);
       // Notifications are best effort and asynchronous: wait for the one we expect.
-      for (let i = 0; i < 50 && !notices.some((n) => n.event === 'owner.inactive'); i++) await new Promise((r) => setTimeout(r, 50));
+      for (let i = 0; i < 50 && !notices.some((n) => n.event === 'owner.inactive'); i++)
+        await new Promise((r) => setTimeout(r, 50));
       const notice = notices.find((n) => n.event === 'owner.inactive');
       assert.equal(notice?.detail.agent, 'scaler');
       assert.deepEqual(notice?.detail.notify, ['root@example.com']);
@@ -201,16 +233,29 @@ for (const backend of BACKENDS) {
 
     test('group membership: Entra remove by value list, Okta add, Okta remove by members[value eq …]', async () => {
       const dave = ids['dave@example.com'] as string;
-      const removed = await patch(`/Groups/${ids.team}`, { op: 'Remove', path: 'members', value: [{ $ref: null, value: dave }] });
+      const removed = await patch(`/Groups/${ids.team}`, {
+        op: 'Remove',
+        path: 'members',
+        value: [{ $ref: null, value: dave }],
+      });
       assert.equal(removed.status, 200, removed.text);
       assert.deepEqual(removed.body.members, []);
       const d = await decide('teamed');
       assert.equal(d.outcome, 'deny');
       assert.match(d.reasons[0]?.message ?? '', /group Platform Team has no active member/);
-      const added = await patch(`/Groups/${ids.team}`, { op: 'add', path: 'members', value: [{ value: dave, display: 'dave@example.com' }] });
+      const added = await patch(`/Groups/${ids.team}`, {
+        op: 'add',
+        path: 'members',
+        value: [{ value: dave, display: 'dave@example.com' }],
+      });
       assert.equal((added.body.members as unknown[]).length, 1);
       assert.equal((await decide('teamed')).outcome, 'allow');
-      const again = await patch(`/Groups/${ids.team}`, { name: 'addMember', op: 'Add', path: 'members', value: [{ $ref: null, value: dave }] });
+      const again = await patch(`/Groups/${ids.team}`, {
+        name: 'addMember',
+        op: 'Add',
+        path: 'members',
+        value: [{ $ref: null, value: dave }],
+      });
       assert.equal((again.body.members as unknown[]).length, 1, 'a member added twice is listed once');
       const okta = await patch(`/Groups/${ids.team}`, { op: 'remove', path: `members[value eq "${dave}"]` });
       assert.deepEqual(okta.body.members, []);
@@ -228,10 +273,23 @@ for (const backend of BACKENDS) {
       assert.equal(page.body.itemsPerPage, 1);
       const one = await scim('GET', `/Users/${ids['dave@example.com']}`);
       const etag = one.body.meta && (one.body.meta as { version: string }).version;
-      assert.equal((await scim('GET', `/Users/${ids['dave@example.com']}`, undefined, { 'if-none-match': etag as string })).status, 304);
-      const stale = await scim('PUT', `/Users/${ids['dave@example.com']}`, { ...entraUser('dave@example.com', 'ext-dave'), displayName: 'Dave' }, { 'if-match': 'W/"99"' });
+      assert.equal(
+        (await scim('GET', `/Users/${ids['dave@example.com']}`, undefined, { 'if-none-match': etag as string })).status,
+        304,
+      );
+      const stale = await scim(
+        'PUT',
+        `/Users/${ids['dave@example.com']}`,
+        { ...entraUser('dave@example.com', 'ext-dave'), displayName: 'Dave' },
+        { 'if-match': 'W/"99"' },
+      );
       assert.equal(stale.status, 412);
-      const fresh = await scim('PUT', `/Users/${ids['dave@example.com']}`, { ...entraUser('dave@example.com', 'ext-dave'), displayName: 'Dave' }, { 'if-match': etag as string });
+      const fresh = await scim(
+        'PUT',
+        `/Users/${ids['dave@example.com']}`,
+        { ...entraUser('dave@example.com', 'ext-dave'), displayName: 'Dave' },
+        { 'if-match': etag as string },
+      );
       assert.equal(fresh.status, 200, fresh.text);
       assert.equal(fresh.body.displayName, 'Dave');
     });
@@ -243,15 +301,63 @@ for (const backend of BACKENDS) {
         ['POST', '/Users', { schemas: [USER] }, 400, 'invalidValue'],
         ['POST', '/Users', { userName: 'x@example.com' }, 400, 'invalidValue'],
         ['POST', '/Users', { schemas: [USER], userName: 'y@example.com', active: 'maybe' }, 400, 'invalidValue'],
-        ['POST', '/Users', JSON.parse(`{"schemas":["${USER}"],"userName":"z@example.com","__proto__":{"admin":true}}`), 400, 'invalidSyntax'],
-        ['POST', '/Users', { schemas: [USER], userName: 'deep@example.com', x: JSON.parse(`${'['.repeat(50)}${']'.repeat(50)}`) }, 400, 'invalidSyntax'],
-        ['PATCH', `/Users/${ids['dave@example.com']}`, { Operations: [{ op: 'replace', path: 'active', value: false }] }, 400, undefined],
-        ['PATCH', `/Users/${ids['dave@example.com']}`, { schemas: [PATCH_OP], Operations: [{ op: 'frobnicate', path: 'active' }] }, 400, undefined],
-        ['PATCH', `/Groups/${ids.team}`, { schemas: [PATCH_OP], Operations: [{ op: 'add', path: 'members', value: [{ value: 'no-such-id' }] }] }, 400, 'invalidValue'],
-        ['PATCH', `/Users/${ids['dave@example.com']}`, { schemas: [PATCH_OP], Operations: [{ op: 'add', path: '__proto__.polluted', value: 'yes' }] }, 400, 'invalidPath'],
-        ['PATCH', `/Users/${ids['dave@example.com']}`, { schemas: [PATCH_OP], Operations: [{ op: 'replace', value: { 'name.__proto__.polluted': 'yes' } }] }, 400, 'invalidSyntax'],
+        [
+          'POST',
+          '/Users',
+          JSON.parse(`{"schemas":["${USER}"],"userName":"z@example.com","__proto__":{"admin":true}}`),
+          400,
+          'invalidSyntax',
+        ],
+        [
+          'POST',
+          '/Users',
+          { schemas: [USER], userName: 'deep@example.com', x: JSON.parse(`${'['.repeat(50)}${']'.repeat(50)}`) },
+          400,
+          'invalidSyntax',
+        ],
+        [
+          'PATCH',
+          `/Users/${ids['dave@example.com']}`,
+          { Operations: [{ op: 'replace', path: 'active', value: false }] },
+          400,
+          undefined,
+        ],
+        [
+          'PATCH',
+          `/Users/${ids['dave@example.com']}`,
+          { schemas: [PATCH_OP], Operations: [{ op: 'frobnicate', path: 'active' }] },
+          400,
+          undefined,
+        ],
+        [
+          'PATCH',
+          `/Groups/${ids.team}`,
+          { schemas: [PATCH_OP], Operations: [{ op: 'add', path: 'members', value: [{ value: 'no-such-id' }] }] },
+          400,
+          'invalidValue',
+        ],
+        [
+          'PATCH',
+          `/Users/${ids['dave@example.com']}`,
+          { schemas: [PATCH_OP], Operations: [{ op: 'add', path: '__proto__.polluted', value: 'yes' }] },
+          400,
+          'invalidPath',
+        ],
+        [
+          'PATCH',
+          `/Users/${ids['dave@example.com']}`,
+          { schemas: [PATCH_OP], Operations: [{ op: 'replace', value: { 'name.__proto__.polluted': 'yes' } }] },
+          400,
+          'invalidSyntax',
+        ],
         ['PATCH', `/Users/${ids['dave@example.com']}`, { schemas: [PATCH_OP], Operations: [null] }, 400, undefined],
-        ['PATCH', '/Users/no-such-id', { schemas: [PATCH_OP], Operations: [{ op: 'replace', path: 'active', value: false }] }, 404, undefined],
+        [
+          'PATCH',
+          '/Users/no-such-id',
+          { schemas: [PATCH_OP], Operations: [{ op: 'replace', path: 'active', value: false }] },
+          404,
+          undefined,
+        ],
         ['GET', `/Users?filter=${encodeURIComponent('userName eq')}`, undefined, 400, 'invalidFilter'],
         ['GET', '/Users?count=lots', undefined, 400, 'invalidValue'],
         ['GET', '/Nope', undefined, 404, undefined],
@@ -263,11 +369,19 @@ for (const backend of BACKENDS) {
         assert.equal(r.body.status, String(status));
         if (scimType) assert.equal(r.body.scimType, scimType, r.text);
       }
-      const big = await scim('POST', '/Users', { schemas: [USER], userName: 'big@example.com', pad: 'x'.repeat(300 * 1024) });
+      const big = await scim('POST', '/Users', {
+        schemas: [USER],
+        userName: 'big@example.com',
+        pad: 'x'.repeat(300 * 1024),
+      });
       assert.equal(big.status, 413);
       assert.equal(big.body.status, '413');
       assert.equal((await scim('GET', '/Users')).text, before, 'no refused request changed the directory');
-      assert.equal(({} as Record<string, unknown>).polluted, undefined, 'no prototype was written (the server runs in this process)');
+      assert.equal(
+        ({} as Record<string, unknown>).polluted,
+        undefined,
+        'no prototype was written (the server runs in this process)',
+      );
     });
 
     test('deleting a user takes them out of every group: a group owner left with no one stops its agent', async () => {

@@ -25,7 +25,9 @@ const freePort = () =>
     });
   });
 
-async function startServe(drainSeconds: number): Promise<{ proc: ChildProcess; url: string; ca: () => string; dataDir: string; exited: Promise<number | null> }> {
+async function startServe(
+  drainSeconds: number,
+): Promise<{ proc: ChildProcess; url: string; ca: () => string; dataDir: string; exited: Promise<number | null> }> {
   const dir = tempDir('tether-shutdown-');
   const dataDir = join(dir, 'data');
   writePolicy(join(dir, 'policy'), testPolicy());
@@ -41,7 +43,10 @@ async function startServe(drainSeconds: number): Promise<{ proc: ChildProcess; u
       shutdown: { drainSeconds },
     }),
   );
-  const proc = spawn(process.execPath, [join(ROOT, 'bin/tether.js'), 'serve', '--config', join(dir, 'tether.yaml')], { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
+  const proc = spawn(process.execPath, [join(ROOT, 'bin/tether.js'), 'serve', '--config', join(dir, 'tether.yaml')], {
+    cwd: dir,
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   after(() => void (proc.exitCode === null && proc.kill('SIGKILL')));
   let log = '';
   proc.stderr?.on('data', (c) => (log += c));
@@ -68,7 +73,12 @@ const decisionBody = JSON.stringify({
   subject: { username: SA('scaler') },
   verb: 'update',
   target: { group: 'apps', resource: 'deployments', namespace: 'shop', name: 'web' },
-  object: { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'web', namespace: 'shop' }, spec: { replicas: 2 } },
+  object: {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name: 'web', namespace: 'shop' },
+    spec: { replicas: 2 },
+  },
 });
 
 test('SIGTERM: not ready at once, the request in flight is answered and ledgered, exit within 5 s despite keep-alive connections', async () => {
@@ -90,7 +100,12 @@ test('SIGTERM: not ready at once, the request in flight is answered and ledgered
       {
         method: 'POST',
         ca,
-        headers: { 'content-type': 'application/json', 'content-length': String(body.length), authorization: `Bearer ${AGENT_TOKEN}`, 'x-tether-intent': 'scale for the sale' },
+        headers: {
+          'content-type': 'application/json',
+          'content-length': String(body.length),
+          authorization: `Bearer ${AGENT_TOKEN}`,
+          'x-tether-intent': 'scale for the sale',
+        },
       },
       (res) => {
         let text = '';
@@ -132,7 +147,10 @@ test('SIGTERM: not ready at once, the request in flight is answered and ledgered
     const [entry] = await store.entries(r.json.ledgerIndex as number, (r.json.ledgerIndex as number) + 1);
     assert.equal(entry?.leaf.agent, 'scaler');
     const checkpoint = (await store.checkpoints()).at(-1);
-    assert.ok(checkpoint && checkpoint.size > (r.json.ledgerIndex as number), 'the shutdown checkpoint covers the last decision');
+    assert.ok(
+      checkpoint && checkpoint.size > (r.json.ledgerIndex as number),
+      'the shutdown checkpoint covers the last decision',
+    );
   } finally {
     await store.close();
   }

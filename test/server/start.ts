@@ -20,9 +20,16 @@ export const agent = (name: string, spec: Record<string, unknown>) => ({
   apiVersion: 'tether.dev/v1alpha1',
   kind: 'Agent',
   metadata: { name },
-  spec: { owner: { id: 'alice@example.com' }, identities: [{ kind: 'ServiceAccount', namespace: 'agents', name }], ...spec },
+  spec: {
+    owner: { id: 'alice@example.com' },
+    identities: [{ kind: 'ServiceAccount', namespace: 'agents', name }],
+    ...spec,
+  },
 });
-const deployments = (verbs: string[]) => ({ namespaces: ['shop'], rules: [{ apiGroups: ['apps'], resources: ['deployments', 'deployments/scale'], verbs }] });
+const deployments = (verbs: string[]) => ({
+  namespaces: ['shop'],
+  rules: [{ apiGroups: ['apps'], resources: ['deployments', 'deployments/scale'], verbs }],
+});
 
 export function testPolicy(overrides: { scalerBudget?: number } = {}): Record<string, unknown>[] {
   return [
@@ -30,16 +37,33 @@ export function testPolicy(overrides: { scalerBudget?: number } = {}): Record<st
       apiVersion: 'tether.dev/v1alpha1',
       kind: 'GovernancePolicy',
       metadata: { name: 'default' },
-      spec: { agentSelectors: { serviceAccountNamespaces: ['agents'] }, requireIntent: true, approvals: { administrators: ['root@example.com'], ttl: '10m' } },
+      spec: {
+        agentSelectors: { serviceAccountNamespaces: ['agents'] },
+        requireIntent: true,
+        approvals: { administrators: ['root@example.com'], ttl: '10m' },
+      },
     },
     agent('scaler', {
       authorityClass: 'autonomous',
-      boundary: { ...deployments(['get', 'list', 'update', 'patch']), budgets: [{ window: '1h', maxMutations: overrides.scalerBudget ?? 3 }] },
+      boundary: {
+        ...deployments(['get', 'list', 'update', 'patch']),
+        budgets: [{ window: '1h', maxMutations: overrides.scalerBudget ?? 3 }],
+      },
       breaker: { maxViolations: 2, window: '5m' },
     }),
     // Its rollouts change the pod template of Deployments that run as `default` (containment/run-as).
-    agent('release', { authorityClass: 'supervised', approvers: ['bob@example.com'], boundary: { ...deployments(['get', 'update', 'patch']), runAs: ['default'] } }),
-    agent('reader', { authorityClass: 'advisory', boundary: { namespaces: ['shop'], rules: [{ apiGroups: [''], resources: ['pods', 'pods/log'], verbs: ['get', 'list'] }] } }),
+    agent('release', {
+      authorityClass: 'supervised',
+      approvers: ['bob@example.com'],
+      boundary: { ...deployments(['get', 'update', 'patch']), runAs: ['default'] },
+    }),
+    agent('reader', {
+      authorityClass: 'advisory',
+      boundary: {
+        namespaces: ['shop'],
+        rules: [{ apiGroups: [''], resources: ['pods', 'pods/log'], verbs: ['get', 'list'] }],
+      },
+    }),
     agent('trial', { authorityClass: 'advisory', mode: 'audit', boundary: deployments(['get']) }),
   ];
 }

@@ -40,7 +40,12 @@ test('user-supplied certificate files (cert-manager) are read as they are, and t
   const { filesChangedSince } = await import('../../src/server/tls.ts');
   const dir = tempDir('tether-tls-files-');
   const issued = await issueServingCertificate(join(dir, 'issuer'), ['tether.example'], 30);
-  const source = { kind: 'files' as const, certFile: join(dir, 'tls.crt'), keyFile: join(dir, 'tls.key'), caFile: join(dir, 'ca.crt') };
+  const source = {
+    kind: 'files' as const,
+    certFile: join(dir, 'tls.crt'),
+    keyFile: join(dir, 'tls.key'),
+    caFile: join(dir, 'ca.crt'),
+  };
   writeFileSync(source.certFile, issued.cert);
   writeFileSync(source.keyFile, issued.key);
   writeFileSync(source.caFile, issued.ca);

@@ -7,7 +7,14 @@ import { context, propagation, trace } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import Fastify from 'fastify';
 import { InMemorySpanExporter, SimpleSpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
-import { propagator, TRACEPARENT_ANNOTATION, traceDecision, traceRequests, traceToolCall, traceUpstreamCall } from '../../src/common/tracing.ts';
+import {
+  propagator,
+  TRACEPARENT_ANNOTATION,
+  traceDecision,
+  traceRequests,
+  traceToolCall,
+  traceUpstreamCall,
+} from '../../src/common/tracing.ts';
 import type { Action } from '../../src/engine/action.ts';
 import type { Decision } from '../../src/engine/decision.ts';
 import { startTracing } from '../../src/server/tracing.ts';
@@ -27,7 +34,9 @@ after(async () => {
 
 const TRACE = '0af7651916cd43dd8448eb211c80319c';
 const SPAN = 'b7ad6b7169203331';
-const configMap = (traceparent?: string) => ({ metadata: { name: 'x', namespace: 'shop', annotations: traceparent ? { [TRACEPARENT_ANNOTATION]: traceparent } : {} } });
+const configMap = (traceparent?: string) => ({
+  metadata: { name: 'x', namespace: 'shop', annotations: traceparent ? { [TRACEPARENT_ANNOTATION]: traceparent } : {} },
+});
 
 const action = (over: Partial<Action> = {}): Action => ({
   source: 'admission',
@@ -62,13 +71,22 @@ test('a decision span carries agent, owner, class, outcome, rule ids and ledger 
       rules: span?.attributes['tether.rule_ids'],
       index: span?.attributes['tether.ledger.index'],
     },
-    { agent: 'k8s-mcp', owner: 'platform@example.com', cls: 'autonomous', outcome: 'deny', rules: ['boundary/namespace'], index: 7 },
+    {
+      agent: 'k8s-mcp',
+      owner: 'platform@example.com',
+      cls: 'autonomous',
+      outcome: 'deny',
+      rules: ['boundary/namespace'],
+      index: 7,
+    },
   );
 });
 
 test('admission continues the trace the gateway stamped on the object it writes', async () => {
   exporter.reset();
-  await traceDecision(action({ verb: 'create', object: configMap(`00-${TRACE}-${SPAN}-01`) }), async () => decided('allow'));
+  await traceDecision(action({ verb: 'create', object: configMap(`00-${TRACE}-${SPAN}-01`) }), async () =>
+    decided('allow'),
+  );
   const [span] = exporter.getFinishedSpans();
   assert.equal(span?.spanContext().traceId, TRACE);
   assert.equal(span?.parentSpanContext?.spanId, SPAN);
@@ -85,7 +103,9 @@ test('a traceparent the write did not set (left by an earlier one) starts a trac
 
 test('a malformed stamped traceparent is ignored, not trusted', async () => {
   exporter.reset();
-  await traceDecision(action({ verb: 'create', object: configMap(`00-${'0'.repeat(32)}-${SPAN}-01`) }), async () => decided('allow'));
+  await traceDecision(action({ verb: 'create', object: configMap(`00-${'0'.repeat(32)}-${SPAN}-01`) }), async () =>
+    decided('allow'),
+  );
   const [span] = exporter.getFinishedSpans();
   assert.equal(span?.parentSpanContext, undefined);
 });
@@ -93,13 +113,16 @@ test('a malformed stamped traceparent is ignored, not trusted', async () => {
 test('a tool call: server span from _meta, decisions and the upstream client span beneath it, its traceparent handed on', async () => {
   exporter.reset();
   let handedOn: { traceparent?: string } = {};
-  await traceToolCall({ tool: 'pods_list', requestId: 3, meta: { traceparent: `00-${TRACE}-${SPAN}-01` } }, async () => {
-    await traceDecision(action({ source: 'mcp' }), async () => decided('allow'));
-    return traceUpstreamCall('kubernetes', 'pods_list', async (tp) => {
-      handedOn = tp;
-      return { content: [] };
-    });
-  });
+  await traceToolCall(
+    { tool: 'pods_list', requestId: 3, meta: { traceparent: `00-${TRACE}-${SPAN}-01` } },
+    async () => {
+      await traceDecision(action({ source: 'mcp' }), async () => decided('allow'));
+      return traceUpstreamCall('kubernetes', 'pods_list', async (tp) => {
+        handedOn = tp;
+        return { content: [] };
+      });
+    },
+  );
   const spans = exporter.getFinishedSpans();
   const server = spans.find((s) => s.name === 'tools/call pods_list' && s.kind === 1);
   const client = spans.find((s) => s.name === 'tools/call pods_list' && s.kind === 2);
@@ -116,9 +139,16 @@ test('a request carrying traceparent: its decisions continue that trace (decisio
   exporter.reset();
   const app = Fastify();
   // Routes are registered before the hook, as in src/server/server.ts.
-  app.post('/v1/decide', async () => traceDecision(action({ source: 'api' }), async () => decided('allow')).then(() => ({ ok: true })));
+  app.post('/v1/decide', async () =>
+    traceDecision(action({ source: 'api' }), async () => decided('allow')).then(() => ({ ok: true })),
+  );
   traceRequests(app);
-  const r = await app.inject({ method: 'POST', url: '/v1/decide', headers: { traceparent: `00-${TRACE}-${SPAN}-01` }, payload: {} });
+  const r = await app.inject({
+    method: 'POST',
+    url: '/v1/decide',
+    headers: { traceparent: `00-${TRACE}-${SPAN}-01` },
+    payload: {},
+  });
   assert.equal(r.statusCode, 200);
   const [span] = exporter.getFinishedSpans();
   assert.equal(span?.spanContext().traceId, TRACE);
@@ -128,6 +158,12 @@ test('a request carrying traceparent: its decisions continue that trace (decisio
 
 test('off unless an OTLP endpoint is configured', () => {
   assert.equal(startTracing({}).enabled, false);
-  assert.equal(startTracing({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:4318', OTEL_SDK_DISABLED: 'true' }).enabled, false);
-  assert.equal(startTracing({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:4318', OTEL_TRACES_EXPORTER: 'none' }).enabled, false);
+  assert.equal(
+    startTracing({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:4318', OTEL_SDK_DISABLED: 'true' }).enabled,
+    false,
+  );
+  assert.equal(
+    startTracing({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:4318', OTEL_TRACES_EXPORTER: 'none' }).enabled,
+    false,
+  );
 });

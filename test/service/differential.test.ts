@@ -81,11 +81,30 @@ function actionAt(r: () => number, step: number): Action {
     source: 'api',
     subject: { username: `system:serviceaccount:agents:${agent}`, groups: [] },
     verb: pick(['update', 'update', 'update', 'get']),
-    target: { group: 'apps', version: 'v1', resource: 'deployments', namespace: r() < 0.1 ? 'kube-system' : 'shop', name },
+    target: {
+      group: 'apps',
+      version: 'v1',
+      resource: 'deployments',
+      namespace: r() < 0.1 ? 'kube-system' : 'shop',
+      name,
+    },
     object: { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name, namespace: 'shop' }, spec: { replicas } },
-    oldObject: { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name, namespace: 'shop' }, spec: { replicas: 5 - replicas } },
+    oldObject: {
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name, namespace: 'shop' },
+      spec: { replicas: 5 - replicas },
+    },
     intent: r() < 0.95 ? { summary: `step ${step}` } : undefined,
-    chain: agent === 'helper' ? { id: `chain-${Math.floor(step / 10)}`, depth: 1, path: ['tuner'], parentActionId: `p-${Math.floor(step / 30)}` } : undefined,
+    chain:
+      agent === 'helper'
+        ? {
+            id: `chain-${Math.floor(step / 10)}`,
+            depth: 1,
+            path: ['tuner'],
+            parentActionId: `p-${Math.floor(step / 30)}`,
+          }
+        : undefined,
   };
 }
 
@@ -119,12 +138,18 @@ for (const backend of BACKENDS) {
         memory.apply(expected.effects, now);
         const got = (await governor.decide(action)).decision;
         const summary = (d: typeof got) => `${d.outcome} ${d.reasons.map((x) => x.rule).join(',')}`;
-        assert.equal(summary(got), summary(expected), `step ${step}: ${action.subject.username} ${action.verb} ${action.target.namespace}/${action.target.name}`);
+        assert.equal(
+          summary(got),
+          summary(expected),
+          `step ${step}: ${action.subject.username} ${action.verb} ${action.target.namespace}/${action.target.name}`,
+        );
         for (const x of got.reasons) seen.add(x.rule);
         // A human resets a tripped breaker now and then, on both sides.
         if (memory.breaker('agent', 'tuner').state === 'open' && r() < 0.3) {
           memory.reset('agent', 'tuner', now);
-          assert.ok((await store.resetBreaker('agent', 'tuner', { by: 'alice@example.com', reason: 'probation' }, now)).ok);
+          assert.ok(
+            (await store.resetBreaker('agent', 'tuner', { by: 'alice@example.com', reason: 'probation' }, now)).ok,
+          );
         }
       }
       // The walk must have gone through the interesting rules, or it proves little.

@@ -43,7 +43,12 @@ for (const backend of BACKENDS) {
         assert.ok((await a.put(alice(1, true), undefined)).ok);
         assert.equal(b.view(true).directory?.standing('alice@example.com'), undefined, 'not yet');
         await b.refresh();
-        assert.deepEqual(b.view(true).directory?.standing('Alice@Example.com'), { kind: 'user', id: 'u-alice', userName: 'alice@example.com', active: true });
+        assert.deepEqual(b.view(true).directory?.standing('Alice@Example.com'), {
+          kind: 'user',
+          id: 'u-alice',
+          userName: 'alice@example.com',
+          active: true,
+        });
         assert.ok((await a.put(alice(2, false), 1)).ok);
         const inactive = changes.at(-1);
         assert.equal(inactive?.event, 'owner-inactive');

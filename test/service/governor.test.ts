@@ -86,7 +86,10 @@ const webDeployment = (replicas: number) => ({
   apiVersion: 'apps/v1',
   kind: 'Deployment',
   metadata: { name: 'web', namespace: 'shop' },
-  spec: { replicas, template: { spec: { containers: [{ name: 'web', env: [{ name: 'MODE', value: 'unmistakable-config-value' }] }] } } },
+  spec: {
+    replicas,
+    template: { spec: { containers: [{ name: 'web', env: [{ name: 'MODE', value: 'unmistakable-config-value' }] }] } },
+  },
 });
 
 function update(agent: string, extra: Partial<Action> = {}): Action {
@@ -98,7 +101,13 @@ function update(agent: string, extra: Partial<Action> = {}): Action {
     object: webDeployment(4),
     // As admission sends it: the old object too, so workload identity sees the pod template unchanged.
     oldObject: webDeployment(2),
-    intent: { summary: 'scale web for the sale', trigger: 'alert:HighLatency', goal: 'p99 under 200ms', planStep: 'step 2', model: 'some-model' },
+    intent: {
+      summary: 'scale web for the sale',
+      trigger: 'alert:HighLatency',
+      goal: 'p99 under 200ms',
+      planStep: 'step 2',
+      model: 'some-model',
+    },
     requestId: 'audit-123',
     ...extra,
   };
@@ -141,7 +150,11 @@ for (const backend of BACKENDS) {
       assert.equal(l?.decision, 'allow');
       assert.equal(l?.auditId, 'audit-123');
       assert.equal(l?.policyVersion, g.policy.version);
-      assert.deepEqual(l?.intent, { summary: 'scale web for the sale', trigger: 'alert:HighLatency', goal: 'p99 under 200ms' });
+      assert.deepEqual(l?.intent, {
+        summary: 'scale web for the sale',
+        trigger: 'alert:HighLatency',
+        goal: 'p99 under 200ms',
+      });
       assert.match(l?.intentDigest ?? '', /^sha256:/);
       assert.match(l?.actionDigest ?? '', /^sha256:/);
       assert.match(l?.objectDigest ?? '', /^sha256:/);
@@ -151,14 +164,27 @@ for (const backend of BACKENDS) {
 
     test('Secrets: nothing but identifiers reach the ledger, not even a digest of the data', async () => {
       const { g, store } = await governor();
-      const secret = { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'db', namespace: 'shop' }, data: { password: Buffer.from('hunter2').toString('base64') } };
-      const r = await g.decide(update('scaler', { target: { group: '', version: 'v1', resource: 'secrets', namespace: 'shop', name: 'db' }, object: secret }));
+      const secret = {
+        apiVersion: 'v1',
+        kind: 'Secret',
+        metadata: { name: 'db', namespace: 'shop' },
+        data: { password: Buffer.from('hunter2').toString('base64') },
+      };
+      const r = await g.decide(
+        update('scaler', {
+          target: { group: '', version: 'v1', resource: 'secrets', namespace: 'shop', name: 'db' },
+          object: secret,
+        }),
+      );
       assert.equal(r.decision.outcome, 'allow');
       const [e] = await store.entries(r.ledgerIndex as number, (r.ledgerIndex as number) + 1);
       assert.ok(!e?.data.includes(secret.data.password));
       assert.equal((e?.leaf.detail as { credentialsRedacted?: boolean } | undefined)?.credentialsRedacted, true);
       const withOtherData = await g.decide(
-        update('scaler', { target: { group: '', version: 'v1', resource: 'secrets', namespace: 'shop', name: 'db' }, object: { ...secret, data: { password: 'b3RoZXI=' } } }),
+        update('scaler', {
+          target: { group: '', version: 'v1', resource: 'secrets', namespace: 'shop', name: 'db' },
+          object: { ...secret, data: { password: 'b3RoZXI=' } },
+        }),
       );
       const [e2] = await store.entries(withOtherData.ledgerIndex as number, (withOtherData.ledgerIndex as number) + 1);
       assert.equal(e2?.leaf.objectDigest, e?.leaf.objectDigest, 'the digest does not depend on the secret data');
@@ -166,10 +192,14 @@ for (const backend of BACKENDS) {
 
     test('actions that stand or fall together: a refused one spends no budget on the others; a held one records only itself', async () => {
       const { g, store } = await governor();
-      const outside = update('scaler', { target: { group: 'apps', version: 'v1', resource: 'deployments', namespace: 'payments', name: 'x' } });
+      const outside = update('scaler', {
+        target: { group: 'apps', version: 'v1', resource: 'deployments', namespace: 'payments', name: 'x' },
+      });
       const refused = await g.decideAll([
         update('scaler'),
-        update('scaler', { target: { group: 'apps', version: 'v1', resource: 'deployments', namespace: 'shop', name: 'api' } }),
+        update('scaler', {
+          target: { group: 'apps', version: 'v1', resource: 'deployments', namespace: 'shop', name: 'api' },
+        }),
         outside,
       ]);
       assert.deepEqual(
@@ -177,18 +207,30 @@ for (const backend of BACKENDS) {
         [[2, 'deny']],
       );
       assert.equal(await store.ledgerSize(), 1, 'only the refusal is recorded');
-      for (let i = 0; i < 5; i++) assert.equal((await g.decide(update('scaler'))).decision.outcome, 'allow', 'the whole budget of 5 is still there');
+      for (let i = 0; i < 5; i++)
+        assert.equal(
+          (await g.decide(update('scaler'))).decision.outcome,
+          'allow',
+          'the whole budget of 5 is still there',
+        );
       const before = await store.ledgerSize();
       const held = await g.decideAll([
         update('releaser'),
-        update('releaser', { target: { group: 'apps', version: 'v1', resource: 'deployments', namespace: 'shop', name: 'api' } }),
+        update('releaser', {
+          target: { group: 'apps', version: 'v1', resource: 'deployments', namespace: 'shop', name: 'api' },
+        }),
       ]);
       assert.deepEqual(
         held.map((r) => r.decision.outcome),
         ['pending', 'pending'],
       );
       assert.equal(await store.ledgerSize(), before + 2);
-      const all = await g.decideAll([update('runaway'), update('runaway', { target: { group: 'apps', version: 'v1', resource: 'deployments', namespace: 'shop', name: 'api' } })]);
+      const all = await g.decideAll([
+        update('runaway'),
+        update('runaway', {
+          target: { group: 'apps', version: 'v1', resource: 'deployments', namespace: 'shop', name: 'api' },
+        }),
+      ]);
       assert.deepEqual(
         all.map((r) => [r.position, r.decision.outcome]),
         [
@@ -202,7 +244,11 @@ for (const backend of BACKENDS) {
       const { g, store } = await governor();
       const results = await Promise.all(
         Array.from({ length: 12 }, (_, i) =>
-          g.decide(update('scaler', { target: { group: 'apps', version: 'v1', resource: 'deployments', namespace: 'shop', name: `web-${i}` } })),
+          g.decide(
+            update('scaler', {
+              target: { group: 'apps', version: 'v1', resource: 'deployments', namespace: 'shop', name: `web-${i}` },
+            }),
+          ),
         ),
       );
       const allowed = results.filter((r) => r.decision.outcome === 'allow');
@@ -299,11 +345,17 @@ for (const backend of BACKENDS) {
 
     test("boundary expansions are decided by the agent's approvers; a new agent only by an administrator", async () => {
       const { g, store } = await governor();
-      const known = await store.requestExpansion({ agent: 'scaler', requestedSpec: { budgets: 10 }, diffDigest: 'sha256:d', by: 'alice@example.com' }, T0);
+      const known = await store.requestExpansion(
+        { agent: 'scaler', requestedSpec: { budgets: 10 }, diffDigest: 'sha256:d', by: 'alice@example.com' },
+        T0,
+      );
       assert.ok(!(await g.decideExpansion(known.id, sa('scaler'), 'approved', 'more')).ok);
       const ok = await g.decideExpansion(known.id, 'alice@example.com', 'approved', 'traffic');
       assert.ok(ok.ok);
-      const newcomer = await store.requestExpansion({ agent: 'newbie', requestedSpec: {}, diffDigest: 'sha256:n', by: 'alice@example.com' }, T0);
+      const newcomer = await store.requestExpansion(
+        { agent: 'newbie', requestedSpec: {}, diffDigest: 'sha256:n', by: 'alice@example.com' },
+        T0,
+      );
       const byOwner = await g.decideExpansion(newcomer.id, 'alice@example.com', 'approved', 'mine');
       assert.ok(!byOwner.ok && byOwner.code === 'forbidden');
       assert.ok((await g.decideExpansion(newcomer.id, 'admin@example.com', 'approved', 'admitted')).ok);

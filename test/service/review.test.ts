@@ -79,7 +79,11 @@ for (const backend of BACKENDS) {
       stores.push(store);
       const p = policy();
       // A cluster where the workloads' service account holds nothing: containment lets their updates through to review.
-      return { store, policy: p, governor: new Governor({ policy: p, store, clock: () => T0, cluster: clusterViewOf([]) }) };
+      return {
+        store,
+        policy: p,
+        governor: new Governor({ policy: p, store, clock: () => T0, cluster: clusterViewOf([]) }),
+      };
     };
 
     test('an update: the diff of what it changes, server bookkeeping left out; who may decide', async () => {
@@ -97,10 +101,19 @@ for (const backend of BACKENDS) {
           ['spec.template.spec.containers[name=web].image', 'changed', 'web:v1', 'web:v2'],
         ],
       );
-      assert.equal((d.diff.after as { status?: unknown }).status, undefined, 'status is the server’s, not the agent’s ask');
+      assert.equal(
+        (d.diff.after as { status?: unknown }).status,
+        undefined,
+        'status is the server’s, not the agent’s ask',
+      );
       assert.equal(d.request?.intent?.summary, 'roll out v2');
       assert.equal(d.request?.ledgerIndex, g.ledgerIndex);
-      assert.deepEqual(d.agent, { name: 'releaser', owner: 'dave@example.com', authorityClass: 'supervised', mode: 'enforce' });
+      assert.deepEqual(d.agent, {
+        name: 'releaser',
+        owner: 'dave@example.com',
+        authorityClass: 'supervised',
+        mode: 'enforce',
+      });
       assert.equal(d.ttlLeftMs, 3_600_000 - 60_000);
       assert.equal(d.you.mayDecide, true);
       const stranger = await approvalDetail(store, policy, id, 'mallory@example.com', T0, same);
@@ -112,7 +125,11 @@ for (const backend of BACKENDS) {
       const q = await approvalQueue(store, policy, 'erin@example.com', T0, same);
       assert.equal(q.waitingOnYou, 1);
       assert.equal((await approvalQueue(store, policy, 'mallory@example.com', T0, same)).waitingOnYou, 0);
-      assert.equal((await approvalQueue(store, policy, 'erin@example.com', T0 + 3_600_001, same)).approvals.length, 0, 'an expired request leaves the queue');
+      assert.equal(
+        (await approvalQueue(store, policy, 'erin@example.com', T0 + 3_600_001, same)).approvals.length,
+        0,
+        'an expired request leaves the queue',
+      );
       const approved = await governor.approve(id, 'erin@example.com', 'fine');
       assert.ok(approved.ok);
       assert.equal((await approvalQueue(store, policy, 'dave@example.com', T0, same)).waitingOnYou, 0);
@@ -121,10 +138,17 @@ for (const backend of BACKENDS) {
 
     test('attacker: a change hidden in a tether.dev annotation the approval binds still shows; the unbound carriers do not', async () => {
       const { store, policy, governor } = await setup();
-      const withAnn = (ann: Record<string, string>) => ({ ...deployment(2, 'web:v1'), metadata: { ...deployment(2, 'web:v1').metadata, annotations: ann } });
+      const withAnn = (ann: Record<string, string>) => ({
+        ...deployment(2, 'web:v1'),
+        metadata: { ...deployment(2, 'web:v1').metadata, annotations: ann },
+      });
       const g = await governor.decide(
         act({
-          object: withAnn({ 'tether.dev/approval': 'apr_x', 'tether.dev/chain': '{"id":"c","depth":0,"path":[]}', 'tether.dev/rollout-gate': 'off' }),
+          object: withAnn({
+            'tether.dev/approval': 'apr_x',
+            'tether.dev/chain': '{"id":"c","depth":0,"path":[]}',
+            'tether.dev/rollout-gate': 'off',
+          }),
           oldObject: withAnn({ 'tether.dev/rollout-gate': 'on' }),
         }),
       );
@@ -141,7 +165,12 @@ for (const backend of BACKENDS) {
       const d = await approvalDetail(store, policy, g.approvalId as string, 'erin@example.com', T0, same);
       assert.equal(d?.diff.kind, 'create');
       const paths = d?.diff.highlights.map((h) => h.path) ?? [];
-      for (const p of ['spec.replicas', 'spec.template.spec.serviceAccountName', 'spec.template.spec.containers[0].image']) assert.ok(paths.includes(p), `${p} in ${paths}`);
+      for (const p of [
+        'spec.replicas',
+        'spec.template.spec.serviceAccountName',
+        'spec.template.spec.containers[0].image',
+      ])
+        assert.ok(paths.includes(p), `${p} in ${paths}`);
     });
 
     test('attacker: a pending write to a Secret keeps none of its data for review', async () => {
@@ -154,22 +183,36 @@ for (const backend of BACKENDS) {
         stringData: { raw: SECRET_VALUE },
       };
       const g = await governor.decide(
-        act({ target: { group: '', version: 'v1', resource: 'secrets', namespace: 'shop', name: 'db' }, object: secret, oldObject: { ...secret, data: {} } }),
+        act({
+          target: { group: '', version: 'v1', resource: 'secrets', namespace: 'shop', name: 'db' },
+          object: secret,
+          oldObject: { ...secret, data: {} },
+        }),
       );
       assert.equal(g.decision.outcome, 'pending');
       assert.equal(await store.requestedObjects(g.approvalId as string), undefined);
       const d = await approvalDetail(store, policy, g.approvalId as string, 'erin@example.com', T0, same);
       assert.equal(d?.diff.kind, 'unknown');
       const everything = JSON.stringify([d, await store.approvals(), await store.queryLedger({})]);
-      assert.ok(!everything.includes(SECRET_VALUE) && !everything.includes(Buffer.from(SECRET_VALUE).toString('base64')), 'the value is nowhere');
+      assert.ok(
+        !everything.includes(SECRET_VALUE) && !everything.includes(Buffer.from(SECRET_VALUE).toString('base64')),
+        'the value is nowhere',
+      );
     });
 
     test('a chain from the ledger: nodes by place in the chain, refused hops, breakers it caused', async () => {
       const { store } = await setup();
       const chain = (depth: number, path: string[]) => ({ id: 'trace-1', depth, path });
-      const leaf = (extra: Partial<LedgerLeaf>): LedgerLeaf => ({ v: 1, time: new Date(T0).toISOString(), kind: 'decision', ...extra });
+      const leaf = (extra: Partial<LedgerLeaf>): LedgerLeaf => ({
+        v: 1,
+        time: new Date(T0).toISOString(),
+        kind: 'decision',
+        ...extra,
+      });
       await store.append(leaf({ agent: 'planner', chain: chain(0, []), decision: 'allow', verb: 'get' }));
-      await store.append(leaf({ agent: 'fixer', chain: chain(1, ['planner']), decision: 'allow', verb: 'patch', source: 'mcp' }));
+      await store.append(
+        leaf({ agent: 'fixer', chain: chain(1, ['planner']), decision: 'allow', verb: 'patch', source: 'mcp' }),
+      );
       await store.append(
         leaf({
           kind: 'tool-result',
@@ -181,11 +224,30 @@ for (const backend of BACKENDS) {
         }),
       );
       await store.append(leaf({ agent: 'other', chain: { id: 'trace-2', depth: 0, path: [] } }));
-      const denied = await store.append(leaf({ agent: 'deleter', chain: chain(2, ['planner', 'fixer']), decision: 'deny', rules: ['chain/callee'], verb: 'delete' }));
-      await store.append(
-        leaf({ kind: 'breaker', agent: 'deleter', detail: { scope: 'agent', key: 'deleter', from: 'closed', to: 'open', cause: denied }, rules: ['breaker/violations'] }),
+      const denied = await store.append(
+        leaf({
+          agent: 'deleter',
+          chain: chain(2, ['planner', 'fixer']),
+          decision: 'deny',
+          rules: ['chain/callee'],
+          verb: 'delete',
+        }),
       );
-      await store.append(leaf({ kind: 'breaker', agent: 'other', detail: { scope: 'agent', key: 'other', from: 'closed', to: 'open', cause: 3 } }));
+      await store.append(
+        leaf({
+          kind: 'breaker',
+          agent: 'deleter',
+          detail: { scope: 'agent', key: 'deleter', from: 'closed', to: 'open', cause: denied },
+          rules: ['breaker/violations'],
+        }),
+      );
+      await store.append(
+        leaf({
+          kind: 'breaker',
+          agent: 'other',
+          detail: { scope: 'agent', key: 'other', from: 'closed', to: 'open', cause: 3 },
+        }),
+      );
 
       const v = await chainView(store, 'trace-1');
       assert.ok(v);
@@ -219,7 +281,13 @@ test('a chain whose parent hop is missing from the ledger still shows every hop,
     index,
     data: '',
     leafHash: Buffer.alloc(32),
-    leaf: { v: 1, time: new Date(T0 + index).toISOString(), kind: 'decision', agent, chain: { id: 'x', depth: path.length, path } },
+    leaf: {
+      v: 1,
+      time: new Date(T0 + index).toISOString(),
+      kind: 'decision',
+      agent,
+      chain: { id: 'x', depth: path.length, path },
+    },
   });
   const roots = chainTree([e(0, 'a', []), e(1, 'c', ['a', 'b'])]);
   assert.deepEqual(
@@ -233,7 +301,9 @@ test('an expansion: what it adds in words and as a graph; its reach only with a 
   const { readObjectDump } = await import('../../src/kube/object-dump.ts');
   const { clusterViewFrom, expansionDetail } = await import('../../src/service/review-expansion.ts');
   const shop = new URL('../analysis/access/fixtures/shop/', import.meta.url);
-  const parsed = parsePolicySources([{ name: 'agents.yaml', text: readFileSync(new URL('agents.yaml', shop), 'utf8') }]);
+  const parsed = parsePolicySources([
+    { name: 'agents.yaml', text: readFileSync(new URL('agents.yaml', shop), 'utf8') },
+  ]);
   const { policy } = compilePolicy(parsed);
   assert.ok(policy);
   const store = await openStore(`sqlite:${(await import('../store/backends.ts')).tempDir()}/tether.db`);
@@ -248,7 +318,10 @@ test('an expansion: what it adds in words and as a graph; its reach only with a 
         rules: [...(triage.spec.boundary?.rules ?? []), { apiGroups: [''], resources: ['pods'], verbs: ['create'] }],
       },
     };
-    const { id } = await store.requestExpansion({ agent: 'triage', requestedSpec: wider, diffDigest: 'sha256:d', by: 'directory:test' }, T0);
+    const { id } = await store.requestExpansion(
+      { agent: 'triage', requestedSpec: wider, diffDigest: 'sha256:d', by: 'directory:test' },
+      T0,
+    );
 
     const blind = await expansionDetail(store, policy, id);
     assert.ok(blind);
@@ -281,7 +354,13 @@ test('an expansion: what it adds in words and as a graph; its reach only with a 
       buildAccessModel(
         inputsFromObjects(
           objects.map((object) => ({ object, source: { origin: 'dump' } })),
-          { agents: [...policy.agents.values()].map((a) => ({ name: a.name, spec: a.spec, source: { origin: 'policy' } })) },
+          {
+            agents: [...policy.agents.values()].map((a) => ({
+              name: a.name,
+              spec: a.spec,
+              source: { origin: 'policy' },
+            })),
+          },
         ),
       ),
       'triage',
@@ -317,7 +396,9 @@ test('the live feed: a snapshot at once, then only what changed; nothing when no
   const got: string[] = [];
   const settle = () => new Promise((r) => setTimeout(r, 150));
   try {
-    const stop = await feed.subscribe('erin@example.com', (event, data) => got.push(`${event}:${event === 'approvals' ? (data as { waitingOnYou: number }).waitingOnYou : ''}`));
+    const stop = await feed.subscribe('erin@example.com', (event, data) =>
+      got.push(`${event}:${event === 'approvals' ? (data as { waitingOnYou: number }).waitingOnYou : ''}`),
+    );
     assert.deepEqual(got, ['approvals:0', 'breakers:']);
     await store.append({ v: 1, time: new Date(T0).toISOString(), kind: 'audit' });
     await settle();

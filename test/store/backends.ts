@@ -41,7 +41,9 @@ function postgres(): Backend {
   };
   return {
     name: 'postgres',
-    skip: PG_URL ? undefined : 'TETHER_TEST_PG_URL is not set: the PostgreSQL half of the store tests is SKIPPED. Start one with: export TETHER_TEST_PG_URL=$(scripts/pg.sh)',
+    skip: PG_URL
+      ? undefined
+      : 'TETHER_TEST_PG_URL is not set: the PostgreSQL half of the store tests is SKIPPED. Start one with: export TETHER_TEST_PG_URL=$(scripts/pg.sh)',
     async fresh() {
       const name = `tether_${randomBytes(6).toString('hex')}`;
       await admin((c) => c.query(`CREATE DATABASE ${name}`));

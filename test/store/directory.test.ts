@@ -8,7 +8,14 @@ import type { DirectoryWrite } from '../../src/store/store.ts';
 import { BACKENDS, behindTethersBack } from './backends.ts';
 
 const T0 = Date.UTC(2026, 0, 5, 10, 0, 0);
-const leaf = (message: string): LedgerLeaf => ({ v: 1, time: new Date(T0).toISOString(), kind: 'owner', agent: 'scaler', owner: 'alice', message });
+const leaf = (message: string): LedgerLeaf => ({
+  v: 1,
+  time: new Date(T0).toISOString(),
+  kind: 'owner',
+  agent: 'scaler',
+  owner: 'alice',
+  message,
+});
 const put = (id: string, name: string, version: number, previous: number | undefined): DirectoryWrite => ({
   kind: 'put',
   type: 'User',
@@ -76,15 +83,26 @@ for (const backend of BACKENDS) {
       await store.writeDirectory([put('u1', 'alice', 1, undefined)], [], T0);
       await store.close();
       await assert.rejects(
-        behindTethersBack(url, "INSERT INTO scim_resources (type, id, name_key, version, data, created, modified) VALUES ('User', 'u9', 'alice', 1, '{}', 0, 0)"),
+        behindTethersBack(
+          url,
+          "INSERT INTO scim_resources (type, id, name_key, version, data, created, modified) VALUES ('User', 'u9', 'alice', 1, '{}', 0, 0)",
+        ),
       );
     });
 
     test('attestations are ledgered and listed newest first', async () => {
       const store = await openStore(await backend.fresh());
       try {
-        const a = await store.attest({ agent: 'scaler', owner: 'alice', until: T0 + 1000, reason: 'still mine', by: 'alice' }, leaf('attested'), T0);
-        await store.attest({ agent: 'scaler', owner: 'alice', until: T0 + 2000, reason: 'renewed', by: 'alice' }, leaf('attested again'), T0 + 1);
+        const a = await store.attest(
+          { agent: 'scaler', owner: 'alice', until: T0 + 1000, reason: 'still mine', by: 'alice' },
+          leaf('attested'),
+          T0,
+        );
+        await store.attest(
+          { agent: 'scaler', owner: 'alice', until: T0 + 2000, reason: 'renewed', by: 'alice' },
+          leaf('attested again'),
+          T0 + 1,
+        );
         const list = await store.attestations({ agent: 'scaler' });
         assert.deepEqual(
           list.map((x) => [x.until, x.reason]),

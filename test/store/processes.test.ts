@@ -11,7 +11,11 @@ import { BACKENDS, tempDir } from './backends.ts';
 
 const WORKER = fileURLToPath(new URL('./fixtures/worker.ts', import.meta.url));
 
-function worker(...args: string[]): { child: ChildProcess; lines: AsyncIterable<string>; exited: Promise<number | null> } {
+function worker(...args: string[]): {
+  child: ChildProcess;
+  lines: AsyncIterable<string>;
+  exited: Promise<number | null>;
+} {
   const child = spawn(process.execPath, [WORKER, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
   const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
   async function* lines() {
@@ -55,7 +59,8 @@ for (const backend of BACKENDS) {
         assert.ok(size >= acked.size, `${size} entries survive, ${acked.size} were acknowledged`);
         const entries = await store.entries(0, size);
         const seqAt = new Map(entries.map((e) => [e.index, (e.leaf.detail as { seq: number }).seq]));
-        for (const [index, seq] of acked) assert.equal(seqAt.get(index), seq, `acknowledged entry ${index} is there, as written`);
+        for (const [index, seq] of acked)
+          assert.equal(seqAt.get(index), seq, `acknowledged entry ${index} is there, as written`);
         const report = await verifyStore(store, []);
         assert.ok(report.ok, report.problems.join('; '));
         assert.equal(report.verified, size);
@@ -98,7 +103,11 @@ for (const backend of BACKENDS) {
           Array.from({ length: 6000 }, (_, i) => i),
         );
         const byTag = new Map<string, number[]>();
-        for (const e of entries) byTag.set(e.leaf.agent as string, [...(byTag.get(e.leaf.agent as string) ?? []), (e.leaf.detail as { seq: number }).seq]);
+        for (const e of entries)
+          byTag.set(e.leaf.agent as string, [
+            ...(byTag.get(e.leaf.agent as string) ?? []),
+            (e.leaf.detail as { seq: number }).seq,
+          ]);
         for (const tag of ['w1', 'w2', 'w3'])
           assert.deepEqual(
             [...(byTag.get(tag) ?? [])].sort((x, y) => x - y),

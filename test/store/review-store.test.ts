@@ -9,7 +9,13 @@ import type { Store } from '../../src/store/store.ts';
 import { BACKENDS } from './backends.ts';
 
 const T0 = Date.UTC(2026, 0, 5, 10, 0, 0);
-const leaf = (extra: Partial<LedgerLeaf> = {}): LedgerLeaf => ({ v: 1, time: new Date(T0).toISOString(), kind: 'decision', agent: 'scaler', ...extra });
+const leaf = (extra: Partial<LedgerLeaf> = {}): LedgerLeaf => ({
+  v: 1,
+  time: new Date(T0).toISOString(),
+  kind: 'decision',
+  agent: 'scaler',
+  ...extra,
+});
 const ask: ApprovalAsk = {
   agent: 'scaler',
   actionDigest: 'sha256:abc',
@@ -39,15 +45,26 @@ for (const backend of BACKENDS) {
       const requested = { object: { spec: { replicas: 4 } }, oldObject: { spec: { replicas: 2 } } };
       const r1 = await s.commit(leaf({ decision: 'pending' }), [], T0, { approvalAsk: ask, requested });
       // A retry of the same action reuses the request: the first object stays.
-      const r2 = await s.commit(leaf({ decision: 'pending' }), [], T0 + 1, { approvalAsk: ask, requested: { object: { spec: { replicas: 9 } } } });
+      const r2 = await s.commit(leaf({ decision: 'pending' }), [], T0 + 1, {
+        approvalAsk: ask,
+        requested: { object: { spec: { replicas: 9 } } },
+      });
       assert.ok(r1.ok && r2.ok && r1.approvalId === r2.approvalId);
       assert.deepEqual(await s.requestedObjects(r1.approvalId as string), requested);
-      const bare = await s.commit(leaf({ decision: 'pending' }), [], T0, { approvalAsk: { ...ask, actionDigest: 'sha256:other' } });
+      const bare = await s.commit(leaf({ decision: 'pending' }), [], T0, {
+        approvalAsk: { ...ask, actionDigest: 'sha256:other' },
+      });
       assert.ok(bare.ok);
       assert.equal(await s.requestedObjects(bare.approvalId as string), undefined);
-      const createOnly = await s.commit(leaf({ decision: 'pending' }), [], T0, { approvalAsk: { ...ask, actionDigest: 'sha256:third' }, requested: { object: { a: 1 } } });
+      const createOnly = await s.commit(leaf({ decision: 'pending' }), [], T0, {
+        approvalAsk: { ...ask, actionDigest: 'sha256:third' },
+        requested: { object: { a: 1 } },
+      });
       assert.ok(createOnly.ok);
-      assert.deepEqual(await s.requestedObjects(createOnly.approvalId as string), { object: { a: 1 }, oldObject: undefined });
+      assert.deepEqual(await s.requestedObjects(createOnly.approvalId as string), {
+        object: { a: 1 },
+        oldObject: undefined,
+      });
 
       // Pruning past the requests' deadline drops the objects; the approvals and the ledger stay.
       await s.prune(T0 + 30_000);
@@ -71,7 +88,11 @@ for (const backend of BACKENDS) {
       assert.deepEqual(await idx({ chain: 'c-1', kind: 'tool-result' }), [4]);
       assert.deepEqual(await idx({ chain: "c-1' OR '1'='1" }), [], 'a parameter, never SQL');
       assert.deepEqual(await idx({ chain: 'nope' }), []);
-      assert.deepEqual(await idx({ chain: 'c-1', newestFirst: true, limit: 2 }), [4, 2], 'newest first keeps the latest');
+      assert.deepEqual(
+        await idx({ chain: 'c-1', newestFirst: true, limit: 2 }),
+        [4, 2],
+        'newest first keeps the latest',
+      );
     });
   });
 }

@@ -13,7 +13,14 @@ const HOUR = 3_600_000;
 const WINDOW = Math.floor(T0 / HOUR) * HOUR;
 const OBJ = 'deployments.apps:shop/web';
 
-const leaf = (extra: Partial<LedgerLeaf> = {}, at = T0): LedgerLeaf => ({ v: 1, time: new Date(at).toISOString(), kind: 'decision', agent: 'scaler', owner: 'alice', ...extra });
+const leaf = (extra: Partial<LedgerLeaf> = {}, at = T0): LedgerLeaf => ({
+  v: 1,
+  time: new Date(at).toISOString(),
+  kind: 'decision',
+  agent: 'scaler',
+  owner: 'alice',
+  ...extra,
+});
 
 const action = (extra: Partial<Action> = {}): Action => ({
   source: 'api',
@@ -31,7 +38,10 @@ const needs: AgentStateNeeds = {
   oscillation: { fields: ['spec.replicas'], windowMs: 600_000 },
 };
 
-const budget = (objectKey = OBJ, limits: { maxMutations?: number; maxDistinctObjects?: number } = { maxMutations: 10 }): Effect => ({
+const budget = (
+  objectKey = OBJ,
+  limits: { maxMutations?: number; maxDistinctObjects?: number } = { maxMutations: 10 },
+): Effect => ({
   kind: 'budget.consume',
   agent: 'scaler',
   budgetId: 'scaler/1h',
@@ -114,12 +124,19 @@ for (const backend of BACKENDS) {
 
     test('stateFor on a fresh store: everything closed, empty and zero; unforeseen questions throw', async () => {
       const s = await open();
-      const a = action({ chain: { id: 'c1', depth: 1, path: ['planner'], parentActionId: 'p1' }, approvalId: 'apr_missing' });
+      const a = action({
+        chain: { id: 'c1', depth: 1, path: ['planner'], parentActionId: 'p1' },
+        approvalId: 'apr_missing',
+      });
       const st = await s.stateFor(needs, a, T0);
       assert.deepEqual(st.killSwitch(), { engaged: false });
       assert.equal(st.breaker('agent', 'scaler').state, 'closed');
       assert.equal(st.breaker('chain', 'c1').state, 'closed');
-      assert.deepEqual(st.budgetUsage('scaler/1h', WINDOW, OBJ), { mutations: 0, distinctObjects: 0, includesObject: false });
+      assert.deepEqual(st.budgetUsage('scaler/1h', WINDOW, OBJ), {
+        mutations: 0,
+        distinctObjects: 0,
+        includesObject: false,
+      });
       assert.equal(st.approval('apr_missing'), undefined);
       assert.equal(st.violationsSince('scaler', T0 - 300_000), 0);
       assert.equal(st.mutationsSince('scaler', T0 - 60_000), 0);
@@ -142,17 +159,28 @@ for (const backend of BACKENDS) {
           { kind: 'violation.record', agent: 'scaler', rule: 'boundary/rule' },
           { kind: 'field.record', objectKey: OBJ, field: 'spec.replicas', value: '3', actor: 'scaler' },
           { kind: 'chain.record', chainId: 'c1', parent: 'p1', callee: 'scaler' },
-          { kind: 'proposal.record', agent: 'scaler', actionDigest: 'sha256:p', rules: ['authority/advisory-proposal'] },
+          {
+            kind: 'proposal.record',
+            agent: 'scaler',
+            actionDigest: 'sha256:p',
+            rules: ['authority/advisory-proposal'],
+          },
           { kind: 'breaker.trip', scope: 'chain', key: 'c1', reason: 'runaway chain', rule: 'chain/depth' },
         ],
         T0,
       );
       assert.deepEqual(r, { ok: true, index: 0, approvalId: undefined });
       const st = await s.stateFor(needs, a, T0 + 1);
-      assert.deepEqual(st.budgetUsage('scaler/1h', WINDOW, OBJ), { mutations: 1, distinctObjects: 1, includesObject: true });
+      assert.deepEqual(st.budgetUsage('scaler/1h', WINDOW, OBJ), {
+        mutations: 1,
+        distinctObjects: 1,
+        includesObject: true,
+      });
       assert.equal(st.mutationsSince('scaler', T0 + 1 - 60_000), 1);
       assert.equal(st.violationsSince('scaler', T0 + 1 - 300_000), 1);
-      assert.deepEqual(st.fieldHistory(OBJ, 'spec.replicas', T0 + 1 - 600_000), [{ value: '3', at: T0, actor: 'scaler' }]);
+      assert.deepEqual(st.fieldHistory(OBJ, 'spec.replicas', T0 + 1 - 600_000), [
+        { value: '3', at: T0, actor: 'scaler' },
+      ]);
       assert.deepEqual(st.chainCallees('c1', 'p1'), ['scaler']);
       assert.equal(st.breaker('chain', 'c1').state, 'open');
       const [p] = await s.proposals({ agent: 'scaler' });
@@ -172,8 +200,13 @@ for (const backend of BACKENDS) {
 
     test('a budget refuses the commit that would overflow it, and writes nothing for it', async () => {
       const s = await open();
-      for (let i = 0; i < 3; i++) assert.equal((await s.commit(leaf(), [budget(`${OBJ}${i}`, { maxMutations: 3 })], T0)).ok, true);
-      const r = await s.commit(leaf(), [budget('another', { maxMutations: 3 }), { kind: 'mutation.record', agent: 'scaler' }], T0);
+      for (let i = 0; i < 3; i++)
+        assert.equal((await s.commit(leaf(), [budget(`${OBJ}${i}`, { maxMutations: 3 })], T0)).ok, true);
+      const r = await s.commit(
+        leaf(),
+        [budget('another', { maxMutations: 3 }), { kind: 'mutation.record', agent: 'scaler' }],
+        T0,
+      );
       assert.deepEqual(r, { ok: false, conflict: 'budget', id: 'scaler/1h' });
       assert.equal(await s.ledgerSize(), 3);
       const st = await s.stateFor(needs, action(), T0);
@@ -189,12 +222,18 @@ for (const backend of BACKENDS) {
       assert.equal((await s.commit(leaf(), [budget('o1', lim)], T0)).ok, true);
       assert.equal((await s.commit(leaf(), [budget('o3', lim)], T0)).ok, false);
       const st = await s.stateFor(needs, action(), T0);
-      assert.deepEqual(st.budgetUsage('scaler/1h', WINDOW, OBJ), { mutations: 3, distinctObjects: 2, includesObject: false });
+      assert.deepEqual(st.budgetUsage('scaler/1h', WINDOW, OBJ), {
+        mutations: 3,
+        distinctObjects: 2,
+        includesObject: false,
+      });
     });
 
     test('concurrent check-and-increment never passes the limit', async () => {
       const s = await open();
-      const results = await Promise.all(Array.from({ length: 60 }, (_, i) => s.commit(leaf(), [budget(`o${i % 7}`, { maxMutations: 25 })], T0)));
+      const results = await Promise.all(
+        Array.from({ length: 60 }, (_, i) => s.commit(leaf(), [budget(`o${i % 7}`, { maxMutations: 25 })], T0)),
+      );
       assert.equal(results.filter((r) => r.ok).length, 25);
       assert.equal(await s.ledgerSize(), 25);
       assert.equal((await s.stateFor(needs, action(), T0)).budgetUsage('scaler/1h', WINDOW, OBJ).mutations, 25);
@@ -202,7 +241,11 @@ for (const backend of BACKENDS) {
 
     test('a commit that fails half-way leaves no trace, and does not take its batch-mates down', async () => {
       const s = await open();
-      const broken = s.commit(leaf(), [budget(), { kind: 'chain.record', chainId: null as unknown as string, parent: 'p', callee: 'x' }], T0);
+      const broken = s.commit(
+        leaf(),
+        [budget(), { kind: 'chain.record', chainId: null as unknown as string, parent: 'p', callee: 'x' }],
+        T0,
+      );
       const fine = Promise.all([s.commit(leaf({ agent: 'x' }), [], T0), s.commit(leaf({ agent: 'y' }), [], T0)]);
       await assert.rejects(broken);
       assert.deepEqual(
@@ -269,9 +312,16 @@ for (const backend of BACKENDS) {
       assert.ok(r1.ok && r2.ok);
       const d = await s.decideApproval(r1.approvalId as string, { by: 'bob', verdict: 'denied', reason: 'no' }, T0 + 1);
       assert.ok(d.ok && d.approval.status === 'denied');
-      const expired = await s.decideApproval(r2.approvalId as string, { by: 'bob', verdict: 'approved', reason: 'ok' }, T0 + 5000);
+      const expired = await s.decideApproval(
+        r2.approvalId as string,
+        { by: 'bob', verdict: 'approved', reason: 'ok' },
+        T0 + 5000,
+      );
       assert.ok(!expired.ok && /expired/.test(expired.why));
-      assert.equal((await s.decideApproval('apr_nope', { by: 'bob', verdict: 'approved', reason: 'ok' }, T0)).ok, false);
+      assert.equal(
+        (await s.decideApproval('apr_nope', { by: 'bob', verdict: 'approved', reason: 'ok' }, T0)).ok,
+        false,
+      );
     });
 
     test('a single-use approval passes exactly one of several concurrent uses', async () => {
@@ -280,7 +330,11 @@ for (const backend of BACKENDS) {
       assert.ok(r.ok);
       const id = r.approvalId as string;
       assert.ok((await s.decideApproval(id, { by: 'alice', verdict: 'approved', reason: 'ok' }, T0)).ok);
-      const uses = await Promise.all(Array.from({ length: 5 }, () => s.commit(leaf({ approvals: [id] }), [{ kind: 'approval.consume', approvalId: id }], T0 + 10)));
+      const uses = await Promise.all(
+        Array.from({ length: 5 }, () =>
+          s.commit(leaf({ approvals: [id] }), [{ kind: 'approval.consume', approvalId: id }], T0 + 10),
+        ),
+      );
       assert.equal(uses.filter((u) => u.ok).length, 1);
       assert.deepEqual(
         uses.find((u) => !u.ok),
@@ -291,7 +345,11 @@ for (const backend of BACKENDS) {
 
     test('breakers: trip, reset to half-open by a person, closed by the next allowed mutation', async () => {
       const s = await open();
-      await s.commit(leaf(), [{ kind: 'breaker.trip', scope: 'agent', key: 'scaler', reason: '3 refusals', rule: 'boundary/rule' }], T0);
+      await s.commit(
+        leaf(),
+        [{ kind: 'breaker.trip', scope: 'agent', key: 'scaler', reason: '3 refusals', rule: 'boundary/rule' }],
+        T0,
+      );
       assert.equal((await s.breaker('agent', 'scaler')).state, 'open');
       const closedReset = await s.resetBreaker('agent', 'nobody', { by: 'alice', reason: 'x' }, T0);
       assert.ok(!closedReset.ok && /closed/.test(closedReset.why));
@@ -312,7 +370,9 @@ for (const backend of BACKENDS) {
           ['half-open', 'closed', 'tether'],
         ],
       );
-      const resetEntry = (await s.entries(history[1]?.ledgerIndex as number, (history[1]?.ledgerIndex as number) + 1))[0];
+      const resetEntry = (
+        await s.entries(history[1]?.ledgerIndex as number, (history[1]?.ledgerIndex as number) + 1)
+      )[0];
       assert.equal(resetEntry?.leaf.kind, 'breaker');
       assert.equal(resetEntry?.leaf.actor, 'alice');
       assert.equal(resetEntry?.leaf.message, 'fixed the HPA fight');
@@ -327,7 +387,10 @@ for (const backend of BACKENDS) {
       assert.deepEqual(await s.killSwitch(), { engaged: false });
       const { index } = await s.setKillSwitch(true, { by: 'root@example.com', reason: 'incident 42' }, T0);
       assert.deepEqual(await s.killSwitch(), { engaged: true, reason: 'incident 42', by: 'root@example.com', at: T0 });
-      assert.deepEqual((await s.stateFor(undefined, action(), T0)).killSwitch(), { engaged: true, reason: 'incident 42' });
+      assert.deepEqual((await s.stateFor(undefined, action(), T0)).killSwitch(), {
+        engaged: true,
+        reason: 'incident 42',
+      });
       const [e] = await s.entries(index, index + 1);
       assert.deepEqual(e?.leaf.detail, { killSwitch: 'engaged' });
       await s.setKillSwitch(false, { by: 'root@example.com', reason: 'resolved' }, T0 + 1);
@@ -337,10 +400,19 @@ for (const backend of BACKENDS) {
     test('boundary expansions: pending until approved, superseded by a newer request; narrowing applies at once', async () => {
       const s = await open();
       assert.equal(await s.enforcedAgent('scaler'), undefined);
-      const first = await s.requestExpansion({ agent: 'scaler', requestedSpec: { budgets: 40 }, diffDigest: 'sha256:d1', by: 'alice' }, T0);
-      const second = await s.requestExpansion({ agent: 'scaler', requestedSpec: { budgets: 50 }, diffDigest: 'sha256:d2', by: 'alice', summary: 'more' }, T0 + 1);
+      const first = await s.requestExpansion(
+        { agent: 'scaler', requestedSpec: { budgets: 40 }, diffDigest: 'sha256:d1', by: 'alice' },
+        T0,
+      );
+      const second = await s.requestExpansion(
+        { agent: 'scaler', requestedSpec: { budgets: 50 }, diffDigest: 'sha256:d2', by: 'alice', summary: 'more' },
+        T0 + 1,
+      );
       assert.equal((await s.expansion(first.id))?.status, 'superseded');
-      assert.equal((await s.decideExpansion(first.id, { by: 'bob', verdict: 'approved', reason: 'ok' }, T0 + 2)).ok, false);
+      assert.equal(
+        (await s.decideExpansion(first.id, { by: 'bob', verdict: 'approved', reason: 'ok' }, T0 + 2)).ok,
+        false,
+      );
       assert.deepEqual(
         (await s.expansions({ status: 'pending' })).map((e) => e.id),
         [second.id],
@@ -359,8 +431,18 @@ for (const backend of BACKENDS) {
 
     test('field changes seen by audit feed the oscillation history', async () => {
       const s = await open();
-      await s.recordFieldChange({ objectKey: OBJ, field: 'spec.replicas', value: '5', actor: 'system:serviceaccount:kube-system:horizontal-pod-autoscaler', at: T0 - 1000 });
-      await s.commit(leaf(), [{ kind: 'field.record', objectKey: OBJ, field: 'spec.replicas', value: '3', actor: 'scaler' }], T0);
+      await s.recordFieldChange({
+        objectKey: OBJ,
+        field: 'spec.replicas',
+        value: '5',
+        actor: 'system:serviceaccount:kube-system:horizontal-pod-autoscaler',
+        at: T0 - 1000,
+      });
+      await s.commit(
+        leaf(),
+        [{ kind: 'field.record', objectKey: OBJ, field: 'spec.replicas', value: '3', actor: 'scaler' }],
+        T0,
+      );
       const h = (await s.stateFor(needs, action(), T0 + 1)).fieldHistory(OBJ, 'spec.replicas', T0 + 1 - 600_000);
       assert.deepEqual(
         h.map((c) => c.value),
@@ -395,7 +477,15 @@ for (const backend of BACKENDS) {
 
     test('prune drops runtime rows no window reaches, never the ledger', async () => {
       const s = await open();
-      await s.commit(leaf(), [budget(), { kind: 'mutation.record', agent: 'scaler' }, { kind: 'violation.record', agent: 'scaler', rule: 'boundary/rule' }], T0);
+      await s.commit(
+        leaf(),
+        [
+          budget(),
+          { kind: 'mutation.record', agent: 'scaler' },
+          { kind: 'violation.record', agent: 'scaler', rule: 'boundary/rule' },
+        ],
+        T0,
+      );
       await s.prune(T0 + 2 * HOUR);
       const later = T0 + 2 * HOUR;
       const st = await s.stateFor({ ...needs, breakerWindowMs: 10 * HOUR, rateWindowMs: 10 * HOUR }, action(), later);

@@ -10,7 +10,13 @@ import { batchJob, soloJob } from '../../src/store/sql/jobs.ts';
 import { openStore } from '../../src/store/open.ts';
 import { tempDir } from './backends.ts';
 
-const leaf = (seq: number): LedgerLeaf => ({ v: 1, time: new Date().toISOString(), kind: 'decision', agent: 'scaler', detail: { seq } });
+const leaf = (seq: number): LedgerLeaf => ({
+  v: 1,
+  time: new Date().toISOString(),
+  kind: 'decision',
+  agent: 'scaler',
+  detail: { seq },
+});
 const tick = (ms: number) => new Promise<number>((r) => setTimeout(() => r(Date.now()), ms));
 
 test('a write waiting for the database holds up neither timers nor reads, and answers once committed', async () => {
@@ -61,7 +67,10 @@ test('writes keep their order and their answers across the thread: indexes, refu
     const signature = Buffer.alloc(64, 9);
     await store.saveCheckpoint({ size: 50, time: Date.now(), root, keyId: 'k', signature });
     const [c] = await store.checkpoints();
-    assert.ok(c && Buffer.from(c.root).equals(root) && Buffer.from(c.signature).equals(signature), 'bytes cross the thread intact');
+    assert.ok(
+      c && Buffer.from(c.root).equals(root) && Buffer.from(c.signature).equals(signature),
+      'bytes cross the thread intact',
+    );
   } finally {
     await store.close();
   }

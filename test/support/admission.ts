@@ -34,25 +34,54 @@ export function admissionReview(opts: {
       userInfo: {
         username: opts.username,
         uid: randomUUID(),
-        groups: opts.groups ?? (sa ? ['system:serviceaccounts', `system:serviceaccounts:${sa}`, 'system:authenticated'] : ['system:authenticated']),
+        groups:
+          opts.groups ??
+          (sa
+            ? ['system:serviceaccounts', `system:serviceaccounts:${sa}`, 'system:authenticated']
+            : ['system:authenticated']),
       },
       object: op === 'DELETE' ? null : (opts.object ?? null),
       oldObject: op === 'CREATE' ? null : (opts.oldObject ?? null),
       dryRun: opts.dryRun ?? false,
-      options: { kind: op === 'CREATE' ? 'CreateOptions' : op === 'DELETE' ? 'DeleteOptions' : opts.patch ? 'PatchOptions' : 'UpdateOptions', apiVersion: 'meta.k8s.io/v1' },
+      options: {
+        kind:
+          op === 'CREATE'
+            ? 'CreateOptions'
+            : op === 'DELETE'
+              ? 'DeleteOptions'
+              : opts.patch
+                ? 'PatchOptions'
+                : 'UpdateOptions',
+        apiVersion: 'meta.k8s.io/v1',
+      },
     },
   };
 }
 
-export function deploymentObject(name: string, replicas: number, annotations: Record<string, string> = {}, namespace = 'shop'): Record<string, unknown> {
+export function deploymentObject(
+  name: string,
+  replicas: number,
+  annotations: Record<string, string> = {},
+  namespace = 'shop',
+): Record<string, unknown> {
   return {
     apiVersion: 'apps/v1',
     kind: 'Deployment',
-    metadata: { name, namespace, uid: 'c0ffee00-0000-4000-8000-000000000000', resourceVersion: '1234', generation: 3, annotations },
+    metadata: {
+      name,
+      namespace,
+      uid: 'c0ffee00-0000-4000-8000-000000000000',
+      resourceVersion: '1234',
+      generation: 3,
+      annotations,
+    },
     spec: {
       replicas,
       selector: { matchLabels: { app: name } },
-      template: { metadata: { labels: { app: name } }, spec: { containers: [{ name: 'server', image: `${name}:v1` }] } },
+      template: {
+        metadata: { labels: { app: name } },
+        spec: { containers: [{ name: 'server', image: `${name}:v1` }] },
+      },
     },
     status: { replicas: 1 },
   };

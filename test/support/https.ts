@@ -10,10 +10,24 @@ export interface HttpsResponse<T = unknown> {
 /** One HTTPS request trusting `ca`: real TLS, as the API server and the CLI talk to Tether. */
 export function https<T = unknown>(
   url: string,
-  opts: { ca: string; method?: string; body?: unknown; raw?: string | Buffer; token?: string; headers?: Record<string, string>; cert?: string; key?: string },
+  opts: {
+    ca: string;
+    method?: string;
+    body?: unknown;
+    raw?: string | Buffer;
+    token?: string;
+    headers?: Record<string, string>;
+    cert?: string;
+    key?: string;
+  },
 ): Promise<HttpsResponse<T>> {
   return new Promise((resolve, reject) => {
-    const data = opts.raw !== undefined ? Buffer.from(opts.raw) : opts.body !== undefined ? Buffer.from(JSON.stringify(opts.body)) : undefined;
+    const data =
+      opts.raw !== undefined
+        ? Buffer.from(opts.raw)
+        : opts.body !== undefined
+          ? Buffer.from(JSON.stringify(opts.body))
+          : undefined;
     const req = request(
       url,
       {

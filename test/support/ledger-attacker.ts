@@ -5,7 +5,12 @@ import type { Store } from '../../src/store/store.ts';
 import { behindTethersBack } from '../store/backends.ts';
 
 /** Rewrites entry `at` and re-links and re-hashes every later entry, so no link gives it away. */
-export async function rewriteAndRelink(url: string, store: Store, at: number, edit: (l: LedgerLeaf) => LedgerLeaf): Promise<void> {
+export async function rewriteAndRelink(
+  url: string,
+  store: Store,
+  at: number,
+  edit: (l: LedgerLeaf) => LedgerLeaf,
+): Promise<void> {
   const size = await store.ledgerSize();
   const entries = await store.entries(at, size);
   let prev = at > 0 ? (await store.entries(at - 1, at))[0]?.leafHash.toString('hex') : undefined;

@@ -67,7 +67,10 @@ function anyValue(buf: Buffer): unknown {
 
 function attributes(buf: Buffer, no: number): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  for (const kv of all(buf, no)) out[(bytes(kv.value as Buffer, 1) ?? Buffer.alloc(0)).toString('utf8')] = anyValue(bytes(kv.value as Buffer, 2) ?? Buffer.alloc(0));
+  for (const kv of all(buf, no))
+    out[(bytes(kv.value as Buffer, 1) ?? Buffer.alloc(0)).toString('utf8')] = anyValue(
+      bytes(kv.value as Buffer, 2) ?? Buffer.alloc(0),
+    );
   return out;
 }
 
@@ -108,7 +111,11 @@ export async function startOtlpReceiver(): Promise<OtlpReceiver> {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
-      if (req.method !== 'POST' || req.url !== '/v1/traces' || req.headers['content-type'] !== 'application/x-protobuf') {
+      if (
+        req.method !== 'POST' ||
+        req.url !== '/v1/traces' ||
+        req.headers['content-type'] !== 'application/x-protobuf'
+      ) {
         res.writeHead(415).end();
         return;
       }

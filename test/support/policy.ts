@@ -16,7 +16,13 @@ export function agentDoc(name: string, spec: Partial<AgentSpec> = {}): Record<st
       identities: [{ kind: 'ServiceAccount', namespace: 'agents', name }],
       boundary: {
         namespaces: ['shop'],
-        rules: [{ apiGroups: ['apps'], resources: ['deployments', 'deployments/scale'], verbs: ['get', 'list', 'watch', 'update', 'patch'] }],
+        rules: [
+          {
+            apiGroups: ['apps'],
+            resources: ['deployments', 'deployments/scale'],
+            verbs: ['get', 'list', 'watch', 'update', 'patch'],
+          },
+        ],
       },
       ...spec,
     },
@@ -42,10 +48,17 @@ export function policyOf(...docs: Record<string, unknown>[]): CompiledPolicy {
 }
 
 export function sa(name: string, namespace = 'agents'): Subject {
-  return { username: `system:serviceaccount:${namespace}:${name}`, groups: ['system:serviceaccounts', `system:serviceaccounts:${namespace}`, 'system:authenticated'] };
+  return {
+    username: `system:serviceaccount:${namespace}:${name}`,
+    groups: ['system:serviceaccounts', `system:serviceaccounts:${namespace}`, 'system:authenticated'],
+  };
 }
 
-export function deployment(name: string, replicas: number, extra: Record<string, unknown> = {}): Record<string, unknown> {
+export function deployment(
+  name: string,
+  replicas: number,
+  extra: Record<string, unknown> = {},
+): Record<string, unknown> {
   return {
     apiVersion: 'apps/v1',
     kind: 'Deployment',

@@ -35,11 +35,13 @@ export function decodeAdmissionReview(body: unknown): AdmissionRequest {
   if (review.apiVersion !== 'admission.k8s.io/v1') {
     throw new DecodeError('apiVersion', `must be admission.k8s.io/v1, got ${JSON.stringify(review.apiVersion)}`);
   }
-  if (review.kind !== 'AdmissionReview') throw new DecodeError('kind', `must be AdmissionReview, got ${JSON.stringify(review.kind)}`);
+  if (review.kind !== 'AdmissionReview')
+    throw new DecodeError('kind', `must be AdmissionReview, got ${JSON.stringify(review.kind)}`);
   const req = requireObject(review.request, 'request');
   const uid = requireString(req.uid, 'request.uid');
   const operation = requireString(req.operation, 'request.operation');
-  if (!OPERATIONS.has(operation)) throw new DecodeError('request.operation', `must be one of CREATE, UPDATE, DELETE, CONNECT; got ${operation}`);
+  if (!OPERATIONS.has(operation))
+    throw new DecodeError('request.operation', `must be one of CREATE, UPDATE, DELETE, CONNECT; got ${operation}`);
   const resource = requireObject(req.resource, 'request.resource');
   const userInfo = requireObject(req.userInfo, 'request.userInfo');
   const target: Target = {

@@ -12,9 +12,17 @@ const MAX_MESSAGE = 4000;
 /** What a kubectl user reads: the reasons, each with its rule id, and how to proceed. */
 export function admissionMessage(o: AdmissionOutcome): string {
   const d = o.decision;
-  const head = d.outcome === 'pending' ? `Tether: a human must approve this first (approval ${o.approvalId ?? '?'}). ` : d.outcome === 'deny' ? 'Tether refused: ' : '';
+  const head =
+    d.outcome === 'pending'
+      ? `Tether: a human must approve this first (approval ${o.approvalId ?? '?'}). `
+      : d.outcome === 'deny'
+        ? 'Tether refused: '
+        : '';
   const body = d.reasons.map((r) => `[${r.rule}] ${r.message}`).join(' ');
-  const tail = d.outcome === 'pending' ? ` Once approved, retry the same change with annotation tether.dev/approval=${o.approvalId ?? '<id>'} (or retry it unchanged).` : '';
+  const tail =
+    d.outcome === 'pending'
+      ? ` Once approved, retry the same change with annotation tether.dev/approval=${o.approvalId ?? '<id>'} (or retry it unchanged).`
+      : '';
   const text = `${head}${body}${tail}`;
   return text.length > MAX_MESSAGE ? `${text.slice(0, MAX_MESSAGE - 1)}…` : text;
 }

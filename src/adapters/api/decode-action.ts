@@ -19,7 +19,8 @@ export function decodeAction(body: unknown, path = 'action'): Action {
   };
   const source = (o.source ?? 'api') as ActionSource;
   if (!SOURCES.includes(source)) throw new DecodeError(`${path}.source`, `must be one of ${SOURCES.join(', ')}`);
-  if (o.dryRun !== undefined && typeof o.dryRun !== 'boolean') throw new DecodeError(`${path}.dryRun`, 'must be a boolean');
+  if (o.dryRun !== undefined && typeof o.dryRun !== 'boolean')
+    throw new DecodeError(`${path}.dryRun`, 'must be a boolean');
   const oidc = subject.oidc === undefined ? undefined : requireObject(subject.oidc, `${path}.subject.oidc`);
   return {
     source,
@@ -27,7 +28,12 @@ export function decodeAction(body: unknown, path = 'action'): Action {
       username: requireString(subject.username, `${path}.subject.username`),
       groups: stringArray(subject.groups, `${path}.subject.groups`),
       uid: optionalString(subject.uid, `${path}.subject.uid`),
-      oidc: oidc ? { issuer: requireString(oidc.issuer, `${path}.subject.oidc.issuer`), subject: requireString(oidc.subject, `${path}.subject.oidc.subject`) } : undefined,
+      oidc: oidc
+        ? {
+            issuer: requireString(oidc.issuer, `${path}.subject.oidc.issuer`),
+            subject: requireString(oidc.subject, `${path}.subject.oidc.subject`),
+          }
+        : undefined,
       mcpClientId: optionalString(subject.mcpClientId, `${path}.subject.mcpClientId`),
     },
     verb: requireString(o.verb, `${path}.verb`),

@@ -28,8 +28,12 @@ export function ledgerWitnessRoutes(app: FastifyInstance, ledger: Ledger): void 
     const bad = [from, to].find((x) => typeof x === 'string');
     if (bad !== undefined) return reply.code(400).send({ error: 'bad request', message: bad });
     const head = (await ledger.head()).size;
-    if ((to as number) > head) return reply.code(400).send({ error: 'bad request', message: `to (${to}) is beyond the log, which holds ${head} entries` });
-    if ((from as number) > (to as number)) return reply.code(400).send({ error: 'bad request', message: `from (${from}) must not exceed to (${to})` });
+    if ((to as number) > head)
+      return reply
+        .code(400)
+        .send({ error: 'bad request', message: `to (${to}) is beyond the log, which holds ${head} entries` });
+    if ((from as number) > (to as number))
+      return reply.code(400).send({ error: 'bad request', message: `from (${from}) must not exceed to (${to})` });
     return ledger.proveConsistency(from as number, to as number);
   });
 }

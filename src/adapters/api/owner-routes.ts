@@ -18,14 +18,20 @@ function time(v: string | undefined, name: string): number | undefined {
   return t;
 }
 
-export function ownerRoutes(api: FastifyInstance, deps: { owners: OwnersService; governor: Governor; ledger: Ledger }): void {
+export function ownerRoutes(
+  api: FastifyInstance,
+  deps: { owners: OwnersService; governor: Governor; ledger: Ledger },
+): void {
   const { owners, governor, ledger } = deps;
   // Registered by apiRoutes behind a people-only preHandler: these read across agents.
   api.get('/v1/owners', async () => owners.list());
   api.get('/v1/owners/orphans', async () => owners.orphans());
   api.post('/v1/owners/attest', async (req, reply) => {
     const caller = req.caller as Caller;
-    if (caller.kind !== 'human') return reply.code(403).send({ error: 'forbidden', message: 'only the owner attests, with their own (human) token' });
+    if (caller.kind !== 'human')
+      return reply
+        .code(403)
+        .send({ error: 'forbidden', message: 'only the owner attests, with their own (human) token' });
     const body = (req.body ?? {}) as { agent?: unknown; until?: unknown; reason?: unknown };
     if (typeof body.agent !== 'string' || body.agent === '') throw new DecodeError('agent', 'name the agent');
     if (typeof body.reason !== 'string') throw new DecodeError('reason', 'a reason is required (a string)');
@@ -35,10 +41,14 @@ export function ownerRoutes(api: FastifyInstance, deps: { owners: OwnersService;
     return r.ok ? r : reply.code(STATUS[r.code]).send({ error: r.code, message: r.why });
   });
   // Query values go through single(): a parameter given twice, or holding a NUL, is a 400.
-  api.get<{ Querystring: Record<string, unknown> }>('/v1/why', async (req, reply) => {
+  api.get<{ Querystring: Record<string, unknown> }>('/v1/why', async (req) => {
     const ref = single(req.query, 'object');
     const key = ref ? objectKeyOf(ref) : undefined;
-    if (!key) throw new DecodeError('object', 'name the object as <kind>/<namespace>/<name> (or <kind>/<name> when cluster-scoped)');
+    if (!key)
+      throw new DecodeError(
+        'object',
+        'name the object as <kind>/<namespace>/<name> (or <kind>/<name> when cluster-scoped)',
+      );
     return answerWhy(governor.store, ledger, key, time(single(req.query, 'at'), 'at'));
   });
   api.get<{ Querystring: Record<string, unknown> }>('/v1/report', async (req, reply) => {
@@ -50,7 +60,8 @@ export function ownerRoutes(api: FastifyInstance, deps: { owners: OwnersService;
     const until = time(single(q, 'until'), 'until') ?? Date.now();
     if (until <= since) throw new DecodeError('until', 'must be after since');
     const report = await ownerReport(governor.store, ledger, governor.policy, owner, since, until);
-    if (single(q, 'format') === 'markdown') return reply.type('text/markdown; charset=utf-8').send(reportMarkdown(report));
+    if (single(q, 'format') === 'markdown')
+      return reply.type('text/markdown; charset=utf-8').send(reportMarkdown(report));
     return report;
   });
 }

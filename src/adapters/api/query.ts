@@ -28,15 +28,21 @@ export function text(v: string, name: string): string {
 
 export function oneOf<T extends string>(q: Query, name: string, allowed: readonly T[]): T | undefined {
   const v = single(q, name);
-  if (v !== undefined && !allowed.includes(v as T)) throw new DecodeError(name, `must be one of ${allowed.join(', ')}, got ${JSON.stringify(v)}`);
+  if (v !== undefined && !allowed.includes(v as T))
+    throw new DecodeError(name, `must be one of ${allowed.join(', ')}, got ${JSON.stringify(v)}`);
   return v as T | undefined;
 }
 
-export function integer(q: Query, name: string, range: { readonly min: number; readonly max: number }): number | undefined {
+export function integer(
+  q: Query,
+  name: string,
+  range: { readonly min: number; readonly max: number },
+): number | undefined {
   const v = single(q, name);
   if (v === undefined) return undefined;
   const n = /^-?\d+$/.test(v) ? Number(v) : Number.NaN;
-  if (!Number.isSafeInteger(n) || n < range.min || n > range.max) throw new DecodeError(name, `must be a whole number from ${range.min} to ${range.max}, got ${JSON.stringify(v)}`);
+  if (!Number.isSafeInteger(n) || n < range.min || n > range.max)
+    throw new DecodeError(name, `must be a whole number from ${range.min} to ${range.max}, got ${JSON.stringify(v)}`);
   return n;
 }
 
@@ -45,13 +51,17 @@ export function time(q: Query, name: string): number | undefined {
   const v = single(q, name);
   if (v === undefined) return undefined;
   const t = Date.parse(v);
-  if (!Number.isFinite(t)) throw new DecodeError(name, `must be a time such as 2026-11-29T10:00:00Z, got ${JSON.stringify(v)}`);
+  if (!Number.isFinite(t))
+    throw new DecodeError(name, `must be a time such as 2026-11-29T10:00:00Z, got ${JSON.stringify(v)}`);
   return t;
 }
 
 export function pageOf(q: Query): PageRequest {
   const cursor = single(q, 'cursor');
-  return { limit: integer(q, 'limit', { min: 1, max: MAX_PAGE }) ?? DEFAULT_PAGE, after: cursor === undefined ? undefined : decodeCursor(cursor) };
+  return {
+    limit: integer(q, 'limit', { min: 1, max: MAX_PAGE }) ?? DEFAULT_PAGE,
+    after: cursor === undefined ? undefined : decodeCursor(cursor),
+  };
 }
 
 function encodeCursor(c: PageCursor): string {

@@ -35,19 +35,28 @@ const MAX_ID_LENGTH = 100;
 function person(req: FastifyRequest, reply: FastifyReply): string | undefined {
   const c = req.caller;
   if (c?.kind === 'human') return c.id;
-  void reply.code(403).send({ error: 'forbidden', message: 'only a human may do this: review views are for the people who approve, investigate and audit' });
+  void reply.code(403).send({
+    error: 'forbidden',
+    message: 'only a human may do this: review views are for the people who approve, investigate and audit',
+  });
   return undefined;
 }
 
-const notFound = (reply: FastifyReply, what: string) => reply.code(404).send({ error: 'not-found', message: `no ${what}` });
+const notFound = (reply: FastifyReply, what: string) =>
+  reply.code(404).send({ error: 'not-found', message: `no ${what}` });
 
 function idParam(v: string, name: string): string {
-  if (v.length === 0 || v.length > MAX_ID_LENGTH) throw new DecodeError(name, `must be 1 to ${MAX_ID_LENGTH} characters`);
+  if (v.length === 0 || v.length > MAX_ID_LENGTH)
+    throw new DecodeError(name, `must be 1 to ${MAX_ID_LENGTH} characters`);
   return v;
 }
 
 function indexParam(v: string): number {
-  if (!/^[0-9]{1,15}$/.test(v)) throw new DecodeError('index', `must be a ledger index (a non-negative integer), got ${JSON.stringify(v.slice(0, 40))}`);
+  if (!/^[0-9]{1,15}$/.test(v))
+    throw new DecodeError(
+      'index',
+      `must be a ledger index (a non-negative integer), got ${JSON.stringify(v.slice(0, 40))}`,
+    );
   return Number(v);
 }
 
@@ -62,7 +71,11 @@ function write(res: ServerResponse, text: string): void {
 function openStream(req: FastifyRequest, reply: FastifyReply, streams: Set<ServerResponse>): ServerResponse {
   reply.hijack();
   const res = reply.raw;
-  res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' });
+  res.writeHead(200, {
+    'content-type': 'text/event-stream; charset=utf-8',
+    'cache-control': 'no-store',
+    'x-content-type-options': 'nosniff',
+  });
   res.write(': tether review feed\n\n');
   streams.add(res);
   const beat = setInterval(() => write(res, ': keep-alive\n\n'), HEARTBEAT_MS).unref();
@@ -76,7 +89,12 @@ function openStream(req: FastifyRequest, reply: FastifyReply, streams: Set<Serve
 export function reviewRoutes(api: FastifyInstance, deps: ReviewDeps): void {
   const { governor, ledger } = deps;
   const present = (a: Parameters<ApiReads['presentApproval']>[0]) => deps.reads.presentApproval(a);
-  const feed = new ReviewFeed({ store: governor.store, policy: () => governor.policy, present, pollMs: deps.feedPollMs });
+  const feed = new ReviewFeed({
+    store: governor.store,
+    policy: () => governor.policy,
+    present,
+    pollMs: deps.feedPollMs,
+  });
   const streams = new Set<ServerResponse>();
   api.addHook('preClose', async () => {
     feed.stop();
@@ -90,7 +108,14 @@ export function reviewRoutes(api: FastifyInstance, deps: ReviewDeps): void {
   api.get<{ Params: { id: string } }>('/v1/review/approvals/:id', async (req, reply) => {
     const viewer = person(req, reply);
     if (!viewer) return reply;
-    const d = await approvalDetail(governor.store, governor.policy, idParam(req.params.id, 'id'), viewer, Date.now(), present);
+    const d = await approvalDetail(
+      governor.store,
+      governor.policy,
+      idParam(req.params.id, 'id'),
+      viewer,
+      Date.now(),
+      present,
+    );
     return d ?? notFound(reply, `approval ${req.params.id}`);
   });
   api.get<{ Params: { id: string } }>('/v1/review/expansions/:id', async (req, reply) => {
@@ -124,7 +149,9 @@ export function reviewRoutes(api: FastifyInstance, deps: ReviewDeps): void {
         .send({ error: 'busy', message: `${MAX_STREAMS} live feeds are open on this server; retry shortly` });
     const res = openStream(req, reply, streams);
     try {
-      const unsubscribe = await feed.subscribe(viewer, (event, data) => write(res, `event: ${event}\ndata: ${JSON.stringify(data)}\n\n`));
+      const unsubscribe = await feed.subscribe(viewer, (event, data) =>
+        write(res, `event: ${event}\ndata: ${JSON.stringify(data)}\n\n`),
+      );
       if (res.destroyed) unsubscribe();
       else req.raw.once('close', unsubscribe);
     } catch (e) {

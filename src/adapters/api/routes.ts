@@ -49,7 +49,10 @@ const refused = (reply: FastifyReply, r: Refused) => reply.code(STATUS[r.code]).
 function human(req: FastifyRequest, reply: FastifyReply): string | undefined {
   const c = req.caller;
   if (c?.kind === 'human') return c.id;
-  void reply.code(403).send({ error: 'forbidden', message: 'only a human may do this: agent identities never approve, reset, widen, sign or verify' });
+  void reply.code(403).send({
+    error: 'forbidden',
+    message: 'only a human may do this: agent identities never approve, reset, widen, sign or verify',
+  });
   return undefined;
 }
 
@@ -59,7 +62,8 @@ export const MAX_REASON_CHARS = 2000;
 function reasonOf(body: unknown): string {
   const r = (body as { reason?: unknown } | null)?.reason;
   if (typeof r !== 'string') throw new DecodeError('reason', 'a reason is required (a string)');
-  if (r.length > MAX_REASON_CHARS) throw new DecodeError('reason', `must be at most ${MAX_REASON_CHARS} characters, got ${r.length}`);
+  if (r.length > MAX_REASON_CHARS)
+    throw new DecodeError('reason', `must be at most ${MAX_REASON_CHARS} characters, got ${r.length}`);
   return r;
 }
 
@@ -73,7 +77,8 @@ function ttlSecondsOf(v: unknown): number {
 
 const APPROVAL_STATUSES = ['pending', 'approved', 'denied'] as const;
 const EXPANSION_STATUSES = ['pending', 'approved', 'denied', 'superseded'] as const;
-const notFound = (reply: FastifyReply, what: string) => reply.code(404).send({ error: 'not-found', message: `no ${what}` });
+const notFound = (reply: FastifyReply, what: string) =>
+  reply.code(404).send({ error: 'not-found', message: `no ${what}` });
 
 export function apiRoutes(app: FastifyInstance, deps: ApiDeps): void {
   const { governor, ledger, reads } = deps;
@@ -82,10 +87,10 @@ export function apiRoutes(app: FastifyInstance, deps: ApiDeps): void {
     api.addHook('onRequest', async (req, reply) => {
       req.caller = deps.authenticate(req.headers.authorization);
       if (!req.caller)
-        return reply
-          .code(401)
-          .header('www-authenticate', 'Bearer')
-          .send({ error: 'unauthorized', message: 'a bearer token is required (tether reads it from --token, TETHER_TOKEN or <dataDir>/admin-token)' });
+        return reply.code(401).header('www-authenticate', 'Bearer').send({
+          error: 'unauthorized',
+          message: 'a bearer token is required (tether reads it from --token, TETHER_TOKEN or <dataDir>/admin-token)',
+        });
     });
     api.setErrorHandler((e, _req, reply) => replyBadInput(reply, e) ?? reply.send(e));
 
@@ -96,12 +101,17 @@ export function apiRoutes(app: FastifyInstance, deps: ApiDeps): void {
       const body = req.body as Record<string, unknown> | null;
       // Where a decision came from is the route it arrived on, never what the caller says:
       // otherwise an agent could make its question look like the API server's admission call.
-      if (body?.source !== undefined && body.source !== 'api') throw new DecodeError('action.source', 'is set by the route: decisions asked here are source "api"');
-      if (caller.kind === 'agent' && body?.requestId !== undefined) throw new DecodeError('action.requestId', "names the API server's request: an agent token may not set it");
+      if (body?.source !== undefined && body.source !== 'api')
+        throw new DecodeError('action.source', 'is set by the route: decisions asked here are source "api"');
+      if (caller.kind === 'agent' && body?.requestId !== undefined)
+        throw new DecodeError('action.requestId', "names the API server's request: an agent token may not set it");
       // An agent may only ask about itself: its token, not the body, says who it is (no groups, no other identities it could claim).
-      const decoded = decodeAction(caller.kind === 'agent' ? { ...body, subject: { username: caller.username } } : body);
+      const decoded = decodeAction(
+        caller.kind === 'agent' ? { ...body, subject: { username: caller.username } } : body,
+      );
       // Intent, chain and approval may also travel as headers, for frameworks that add them to every request.
-      const header = (name: string) => (typeof req.headers[name] === 'string' ? (req.headers[name] as string) : undefined);
+      const header = (name: string) =>
+        typeof req.headers[name] === 'string' ? (req.headers[name] as string) : undefined;
       const r = await deps.decider.decide({
         ...decoded,
         intent: decoded.intent ?? parseIntent(header('x-tether-intent'), 'header X-Tether-Intent'),
@@ -113,7 +123,10 @@ export function apiRoutes(app: FastifyInstance, deps: ApiDeps): void {
 
     api.post('/v1/intents', async (req, reply) => {
       const caller = req.caller as Caller;
-      if (caller.kind !== 'agent') return reply.code(403).send({ error: 'forbidden', message: 'only an agent declares its own intent (use an agent token)' });
+      if (caller.kind !== 'agent')
+        return reply
+          .code(403)
+          .send({ error: 'forbidden', message: 'only an agent declares its own intent (use an agent token)' });
       const body = (req.body ?? {}) as { intent?: unknown; ttlSeconds?: unknown };
       const intent = parseIntent(body.intent, 'intent');
       if (!intent) throw new DecodeError('intent', 'is required: an object with a summary, or a plain-text summary');
@@ -122,10 +135,14 @@ export function apiRoutes(app: FastifyInstance, deps: ApiDeps): void {
       return r.ok ? r : refused(reply, r);
     });
 
-    api.get<{ Querystring: Record<string, unknown> }>('/v1/agents', async (req, reply) => sendPage(reply, await reads.agents(req.caller as Caller, pageOf(req.query))));
+    api.get<{ Querystring: Record<string, unknown> }>('/v1/agents', async (req, reply) =>
+      sendPage(reply, await reads.agents(req.caller as Caller, pageOf(req.query))),
+    );
     api.get<{ Params: { name: string } }>(
       '/v1/agents/:name',
-      async (req, reply) => (await reads.agent(req.caller as Caller, text(req.params.name, 'name'))) ?? notFound(reply, `agent ${req.params.name}`),
+      async (req, reply) =>
+        (await reads.agent(req.caller as Caller, text(req.params.name, 'name'))) ??
+        notFound(reply, `agent ${req.params.name}`),
     );
 
     api.get<{ Querystring: Record<string, unknown> }>('/v1/approvals', async (req, reply) => {
@@ -135,29 +152,42 @@ export function apiRoutes(app: FastifyInstance, deps: ApiDeps): void {
     });
     api.get<{ Params: { id: string } }>(
       '/v1/approvals/:id',
-      async (req, reply) => (await reads.approval(req.caller as Caller, text(req.params.id, 'id'))) ?? notFound(reply, `approval ${req.params.id}`),
+      async (req, reply) =>
+        (await reads.approval(req.caller as Caller, text(req.params.id, 'id'))) ??
+        notFound(reply, `approval ${req.params.id}`),
     );
     for (const verdict of ['approve', 'deny'] as const) {
       api.post<{ Params: { id: string } }>(`/v1/approvals/:id/${verdict}`, async (req, reply) => {
         const by = human(req, reply);
         if (!by) return reply;
         const id = text(req.params.id, 'id');
-        const r = await (verdict === 'approve' ? governor.approve(id, by, reasonOf(req.body)) : governor.deny(id, by, reasonOf(req.body)));
+        const r = await (verdict === 'approve'
+          ? governor.approve(id, by, reasonOf(req.body))
+          : governor.deny(id, by, reasonOf(req.body)));
         if (!r.ok) return refused(reply, r);
-        if (r.approval.status !== 'pending') deps.onVerdict?.(r.approval, r.approval.status === 'approved' ? 'approved' : 'denied');
+        if (r.approval.status !== 'pending')
+          deps.onVerdict?.(r.approval, r.approval.status === 'approved' ? 'approved' : 'denied');
         return { ...r, approval: reads.presentApproval(r.approval) };
       });
       api.post<{ Params: { id: string } }>(`/v1/expansions/:id/${verdict}`, async (req, reply) => {
         const by = human(req, reply);
         if (!by) return reply;
-        const r = await governor.decideExpansion(text(req.params.id, 'id'), by, verdict === 'approve' ? 'approved' : 'denied', reasonOf(req.body));
+        const r = await governor.decideExpansion(
+          text(req.params.id, 'id'),
+          by,
+          verdict === 'approve' ? 'approved' : 'denied',
+          reasonOf(req.body),
+        );
         if (!r.ok) return refused(reply, r);
         await deps.onExpansionDecided();
         return r;
       });
     }
     api.get<{ Querystring: Record<string, unknown> }>('/v1/proposals', async (req, reply) =>
-      sendPage(reply, await reads.proposals(req.caller as Caller, { agent: single(req.query, 'agent') }, pageOf(req.query))),
+      sendPage(
+        reply,
+        await reads.proposals(req.caller as Caller, { agent: single(req.query, 'agent') }, pageOf(req.query)),
+      ),
     );
     api.get<{ Querystring: Record<string, unknown> }>('/v1/expansions', async (req, reply) => {
       const q = req.query;
@@ -174,8 +204,11 @@ export function apiRoutes(app: FastifyInstance, deps: ApiDeps): void {
       const by = human(req, reply);
       if (!by) return reply;
       const target = (req.body as { target?: unknown } | null)?.target;
-      if (typeof target !== 'string' || target === '') throw new DecodeError('target', 'name the breaker: an agent name, or chain:<id>');
-      const [scope, key] = target.startsWith('chain:') ? (['chain', target.slice(6)] as const) : (['agent', target] as const);
+      if (typeof target !== 'string' || target === '')
+        throw new DecodeError('target', 'name the breaker: an agent name, or chain:<id>');
+      const [scope, key] = target.startsWith('chain:')
+        ? (['chain', target.slice(6)] as const)
+        : (['agent', target] as const);
       const r = await governor.resetBreaker(scope, key, by, reasonOf(req.body));
       return r.ok ? r : refused(reply, r);
     });
@@ -202,7 +235,14 @@ export function apiRoutes(app: FastifyInstance, deps: ApiDeps): void {
       // `from` (an index) is the older spelling of a cursor.
       const from = integer(q, 'from', { min: 0, max: Number.MAX_SAFE_INTEGER });
       const page = pageOf(q);
-      return sendPage(reply, await reads.ledger(req.caller as Caller, query, from !== undefined && !page.after ? { ...page, after: { at: from, id: '' } } : page));
+      return sendPage(
+        reply,
+        await reads.ledger(
+          req.caller as Caller,
+          query,
+          from !== undefined && !page.after ? { ...page, after: { at: from, id: '' } } : page,
+        ),
+      );
     });
     api.get('/v1/ledger/head', async () => ({ ...(await ledger.head()), checkpoint: await ledger.latestCheckpoint() }));
     api.get<{ Params: { index: string } }>('/v1/ledger/proof/:index', async (req, reply) => {
@@ -217,7 +257,9 @@ export function apiRoutes(app: FastifyInstance, deps: ApiDeps): void {
     // Signing a checkpoint vouches for the log; verifying reads all of it: both are for humans.
     api.post('/v1/ledger/checkpoint', async (req, reply) => (human(req, reply) ? ledger.checkpoint() : reply));
     api.get('/v1/ledger/verify', async (req, reply) =>
-      human(req, reply) ? verifyStore(ledger.store, [ledger.signer.publicKey], { maxUnsignedAgeMs: ledger.maxUnsignedAgeMs }) : reply,
+      human(req, reply)
+        ? verifyStore(ledger.store, [ledger.signer.publicKey], { maxUnsignedAgeMs: ledger.maxUnsignedAgeMs })
+        : reply,
     );
     const owners = deps.owners;
     // Owners, "why" and owner reports read across agents and the whole ledger: people only.

@@ -20,14 +20,16 @@ const REASON_INDEX = /tether ledger #(\d+)/;
 /** RFC 3339, as the API server writes it; anything else refuses the whole list before a word of it is recorded. */
 function timestamp(v: unknown, path: string): string | undefined {
   const t = optionalString(v, path);
-  if (t !== undefined && !Number.isFinite(Date.parse(t))) throw new DecodeError(path, `must be an RFC 3339 time, got ${JSON.stringify(t)}`);
+  if (t !== undefined && !Number.isFinite(Date.parse(t)))
+    throw new DecodeError(path, `must be an RFC 3339 time, got ${JSON.stringify(t)}`);
   return t;
 }
 
 /** Every item is decoded before anything is recorded: a list is taken whole or refused whole. */
 export function decodeAuditEventList(body: unknown): AuditFact[] {
   const list = requireObject(body, 'EventList');
-  if (list.apiVersion !== 'audit.k8s.io/v1') throw new DecodeError('apiVersion', `must be audit.k8s.io/v1, got ${JSON.stringify(list.apiVersion)}`);
+  if (list.apiVersion !== 'audit.k8s.io/v1')
+    throw new DecodeError('apiVersion', `must be audit.k8s.io/v1, got ${JSON.stringify(list.apiVersion)}`);
   if (list.kind !== 'EventList') throw new DecodeError('kind', `must be EventList, got ${JSON.stringify(list.kind)}`);
   if (!Array.isArray(list.items)) throw new DecodeError('items', 'must be an array');
   const out: AuditFact[] = [];

@@ -7,14 +7,17 @@ import { DecodeError, optionalString, requireObject, requireString, stringArray 
 /** Verbs admission sees (and decides, with budgets): the authorizer leaves them to admission. */
 const ADMISSION_VERBS = new Set(['create', 'update', 'patch', 'delete', 'deletecollection']);
 
-export type AuthorizationRequest = { readonly kind: 'resource'; readonly action: Action } | { readonly kind: 'left-to-admission' | 'non-resource'; readonly username: string };
+export type AuthorizationRequest =
+  | { readonly kind: 'resource'; readonly action: Action }
+  | { readonly kind: 'left-to-admission' | 'non-resource'; readonly username: string };
 
 export function decodeSubjectAccessReview(body: unknown): AuthorizationRequest {
   const sar = requireObject(body, 'SubjectAccessReview');
   if (sar.apiVersion !== 'authorization.k8s.io/v1' && sar.apiVersion !== 'authorization.k8s.io/v1beta1') {
     throw new DecodeError('apiVersion', `must be authorization.k8s.io/v1, got ${JSON.stringify(sar.apiVersion)}`);
   }
-  if (sar.kind !== 'SubjectAccessReview') throw new DecodeError('kind', `must be SubjectAccessReview, got ${JSON.stringify(sar.kind)}`);
+  if (sar.kind !== 'SubjectAccessReview')
+    throw new DecodeError('kind', `must be SubjectAccessReview, got ${JSON.stringify(sar.kind)}`);
   const spec = requireObject(sar.spec, 'spec');
   const username = requireString(spec.user, 'spec.user');
   const groups = stringArray(spec.groups ?? spec.group, 'spec.groups');
@@ -41,12 +44,19 @@ export function decodeSubjectAccessReview(body: unknown): AuthorizationRequest {
 }
 
 /** The reason goes into the audit event (authorization.k8s.io/reason): it carries the ledger index for correlation. */
-export function encodeSubjectAccessReview(decision: Decision | undefined, ledgerIndex?: number): Record<string, unknown> {
+export function encodeSubjectAccessReview(
+  decision: Decision | undefined,
+  ledgerIndex?: number,
+): Record<string, unknown> {
   const denied = decision !== undefined && decision.outcome !== 'allow';
   const status: Record<string, unknown> = { allowed: false };
   if (denied) {
     status.denied = true;
-    status.reason = `tether${ledgerIndex !== undefined ? ` ledger #${ledgerIndex}` : ''}: ${decision.reasons.map((r) => `[${r.rule}] ${r.message}`).join(' ')}`.slice(0, 2000);
+    status.reason =
+      `tether${ledgerIndex !== undefined ? ` ledger #${ledgerIndex}` : ''}: ${decision.reasons.map((r) => `[${r.rule}] ${r.message}`).join(' ')}`.slice(
+        0,
+        2000,
+      );
   } else if (decision?.governed && ledgerIndex !== undefined) {
     status.reason = `tether ledger #${ledgerIndex}: no objection`;
   }

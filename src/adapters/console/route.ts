@@ -22,7 +22,8 @@ const FILES: Readonly<Record<string, string>> = {
   'style.css': 'text/css; charset=utf-8',
 };
 
-export const CONSOLE_CSP = "default-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'; object-src 'none'";
+export const CONSOLE_CSP =
+  "default-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'; object-src 'none'";
 
 async function send(reply: FastifyReply, name: string): Promise<FastifyReply> {
   const type = Object.hasOwn(FILES, name) ? FILES[name] : undefined;

@@ -34,7 +34,8 @@ export function agentSelectorSets(policy: CompiledPolicy): AgentSelectorSets {
   }
   for (const u of policy.governance.spec.agentSelectors?.usernames ?? []) usernames.add(u);
   for (const g of policy.governance.spec.agentSelectors?.groups ?? []) groups.add(g);
-  for (const ns of policy.governance.spec.agentSelectors?.serviceAccountNamespaces ?? []) prefixes.add(`system:serviceaccount:${ns}:`);
+  for (const ns of policy.governance.spec.agentSelectors?.serviceAccountNamespaces ?? [])
+    prefixes.add(`system:serviceaccount:${ns}:`);
   return { usernames: [...usernames].sort(), prefixes: [...prefixes].sort(), groups: [...groups].sort() };
 }
 
@@ -54,7 +55,11 @@ export function validatingWebhookConfiguration(policy: CompiledPolicy, ep: Webho
   return {
     apiVersion: 'admissionregistration.k8s.io/v1',
     kind: 'ValidatingWebhookConfiguration',
-    metadata: { name: 'tether', labels: { 'app.kubernetes.io/name': 'tether' }, annotations: { 'tether.dev/policy-version': policy.version } },
+    metadata: {
+      name: 'tether',
+      labels: { 'app.kubernetes.io/name': 'tether' },
+      annotations: { 'tether.dev/policy-version': policy.version },
+    },
     webhooks: [
       {
         name: 'agents.tether.dev',
@@ -64,8 +69,21 @@ export function validatingWebhookConfiguration(policy: CompiledPolicy, ep: Webho
         timeoutSeconds: ep.timeoutSeconds ?? 5,
         matchPolicy: 'Equivalent',
         clientConfig: { url: `${ep.baseUrl}/admission`, caBundle: b64(ep.caPem) },
-        rules: [{ apiGroups: ['*'], apiVersions: ['*'], operations: ['CREATE', 'UPDATE', 'DELETE', 'CONNECT'], resources: ['*/*'], scope: '*' }],
-        matchConditions: [{ name: 'agents-only', expression: agentMatchExpression(sets, 'request.userInfo.username', 'request.userInfo.groups') }],
+        rules: [
+          {
+            apiGroups: ['*'],
+            apiVersions: ['*'],
+            operations: ['CREATE', 'UPDATE', 'DELETE', 'CONNECT'],
+            resources: ['*/*'],
+            scope: '*',
+          },
+        ],
+        matchConditions: [
+          {
+            name: 'agents-only',
+            expression: agentMatchExpression(sets, 'request.userInfo.username', 'request.userInfo.groups'),
+          },
+        ],
       },
     ],
   };
@@ -75,7 +93,12 @@ function clientUser(client: WebhookEndpoints['client']): Record<string, string> 
   return client ? { 'client-certificate-data': b64(client.cert), 'client-key-data': b64(client.key) } : {};
 }
 
-export function webhookKubeconfig(name: string, url: string, caPem: string, client?: WebhookEndpoints['client']): Record<string, unknown> {
+export function webhookKubeconfig(
+  name: string,
+  url: string,
+  caPem: string,
+  client?: WebhookEndpoints['client'],
+): Record<string, unknown> {
   return {
     apiVersion: 'v1',
     kind: 'Config',
@@ -88,8 +111,19 @@ export function webhookKubeconfig(name: string, url: string, caPem: string, clie
 
 /** How the API server authenticates to admission webhooks: a kubeconfig whose user `*` matches every webhook host. */
 export function admissionConfiguration(kubeconfigPath: string): Record<string, unknown> {
-  const plugin = (name: string) => ({ name, configuration: { apiVersion: 'apiserver.config.k8s.io/v1', kind: 'WebhookAdmissionConfiguration', kubeConfigFile: kubeconfigPath } });
-  return { apiVersion: 'apiserver.config.k8s.io/v1', kind: 'AdmissionConfiguration', plugins: [plugin('ValidatingAdmissionWebhook'), plugin('MutatingAdmissionWebhook')] };
+  const plugin = (name: string) => ({
+    name,
+    configuration: {
+      apiVersion: 'apiserver.config.k8s.io/v1',
+      kind: 'WebhookAdmissionConfiguration',
+      kubeConfigFile: kubeconfigPath,
+    },
+  });
+  return {
+    apiVersion: 'apiserver.config.k8s.io/v1',
+    kind: 'AdmissionConfiguration',
+    plugins: [plugin('ValidatingAdmissionWebhook'), plugin('MutatingAdmissionWebhook')],
+  };
 }
 
 export function admissionWebhookKubeconfig(client: NonNullable<WebhookEndpoints['client']>): Record<string, unknown> {
@@ -142,14 +176,31 @@ export function auditPolicy(policy: CompiledPolicy): Record<string, unknown> {
         level: 'RequestResponse',
         verbs: ['update', 'patch'],
         resources: [
-          { group: 'apps', resources: ['deployments', 'deployments/scale', 'statefulsets', 'statefulsets/scale', 'replicasets', 'replicasets/scale'] },
+          {
+            group: 'apps',
+            resources: [
+              'deployments',
+              'deployments/scale',
+              'statefulsets',
+              'statefulsets/scale',
+              'replicasets',
+              'replicasets/scale',
+            ],
+          },
           { group: 'autoscaling' },
         ],
       },
       ...(sets.usernames.length ? [{ level: 'Metadata', users: sets.usernames }] : []),
       ...(sets.groups.length ? [{ level: 'Metadata', userGroups: sets.groups }] : []),
       ...(sets.prefixes.some((p) => p.startsWith('system:serviceaccount:'))
-        ? [{ level: 'Metadata', userGroups: sets.prefixes.filter((p) => p.startsWith('system:serviceaccount:')).map((p) => `system:serviceaccounts:${p.split(':')[2]}`) }]
+        ? [
+            {
+              level: 'Metadata',
+              userGroups: sets.prefixes
+                .filter((p) => p.startsWith('system:serviceaccount:'))
+                .map((p) => `system:serviceaccounts:${p.split(':')[2]}`),
+            },
+          ]
         : []),
       { level: 'None' },
     ],
@@ -168,12 +219,18 @@ export interface WebhookConfigFiles {
 }
 
 /** Every file, ready to write into a directory the API server reads (`configDir` is that directory as the API server sees it). */
-export function webhookConfigFiles(policy: CompiledPolicy, ep: WebhookEndpoints, configDir: string): WebhookConfigFiles {
+export function webhookConfigFiles(
+  policy: CompiledPolicy,
+  ep: WebhookEndpoints,
+  configDir: string,
+): WebhookConfigFiles {
   const y = (o: unknown) => stringify(o, { lineWidth: 0 });
   return {
     'validating-webhook.yaml': y(validatingWebhookConfiguration(policy, ep)),
     'authorization-config.yaml': y(authorizationConfiguration(policy, `${configDir}/authorization-webhook.kubeconfig`)),
-    'authorization-webhook.kubeconfig': y(webhookKubeconfig('tether-authorize', `${ep.baseUrl}/authorize`, ep.caPem, ep.client)),
+    'authorization-webhook.kubeconfig': y(
+      webhookKubeconfig('tether-authorize', `${ep.baseUrl}/authorize`, ep.caPem, ep.client),
+    ),
     'audit-policy.yaml': y(auditPolicy(policy)),
     'audit-webhook.kubeconfig': y(webhookKubeconfig('tether-audit', `${ep.baseUrl}/audit`, ep.caPem, ep.client)),
     ...(ep.client

@@ -2,7 +2,11 @@
 // upstream's tools with their RBAC metadata (the config's mappings written in the same form), the
 // identity each server runs as, and which agent could ever call which tool. The tools are asked
 // of the live upstreams; "could ever call" is the same reading tools/list uses.
-import type { GatewayConfig as AccessGatewayConfig, GatewayGrant, GatewayServer } from '../../analysis/access/gateway-grants.ts';
+import type {
+  GatewayConfig as AccessGatewayConfig,
+  GatewayGrant,
+  GatewayServer,
+} from '../../analysis/access/gateway-grants.ts';
 import type { CompiledPolicy } from '../../policy/compile.ts';
 import type { GatewayLog } from './call-recorder.ts';
 import type { GatewayConfig } from './config.ts';
@@ -13,7 +17,11 @@ import { buildCatalog } from './tool-catalog.ts';
 import { visibleTo } from './tool-visibility.ts';
 import { UpstreamLink } from './upstream-link.ts';
 
-export async function exportForAccessAnalysis(config: GatewayConfig, policy: CompiledPolicy, log: GatewayLog): Promise<AccessGatewayConfig> {
+export async function exportForAccessAnalysis(
+  config: GatewayConfig,
+  policy: CompiledPolicy,
+  log: GatewayLog,
+): Promise<AccessGatewayConfig> {
   const links = config.servers.map(
     (c) =>
       new UpstreamLink(c, {
@@ -25,7 +33,9 @@ export async function exportForAccessAnalysis(config: GatewayConfig, policy: Com
       }),
   );
   try {
-    await Promise.all(links.map((l) => l.client().catch((e: unknown) => log.warn(`${(e as Error).message}; its tools are left out`))));
+    await Promise.all(
+      links.map((l) => l.client().catch((e: unknown) => log.warn(`${(e as Error).message}; its tools are left out`))),
+    );
     const servers: GatewayServer[] = links.map((l) => ({
       name: l.name,
       ...(l.config.runAs ? { runAs: l.config.runAs as GatewayServer['runAs'] } : {}),

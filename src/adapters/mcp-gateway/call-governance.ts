@@ -51,14 +51,20 @@ export type Governed =
       readonly decided: readonly DecidedAction[];
       readonly record: CallRecord;
     }
-  | { readonly kind: 'answer'; readonly result: CallToolResult; readonly status: 'refused' | 'pending' | 'invalid'; readonly record: CallRecord };
+  | {
+      readonly kind: 'answer';
+      readonly result: CallToolResult;
+      readonly status: 'refused' | 'pending' | 'invalid';
+      readonly record: CallRecord;
+    };
 
 /** `_meta["tether.dev/approval"]`: one approval id, or several when one call needed several. */
 function approvalIds(meta: Readonly<Record<string, unknown>> | undefined): string[] {
   const raw = meta?.[APPROVAL_KEY];
   if (raw === undefined || raw === null || raw === '') return [];
   const list = Array.isArray(raw) ? raw : [raw];
-  if (list.some((x) => typeof x !== 'string' || x === '')) throw new DecodeError(`_meta["${APPROVAL_KEY}"]`, 'must be an approval id or a list of them');
+  if (list.some((x) => typeof x !== 'string' || x === ''))
+    throw new DecodeError(`_meta["${APPROVAL_KEY}"]`, 'must be an approval id or a list of them');
   return list as string[];
 }
 
@@ -98,7 +104,14 @@ function combinedOutcome(decided: readonly DecidedAction[]): Outcome {
 export async function governToolCall(input: ToolCallInput, gov: GatewayGovernor): Promise<Governed> {
   const { entry, caller } = input;
   const tool: ToolCall = { server: entry.server, name: entry.upstreamName };
-  const baseRecord = { tool, exposedName: entry.exposedName, rules: [], decisionIndexes: [], approvals: [], requestId: input.requestId };
+  const baseRecord = {
+    tool,
+    exposedName: entry.exposedName,
+    rules: [],
+    decisionIndexes: [],
+    approvals: [],
+    requestId: input.requestId,
+  };
   let intent: Intent | undefined;
   let args: Record<string, unknown>;
   let incoming: IncomingChain;
@@ -110,12 +123,30 @@ export async function governToolCall(input: ToolCallInput, gov: GatewayGovernor)
     incoming = readIncomingChain(input.meta);
     approvals = approvalIds(input.meta);
     argumentsDigest = digestOf(args);
-    operations = operationsFor(entry.effect, args, { server: entry.server, tool: entry.upstreamName, defaultNamespace: input.defaultNamespace, kinds: input.kinds });
+    operations = operationsFor(entry.effect, args, {
+      server: entry.server,
+      tool: entry.upstreamName,
+      defaultNamespace: input.defaultNamespace,
+      kinds: input.kinds,
+    });
   } catch (e) {
     if (!(e instanceof DecodeError)) throw e;
     const who = resolveAgent(caller.subject, gov.policy);
-    const agent = who.kind === 'agent' ? { name: who.agent.name, owner: who.agent.spec.owner.id, authorityClass: who.agent.authorityClass, mode: who.agent.mode } : undefined;
-    return { kind: 'answer', status: 'invalid', result: invalidCallResult(entry.exposedName, e.message), record: { ...baseRecord, governed: who.kind !== 'not-an-agent', agent } };
+    const agent =
+      who.kind === 'agent'
+        ? {
+            name: who.agent.name,
+            owner: who.agent.spec.owner.id,
+            authorityClass: who.agent.authorityClass,
+            mode: who.agent.mode,
+          }
+        : undefined;
+    return {
+      kind: 'answer',
+      status: 'invalid',
+      result: invalidCallResult(entry.exposedName, e.message),
+      record: { ...baseRecord, governed: who.kind !== 'not-an-agent', agent },
+    };
   }
   const toolCall: ToolCall = { ...tool, argumentsDigest };
   // Reads first: a call refused for what it would read never spends budget on what it would change.
@@ -141,7 +172,9 @@ export async function governToolCall(input: ToolCallInput, gov: GatewayGovernor)
     approvalId: g.approvalId,
   }));
   const outcome = combinedOutcome(decided);
-  const agent = decided.map((d) => ('agent' in d.decision ? d.decision.agent : undefined)).find((a): a is AgentRef => a !== undefined);
+  const agent = decided
+    .map((d) => ('agent' in d.decision ? d.decision.agent : undefined))
+    .find((a): a is AgentRef => a !== undefined);
   const record: CallRecord = {
     ...baseRecord,
     governed: decided.some((d) => d.decision.governed),
@@ -155,9 +188,19 @@ export async function governToolCall(input: ToolCallInput, gov: GatewayGovernor)
     approvals: [...new Set([...approvals, ...decided.flatMap((d) => (d.approvalId ? [d.approvalId] : []))])],
     policyVersion: decided[0]?.decision.policyVersion,
   };
-  if (outcome === 'deny') return { kind: 'answer', status: 'refused', result: refusedResult(entry.exposedName, decided, actions.length - decided.length), record };
-  if (outcome === 'pending') return { kind: 'answer', status: 'pending', result: pendingResult(entry.exposedName, decided), record };
+  if (outcome === 'deny')
+    return {
+      kind: 'answer',
+      status: 'refused',
+      result: refusedResult(entry.exposedName, decided, actions.length - decided.length),
+      record,
+    };
+  if (outcome === 'pending')
+    return { kind: 'answer', status: 'pending', result: pendingResult(entry.exposedName, decided), record };
   const chainMeta = forwardedChainMeta(incoming, agent?.name);
-  const forwarded = stampManifests(args, manifestArguments(entry.effect), { intent, chain: chainMeta[CHAIN_KEY] as ChainContext });
+  const forwarded = stampManifests(args, manifestArguments(entry.effect), {
+    intent,
+    chain: chainMeta[CHAIN_KEY] as ChainContext,
+  });
   return { kind: 'forward', args: forwarded, chainMeta, decided, record };
 }

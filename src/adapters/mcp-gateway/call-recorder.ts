@@ -29,9 +29,15 @@ export class CallRecorder {
     this.#clock = clock;
   }
 
-  record(record: CallRecord, outcome: { status: CallStatus; latencyMs: number; upstreamMs?: number; error?: string }): void {
+  record(
+    record: CallRecord,
+    outcome: { status: CallStatus; latencyMs: number; upstreamMs?: number; error?: string },
+  ): void {
     if (!record.governed) return;
-    this.#gathered.push({ leaf: toolResultLeaf(record, outcome, this.#clock()), what: `${record.tool.server}/${record.tool.name} (request ${record.requestId})` });
+    this.#gathered.push({
+      leaf: toolResultLeaf(record, outcome, this.#clock()),
+      what: `${record.tool.server}/${record.tool.name} (request ${record.requestId})`,
+    });
     if (this.#gathered.length >= GATHER_MAX) this.#flush();
     else this.#timer ??= setTimeout(() => this.#flush(), GATHER_MS);
   }

@@ -39,22 +39,36 @@ export class CallerAuthenticator {
 
   authenticate(authorization: string | undefined, now: number): Promise<Authentication> {
     const m = /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? '');
-    if (!m) return Promise.resolve({ ok: false, problem: 'missing', reason: 'a bearer token is required (Authorization: Bearer <token>)' });
+    if (!m)
+      return Promise.resolve({
+        ok: false,
+        problem: 'missing',
+        reason: 'a bearer token is required (Authorization: Bearer <token>)',
+      });
     return this.authenticateToken(m[1] as string, now);
   }
 
   async authenticateToken(token: string, now: number): Promise<Authentication> {
     const digest = createHash('sha256').update(token).digest();
     const key = this.#staticKey(digest);
-    if (key) return { ok: true, caller: { principal: `key:${key.clientId}`, subject: { username: key.username, groups: key.groups, mcpClientId: key.clientId } } };
-    if (!looksLikeJwt(token) || this.#issuers.length === 0) return { ok: false, problem: 'invalid', reason: 'unknown token' };
+    if (key)
+      return {
+        ok: true,
+        caller: {
+          principal: `key:${key.clientId}`,
+          subject: { username: key.username, groups: key.groups, mcpClientId: key.clientId },
+        },
+      };
+    if (!looksLikeJwt(token) || this.#issuers.length === 0)
+      return { ok: false, problem: 'invalid', reason: 'unknown token' };
     const cacheKey = digest.toString('base64');
     const cached = this.#verified.get(cacheKey);
     if (cached && (cached.expiresAt ?? 0) > now) return { ok: true, caller: cached };
     if (cached) this.#verified.delete(cacheKey);
     const iss = unverifiedIssuer(token);
     const issuer = this.#issuers.find((i) => i.config.issuer === iss);
-    if (!issuer) return { ok: false, problem: 'invalid', reason: `tokens from issuer ${JSON.stringify(iss)} are not accepted` };
+    if (!issuer)
+      return { ok: false, problem: 'invalid', reason: `tokens from issuer ${JSON.stringify(iss)} are not accepted` };
     try {
       const caller = oauthCaller(await issuer.verify(token, now), issuer.config);
       if (this.#verified.size >= CACHE_LIMIT) this.#verified.delete(this.#verified.keys().next().value as string);
@@ -62,7 +76,12 @@ export class CallerAuthenticator {
       return { ok: true, caller };
     } catch (e) {
       if (e instanceof TokenRejected) return { ok: false, problem: 'invalid', reason: e.message };
-      if (e instanceof IssuerUnavailable) return { ok: false, problem: 'unavailable', reason: `the authorization server cannot be reached: ${e.message}` };
+      if (e instanceof IssuerUnavailable)
+        return {
+          ok: false,
+          problem: 'unavailable',
+          reason: `the authorization server cannot be reached: ${e.message}`,
+        };
       throw e;
     }
   }
@@ -88,7 +107,12 @@ function oauthCaller(claims: JWTPayload, issuer: OidcIssuerConfig): Caller {
   const clientId = stringClaim(claims, issuer.clientIdClaim);
   return {
     principal: `oidc:${issuer.issuer}\n${subject}`,
-    subject: { username: `${issuer.usernamePrefix}${subject}`, groups, oidc: { issuer: issuer.issuer, subject }, ...(clientId ? { mcpClientId: clientId } : {}) },
+    subject: {
+      username: `${issuer.usernamePrefix}${subject}`,
+      groups,
+      oidc: { issuer: issuer.issuer, subject },
+      ...(clientId ? { mcpClientId: clientId } : {}),
+    },
     expiresAt: (claims.exp as number) * 1000 + issuer.clockSkewMs,
   };
 }

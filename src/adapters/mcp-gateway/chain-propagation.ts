@@ -5,7 +5,16 @@
 import type { ChainContext } from '../../engine/action.ts';
 import { CHAIN_KEY, parseChain } from '../shared/context-carriers.ts';
 import { DecodeError } from '../shared/decode-error.ts';
-import { baggageValue, formatBaggage, formatTraceParent, newSpanId, newTraceId, parseBaggage, parseTraceParent, type TraceParent } from './trace-context.ts';
+import {
+  baggageValue,
+  formatBaggage,
+  formatTraceParent,
+  newSpanId,
+  newTraceId,
+  parseBaggage,
+  parseTraceParent,
+  type TraceParent,
+} from './trace-context.ts';
 
 export const TRACEPARENT_KEY = 'traceparent';
 export const BAGGAGE_KEY = 'baggage';
@@ -22,10 +31,16 @@ function chainFromBaggage(baggage: ReadonlyMap<string, string>): ChainContext | 
   const id = baggageValue(baggage.get(`${BAGGAGE_PREFIX}id`));
   if (!id) return undefined;
   const depthText = baggageValue(baggage.get(`${BAGGAGE_PREFIX}depth`)) ?? '0';
-  if (!/^[0-9]+$/.test(depthText)) throw new DecodeError(`_meta.baggage ${BAGGAGE_PREFIX}depth`, 'must be a non-negative integer');
+  if (!/^[0-9]+$/.test(depthText))
+    throw new DecodeError(`_meta.baggage ${BAGGAGE_PREFIX}depth`, 'must be a non-negative integer');
   const pathText = baggageValue(baggage.get(`${BAGGAGE_PREFIX}path`)) ?? '';
   const parent = baggageValue(baggage.get(`${BAGGAGE_PREFIX}parent`));
-  return { id, depth: Number(depthText), path: pathText === '' ? [] : pathText.split(','), parentActionId: parent || undefined };
+  return {
+    id,
+    depth: Number(depthText),
+    path: pathText === '' ? [] : pathText.split(','),
+    parentActionId: parent || undefined,
+  };
 }
 
 export function readIncomingChain(meta: Readonly<Record<string, unknown>> | undefined): IncomingChain {
@@ -44,7 +59,8 @@ export function readIncomingChain(meta: Readonly<Record<string, unknown>> | unde
  */
 export function forwardedChainMeta(incoming: IncomingChain, callingAgent: string | undefined): Record<string, unknown> {
   const spanId = newSpanId();
-  const traceId = incoming.trace?.traceId ?? (/^[0-9a-f]{32}$/.test(incoming.chain.id) ? incoming.chain.id : newTraceId());
+  const traceId =
+    incoming.trace?.traceId ?? (/^[0-9a-f]{32}$/.test(incoming.chain.id) ? incoming.chain.id : newTraceId());
   const next: ChainContext = {
     id: incoming.chain.id,
     depth: incoming.chain.depth + 1,

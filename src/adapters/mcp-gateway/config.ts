@@ -15,15 +15,25 @@ const strict = { additionalProperties: false } as const;
 const NonEmpty = Type.String({ minLength: 1 });
 const Duration = Type.String({ pattern: '^[0-9]+(s|m|h|d)$', description: 'e.g. 30s, 10m, 1h' });
 /** Also the name of the pseudo-resource `<server>/<tool>` and of tool prefixes: keep it plain. */
-const ServerName = Type.String({ pattern: '^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$', description: 'lowercase letters, digits and dashes' });
+const ServerName = Type.String({
+  pattern: '^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$',
+  description: 'lowercase letters, digits and dashes',
+});
 
 const StaticKey = Type.Object(
   {
     clientId: NonEmpty,
     token: Type.Optional(Type.String({ minLength: 16, description: 'The token itself (tests, local use).' })),
     tokenFile: Type.Optional(NonEmpty),
-    sha256: Type.Optional(Type.String({ pattern: '^[0-9a-f]{64}$', description: 'SHA-256 (hex) of the token: the config then holds no secret.' })),
-    username: Type.Optional(Type.String({ minLength: 1, description: 'Username the engine sees; default mcp:<clientId>.' })),
+    sha256: Type.Optional(
+      Type.String({
+        pattern: '^[0-9a-f]{64}$',
+        description: 'SHA-256 (hex) of the token: the config then holds no secret.',
+      }),
+    ),
+    username: Type.Optional(
+      Type.String({ minLength: 1, description: 'Username the engine sees; default mcp:<clientId>.' }),
+    ),
     groups: Type.Optional(Type.Array(NonEmpty)),
   },
   strict,
@@ -35,10 +45,20 @@ const OidcIssuer = Type.Object(
   {
     issuer: HttpUrl,
     audiences: Type.Optional(Type.Array(NonEmpty, { minItems: 1, description: 'Default: auth.resource (RFC 8707).' })),
-    jwksFile: Type.Optional(Type.String({ minLength: 1, description: 'Offline keys; without it the issuer metadata (RFC 8414) names the jwks_uri.' })),
+    jwksFile: Type.Optional(
+      Type.String({
+        minLength: 1,
+        description: 'Offline keys; without it the issuer metadata (RFC 8414) names the jwks_uri.',
+      }),
+    ),
     usernamePrefix: Type.Optional(Type.String()),
     groupsClaim: Type.Optional(NonEmpty),
-    clientIdClaim: Type.Optional(Type.String({ minLength: 1, description: 'A claim (client_id, azp, appid) whose value becomes the MCP client id.' })),
+    clientIdClaim: Type.Optional(
+      Type.String({
+        minLength: 1,
+        description: 'A claim (client_id, azp, appid) whose value becomes the MCP client id.',
+      }),
+    ),
     clockSkew: Type.Optional(Duration),
     jwksRefreshCooldown: Type.Optional(Duration),
   },
@@ -47,7 +67,9 @@ const OidcIssuer = Type.Object(
 
 const ToolMapping = Type.Object(
   {
-    requirements: Type.Optional(Type.Array(Type.Unknown(), { description: 'Same shape as kubernetes-mcp-server RBAC requirements.' })),
+    requirements: Type.Optional(
+      Type.Array(Type.Unknown(), { description: 'Same shape as kubernetes-mcp-server RBAC requirements.' }),
+    ),
     readOnly: Type.Optional(Type.Boolean()),
     destructive: Type.Optional(Type.Boolean()),
   },
@@ -68,9 +90,22 @@ const Server = Type.Object(
         strict,
       ),
     ),
-    http: Type.Optional(Type.Object({ url: Type.String({ pattern: '^https?://' }), headers: Type.Optional(Type.Record(Type.String(), Type.String())) }, strict)),
+    http: Type.Optional(
+      Type.Object(
+        {
+          url: Type.String({ pattern: '^https?://' }),
+          headers: Type.Optional(Type.Record(Type.String(), Type.String())),
+        },
+        strict,
+      ),
+    ),
     toolPrefix: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9._-]+$' })),
-    shared: Type.Optional(Type.Boolean({ description: 'One connection (process) for all sessions: for servers with no per-client state that never ask the client anything.' })),
+    shared: Type.Optional(
+      Type.Boolean({
+        description:
+          'One connection (process) for all sessions: for servers with no per-client state that never ask the client anything.',
+      }),
+    ),
     defaultNamespace: Type.Optional(NonEmpty),
     trustAnnotations: Type.Optional(Type.Boolean()),
     runAs: Type.Optional(
@@ -80,7 +115,11 @@ const Server = Type.Object(
           user: Type.Optional(Type.Object({ name: NonEmpty, groups: Type.Optional(Type.Array(NonEmpty)) }, strict)),
           callerIdentity: Type.Optional(Type.Boolean({ description: "The server forwards the caller's own token." })),
         },
-        { ...strict, description: 'The Kubernetes identity the server acts as, as the access analysis reads it (src/analysis/access/gateway-grants.ts).' },
+        {
+          ...strict,
+          description:
+            'The Kubernetes identity the server acts as, as the access analysis reads it (src/analysis/access/gateway-grants.ts).',
+        },
       ),
     ),
     tools: Type.Optional(Type.Record(Type.String({ minLength: 1 }), ToolMapping)),
@@ -88,7 +127,10 @@ const Server = Type.Object(
   strict,
 );
 
-const KindMapping = Type.Object({ apiVersion: NonEmpty, kind: NonEmpty, resource: NonEmpty, namespaced: Type.Boolean() }, strict);
+const KindMapping = Type.Object(
+  { apiVersion: NonEmpty, kind: NonEmpty, resource: NonEmpty, namespaced: Type.Boolean() },
+  strict,
+);
 
 export const GatewayConfigSchema = Type.Object(
   {
@@ -99,8 +141,17 @@ export const GatewayConfigSchema = Type.Object(
         {
           host: Type.Optional(NonEmpty),
           port: Type.Optional(Type.Integer({ minimum: 0, maximum: 65535 })),
-          allowedHosts: Type.Optional(Type.Array(NonEmpty, { description: 'Host header values (name or name:port; "*" for any). Default: loopback names and auth.resource.' })),
-          allowedOrigins: Type.Optional(Type.Array(NonEmpty, { description: 'Origin header values browsers may send. Default: none (same origin only).' })),
+          allowedHosts: Type.Optional(
+            Type.Array(NonEmpty, {
+              description:
+                'Host header values (name or name:port; "*" for any). Default: loopback names and auth.resource.',
+            }),
+          ),
+          allowedOrigins: Type.Optional(
+            Type.Array(NonEmpty, {
+              description: 'Origin header values browsers may send. Default: none (same origin only).',
+            }),
+          ),
         },
         strict,
       ),
@@ -110,9 +161,13 @@ export const GatewayConfigSchema = Type.Object(
         {
           maxMessageBytes: Type.Optional(Type.Integer({ minimum: 1024 })),
           maxSessions: Type.Optional(Type.Integer({ minimum: 1 })),
-          maxUpstreamProcesses: Type.Optional(Type.Integer({ minimum: 1, description: 'stdio upstream processes, all sessions together.' })),
+          maxUpstreamProcesses: Type.Optional(
+            Type.Integer({ minimum: 1, description: 'stdio upstream processes, all sessions together.' }),
+          ),
           sessionIdleTimeout: Type.Optional(Duration),
-          resumeEvents: Type.Optional(Type.Integer({ minimum: 0, description: 'Messages kept per session for Last-Event-ID resumption.' })),
+          resumeEvents: Type.Optional(
+            Type.Integer({ minimum: 0, description: 'Messages kept per session for Last-Event-ID resumption.' }),
+          ),
           callTimeout: Type.Optional(Duration),
         },
         strict,
@@ -121,7 +176,10 @@ export const GatewayConfigSchema = Type.Object(
     auth: Type.Object(
       {
         resource: Type.Optional(
-          Type.String({ pattern: '^https?://[^\\s#?]+$', description: "This endpoint's canonical URI (RFC 8707, RFC 9728), e.g. https://gateway.example.com/mcp." }),
+          Type.String({
+            pattern: '^https?://[^\\s#?]+$',
+            description: "This endpoint's canonical URI (RFC 8707, RFC 9728), e.g. https://gateway.example.com/mcp.",
+          }),
         ),
         scopesSupported: Type.Optional(Type.Array(NonEmpty)),
         keys: Type.Optional(Type.Array(StaticKey)),
@@ -168,7 +226,13 @@ export interface ToolMappingConfig {
 }
 
 export type UpstreamTransportConfig =
-  | { readonly kind: 'stdio'; readonly command: string; readonly args: readonly string[]; readonly env: Readonly<Record<string, string>>; readonly cwd?: string }
+  | {
+      readonly kind: 'stdio';
+      readonly command: string;
+      readonly args: readonly string[];
+      readonly env: Readonly<Record<string, string>>;
+      readonly cwd?: string;
+    }
   | { readonly kind: 'http'; readonly url: string; readonly headers: Readonly<Record<string, string>> };
 
 export interface UpstreamConfig {
@@ -194,7 +258,12 @@ export interface KindConfig {
 }
 
 export interface GatewayConfig {
-  readonly listen: { readonly host: string; readonly port: number; readonly allowedHosts?: readonly string[]; readonly allowedOrigins: readonly string[] };
+  readonly listen: {
+    readonly host: string;
+    readonly port: number;
+    readonly allowedHosts?: readonly string[];
+    readonly allowedOrigins: readonly string[];
+  };
   readonly limits: {
     readonly maxMessageBytes: number;
     readonly maxSessions: number;
@@ -228,7 +297,9 @@ export function loadGatewayConfig(file: string): GatewayConfig {
   try {
     text = readFileSync(file, 'utf8');
   } catch (e) {
-    throw new GatewayConfigError(file, [{ path: '', message: `cannot read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}` }]);
+    throw new GatewayConfigError(file, [
+      { path: '', message: `cannot read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}` },
+    ]);
   }
   return parseGatewayConfig(text, file, dirname(resolve(file)));
 }
@@ -239,7 +310,10 @@ export function parseGatewayConfig(text: string, source: string, baseDir = proce
   if (doc.errors.length > 0) {
     throw new GatewayConfigError(
       source,
-      doc.errors.map((e) => ({ path: '', message: `${e.linePos?.[0] ? `line ${e.linePos[0].line} column ${e.linePos[0].col}: ` : ''}${e.message.split('\n')[0]}` })),
+      doc.errors.map((e) => ({
+        path: '',
+        message: `${e.linePos?.[0] ? `line ${e.linePos[0].line} column ${e.linePos[0].col}: ` : ''}${e.message.split('\n')[0]}`,
+      })),
     );
   }
   return resolveGatewayConfig(doc.toJS(), source, baseDir);
@@ -261,7 +335,12 @@ export function resolveGatewayConfig(value: unknown, source: string, baseDir = p
         try {
           token = readFileSync(file(k.tokenFile as string), 'utf8').trim();
         } catch (e) {
-          throw new GatewayConfigError(source, [{ path: `auth.keys[${i}].tokenFile`, message: `cannot read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}` }]);
+          throw new GatewayConfigError(source, [
+            {
+              path: `auth.keys[${i}].tokenFile`,
+              message: `cannot read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+            },
+          ]);
         }
       }
       digest = sha256(token);
@@ -269,7 +348,12 @@ export function resolveGatewayConfig(value: unknown, source: string, baseDir = p
     return { clientId: k.clientId, digest, username: k.username ?? `mcp:${k.clientId}`, groups: k.groups ?? [] };
   });
   return {
-    listen: { host: c.listen?.host ?? '127.0.0.1', port: c.listen?.port ?? 8787, allowedHosts: c.listen?.allowedHosts, allowedOrigins: c.listen?.allowedOrigins ?? [] },
+    listen: {
+      host: c.listen?.host ?? '127.0.0.1',
+      port: c.listen?.port ?? 8787,
+      allowedHosts: c.listen?.allowedHosts,
+      allowedOrigins: c.listen?.allowedOrigins ?? [],
+    },
     limits: {
       maxMessageBytes: c.limits?.maxMessageBytes ?? 4 * 1024 * 1024,
       maxSessions: c.limits?.maxSessions ?? 1000,
@@ -301,7 +385,13 @@ export function resolveGatewayConfig(value: unknown, source: string, baseDir = p
       (s): UpstreamConfig => ({
         name: s.name,
         transport: s.stdio
-          ? { kind: 'stdio', command: s.stdio.command, args: s.stdio.args ?? [], env: s.stdio.env ?? {}, cwd: s.stdio.cwd ? file(s.stdio.cwd) : undefined }
+          ? {
+              kind: 'stdio',
+              command: s.stdio.command,
+              args: s.stdio.args ?? [],
+              env: s.stdio.env ?? {},
+              cwd: s.stdio.cwd ? file(s.stdio.cwd) : undefined,
+            }
           : { kind: 'http', url: (s.http as { url: string }).url, headers: s.http?.headers ?? {} },
         toolPrefix: s.toolPrefix,
         shared: s.shared ?? false,
@@ -327,33 +417,57 @@ function sha256(text: string): Buffer {
 function semanticProblems(c: GatewayConfigFile): FieldError[] {
   const out: FieldError[] = [];
   if ((c.auth.keys ?? []).length === 0 && (c.auth.oidc ?? []).length === 0) {
-    out.push({ path: 'auth', message: 'configure at least one of keys, oidc: a gateway that knows no caller refuses everyone' });
+    out.push({
+      path: 'auth',
+      message: 'configure at least one of keys, oidc: a gateway that knows no caller refuses everyone',
+    });
   }
   (c.auth.oidc ?? []).forEach((o, i) => {
-    if (!o.audiences && !c.auth.resource) out.push({ path: `auth.oidc[${i}].audiences`, message: 'give the audiences, or auth.resource (then tokens must be issued for it)' });
+    if (!o.audiences && !c.auth.resource)
+      out.push({
+        path: `auth.oidc[${i}].audiences`,
+        message: 'give the audiences, or auth.resource (then tokens must be issued for it)',
+      });
     if (o.clockSkew && parseDuration(o.clockSkew) > MAX_CLOCK_SKEW_MS)
       out.push({ path: `auth.oidc[${i}].clockSkew`, message: 'at most 5m: a larger skew keeps expired tokens alive' });
-    if (!o.jwksFile && !isSecureOrLoopback(o.issuer)) out.push({ path: `auth.oidc[${i}].issuer`, message: 'metadata is discovered over https only (http for loopback)' });
+    if (!o.jwksFile && !isSecureOrLoopback(o.issuer))
+      out.push({
+        path: `auth.oidc[${i}].issuer`,
+        message: 'metadata is discovered over https only (http for loopback)',
+      });
   });
   const clientIds = new Set<string>();
   (c.auth.keys ?? []).forEach((k, i) => {
     if ([k.token, k.tokenFile, k.sha256].filter((x) => x !== undefined).length !== 1)
       out.push({ path: `auth.keys[${i}]`, message: 'give exactly one of token, tokenFile, sha256' });
-    if (clientIds.has(k.clientId)) out.push({ path: `auth.keys[${i}].clientId`, message: `${k.clientId} is configured twice` });
+    if (clientIds.has(k.clientId))
+      out.push({ path: `auth.keys[${i}].clientId`, message: `${k.clientId} is configured twice` });
     clientIds.add(k.clientId);
   });
   const names = new Set<string>();
   c.servers.forEach((s, i) => {
     if (names.has(s.name)) out.push({ path: `servers[${i}].name`, message: `server ${s.name} is configured twice` });
     names.add(s.name);
-    if ((s.stdio === undefined) === (s.http === undefined)) out.push({ path: `servers[${i}]`, message: 'give exactly one of stdio, http' });
-    if (s.runAs && [s.runAs.serviceAccount, s.runAs.user, s.runAs.callerIdentity || undefined].filter((x) => x !== undefined).length !== 1) {
-      out.push({ path: `servers[${i}].runAs`, message: 'give exactly one of serviceAccount, user, callerIdentity: true' });
+    if ((s.stdio === undefined) === (s.http === undefined))
+      out.push({ path: `servers[${i}]`, message: 'give exactly one of stdio, http' });
+    if (
+      s.runAs &&
+      [s.runAs.serviceAccount, s.runAs.user, s.runAs.callerIdentity || undefined].filter((x) => x !== undefined)
+        .length !== 1
+    ) {
+      out.push({
+        path: `servers[${i}].runAs`,
+        message: 'give exactly one of serviceAccount, user, callerIdentity: true',
+      });
     }
     for (const [tool, m] of Object.entries(s.tools ?? {})) {
-      for (const [j, r] of (m.requirements ?? []).entries()) out.push(...requirementErrors(r, `servers[${i}].tools[${JSON.stringify(tool)}].requirements[${j}]`));
+      for (const [j, r] of (m.requirements ?? []).entries())
+        out.push(...requirementErrors(r, `servers[${i}].tools[${JSON.stringify(tool)}].requirements[${j}]`));
       if (m.readOnly === true && m.destructive === true)
-        out.push({ path: `servers[${i}].tools[${JSON.stringify(tool)}]`, message: 'a tool cannot be both readOnly and destructive' });
+        out.push({
+          path: `servers[${i}].tools[${JSON.stringify(tool)}]`,
+          message: 'a tool cannot be both readOnly and destructive',
+        });
     }
   });
   return out;

@@ -33,7 +33,11 @@ export function createGatewayMetrics(counts: () => GatewayCounts, registry = new
       labelNames: ['cap'] as const,
       registers: [registry],
     }),
-    reaped: new Counter({ name: 'tether_gateway_sessions_reaped_total', help: 'Idle sessions closed by the gateway.', registers: [registry] }),
+    reaped: new Counter({
+      name: 'tether_gateway_sessions_reaped_total',
+      help: 'Idle sessions closed by the gateway.',
+      registers: [registry],
+    }),
     governanceSeconds: new Histogram({
       name: 'tether_gateway_governance_seconds',
       help: 'Time from a tools/call arriving to it going upstream: translation and the decision durably recorded.',

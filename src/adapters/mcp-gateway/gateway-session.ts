@@ -49,7 +49,11 @@ import { UpstreamLink } from './upstream-link.ts';
 /** An upstream that does not complete its handshake by then is reported unavailable; the session opens without it. */
 const CONNECT_TIMEOUT_MS = 30_000;
 
-export const GATEWAY_INFO: Implementation = { name: 'tether-gateway', title: 'Tether MCP governance gateway', version: '0.1.0' };
+export const GATEWAY_INFO: Implementation = {
+  name: 'tether-gateway',
+  title: 'Tether MCP governance gateway',
+  version: '0.1.0',
+};
 
 export interface SessionDeps {
   readonly config: GatewayConfig;
@@ -134,7 +138,10 @@ export class GatewaySession {
           }),
     );
     await Promise.all(links.map((l) => l.client().catch((e: unknown) => deps.log.warn((e as Error).message))));
-    const server = new Server(GATEWAY_INFO, { capabilities: unionCapabilities(links), instructions: joinedInstructions(links) });
+    const server = new Server(GATEWAY_INFO, {
+      capabilities: unionCapabilities(links),
+      instructions: joinedInstructions(links),
+    });
     session = new GatewaySession(deps, caller, links, server);
     const s = session;
     s.#leaveShared = deps.shared?.join({ onSharedNotification: (_name, n) => s.#relaySharedNotification(n) });
@@ -159,20 +166,31 @@ export class GatewaySession {
     const s = this.server;
     s.setRequestHandler(ListToolsRequestSchema, () => this.#listTools());
     s.setRequestHandler(CallToolRequestSchema, (req, extra) =>
-      traceToolCall({ tool: req.params.name, requestId: extra.requestId, sessionId: extra.sessionId, meta: req.params._meta }, () => this.#callTool(req.params, extra)),
+      traceToolCall(
+        { tool: req.params.name, requestId: extra.requestId, sessionId: extra.sessionId, meta: req.params._meta },
+        () => this.#callTool(req.params, extra),
+      ),
     );
     if (this.#links.some((l) => l.capabilities.resources)) {
-      s.setRequestHandler(ListResourcesRequestSchema, (req) => this.#merged('resources/list', 'resources', req.params?.cursor, 'resources'));
-      s.setRequestHandler(ListResourceTemplatesRequestSchema, (req) => this.#merged('resources/templates/list', 'resourceTemplates', req.params?.cursor, 'resources'));
+      s.setRequestHandler(ListResourcesRequestSchema, (req) =>
+        this.#merged('resources/list', 'resources', req.params?.cursor, 'resources'),
+      );
+      s.setRequestHandler(ListResourceTemplatesRequestSchema, (req) =>
+        this.#merged('resources/templates/list', 'resourceTemplates', req.params?.cursor, 'resources'),
+      );
     }
     if (this.#links.some((l) => l.capabilities.prompts)) {
-      s.setRequestHandler(ListPromptsRequestSchema, (req) => this.#merged('prompts/list', 'prompts', req.params?.cursor, 'prompts'));
+      s.setRequestHandler(ListPromptsRequestSchema, (req) =>
+        this.#merged('prompts/list', 'prompts', req.params?.cursor, 'prompts'),
+      );
     }
     if (this.#links.some((l) => l.capabilities.logging)) {
       // Replaces the SDK's own level bookkeeping: each upstream filters its own log messages.
       s.setRequestHandler(SetLevelRequestSchema, async (req) => {
         await Promise.all(
-          this.#links.filter((l) => l.capabilities.logging && l.connected).map((l) => l.request({ method: 'logging/setLevel', params: req.params }, {}).catch(() => undefined)),
+          this.#links
+            .filter((l) => l.capabilities.logging && l.connected)
+            .map((l) => l.request({ method: 'logging/setLevel', params: req.params }, {}).catch(() => undefined)),
         );
         return {};
       });
@@ -198,7 +216,9 @@ export class GatewaySession {
       );
     }
     this.#catalog ??= buildCatalog(
-      this.#links.filter((l) => l.connected || l.tools.length > 0).map((l) => ({ config: l.config, tools: l.tools, tasks: offersToolTasks(l.capabilities) })),
+      this.#links
+        .filter((l) => l.connected || l.tools.length > 0)
+        .map((l) => ({ config: l.config, tools: l.tools, tasks: offersToolTasks(l.capabilities) })),
       (m) => this.#deps.log.warn(m),
     );
     return this.#catalog;
@@ -207,11 +227,20 @@ export class GatewaySession {
   async #listTools(): Promise<Result> {
     const catalog = await this.#ensureCatalog();
     const audience = audienceFor(this.caller.subject, this.#deps.governor.policy);
-    return { tools: catalog.entries.filter((e) => visibleTo(audience, e.effect, e.server, e.upstreamName, this.#deps.kinds)).map((e) => e.listed) };
+    return {
+      tools: catalog.entries
+        .filter((e) => visibleTo(audience, e.effect, e.server, e.upstreamName, this.#deps.kinds))
+        .map((e) => e.listed),
+    };
   }
 
   async #callTool(
-    params: { name: string; arguments?: Record<string, unknown>; _meta?: Record<string, unknown>; task?: Record<string, unknown> },
+    params: {
+      name: string;
+      arguments?: Record<string, unknown>;
+      _meta?: Record<string, unknown>;
+      task?: Record<string, unknown>;
+    },
     extra: Extra,
   ): Promise<CallToolResult> {
     const started = performance.now();
@@ -224,7 +253,8 @@ export class GatewaySession {
     }
     if (!entry) throw new ProtocolError(ErrorCode.InvalidParams, `Unknown tool: ${params.name}`);
     const link = this.#byName.get(entry.server) as UpstreamLink;
-    if (params.task && !offersToolTasks(link.capabilities)) throw new ProtocolError(ErrorCode.InvalidParams, `${params.name} does not run as a task`);
+    if (params.task && !offersToolTasks(link.capabilities))
+      throw new ProtocolError(ErrorCode.InvalidParams, `${params.name} does not run as a task`);
     const governed = await governToolCall(
       {
         caller: this.caller,
@@ -252,7 +282,11 @@ export class GatewaySession {
           method: 'tools/call',
           params: {
             name: entry.upstreamName,
-            arguments: tp.traceparent ? stampAnnotations(governed.args, manifestArguments(entry.effect), { [TRACEPARENT_ANNOTATION]: tp.traceparent }) : governed.args,
+            arguments: tp.traceparent
+              ? stampAnnotations(governed.args, manifestArguments(entry.effect), {
+                  [TRACEPARENT_ANNOTATION]: tp.traceparent,
+                })
+              : governed.args,
             _meta: { ...onwardMeta(params._meta), ...governed.chainMeta, ...tp },
             ...(params.task ? { task: params.task } : {}),
           },
@@ -264,12 +298,21 @@ export class GatewaySession {
         return result;
       }
       const now = performance.now();
-      this.#deps.recorder.record(governed.record, { status: result.isError ? 'tool-error' : 'ok', latencyMs: now - started, upstreamMs: now - upstreamStarted });
+      this.#deps.recorder.record(governed.record, {
+        status: result.isError ? 'tool-error' : 'ok',
+        latencyMs: now - started,
+        upstreamMs: now - upstreamStarted,
+      });
       return withDecisionMeta(result, governed.decided);
     } catch (e) {
       const now = performance.now();
       const status = extra.signal.aborted ? 'cancelled' : 'protocol-error';
-      this.#deps.recorder.record(governed.record, { status, latencyMs: now - started, upstreamMs: now - upstreamStarted, error: (e as Error).message });
+      this.#deps.recorder.record(governed.record, {
+        status,
+        latencyMs: now - started,
+        upstreamMs: now - upstreamStarted,
+        error: (e as Error).message,
+      });
       throw e;
     }
   }
@@ -279,7 +322,11 @@ export class GatewaySession {
    * abort becomes the upstream's notifications/cancelled), progress (relayed under the agent's
    * own token) and the call timeout, reset by progress.
    */
-  async #forward(link: UpstreamLink, extra: Extra, request: { method: string; params: Record<string, unknown> }): Promise<Result> {
+  async #forward(
+    link: UpstreamLink,
+    extra: Extra,
+    request: { method: string; params: Record<string, unknown> },
+  ): Promise<Result> {
     const progressToken = extra._meta?.progressToken;
     // Progress is relayed in order and before the result: the agent's SDK forgets the progress
     // handler once the result is in, so a notification overtaken by the result would be lost.
@@ -288,13 +335,22 @@ export class GatewaySession {
       progressToken === undefined
         ? undefined
         : (p: Progress) => {
-            relayed = relayed.then(() => extra.sendNotification({ method: 'notifications/progress', params: { ...p, progressToken } }).catch(() => undefined));
+            relayed = relayed.then(() =>
+              extra
+                .sendNotification({ method: 'notifications/progress', params: { ...p, progressToken } })
+                .catch(() => undefined),
+            );
           };
     const list = this.#inflight.get(link.name) ?? [];
     list.push(extra.requestId);
     this.#inflight.set(link.name, list);
     try {
-      const result = await link.request(request, { signal: extra.signal, timeout: this.#deps.config.limits.callTimeoutMs, resetTimeoutOnProgress: true, onprogress });
+      const result = await link.request(request, {
+        signal: extra.signal,
+        timeout: this.#deps.config.limits.callTimeoutMs,
+        resetTimeoutOnProgress: true,
+        onprogress,
+      });
       await relayed;
       return result;
     } finally {
@@ -304,20 +360,36 @@ export class GatewaySession {
 
   // ── everything else, relayed ───────────────────────────────────────────────────────────
 
-  async #merged(method: string, listKey: string, cursor: string | undefined, capability: 'resources' | 'prompts'): Promise<Result> {
+  async #merged(
+    method: string,
+    listKey: string,
+    cursor: string | undefined,
+    capability: 'resources' | 'prompts',
+  ): Promise<Result> {
     const sources: PageSource[] = this.#links
       .filter((l) => l.capabilities[capability])
       .map((l) => ({
         name: l.name,
-        page: async (c) => this.#adopt(l, listKey, await l.request({ method, params: c ? { cursor: c } : {} }, { timeout: this.#deps.config.limits.callTimeoutMs })),
+        page: async (c) =>
+          this.#adopt(
+            l,
+            listKey,
+            await l.request(
+              { method, params: c ? { cursor: c } : {} },
+              { timeout: this.#deps.config.limits.callTimeoutMs },
+            ),
+          ),
       }));
-    return mergedPage(sources, listKey, cursor, (name, e) => this.#deps.log.warn(`${method} from upstream ${name} failed: ${(e as Error).message}`));
+    return mergedPage(sources, listKey, cursor, (name, e) =>
+      this.#deps.log.warn(`${method} from upstream ${name} failed: ${(e as Error).message}`),
+    );
   }
 
   /** Notes who owns what a page lists (for routing reads and gets), and gives prompts the server's prefix. */
   #adopt(link: UpstreamLink, listKey: string, page: Result): Result & { nextCursor?: string } {
     const items = ((page as Record<string, unknown>)[listKey] ?? []) as Record<string, unknown>[];
-    if (listKey === 'resources') for (const r of items) if (typeof r.uri === 'string') this.#resourceOwner.set(r.uri, link.name);
+    if (listKey === 'resources')
+      for (const r of items) if (typeof r.uri === 'string') this.#resourceOwner.set(r.uri, link.name);
     if (listKey !== 'prompts') return page;
     const prompts = items.map((p) => {
       if (typeof p.name !== 'string') return p;
@@ -333,7 +405,8 @@ export class GatewaySession {
   /** Requests routed by what they name: a resource URI, a prompt, a completion reference. */
   async #relayToOwner(request: JSONRPCRequest, extra: Extra): Promise<Result> {
     const params = (request.params ?? {}) as Record<string, unknown>;
-    const forward = (link: UpstreamLink, p: Record<string, unknown> = params) => this.#forward(link, extra, { method: request.method, params: p });
+    const forward = (link: UpstreamLink, p: Record<string, unknown> = params) =>
+      this.#forward(link, extra, { method: request.method, params: p });
     switch (request.method) {
       case 'resources/read':
       case 'resources/subscribe':
@@ -347,7 +420,10 @@ export class GatewaySession {
         const ref = (params.ref ?? {}) as { type?: string; name?: string; uri?: string };
         if (ref.type === 'ref/prompt' && typeof ref.name === 'string') {
           const owner = await this.#promptFor(ref.name);
-          return forward(this.#byName.get(owner.server) as UpstreamLink, { ...params, ref: { ...ref, name: owner.name } });
+          return forward(this.#byName.get(owner.server) as UpstreamLink, {
+            ...params,
+            ref: { ...ref, name: owner.name },
+          });
         }
         return this.#toResourceOwner(String(ref.uri), (l) => forward(l), 'completions');
       }
@@ -358,7 +434,8 @@ export class GatewaySession {
   }
 
   async #relayTask(method: string, params: Record<string, unknown>, extra: Extra): Promise<Result> {
-    if (method === 'tasks/list') return this.#tasks.list(this.#links, (l) => this.#forward(l, extra, { method, params: {} }));
+    if (method === 'tasks/list')
+      return this.#tasks.list(this.#links, (l) => this.#forward(l, extra, { method, params: {} }));
     const task = this.#tasks.own(params);
     if (method !== 'tasks/result' || task.recorded) return this.#forward(task.link, extra, { method, params });
     const record = (status: 'ok' | 'tool-error' | 'protocol-error', error?: string) => {
@@ -379,7 +456,9 @@ export class GatewaySession {
   async #promptFor(name: string): Promise<{ server: string; name: string }> {
     if (!this.#promptOwner.has(name)) {
       let cursor: string | undefined;
-      do cursor = ((await this.#merged('prompts/list', 'prompts', cursor, 'prompts')) as { nextCursor?: string }).nextCursor;
+      do
+        cursor = ((await this.#merged('prompts/list', 'prompts', cursor, 'prompts')) as { nextCursor?: string })
+          .nextCursor;
       while (cursor && !this.#promptOwner.has(name));
     }
     const owner = this.#promptOwner.get(name);
@@ -388,7 +467,11 @@ export class GatewaySession {
   }
 
   /** The upstream that listed the URI; otherwise each that serves resources, in order, until one answers. */
-  async #toResourceOwner(uri: string, send: (l: UpstreamLink) => Promise<Result>, capability: 'resources' | 'completions' = 'resources'): Promise<Result> {
+  async #toResourceOwner(
+    uri: string,
+    send: (l: UpstreamLink) => Promise<Result>,
+    capability: 'resources' | 'completions' = 'resources',
+  ): Promise<Result> {
     const owner = this.#resourceOwner.get(uri);
     if (owner) return send(this.#byName.get(owner) as UpstreamLink);
     const candidates = this.#links.filter((l) => l.capabilities[capability]);
@@ -430,7 +513,9 @@ export class GatewaySession {
   #relayNotification(server: string, n: Notification): void {
     if (this.#closed) return;
     const send = (notification: Notification) =>
-      this.server.notification(notification as ServerNotification, { relatedRequestId: this.#relatedRequest(server) }).catch(() => undefined);
+      this.server
+        .notification(notification as ServerNotification, { relatedRequestId: this.#relatedRequest(server) })
+        .catch(() => undefined);
     if (n.method === 'notifications/tools/list_changed') {
       const link = this.#byName.get(server);
       void link
@@ -439,7 +524,9 @@ export class GatewaySession {
           this.#catalog = undefined;
           return send(n);
         })
-        .catch((e: unknown) => this.#deps.log.warn(`could not refresh the tools of ${server}: ${(e as Error).message}`));
+        .catch((e: unknown) =>
+          this.#deps.log.warn(`could not refresh the tools of ${server}: ${(e as Error).message}`),
+        );
       return;
     }
     void send(n);
@@ -449,7 +536,8 @@ export class GatewaySession {
 function unionCapabilities(links: readonly UpstreamLink[]): ServerCapabilities {
   const caps: ServerCapabilities = { tools: { listChanged: true } };
   const any = (f: (c: ServerCapabilities) => unknown) => links.some((l) => f(l.capabilities));
-  if (any((c) => c.resources)) caps.resources = { listChanged: true, ...(any((c) => c.resources?.subscribe) ? { subscribe: true } : {}) };
+  if (any((c) => c.resources))
+    caps.resources = { listChanged: true, ...(any((c) => c.resources?.subscribe) ? { subscribe: true } : {}) };
   if (any((c) => c.prompts)) caps.prompts = { listChanged: true };
   if (any((c) => c.logging)) caps.logging = {};
   if (any((c) => c.completions)) caps.completions = {};

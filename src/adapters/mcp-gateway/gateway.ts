@@ -21,7 +21,13 @@ import { deferUntilInitialize } from './stdio-hello.ts';
 export { exportForAccessAnalysis } from './access-export.ts';
 export type { GatewayGovernor } from './call-governance.ts';
 export type { GatewayLog } from './call-recorder.ts';
-export { type GatewayConfig, GatewayConfigError, loadGatewayConfig, parseGatewayConfig, resolveGatewayConfig } from './config.ts';
+export {
+  type GatewayConfig,
+  GatewayConfigError,
+  loadGatewayConfig,
+  parseGatewayConfig,
+  resolveGatewayConfig,
+} from './config.ts';
 
 export interface GatewayDeps {
   readonly config: GatewayConfig;
@@ -43,13 +49,31 @@ export interface MountedGateway {
 
 const SILENT: GatewayLog = { info: () => undefined, warn: () => undefined, error: () => undefined };
 
-function sessionDeps(deps: GatewayDeps, log: GatewayLog, processes?: ProcessBudget): { sessionDeps: SessionDeps; recorder: CallRecorder } {
+function sessionDeps(
+  deps: GatewayDeps,
+  log: GatewayLog,
+  processes?: ProcessBudget,
+): { sessionDeps: SessionDeps; recorder: CallRecorder } {
   const recorder = new CallRecorder((leaf) => deps.governor.store.append(leaf), log, deps.clock);
-  return { recorder, sessionDeps: { config: deps.config, governor: deps.governor, kinds: new KindResolver(deps.config.kinds), recorder, log, processes } };
+  return {
+    recorder,
+    sessionDeps: {
+      config: deps.config,
+      governor: deps.governor,
+      kinds: new KindResolver(deps.config.kinds),
+      recorder,
+      log,
+      processes,
+    },
+  };
 }
 
 /** Mounts the Streamable HTTP endpoint at `path` (default /mcp). */
-export async function mountGateway(fastify: FastifyInstance, deps: GatewayDeps, opts: { readonly path?: string } = {}): Promise<MountedGateway> {
+export async function mountGateway(
+  fastify: FastifyInstance,
+  deps: GatewayDeps,
+  opts: { readonly path?: string } = {},
+): Promise<MountedGateway> {
   const log = deps.log ?? SILENT;
   const processes = new ProcessBudget(deps.config.limits.maxUpstreamProcesses);
   const { recorder, sessionDeps: base } = sessionDeps(deps, log, processes);
@@ -60,7 +84,10 @@ export async function mountGateway(fastify: FastifyInstance, deps: GatewayDeps, 
     processes,
   });
   let endpoint: HttpEndpoint | undefined;
-  const metrics = createGatewayMetrics(() => ({ sessions: endpoint?.sessionCount ?? 0, upstreamProcesses: processes.used }), deps.registry);
+  const metrics = createGatewayMetrics(
+    () => ({ sessions: endpoint?.sessionCount ?? 0, upstreamProcesses: processes.used }),
+    deps.registry,
+  );
   const sd: SessionDeps = { ...base, shared, metrics };
   endpoint = new HttpEndpoint({
     config: deps.config,
@@ -99,7 +126,10 @@ export interface StdioGateway {
  * One local agent over stdio. Its identity is the bearer token it was started with (the same
  * keys and issuers as HTTP); an unknown token refuses to start.
  */
-export async function serveStdio(deps: GatewayDeps, io: { readonly token: string; readonly stdin?: Readable; readonly stdout?: Writable }): Promise<StdioGateway> {
+export async function serveStdio(
+  deps: GatewayDeps,
+  io: { readonly token: string; readonly stdin?: Readable; readonly stdout?: Writable },
+): Promise<StdioGateway> {
   const log = deps.log ?? SILENT;
   const auth = await new CallerAuthenticator(deps.config.auth).authenticateToken(io.token, (deps.clock ?? Date.now)());
   if (!auth.ok) throw new Error(`the stdio agent's token was refused: ${auth.reason}`);
@@ -117,8 +147,14 @@ export async function serveStdio(deps: GatewayDeps, io: { readonly token: string
     resolveClosed();
   };
   transport.onInitialize(async (init: JSONRPCMessage) => {
-    const params = ((init as { params?: Record<string, unknown> }).params ?? {}) as { capabilities?: Record<string, unknown>; clientInfo?: { name: string; version: string } };
-    session = await GatewaySession.open(sd, auth.caller, { capabilities: params.capabilities ?? {}, clientInfo: params.clientInfo });
+    const params = ((init as { params?: Record<string, unknown> }).params ?? {}) as {
+      capabilities?: Record<string, unknown>;
+      clientInfo?: { name: string; version: string };
+    };
+    session = await GatewaySession.open(sd, auth.caller, {
+      capabilities: params.capabilities ?? {},
+      clientInfo: params.clientInfo,
+    });
     session.label = 'stdio';
     session.server.onclose = () => void close();
     await session.connect(transport);

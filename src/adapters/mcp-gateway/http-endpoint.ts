@@ -49,7 +49,8 @@ declare module 'fastify' {
 class BadJson extends Error {}
 
 function isInitialize(body: unknown): boolean {
-  const one = (m: unknown) => typeof m === 'object' && m !== null && (m as { method?: unknown }).method === 'initialize';
+  const one = (m: unknown) =>
+    typeof m === 'object' && m !== null && (m as { method?: unknown }).method === 'initialize';
   return Array.isArray(body) ? body.some(one) : one(body);
 }
 
@@ -78,15 +79,20 @@ export class HttpEndpoint {
     registerResourceMetadata(fastify, this.#deps.resource);
     await fastify.register(async (app) => {
       app.removeAllContentTypeParsers();
-      app.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit: limits.maxMessageBytes }, (_req, body, done) => {
-        // Arguments are walked recursively (digests, schemas): nesting is bounded like every other Tether body.
-        if (jsonDepth(body as string) > MAX_JSON_DEPTH) return done(new BadJson(`the message nests deeper than ${MAX_JSON_DEPTH} levels`), undefined);
-        try {
-          done(null, JSON.parse(body as string));
-        } catch (e) {
-          done(new BadJson((e as Error).message), undefined);
-        }
-      });
+      app.addContentTypeParser(
+        'application/json',
+        { parseAs: 'string', bodyLimit: limits.maxMessageBytes },
+        (_req, body, done) => {
+          // Arguments are walked recursively (digests, schemas): nesting is bounded like every other Tether body.
+          if (jsonDepth(body as string) > MAX_JSON_DEPTH)
+            return done(new BadJson(`the message nests deeper than ${MAX_JSON_DEPTH} levels`), undefined);
+          try {
+            done(null, JSON.parse(body as string));
+          } catch (e) {
+            done(new BadJson((e as Error).message), undefined);
+          }
+        },
+      );
       app.addContentTypeParser('*', { bodyLimit: limits.maxMessageBytes }, (_req, _payload, done) => {
         const e = new Error('Content-Type must be application/json') as Error & { statusCode: number };
         e.statusCode = 415;
@@ -95,10 +101,21 @@ export class HttpEndpoint {
       app.setErrorHandler((error: Error & { code?: string; statusCode?: number }, _req, reply) => {
         if (error instanceof BadJson) return fail(reply, 400, ErrorCode.ParseError, `Parse error: ${error.message}`);
         if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE')
-          return fail(reply, 413, GATEWAY_ERRORS.tooLarge, `message larger than the gateway's limit of ${limits.maxMessageBytes} bytes`);
-        if (error.statusCode === 415 || error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return fail(reply, 415, ErrorCode.InvalidRequest, 'Content-Type must be application/json');
+          return fail(
+            reply,
+            413,
+            GATEWAY_ERRORS.tooLarge,
+            `message larger than the gateway's limit of ${limits.maxMessageBytes} bytes`,
+          );
+        if (error.statusCode === 415 || error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE')
+          return fail(reply, 415, ErrorCode.InvalidRequest, 'Content-Type must be application/json');
         this.#deps.log.error(`gateway request failed: ${error.message}`);
-        return fail(reply, error.statusCode && error.statusCode >= 400 ? error.statusCode : 500, ErrorCode.InternalError, 'internal error');
+        return fail(
+          reply,
+          error.statusCode && error.statusCode >= 400 ? error.statusCode : 500,
+          ErrorCode.InternalError,
+          'internal error',
+        );
       });
       app.addHook('onRequest', async (req, reply) => {
         const origin = req.headers.origin;
@@ -106,7 +123,8 @@ export class HttpEndpoint {
         if (!verdict.ok) return fail(reply, 403, GATEWAY_ERRORS.forbidden, `Forbidden: ${verdict.reason}`);
         const auth = await this.#deps.authenticator.authenticate(req.headers.authorization, this.#deps.clock());
         if (!auth.ok) {
-          if (auth.problem === 'unavailable') return fail(reply.header('retry-after', '10'), 503, GATEWAY_ERRORS.upstreamUnavailable, auth.reason);
+          if (auth.problem === 'unavailable')
+            return fail(reply.header('retry-after', '10'), 503, GATEWAY_ERRORS.upstreamUnavailable, auth.reason);
           reply.header('www-authenticate', bearerChallenge(auth, this.#deps.resource));
           return fail(reply, 401, GATEWAY_ERRORS.unauthorized, `Unauthorized: ${auth.reason}`);
         }
@@ -151,11 +169,18 @@ export class HttpEndpoint {
     const limits = this.#deps.config.limits;
     if (this.#sessions.size + this.#opening >= limits.maxSessions) {
       this.#deps.metrics.refused.inc({ cap: 'sessions' });
-      return fail(reply, 503, GATEWAY_ERRORS.overloaded, `the gateway holds its limit of ${limits.maxSessions} sessions (limits.maxSessions); retry later`);
+      return fail(
+        reply,
+        503,
+        GATEWAY_ERRORS.overloaded,
+        `the gateway holds its limit of ${limits.maxSessions} sessions (limits.maxSessions); retry later`,
+      );
     }
     this.#opening++;
     try {
-      const session = await GatewaySession.open(this.#deps.sessionDeps, req.tetherCaller as Caller, { capabilities: {} });
+      const session = await GatewaySession.open(this.#deps.sessionDeps, req.tetherCaller as Caller, {
+        capabilities: {},
+      });
       session.label = `stateless-${randomUUID()}`;
       const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true });
       await session.connect(transport);
@@ -170,10 +195,12 @@ export class HttpEndpoint {
 
   async #existing(req: FastifyRequest, reply: FastifyReply): Promise<unknown> {
     const id = req.headers[SESSION_HEADER];
-    if (typeof id !== 'string') return fail(reply, 400, ErrorCode.ConnectionClosed, 'Bad Request: mcp-session-id header is required');
+    if (typeof id !== 'string')
+      return fail(reply, 400, ErrorCode.ConnectionClosed, 'Bad Request: mcp-session-id header is required');
     const live = this.#sessions.get(id);
     // A session id that is not the caller's is answered like one that does not exist.
-    if (!live || live.session.caller.principal !== req.tetherCaller?.principal) return fail(reply, 404, GATEWAY_ERRORS.sessionNotFound, 'Session not found');
+    if (!live || live.session.caller.principal !== req.tetherCaller?.principal)
+      return fail(reply, 404, GATEWAY_ERRORS.sessionNotFound, 'Session not found');
     live.lastActivity = this.#deps.clock();
     reply.hijack();
     await live.transport.handleRequest(req.raw, reply.raw, req.body);
@@ -184,7 +211,12 @@ export class HttpEndpoint {
     const limits = this.#deps.config.limits;
     if (this.#sessions.size + this.#opening >= limits.maxSessions) {
       this.#deps.metrics.refused.inc({ cap: 'sessions' });
-      return fail(reply, 503, GATEWAY_ERRORS.overloaded, `the gateway holds its limit of ${limits.maxSessions} sessions (limits.maxSessions); retry later`);
+      return fail(
+        reply,
+        503,
+        GATEWAY_ERRORS.overloaded,
+        `the gateway holds its limit of ${limits.maxSessions} sessions (limits.maxSessions); retry later`,
+      );
     }
     // Shared upstreams hold one process for everyone; each session starts its own of the others.
     const stdio = this.#deps.config.servers.filter((s) => s.transport.kind === 'stdio' && !s.shared).length;
@@ -202,7 +234,10 @@ export class HttpEndpoint {
     this.#opening++;
     let session: GatewaySession;
     try {
-      session = await GatewaySession.open(this.#deps.sessionDeps, caller, { capabilities: params.capabilities ?? {}, clientInfo: params.clientInfo });
+      session = await GatewaySession.open(this.#deps.sessionDeps, caller, {
+        capabilities: params.capabilities ?? {},
+        clientInfo: params.clientInfo,
+      });
     } finally {
       this.#opening--;
     }

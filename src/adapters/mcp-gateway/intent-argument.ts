@@ -16,8 +16,14 @@ const INTENT_PROPERTY = {
 /** The tool's input schema with an optional `intent` property, unless the tool already has an argument of that name. */
 export function withIntentProperty(inputSchema: unknown): { schema: unknown; added: boolean } {
   if (declaresIntentArgument(inputSchema)) return { schema: inputSchema, added: false };
-  const s = (typeof inputSchema === 'object' && inputSchema !== null ? inputSchema : { type: 'object' }) as Record<string, unknown>;
-  const properties = (typeof s.properties === 'object' && s.properties !== null ? s.properties : {}) as Record<string, unknown>;
+  const s = (typeof inputSchema === 'object' && inputSchema !== null ? inputSchema : { type: 'object' }) as Record<
+    string,
+    unknown
+  >;
+  const properties = (typeof s.properties === 'object' && s.properties !== null ? s.properties : {}) as Record<
+    string,
+    unknown
+  >;
   return { schema: { ...s, properties: { ...properties, [INTENT_ARGUMENT]: INTENT_PROPERTY } }, added: true };
 }
 
@@ -36,7 +42,11 @@ export function declaresIntentArgument(inputSchema: unknown): boolean {
  * `_meta` wins over the argument. The argument is Tether's (and stripped) unless the upstream tool
  * declares an `intent` argument of its own, which then passes through untouched.
  */
-export function takeIntent(args: Readonly<Record<string, unknown>>, meta: Readonly<Record<string, unknown>> | undefined, upstreamOwnsArgument: boolean): TakenIntent {
+export function takeIntent(
+  args: Readonly<Record<string, unknown>>,
+  meta: Readonly<Record<string, unknown>> | undefined,
+  upstreamOwnsArgument: boolean,
+): TakenIntent {
   let rest: Record<string, unknown> = args as Record<string, unknown>;
   let fromArgument: unknown;
   if (!upstreamOwnsArgument && INTENT_ARGUMENT in args) {
@@ -46,6 +56,8 @@ export function takeIntent(args: Readonly<Record<string, unknown>>, meta: Readon
   }
   const fromMeta = meta?.[INTENT_KEY];
   const intent =
-    fromMeta !== undefined && fromMeta !== null && fromMeta !== '' ? parseIntent(fromMeta, `_meta["${INTENT_KEY}"]`) : parseIntent(fromArgument, `arguments.${INTENT_ARGUMENT}`);
+    fromMeta !== undefined && fromMeta !== null && fromMeta !== ''
+      ? parseIntent(fromMeta, `_meta["${INTENT_KEY}"]`)
+      : parseIntent(fromArgument, `arguments.${INTENT_ARGUMENT}`);
   return { intent, args: rest };
 }

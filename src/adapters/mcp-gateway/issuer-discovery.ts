@@ -23,18 +23,27 @@ export function metadataUrls(issuer: string): URL[] {
   const path = u.pathname.replace(/\/+$/, '');
   const at = (p: string) => new URL(p, u.origin);
   if (path === '') return [at('/.well-known/oauth-authorization-server'), at('/.well-known/openid-configuration')];
-  return [at(`/.well-known/oauth-authorization-server${path}`), at(`/.well-known/openid-configuration${path}`), at(`${path}/.well-known/openid-configuration`)];
+  return [
+    at(`/.well-known/oauth-authorization-server${path}`),
+    at(`/.well-known/openid-configuration${path}`),
+    at(`${path}/.well-known/openid-configuration`),
+  ];
 }
 
 async function fetchJson(url: URL): Promise<unknown | undefined> {
-  const res = await fetch(url, { redirect: 'error', signal: AbortSignal.timeout(FETCH_TIMEOUT_MS), headers: { accept: 'application/json' } });
+  const res = await fetch(url, {
+    redirect: 'error',
+    signal: AbortSignal.timeout(FETCH_TIMEOUT_MS),
+    headers: { accept: 'application/json' },
+  });
   if (res.status === 404) {
     await res.body?.cancel();
     return undefined;
   }
   if (!res.ok) throw new IssuerUnavailable(`${url.href} answered HTTP ${res.status}`);
   const text = await res.text();
-  if (text.length > MAX_METADATA_BYTES) throw new IssuerUnavailable(`${url.href}: metadata larger than ${MAX_METADATA_BYTES} bytes`);
+  if (text.length > MAX_METADATA_BYTES)
+    throw new IssuerUnavailable(`${url.href}: metadata larger than ${MAX_METADATA_BYTES} bytes`);
   return JSON.parse(text);
 }
 
@@ -52,10 +61,12 @@ export async function discoverIssuer(issuer: string): Promise<IssuerMetadata> {
       continue;
     }
     const m = doc as Partial<IssuerMetadata>;
-    if (m.issuer !== issuer) throw new IssuerUnavailable(`${url.href} names issuer ${JSON.stringify(m.issuer)}, not ${issuer}`);
+    if (m.issuer !== issuer)
+      throw new IssuerUnavailable(`${url.href} names issuer ${JSON.stringify(m.issuer)}, not ${issuer}`);
     if (typeof m.jwks_uri !== 'string') throw new IssuerUnavailable(`${url.href} names no jwks_uri`);
     const jwks = new URL(m.jwks_uri);
-    if (jwks.protocol !== 'https:' && jwks.protocol !== new URL(issuer).protocol) throw new IssuerUnavailable(`${url.href}: jwks_uri must use https`);
+    if (jwks.protocol !== 'https:' && jwks.protocol !== new URL(issuer).protocol)
+      throw new IssuerUnavailable(`${url.href}: jwks_uri must use https`);
     return m as IssuerMetadata;
   }
   throw new IssuerUnavailable(`no authorization server metadata for ${issuer} (tried ${tried.join(', ')})`);

@@ -14,7 +14,9 @@ export interface ResolvedKind {
 
 export function splitApiVersion(apiVersion: string): { group: string; version: string } {
   const slash = apiVersion.indexOf('/');
-  return slash < 0 ? { group: '', version: apiVersion } : { group: apiVersion.slice(0, slash), version: apiVersion.slice(slash + 1) };
+  return slash < 0
+    ? { group: '', version: apiVersion }
+    : { group: apiVersion.slice(0, slash), version: apiVersion.slice(slash + 1) };
 }
 
 /** The plural Kubernetes itself guesses for a kind it has not discovered. */
@@ -43,7 +45,8 @@ export class KindResolver {
 
   /** Whether a resource named directly (not by kind) is namespaced, as far as the gateway knows. */
   namespaced(group: string, resource: string): boolean {
-    for (const k of this.#configured.values()) if (k.resource === resource && splitApiVersion(k.apiVersion).group === group) return k.namespaced;
+    for (const k of this.#configured.values())
+      if (k.resource === resource && splitApiVersion(k.apiVersion).group === group) return k.namespaced;
     return !isKnownClusterScoped(group, resource);
   }
 }

@@ -14,7 +14,8 @@ export function readManifest(raw: unknown, where: string): ManifestObject[] {
   const docs: unknown[] = [];
   if (typeof raw === 'string') {
     for (const d of parseAllDocuments(raw)) {
-      if (d.errors.length > 0) throw new DecodeError(where, `not valid YAML or JSON: ${d.errors[0]?.message.split('\n')[0]}`);
+      if (d.errors.length > 0)
+        throw new DecodeError(where, `not valid YAML or JSON: ${d.errors[0]?.message.split('\n')[0]}`);
       const v: unknown = d.toJS();
       if (v !== null && v !== undefined) docs.push(v);
     }
@@ -26,9 +27,11 @@ export function readManifest(raw: unknown, where: string): ManifestObject[] {
 }
 
 function collect(value: unknown, where: string, out: ManifestObject[]): void {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new DecodeError(where, 'each document must be a Kubernetes object');
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    throw new DecodeError(where, 'each document must be a Kubernetes object');
   const o = value as Record<string, unknown>;
-  if (typeof o.apiVersion !== 'string' || o.apiVersion === '') throw new DecodeError(`${where}.apiVersion`, 'is required');
+  if (typeof o.apiVersion !== 'string' || o.apiVersion === '')
+    throw new DecodeError(`${where}.apiVersion`, 'is required');
   if (typeof o.kind !== 'string' || o.kind === '') throw new DecodeError(`${where}.kind`, 'is required');
   if (o.kind.endsWith('List') && Array.isArray(o.items)) {
     for (const [i, item] of o.items.entries()) collect(item, `${where}.items[${i}]`, out);

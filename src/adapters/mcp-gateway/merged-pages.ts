@@ -45,8 +45,15 @@ export async function mergedPage(
       onSkipped(source.name, e);
       continue;
     }
-    const next = page.nextCursor ? { s: source.name, c: page.nextCursor } : sources[i + 1] ? { s: sources[i + 1]?.name as string } : undefined;
-    return { [listKey]: (page as Record<string, unknown>)[listKey] ?? [], ...(next ? { nextCursor: encodeCursor(next) } : {}) };
+    const next = page.nextCursor
+      ? { s: source.name, c: page.nextCursor }
+      : sources[i + 1]
+        ? { s: sources[i + 1]?.name as string }
+        : undefined;
+    return {
+      [listKey]: (page as Record<string, unknown>)[listKey] ?? [],
+      ...(next ? { nextCursor: encodeCursor(next) } : {}),
+    };
   }
   return { [listKey]: [] };
 }

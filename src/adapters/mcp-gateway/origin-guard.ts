@@ -19,8 +19,13 @@ export class OriginGuard {
 
   constructor(config: Pick<GatewayConfig, 'listen' | 'auth'>) {
     const resourceHost = config.auth.resource ? [new URL(config.auth.resource).host] : [];
-    const listenHost = LOOPBACK.includes(config.listen.host) || config.listen.host === '0.0.0.0' || config.listen.host === '::' ? [] : [config.listen.host];
-    this.#hosts = (config.listen.allowedHosts ?? [...LOOPBACK, ...resourceHost, ...listenHost]).map((h) => h.toLowerCase());
+    const listenHost =
+      LOOPBACK.includes(config.listen.host) || config.listen.host === '0.0.0.0' || config.listen.host === '::'
+        ? []
+        : [config.listen.host];
+    this.#hosts = (config.listen.allowedHosts ?? [...LOOPBACK, ...resourceHost, ...listenHost]).map((h) =>
+      h.toLowerCase(),
+    );
     this.#origins = new Set(config.listen.allowedOrigins.map((o) => o.toLowerCase().replace(/\/+$/, '')));
   }
 
@@ -31,7 +36,8 @@ export class OriginGuard {
   }
 
   check(host: string | undefined, origin: string | undefined): GuardVerdict {
-    if (host === undefined || !this.#hostAllowed(host)) return { ok: false, reason: `Host ${JSON.stringify(host ?? '')} is not allowed (listen.allowedHosts)` };
+    if (host === undefined || !this.#hostAllowed(host))
+      return { ok: false, reason: `Host ${JSON.stringify(host ?? '')} is not allowed (listen.allowedHosts)` };
     if (origin === undefined) return { ok: true };
     const o = origin.toLowerCase().replace(/\/+$/, '');
     if (this.#origins.has(o)) return { ok: true };
@@ -39,6 +45,8 @@ export class OriginGuard {
     try {
       sameOrigin = new URL(o).host === host.toLowerCase();
     } catch {}
-    return sameOrigin ? { ok: true } : { ok: false, reason: `Origin ${JSON.stringify(origin)} is not allowed (listen.allowedOrigins)` };
+    return sameOrigin
+      ? { ok: true }
+      : { ok: false, reason: `Origin ${JSON.stringify(origin)} is not allowed (listen.allowedOrigins)` };
   }
 }

@@ -36,8 +36,12 @@ export function fromUpstream(server: string, e: unknown): ProtocolError {
   if (e instanceof McpError) {
     const message = e.message.replace(SDK_PREFIX, '');
     if (e.code === ErrorCode.ConnectionClosed)
-      return new ProtocolError(e.code, `upstream ${server}: ${message === 'Connection closed' ? 'the connection closed before it answered' : message}`);
-    if (e.code === ErrorCode.RequestTimeout) return new ProtocolError(e.code, `upstream ${server} did not answer in time`, e.data);
+      return new ProtocolError(
+        e.code,
+        `upstream ${server}: ${message === 'Connection closed' ? 'the connection closed before it answered' : message}`,
+      );
+    if (e.code === ErrorCode.RequestTimeout)
+      return new ProtocolError(e.code, `upstream ${server} did not answer in time`, e.data);
     return new ProtocolError(e.code, message, e.data);
   }
   if (e instanceof ProtocolError) return e;

@@ -17,14 +17,31 @@ export const RequirementSchema = Type.Object(
     verbs: Type.Array(NonEmpty, { minItems: 1 }),
     target: Type.Object(
       {
-        resource: Type.Optional(Type.Object({ apiGroup: Type.Optional(Type.String()), resource: NonEmpty, subresource: Type.Optional(NonEmpty) }, strict)),
-        gvk: Type.Optional(Type.Object({ apiVersionArgument: NonEmpty, kindArgument: NonEmpty, subresource: Type.Optional(NonEmpty) }, strict)),
+        resource: Type.Optional(
+          Type.Object(
+            { apiGroup: Type.Optional(Type.String()), resource: NonEmpty, subresource: Type.Optional(NonEmpty) },
+            strict,
+          ),
+        ),
+        gvk: Type.Optional(
+          Type.Object(
+            { apiVersionArgument: NonEmpty, kindArgument: NonEmpty, subresource: Type.Optional(NonEmpty) },
+            strict,
+          ),
+        ),
         manifest: Type.Optional(ArgumentRef),
       },
       strict,
     ),
-    namespace: Type.Optional(Type.Object({ name: Type.Optional(NonEmpty), argument: Type.Optional(NonEmpty), all: Type.Optional(Type.Boolean()) }, strict)),
-    resourceName: Type.Optional(Type.Object({ name: Type.Optional(NonEmpty), argument: Type.Optional(NonEmpty) }, strict)),
+    namespace: Type.Optional(
+      Type.Object(
+        { name: Type.Optional(NonEmpty), argument: Type.Optional(NonEmpty), all: Type.Optional(Type.Boolean()) },
+        strict,
+      ),
+    ),
+    resourceName: Type.Optional(
+      Type.Object({ name: Type.Optional(NonEmpty), argument: Type.Optional(NonEmpty) }, strict),
+    ),
   },
   strict,
 );
@@ -47,7 +64,8 @@ export type RbacDeclaration =
   | { readonly kind: 'unbounded'; readonly reason?: string };
 
 const exactlyOne = (o: object, keys: readonly string[]) =>
-  keys.filter((k) => (o as Record<string, unknown>)[k] !== undefined && (o as Record<string, unknown>)[k] !== false).length === 1;
+  keys.filter((k) => (o as Record<string, unknown>)[k] !== undefined && (o as Record<string, unknown>)[k] !== false)
+    .length === 1;
 
 /** Field errors for one requirement: the schema, then the "exactly one of" rules the schema cannot say well. */
 export function requirementErrors(value: unknown, path: string): FieldError[] {
@@ -55,9 +73,12 @@ export function requirementErrors(value: unknown, path: string): FieldError[] {
   if (errors.length > 0) return errors;
   const r = value as Requirement;
   const out: FieldError[] = [];
-  if (!exactlyOne(r.target, ['resource', 'gvk', 'manifest'])) out.push({ path: `${path}.target`, message: 'give exactly one of resource, gvk, manifest' });
-  if (r.namespace && !exactlyOne(r.namespace, ['name', 'argument', 'all'])) out.push({ path: `${path}.namespace`, message: 'give exactly one of name, argument, all: true' });
-  if (r.resourceName && !exactlyOne(r.resourceName, ['name', 'argument'])) out.push({ path: `${path}.resourceName`, message: 'give exactly one of name, argument' });
+  if (!exactlyOne(r.target, ['resource', 'gvk', 'manifest']))
+    out.push({ path: `${path}.target`, message: 'give exactly one of resource, gvk, manifest' });
+  if (r.namespace && !exactlyOne(r.namespace, ['name', 'argument', 'all']))
+    out.push({ path: `${path}.namespace`, message: 'give exactly one of name, argument, all: true' });
+  if (r.resourceName && !exactlyOne(r.resourceName, ['name', 'argument']))
+    out.push({ path: `${path}.resourceName`, message: 'give exactly one of name, argument' });
   return out;
 }
 
@@ -71,8 +92,10 @@ export function readRbacMetadata(meta: unknown): { declaration?: RbacDeclaration
   const errors = validate(MetadataSchema, raw);
   if (errors.length > 0) return { problem: errors.map((e) => `${e.path || '(root)'}: ${e.message}`).join('; ') };
   const m = raw as Static<typeof MetadataSchema>;
-  if (m.version !== SUPPORTED_VERSION) return { problem: `unsupported version ${JSON.stringify(m.version)} (this gateway reads ${SUPPORTED_VERSION})` };
-  if (!exactlyOne(m, ['none', 'bounded', 'unbounded'])) return { problem: 'give exactly one of none, bounded, unbounded' };
+  if (m.version !== SUPPORTED_VERSION)
+    return { problem: `unsupported version ${JSON.stringify(m.version)} (this gateway reads ${SUPPORTED_VERSION})` };
+  if (!exactlyOne(m, ['none', 'bounded', 'unbounded']))
+    return { problem: 'give exactly one of none, bounded, unbounded' };
   if (m.none) return { declaration: { kind: 'none', reason: m.none.reason } };
   if (m.unbounded) return { declaration: { kind: 'unbounded', reason: m.unbounded.reason } };
   const requirements = m.bounded?.requirements ?? [];

@@ -30,9 +30,17 @@ function decisionMeta(outcome: string, decided: readonly DecidedAction[]): Recor
 
 export function refusedResult(tool: string, decided: readonly DecidedAction[], notDecided: number): CallToolResult {
   const refusals = decided.filter((d) => d.decision.outcome === 'deny');
-  const lines = [`Tether refused this call to ${tool}; nothing was sent to the tool.`, ...refusals.flatMap((d) => d.decision.reasons.map(bullet))];
-  if (notDecided > 0) lines.push(`(${notDecided} further operation(s) of this call were not decided once one was refused.)`);
-  return { isError: true, content: [{ type: 'text', text: lines.join('\n') }], _meta: { [DECISION_META_KEY]: decisionMeta('deny', decided) } };
+  const lines = [
+    `Tether refused this call to ${tool}; nothing was sent to the tool.`,
+    ...refusals.flatMap((d) => d.decision.reasons.map(bullet)),
+  ];
+  if (notDecided > 0)
+    lines.push(`(${notDecided} further operation(s) of this call were not decided once one was refused.)`);
+  return {
+    isError: true,
+    content: [{ type: 'text', text: lines.join('\n') }],
+    _meta: { [DECISION_META_KEY]: decisionMeta('deny', decided) },
+  };
 }
 
 export function pendingResult(tool: string, decided: readonly DecidedAction[]): CallToolResult {
@@ -44,10 +52,14 @@ export function pendingResult(tool: string, decided: readonly DecidedAction[]): 
     const ask = d.decision.approval;
     lines.push(`- approval ${d.approvalId ?? '(not opened)'}: ${ask.summary}`);
     lines.push(...d.decision.reasons.map((r) => `  ${bullet(r)}`));
-    lines.push(`  approvers: ${ask.approvers.join(', ') || 'none configured'}${ask.minApprovals > 1 ? ` (${ask.minApprovals} needed)` : ''}`);
+    lines.push(
+      `  approvers: ${ask.approvers.join(', ') || 'none configured'}${ask.minApprovals > 1 ? ` (${ask.minApprovals} needed)` : ''}`,
+    );
   }
   const carrier = JSON.stringify({ [APPROVAL_KEY]: ids.length === 1 ? ids[0] : ids });
-  lines.push(`Once approved, retry exactly this call (same tool, same arguments) with _meta ${carrier}. An approval covers only that exact call.`);
+  lines.push(
+    `Once approved, retry exactly this call (same tool, same arguments) with _meta ${carrier}. An approval covers only that exact call.`,
+  );
   return {
     isError: true,
     content: [{ type: 'text', text: lines.join('\n') }],
@@ -59,17 +71,31 @@ export function pendingResult(tool: string, decided: readonly DecidedAction[]): 
 export function invalidCallResult(tool: string, problem: string): CallToolResult {
   return {
     isError: true,
-    content: [{ type: 'text', text: `Tether could not tell what this call to ${tool} would do, so it was not sent: ${problem}` }],
+    content: [
+      {
+        type: 'text',
+        text: `Tether could not tell what this call to ${tool} would do, so it was not sent: ${problem}`,
+      },
+    ],
     _meta: { [DECISION_META_KEY]: { outcome: 'invalid', problem } },
   };
 }
 
 /** Allowed calls keep the upstream's result; audit-mode and intent warnings ride along in _meta. */
-export function withDecisionMeta<T extends { _meta?: Record<string, unknown> }>(result: T, decided: readonly DecidedAction[]): T {
+export function withDecisionMeta<T extends { _meta?: Record<string, unknown> }>(
+  result: T,
+  decided: readonly DecidedAction[],
+): T {
   const warnings = decided.flatMap((d) => d.decision.warnings);
   if (warnings.length === 0) return result;
   return {
     ...result,
-    _meta: { ...(result._meta ?? {}), [DECISION_META_KEY]: { ...decisionMeta('allow', decided), warnings: warnings.map((w) => ({ rule: w.rule, message: w.message })) } },
+    _meta: {
+      ...(result._meta ?? {}),
+      [DECISION_META_KEY]: {
+        ...decisionMeta('allow', decided),
+        warnings: warnings.map((w) => ({ rule: w.rule, message: w.message })),
+      },
+    },
   };
 }

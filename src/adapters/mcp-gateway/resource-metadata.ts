@@ -33,12 +33,17 @@ export function registerResourceMetadata(fastify: FastifyInstance, resource: Pro
   if (!resource) return;
   for (const path of resource.paths) {
     if (fastify.hasRoute({ method: 'GET', url: path })) continue;
-    fastify.get(path, async (_req, reply) => reply.header('cache-control', 'max-age=300').type('application/json').send(resource.document));
+    fastify.get(path, async (_req, reply) =>
+      reply.header('cache-control', 'max-age=300').type('application/json').send(resource.document),
+    );
   }
 }
 
 /** RFC 6750 §3 challenge: no error code when no token came, invalid_token when one was refused. */
-export function bearerChallenge(auth: Extract<Authentication, { ok: false }>, resource: ProtectedResource | undefined): string {
+export function bearerChallenge(
+  auth: Extract<Authentication, { ok: false }>,
+  resource: ProtectedResource | undefined,
+): string {
   const params = ['realm="tether-gateway"'];
   if (resource) params.push(`resource_metadata="${resource.metadataUrl}"`);
   if (auth.problem !== 'missing') {

@@ -49,12 +49,16 @@ export class SessionEventStore implements EventStore {
     return this.#byId.get(eventId)?.streamId;
   }
 
-  async replayEventsAfter(lastEventId: string, { send }: { send: (eventId: string, message: JSONRPCMessage) => Promise<void> }): Promise<string> {
+  async replayEventsAfter(
+    lastEventId: string,
+    { send }: { send: (eventId: string, message: JSONRPCMessage) => Promise<void> },
+  ): Promise<string> {
     const last = this.#byId.get(lastEventId);
     if (!last) throw new Error(`event ${lastEventId} is no longer kept`);
     for (const e of this.#events) {
       // Priming events ({}) carry no message: they only hand the client a cursor.
-      if (Number(e.id) > Number(last.id) && e.streamId === last.streamId && Object.keys(e.message).length > 0) await send(e.id, e.message);
+      if (Number(e.id) > Number(last.id) && e.streamId === last.streamId && Object.keys(e.message).length > 0)
+        await send(e.id, e.message);
     }
     return last.streamId;
   }

@@ -42,7 +42,10 @@ export class SharedUpstreams {
         processes: this.#opts.processes,
         events: {
           onRequest: async (request) => {
-            throw new ProtocolError(ErrorCode.MethodNotFound, `${request.method}: a shared upstream cannot ask an agent (configure the server without shared: true)`);
+            throw new ProtocolError(
+              ErrorCode.MethodNotFound,
+              `${request.method}: a shared upstream cannot ask an agent (configure the server without shared: true)`,
+            );
           },
           onNotification: (n) => {
             const tell = () => {
@@ -52,7 +55,9 @@ export class SharedUpstreams {
             link
               ?.refreshTools()
               .then(tell)
-              .catch((e: unknown) => this.#opts.log(`could not refresh the tools of ${config.name}: ${(e as Error).message}`));
+              .catch((e: unknown) =>
+                this.#opts.log(`could not refresh the tools of ${config.name}: ${(e as Error).message}`),
+              );
           },
           onClosed: () => undefined,
         },

@@ -38,7 +38,8 @@ export function deferUntilInitialize(inner: Transport): DeferredTransport {
     if (state === 'opening') return void held.push(message);
     const m = message as { id?: string | number; method?: string };
     if (m.method !== 'initialize') {
-      if (m.id !== undefined && m.method !== undefined) void inner.send(jsonRpcErrorBody(ErrorCode.InvalidRequest, 'send initialize first', m.id) as JSONRPCMessage);
+      if (m.id !== undefined && m.method !== undefined)
+        void inner.send(jsonRpcErrorBody(ErrorCode.InvalidRequest, 'send initialize first', m.id) as JSONRPCMessage);
       return;
     }
     state = 'opening';
@@ -46,7 +47,13 @@ export function deferUntilInitialize(inner: Transport): DeferredTransport {
     (hook as (m: JSONRPCMessage) => Promise<void>)(message).then(release, (e: unknown) => {
       state = 'waiting';
       held.length = 0;
-      void inner.send(jsonRpcErrorBody(ErrorCode.InternalError, `the gateway could not open the session: ${(e as Error).message}`, m.id ?? null) as JSONRPCMessage);
+      void inner.send(
+        jsonRpcErrorBody(
+          ErrorCode.InternalError,
+          `the gateway could not open the session: ${(e as Error).message}`,
+          m.id ?? null,
+        ) as JSONRPCMessage,
+      );
     });
   };
   inner.onclose = () => wrapper.onclose?.();

@@ -3,7 +3,12 @@
 // it goes out; a refusal or a pending approval is answered as an error, since it creates no task);
 // afterwards the agent may only get, await, cancel and list the tasks it created itself, routed to
 // the upstream that holds each. The task's result is recorded when the agent fetches it.
-import { type CallToolResult, ErrorCode, type Result, type ServerCapabilities } from '@modelcontextprotocol/sdk/types.js';
+import {
+  type CallToolResult,
+  ErrorCode,
+  type Result,
+  type ServerCapabilities,
+} from '@modelcontextprotocol/sdk/types.js';
 import type { CallRecord } from './tool-call-record.ts';
 import { ProtocolError } from './protocol-errors.ts';
 import type { UpstreamLink } from './upstream-link.ts';
@@ -23,7 +28,10 @@ const MAX_TASKS_PER_SESSION = 1_000;
 export const TASK_METHODS = new Set(['tasks/get', 'tasks/result', 'tasks/cancel', 'tasks/list']);
 
 export function offersToolTasks(capabilities: ServerCapabilities): boolean {
-  return (capabilities as { tasks?: { requests?: { tools?: { call?: unknown } } } }).tasks?.requests?.tools?.call !== undefined;
+  return (
+    (capabilities as { tasks?: { requests?: { tools?: { call?: unknown } } } }).tasks?.requests?.tools?.call !==
+    undefined
+  );
 }
 
 /** What the gateway offers agents when some upstream runs tool calls as tasks. */
@@ -40,7 +48,11 @@ export class TaskRelay {
 
   created(result: Result, link: UpstreamLink, record: CallRecord, started: number): void {
     const taskId = (result as { task?: { taskId?: unknown } }).task?.taskId;
-    if (typeof taskId !== 'string') throw new ProtocolError(ErrorCode.InternalError, `upstream ${link.name} answered a task-augmented call without a task`);
+    if (typeof taskId !== 'string')
+      throw new ProtocolError(
+        ErrorCode.InternalError,
+        `upstream ${link.name} answered a task-augmented call without a task`,
+      );
     this.#tasks.set(taskId, { link, record, started, recorded: false });
     if (this.#tasks.size > MAX_TASKS_PER_SESSION) this.#tasks.delete(this.#tasks.keys().next().value as string);
   }
@@ -57,7 +69,11 @@ export class TaskRelay {
   async list(links: readonly UpstreamLink[], send: (link: UpstreamLink) => Promise<Result>): Promise<Result> {
     const holders = [...new Set([...this.#tasks.values()].map((t) => t.link))].filter((l) => links.includes(l));
     const pages = await Promise.all(holders.map((l) => send(l).catch(() => ({ tasks: [] }))));
-    const tasks = pages.flatMap((p) => ((p as { tasks?: { taskId?: string }[] }).tasks ?? []).filter((t) => typeof t.taskId === 'string' && this.#tasks.has(t.taskId)));
+    const tasks = pages.flatMap((p) =>
+      ((p as { tasks?: { taskId?: string }[] }).tasks ?? []).filter(
+        (t) => typeof t.taskId === 'string' && this.#tasks.has(t.taskId),
+      ),
+    );
     return { tasks };
   }
 }

@@ -4,7 +4,16 @@
 // the token was minted for this resource), expiry and not-before within a bounded clock skew.
 // Only asymmetric algorithms: a shared secret would let anyone holding it mint identities.
 import { readFileSync, statSync } from 'node:fs';
-import { createLocalJWKSet, createRemoteJWKSet, decodeJwt, errors, type JSONWebKeySet, type JWTPayload, type JWTVerifyGetKey, jwtVerify } from 'jose';
+import {
+  createLocalJWKSet,
+  createRemoteJWKSet,
+  decodeJwt,
+  errors,
+  type JSONWebKeySet,
+  type JWTPayload,
+  type JWTVerifyGetKey,
+  jwtVerify,
+} from 'jose';
 import type { OidcIssuerConfig } from './config.ts';
 import { discoverIssuer, IssuerUnavailable } from './issuer-discovery.ts';
 
@@ -71,7 +80,10 @@ export class TrustedIssuer {
     if (this.#failure && now - this.#failedAt < DISCOVERY_RETRY_MS) throw this.#failure;
     this.#discovering ??= discoverIssuer(this.config.issuer)
       .then((m) => {
-        this.#keys = createRemoteJWKSet(new URL(m.jwks_uri), { cooldownDuration: this.config.jwksRefreshCooldownMs, timeoutDuration: 5_000 });
+        this.#keys = createRemoteJWKSet(new URL(m.jwks_uri), {
+          cooldownDuration: this.config.jwksRefreshCooldownMs,
+          timeoutDuration: 5_000,
+        });
         return this.#keys;
       })
       .catch((e: unknown) => {
@@ -113,7 +125,8 @@ function asRejection(e: unknown): Error {
     return new TokenRejected(`claim ${e.claim}: ${e.reason}`);
   }
   if (e instanceof errors.JWKSNoMatchingKey) return new TokenRejected("no key of the issuer's JWKS matches the token");
-  if (e instanceof errors.JOSEAlgNotAllowed) return new TokenRejected("the token's algorithm is not accepted (asymmetric signatures only)");
+  if (e instanceof errors.JOSEAlgNotAllowed)
+    return new TokenRejected("the token's algorithm is not accepted (asymmetric signatures only)");
   if (e instanceof errors.JWSSignatureVerificationFailed) return new TokenRejected('bad signature');
   if (e instanceof errors.JWKSInvalid || (e instanceof errors.JOSEError && e.code === 'ERR_JOSE_GENERIC'))
     return new IssuerUnavailable(`the issuer's JWKS could not be used: ${e.message}`);

@@ -27,7 +27,11 @@ export function toolTarget(server: string, tool: string): Target {
   return { group: TOOL_GROUP, version: 'v1alpha1', resource: TOOL_RESOURCE, name: `${server}/${tool}` };
 }
 
-export function operationsFor(effect: ToolEffect, args: Readonly<Record<string, unknown>>, ctx: TranslationContext): Operation[] {
+export function operationsFor(
+  effect: ToolEffect,
+  args: Readonly<Record<string, unknown>>,
+  ctx: TranslationContext,
+): Operation[] {
   if (effect.kind === 'tool') return [{ verb: effect.verb, target: toolTarget(ctx.server, ctx.tool) }];
   const out = new Map<string, Operation>();
   effect.requirements.forEach((r, i) => {
@@ -51,7 +55,11 @@ function stringArgument(args: Readonly<Record<string, unknown>>, name: string): 
  * default namespace when the config gives one, and otherwise to "all namespaces": the wider reading,
  * so the boundary decides on no less than the server may do.
  */
-function namespaceOf(r: Requirement, args: Readonly<Record<string, unknown>>, ctx: TranslationContext): string | undefined {
+function namespaceOf(
+  r: Requirement,
+  args: Readonly<Record<string, unknown>>,
+  ctx: TranslationContext,
+): string | undefined {
   const ns = r.namespace;
   if (!ns || ns.all) return undefined;
   if (ns.name !== undefined) return ns.name;
@@ -64,7 +72,12 @@ function nameOf(r: Requirement, args: Readonly<Record<string, unknown>>): string
   return rn.name ?? stringArgument(args, rn.argument as string);
 }
 
-function targetsOf(r: Requirement, args: Readonly<Record<string, unknown>>, ctx: TranslationContext, where: string): { target: Target; object?: unknown }[] {
+function targetsOf(
+  r: Requirement,
+  args: Readonly<Record<string, unknown>>,
+  ctx: TranslationContext,
+  where: string,
+): { target: Target; object?: unknown }[] {
   const t = r.target;
   if (t.resource) {
     const group = t.resource.apiGroup ?? '';
@@ -85,8 +98,16 @@ function targetsOf(r: Requirement, args: Readonly<Record<string, unknown>>, ctx:
   if (t.gvk) {
     const apiVersion = stringArgument(args, t.gvk.apiVersionArgument);
     const kind = stringArgument(args, t.gvk.kindArgument);
-    if (!apiVersion) throw new DecodeError(`arguments.${t.gvk.apiVersionArgument}`, `is required to tell which resource ${ctx.tool} acts on (${where})`);
-    if (!kind) throw new DecodeError(`arguments.${t.gvk.kindArgument}`, `is required to tell which resource ${ctx.tool} acts on (${where})`);
+    if (!apiVersion)
+      throw new DecodeError(
+        `arguments.${t.gvk.apiVersionArgument}`,
+        `is required to tell which resource ${ctx.tool} acts on (${where})`,
+      );
+    if (!kind)
+      throw new DecodeError(
+        `arguments.${t.gvk.kindArgument}`,
+        `is required to tell which resource ${ctx.tool} acts on (${where})`,
+      );
     const k = ctx.kinds.resolve(apiVersion, kind);
     return [
       {
@@ -105,13 +126,33 @@ function targetsOf(r: Requirement, args: Readonly<Record<string, unknown>>, ctx:
   return readManifest(args[argument], `arguments.${argument}`).map((m) => {
     const k = ctx.kinds.resolve(m.apiVersion, m.kind);
     const namespace = k.namespaced ? (m.namespace ?? namespaceOf(r, args, ctx) ?? ctx.defaultNamespace) : undefined;
-    return { target: compact({ group: k.group, version: k.version, resource: k.resource, namespace, name: m.name ?? nameOf(r, args) }), object: m.object };
+    return {
+      target: compact({
+        group: k.group,
+        version: k.version,
+        resource: k.resource,
+        namespace,
+        name: m.name ?? nameOf(r, args),
+      }),
+      object: m.object,
+    };
   });
 }
 
 /** Targets without undefined fields: what the ledger, the messages and the tests see is only what is known. */
-function compact(t: { group: string; version: string; resource: string; subresource?: string; namespace?: string; name?: string }): Target {
-  const out: { -readonly [K in keyof Target]: Target[K] } = { group: t.group, version: t.version, resource: t.resource };
+function compact(t: {
+  group: string;
+  version: string;
+  resource: string;
+  subresource?: string;
+  namespace?: string;
+  name?: string;
+}): Target {
+  const out: { -readonly [K in keyof Target]: Target[K] } = {
+    group: t.group,
+    version: t.version,
+    resource: t.resource,
+  };
   if (t.subresource !== undefined) out.subresource = t.subresource;
   if (t.namespace !== undefined) out.namespace = t.namespace;
   if (t.name !== undefined) out.name = t.name;

@@ -26,7 +26,11 @@ export interface CallRecord {
   readonly requestId: string;
 }
 
-export function toolResultLeaf(r: CallRecord, outcome: { status: CallStatus; latencyMs: number; upstreamMs?: number; error?: string }, now: number): LedgerLeaf {
+export function toolResultLeaf(
+  r: CallRecord,
+  outcome: { status: CallStatus; latencyMs: number; upstreamMs?: number; error?: string },
+  now: number,
+): LedgerLeaf {
   const { governed: _, ...facts } = r;
   return buildToolResultLeaf({ ...facts, ...outcome }, now);
 }

@@ -47,10 +47,18 @@ function withoutTasks(tool: Tool): Tool | undefined {
   return { ...tool, execution: rest };
 }
 
-export function buildCatalog(upstreams: readonly { config: UpstreamConfig; tools: readonly Tool[]; tasks?: boolean }[], onProblem: (message: string) => void): ToolCatalog {
+export function buildCatalog(
+  upstreams: readonly { config: UpstreamConfig; tools: readonly Tool[]; tasks?: boolean }[],
+  onProblem: (message: string) => void,
+): ToolCatalog {
   const unprefixedCount = new Map<string, number>();
-  const offered = upstreams.map((u) => ({ config: u.config, tools: u.tasks ? u.tools : u.tools.flatMap((t) => withoutTasks(t) ?? []) }));
-  for (const u of offered) if (u.config.toolPrefix === undefined) for (const t of u.tools) unprefixedCount.set(t.name, (unprefixedCount.get(t.name) ?? 0) + 1);
+  const offered = upstreams.map((u) => ({
+    config: u.config,
+    tools: u.tasks ? u.tools : u.tools.flatMap((t) => withoutTasks(t) ?? []),
+  }));
+  for (const u of offered)
+    if (u.config.toolPrefix === undefined)
+      for (const t of u.tools) unprefixedCount.set(t.name, (unprefixedCount.get(t.name) ?? 0) + 1);
   const entries: CatalogEntry[] = [];
   const taken = new Set<string>();
   for (const { config, tools } of offered) {
@@ -62,7 +70,9 @@ export function buildCatalog(upstreams: readonly { config: UpstreamConfig; tools
             ? `${config.name}${NAMESPACE_SEPARATOR}${tool.name}`
             : tool.name;
       if (taken.has(exposedName)) {
-        onProblem(`tool ${tool.name} of server ${config.name} would be listed as ${exposedName}, which another tool already is; it is left out (set toolPrefix)`);
+        onProblem(
+          `tool ${tool.name} of server ${config.name} would be listed as ${exposedName}, which another tool already is; it is left out (set toolPrefix)`,
+        );
         continue;
       }
       taken.add(exposedName);
@@ -73,8 +83,18 @@ export function buildCatalog(upstreams: readonly { config: UpstreamConfig; tools
       });
       const mutating = isMutatingEffect(effect);
       const upstreamOwnsIntent = declaresIntentArgument(tool.inputSchema);
-      const inputSchema = mutating ? (withIntentProperty(tool.inputSchema).schema as Tool['inputSchema']) : tool.inputSchema;
-      entries.push({ exposedName, server: config.name, upstreamName: tool.name, effect, mutating, upstreamOwnsIntent, listed: { ...tool, name: exposedName, inputSchema } });
+      const inputSchema = mutating
+        ? (withIntentProperty(tool.inputSchema).schema as Tool['inputSchema'])
+        : tool.inputSchema;
+      entries.push({
+        exposedName,
+        server: config.name,
+        upstreamName: tool.name,
+        effect,
+        mutating,
+        upstreamOwnsIntent,
+        listed: { ...tool, name: exposedName, inputSchema },
+      });
     }
   }
   return new ToolCatalog(entries);

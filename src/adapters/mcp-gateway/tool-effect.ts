@@ -13,7 +13,11 @@ export const TOOL_RESOURCE = 'tools';
 export type ToolVerb = 'get' | 'call' | 'delete';
 
 export type ToolEffect =
-  | { readonly kind: 'kubernetes'; readonly requirements: readonly Requirement[]; readonly source: 'config' | 'metadata' }
+  | {
+      readonly kind: 'kubernetes';
+      readonly requirements: readonly Requirement[];
+      readonly source: 'config' | 'metadata';
+    }
   | { readonly kind: 'tool'; readonly verb: ToolVerb; readonly why: string };
 
 export interface UpstreamTool {
@@ -37,7 +41,8 @@ function toolVerb(readOnly: boolean | undefined, destructive: boolean | undefine
 
 export function toolEffect(tool: UpstreamTool, ctx: EffectContext): ToolEffect {
   const m = ctx.mapping;
-  if (m?.requirements && m.requirements.length > 0) return { kind: 'kubernetes', requirements: m.requirements, source: 'config' };
+  if (m?.requirements && m.requirements.length > 0)
+    return { kind: 'kubernetes', requirements: m.requirements, source: 'config' };
   const hints = ctx.trustAnnotations ? tool.annotations : undefined;
   if (m)
     return {
@@ -46,12 +51,18 @@ export function toolEffect(tool: UpstreamTool, ctx: EffectContext): ToolEffect {
       why: 'the gateway config maps it to no Kubernetes resource',
     };
   const meta = readRbacMetadata(tool._meta);
-  if (meta.problem) ctx.onProblem?.(`tool ${tool.name}: unreadable RBAC metadata (${meta.problem}); governed as the tool itself`);
+  if (meta.problem)
+    ctx.onProblem?.(`tool ${tool.name}: unreadable RBAC metadata (${meta.problem}); governed as the tool itself`);
   const d = meta.declaration;
   if (d?.kind === 'bounded') return { kind: 'kubernetes', requirements: d.requirements, source: 'metadata' };
   const verb = toolVerb(hints?.readOnlyHint, hints?.destructiveHint);
   if (d?.kind === 'none') return { kind: 'tool', verb, why: 'the server declares it touches no Kubernetes API' };
-  if (d?.kind === 'unbounded') return { kind: 'tool', verb, why: `the server cannot bound its Kubernetes access${d.reason ? ` (${d.reason})` : ''}` };
+  if (d?.kind === 'unbounded')
+    return {
+      kind: 'tool',
+      verb,
+      why: `the server cannot bound its Kubernetes access${d.reason ? ` (${d.reason})` : ''}`,
+    };
   return { kind: 'tool', verb, why: 'nothing declares what it touches' };
 }
 

@@ -10,7 +10,10 @@ import type { CompiledAgent, CompiledPolicy } from '../../policy/compile.ts';
 import type { KindResolver } from './kinds.ts';
 import { isMutatingEffect, TOOL_GROUP, TOOL_RESOURCE, type ToolEffect } from './tool-effect.ts';
 
-export type Audience = { readonly kind: 'everything' } | { readonly kind: 'nothing'; readonly why: string } | { readonly kind: 'agent'; readonly agent: CompiledAgent };
+export type Audience =
+  | { readonly kind: 'everything' }
+  | { readonly kind: 'nothing'; readonly why: string }
+  | { readonly kind: 'agent'; readonly agent: CompiledAgent };
 
 /** Whom the list is for. Callers the engine would refuse outright see no tools; audit mode shows all. */
 export function audienceFor(subject: Subject, policy: CompiledPolicy | undefined): Audience {
@@ -20,7 +23,10 @@ export function audienceFor(subject: Subject, policy: CompiledPolicy | undefined
   if (r.kind !== 'agent')
     return policy.governance.defaultMode === 'audit'
       ? { kind: 'everything' }
-      : { kind: 'nothing', why: r.kind === 'unregistered' ? 'no Agent claims this identity' : 'several Agents claim this identity' };
+      : {
+          kind: 'nothing',
+          why: r.kind === 'unregistered' ? 'no Agent claims this identity' : 'several Agents claim this identity',
+        };
   return r.agent.mode === 'audit' ? { kind: 'everything' } : { kind: 'agent', agent: r.agent };
 }
 
@@ -36,12 +42,21 @@ interface Shape {
 }
 
 function shapesOf(effect: ToolEffect, server: string, tool: string, kinds: KindResolver): Shape[] {
-  if (effect.kind === 'tool') return [{ verb: effect.verb, resource: { group: TOOL_GROUP, resource: TOOL_RESOURCE }, name: `${server}/${tool}`, clusterWide: true }];
+  if (effect.kind === 'tool')
+    return [
+      {
+        verb: effect.verb,
+        resource: { group: TOOL_GROUP, resource: TOOL_RESOURCE },
+        name: `${server}/${tool}`,
+        clusterWide: true,
+      },
+    ];
   return effect.requirements.flatMap((r) => {
     const t = r.target.resource;
     const resource = t ? { group: t.apiGroup ?? '', resource: t.resource, subresource: t.subresource } : undefined;
     const clusterScoped = resource !== undefined && !kinds.namespaced(resource.group, resource.resource);
-    const clusterWide = clusterScoped || r.namespace?.all === true ? true : r.namespace?.name !== undefined ? false : undefined;
+    const clusterWide =
+      clusterScoped || r.namespace?.all === true ? true : r.namespace?.name !== undefined ? false : undefined;
     const name = r.resourceName?.name;
     const subresource = r.target.gvk?.subresource;
     return r.verbs.map((verb) => ({ verb, resource, subresource, name, clusterWide }));
@@ -55,13 +70,21 @@ function someRuleCouldAllow(agent: CompiledAgent, s: Shape): boolean {
     (r) =>
       verbMatches(r, s.verb) &&
       ruleScopeFits(r, namespaces, s.clusterWide) &&
-      (s.resource === undefined || (apiGroupMatches(r, s.resource.group) && resourceMatches(r, s.resource.resource, s.resource.subresource))) &&
-      (s.subresource === undefined || (r.resources ?? []).some((res) => res === '*' || res.endsWith(`/${s.subresource}`))) &&
+      (s.resource === undefined ||
+        (apiGroupMatches(r, s.resource.group) && resourceMatches(r, s.resource.resource, s.resource.subresource))) &&
+      (s.subresource === undefined ||
+        (r.resources ?? []).some((res) => res === '*' || res.endsWith(`/${s.subresource}`))) &&
       (s.name === undefined || resourceNameMatches(r, s.name)),
   );
 }
 
-export function visibleTo(audience: Audience, effect: ToolEffect, server: string, tool: string, kinds: KindResolver): boolean {
+export function visibleTo(
+  audience: Audience,
+  effect: ToolEffect,
+  server: string,
+  tool: string,
+  kinds: KindResolver,
+): boolean {
   if (audience.kind !== 'agent') return audience.kind === 'everything';
   const agent = audience.agent;
   if (agent.authorityClass === 'advisory' && isMutatingEffect(effect)) return false;

@@ -95,7 +95,10 @@ export class UpstreamLink {
 
   /** The live client, connecting (again) when there is none. */
   client(): Promise<Client> {
-    if (this.#closedByUs) return Promise.reject(new ProtocolError(GATEWAY_ERRORS.upstreamUnavailable, `upstream ${this.name}: the session is closing`));
+    if (this.#closedByUs)
+      return Promise.reject(
+        new ProtocolError(GATEWAY_ERRORS.upstreamUnavailable, `upstream ${this.name}: the session is closing`),
+      );
     if (this.#client) return Promise.resolve(this.#client);
     this.#connecting ??= this.#connect().finally(() => {
       this.#connecting = undefined;
@@ -118,7 +121,10 @@ export class UpstreamLink {
       const stderr = this.#stderrTail.trim();
       this.lastError = `${(e as Error).message}${stderr ? ` (stderr: ${stderr.split('\n').slice(-3).join(' | ')})` : ''}`;
       await client.close().catch(() => undefined);
-      throw new ProtocolError(GATEWAY_ERRORS.upstreamUnavailable, `upstream ${this.name} is unavailable: ${this.lastError}`);
+      throw new ProtocolError(
+        GATEWAY_ERRORS.upstreamUnavailable,
+        `upstream ${this.name} is unavailable: ${this.lastError}`,
+      );
     }
     this.lastError = undefined;
     keepNotificationsBeforeResponses(transport);
@@ -156,8 +162,15 @@ export class UpstreamLink {
 
   #transport(): Transport {
     const t = this.config.transport;
-    if (t.kind === 'http') return new StreamableHTTPClientTransport(new URL(t.url), { requestInit: { headers: { ...t.headers } } });
-    const stdio = new StdioClientTransport({ command: t.command, args: [...t.args], env: { ...getDefaultEnvironment(), ...t.env }, cwd: t.cwd, stderr: 'pipe' });
+    if (t.kind === 'http')
+      return new StreamableHTTPClientTransport(new URL(t.url), { requestInit: { headers: { ...t.headers } } });
+    const stdio = new StdioClientTransport({
+      command: t.command,
+      args: [...t.args],
+      env: { ...getDefaultEnvironment(), ...t.env },
+      cwd: t.cwd,
+      stderr: 'pipe',
+    });
     stdio.stderr?.on('data', (chunk: Buffer) => {
       this.#stderrTail = (this.#stderrTail + chunk.toString('utf8')).slice(-STDERR_TAIL);
     });
@@ -168,7 +181,11 @@ export class UpstreamLink {
     const tools: Tool[] = [];
     let cursor: string | undefined;
     do {
-      const page = await client.request({ method: 'tools/list', params: cursor ? { cursor } : {} }, ListToolsResultSchema, { timeout: this.#opts.connectTimeoutMs });
+      const page = await client.request(
+        { method: 'tools/list', params: cursor ? { cursor } : {} },
+        ListToolsResultSchema,
+        { timeout: this.#opts.connectTimeoutMs },
+      );
       tools.push(...page.tools);
       cursor = page.nextCursor;
     } while (cursor);
@@ -181,7 +198,10 @@ export class UpstreamLink {
   }
 
   /** Forwards one request; failures come back as the JSON-RPC error the agent should see. */
-  async request(request: { method: string; params?: Record<string, unknown> }, options: RequestOptions): Promise<Result> {
+  async request(
+    request: { method: string; params?: Record<string, unknown> },
+    options: RequestOptions,
+  ): Promise<Result> {
     const client = await this.client();
     try {
       return await client.request(request as never, ResultSchema, options);

@@ -30,7 +30,11 @@ export function compileFilter(text: string | undefined): (r: unknown) => boolean
   try {
     f = parse(text);
   } catch (e) {
-    throw new ScimProblem(400, `filter ${JSON.stringify(text)} does not parse: ${(e as Error).message}`, 'invalidFilter');
+    throw new ScimProblem(
+      400,
+      `filter ${JSON.stringify(text)} does not parse: ${(e as Error).message}`,
+      'invalidFilter',
+    );
   }
   return (r) => tester.test(r, f);
 }

@@ -24,7 +24,12 @@ export class ScimProblem extends Error {
     this.scimType = scimType;
   }
   body(): Record<string, unknown> {
-    return { schemas: [SCHEMA.error], status: String(this.status), ...(this.scimType ? { scimType: this.scimType } : {}), detail: this.message };
+    return {
+      schemas: [SCHEMA.error],
+      status: String(this.status),
+      ...(this.scimType ? { scimType: this.scimType } : {}),
+      detail: this.message,
+    };
   }
 }
 
@@ -39,7 +44,12 @@ export function serviceProviderConfig(base: string): Record<string, unknown> {
     sort: { supported: false },
     etag: { supported: true },
     authenticationSchemes: [
-      { type: 'oauthbearertoken', name: 'OAuth Bearer Token', description: 'The SCIM token from the tether serve configuration (scim.token).', primary: true },
+      {
+        type: 'oauthbearertoken',
+        name: 'OAuth Bearer Token',
+        description: 'The SCIM token from the tether serve configuration (scim.token).',
+        primary: true,
+      },
     ],
     meta: { resourceType: 'ServiceProviderConfig', location: `${base}/ServiceProviderConfig` },
   };
@@ -92,10 +102,15 @@ export function schemas(base: string): Record<string, unknown>[] {
       description: 'User account',
       attributes: [
         attr('userName', 'string', { required: true, uniqueness: 'server' }),
-        attr('name', 'complex', { subAttributes: [attr('formatted', 'string'), attr('familyName', 'string'), attr('givenName', 'string')] }),
+        attr('name', 'complex', {
+          subAttributes: [attr('formatted', 'string'), attr('familyName', 'string'), attr('givenName', 'string')],
+        }),
         attr('displayName', 'string'),
         attr('active', 'boolean', { description: 'false: the person left; agents they own stop acting.' }),
-        attr('emails', 'complex', { multiValued: true, subAttributes: [attr('value', 'string'), attr('type', 'string'), attr('primary', 'boolean')] }),
+        attr('emails', 'complex', {
+          multiValued: true,
+          subAttributes: [attr('value', 'string'), attr('type', 'string'), attr('primary', 'boolean')],
+        }),
       ],
       meta: meta(SCHEMA.user),
     },
@@ -108,7 +123,11 @@ export function schemas(base: string): Record<string, unknown>[] {
         attr('displayName', 'string', { required: true, uniqueness: 'server' }),
         attr('members', 'complex', {
           multiValued: true,
-          subAttributes: [attr('value', 'string', { mutability: 'immutable', caseExact: true }), attr('display', 'string'), attr('type', 'string')],
+          subAttributes: [
+            attr('value', 'string', { mutability: 'immutable', caseExact: true }),
+            attr('display', 'string'),
+            attr('type', 'string'),
+          ],
         }),
       ],
       meta: meta(SCHEMA.group),

@@ -6,7 +6,15 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { DirectoryResult, DirectoryService } from '../../service/directory.ts';
 import type { ScimResource, ScimResourceType } from '../../service/directory-index.ts';
 import { compileFilter } from './filter.ts';
-import { CONTENT_TYPE, MAX_RESULTS, resourceTypes, SCHEMA, ScimProblem, schemas, serviceProviderConfig } from './protocol.ts';
+import {
+  CONTENT_TYPE,
+  MAX_RESULTS,
+  resourceTypes,
+  SCHEMA,
+  ScimProblem,
+  schemas,
+  serviceProviderConfig,
+} from './protocol.ts';
 import { patched, project, resourceFrom } from './resources.ts';
 import { parse } from 'scim2-parse-filter';
 
@@ -31,17 +39,27 @@ function listResponse(all: readonly unknown[], query: Record<string, string | un
   const int = (name: string, fallback: number) => {
     const v = query[name];
     if (v === undefined) return fallback;
-    if (!/^-?\d+$/.test(v)) throw new ScimProblem(400, `${name} must be an integer, got ${JSON.stringify(v)}`, 'invalidValue');
+    if (!/^-?\d+$/.test(v))
+      throw new ScimProblem(400, `${name} must be an integer, got ${JSON.stringify(v)}`, 'invalidValue');
     return Number(v);
   };
   const startIndex = Math.max(1, int('startIndex', 1));
   const count = Math.min(MAX_RESULTS, Math.max(0, int('count', 100)));
   const page = all.slice(startIndex - 1, startIndex - 1 + count);
-  return { schemas: [SCHEMA.listResponse], totalResults: all.length, startIndex, itemsPerPage: page.length, Resources: page };
+  return {
+    schemas: [SCHEMA.listResponse],
+    totalResults: all.length,
+    startIndex,
+    itemsPerPage: page.length,
+    Resources: page,
+  };
 }
 
 function withLocation(r: ScimResource, base: string): Record<string, unknown> {
-  return { ...r, meta: { ...r.meta, location: `${base}/${r.meta.resourceType === 'User' ? 'Users' : 'Groups'}/${r.id}` } };
+  return {
+    ...r,
+    meta: { ...r.meta, location: `${base}/${r.meta.resourceType === 'User' ? 'Users' : 'Groups'}/${r.id}` },
+  };
 }
 
 /** `userName eq "x"` / `displayName eq "x"` — what providers ask before every create — from the name index. */
@@ -69,7 +87,8 @@ function checkIfMatch(req: FastifyRequest, current: ScimResource): void {
 
 function outcome<T>(r: DirectoryResult<T>, what: string): T {
   if (r.ok) return r.value;
-  if (r.conflict === 'uniqueness') throw new ScimProblem(409, `${what}: ${r.why.replace(/^uniqueness: /, '')}`, 'uniqueness');
+  if (r.conflict === 'uniqueness')
+    throw new ScimProblem(409, `${what}: ${r.why.replace(/^uniqueness: /, '')}`, 'uniqueness');
   if (r.conflict === 'missing') throw new ScimProblem(404, `${what}: ${r.why}`);
   throw new ScimProblem(409, `${what}: ${r.why}; read it again and retry`);
 }
@@ -79,7 +98,8 @@ function checkMembers(dir: DirectoryService, r: ScimResource): void {
   if (r.meta.resourceType !== 'Group' || !Array.isArray(r.members)) return;
   for (const m of r.members as { value: string }[]) {
     if (m.value === r.id) throw new ScimProblem(400, 'a group cannot be its own member', 'invalidValue');
-    if (!dir.index.users.has(m.value) && !dir.index.groups.has(m.value)) throw new ScimProblem(400, `member ${m.value} is no User or Group here`, 'invalidValue');
+    if (!dir.index.users.has(m.value) && !dir.index.groups.has(m.value))
+      throw new ScimProblem(400, `member ${m.value} is no User or Group here`, 'invalidValue');
   }
 }
 
@@ -92,20 +112,33 @@ function resourceRoutes(api: FastifyInstance, deps: ScimDeps, endpoint: string, 
     return r;
   };
   const answer = (req: FastifyRequest, reply: FastifyReply, status: number, r: ScimResource) =>
-    send(reply.header('etag', r.meta.version).header('location', `${baseUrl(req)}/${endpoint}/${r.id}`), status, withLocation(r, baseUrl(req)));
+    send(
+      reply.header('etag', r.meta.version).header('location', `${baseUrl(req)}/${endpoint}/${r.id}`),
+      status,
+      withLocation(r, baseUrl(req)),
+    );
 
   api.get<{ Querystring: Record<string, string | undefined> }>(`/${endpoint}`, async (req, reply) => {
     const test = compileFilter(req.query.filter);
     const found = [...candidates(dir, type, req.query.filter)]
       .filter(test)
-      .map((r) => project(withLocation(r, baseUrl(req)) as ScimResource, req.query.attributes, req.query.excludedAttributes));
+      .map((r) =>
+        project(withLocation(r, baseUrl(req)) as ScimResource, req.query.attributes, req.query.excludedAttributes),
+      );
     return send(reply, 200, listResponse(found, req.query));
   });
-  api.get<{ Params: { id: string }; Querystring: Record<string, string | undefined> }>(`/${endpoint}/:id`, async (req, reply) => {
-    const r = existing(req.params.id);
-    if (req.headers['if-none-match'] === r.meta.version) return reply.code(304).send();
-    return send(reply.header('etag', r.meta.version), 200, project(withLocation(r, baseUrl(req)) as ScimResource, req.query.attributes, req.query.excludedAttributes));
-  });
+  api.get<{ Params: { id: string }; Querystring: Record<string, string | undefined> }>(
+    `/${endpoint}/:id`,
+    async (req, reply) => {
+      const r = existing(req.params.id);
+      if (req.headers['if-none-match'] === r.meta.version) return reply.code(304).send();
+      return send(
+        reply.header('etag', r.meta.version),
+        200,
+        project(withLocation(r, baseUrl(req)) as ScimResource, req.query.attributes, req.query.excludedAttributes),
+      );
+    },
+  );
   api.post(`/${endpoint}`, async (req, reply) => {
     const r = resourceFrom(type, req.body, undefined, now());
     checkMembers(dir, r);
@@ -116,14 +149,24 @@ function resourceRoutes(api: FastifyInstance, deps: ScimDeps, endpoint: string, 
     checkIfMatch(req, current);
     const r = resourceFrom(type, req.body, current, now());
     checkMembers(dir, r);
-    return answer(req, reply, 200, outcome(await dir.put(r, versionOf(current)), `cannot replace ${type} ${current.id}`));
+    return answer(
+      req,
+      reply,
+      200,
+      outcome(await dir.put(r, versionOf(current)), `cannot replace ${type} ${current.id}`),
+    );
   });
   api.patch<{ Params: { id: string } }>(`/${endpoint}/:id`, async (req, reply) => {
     const current = existing(req.params.id);
     checkIfMatch(req, current);
     const r = patched(type, current, req.body, now());
     checkMembers(dir, r);
-    return answer(req, reply, 200, outcome(await dir.put(r, versionOf(current)), `cannot modify ${type} ${current.id}`));
+    return answer(
+      req,
+      reply,
+      200,
+      outcome(await dir.put(r, versionOf(current)), `cannot modify ${type} ${current.id}`),
+    );
   });
   api.delete<{ Params: { id: string } }>(`/${endpoint}/:id`, async (req, reply) => {
     const current = existing(req.params.id);
@@ -140,10 +183,18 @@ function discoveryRoutes(api: FastifyInstance): void {
     return found;
   };
   api.get('/ServiceProviderConfig', async (req, reply) => send(reply, 200, serviceProviderConfig(baseUrl(req))));
-  api.get<{ Querystring: Record<string, string | undefined> }>('/ResourceTypes', async (req, reply) => send(reply, 200, listResponse(resourceTypes(baseUrl(req)), req.query)));
-  api.get<{ Params: { id: string } }>('/ResourceTypes/:id', async (req, reply) => send(reply, 200, one(resourceTypes(baseUrl(req)), req.params.id)));
-  api.get<{ Querystring: Record<string, string | undefined> }>('/Schemas', async (req, reply) => send(reply, 200, listResponse(schemas(baseUrl(req)), req.query)));
-  api.get<{ Params: { id: string } }>('/Schemas/:id', async (req, reply) => send(reply, 200, one(schemas(baseUrl(req)), req.params.id)));
+  api.get<{ Querystring: Record<string, string | undefined> }>('/ResourceTypes', async (req, reply) =>
+    send(reply, 200, listResponse(resourceTypes(baseUrl(req)), req.query)),
+  );
+  api.get<{ Params: { id: string } }>('/ResourceTypes/:id', async (req, reply) =>
+    send(reply, 200, one(resourceTypes(baseUrl(req)), req.params.id)),
+  );
+  api.get<{ Querystring: Record<string, string | undefined> }>('/Schemas', async (req, reply) =>
+    send(reply, 200, listResponse(schemas(baseUrl(req)), req.query)),
+  );
+  api.get<{ Params: { id: string } }>('/Schemas/:id', async (req, reply) =>
+    send(reply, 200, one(schemas(baseUrl(req)), req.params.id)),
+  );
 }
 
 /** Fastify's own 4xx (bad JSON, too large, wrong media type) and ours, all as SCIM errors; anything else a 500 that says nothing inside. */
@@ -161,16 +212,25 @@ function scimError(e: Error & { statusCode?: number }, req: FastifyRequest, repl
 export function scimRoutes(app: FastifyInstance, deps: ScimDeps): void {
   app.register(
     async (api) => {
-      api.addContentTypeParser('application/scim+json', { parseAs: 'string' }, api.getDefaultJsonParser('error', 'error'));
+      api.addContentTypeParser(
+        'application/scim+json',
+        { parseAs: 'string' },
+        api.getDefaultJsonParser('error', 'error'),
+      );
       api.setErrorHandler(scimError);
-      api.setNotFoundHandler((req, reply) => send(reply, 404, new ScimProblem(404, `no SCIM endpoint ${req.method} ${req.url}`).body()));
+      api.setNotFoundHandler((req, reply) =>
+        send(reply, 404, new ScimProblem(404, `no SCIM endpoint ${req.method} ${req.url}`).body()),
+      );
       api.addHook('onRequest', async (req, reply) => {
         const m = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '');
         if (m && timingSafeEqual(sha256(m[1] as string), deps.tokenSha256)) return;
         return send(
           reply.header('www-authenticate', 'Bearer realm="tether-scim"'),
           401,
-          new ScimProblem(401, 'the SCIM bearer token is required (scim.token in the tether serve configuration)').body(),
+          new ScimProblem(
+            401,
+            'the SCIM bearer token is required (scim.token in the tether serve configuration)',
+          ).body(),
         );
       });
       discoveryRoutes(api);

@@ -9,7 +9,11 @@ export class DecodeError extends Error {
 }
 
 export function requireObject(v: unknown, path: string): Record<string, unknown> {
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new DecodeError(path, `must be an object, got ${v === null ? 'null' : Array.isArray(v) ? 'array' : typeof v}`);
+  if (typeof v !== 'object' || v === null || Array.isArray(v))
+    throw new DecodeError(
+      path,
+      `must be an object, got ${v === null ? 'null' : Array.isArray(v) ? 'array' : typeof v}`,
+    );
   return v as Record<string, unknown>;
 }
 
@@ -20,7 +24,8 @@ function noNul(v: string, path: string): string {
 }
 
 export function requireString(v: unknown, path: string, opts: { allowEmpty?: boolean } = {}): string {
-  if (typeof v !== 'string') throw new DecodeError(path, v === undefined ? 'is required' : `must be a string, got ${typeof v}`);
+  if (typeof v !== 'string')
+    throw new DecodeError(path, v === undefined ? 'is required' : `must be a string, got ${typeof v}`);
   if (!opts.allowEmpty && v === '') throw new DecodeError(path, 'must not be empty');
   return noNul(v, path);
 }
@@ -33,7 +38,8 @@ export function optionalString(v: unknown, path: string): string | undefined {
 
 export function stringArray(v: unknown, path: string): string[] {
   if (v === undefined || v === null) return [];
-  if (!Array.isArray(v) || v.some((x) => typeof x !== 'string')) throw new DecodeError(path, 'must be an array of strings');
+  if (!Array.isArray(v) || v.some((x) => typeof x !== 'string'))
+    throw new DecodeError(path, 'must be an array of strings');
   for (const [i, x] of (v as string[]).entries()) noNul(x, `${path}[${i}]`);
   return v as string[];
 }

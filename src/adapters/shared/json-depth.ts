@@ -35,5 +35,8 @@ function stringEnd(text: string, open: number): number {
 
 /** A Fastify-shaped error that the error handler answers as 400 with this message. */
 export function tooDeep(max = MAX_JSON_DEPTH): Error & { statusCode: number; code: string } {
-  return Object.assign(new Error(`the JSON body nests deeper than ${max} levels`), { statusCode: 400, code: 'TETHER_JSON_TOO_DEEP' });
+  return Object.assign(new Error(`the JSON body nests deeper than ${max} levels`), {
+    statusCode: 400,
+    code: 'TETHER_JSON_TOO_DEEP',
+  });
 }

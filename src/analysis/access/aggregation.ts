@@ -7,7 +7,13 @@ import type { RuleLike } from '../../kube/rbac-match.ts';
 import type { AccessProblem, RoleObject } from './inventory.ts';
 
 export function ruleKey(r: RuleLike): string {
-  return JSON.stringify([r.verbs, r.apiGroups ?? [], r.resources ?? [], r.resourceNames ?? [], r.nonResourceURLs ?? []]);
+  return JSON.stringify([
+    r.verbs,
+    r.apiGroups ?? [],
+    r.resources ?? [],
+    r.resourceNames ?? [],
+    r.nonResourceURLs ?? [],
+  ]);
 }
 
 export interface AggregationResult {

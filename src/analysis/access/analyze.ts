@@ -21,7 +21,12 @@ export interface AgentReport {
   readonly authorityClass?: string;
   readonly boundary: { readonly namespaces: readonly string[]; readonly rules: number };
   readonly identities: readonly string[];
-  readonly tools: readonly { readonly server: string; readonly tool: string; readonly rbac: string; readonly runsAs?: string }[];
+  readonly tools: readonly {
+    readonly server: string;
+    readonly tool: string;
+    readonly rbac: string;
+    readonly runsAs?: string;
+  }[];
   readonly invokes: readonly string[];
   readonly reach: {
     readonly nodes: number;
@@ -58,7 +63,11 @@ export interface AnalyzeOptions {
   readonly maxEscalations?: number;
 }
 
-export function escalationsIn(model: AccessModel, reach: AgentReach, max: number): { list: ReachedEscalation[]; total: number } {
+export function escalationsIn(
+  model: AccessModel,
+  reach: AgentReach,
+  max: number,
+): { list: ReachedEscalation[]; total: number } {
   const list: ReachedEscalation[] = [];
   let total = 0;
   const { graph } = model;
@@ -68,7 +77,8 @@ export function escalationsIn(model: AccessModel, reach: AgentReach, max: number
     total += count;
     if (list.length >= max) continue;
     for (const e of graph.edgesAt(n)) {
-      if (e.kind === 'escalation' && list.length < max) list.push({ from: graph.nodeAt(n).label, label: e.label, to: describeTarget(e.to), target: e.to });
+      if (e.kind === 'escalation' && list.length < max)
+        list.push({ from: graph.nodeAt(n).label, label: e.label, to: describeTarget(e.to), target: e.to });
     }
   }
   return { list, total };
@@ -94,7 +104,11 @@ export function reportAgent(model: AccessModel, agent: AgentInput, opts: Analyze
       server,
       tool,
       rbac: node.tool ? toolReach(node.tool.tool).kind : 'unknown',
-      runsAs: runtime ? graph.node(runtime).label : node.tool?.server.runAs?.callerIdentity ? 'the calling agent' : undefined,
+      runsAs: runtime
+        ? graph.node(runtime).label
+        : node.tool?.server.runAs?.callerIdentity
+          ? 'the calling agent'
+          : undefined,
     };
   });
   return {
@@ -110,7 +124,14 @@ export function reportAgent(model: AccessModel, agent: AgentInput, opts: Analyze
       .edges(`agent:${agent.name}`)
       .filter((e) => e.kind === 'invoke')
       .map((e) => e.to.slice('agent:'.length)),
-    reach: { nodes: reach.size, identities, serviceAccounts, rules: reach.rules.length, escalations: esc.list, escalationsTotal: esc.total },
+    reach: {
+      nodes: reach.size,
+      identities,
+      serviceAccounts,
+      rules: reach.rules.length,
+      escalations: esc.list,
+      escalationsTotal: esc.total,
+    },
     findings: f.findings,
     totalFindings: f.total,
     counts: f.counts,
@@ -119,7 +140,9 @@ export function reportAgent(model: AccessModel, agent: AgentInput, opts: Analyze
 
 export function analyzeAccess(model: AccessModel, opts: AnalyzeOptions = {}): AccessReport {
   const wanted = opts.agents ? new Set(opts.agents) : undefined;
-  const agents = [...model.graph.agents.values()].filter((a) => !wanted || wanted.has(a.name)).sort((a, b) => (a.name < b.name ? -1 : 1));
+  const agents = [...model.graph.agents.values()]
+    .filter((a) => !wanted || wanted.has(a.name))
+    .sort((a, b) => (a.name < b.name ? -1 : 1));
   const reports = agents.map((a) => reportAgent(model, a, opts));
   const bySeverity = Object.fromEntries(SEVERITIES.map((s) => [s, 0])) as Record<Severity, number>;
   for (const r of reports) for (const s of SEVERITIES) bySeverity[s] += r.counts[s];

@@ -72,7 +72,8 @@ export function can(index: RbacIndex, principal: Principal, q: AccessQuestion): 
   const namespace = isNonResource(q) ? '' : (q.namespace ?? '');
   for (const g of candidateGrants(index, keys, namespace)) {
     for (const r of g.rules) {
-      if (ruleAnswers(r, q)) return { allowed: true, witness: { rule: r, subject: matchedSubject(g, keys) as SubjectLike } };
+      if (ruleAnswers(r, q))
+        return { allowed: true, witness: { rule: r, subject: matchedSubject(g, keys) as SubjectLike } };
     }
   }
   return { allowed: false };
@@ -109,7 +110,8 @@ export function describeRule(r: GrantedRule['rule']): string {
 
 export function explainAnswer(principal: Principal, q: AccessQuestion, a: CanAnswer): string {
   const who = describePrincipal(principal);
-  if (a.privilegedGroup) return `yes: ${who} is in ${a.privilegedGroup}, which the API server allows everything before RBAC is asked`;
+  if (a.privilegedGroup)
+    return `yes: ${who} is in ${a.privilegedGroup}, which the API server allows everything before RBAC is asked`;
   if (!a.witness) return `no: no binding grants ${who} ${describeQuestion(q)}`;
   return `yes: ${describeGrant(a.witness)}`;
 }

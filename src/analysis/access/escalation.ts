@@ -11,7 +11,13 @@
 //   rbac:full:<ns|*>     every permission in a namespace (or cluster-wide)
 //   rbac:roles:<ns|*>:<Kind>/<name>  what one bindable role grants there
 //   capability:admission  sees (and for mutating webhooks, rewrites) every admitted object
-import { apiGroupMatches, resourceMatches, resourceNameMatches, type RuleLike, verbMatches } from '../../kube/rbac-match.ts';
+import {
+  apiGroupMatches,
+  resourceMatches,
+  resourceNameMatches,
+  type RuleLike,
+  verbMatches,
+} from '../../kube/rbac-match.ts';
 import type { GrantedRule } from './rbac-index.ts';
 
 export interface RequestTemplate {
@@ -47,7 +53,12 @@ interface TriggerDef {
   readonly why: string;
 }
 
-const t = (verb: string, group: string, resource: string, subresource?: string): RequestTemplate => ({ verb, group, resource, subresource });
+const t = (verb: string, group: string, resource: string, subresource?: string): RequestTemplate => ({
+  verb,
+  group,
+  resource,
+  subresource,
+});
 const WORKLOADS: readonly [string, string][] = [
   ['apps', 'deployments'],
   ['apps', 'replicasets'],
@@ -59,7 +70,12 @@ const WORKLOADS: readonly [string, string][] = [
 ];
 
 export const TRIGGERS: readonly TriggerDef[] = [
-  { kind: 'create-pods', requests: [t('create', '', 'pods')], clusterOnly: false, why: 'a new pod may run as any service account of its namespace' },
+  {
+    kind: 'create-pods',
+    requests: [t('create', '', 'pods')],
+    clusterOnly: false,
+    why: 'a new pod may run as any service account of its namespace',
+  },
   {
     kind: 'create-workloads',
     requests: WORKLOADS.map(([g, r]) => t('create', g, r)),
@@ -90,7 +106,12 @@ export const TRIGGERS: readonly TriggerDef[] = [
     clusterOnly: false,
     why: 'an ephemeral container joins a running pod and can mount its token',
   },
-  { kind: 'serviceaccount-token', requests: [t('create', '', 'serviceaccounts', 'token')], clusterOnly: false, why: 'the TokenRequest API mints a token for the service account' },
+  {
+    kind: 'serviceaccount-token',
+    requests: [t('create', '', 'serviceaccounts', 'token')],
+    clusterOnly: false,
+    why: 'the TokenRequest API mints a token for the service account',
+  },
   {
     kind: 'read-secrets',
     requests: [t('get', '', 'secrets'), t('list', '', 'secrets'), t('watch', '', 'secrets')],
@@ -117,7 +138,10 @@ export const TRIGGERS: readonly TriggerDef[] = [
   },
   {
     kind: 'escalate-roles',
-    requests: [t('escalate', 'rbac.authorization.k8s.io', 'roles'), t('escalate', 'rbac.authorization.k8s.io', 'clusterroles')],
+    requests: [
+      t('escalate', 'rbac.authorization.k8s.io', 'roles'),
+      t('escalate', 'rbac.authorization.k8s.io', 'clusterroles'),
+    ],
     clusterOnly: false,
     why: 'escalate lets a role be given rules the editor does not hold',
   },
@@ -135,13 +159,17 @@ export const TRIGGERS: readonly TriggerDef[] = [
   },
   {
     kind: 'mutating-webhooks',
-    requests: ['create', 'update', 'patch'].map((v) => t(v, 'admissionregistration.k8s.io', 'mutatingwebhookconfigurations')),
+    requests: ['create', 'update', 'patch'].map((v) =>
+      t(v, 'admissionregistration.k8s.io', 'mutatingwebhookconfigurations'),
+    ),
     clusterOnly: true,
     why: 'a mutating webhook sees and rewrites every admitted object, so it can make any new pod run as any service account',
   },
   {
     kind: 'validating-webhooks',
-    requests: ['create', 'update', 'patch'].map((v) => t(v, 'admissionregistration.k8s.io', 'validatingwebhookconfigurations')),
+    requests: ['create', 'update', 'patch'].map((v) =>
+      t(v, 'admissionregistration.k8s.io', 'validatingwebhookconfigurations'),
+    ),
     clusterOnly: true,
     why: 'a validating webhook sees every admitted object, Secrets included',
   },
@@ -149,7 +177,14 @@ export const TRIGGERS: readonly TriggerDef[] = [
 
 const BIT = new Map<EscalationKind, number>(TRIGGERS.map((d, i) => [d.kind, 1 << i]));
 export const bitOf = (k: EscalationKind) => BIT.get(k) as number;
-export const CODE_EXECUTION: readonly EscalationKind[] = ['create-pods', 'create-workloads', 'mutate-workloads', 'mutate-pods', 'exec-pods', 'ephemeral-containers'];
+export const CODE_EXECUTION: readonly EscalationKind[] = [
+  'create-pods',
+  'create-workloads',
+  'mutate-workloads',
+  'mutate-pods',
+  'exec-pods',
+  'ephemeral-containers',
+];
 
 /** Whether the API server's request carries an object name: not for create (of the object itself), list, watch, deletecollection. */
 export function requestIsNamed(q: RequestTemplate): boolean {
@@ -159,7 +194,12 @@ export function requestIsNamed(q: RequestTemplate): boolean {
 
 /** For a named request, a rule matches for some name (its resourceNames say which); an unnamed one never passes a rule that names objects. */
 function templateMatches(rule: RuleLike, q: RequestTemplate): boolean {
-  if (!verbMatches(rule, q.verb) || !apiGroupMatches(rule, q.group) || !resourceMatches(rule, q.resource, q.subresource)) return false;
+  if (
+    !verbMatches(rule, q.verb) ||
+    !apiGroupMatches(rule, q.group) ||
+    !resourceMatches(rule, q.resource, q.subresource)
+  )
+    return false;
   return requestIsNamed(q) || resourceNameMatches(rule, undefined);
 }
 
@@ -240,7 +280,8 @@ function intersect(ns: string | undefined, companion: Scope): [string | undefine
 
 const where = (ns: string | undefined) => (ns === undefined ? 'every namespace' : ns);
 const inWhere = (ns: string | undefined) => (ns === undefined ? 'in every namespace' : `in ${ns}`);
-const resName = (q: RequestTemplate) => `${q.resource}${q.subresource ? `/${q.subresource}` : ''}${q.group ? `.${q.group}` : ''}`;
+const resName = (q: RequestTemplate) =>
+  `${q.resource}${q.subresource ? `/${q.subresource}` : ''}${q.group ? `.${q.group}` : ''}`;
 const DEF = new Map(TRIGGERS.map((d) => [d.kind, d]));
 
 const CLIENT_SIGNERS = ['kubernetes.io/kube-apiserver-client', 'kubernetes.io/*'];
@@ -266,7 +307,9 @@ export function escalationsOf(rules: readonly GrantedRule[], ctx: EscalationCont
   };
   const names = (gr: GrantedRule) => (gr.rule.resourceNames?.length ? gr.rule.resourceNames : undefined);
   const saTargets = (ns: string | undefined, list: readonly string[] | undefined) =>
-    list ? list.flatMap((n) => ctx.serviceAccountsNamed(ns, n).map((sa) => `sa:${sa.namespace}/${sa.name}`)) : [`pool:sa:${ns ?? '*'}`];
+    list
+      ? list.flatMap((n) => ctx.serviceAccountsNamed(ns, n).map((sa) => `sa:${sa.namespace}/${sa.name}`))
+      : [`pool:sa:${ns ?? '*'}`];
 
   if (mask & bitOf('create-pods')) {
     for (const gr of matching('create-pods')) {
@@ -284,7 +327,14 @@ export function escalationsOf(rules: readonly GrantedRule[], ctx: EscalationCont
     if (!(mask & bitOf(kind))) continue;
     for (const gr of matching(kind)) {
       const q = firstTemplate(gr, kind);
-      add({ kind, namespace: gr.namespace, target: `pool:sa:${gr.namespace ?? '*'}`, trigger: q, witness: [gr], label: `${q.verb} ${resName(q)} ${inWhere(gr.namespace)}` });
+      add({
+        kind,
+        namespace: gr.namespace,
+        target: `pool:sa:${gr.namespace ?? '*'}`,
+        trigger: q,
+        witness: [gr],
+        label: `${q.verb} ${resName(q)} ${inWhere(gr.namespace)}`,
+      });
     }
   }
   if (mask & bitOf('mutate-pods')) {
@@ -350,7 +400,8 @@ export function escalationsOf(rules: readonly GrantedRule[], ctx: EscalationCont
   }
   if (mask & bitOf('read-secrets')) {
     for (const gr of matching('read-secrets')) {
-      const listable = templateMatches(gr.rule, t('list', '', 'secrets')) || templateMatches(gr.rule, t('watch', '', 'secrets'));
+      const listable =
+        templateMatches(gr.rule, t('list', '', 'secrets')) || templateMatches(gr.rule, t('watch', '', 'secrets'));
       const n = names(gr);
       const q = listable ? t('list', '', 'secrets') : t('get', '', 'secrets');
       if (listable || !n) {
@@ -402,15 +453,39 @@ export function escalationsOf(rules: readonly GrantedRule[], ctx: EscalationCont
       // users and groups are cluster-scoped: only a cluster-wide grant impersonates them.
       if (gr.namespace === undefined && can('users')) {
         const q = t('impersonate', '', 'users');
-        if (!n) add({ kind: 'impersonate', namespace: undefined, target: 'pool:users', trigger: q, witness: [gr], label: 'impersonate any user' });
+        if (!n)
+          add({
+            kind: 'impersonate',
+            namespace: undefined,
+            target: 'pool:users',
+            trigger: q,
+            witness: [gr],
+            label: 'impersonate any user',
+          });
         else
           for (const u of n)
             if (!u.startsWith('system:serviceaccount:'))
-              add({ kind: 'impersonate', namespace: undefined, target: `user:${u}`, trigger: q, names: [u], witness: [gr], label: `impersonate user ${u}` });
+              add({
+                kind: 'impersonate',
+                namespace: undefined,
+                target: `user:${u}`,
+                trigger: q,
+                names: [u],
+                witness: [gr],
+                label: `impersonate user ${u}`,
+              });
       }
       if (gr.namespace === undefined && can('groups')) {
         const q = t('impersonate', '', 'groups');
-        if (!n) add({ kind: 'impersonate', namespace: undefined, target: 'any-identity', trigger: q, witness: [gr], label: 'impersonate any group (system:masters included)' });
+        if (!n)
+          add({
+            kind: 'impersonate',
+            namespace: undefined,
+            target: 'any-identity',
+            trigger: q,
+            witness: [gr],
+            label: 'impersonate any group (system:masters included)',
+          });
         else
           for (const g of n)
             add({
@@ -452,15 +527,20 @@ export function escalationsOf(rules: readonly GrantedRule[], ctx: EscalationCont
     ]);
     for (const gr of matching('bind-roles')) {
       const n = names(gr);
-      const kinds = (['roles', 'clusterroles'] as const).filter((res) => templateMatches(gr.rule, t('bind', 'rbac.authorization.k8s.io', res)));
+      const kinds = (['roles', 'clusterroles'] as const).filter((res) =>
+        templateMatches(gr.rule, t('bind', 'rbac.authorization.k8s.io', res)),
+      );
       const scopes: [string | undefined, GrantedRule][] = [];
-      if (gr.namespace === undefined && bindCRB.all && kinds.includes('clusterroles')) scopes.push([undefined, bindCRB.all]);
+      if (gr.namespace === undefined && bindCRB.all && kinds.includes('clusterroles'))
+        scopes.push([undefined, bindCRB.all]);
       else scopes.push(...intersect(gr.namespace, bindRB));
       for (const [ns, w] of scopes) {
         const targets = !n
           ? [`rbac:full:${ns ?? '*'}`]
           : n.flatMap((roleName) =>
-              kinds.filter((k) => k === 'clusterroles' || ns !== undefined).map((k) => `rbac:roles:${ns ?? '*'}:${k === 'roles' ? 'Role' : 'ClusterRole'}/${roleName}`),
+              kinds
+                .filter((k) => k === 'clusterroles' || ns !== undefined)
+                .map((k) => `rbac:roles:${ns ?? '*'}:${k === 'roles' ? 'Role' : 'ClusterRole'}/${roleName}`),
             );
         for (const target of targets) {
           add({
@@ -486,9 +566,14 @@ export function escalationsOf(rules: readonly GrantedRule[], ctx: EscalationCont
     const editClusterRoles = edit('clusterroles');
     for (const gr of matching('escalate-roles')) {
       const scopes: [string | undefined, GrantedRule][] = [];
-      if (gr.namespace === undefined && editClusterRoles.all && templateMatches(gr.rule, t('escalate', 'rbac.authorization.k8s.io', 'clusterroles')))
+      if (
+        gr.namespace === undefined &&
+        editClusterRoles.all &&
+        templateMatches(gr.rule, t('escalate', 'rbac.authorization.k8s.io', 'clusterroles'))
+      )
         scopes.push([undefined, editClusterRoles.all]);
-      else if (templateMatches(gr.rule, t('escalate', 'rbac.authorization.k8s.io', 'roles'))) scopes.push(...intersect(gr.namespace, editRoles));
+      else if (templateMatches(gr.rule, t('escalate', 'rbac.authorization.k8s.io', 'roles')))
+        scopes.push(...intersect(gr.namespace, editRoles));
       for (const [ns, w] of scopes) {
         add({
           kind: 'escalate-roles',
@@ -518,8 +603,14 @@ export function escalationsOf(rules: readonly GrantedRule[], ctx: EscalationCont
     }
   }
   if (mask & bitOf('approve-csr')) {
-    const approval = scopesAllowing(rules, t('update', 'certificates.k8s.io', 'certificatesigningrequests', 'approval')).all;
-    const read = anyScope(rules, [t('get', 'certificates.k8s.io', 'certificatesigningrequests'), t('list', 'certificates.k8s.io', 'certificatesigningrequests')]).all;
+    const approval = scopesAllowing(
+      rules,
+      t('update', 'certificates.k8s.io', 'certificatesigningrequests', 'approval'),
+    ).all;
+    const read = anyScope(rules, [
+      t('get', 'certificates.k8s.io', 'certificatesigningrequests'),
+      t('list', 'certificates.k8s.io', 'certificatesigningrequests'),
+    ]).all;
     const signer = (names: readonly string[]) => {
       for (const n of names) {
         const s = scopesAllowing(rules, t('approve', 'certificates.k8s.io', 'signers'), n).all;
@@ -554,14 +645,35 @@ export function escalationsOf(rules: readonly GrantedRule[], ctx: EscalationCont
   if (mask & bitOf('mutating-webhooks')) {
     for (const gr of matching('mutating-webhooks')) {
       const q = firstTemplate(gr, 'mutating-webhooks');
-      add({ kind: 'mutating-webhooks', namespace: undefined, target: 'pool:sa:*', trigger: q, witness: [gr], label: `${q.verb} mutatingwebhookconfigurations` });
-      add({ kind: 'mutating-webhooks', namespace: undefined, target: 'capability:admission', trigger: q, witness: [gr], label: `${q.verb} mutatingwebhookconfigurations` });
+      add({
+        kind: 'mutating-webhooks',
+        namespace: undefined,
+        target: 'pool:sa:*',
+        trigger: q,
+        witness: [gr],
+        label: `${q.verb} mutatingwebhookconfigurations`,
+      });
+      add({
+        kind: 'mutating-webhooks',
+        namespace: undefined,
+        target: 'capability:admission',
+        trigger: q,
+        witness: [gr],
+        label: `${q.verb} mutatingwebhookconfigurations`,
+      });
     }
   }
   if (mask & bitOf('validating-webhooks')) {
     for (const gr of matching('validating-webhooks')) {
       const q = firstTemplate(gr, 'validating-webhooks');
-      add({ kind: 'validating-webhooks', namespace: undefined, target: 'capability:admission', trigger: q, witness: [gr], label: `${q.verb} validatingwebhookconfigurations` });
+      add({
+        kind: 'validating-webhooks',
+        namespace: undefined,
+        target: 'capability:admission',
+        trigger: q,
+        witness: [gr],
+        label: `${q.verb} validatingwebhookconfigurations`,
+      });
     }
   }
   return edges;
@@ -577,11 +689,17 @@ export function describeTarget(target: string): string {
       case 'sa':
         return arg === '*' ? 'any service account in any namespace' : `any service account in ${arg}`;
       case 'running':
-        return arg === '*' ? 'the service accounts of running pods in every namespace' : `the service accounts of running pods in ${arg}`;
+        return arg === '*'
+          ? 'the service accounts of running pods in every namespace'
+          : `the service accounts of running pods in ${arg}`;
       case 'tokens':
-        return arg === '*' ? 'service accounts with legacy token Secrets in every namespace' : `service accounts with legacy token Secrets in ${arg}`;
+        return arg === '*'
+          ? 'service accounts with legacy token Secrets in every namespace'
+          : `service accounts with legacy token Secrets in ${arg}`;
       case 'node':
-        return arg === '*' ? 'the service accounts of pods on every node' : `the service accounts of pods on node ${arg}`;
+        return arg === '*'
+          ? 'the service accounts of pods on every node'
+          : `the service accounts of pods on node ${arg}`;
       case 'users':
         return 'any user named in a binding';
     }

@@ -52,11 +52,26 @@ const SAMPLE_WITNESSES = 8;
 function merged(acc: Acc): ExcessPart[] {
   if (acc.namespaceCount <= 1) return [...acc.parts];
   return acc.parts.map((p) =>
-    p.where.kind === 'namespace' ? { ...p, where: { kind: 'namespaces', count: acc.namespaceCount, namespaces: acc.namespaces, outside: p.where.outside } } : p,
+    p.where.kind === 'namespace'
+      ? {
+          ...p,
+          where: {
+            kind: 'namespaces',
+            count: acc.namespaceCount,
+            namespaces: acc.namespaces,
+            outside: p.where.outside,
+          },
+        }
+      : p,
   );
 }
 
-export function findingsFor(graph: AccessGraph, agent: AgentInput, reach: AgentReach, opts: { max?: number } = {}): AgentFindings {
+export function findingsFor(
+  graph: AccessGraph,
+  agent: AgentInput,
+  reach: AgentReach,
+  opts: { max?: number } = {},
+): AgentFindings {
   const judge = new BoundaryJudge(agent.spec.boundary);
   const rules = reach.rules;
   const n = rules.length;
@@ -79,7 +94,15 @@ export function findingsFor(graph: AccessGraph, agent: AgentInput, reach: AgentR
       const parts = judge.excess(gr);
       slot = parts.length ? all.length : -1;
       if (parts.length) {
-        all.push({ key, parts, offsets: new Int32Array(0), namespaceCount: 0, namespaces: [], routes: 0, heldOnce: true });
+        all.push({
+          key,
+          parts,
+          offsets: new Int32Array(0),
+          namespaceCount: 0,
+          namespaces: [],
+          routes: 0,
+          heldOnce: true,
+        });
         sizes.push(0);
       }
       slotOfKey.set(key, slot);
@@ -121,7 +144,11 @@ export function findingsFor(graph: AccessGraph, agent: AgentInput, reach: AgentR
     a.severity = severityOf(merged(a));
     counts[a.severity]++;
   }
-  const ranked = all.sort((a, b) => severityRank(a.severity as Severity) - severityRank(b.severity as Severity) || (a.offsets[0] as number) - (b.offsets[0] as number));
+  const ranked = all.sort(
+    (a, b) =>
+      severityRank(a.severity as Severity) - severityRank(b.severity as Severity) ||
+      (a.offsets[0] as number) - (b.offsets[0] as number),
+  );
   const kept = opts.max === undefined ? ranked : ranked.slice(0, opts.max);
   const findings = kept.map((a): Finding => {
     const excess = merged(a);
@@ -149,7 +176,14 @@ export function findingsFor(graph: AccessGraph, agent: AgentInput, reach: AgentR
       escalated: path.some((s, i) => i > 0 && reach.parentOf(s.ref)?.edge.kind === 'escalation'),
       path,
       routes: a.routes,
-      fix: smallestFix(graph, reach, { witnesses, rules: a.offsets.length, routes: a.routes, heldOnce: a.heldOnce, dominator: graph.idAt(dom), remove }),
+      fix: smallestFix(graph, reach, {
+        witnesses,
+        rules: a.offsets.length,
+        routes: a.routes,
+        heldOnce: a.heldOnce,
+        dominator: graph.idAt(dom),
+        remove,
+      }),
     };
   });
   return { findings, total: all.length, counts };

@@ -20,7 +20,12 @@ export type FixChange =
   | { readonly kind: 'remove-invoke'; readonly agent: string; readonly invokes: string }
   | { readonly kind: 'narrow-runtime-identity'; readonly server: string; readonly identity: string }
   | { readonly kind: 'remove-subject'; readonly binding: string; readonly subject: SubjectLike }
-  | { readonly kind: 'narrow-rule'; readonly role: string; readonly ruleIndex: number; readonly remove: readonly PermissionSet[] };
+  | {
+      readonly kind: 'narrow-rule';
+      readonly role: string;
+      readonly ruleIndex: number;
+      readonly remove: readonly PermissionSet[];
+    };
 
 export interface Fix {
   readonly summary: string;
@@ -80,7 +85,14 @@ function ownIdentities(graph: AccessGraph, reach: AgentReach): Set<string> {
 }
 
 /** Cut at the rule itself: narrow the role if only this binding uses it, else take the holder out of the binding. */
-function grantCut(graph: AccessGraph, reach: AgentReach, gr: GrantedRule, holder: string | undefined, remove: readonly PermissionSet[], heldOnce: boolean): Cut | undefined {
+function grantCut(
+  graph: AccessGraph,
+  reach: AgentReach,
+  gr: GrantedRule,
+  holder: string | undefined,
+  remove: readonly PermissionSet[],
+  heldOnce: boolean,
+): Cut | undefined {
   const base = gr.base ?? gr;
   const grant = base.grant;
   if (!grant) return undefined;
@@ -106,7 +118,10 @@ function grantCut(graph: AccessGraph, reach: AgentReach, gr: GrantedRule, holder
   const narrow: Cut = {
     rank: feltBy(subjectsOf(bindings)),
     changes: [{ kind: 'narrow-rule', role: roleRef(base) as string, ruleIndex: base.ruleIndex, remove }],
-    affects: bindings.length > 1 ? `every subject of the ${bindings.length} bindings of ${roleRef(base)}` : `only the subjects of ${bindingRef(base)}`,
+    affects:
+      bindings.length > 1
+        ? `every subject of the ${bindings.length} bindings of ${roleRef(base)}`
+        : `only the subjects of ${bindingRef(base)}`,
   };
   const subject = subjectOf(graph, base, holder);
   if ((bindings.length === 1 && b.subjects.length === 1) || !subject || !heldOnce) return narrow;
@@ -121,7 +136,13 @@ function grantCut(graph: AccessGraph, reach: AgentReach, gr: GrantedRule, holder
 function triggerRemoval(gr: GrantedRule, edge: GraphEdge): PermissionSet[] {
   const q = edge.escalation?.trigger;
   if (!q) return [{ verbs: gr.rule.verbs, apiGroups: gr.rule.apiGroups, resources: gr.rule.resources }];
-  return [{ verbs: [q.verb], apiGroups: [q.group], resources: [q.subresource ? `${q.resource}/${q.subresource}` : q.resource] }];
+  return [
+    {
+      verbs: [q.verb],
+      apiGroups: [q.group],
+      resources: [q.subresource ? `${q.resource}/${q.subresource}` : q.resource],
+    },
+  ];
 }
 
 /** Cut an escalation edge: remove the trigger from every rule of the holder that produces it. */
@@ -129,7 +150,9 @@ function escalationCut(graph: AccessGraph, reach: AgentReach, from: string, edge
   const e = edge.escalation;
   if (!e) return undefined;
   const bit = bitOf(e.kind);
-  const producers = graph.rules(from).filter((r) => (triggersOf(r) & bit) !== 0 && (r.namespace === undefined || r.namespace === e.namespace));
+  const producers = graph
+    .rules(from)
+    .filter((r) => (triggersOf(r) & bit) !== 0 && (r.namespace === undefined || r.namespace === e.namespace));
   const holder = holderOf(graph, from);
   const changes: FixChange[] = [];
   const affects: string[] = [];
@@ -158,17 +181,27 @@ function edgeCut(graph: AccessGraph, reach: AgentReach, from: string, edge: Grap
   switch (edge.kind) {
     case 'tool': {
       const [server, tool] = edge.to.slice('tool:'.length).split(/\/(.*)/s) as [string, string];
-      return { rank: 0, changes: [{ kind: 'revoke-tool', agent: from.slice('agent:'.length), server, tool }], affects: `only agent ${from.slice('agent:'.length)}` };
+      return {
+        rank: 0,
+        changes: [{ kind: 'revoke-tool', agent: from.slice('agent:'.length), server, tool }],
+        affects: `only agent ${from.slice('agent:'.length)}`,
+      };
     }
     case 'invoke':
       return {
         rank: 0,
-        changes: [{ kind: 'remove-invoke', agent: from.slice('agent:'.length), invokes: edge.to.slice('agent:'.length) }],
+        changes: [
+          { kind: 'remove-invoke', agent: from.slice('agent:'.length), invokes: edge.to.slice('agent:'.length) },
+        ],
         affects: `only agent ${from.slice('agent:'.length)}`,
       };
     case 'runs-as': {
       const server = graph.node(from).tool?.server.name ?? from;
-      return { rank: TOOL_SERVER, changes: [{ kind: 'narrow-runtime-identity', server, identity: graph.node(edge.to).label }], affects: `every agent calling tools of ${server}` };
+      return {
+        rank: TOOL_SERVER,
+        changes: [{ kind: 'narrow-runtime-identity', server, identity: graph.node(edge.to).label }],
+        affects: `every agent calling tools of ${server}`,
+      };
     }
     case 'escalation':
       return escalationCut(graph, reach, from, edge);
@@ -179,7 +212,11 @@ function edgeCut(graph: AccessGraph, reach: AgentReach, from: string, edge: Grap
 
 function summarize(cut: Cut, routes: number): Fix {
   const text = cut.changes.map(describeChange).join('; and ');
-  return { summary: routes > 1 ? `${routes} routes lead here; cut each: ${text}` : text, changes: cut.changes, affects: cut.affects };
+  return {
+    summary: routes > 1 ? `${routes} routes lead here; cut each: ${text}` : text,
+    changes: cut.changes,
+    affects: cut.affects,
+  };
 }
 
 export interface FixInput {
@@ -200,7 +237,8 @@ export function smallestFix(graph: AccessGraph, reach: AgentReach, input: FixInp
   if (!first) return { summary: 'nothing to change', changes: [], affects: 'nobody' };
   {
     let best: Cut | undefined;
-    if (input.rules === 1) best = grantCut(graph, reach, first.rule, holderOf(graph, first.owner), input.remove, input.heldOnce);
+    if (input.rules === 1)
+      best = grantCut(graph, reach, first.rule, holderOf(graph, first.owner), input.remove, input.heldOnce);
     // A cut on the first witness's path counts if every holder of every rule lies behind it.
     for (const step of reach.pathTo(first.owner)) {
       if (!reach.edgeSeparates(step.from, step.edge.to, input.dominator)) continue;
@@ -215,7 +253,8 @@ export function smallestFix(graph: AccessGraph, reach: AgentReach, input: FixInp
   const seen = new Set<string>();
   for (const w of input.witnesses) {
     let c: Cut | undefined;
-    if (w.rule.grant || w.rule.base) c = grantCut(graph, reach, w.rule, holderOf(graph, w.owner), input.remove, !reach.ruleHits.has(w.rule.id));
+    if (w.rule.grant || w.rule.base)
+      c = grantCut(graph, reach, w.rule, holderOf(graph, w.owner), input.remove, !reach.ruleHits.has(w.rule.id));
     else {
       const p = reach.parentOf(w.owner);
       c = p ? edgeCut(graph, reach, p.from, p.edge) : undefined;
@@ -231,5 +270,7 @@ export function smallestFix(graph: AccessGraph, reach: AgentReach, input: FixInp
   }
   const fix = summarize({ rank: 9, changes, affects: [...new Set(affects)].join('; ') }, input.routes);
   const more = input.rules - input.witnesses.length;
-  return more > 0 ? { ...fix, summary: `${fix.summary}; and the same for ${more} more rule(s) like them (see the JSON paths)` } : fix;
+  return more > 0
+    ? { ...fix, summary: `${fix.summary}; and the same for ${more} more rule(s) like them (see the JSON paths)` }
+    : fix;
 }

@@ -20,14 +20,32 @@ export const RbacRequirement = Type.Object(
     verbs: Type.Array(Str, { minItems: 1 }),
     target: Type.Object(
       {
-        resource: Type.Optional(Type.Object({ apiGroup: Type.Optional(Type.String()), resource: Str, subresource: Type.Optional(Type.String()) }, loose)),
-        gvk: Type.Optional(Type.Object({ apiVersionArgument: Str, kindArgument: Str, subresource: Type.Optional(Type.String()) }, loose)),
+        resource: Type.Optional(
+          Type.Object(
+            { apiGroup: Type.Optional(Type.String()), resource: Str, subresource: Type.Optional(Type.String()) },
+            loose,
+          ),
+        ),
+        gvk: Type.Optional(
+          Type.Object({ apiVersionArgument: Str, kindArgument: Str, subresource: Type.Optional(Type.String()) }, loose),
+        ),
         manifest: Type.Optional(Type.Object({ argument: Str }, loose)),
       },
       loose,
     ),
-    namespace: Type.Optional(Type.Object({ name: Type.Optional(Type.String()), argument: Type.Optional(Type.String()), all: Type.Optional(Type.Boolean()) }, loose)),
-    resourceName: Type.Optional(Type.Object({ name: Type.Optional(Type.String()), argument: Type.Optional(Type.String()) }, loose)),
+    namespace: Type.Optional(
+      Type.Object(
+        {
+          name: Type.Optional(Type.String()),
+          argument: Type.Optional(Type.String()),
+          all: Type.Optional(Type.Boolean()),
+        },
+        loose,
+      ),
+    ),
+    resourceName: Type.Optional(
+      Type.Object({ name: Type.Optional(Type.String()), argument: Type.Optional(Type.String()) }, loose),
+    ),
   },
   loose,
 );
@@ -58,23 +76,35 @@ export type GatewayTool = Static<typeof GatewayTool>;
 export const RunAs = Type.Object(
   {
     serviceAccount: Type.Optional(Type.Object({ namespace: Str, name: Str }, { additionalProperties: false })),
-    user: Type.Optional(Type.Object({ name: Str, groups: Type.Optional(Type.Array(Str)) }, { additionalProperties: false })),
+    user: Type.Optional(
+      Type.Object({ name: Str, groups: Type.Optional(Type.Array(Str)) }, { additionalProperties: false }),
+    ),
     callerIdentity: Type.Optional(Type.Boolean()),
   },
   { additionalProperties: false },
 );
 export type RunAs = Static<typeof RunAs>;
 
-export const GatewayServer = Type.Object({ name: Str, runAs: Type.Optional(RunAs), tools: Type.Array(GatewayTool) }, loose);
+export const GatewayServer = Type.Object(
+  { name: Str, runAs: Type.Optional(RunAs), tools: Type.Array(GatewayTool) },
+  loose,
+);
 export type GatewayServer = Static<typeof GatewayServer>;
 
 export const GatewayGrant = Type.Object(
-  { agent: Str, server: Str, tools: Type.Array(Str, { minItems: 1, description: "Tool names; '*' for every tool of the server." }) },
+  {
+    agent: Str,
+    server: Str,
+    tools: Type.Array(Str, { minItems: 1, description: "Tool names; '*' for every tool of the server." }),
+  },
   { additionalProperties: false },
 );
 export type GatewayGrant = Static<typeof GatewayGrant>;
 
-export const GatewayConfig = Type.Object({ servers: Type.Array(GatewayServer), grants: Type.Array(GatewayGrant) }, loose);
+export const GatewayConfig = Type.Object(
+  { servers: Type.Array(GatewayServer), grants: Type.Array(GatewayGrant) },
+  loose,
+);
 export type GatewayConfig = Static<typeof GatewayConfig>;
 
 export const EMPTY_GATEWAY: GatewayConfig = { servers: [], grants: [] };
@@ -90,17 +120,27 @@ export function toolReach(tool: GatewayTool): ToolReach {
   const meta = tool._meta?.[RBAC_META_KEY];
   if (meta === undefined) return { kind: 'undeclared' };
   const errors = validate(ToolRbacMetadata, meta);
-  if (errors.length > 0) return { kind: 'undeclared', problem: `${RBAC_META_KEY}: ${errors.map((e) => `${e.path || '(root)'} ${e.message}`).join('; ')}` };
+  if (errors.length > 0)
+    return {
+      kind: 'undeclared',
+      problem: `${RBAC_META_KEY}: ${errors.map((e) => `${e.path || '(root)'} ${e.message}`).join('; ')}`,
+    };
   const m = meta as ToolRbacMetadata;
-  if (m.version !== 'v1alpha1') return { kind: 'undeclared', problem: `${RBAC_META_KEY}: unsupported version ${JSON.stringify(m.version)}` };
+  if (m.version !== 'v1alpha1')
+    return { kind: 'undeclared', problem: `${RBAC_META_KEY}: unsupported version ${JSON.stringify(m.version)}` };
   const forms = [m.none, m.bounded, m.unbounded].filter((x) => x !== undefined).length;
-  if (forms !== 1) return { kind: 'undeclared', problem: `${RBAC_META_KEY}: needs exactly one of none, bounded, unbounded` };
+  if (forms !== 1)
+    return { kind: 'undeclared', problem: `${RBAC_META_KEY}: needs exactly one of none, bounded, unbounded` };
   if (m.none) return { kind: 'none', reason: m.none.reason };
   if (m.unbounded) return { kind: 'unbounded', reason: m.unbounded.reason };
   const reqs = m.bounded?.requirements ?? [];
   for (const [i, r] of reqs.entries()) {
     const targets = [r.target.resource, r.target.gvk, r.target.manifest].filter((x) => x !== undefined).length;
-    if (targets !== 1) return { kind: 'undeclared', problem: `${RBAC_META_KEY}: requirement ${i}: target needs exactly one of resource, gvk, manifest` };
+    if (targets !== 1)
+      return {
+        kind: 'undeclared',
+        problem: `${RBAC_META_KEY}: requirement ${i}: target needs exactly one of resource, gvk, manifest`,
+      };
   }
   if (reqs.length === 0) return { kind: 'undeclared', problem: `${RBAC_META_KEY}: bounded declares no requirement` };
   return { kind: 'bounded', requirements: reqs };
@@ -116,7 +156,13 @@ export function parseGatewayConfig(text: string, origin: string): { config: Gate
   list.forEach((d, document) => {
     const source = { origin, document };
     if (d.errors.length > 0) {
-      for (const e of d.errors) problems.push({ source, severity: 'error', code: 'yaml', message: `broken YAML: ${e.message.split('\n')[0]}; document skipped` });
+      for (const e of d.errors)
+        problems.push({
+          source,
+          severity: 'error',
+          code: 'yaml',
+          message: `broken YAML: ${e.message.split('\n')[0]}; document skipped`,
+        });
       return;
     }
     const raw = d.toJS() as Record<string, unknown> | null;
@@ -125,7 +171,13 @@ export function parseGatewayConfig(text: string, origin: string): { config: Gate
     const base = body === raw ? '' : 'spec.';
     const errors = validate(GatewayConfig, body);
     if (errors.length > 0) {
-      for (const e of errors) problems.push({ source, severity: 'error', code: 'invalid-gateway', message: `${base}${e.path || '(root)'}: ${e.message}; document skipped` });
+      for (const e of errors)
+        problems.push({
+          source,
+          severity: 'error',
+          code: 'invalid-gateway',
+          message: `${base}${e.path || '(root)'}: ${e.message}; document skipped`,
+        });
       return;
     }
     const cfg = body as GatewayConfig;
@@ -144,7 +196,14 @@ export function readGatewayConfig(path: string): { config: GatewayConfig; proble
   } catch (e) {
     return {
       config: EMPTY_GATEWAY,
-      problems: [{ source: { origin: path }, severity: 'error', code: 'read', message: `cannot read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}` }],
+      problems: [
+        {
+          source: { origin: path },
+          severity: 'error',
+          code: 'read',
+          message: `cannot read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+        },
+      ],
     };
   }
   return parseGatewayConfig(text, path);
@@ -156,9 +215,17 @@ export function checkGatewayConfig(config: GatewayConfig, origin: string): Acces
   const source = { origin };
   const servers = new Map<string, GatewayServer>();
   for (const s of config.servers) {
-    if (servers.has(s.name)) problems.push({ source, severity: 'warning', code: 'duplicate-server', message: `server ${s.name} is defined twice; the later one is used` });
+    if (servers.has(s.name))
+      problems.push({
+        source,
+        severity: 'warning',
+        code: 'duplicate-server',
+        message: `server ${s.name} is defined twice; the later one is used`,
+      });
     servers.set(s.name, s);
-    const forms = [s.runAs?.serviceAccount, s.runAs?.user, s.runAs?.callerIdentity ? true : undefined].filter((x) => x !== undefined).length;
+    const forms = [s.runAs?.serviceAccount, s.runAs?.user, s.runAs?.callerIdentity ? true : undefined].filter(
+      (x) => x !== undefined,
+    ).length;
     if (forms === 0)
       problems.push({
         source,
@@ -168,7 +235,13 @@ export function checkGatewayConfig(config: GatewayConfig, origin: string): Acces
         message: 'declares no runAs identity: what its tools reach in Kubernetes cannot be seen',
       });
     else if (forms > 1)
-      problems.push({ source, severity: 'error', code: 'invalid-gateway', object: `server ${s.name}`, message: 'runAs needs exactly one of serviceAccount, user, callerIdentity' });
+      problems.push({
+        source,
+        severity: 'error',
+        code: 'invalid-gateway',
+        object: `server ${s.name}`,
+        message: 'runAs needs exactly one of serviceAccount, user, callerIdentity',
+      });
     for (const t of s.tools) {
       const r = toolReach(t);
       if (r.kind === 'undeclared' && r.problem)

@@ -5,9 +5,28 @@ import { labelSelectorMatches } from '../../kube/label-selector.ts';
 import type { ObjectSource } from '../../kube/object-dump.ts';
 import type { RuleLike } from '../../kube/rbac-match.ts';
 import type { AgentSpec, Identity } from '../../policy/schema.ts';
-import { CODE_EXECUTION, describeTarget, type EscalationContext, type EscalationEdge, escalationsOf } from './escalation.ts';
-import { type GatewayConfig, type GatewayServer, type GatewayTool, type ToolReach, toolReach } from './gateway-grants.ts';
-import { describePrincipal, groupPrincipal, type Principal, serviceAccountPrincipal, subjectKeys, userPrincipal } from './identity.ts';
+import {
+  CODE_EXECUTION,
+  describeTarget,
+  type EscalationContext,
+  type EscalationEdge,
+  escalationsOf,
+} from './escalation.ts';
+import {
+  type GatewayConfig,
+  type GatewayServer,
+  type GatewayTool,
+  type ToolReach,
+  toolReach,
+} from './gateway-grants.ts';
+import {
+  describePrincipal,
+  groupPrincipal,
+  type Principal,
+  serviceAccountPrincipal,
+  subjectKeys,
+  userPrincipal,
+} from './identity.ts';
 import type { AccessInventory } from './inventory.ts';
 import { type GrantedRule, grantsFor, namespaceNumber, newGrantedRule, type RbacIndex } from './rbac-index.ts';
 import { restrictRules } from './tool-reach.ts';
@@ -100,7 +119,9 @@ export class AccessGraph {
     for (const g of gateway.grants) {
       const server = this.#servers.get(g.server);
       if (!server) continue;
-      const tools = g.tools.includes('*') ? server.tools.map((t) => t.name) : g.tools.filter((t) => server.tools.some((x) => x.name === t));
+      const tools = g.tools.includes('*')
+        ? server.tools.map((t) => t.name)
+        : g.tools.filter((t) => server.tools.some((x) => x.name === t));
       for (const tool of tools) {
         const list = this.#grantsByAgent.get(g.agent) ?? [];
         if (!list.some((x) => x.server === g.server && x.tool === tool)) list.push({ server: g.server, tool });
@@ -109,7 +130,8 @@ export class AccessGraph {
     }
     this.#indexPools();
     this.#ctx = {
-      tokenSecretOwners: (ns, secret) => (this.#tokenOwners.get(secret) ?? []).filter((o) => ns === undefined || o.namespace === ns),
+      tokenSecretOwners: (ns, secret) =>
+        (this.#tokenOwners.get(secret) ?? []).filter((o) => ns === undefined || o.namespace === ns),
       serviceAccountsNamed: (ns, name) => {
         if (ns !== undefined) return [{ namespace: ns, name }];
         return [...(this.#saNamespacesByName.get(name) ?? [])].map((namespace) => ({ namespace, name }));
@@ -137,7 +159,8 @@ export class AccessGraph {
       for (const s of b.subjects) {
         if (s.kind === 'User' && !s.name.startsWith('system:serviceaccount:')) this.#users.add(s.name);
         // Without ServiceAccount objects, the accounts bindings name are the best evidence of who exists.
-        if (!saKnown && s.kind === 'ServiceAccount' && (s.namespace || b.namespace)) addSa(s.namespace || b.namespace, s.name);
+        if (!saKnown && s.kind === 'ServiceAccount' && (s.namespace || b.namespace))
+          addSa(s.namespace || b.namespace, s.name);
       }
     }
     if (!saKnown) for (const ns of this.#namespaces) addSa(ns, 'default');
@@ -243,7 +266,12 @@ export class AccessGraph {
         const slash = tail.indexOf('/');
         const server = this.#servers.get(tail.slice(0, slash));
         const tool = server?.tools.find((t) => t.name === tail.slice(slash + 1));
-        return { id, kind: 'tool', label: `tool ${tail}`, tool: server && tool ? { server, tool, reach: toolReach(tool) } : undefined };
+        return {
+          id,
+          kind: 'tool',
+          label: `tool ${tail}`,
+          tool: server && tool ? { server, tool, reach: toolReach(tool) } : undefined,
+        };
       }
       case 'sa': {
         const slash = tail.indexOf('/');
@@ -302,24 +330,49 @@ export class AccessGraph {
       if (t?.reach.kind !== 'bounded') return [];
       const runtime = this.runtimeNode(t.server);
       if (!runtime) return [];
-      return restrictRules(this.rules(runtime), t.reach.requirements, ids, { server: t.server.name, tool: t.tool.name });
+      return restrictRules(this.rules(runtime), t.reach.requirements, ids, {
+        server: t.server.name,
+        tool: t.tool.name,
+      });
     }
     if (id === 'any-identity') {
       return [
-        newGrantedRule(ids, { rule: EVERYTHING, namespace: undefined, ruleIndex: 0, synthetic: 'system:masters (impersonated or certified): every permission' }),
-        newGrantedRule(ids, { rule: EVERY_URL, namespace: undefined, ruleIndex: 1, synthetic: 'system:masters: every non-resource URL' }),
+        newGrantedRule(ids, {
+          rule: EVERYTHING,
+          namespace: undefined,
+          ruleIndex: 0,
+          synthetic: 'system:masters (impersonated or certified): every permission',
+        }),
+        newGrantedRule(ids, {
+          rule: EVERY_URL,
+          namespace: undefined,
+          ruleIndex: 1,
+          synthetic: 'system:masters: every non-resource URL',
+        }),
       ];
     }
     if (id.startsWith('rbac:full:')) {
       const ns = id.slice('rbac:full:'.length);
-      return [newGrantedRule(ids, { rule: EVERYTHING, namespace: ns === '*' ? undefined : ns, ruleIndex: 0, synthetic: `self-granted ${describeTarget(id)}` })];
+      return [
+        newGrantedRule(ids, {
+          rule: EVERYTHING,
+          namespace: ns === '*' ? undefined : ns,
+          ruleIndex: 0,
+          synthetic: `self-granted ${describeTarget(id)}`,
+        }),
+      ];
     }
     if (id.startsWith('rbac:roles:')) {
       const [ns, ref] = id.slice('rbac:roles:'.length).split(/:(.*)/s) as [string, string];
       const [kind, name] = ref.split(/\/(.*)/s) as [string, string];
       const role = kind === 'ClusterRole' ? this.index.clusterRoles.get(name) : this.index.roles.get(`${ns}/${name}`);
       return (role?.rules ?? []).map((rule, ruleIndex) =>
-        newGrantedRule(ids, { rule, namespace: ns === '*' ? undefined : ns, ruleIndex, synthetic: `self-bound ${kind} ${name} ${ns === '*' ? 'cluster-wide' : `in ${ns}`}` }),
+        newGrantedRule(ids, {
+          rule,
+          namespace: ns === '*' ? undefined : ns,
+          ruleIndex,
+          synthetic: `self-bound ${kind} ${name} ${ns === '*' ? 'cluster-wide' : `in ${ns}`}`,
+        }),
       );
     }
     return [];
@@ -328,7 +381,8 @@ export class AccessGraph {
   /** The node of the identity a tool server runs as (undefined: caller identity, or none declared). */
   runtimeNode(server: GatewayServer): string | undefined {
     const runAs = server.runAs;
-    if (runAs?.serviceAccount) return this.principalNode(serviceAccountPrincipal(runAs.serviceAccount.namespace, runAs.serviceAccount.name));
+    if (runAs?.serviceAccount)
+      return this.principalNode(serviceAccountPrincipal(runAs.serviceAccount.namespace, runAs.serviceAccount.name));
     if (runAs?.user) return this.principalNode(userPrincipal(runAs.user.name, runAs.user.groups ?? []));
     return undefined;
   }
@@ -365,9 +419,11 @@ export class AccessGraph {
           const p = identityPrincipal(ident);
           if (p) out.push({ to: this.principalNode(p), kind: 'identity', label: 'acts as' });
         }
-        for (const { server, tool } of this.toolsOf(a.name)) out.push({ to: `tool:${server}/${tool}`, kind: 'tool', label: 'may call' });
+        for (const { server, tool } of this.toolsOf(a.name))
+          out.push({ to: `tool:${server}/${tool}`, kind: 'tool', label: 'may call' });
         for (const other of a.spec.boundary?.chain?.mayInvoke ?? []) {
-          if (other !== a.name && this.agents.has(other)) out.push({ to: `agent:${other}`, kind: 'invoke', label: 'may invoke' });
+          if (other !== a.name && this.agents.has(other))
+            out.push({ to: `agent:${other}`, kind: 'invoke', label: 'may invoke' });
         }
         return out;
       }
@@ -377,7 +433,11 @@ export class AccessGraph {
         if (t.reach.kind === 'unbounded' || t.reach.kind === 'undeclared') {
           const runtime = this.runtimeNode(t.server);
           if (runtime)
-            out.push({ to: runtime, kind: 'runs-as', label: `runs as (${t.reach.kind === 'unbounded' ? 'tool declares unbounded RBAC' : 'tool declares no RBAC metadata'})` });
+            out.push({
+              to: runtime,
+              kind: 'runs-as',
+              label: `runs as (${t.reach.kind === 'unbounded' ? 'tool declares unbounded RBAC' : 'tool declares no RBAC metadata'})`,
+            });
           return out;
         }
         if (t.reach.kind === 'bounded') return this.#escalationEdges(this.rules(id));
@@ -395,7 +455,8 @@ export class AccessGraph {
         if (!w?.namespaceSelector || !nsKnown) return [{ to: 'pool:sa:*', kind: 'member', label: 'mutates pods in' }];
         const sel = w.namespaceSelector;
         for (const ns of this.inventory.namespaces.values()) {
-          if (labelSelectorMatches(sel, ns.labels)) out.push({ to: `pool:sa:${ns.name}`, kind: 'member', label: 'mutates pods in' });
+          if (labelSelectorMatches(sel, ns.labels))
+            out.push({ to: `pool:sa:${ns.name}`, kind: 'member', label: 'mutates pods in' });
         }
         return out;
       }
@@ -416,7 +477,12 @@ export class AccessGraph {
           for (const w of this.#webhooksByNs.get(ns) ?? []) {
             if (hooks.has(w)) continue;
             hooks.add(w);
-            out.push({ to: w, kind: 'escalation', label: `${e.label}, where the backend of ${w.slice('webhook:'.length)} runs`, escalation: { ...e, target: w } });
+            out.push({
+              to: w,
+              kind: 'escalation',
+              label: `${e.label}, where the backend of ${w.slice('webhook:'.length)} runs`,
+              escalation: { ...e, target: w },
+            });
           }
         }
       }

@@ -22,7 +22,12 @@ export const PRIVILEGED_GROUP = 'system:masters';
 
 const uniq = (xs: readonly string[]) => [...new Set(xs)];
 
-export function serviceAccountPrincipal(namespace: string, name: string, extraGroups: readonly string[] = [], implicitGroups = true): Principal {
+export function serviceAccountPrincipal(
+  namespace: string,
+  name: string,
+  extraGroups: readonly string[] = [],
+  implicitGroups = true,
+): Principal {
   const groups = uniq([...extraGroups, ...(implicitGroups ? serviceAccountGroups(namespace) : [])]);
   return {
     id: `sa:${namespace}/${name}${extraGroups.length ? `[${extraGroups.join(',')}]` : ''}`,
@@ -40,7 +45,13 @@ export function userPrincipal(username: string, groups: readonly string[] = [], 
   if (sa) return serviceAccountPrincipal(sa.namespace, sa.name, groups, implicitGroups);
   const implicit = implicitGroups ? addedOnAuthentication(username, groups) : [];
   const all = uniq([...groups, ...implicit]);
-  return { id: `user:${username}${groups.length ? `[${groups.join(',')}]` : ''}`, kind: 'User', username, groups: all, name: username };
+  return {
+    id: `user:${username}${groups.length ? `[${groups.join(',')}]` : ''}`,
+    kind: 'User',
+    username,
+    groups: all,
+    name: username,
+  };
 }
 
 /** As the API server's group adder: system:authenticated joins unless the user is anonymous or already says which it is. */

@@ -2,7 +2,13 @@
 // that could not be used reported precisely. It also records which kinds were seen at all, so the
 // report can say what it could not see (no Pods → escalation to running pods is unknown).
 import type { LabelSelector } from '../../kube/label-selector.ts';
-import { describeObject, type DumpProblem, type KubeObject, type LocatedObject, type ObjectSource } from '../../kube/object-dump.ts';
+import {
+  describeObject,
+  type DumpProblem,
+  type KubeObject,
+  type LocatedObject,
+  type ObjectSource,
+} from '../../kube/object-dump.ts';
 import type { RuleLike, SubjectLike } from '../../kube/rbac-match.ts';
 
 export type AccessProblem = DumpProblem;
@@ -157,16 +163,26 @@ export function emptyInventory(): AccessInventory {
   };
 }
 
-const groupOfApiVersion = (apiVersion: string) => (apiVersion.includes('/') ? apiVersion.slice(0, apiVersion.indexOf('/')) : '');
+const groupOfApiVersion = (apiVersion: string) =>
+  apiVersion.includes('/') ? apiVersion.slice(0, apiVersion.indexOf('/')) : '';
 const strings = (v: unknown): string[] => (Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : []);
-const record = (v: unknown): Record<string, string> => (v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, string>) : {});
+const record = (v: unknown): Record<string, string> =>
+  v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, string>) : {};
 
 /** Builds the inventory; later duplicates of an object replace earlier ones, with a warning. */
-export function buildInventory(objects: Iterable<LocatedObject>, into: AccessInventory = emptyInventory()): AccessInventory {
+export function buildInventory(
+  objects: Iterable<LocatedObject>,
+  into: AccessInventory = emptyInventory(),
+): AccessInventory {
   const inv = into;
   const origins = new Map<string, ObjectSource>();
-  const problem = (source: ObjectSource, o: KubeObject | undefined, severity: AccessProblem['severity'], code: string, message: string) =>
-    inv.problems.push({ source, severity, code, message, object: o ? describeObject(o) : undefined });
+  const problem = (
+    source: ObjectSource,
+    o: KubeObject | undefined,
+    severity: AccessProblem['severity'],
+    code: string,
+    message: string,
+  ) => inv.problems.push({ source, severity, code, message, object: o ? describeObject(o) : undefined });
   const duplicate = (key: string, source: ObjectSource, o: KubeObject) => {
     const prev = origins.get(key);
     if (prev)
@@ -182,8 +198,17 @@ export function buildInventory(objects: Iterable<LocatedObject>, into: AccessInv
 
   for (const { object: o, source } of objects) {
     const kind = o.kind as string;
-    if (!(ANALYSED_KINDS as readonly string[]).includes(kind) || groupOfApiVersion(o.apiVersion as string) !== GROUP_OF[kind as AnalysedKind]) {
-      problem(source, o, 'warning', 'unknown-kind', `${o.apiVersion} ${kind} is not used by the access analysis; ignored`);
+    if (
+      !(ANALYSED_KINDS as readonly string[]).includes(kind) ||
+      groupOfApiVersion(o.apiVersion as string) !== GROUP_OF[kind as AnalysedKind]
+    ) {
+      problem(
+        source,
+        o,
+        'warning',
+        'unknown-kind',
+        `${o.apiVersion} ${kind} is not used by the access analysis; ignored`,
+      );
       continue;
     }
     const k = kind as AnalysedKind;
@@ -193,7 +218,13 @@ export function buildInventory(objects: Iterable<LocatedObject>, into: AccessInv
     let namespace = typeof md.namespace === 'string' ? md.namespace : '';
     if (namespaced && namespace === '') {
       // kubectl apply would put it in the context's namespace; 'default' is the usual one.
-      problem(source, o, 'warning', 'no-namespace', `${k} ${name} has no metadata.namespace; assumed to be in 'default'`);
+      problem(
+        source,
+        o,
+        'warning',
+        'no-namespace',
+        `${k} ${name} has no metadata.namespace; assumed to be in 'default'`,
+      );
       namespace = 'default';
     }
     if (!namespaced) namespace = '';
@@ -203,7 +234,11 @@ export function buildInventory(objects: Iterable<LocatedObject>, into: AccessInv
     switch (k) {
       case 'ClusterRole':
       case 'Role': {
-        const rules = readRules(o.rules, (i, msg) => problem(source, o, 'error', 'invalid-rule', `rules[${i}]: ${msg}; that rule is ignored`), k === 'Role');
+        const rules = readRules(
+          o.rules,
+          (i, msg) => problem(source, o, 'error', 'invalid-rule', `rules[${i}]: ${msg}; that rule is ignored`),
+          k === 'Role',
+        );
         const agg = o.aggregationRule as { clusterRoleSelectors?: unknown } | undefined;
         const role: RoleObject = {
           kind: k,
@@ -213,7 +248,11 @@ export function buildInventory(objects: Iterable<LocatedObject>, into: AccessInv
           rules,
           aggregationRule:
             k === 'ClusterRole' && agg && typeof agg === 'object'
-              ? { clusterRoleSelectors: Array.isArray(agg.clusterRoleSelectors) ? (agg.clusterRoleSelectors as LabelSelector[]) : [] }
+              ? {
+                  clusterRoleSelectors: Array.isArray(agg.clusterRoleSelectors)
+                    ? (agg.clusterRoleSelectors as LabelSelector[])
+                    : [],
+                }
               : undefined,
           source,
         };
@@ -225,12 +264,29 @@ export function buildInventory(objects: Iterable<LocatedObject>, into: AccessInv
       case 'ClusterRoleBinding':
       case 'RoleBinding': {
         const ref = o.roleRef as { kind?: unknown; name?: unknown } | undefined;
-        if (!ref || (ref.kind !== 'Role' && ref.kind !== 'ClusterRole') || typeof ref.name !== 'string' || ref.name === '') {
-          problem(source, o, 'error', 'invalid-binding', 'roleRef must name a Role or ClusterRole; this binding grants nothing and is ignored');
+        if (
+          !ref ||
+          (ref.kind !== 'Role' && ref.kind !== 'ClusterRole') ||
+          typeof ref.name !== 'string' ||
+          ref.name === ''
+        ) {
+          problem(
+            source,
+            o,
+            'error',
+            'invalid-binding',
+            'roleRef must name a Role or ClusterRole; this binding grants nothing and is ignored',
+          );
           break;
         }
         if (k === 'ClusterRoleBinding' && ref.kind === 'Role') {
-          problem(source, o, 'error', 'invalid-binding', 'a ClusterRoleBinding can only refer to a ClusterRole; ignored');
+          problem(
+            source,
+            o,
+            'error',
+            'invalid-binding',
+            'a ClusterRoleBinding can only refer to a ClusterRole; ignored',
+          );
           break;
         }
         const subjects: SubjectLike[] = [];
@@ -241,14 +297,38 @@ export function buildInventory(objects: Iterable<LocatedObject>, into: AccessInv
             return;
           }
           if (sub.kind !== 'User' && sub.kind !== 'Group' && sub.kind !== 'ServiceAccount') {
-            problem(source, o, 'warning', 'invalid-subject', `subjects[${i}] has kind ${sub.kind}, which matches nobody`);
+            problem(
+              source,
+              o,
+              'warning',
+              'invalid-subject',
+              `subjects[${i}] has kind ${sub.kind}, which matches nobody`,
+            );
           } else if (sub.kind === 'ServiceAccount' && !sub.namespace && k === 'ClusterRoleBinding') {
-            problem(source, o, 'warning', 'invalid-subject', `subjects[${i}] is a ServiceAccount without a namespace, which never matches in a ClusterRoleBinding`);
+            problem(
+              source,
+              o,
+              'warning',
+              'invalid-subject',
+              `subjects[${i}] is a ServiceAccount without a namespace, which never matches in a ClusterRoleBinding`,
+            );
           }
-          subjects.push({ kind: sub.kind, name: sub.name, namespace: typeof sub.namespace === 'string' ? sub.namespace : undefined, apiGroup: sub.apiGroup });
+          subjects.push({
+            kind: sub.kind,
+            name: sub.name,
+            namespace: typeof sub.namespace === 'string' ? sub.namespace : undefined,
+            apiGroup: sub.apiGroup,
+          });
         });
         duplicate(key, source, o);
-        const b: BindingObject = { kind: k, namespace, name, roleRef: { kind: ref.kind, name: ref.name }, subjects, source };
+        const b: BindingObject = {
+          kind: k,
+          namespace,
+          name,
+          roleRef: { kind: ref.kind, name: ref.name },
+          subjects,
+          source,
+        };
         if (k === 'ClusterRoleBinding') inv.clusterRoleBindings.set(name, b);
         else inv.roleBindings.set(`${namespace}/${name}`, b);
         break;
@@ -256,7 +336,12 @@ export function buildInventory(objects: Iterable<LocatedObject>, into: AccessInv
       case 'ServiceAccount': {
         duplicate(key, source, o);
         const automount = o.automountServiceAccountToken;
-        inv.serviceAccounts.set(`${namespace}/${name}`, { namespace, name, automountToken: typeof automount === 'boolean' ? automount : undefined, source });
+        inv.serviceAccounts.set(`${namespace}/${name}`, {
+          namespace,
+          name,
+          automountToken: typeof automount === 'boolean' ? automount : undefined,
+          source,
+        });
         break;
       }
       case 'Pod': {
@@ -275,8 +360,11 @@ export function buildInventory(objects: Iterable<LocatedObject>, into: AccessInv
           serviceAccountName: spec.serviceAccountName || spec.serviceAccount || 'default',
           nodeName: spec.nodeName || undefined,
           live: phase === undefined || phase === 'Running' || phase === 'Pending' || phase === 'Unknown',
-          automountToken: typeof spec.automountServiceAccountToken === 'boolean' ? spec.automountServiceAccountToken : undefined,
-          projectedToken: (spec.volumes ?? []).some((v) => (v.projected?.sources ?? []).some((s) => s.serviceAccountToken !== undefined)),
+          automountToken:
+            typeof spec.automountServiceAccountToken === 'boolean' ? spec.automountServiceAccountToken : undefined,
+          projectedToken: (spec.volumes ?? []).some((v) =>
+            (v.projected?.sources ?? []).some((s) => s.serviceAccountToken !== undefined),
+          ),
           source,
         });
         break;
@@ -304,7 +392,10 @@ export function buildInventory(objects: Iterable<LocatedObject>, into: AccessInv
             kind: k,
             configuration: name,
             webhook: typeof w.name === 'string' ? w.name : '?',
-            service: cc.service?.namespace && cc.service.name ? { namespace: cc.service.namespace, name: cc.service.name } : undefined,
+            service:
+              cc.service?.namespace && cc.service.name
+                ? { namespace: cc.service.namespace, name: cc.service.name }
+                : undefined,
             url: cc.url,
             namespaceSelector: w.namespaceSelector as LabelSelector | undefined,
             rules: (Array.isArray(w.rules) ? (w.rules as Record<string, unknown>[]) : []).map((r) => ({
@@ -326,7 +417,8 @@ function invalidRule(rule: RuleLike, namespaced: boolean): string | undefined {
   if (rule.verbs.length === 0) return 'no verbs';
   if (rule.nonResourceURLs?.length) {
     if (namespaced) return 'namespaced rules cannot apply to non-resource URLs';
-    if (rule.resources?.length || rule.apiGroups?.length) return 'a rule cannot apply to both resources and non-resource URLs';
+    if (rule.resources?.length || rule.apiGroups?.length)
+      return 'a rule cannot apply to both resources and non-resource URLs';
     return undefined;
   }
   if (!rule.resources?.length) return 'no resources (and no nonResourceURLs)';
@@ -335,7 +427,11 @@ function invalidRule(rule: RuleLike, namespaced: boolean): string | undefined {
 }
 
 /** Reads PolicyRules, refusing what the API server's validation refuses (such a rule cannot exist in a cluster). */
-export function readRules(value: unknown, invalid: (index: number, message: string) => void, namespaced = false): RuleLike[] {
+export function readRules(
+  value: unknown,
+  invalid: (index: number, message: string) => void,
+  namespaced = false,
+): RuleLike[] {
   if (value === null || value === undefined) return [];
   if (!Array.isArray(value)) {
     invalid(0, 'rules is not a list');

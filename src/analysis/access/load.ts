@@ -21,9 +21,25 @@ export const ACCESS_RESOURCES: readonly ApiResource[] = [
   { group: '', version: 'v1', resource: 'pods', kind: 'Pod' },
   { group: '', version: 'v1', resource: 'namespaces', kind: 'Namespace' },
   // Only legacy token Secrets matter, and their data is dropped by the lister.
-  { group: '', version: 'v1', resource: 'secrets', kind: 'Secret', fieldSelector: 'type=kubernetes.io/service-account-token' },
-  { group: 'admissionregistration.k8s.io', version: 'v1', resource: 'mutatingwebhookconfigurations', kind: 'MutatingWebhookConfiguration' },
-  { group: 'admissionregistration.k8s.io', version: 'v1', resource: 'validatingwebhookconfigurations', kind: 'ValidatingWebhookConfiguration' },
+  {
+    group: '',
+    version: 'v1',
+    resource: 'secrets',
+    kind: 'Secret',
+    fieldSelector: 'type=kubernetes.io/service-account-token',
+  },
+  {
+    group: 'admissionregistration.k8s.io',
+    version: 'v1',
+    resource: 'mutatingwebhookconfigurations',
+    kind: 'MutatingWebhookConfiguration',
+  },
+  {
+    group: 'admissionregistration.k8s.io',
+    version: 'v1',
+    resource: 'validatingwebhookconfigurations',
+    kind: 'ValidatingWebhookConfiguration',
+  },
 ];
 const AGENTS_RESOURCE: ApiResource = { group: API_GROUP, version: 'v1alpha1', resource: 'agents', kind: 'Agent' };
 
@@ -47,7 +63,11 @@ const fromPolicyProblem = (p: PolicyProblem): AccessProblem => ({
 });
 
 /** Splits Tether Agents out of a list of objects; the rest are cluster objects. */
-export function splitAgents(objects: readonly LocatedObject[]): { agents: AgentInput[]; cluster: LocatedObject[]; problems: AccessProblem[] } {
+export function splitAgents(objects: readonly LocatedObject[]): {
+  agents: AgentInput[];
+  cluster: LocatedObject[];
+  problems: AccessProblem[];
+} {
   const agents: AgentInput[] = [];
   const cluster: LocatedObject[] = [];
   const problems: AccessProblem[] = [];
@@ -65,7 +85,12 @@ export function splitAgents(objects: readonly LocatedObject[]): { agents: AgentI
 
 export function inputsFromObjects(
   objects: readonly LocatedObject[],
-  opts: { agents?: readonly AgentInput[]; gateway?: GatewayConfig; problems?: readonly AccessProblem[]; listedKinds?: ReadonlySet<AnalysedKind> } = {},
+  opts: {
+    agents?: readonly AgentInput[];
+    gateway?: GatewayConfig;
+    problems?: readonly AccessProblem[];
+    listedKinds?: ReadonlySet<AnalysedKind>;
+  } = {},
 ): AccessInputs {
   const split = splitAgents(objects);
   const inventory = buildInventory(split.cluster);
@@ -83,7 +108,13 @@ export function inputsFromObjects(
       });
     byName.set(a.name, a);
   }
-  return { inventory, agents: [...byName.values()], gateway: opts.gateway ?? EMPTY_GATEWAY, problems, listedKinds: opts.listedKinds };
+  return {
+    inventory,
+    agents: [...byName.values()],
+    gateway: opts.gateway ?? EMPTY_GATEWAY,
+    problems,
+    listedKinds: opts.listedKinds,
+  };
 }
 
 export async function loadAccessInputs(opts: LoadOptions): Promise<AccessInputs> {
@@ -112,7 +143,8 @@ export async function loadAccessInputs(opts: LoadOptions): Promise<AccessInputs>
   for (const dir of opts.policy ?? []) {
     const parsed = parsePolicyDir(dir);
     problems.push(...parsed.problems.map(fromPolicyProblem));
-    for (const a of parsed.agents) agents.push({ name: a.doc.metadata.name, spec: a.doc.spec, source: { origin: a.file, document: a.document } });
+    for (const a of parsed.agents)
+      agents.push({ name: a.doc.metadata.name, spec: a.doc.spec, source: { origin: a.file, document: a.document } });
   }
   let gateway: GatewayConfig = EMPTY_GATEWAY;
   if (opts.gateway) {

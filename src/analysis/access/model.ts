@@ -3,7 +3,14 @@
 import type { AgentInput } from './graph.ts';
 import { AccessGraph } from './graph.ts';
 import { EMPTY_GATEWAY, type GatewayConfig } from './gateway-grants.ts';
-import { type AccessInventory, type AccessProblem, ANALYSED_KINDS, type AnalysedKind, BLIND_SPOT, emptyInventory } from './inventory.ts';
+import {
+  type AccessInventory,
+  type AccessProblem,
+  ANALYSED_KINDS,
+  type AnalysedKind,
+  BLIND_SPOT,
+  emptyInventory,
+} from './inventory.ts';
 import { type AggregationMode, buildRbacIndex, type RbacIndex } from './rbac-index.ts';
 
 export interface AccessInputs {
@@ -71,9 +78,24 @@ function blindSpotsOf(inputs: AccessInputs, problems: readonly AccessProblem[]):
     out.push(`no ${kind} objects in the input: ${BLIND_SPOT[kind]}`);
   }
   const unreadable = problems.filter(
-    (p) => p.severity === 'error' && ['yaml', 'json', 'read', 'not-an-object', 'no-kind', 'no-name', 'forbidden', 'list-failed', 'not-served'].includes(p.code),
+    (p) =>
+      p.severity === 'error' &&
+      [
+        'yaml',
+        'json',
+        'read',
+        'not-an-object',
+        'no-kind',
+        'no-name',
+        'forbidden',
+        'list-failed',
+        'not-served',
+      ].includes(p.code),
   );
-  if (unreadable.length) out.push(`${unreadable.length} document(s) or listing(s) could not be read (see problems); what they hold is missing`);
+  if (unreadable.length)
+    out.push(
+      `${unreadable.length} document(s) or listing(s) could not be read (see problems); what they hold is missing`,
+    );
   const missing = problems.filter((p) => p.code === 'missing-role').length;
   if (missing) out.push(`${missing} binding(s) refer to roles not in the input; they are taken to grant nothing`);
   for (const s of inputs.gateway.servers) {

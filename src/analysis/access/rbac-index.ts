@@ -110,8 +110,17 @@ export function subjectKey(s: SubjectLike, bindingNamespace: string): string | u
   }
 }
 
-export function newGrantedRule(ids: RuleIds, fields: Omit<GrantedRule, 'id' | 'triggers' | 'content' | 'nsNumber'>): GrantedRule {
-  return { id: ids.next++, triggers: -1, content: -1, nsNumber: fields.namespace === undefined ? -1 : namespaceNumber(ids, fields.namespace), ...fields };
+export function newGrantedRule(
+  ids: RuleIds,
+  fields: Omit<GrantedRule, 'id' | 'triggers' | 'content' | 'nsNumber'>,
+): GrantedRule {
+  return {
+    id: ids.next++,
+    triggers: -1,
+    content: -1,
+    nsNumber: fields.namespace === undefined ? -1 : namespaceNumber(ids, fields.namespace),
+    ...fields,
+  };
 }
 
 export function buildRbacIndex(inv: AccessInventory, opts: { aggregation?: AggregationMode } = {}): RbacIndex {
@@ -121,19 +130,38 @@ export function buildRbacIndex(inv: AccessInventory, opts: { aggregation?: Aggre
   const clusterRoles = new Map<string, RoleRecord>();
   for (const r of inv.clusterRoles.values()) {
     const agg = aggregated?.rules.get(r.name);
-    clusterRoles.set(r.name, { kind: 'ClusterRole', namespace: '', name: r.name, rules: agg ?? r.rules, aggregated: agg !== undefined, object: r });
+    clusterRoles.set(r.name, {
+      kind: 'ClusterRole',
+      namespace: '',
+      name: r.name,
+      rules: agg ?? r.rules,
+      aggregated: agg !== undefined,
+      object: r,
+    });
   }
   const roles = new Map<string, RoleRecord>();
-  for (const [key, r] of inv.roles) roles.set(key, { kind: 'Role', namespace: r.namespace, name: r.name, rules: r.rules, aggregated: false, object: r });
+  for (const [key, r] of inv.roles)
+    roles.set(key, {
+      kind: 'Role',
+      namespace: r.namespace,
+      name: r.name,
+      rules: r.rules,
+      aggregated: false,
+      object: r,
+    });
 
   const ruleIds: RuleIds = { next: 0, namespaces: new Map() };
   const grants: Grant[] = [];
   const bySubject = new Map<string, SubjectGrants>();
   const grantsByRole = new Map<string, Grant[]>();
   const add = (b: BindingObject) => {
-    const role = b.roleRef.kind === 'ClusterRole' ? clusterRoles.get(b.roleRef.name) : roles.get(`${b.namespace}/${b.roleRef.name}`);
+    const role =
+      b.roleRef.kind === 'ClusterRole'
+        ? clusterRoles.get(b.roleRef.name)
+        : roles.get(`${b.namespace}/${b.roleRef.name}`);
     if (!role) {
-      const what = b.roleRef.kind === 'ClusterRole' ? `ClusterRole ${b.roleRef.name}` : `Role ${b.namespace}/${b.roleRef.name}`;
+      const what =
+        b.roleRef.kind === 'ClusterRole' ? `ClusterRole ${b.roleRef.name}` : `Role ${b.namespace}/${b.roleRef.name}`;
       problems.push({
         source: b.source,
         severity: 'warning',

@@ -171,7 +171,8 @@ export class AgentReach {
     }
     const { start, holders } = this.#extras;
     const out = [first];
-    for (let k = start[ruleOffset] as number; k < (start[ruleOffset + 1] as number); k++) out.push(holders[k] as number);
+    for (let k = start[ruleOffset] as number; k < (start[ruleOffset + 1] as number); k++)
+      out.push(holders[k] as number);
     return out;
   }
 
@@ -196,7 +197,11 @@ export class AgentReach {
   /** The edges from the agent to a node, in order. */
   pathTo(id: string): { from: string; edge: GraphEdge }[] {
     const out: { from: string; edge: GraphEdge }[] = [];
-    for (let n = this.graph.indexOf(id); this.reachedIndex(n) && this.#parent[n] !== -1; n = this.#parent[n] as number) {
+    for (
+      let n = this.graph.indexOf(id);
+      this.reachedIndex(n) && this.#parent[n] !== -1;
+      n = this.#parent[n] as number
+    ) {
       out.push({ from: this.graph.idAt(this.#parent[n] as number), edge: this.#edgeInto(n) });
     }
     return out.reverse();

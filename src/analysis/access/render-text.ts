@@ -18,12 +18,19 @@ function agentSection(a: AgentReport): string[] {
     `Agent ${a.name}${a.authorityClass ? ` (${a.authorityClass})` : ''} — boundary: ${b.namespaces.length ? `namespaces ${b.namespaces.join(', ')}` : 'no namespaces'}; ${b.rules} rule(s)`,
   );
   out.push(`  acts as: ${a.identities.join(', ') || 'no Kubernetes identity'}`);
-  if (a.tools.length) out.push(`  tools:   ${a.tools.map((t) => `${t.server}/${t.tool} [${t.rbac}${t.runsAs ? `, runs as ${t.runsAs}` : ''}]`).join(', ')}`);
+  if (a.tools.length)
+    out.push(
+      `  tools:   ${a.tools.map((t) => `${t.server}/${t.tool} [${t.rbac}${t.runsAs ? `, runs as ${t.runsAs}` : ''}]`).join(', ')}`,
+    );
   if (a.invokes.length) out.push(`  invokes: ${a.invokes.join(', ')}`);
-  out.push(`  reach:   ${a.reach.identities} identities (${a.reach.serviceAccounts} service accounts), ${a.reach.rules} rules, ${a.reach.escalationsTotal} escalation(s)`);
+  out.push(
+    `  reach:   ${a.reach.identities} identities (${a.reach.serviceAccounts} service accounts), ${a.reach.rules} rules, ${a.reach.escalationsTotal} escalation(s)`,
+  );
   for (const e of a.reach.escalations.slice(0, 10)) out.push(`           ${e.from} —${e.label}→ ${e.to}`);
   if (a.reach.escalationsTotal > 10) out.push(`           … ${a.reach.escalationsTotal - 10} more (see JSON)`);
-  out.push(`  findings: ${a.totalFindings} (${counts(a.counts)})${a.findings.length < a.totalFindings ? `, the ${a.findings.length} most severe shown` : ''}`);
+  out.push(
+    `  findings: ${a.totalFindings} (${counts(a.counts)})${a.findings.length < a.totalFindings ? `, the ${a.findings.length} most severe shown` : ''}`,
+  );
   for (const f of a.findings) {
     out.push(`  ${f.severity.toUpperCase().padEnd(8)} ${f.summary}${f.routes > 1 ? `  [${f.routes} routes]` : ''}`);
     out.push(`           via ${formatPath(f.path)}`);
@@ -42,10 +49,13 @@ export function groupProblems(problems: readonly AccessProblem[]): string[] {
   }
   const out: string[] = [];
   const order = { error: 0, warning: 1, info: 2 };
-  for (const [k, list] of [...groups].sort((a, b) => order[a[1][0]?.severity ?? 'info'] - order[b[1][0]?.severity ?? 'info'] || (a[0] < b[0] ? -1 : 1))) {
+  for (const [k, list] of [...groups].sort(
+    (a, b) => order[a[1][0]?.severity ?? 'info'] - order[b[1][0]?.severity ?? 'info'] || (a[0] < b[0] ? -1 : 1),
+  )) {
     const [severity, code] = k.split('|');
     out.push(`${severity} [${code}] ×${list.length}`);
-    for (const p of list.slice(0, 5)) out.push(`  ${formatSource(p.source)}${p.object ? ` ${p.object}` : ''}: ${p.message}`);
+    for (const p of list.slice(0, 5))
+      out.push(`  ${formatSource(p.source)}${p.object ? ` ${p.object}` : ''}: ${p.message}`);
     if (list.length > 5) out.push(`  … ${list.length - 5} more (see JSON)`);
   }
   return out;
@@ -53,7 +63,9 @@ export function groupProblems(problems: readonly AccessProblem[]): string[] {
 
 export function renderText(r: AccessReport): string {
   const out: string[] = [];
-  out.push(`Effective access: ${r.summary.agents} agent(s), ${r.summary.findings} finding(s) (${counts(r.summary.bySeverity)})`);
+  out.push(
+    `Effective access: ${r.summary.agents} agent(s), ${r.summary.findings} finding(s) (${counts(r.summary.bySeverity)})`,
+  );
   out.push(
     `Objects: ${Object.entries(r.summary.objects)
       .map(([k, n]) => `${n} ${k}`)

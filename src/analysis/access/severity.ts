@@ -8,9 +8,23 @@ export const severityRank = (s: Severity) => SEVERITIES.indexOf(s);
 
 const READ = new Set(['get', 'list', 'watch']);
 const TAKEOVER_VERBS = new Set(['escalate', 'bind', 'impersonate']);
-const WORKLOADS = new Set(['deployments', 'replicasets', 'statefulsets', 'daemonsets', 'jobs', 'cronjobs', 'replicationcontrollers']);
+const WORKLOADS = new Set([
+  'deployments',
+  'replicasets',
+  'statefulsets',
+  'daemonsets',
+  'jobs',
+  'cronjobs',
+  'replicationcontrollers',
+]);
 const CODE = new Set(['pods', 'pods/exec', 'pods/attach', 'pods/ephemeralcontainers', 'serviceaccounts/token']);
-const CONTROL_PLANE = new Set(['mutatingwebhookconfigurations', 'validatingwebhookconfigurations', 'nodes/proxy', 'certificatesigningrequests/approval', 'signers']);
+const CONTROL_PLANE = new Set([
+  'mutatingwebhookconfigurations',
+  'validatingwebhookconfigurations',
+  'nodes/proxy',
+  'certificatesigningrequests/approval',
+  'signers',
+]);
 const RBAC = new Set(['roles', 'rolebindings', 'clusterroles', 'clusterrolebindings']);
 
 function tupleSeverity(verb: string, resource: string, wide: boolean): Severity {
@@ -18,7 +32,12 @@ function tupleSeverity(verb: string, resource: string, wide: boolean): Severity 
   if (TAKEOVER_VERBS.has(verb) || verb === 'approve') return 'critical';
   if (verb === '*' && resource === '*') return 'critical';
   if (CONTROL_PLANE.has(resource) && (write || resource === 'nodes/proxy')) return 'critical';
-  if (wide && ((resource === 'secrets' && (verb === '*' || READ.has(verb))) || ((CODE.has(resource) || WORKLOADS.has(resource)) && write))) return 'critical';
+  if (
+    wide &&
+    ((resource === 'secrets' && (verb === '*' || READ.has(verb))) ||
+      ((CODE.has(resource) || WORKLOADS.has(resource)) && write))
+  )
+    return 'critical';
   if (resource === 'secrets' || resource === '*') return write || resource === 'secrets' ? 'high' : 'medium';
   if ((CODE.has(resource) || WORKLOADS.has(resource) || RBAC.has(resource)) && write) return 'high';
   if (write) return 'medium';

@@ -25,7 +25,12 @@ function genericResources(granted: readonly string[], subresource: string | unde
   return [...out];
 }
 
-export function restrictRule(gr: GrantedRule, req: RbacRequirement, ids: RuleIds, restrictedBy: ToolRestriction): GrantedRule | undefined {
+export function restrictRule(
+  gr: GrantedRule,
+  req: RbacRequirement,
+  ids: RuleIds,
+  restrictedBy: ToolRestriction,
+): GrantedRule | undefined {
   const rule = gr.rule;
   if (!rule.resources?.length) return undefined;
   const verbs = intersectLists(req.verbs, rule.verbs);
@@ -36,7 +41,8 @@ export function restrictRule(gr: GrantedRule, req: RbacRequirement, ids: RuleIds
   const res = req.target.resource;
   if (res) {
     const group = res.apiGroup ?? '';
-    if (!apiGroupMatches(rule, group) || !resourceMatches(rule, res.resource, res.subresource || undefined)) return undefined;
+    if (!apiGroupMatches(rule, group) || !resourceMatches(rule, res.resource, res.subresource || undefined))
+      return undefined;
     apiGroups = [group];
     resources = [res.subresource ? `${res.resource}/${res.subresource}` : res.resource];
   } else {
@@ -64,11 +70,23 @@ export function restrictRule(gr: GrantedRule, req: RbacRequirement, ids: RuleIds
 
   const narrowed: RuleLike = { verbs, apiGroups, resources, ...(resourceNames ? { resourceNames } : {}) };
   const base = gr.base ?? gr;
-  return newGrantedRule(ids, { rule: narrowed, namespace, grant: gr.grant, ruleIndex: gr.ruleIndex, base, restrictedBy });
+  return newGrantedRule(ids, {
+    rule: narrowed,
+    namespace,
+    grant: gr.grant,
+    ruleIndex: gr.ruleIndex,
+    base,
+    restrictedBy,
+  });
 }
 
 /** The tool's view of its identity: every (requirement ∩ rule) that is not empty. */
-export function restrictRules(rules: readonly GrantedRule[], requirements: readonly RbacRequirement[], ids: RuleIds, where: { server: string; tool: string }): GrantedRule[] {
+export function restrictRules(
+  rules: readonly GrantedRule[],
+  requirements: readonly RbacRequirement[],
+  ids: RuleIds,
+  where: { server: string; tool: string },
+): GrantedRule[] {
   const out: GrantedRule[] = [];
   requirements.forEach((req, requirement) => {
     for (const gr of rules) {

@@ -18,7 +18,11 @@ import { reachOf } from './reach.ts';
 
 export type ProposedChange =
   /** RBAC (or any analysed) objects to create or replace, and objects to delete. */
-  | { readonly kind: 'objects'; readonly apply?: readonly KubeObject[]; readonly remove?: readonly { kind: string; namespace?: string; name: string }[] }
+  | {
+      readonly kind: 'objects';
+      readonly apply?: readonly KubeObject[];
+      readonly remove?: readonly { kind: string; namespace?: string; name: string }[];
+    }
   /** An Agent's new spec: a boundary, identities or mayInvoke change. */
   | { readonly kind: 'agent'; readonly agent: AgentInput }
   /** A gateway grant to add (or revoke). */
@@ -105,7 +109,10 @@ function removeObject(inv: AccessInventory, ref: { kind: string; namespace?: str
   }
 }
 
-export function applyChange(inputs: AccessInputs, change: ProposedChange): { inputs: AccessInputs; problems: AccessProblem[] } {
+export function applyChange(
+  inputs: AccessInputs,
+  change: ProposedChange,
+): { inputs: AccessInputs; problems: AccessProblem[] } {
   const problems: AccessProblem[] = [];
   switch (change.kind) {
     case 'objects': {
@@ -125,7 +132,10 @@ export function applyChange(inputs: AccessInputs, change: ProposedChange): { inp
         inv,
       );
       problems.push(...inv.problems);
-      return { inputs: { ...inputs, inventory: { ...inv, problems: [...inputs.inventory.problems, ...inv.problems] } }, problems };
+      return {
+        inputs: { ...inputs, inventory: { ...inv, problems: [...inputs.inventory.problems, ...inv.problems] } },
+        problems,
+      };
     }
     case 'agent': {
       const agents = inputs.agents.filter((a) => a.name !== change.agent.name);
@@ -136,11 +146,20 @@ export function applyChange(inputs: AccessInputs, change: ProposedChange): { inp
       const g = change.grant;
       const grants = change.revoke
         ? inputs.gateway.grants
-            .flatMap((x) => (x.agent === g.agent && x.server === g.server ? [{ ...x, tools: x.tools.filter((t) => !g.tools.includes(t)) }] : [x]))
+            .flatMap((x) =>
+              x.agent === g.agent && x.server === g.server
+                ? [{ ...x, tools: x.tools.filter((t) => !g.tools.includes(t)) }]
+                : [x],
+            )
             .filter((x) => x.tools.length > 0)
         : [...inputs.gateway.grants, g];
       if (!inputs.gateway.servers.some((s) => s.name === g.server))
-        problems.push({ source: { origin: 'proposed change' }, severity: 'error', code: 'unknown-server', message: `server ${g.server} is not defined` });
+        problems.push({
+          source: { origin: 'proposed change' },
+          severity: 'error',
+          code: 'unknown-server',
+          message: `server ${g.server} is not defined`,
+        });
       return { inputs: { ...inputs, gateway: { ...inputs.gateway, grants } }, problems };
     }
     case 'gateway':
@@ -177,7 +196,8 @@ function sanctionedScopes(boundary: Boundary | undefined, e: EscalationEdge): (s
   const q = e.trigger;
   const req = { verbs: [q.verb], group: q.group, resource: q.resource, subresource: q.subresource, name: e.names?.[0] };
   if (isKnownClusterScoped(q.group, q.resource)) return boundaryRuleFor(boundary, req) ? [undefined] : [];
-  if (e.namespace !== undefined) return boundaryAllows(boundary, { ...req, namespace: e.namespace }) ? [e.namespace] : [];
+  if (e.namespace !== undefined)
+    return boundaryAllows(boundary, { ...req, namespace: e.namespace }) ? [e.namespace] : [];
   const nsList = boundary?.namespaces ?? [];
   // Any namespace stands for "a namespace": whether it is in the boundary is answered by the list below.
   if (!boundaryRuleFor(boundary, { ...req, namespace: nsList[0] === '*' ? 'any' : (nsList[0] ?? 'any') })) return [];
@@ -207,12 +227,20 @@ export function sanctionedEscalations(model: AccessModel, agentName: string, spe
       if (edge.kind !== 'escalation' || !e) continue;
       for (const ns of sanctionedScopes(spec.boundary, e)) {
         const target = narrowTarget(edge.to, ns);
-        const label = e.namespace === undefined && ns !== undefined ? e.label.replace(/in every namespace/, `in ${ns}`) : e.label;
+        const label =
+          e.namespace === undefined && ns !== undefined ? e.label.replace(/in every namespace/, `in ${ns}`) : e.label;
         const key = `${actor}|${label}|${target}`;
         if (seen.has(key)) continue;
         seen.add(key);
         const members = expand(model, target);
-        out.push({ actor: graph.node(actor).label, label, target, targetLabel: describeTarget(target), members: members.slice(0, 10), memberCount: members.length });
+        out.push({
+          actor: graph.node(actor).label,
+          label,
+          target,
+          targetLabel: describeTarget(target),
+          members: members.slice(0, 10),
+          memberCount: members.length,
+        });
       }
     }
   }
@@ -228,7 +256,8 @@ function expand(model: AccessModel, target: string): string[] {
   const out: string[] = [];
   for (const e of graph.edges(target)) {
     const m = graph.node(e.to);
-    if (m.principal) out.push(m.principal.kind === 'ServiceAccount' ? `${m.principal.namespace}/${m.principal.name}` : m.label);
+    if (m.principal)
+      out.push(m.principal.kind === 'ServiceAccount' ? `${m.principal.namespace}/${m.principal.name}` : m.label);
     else if (m.kind === 'pool') for (const e2 of graph.edges(e.to)) out.push(graph.node(e2.to).label);
   }
   return out;
@@ -266,7 +295,13 @@ function diff<T>(before: readonly T[], after: readonly T[], key: (t: T) => strin
 function agentDelta(before: AccessModel, after: AccessModel, name: string): AgentDelta {
   const side = (m: AccessModel) => {
     const agent = m.graph.agents.get(name);
-    if (!agent) return { identities: [] as string[], escalations: [] as ReachedEscalation[], sanctioned: [] as SanctionedEscalation[], findings: [] as Finding[] };
+    if (!agent)
+      return {
+        identities: [] as string[],
+        escalations: [] as ReachedEscalation[],
+        sanctioned: [] as SanctionedEscalation[],
+        findings: [] as Finding[],
+      };
     const reach = reachOf(m.graph, name);
     const identities = reach
       .nodeIds()
@@ -298,20 +333,29 @@ function agentDelta(before: AccessModel, after: AccessModel, name: string): Agen
   };
 }
 
-const some = (xs: readonly string[], n = 8) => (xs.length > n ? `${xs.slice(0, n).join(', ')} and ${xs.length - n} more` : xs.join(', '));
+const some = (xs: readonly string[], n = 8) =>
+  xs.length > n ? `${xs.slice(0, n).join(', ')} and ${xs.length - n} more` : xs.join(', ');
 
 function sentences(d: AgentDelta): string[] {
   const out: string[] = [];
   for (const s of d.sanctionedAdded) {
     const pool = s.target.startsWith('pool:') || s.target.startsWith('webhook:');
-    out.push(`${d.agent}: approving this adds: ${s.label} → ${s.targetLabel}${pool && s.memberCount ? ` (${s.memberCount}: ${some(s.members)})` : ''}`);
+    out.push(
+      `${d.agent}: approving this adds: ${s.label} → ${s.targetLabel}${pool && s.memberCount ? ` (${s.memberCount}: ${some(s.members)})` : ''}`,
+    );
   }
   if (d.identitiesAdded.length)
-    out.push(`${d.agent}: can now act as ${d.identitiesAdded.length} more identit${d.identitiesAdded.length === 1 ? 'y' : 'ies'}: ${some(d.identitiesAdded)}`);
-  for (const e of d.escalationsAdded.slice(0, 10)) out.push(`${d.agent}: new escalation: ${e.from} —${e.label}→ ${e.to}`);
+    out.push(
+      `${d.agent}: can now act as ${d.identitiesAdded.length} more identit${d.identitiesAdded.length === 1 ? 'y' : 'ies'}: ${some(d.identitiesAdded)}`,
+    );
+  for (const e of d.escalationsAdded.slice(0, 10))
+    out.push(`${d.agent}: new escalation: ${e.from} —${e.label}→ ${e.to}`);
   if (d.escalationsAdded.length > 10) out.push(`${d.agent}: … and ${d.escalationsAdded.length - 10} more escalations`);
   const crit = d.findingsAdded.filter((f) => f.severity === 'critical' || f.severity === 'high');
-  if (d.findingsAdded.length) out.push(`${d.agent}: ${d.findingsAdded.length} new permission(s) beyond its boundary${crit.length ? `, ${crit.length} critical or high` : ''}`);
+  if (d.findingsAdded.length)
+    out.push(
+      `${d.agent}: ${d.findingsAdded.length} new permission(s) beyond its boundary${crit.length ? `, ${crit.length} critical or high` : ''}`,
+    );
   for (const f of d.findingsAdded.slice(0, 5)) out.push(`${d.agent}:   ${f.severity}: ${f.summary}`);
   if (d.identitiesRemoved.length) out.push(`${d.agent}: can no longer act as ${some(d.identitiesRemoved)}`);
   for (const s of d.sanctionedRemoved) out.push(`${d.agent}: no longer sanctioned: ${s.label} → ${s.targetLabel}`);
@@ -337,11 +381,20 @@ export function whatIf(before: AccessModel, change: ProposedChange, opts: ModelO
         0,
     );
   const lines = agents.flatMap(sentences);
-  return { change: describeChange(change), agents, lines: lines.length ? lines : ['no change in reach'], problems: applied.problems, after };
+  return {
+    change: describeChange(change),
+    agents,
+    lines: lines.length ? lines : ['no change in reach'],
+    problems: applied.problems,
+    after,
+  };
 }
 
 /** For approvers of a boundary expansion: what approving the proposed spec would let the agent reach. */
 export function reviewBoundaryExpansion(model: AccessModel, agent: string, proposed: AgentSpec): ReachDelta {
   const current = model.graph.agents.get(agent);
-  return whatIf(model, { kind: 'agent', agent: { name: agent, spec: proposed, source: current?.source ?? { origin: 'proposed change' } } });
+  return whatIf(model, {
+    kind: 'agent',
+    agent: { name: agent, spec: proposed, source: current?.source ?? { origin: 'proposed change' } },
+  });
 }

@@ -57,17 +57,39 @@ export function witnessPath(graph: AccessGraph, reach: AgentReach, gr: GrantedRu
     steps.push({ kind: 'principal', label: n.label, via: 'runs as', ref: holder });
   }
   if (!gr.grant) {
-    steps.push({ kind: 'rule', label: `${gr.synthetic ?? 'synthetic'}: ${describeRule(gr.rule)}`, via: 'holds', ref: `synthetic:${gr.id}` });
+    steps.push({
+      kind: 'rule',
+      label: `${gr.synthetic ?? 'synthetic'}: ${describeRule(gr.rule)}`,
+      via: 'holds',
+      ref: `synthetic:${gr.id}`,
+    });
     return steps;
   }
   const b = gr.grant.binding;
   const subject = subjectOf(graph, gr, holder);
-  steps.push({ kind: 'binding', label: bindingRef(gr) as string, via: subject ? `bound as ${describeSubject(subject, b.namespace)}` : 'bound', ref: bindingRef(gr) as string });
+  steps.push({
+    kind: 'binding',
+    label: bindingRef(gr) as string,
+    via: subject ? `bound as ${describeSubject(subject, b.namespace)}` : 'bound',
+    ref: bindingRef(gr) as string,
+  });
   const role = gr.grant.role;
-  steps.push({ kind: 'role', label: `${roleRef(gr)}${role?.aggregated ? ' (aggregated)' : ''}`, via: 'grants', ref: roleRef(gr) as string });
+  steps.push({
+    kind: 'role',
+    label: `${roleRef(gr)}${role?.aggregated ? ' (aggregated)' : ''}`,
+    via: 'grants',
+    ref: roleRef(gr) as string,
+  });
   const base = gr.base ?? gr;
-  const used = gr.restrictedBy ? ` — used by ${gr.restrictedBy.server}/${gr.restrictedBy.tool} as ${describeRule(gr.rule)}` : '';
-  steps.push({ kind: 'rule', label: `rule ${gr.ruleIndex}: ${describeRule(base.rule)}${used}`, via: 'rule', ref: `${roleRef(gr)}#${gr.ruleIndex}` });
+  const used = gr.restrictedBy
+    ? ` — used by ${gr.restrictedBy.server}/${gr.restrictedBy.tool} as ${describeRule(gr.rule)}`
+    : '';
+  steps.push({
+    kind: 'rule',
+    label: `rule ${gr.ruleIndex}: ${describeRule(base.rule)}${used}`,
+    via: 'rule',
+    ref: `${roleRef(gr)}#${gr.ruleIndex}`,
+  });
   return steps;
 }
 

@@ -21,7 +21,11 @@ export interface AgentDirectory {
 
 /** The directory of a compiled policy: identities resolve exactly as the engine resolves them. */
 export function agentDirectoryFromPolicy(policy: CompiledPolicy): AgentDirectory {
-  const fromAgent = (a: { name: string; spec: { owner: { id: string } }; authorityClass: AuthorityClass }): AgentIdentity => ({
+  const fromAgent = (a: {
+    name: string;
+    spec: { owner: { id: string } };
+    authorityClass: AuthorityClass;
+  }): AgentIdentity => ({
     name: a.name,
     owner: a.spec.owner.id,
     authorityClass: a.authorityClass,
@@ -55,7 +59,13 @@ const CONTROLLER_MANAGERS = new Set([
 ]);
 
 /** Field managers GitOps tools apply with. */
-export const GITOPS_APPLIERS: readonly string[] = ['argocd-controller', 'argocd-application-controller', 'kustomize-controller', 'helm-controller', 'flux-client-side-apply'];
+export const GITOPS_APPLIERS: readonly string[] = [
+  'argocd-controller',
+  'argocd-application-controller',
+  'kustomize-controller',
+  'helm-controller',
+  'flux-client-side-apply',
+];
 
 // Interactive and scripted clients: a person or an agent is at the keyboard.
 const CLIENT_TOOL = /^(kubectl($|-)|k9s|lens|openlens|headlamp|kubernetes-dashboard|mozilla|rancher)/i;
@@ -71,13 +81,15 @@ export function guessFromManager(manager: string): ManagerGuess {
   if (CONTROLLER_MANAGERS.has(manager) || /(-controller|-operator|controller-manager)$/.test(manager)) {
     return { class: 'controller', why: `field manager ${manager} is a controller`, clientTool: false };
   }
-  if (CLIENT_TOOL.test(manager)) return { class: 'human', why: `field manager ${manager} is an interactive client tool`, clientTool: true };
+  if (CLIENT_TOOL.test(manager))
+    return { class: 'human', why: `field manager ${manager} is an interactive client tool`, clientTool: true };
   return { class: 'unknown', why: `field manager ${manager} is not a known tool or controller`, clientTool: false };
 }
 
 /** Class of an authenticated username when no agent claims it. */
 export function classifyUsername(username: string): { class: ActorClass; why: string } {
-  if (parseServiceAccountUsername(username)) return { class: 'controller', why: `${username} is a service account (a workload), claimed by no agent` };
+  if (parseServiceAccountUsername(username))
+    return { class: 'controller', why: `${username} is a service account (a workload), claimed by no agent` };
   if (username.startsWith('system:')) return { class: 'controller', why: `${username} is a system component` };
   return { class: 'human', why: `${username} is a user account claimed by no agent` };
 }

@@ -4,7 +4,14 @@
 //  3. managedFields (field manager and time; the manager name is chosen by the client).
 // Each attribution says how sure it is and lists the evidence it used.
 import type { LedgerLeaf } from '../../ledger/leaf.ts';
-import { type AgentDirectory, type AgentIdentity, classifyUsername, GITOPS_APPLIERS, guessFromManager, managerFromUserAgent } from './actors.ts';
+import {
+  type AgentDirectory,
+  type AgentIdentity,
+  classifyUsername,
+  GITOPS_APPLIERS,
+  guessFromManager,
+  managerFromUserAgent,
+} from './actors.ts';
 import type { AuditEvent, AuditEvidence, EvidenceTarget, LedgerEvidence } from './evidence.ts';
 import { describeEntry, managersUnder, ownersOf } from './managed-fields.ts';
 import type { Actor, Attribution, Evidence, FieldDrift, KubeObject, ManagedFieldsEntry, ObjectId } from './model.ts';
@@ -34,7 +41,12 @@ export interface ObjectEvidence {
 const READ_VERBS = new Set(['get', 'list', 'watch']);
 
 export function evidenceTarget(id: ObjectId): EvidenceTarget {
-  return { group: id.group, resource: resourceOfKind(id.kind), ...(id.namespace ? { namespace: id.namespace } : {}), name: id.name };
+  return {
+    group: id.group,
+    resource: resourceOfKind(id.kind),
+    ...(id.namespace ? { namespace: id.namespace } : {}),
+    name: id.name,
+  };
 }
 
 /** Leaves recording a mutation an agent was allowed to make (or made, as the audit sink saw it). */
@@ -49,9 +61,16 @@ function agentWrites(leaves: readonly LedgerLeaf[]): LedgerLeaf[] {
   );
 }
 
-export async function gatherEvidence(id: ObjectId, live: KubeObject | undefined, sources: AttributionSources): Promise<ObjectEvidence> {
+export async function gatherEvidence(
+  id: ObjectId,
+  live: KubeObject | undefined,
+  sources: AttributionSources,
+): Promise<ObjectEvidence> {
   const target = evidenceTarget(id);
-  const [leaves, events] = await Promise.all([sources.ledger?.decisionsFor(target) ?? [], sources.audit?.eventsFor(target) ?? []]);
+  const [leaves, events] = await Promise.all([
+    sources.ledger?.decisionsFor(target) ?? [],
+    sources.audit?.eventsFor(target) ?? [],
+  ]);
   return {
     id,
     ...(live ? { live } : {}),
@@ -82,7 +101,9 @@ function ms(t: string | undefined): number | undefined {
 
 function fieldManagerOfRequest(e: AuditEvent): string | undefined {
   try {
-    return new URL(e.requestURI, 'https://apiserver').searchParams.get('fieldManager') ?? managerFromUserAgent(e.userAgent);
+    return (
+      new URL(e.requestURI, 'https://apiserver').searchParams.get('fieldManager') ?? managerFromUserAgent(e.userAgent)
+    );
   } catch {
     return managerFromUserAgent(e.userAgent);
   }
@@ -124,7 +145,9 @@ function byAuditId(ctx: ObjectEvidence, event: AuditEvent): LeafMatch | undefine
 function byTime(ctx: ObjectEvidence, w: Write, at: string | undefined, agent?: string): LeafMatch | undefined {
   const before = ctx.sources.windowMs ?? 5_000;
   const candidates = ctx.leaves
-    .filter((l) => l.verb !== undefined && w.verbs.has(l.verb) && (l.target?.subresource ?? '') === (w.subresource ?? ''))
+    .filter(
+      (l) => l.verb !== undefined && w.verbs.has(l.verb) && (l.target?.subresource ?? '') === (w.subresource ?? ''),
+    )
     .filter((l) => agent === undefined || l.agent === agent)
     .sort((a, b) => (ms(b.time) ?? 0) - (ms(a.time) ?? 0));
   const t = ms(at);
@@ -148,7 +171,13 @@ function agentActor(leaf: LedgerLeaf, username?: string): Actor {
     ...(leaf.owner ? { owner: leaf.owner } : {}),
     ...(leaf.authorityClass ? { authorityClass: leaf.authorityClass } : {}),
     ...(leaf.intent
-      ? { intent: { summary: leaf.intent.summary, ...(leaf.intent.trigger ? { trigger: leaf.intent.trigger } : {}), ...(leaf.intent.goal ? { goal: leaf.intent.goal } : {}) } }
+      ? {
+          intent: {
+            summary: leaf.intent.summary,
+            ...(leaf.intent.trigger ? { trigger: leaf.intent.trigger } : {}),
+            ...(leaf.intent.goal ? { goal: leaf.intent.goal } : {}),
+          },
+        }
       : {}),
     ...(leaf.approvals?.length ? { approvals: leaf.approvals } : {}),
   };
@@ -156,7 +185,9 @@ function agentActor(leaf: LedgerLeaf, username?: string): Actor {
 
 function describeLeaf(leaf: LedgerLeaf): string {
   const t = leaf.target;
-  const on = t ? `${t.resource}${t.subresource ? `/${t.subresource}` : ''} ${t.namespace ?? ''}/${t.name ?? ''}` : 'the object';
+  const on = t
+    ? `${t.resource}${t.subresource ? `/${t.subresource}` : ''} ${t.namespace ?? ''}/${t.name ?? ''}`
+    : 'the object';
   const intent = leaf.intent ? `, intent "${leaf.intent.summary}"` : '';
   const approvals = leaf.approvals?.length ? `, approvals ${leaf.approvals.join(', ')}` : '';
   return `ledger: ${leaf.decision ?? 'recorded'} ${leaf.verb ?? ''} on ${on} by agent ${leaf.agent} (owner ${leaf.owner ?? '?'}, class ${leaf.authorityClass ?? '?'}) at ${leaf.time}${intent}${approvals}`;
@@ -189,11 +220,15 @@ function agentFromDirectory(agent: AgentIdentity, username?: string): Actor {
 /** Attributes one write, described by managedFields and/or the verbs it may have used. */
 function attributeWrite(ctx: ObjectEvidence, w: Write, evidence: Evidence[]): Attribution {
   const facts = writeFacts(w);
-  const done = (a: Omit<Attribution, 'evidence' | 'time'>, extra: { time?: string | undefined; auditId?: string } = {}): Attribution => {
+  const done = (
+    a: Omit<Attribution, 'evidence' | 'time'>,
+    extra: { time?: string | undefined; auditId?: string } = {},
+  ): Attribution => {
     const time = w.time ?? extra.time;
     return { ...a, ...(time ? { time } : {}), ...(extra.auditId ? { auditId: extra.auditId } : {}), evidence };
   };
-  const noteLeaf = (m: LeafMatch) => evidence.push({ source: 'ledger', detail: `${describeLeaf(m.leaf)} (${HOW[m.how]})` });
+  const noteLeaf = (m: LeafMatch) =>
+    evidence.push({ source: 'ledger', detail: `${describeLeaf(m.leaf)} (${HOW[m.how]})` });
 
   const event = matchAudit(ctx, w);
   if (event) {
@@ -210,30 +245,57 @@ function attributeWrite(ctx: ObjectEvidence, w: Write, evidence: Evidence[]): At
       evidence.push({ source: 'audit', detail: `${username} is an identity of agent ${agent.name}` });
       const decided = byTime(ctx, w, event.stageTimestamp, agent.name);
       if (decided) noteLeaf(decided);
-      return done({ actor: decided ? agentActor(decided.leaf, username) : agentFromDirectory(agent, username), confidence: 'high', ...facts }, at);
+      return done(
+        {
+          actor: decided ? agentActor(decided.leaf, username) : agentFromDirectory(agent, username),
+          confidence: 'high',
+          ...facts,
+        },
+        at,
+      );
     }
     const c = classifyUsername(username);
     evidence.push({ source: 'audit', detail: c.why });
     const pendingSync = w.manager !== undefined && isApplier(ctx, w.manager);
-    return done({ actor: { class: c.class, name: username, username }, confidence: 'high', ...facts, ...(pendingSync ? { pendingSync } : {}) }, at);
+    return done(
+      {
+        actor: { class: c.class, name: username, username },
+        confidence: 'high',
+        ...facts,
+        ...(pendingSync ? { pendingSync } : {}),
+      },
+      at,
+    );
   }
 
   const decided = byTime(ctx, w, w.time);
   if (decided) {
     noteLeaf(decided);
-    return done({ actor: agentActor(decided.leaf), confidence: decided.how === 'time' ? 'high' : 'medium', ...facts }, { time: decided.leaf.time });
+    return done(
+      { actor: agentActor(decided.leaf), confidence: decided.how === 'time' ? 'high' : 'medium', ...facts },
+      { time: decided.leaf.time },
+    );
   }
   if (!w.manager) {
-    evidence.push({ source: 'heuristic', detail: 'no field manager, ledger decision or audit event names who made this change' });
+    evidence.push({
+      source: 'heuristic',
+      detail: 'no field manager, ledger decision or audit event names who made this change',
+    });
     return done({ actor: { class: 'unknown' }, confidence: 'low', ...facts });
   }
   const declared = ctx.sources.agents?.agentForManager?.(w.manager);
   if (declared) {
-    evidence.push({ source: 'heuristic', detail: `field manager ${w.manager} is the declared manager of agent ${declared.name}` });
+    evidence.push({
+      source: 'heuristic',
+      detail: `field manager ${w.manager} is the declared manager of agent ${declared.name}`,
+    });
     return done({ actor: agentFromDirectory(declared), confidence: 'medium', ...facts });
   }
   if (isApplier(ctx, w.manager)) {
-    evidence.push({ source: 'heuristic', detail: `${w.manager} applies Git: Git changed after the last sync, the cluster waits for the next one` });
+    evidence.push({
+      source: 'heuristic',
+      detail: `${w.manager} applies Git: Git changed after the last sync, the cluster waits for the next one`,
+    });
     return done({ actor: { class: 'controller', name: w.manager }, confidence: 'medium', pendingSync: true, ...facts });
   }
   const guess = guessFromManager(w.manager);
@@ -252,7 +314,11 @@ function attributeWrite(ctx: ObjectEvidence, w: Write, evidence: Evidence[]): At
     });
     return done({ actor: { class: 'human' }, confidence: provable ? 'medium' : 'low', ...facts });
   }
-  return done({ actor: { class: guess.class, ...(guess.class === 'controller' ? { name: w.manager } : {}) }, confidence: guess.class === 'unknown' ? 'low' : 'medium', ...facts });
+  return done({
+    actor: { class: guess.class, ...(guess.class === 'controller' ? { name: w.manager } : {}) },
+    confidence: guess.class === 'unknown' ? 'low' : 'medium',
+    ...facts,
+  });
 }
 
 function isApplier(ctx: ObjectEvidence, manager: string): boolean {
@@ -278,7 +344,10 @@ export function attributeField(ctx: ObjectEvidence, drift: FieldDrift): Attribut
   const evidence: Evidence[] = [];
   const entries = ctx.live?.metadata.managedFields;
   if (!entries?.length) {
-    evidence.push({ source: 'managedFields', detail: 'the live object carries no managedFields (a dump taken without --show-managed-fields?)' });
+    evidence.push({
+      source: 'managedFields',
+      detail: 'the live object carries no managedFields (a dump taken without --show-managed-fields?)',
+    });
     return attributeWrite(ctx, { verbs: FIELD_WRITE_VERBS }, evidence);
   }
   if (drift.kind === 'missing') {
@@ -315,9 +384,14 @@ export function attributeCreation(ctx: ObjectEvidence): Attribution {
   const evidence: Evidence[] = [];
   const entries = ctx.live?.metadata.managedFields ?? [];
   const created = ctx.live?.metadata.creationTimestamp as string | undefined;
-  const creator = entries.find((e) => e.time === created && !e.subresource) ?? [...entries].filter((e) => !e.subresource).sort((a, b) => (ms(a.time) ?? 0) - (ms(b.time) ?? 0))[0];
+  const creator =
+    entries.find((e) => e.time === created && !e.subresource) ??
+    [...entries].filter((e) => !e.subresource).sort((a, b) => (ms(a.time) ?? 0) - (ms(b.time) ?? 0))[0];
   if (creator) {
-    evidence.push({ source: 'managedFields', detail: `${describeEntry(creator)} wrote the object first (created ${created ?? '?'})` });
+    evidence.push({
+      source: 'managedFields',
+      detail: `${describeEntry(creator)} wrote the object first (created ${created ?? '?'})`,
+    });
     return attributeWrite(ctx, entryWrite(creator, new Set(['create', 'update', 'patch'])), evidence);
   }
   return attributeWrite(ctx, { verbs: new Set(['create']) }, evidence);
@@ -326,7 +400,11 @@ export function attributeCreation(ctx: ObjectEvidence): Attribution {
 /** Who deleted an object Git declares (state 'missing'): only the ledger and audit events can say. */
 export function attributeDeletion(ctx: ObjectEvidence): Attribution {
   const evidence: Evidence[] = [
-    { source: 'heuristic', detail: 'the object is gone, and managedFields with it: only the ledger and audit events can tell who deleted it, or whether it was never applied' },
+    {
+      source: 'heuristic',
+      detail:
+        'the object is gone, and managedFields with it: only the ledger and audit events can tell who deleted it, or whether it was never applied',
+    },
   ];
   return attributeWrite(ctx, { verbs: new Set(['delete']) }, evidence);
 }

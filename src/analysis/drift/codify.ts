@@ -11,7 +11,15 @@ import { parseAllDocuments, type Document } from 'yaml';
 import { DriftInputError } from './errors.ts';
 import { exec } from './exec.ts';
 import { findWorkingCopy, git, resolveRevision } from './git.ts';
-import type { ActorClass, AttributedDrift, Confidence, DriftReport, FieldPath, KubeObject, ObjectFinding } from './model.ts';
+import type {
+  ActorClass,
+  AttributedDrift,
+  Confidence,
+  DriftReport,
+  FieldPath,
+  KubeObject,
+  ObjectFinding,
+} from './model.ts';
 import { describeId, idKey, idOf } from './object-id.ts';
 import { renderTree } from './render.ts';
 import { applySplices, removeValue, replaceValue, type Splice } from './yaml-edit.ts';
@@ -70,7 +78,8 @@ function selected(report: DriftReport, opts: CodifyOptions, skip: (c: Candidate,
       const c = { finding, drift };
       if (finding.id.kind === 'Secret') skip(c, 'Secret values are never written to Git');
       else if (a.pendingSync) skip(c, 'Git already changed this value; the cluster waits for a sync');
-      else if (!finding.source || finding.source.renderer === 'helm') skip(c, 'rendered by helm: change the chart values by hand');
+      else if (!finding.source || finding.source.renderer === 'helm')
+        skip(c, 'rendered by helm: change the chart values by hand');
       else out.push(c);
     }
   }
@@ -90,7 +99,9 @@ function findDocument(docs: Document.Parsed[], finding: ObjectFinding): Document
   const exact = sameKind.filter((d) => renderedName(d).name === finding.id.name);
   if (exact.length === 1) return exact[0] as Document.Parsed;
   // kustomize namePrefix/nameSuffix: the file holds the base name.
-  const partial = sameKind.filter((d) => typeof renderedName(d).name === 'string' && finding.id.name.includes(renderedName(d).name as string));
+  const partial = sameKind.filter(
+    (d) => typeof renderedName(d).name === 'string' && finding.id.name.includes(renderedName(d).name as string),
+  );
   if (partial.length === 1) return partial[0] as Document.Parsed;
   return `no single ${finding.id.kind} document for ${finding.id.name} in ${src?.file}`;
 }
@@ -98,7 +109,11 @@ function findDocument(docs: Document.Parsed[], finding: ObjectFinding): Document
 function valueAt(obj: unknown, path: FieldPath): unknown {
   let cur: unknown = obj;
   for (const seg of path) {
-    if ('field' in seg) cur = typeof cur === 'object' && cur !== null && !Array.isArray(cur) ? (cur as Record<string, unknown>)[seg.field] : undefined;
+    if ('field' in seg)
+      cur =
+        typeof cur === 'object' && cur !== null && !Array.isArray(cur)
+          ? (cur as Record<string, unknown>)[seg.field]
+          : undefined;
     else if (!Array.isArray(cur)) return undefined;
     else if ('index' in seg) cur = cur[seg.index];
     else if ('member' in seg) cur = cur.includes(seg.member) ? seg.member : undefined;
@@ -108,7 +123,9 @@ function valueAt(obj: unknown, path: FieldPath): unknown {
           typeof i === 'object' &&
           i !== null &&
           Object.entries(seg.key).every(
-            ([k, v]) => (i as Record<string, unknown>)[k] === v || ((i as Record<string, unknown>)[k] === undefined && k === 'protocol' && v === 'TCP'),
+            ([k, v]) =>
+              (i as Record<string, unknown>)[k] === v ||
+              ((i as Record<string, unknown>)[k] === undefined && k === 'protocol' && v === 'TCP'),
           ),
       );
   }
@@ -147,7 +164,10 @@ async function editFiles(
         skip(c, doc);
         continue;
       }
-      const edit = c.drift.live === undefined ? removeValue(text, doc, c.drift.path) : replaceValue(text, doc, c.drift.path, c.drift.live);
+      const edit =
+        c.drift.live === undefined
+          ? removeValue(text, doc, c.drift.path)
+          : replaceValue(text, doc, c.drift.path, c.drift.live);
       if (typeof edit === 'string') {
         skip(c, `${file}: ${edit} (the value may come from a kustomize patch or transformer)`);
         continue;
@@ -168,12 +188,21 @@ async function editFiles(
 }
 
 /** Renders the worktree (in a scratch copy: rendering edits kustomizations) and keeps the edits that took. */
-async function verify(worktree: string, prefix: string, opts: CodifyOptions, applied: readonly Candidate[]): Promise<{ ok: Candidate[]; failed: Candidate[] }> {
+async function verify(
+  worktree: string,
+  prefix: string,
+  opts: CodifyOptions,
+  applied: readonly Candidate[],
+): Promise<{ ok: Candidate[]; failed: Candidate[] }> {
   const scratch = await mkdtemp(join(tmpdir(), 'tether-codify-verify-'));
   try {
     await cp(worktree, scratch, { recursive: true, filter: (src) => !src.endsWith('/.git') });
-    const rendered = await renderTree(scratch, join(scratch, prefix, opts.path ?? ''), { namespace: opts.namespace ?? 'default' });
-    const byKey = new Map<string, KubeObject>(rendered.objects.map((r) => [idKey(idOf(r.object, opts.namespace ?? 'default')), r.object]));
+    const rendered = await renderTree(scratch, join(scratch, prefix, opts.path ?? ''), {
+      namespace: opts.namespace ?? 'default',
+    });
+    const byKey = new Map<string, KubeObject>(
+      rendered.objects.map((r) => [idKey(idOf(r.object, opts.namespace ?? 'default')), r.object]),
+    );
     const ok: Candidate[] = [];
     const failed: Candidate[] = [];
     for (const c of applied) {
@@ -188,7 +217,11 @@ async function verify(worktree: string, prefix: string, opts: CodifyOptions, app
 
 function commitMessage(changes: readonly CodifiedChange[], report: DriftReport, reasons: readonly string[]): string {
   const agents = [...new Set(changes.map((c) => c.actor))];
-  const lines = [`drift: codify live changes by ${agents.join(', ')}`, '', 'Tether found these changes in the cluster, made outside Git, and wrote them back for review.'];
+  const lines = [
+    `drift: codify live changes by ${agents.join(', ')}`,
+    '',
+    'Tether found these changes in the cluster, made outside Git, and wrote them back for review.',
+  ];
   if (report.revision) lines.push(`Compared with ${report.revision.ref} (${report.revision.commit}).`);
   lines.push('');
   const show = (v: unknown) => (v === undefined ? '(removed)' : JSON.stringify(v));
@@ -207,14 +240,16 @@ export async function codify(report: DriftReport, opts: CodifyOptions): Promise<
   if (!wc) throw new DriftInputError(`${opts.repo} is not a Git working copy: codify needs one to commit to`);
   const base = report.revision?.commit ?? (await resolveRevision(wc.top, 'HEAD'));
   const skipped: { object: string; path: string; why: string }[] = [];
-  const skip = (c: Candidate, why: string) => skipped.push({ object: describeId(c.finding.id), path: c.drift.display, why });
+  const skip = (c: Candidate, why: string) =>
+    skipped.push({ object: describeId(c.finding.id), path: c.drift.display, why });
   const candidates = selected(report, opts, skip);
   if (candidates.length === 0) return { base, files: [], codified: [], skipped };
 
   const stamp = (opts.now ?? new Date()).toISOString().replace(/[-:]/g, '').replace(/\..*$/, '');
   const branch = opts.branch ?? `tether/drift-${stamp}`;
   const taken = await exec('git', ['-C', wc.top, 'rev-parse', '--verify', '--quiet', `refs/heads/${branch}`]);
-  if (taken.code === 0) throw new DriftInputError(`branch ${branch} already exists in ${wc.top}; name another with --branch`);
+  if (taken.code === 0)
+    throw new DriftInputError(`branch ${branch} already exists in ${wc.top}; name another with --branch`);
   const worktree = await mkdtemp(join(tmpdir(), 'tether-codify-'));
   await git(wc.top, ['worktree', 'add', '--quiet', '-b', branch, worktree, base]);
   try {
@@ -222,7 +257,11 @@ export async function codify(report: DriftReport, opts: CodifyOptions): Promise<
     let { applied, originals } = await editFiles(worktree, candidates, skip);
     let check = await verify(worktree, prefix, opts, applied);
     if (check.failed.length > 0) {
-      for (const c of check.failed) skip(c, `${c.finding.source?.file}: edited, but the rendered object still differs (the value comes from a kustomize patch or transformer)`);
+      for (const c of check.failed)
+        skip(
+          c,
+          `${c.finding.source?.file}: edited, but the rendered object still differs (the value comes from a kustomize patch or transformer)`,
+        );
       for (const [file, text] of originals) await writeFile(join(worktree, file), text);
       ({ applied, originals } = await editFiles(worktree, check.ok, skip));
       check = await verify(worktree, prefix, opts, applied);
@@ -245,8 +284,15 @@ export async function codify(report: DriftReport, opts: CodifyOptions): Promise<
     }
     const files = [...new Set(codified.map((c) => c.file))].sort();
     const author = opts.author ?? { name: 'Tether drift', email: 'tether@localhost' };
-    const env = { GIT_AUTHOR_NAME: author.name, GIT_AUTHOR_EMAIL: author.email, GIT_COMMITTER_NAME: author.name, GIT_COMMITTER_EMAIL: author.email };
-    const intents = [...new Set(done.map((c) => c.drift.attribution.actor.intent?.summary).filter((s): s is string => !!s))];
+    const env = {
+      GIT_AUTHOR_NAME: author.name,
+      GIT_AUTHOR_EMAIL: author.email,
+      GIT_COMMITTER_NAME: author.name,
+      GIT_COMMITTER_EMAIL: author.email,
+    };
+    const intents = [
+      ...new Set(done.map((c) => c.drift.attribution.actor.intent?.summary).filter((s): s is string => !!s)),
+    ];
     await git(worktree, ['add', '--', ...files]);
     await git(worktree, ['commit', '--quiet', '--no-verify', '-m', commitMessage(codified, report, intents)], env);
     const commit = (await git(worktree, ['rev-parse', 'HEAD'])).trim();

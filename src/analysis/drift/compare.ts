@@ -56,7 +56,10 @@ function scalarEqual(w: Walk, desired: unknown, live: unknown): boolean {
   return isQuantityField(field, parent) && quantitiesEqual(desired, live);
 }
 
-function keyOf(item: Obj, s: Extract<ListStrategy, { type: 'keyed' }>): Record<string, string | number | boolean> | undefined {
+function keyOf(
+  item: Obj,
+  s: Extract<ListStrategy, { type: 'keyed' }>,
+): Record<string, string | number | boolean> | undefined {
   const key: Record<string, string | number | boolean> = {};
   for (const k of s.keys) {
     const v = item[k] ?? s.defaults?.[k];

@@ -37,7 +37,11 @@ function identify(rendered: RenderResult, namespace: string): { objects: Desired
     const key = idKey(id);
     const first = seen.get(key);
     if (first) {
-      problems.push({ where: r.source.file, message: `${describeId(id)} is also defined in ${first.source.file}; the first definition is compared`, severity: 'error' });
+      problems.push({
+        where: r.source.file,
+        message: `${describeId(id)} is also defined in ${first.source.file}; the first definition is compared`,
+        severity: 'error',
+      });
       continue;
     }
     seen.set(key, { id, object: r.object, source: r.source });
@@ -54,13 +58,16 @@ async function makeWritable(path: string): Promise<void> {
 
 export async function loadDesiredState(src: DesiredSource): Promise<DesiredState> {
   const repo = resolve(src.repo);
-  if (!existsSync(repo) || !statSync(repo).isDirectory()) throw new DriftInputError(`repository directory ${repo} does not exist`);
+  if (!existsSync(repo) || !statSync(repo).isDirectory())
+    throw new DriftInputError(`repository directory ${repo} does not exist`);
   const namespace = src.namespace ?? 'default';
   const opts = { namespace };
   const wc = await findWorkingCopy(repo);
   if (!wc) {
-    if (src.revision) throw new DriftInputError(`${repo} is not a Git working copy, so revision '${src.revision}' cannot be read`);
-    if (!existsSync(join(repo, src.path ?? ''))) throw new DriftInputError(`path '${src.path}' does not exist in ${repo}`);
+    if (src.revision)
+      throw new DriftInputError(`${repo} is not a Git working copy, so revision '${src.revision}' cannot be read`);
+    if (!existsSync(join(repo, src.path ?? '')))
+      throw new DriftInputError(`path '${src.path}' does not exist in ${repo}`);
     // Rendering edits kustomizations (origin annotations, repairs): never in the user's files.
     const scratch = await mkdtemp(join(tmpdir(), 'tether-drift-copy-'));
     try {
@@ -79,7 +86,9 @@ export async function loadDesiredState(src: DesiredSource): Promise<DesiredState
     const start = join(exported.dir, wc.prefix, src.path ?? '');
     if (!existsSync(start)) {
       const shown = [wc.prefix, src.path].filter(Boolean).join('/') || '.';
-      throw new DriftInputError(`path '${shown}' does not exist at revision ${ref} (${commit.slice(0, 12)}) of ${wc.top}`);
+      throw new DriftInputError(
+        `path '${shown}' does not exist at revision ${ref} (${commit.slice(0, 12)}) of ${wc.top}`,
+      );
     }
     const rendered = identify(await renderTree(exported.dir, start, opts), namespace);
     return { ...rendered, revision: { ref, commit }, top: wc.top, notes: [] };

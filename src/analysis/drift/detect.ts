@@ -1,11 +1,27 @@
 // Compares desired and live state and attributes every difference. Reads only.
 import { digestOf } from '../../common/digest.ts';
 import { gitopsOwnership } from '../../kube/gitops.ts';
-import { type AttributionSources, attributeCreation, attributeDeletion, attributeField, gatherEvidence } from './attribute.ts';
+import {
+  type AttributionSources,
+  attributeCreation,
+  attributeDeletion,
+  attributeField,
+  gatherEvidence,
+} from './attribute.ts';
 import { compareObjects } from './compare.ts';
 import { autoscalerRules, fieldIgnoredBecause, type IgnoreRule, objectIgnoredBy } from './ignore.ts';
 import type { Unreadable } from './live.ts';
-import type { AttributedDrift, DesiredObject, DriftReport, FieldDrift, IgnoredDrift, InputProblem, KubeObject, ObjectFinding, ObjectId } from './model.ts';
+import type {
+  AttributedDrift,
+  DesiredObject,
+  DriftReport,
+  FieldDrift,
+  IgnoredDrift,
+  InputProblem,
+  KubeObject,
+  ObjectFinding,
+  ObjectId,
+} from './model.ts';
 import { normalizeDesired, normalizeLive } from './normalize.ts';
 import { apiVersionOf, describeId, idKey, idOf } from './object-id.ts';
 
@@ -43,10 +59,18 @@ function redactSecret(d: FieldDrift): FieldDrift {
 }
 
 function unreadableFor(unreadable: readonly Unreadable[], id: ObjectId): Unreadable | undefined {
-  return unreadable.find((u) => u.apiVersion === apiVersionOf(id) && u.kind === id.kind && (u.namespace === undefined || u.namespace === id.namespace));
+  return unreadable.find(
+    (u) =>
+      u.apiVersion === apiVersionOf(id) &&
+      u.kind === id.kind &&
+      (u.namespace === undefined || u.namespace === id.namespace),
+  );
 }
 
-function extraScope(option: DetectOptions['extraOwners'], matchedLive: readonly KubeObject[]): ((app: string) => boolean) | undefined {
+function extraScope(
+  option: DetectOptions['extraOwners'],
+  matchedLive: readonly KubeObject[],
+): ((app: string) => boolean) | undefined {
   if (option === 'none') return undefined;
   if (option === 'any') return () => true;
   if (option) return (app) => option.includes(app);
@@ -61,11 +85,17 @@ async function inBatches<T, R>(items: readonly T[], size: number, fn: (item: T) 
 }
 
 /** The engine already prevents this drift at admission; say how to switch it on. */
-function preventionNote(byAgents: readonly ObjectFinding[], pending: readonly { id: ObjectId; live?: KubeObject }[]): string {
+function preventionNote(
+  byAgents: readonly ObjectFinding[],
+  pending: readonly { id: ObjectId; live?: KubeObject }[],
+): string {
   const agents = new Set<string>();
   for (const f of byAgents)
-    for (const a of [...f.fields.map((x) => x.attribution.actor), ...(f.attribution ? [f.attribution.actor] : [])]) if (a.class === 'agent') agents.add(a.name ?? '?');
-  const marked = byAgents.filter((f) => gitopsOwnership(pending.find((p) => idKey(p.id) === idKey(f.id))?.live) !== undefined).length;
+    for (const a of [...f.fields.map((x) => x.attribution.actor), ...(f.attribution ? [f.attribution.actor] : [])])
+      if (a.class === 'agent') agents.add(a.name ?? '?');
+  const marked = byAgents.filter(
+    (f) => gitopsOwnership(pending.find((p) => idKey(p.id) === idKey(f.id))?.live) !== undefined,
+  ).length;
   const how =
     marked === byAgents.length
       ? 'add boundary.protected: [{ gitopsManaged: true }] to their Agent'
@@ -80,14 +110,27 @@ export async function detectDrift(input: DetectInput, options: DetectOptions = {
   const notes: string[] = [...(input.notes ?? [])];
   const unreadable = input.unreadable ?? [];
   for (const u of unreadable)
-    problems.push({ where: `${u.kind} ${u.namespace ?? '(cluster)'}`, message: `cannot be read (${u.why}): these objects are not compared`, severity: 'error' });
+    problems.push({
+      where: `${u.kind} ${u.namespace ?? '(cluster)'}`,
+      message: `cannot be read (${u.why}): these objects are not compared`,
+      severity: 'error',
+    });
 
   const liveByKey = new Map<string, KubeObject>();
   for (const o of input.live) liveByKey.set(idKey(idOf(o, ns)), o);
   const rules: IgnoreRule[] = [...(options.ignore ?? [])];
-  if (options.respectAutoscalers !== false) rules.push(...autoscalerRules([...input.live, ...input.desired.map((d) => d.object)], ns));
+  if (options.respectAutoscalers !== false)
+    rules.push(...autoscalerRules([...input.live, ...input.desired.map((d) => d.object)], ns));
 
-  type Pending = { id: ObjectId; desired?: DesiredObject; live?: KubeObject; drifts: FieldDrift[]; ignored: IgnoredDrift[]; state: ObjectFinding['state']; gitopsOwner?: string };
+  type Pending = {
+    id: ObjectId;
+    desired?: DesiredObject;
+    live?: KubeObject;
+    drifts: FieldDrift[];
+    ignored: IgnoredDrift[];
+    state: ObjectFinding['state'];
+    gitopsOwner?: string;
+  };
   const pending: Pending[] = [];
   const declared = new Set<string>();
   const matchedLive: KubeObject[] = [];
@@ -160,14 +203,22 @@ export async function detectDrift(input: DetectInput, options: DetectOptions = {
       ...base,
       fields: [],
       attribution: attributeCreation(ctx),
-      ...(incomplete ? { note: 'the desired state is incomplete (see problems): this object may be declared in a file that could not be rendered' } : {}),
+      ...(incomplete
+        ? {
+            note: 'the desired state is incomplete (see problems): this object may be declared in a file that could not be rendered',
+          }
+        : {}),
     };
   });
 
   if (input.live.length > 0 && !input.live.some((o) => o.metadata.managedFields?.length)) {
-    notes.push('no live object carries managedFields: attribution rests on the ledger and audit events only (dump with `kubectl get -o yaml --show-managed-fields`)');
+    notes.push(
+      'no live object carries managedFields: attribution rests on the ledger and audit events only (dump with `kubectl get -o yaml --show-managed-fields`)',
+    );
   }
-  const byAgents = findings.filter((f) => f.fields.some((x) => x.attribution.actor.class === 'agent') || f.attribution?.actor.class === 'agent');
+  const byAgents = findings.filter(
+    (f) => f.fields.some((x) => x.attribution.actor.class === 'agent') || f.attribution?.actor.class === 'agent',
+  );
   if (byAgents.length > 0) notes.push(preventionNote(byAgents, pending));
   return {
     generatedAt: (options.now ?? new Date()).toISOString(),

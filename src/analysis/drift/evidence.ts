@@ -27,7 +27,12 @@ export interface AuditEvent {
   readonly stage: string;
   readonly requestURI: string;
   readonly verb: string;
-  readonly user: { readonly username?: string; readonly uid?: string; readonly groups?: readonly string[]; readonly extra?: Readonly<Record<string, readonly string[]>> };
+  readonly user: {
+    readonly username?: string;
+    readonly uid?: string;
+    readonly groups?: readonly string[];
+    readonly extra?: Readonly<Record<string, readonly string[]>>;
+  };
   readonly impersonatedUser?: { readonly username?: string; readonly groups?: readonly string[] };
   readonly sourceIPs?: readonly string[];
   readonly userAgent?: string;
@@ -72,7 +77,12 @@ export function auditEvidenceFromEvents(events: Iterable<AuditEvent>): AuditEvid
     if (e.stage !== 'ResponseComplete') continue;
     const code = e.responseStatus?.code;
     if (code !== undefined && (code < 200 || code >= 300)) continue;
-    const key = targetKey({ group: ref.apiGroup ?? '', resource: ref.resource, ...(ref.namespace ? { namespace: ref.namespace } : {}), name: ref.name });
+    const key = targetKey({
+      group: ref.apiGroup ?? '',
+      resource: ref.resource,
+      ...(ref.namespace ? { namespace: ref.namespace } : {}),
+      name: ref.name,
+    });
     const list = byTarget.get(key) ?? [];
     list.push(e);
     byTarget.set(key, list);

@@ -39,19 +39,36 @@ export function formatTable(report: DriftReport): string {
   const at = report.revision ? ` at ${report.revision.ref} (${report.revision.commit.slice(0, 12)})` : '';
   const differ = report.findings.filter((f) => f.state !== 'extra').length;
   const extras = report.findings.length - differ;
-  out.push(`${differ} of ${report.compared} object(s) differ from Git${at}; ${extras} extra object(s); ${report.inSync} in sync.`);
+  out.push(
+    `${differ} of ${report.compared} object(s) differ from Git${at}; ${extras} extra object(s); ${report.inSync} in sync.`,
+  );
   const rows: string[][] = [['OBJECT', 'FIELD', 'GIT', 'LIVE', 'ACTOR', 'CONFIDENCE', 'WHEN', 'EVIDENCE']];
   const intents: string[] = [];
   for (const f of report.findings) {
     const obj = describeId(f.id);
     if (f.state === 'drifted') {
       for (const d of f.fields) {
-        rows.push([obj, d.display, short(d.desired), short(d.live), describeActor(d.attribution), d.attribution.confidence, d.attribution.time ?? '?', sources(d.attribution)]);
+        rows.push([
+          obj,
+          d.display,
+          short(d.desired),
+          short(d.live),
+          describeActor(d.attribution),
+          d.attribution.confidence,
+          d.attribution.time ?? '?',
+          sources(d.attribution),
+        ]);
         const intent = d.attribution.actor.intent;
-        if (intent) intents.push(`  ${obj} ${d.display}: intent "${intent.summary}"${intent.trigger ? ` (trigger ${intent.trigger})` : ''}`);
+        if (intent)
+          intents.push(
+            `  ${obj} ${d.display}: intent "${intent.summary}"${intent.trigger ? ` (trigger ${intent.trigger})` : ''}`,
+          );
       }
     } else if (f.attribution) {
-      const label = f.state === 'missing' ? '(object missing from cluster)' : `(extra: ${f.gitopsOwner ?? 'GitOps-labelled'}, absent from Git)`;
+      const label =
+        f.state === 'missing'
+          ? '(object missing from cluster)'
+          : `(extra: ${f.gitopsOwner ?? 'GitOps-labelled'}, absent from Git)`;
       rows.push([
         obj,
         label,

@@ -31,9 +31,25 @@ export async function findWorkingCopy(dir: string): Promise<WorkingCopy | undefi
 /** The commit a revision names; a precise error when there is none. */
 export async function resolveRevision(top: string, revision: string): Promise<string> {
   if (revision.startsWith('-')) throw new DriftInputError(`revision '${revision}' is not a revision name`);
-  const r = await exec('git', ['-C', top, 'rev-parse', '--verify', '--quiet', '--end-of-options', `${revision}^{commit}`]);
+  const r = await exec('git', [
+    '-C',
+    top,
+    'rev-parse',
+    '--verify',
+    '--quiet',
+    '--end-of-options',
+    `${revision}^{commit}`,
+  ]);
   if (r.code !== 0 || !r.stdout.trim()) {
-    const branches = await exec('git', ['-C', top, 'for-each-ref', '--count=8', '--format=%(refname:short)', 'refs/heads', 'refs/tags']);
+    const branches = await exec('git', [
+      '-C',
+      top,
+      'for-each-ref',
+      '--count=8',
+      '--format=%(refname:short)',
+      'refs/heads',
+      'refs/tags',
+    ]);
     const known = branches.stdout.trim().split('\n').filter(Boolean);
     throw new DriftInputError(
       `revision '${revision}' does not exist in ${top}${known.length ? ` (branches and tags: ${known.join(', ')})` : ''}; fetch it first if it lives on a remote`,
@@ -43,7 +59,10 @@ export async function resolveRevision(top: string, revision: string): Promise<st
 }
 
 /** Checks out `commit` into a new temporary directory; call `dispose` when done. */
-export async function exportRevision(top: string, commit: string): Promise<{ dir: string; dispose: () => Promise<void> }> {
+export async function exportRevision(
+  top: string,
+  commit: string,
+): Promise<{ dir: string; dispose: () => Promise<void> }> {
   const scratch = await mkdtemp(join(tmpdir(), 'tether-drift-'));
   const dir = join(scratch, 'tree');
   const env = { GIT_INDEX_FILE: join(scratch, 'index') };

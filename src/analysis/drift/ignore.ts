@@ -41,13 +41,20 @@ function describeRule(rule: IgnoreRule, what: string): string {
 }
 
 /** Why a field drift is ignored, or undefined when it is reported. */
-export function fieldIgnoredBecause(rules: readonly IgnoreRule[], id: ObjectId, drift: FieldDrift, live: KubeObject | undefined): string | undefined {
+export function fieldIgnoredBecause(
+  rules: readonly IgnoreRule[],
+  id: ObjectId,
+  drift: FieldDrift,
+  live: KubeObject | undefined,
+): string | undefined {
   for (const rule of rules) {
     if (wholeObject(rule) || !matchesObject(rule, id)) continue;
     const pointer = rule.jsonPointers?.find((p) => pointerCovers(p, drift.pointer));
     if (pointer !== undefined) return describeRule(rule, `ignored by JSON pointer ${pointer}`);
     if (rule.managers?.length && live) {
-      const owner = ownersOf(live.metadata.managedFields, drift.path, live).find((o) => rule.managers?.includes(o.entry.manager ?? ''));
+      const owner = ownersOf(live.metadata.managedFields, drift.path, live).find((o) =>
+        rule.managers?.includes(o.entry.manager ?? ''),
+      );
       if (owner) return describeRule(rule, `ignored: owned by field manager ${owner.entry.manager}`);
     }
   }
@@ -62,7 +69,8 @@ export function autoscalerRules(objects: Iterable<KubeObject>, defaultNamespace:
   const rules: IgnoreRule[] = [];
   for (const o of objects) {
     if (o.kind !== 'HorizontalPodAutoscaler') continue;
-    const ref = (o.spec as { scaleTargetRef?: { apiVersion?: string; kind?: string; name?: string } } | undefined)?.scaleTargetRef;
+    const ref = (o.spec as { scaleTargetRef?: { apiVersion?: string; kind?: string; name?: string } } | undefined)
+      ?.scaleTargetRef;
     if (!ref?.kind || !ref.name) continue;
     const hpa = idOf(o, defaultNamespace);
     rules.push({

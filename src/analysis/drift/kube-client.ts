@@ -30,17 +30,23 @@ export async function kubeClientFromKubeconfig(kubeconfig?: string, context?: st
   // Once up front, so a broken kubeconfig fails here; the client refreshes credentials as they expire.
   await kc.applyToHTTPSOptions({});
   const transport = kubeClient(kc);
-  const call = (method: string, path: string, body?: unknown, contentType?: string) => transport.request(method, path, body, contentType);
+  const call = (method: string, path: string, body?: unknown, contentType?: string) =>
+    transport.request(method, path, body, contentType);
 
   const discovery = new Map<string, Promise<Map<string, ResourceInfo> | undefined>>();
   function resources(apiVersion: string): Promise<Map<string, ResourceInfo> | undefined> {
     let p = discovery.get(apiVersion);
     if (!p) {
       const { group, version } = splitApiVersion(apiVersion);
-      p = (call('GET', group ? `/apis/${group}/${version}` : `/api/${version}`) as Promise<{ resources?: { name: string; kind: string; namespaced: boolean }[] }>)
+      p = (
+        call('GET', group ? `/apis/${group}/${version}` : `/api/${version}`) as Promise<{
+          resources?: { name: string; kind: string; namespaced: boolean }[];
+        }>
+      )
         .then((list) => {
           const byKind = new Map<string, ResourceInfo>();
-          for (const r of list.resources ?? []) if (!r.name.includes('/')) byKind.set(r.kind, { resource: r.name, namespaced: r.namespaced });
+          for (const r of list.resources ?? [])
+            if (!r.name.includes('/')) byKind.set(r.kind, { resource: r.name, namespaced: r.namespaced });
           return byKind;
         })
         .catch((e: unknown) => {

@@ -44,7 +44,13 @@ export function driftLeaves(report: DriftReport): LedgerLeaf[] {
           : 'carries GitOps ownership but is absent from Git';
     return driftLeaf({
       time: report.generatedAt,
-      agent: actor && { name: actor.name, owner: actor.owner, authorityClass: actor.authorityClass, intent: actor.intent, approvals: actor.approvals },
+      agent: actor && {
+        name: actor.name,
+        owner: actor.owner,
+        authorityClass: actor.authorityClass,
+        intent: actor.intent,
+        approvals: actor.approvals,
+      },
       target: {
         group: f.id.group,
         version: f.id.version,

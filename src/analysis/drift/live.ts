@@ -32,9 +32,21 @@ function jsonList(text: string): ReturnType<typeof parseManifests> | undefined {
   }
   const v = value as { items?: unknown[]; kind?: string };
   const items = Array.isArray(v.items) ? v.items : [value];
-  if (!items.every((i) => typeof i === 'object' && i !== null && typeof (i as KubeObject).metadata?.name === 'string' && typeof (i as KubeObject).kind === 'string'))
+  if (
+    !items.every(
+      (i) =>
+        typeof i === 'object' &&
+        i !== null &&
+        typeof (i as KubeObject).metadata?.name === 'string' &&
+        typeof (i as KubeObject).kind === 'string',
+    )
+  )
     return undefined;
-  return { objects: (items as KubeObject[]).map((object, doc) => ({ object, doc, line: 1 })), problems: [], skipped: 0 };
+  return {
+    objects: (items as KubeObject[]).map((object, doc) => ({ object, doc, line: 1 })),
+    problems: [],
+    skipped: 0,
+  };
 }
 
 export async function loadLiveFromDump(file: string): Promise<LiveState> {
@@ -42,14 +54,21 @@ export async function loadLiveFromDump(file: string): Promise<LiveState> {
   try {
     text = await readFile(file, 'utf8');
   } catch (e) {
-    throw new DriftInputError(`cannot read live state dump ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    throw new DriftInputError(
+      `cannot read live state dump ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+    );
   }
   // `kubectl get -o json` dumps are large; JSON.parse reads them an order of magnitude faster.
   const parsed = (text.trimStart().startsWith('{') && jsonList(text)) || parseManifests(text, file);
   if (parsed.objects.length === 0 && parsed.problems.length > 0) {
     throw new DriftInputError(`live state dump ${file} holds no readable object: ${parsed.problems[0]?.message}`);
   }
-  return { objects: parsed.objects.map((p) => p.object), problems: parsed.problems, unreadable: [], origin: `dump ${file}` };
+  return {
+    objects: parsed.objects.map((p) => p.object),
+    problems: parsed.problems,
+    unreadable: [],
+    origin: `dump ${file}`,
+  };
 }
 
 interface Scope {
@@ -58,7 +77,10 @@ interface Scope {
   readonly namespace?: string;
 }
 
-function scopesOf(desired: readonly DesiredObject[], extraKinds: readonly { apiVersion: string; kind: string }[]): Scope[] {
+function scopesOf(
+  desired: readonly DesiredObject[],
+  extraKinds: readonly { apiVersion: string; kind: string }[],
+): Scope[] {
   const scopes = new Map<string, Scope>();
   const namespaces = new Set<string>();
   const add = (s: Scope) => scopes.set(`${s.apiVersion}|${s.kind}|${s.namespace ?? ''}`, s);
@@ -74,7 +96,11 @@ function scopesOf(desired: readonly DesiredObject[], extraKinds: readonly { apiV
  * Lists every kind Git declares, in every namespace Git uses, plus autoscalers (whose targets'
  * replica counts are theirs). Lists run a few at a time; an unreadable scope is reported, not fatal.
  */
-export async function loadLiveFromCluster(client: KubeClient, desired: readonly DesiredObject[], concurrency = 8): Promise<LiveState> {
+export async function loadLiveFromCluster(
+  client: KubeClient,
+  desired: readonly DesiredObject[],
+  concurrency = 8,
+): Promise<LiveState> {
   const scopes = scopesOf(desired, [{ apiVersion: 'autoscaling/v2', kind: 'HorizontalPodAutoscaler' }]);
   const objects: KubeObject[] = [];
   const unreadable: Unreadable[] = [];
@@ -97,7 +123,8 @@ export async function loadLiveFromCluster(client: KubeClient, desired: readonly 
         }
         objects.push(...(await client.list(s.apiVersion, s.kind, info.namespaced ? s.namespace : undefined)));
       } catch (e) {
-        const why = e instanceof KubeApiError ? `${e.status} ${e.reason ?? ''} ${e.message}`.trim() : (e as Error).message;
+        const why =
+          e instanceof KubeApiError ? `${e.status} ${e.reason ?? ''} ${e.message}`.trim() : (e as Error).message;
         if (s.kind === 'HorizontalPodAutoscaler') continue;
         unreadable.push({ ...s, why });
       }

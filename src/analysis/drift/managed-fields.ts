@@ -33,15 +33,27 @@ function parseKey(token: string): Record<string, unknown> | undefined {
 
 function liveItemFor(list: unknown, key: Readonly<Record<string, unknown>>): Record<string, unknown> | undefined {
   if (!Array.isArray(list)) return undefined;
-  return list.find((i): i is Record<string, unknown> => isTrie(i) && Object.entries(key).every(([k, v]) => i[k] === v || (i[k] === undefined && k === 'protocol' && v === 'TCP')));
+  return list.find(
+    (i): i is Record<string, unknown> =>
+      isTrie(i) &&
+      Object.entries(key).every(([k, v]) => i[k] === v || (i[k] === undefined && k === 'protocol' && v === 'TCP')),
+  );
 }
 
-function keyedChild(node: Trie, item: Record<string, unknown> | undefined, key: Readonly<Record<string, unknown>>): unknown {
+function keyedChild(
+  node: Trie,
+  item: Record<string, unknown> | undefined,
+  key: Readonly<Record<string, unknown>>,
+): unknown {
   const probe = item ?? key;
   for (const [token, child] of Object.entries(node)) {
     if (!token.startsWith('k:')) continue;
     const k = parseKey(token);
-    if (k && Object.entries(k).every(([f, v]) => probe[f] === v || (probe[f] === undefined && f === 'protocol' && v === 'TCP'))) return child;
+    if (
+      k &&
+      Object.entries(k).every(([f, v]) => probe[f] === v || (probe[f] === undefined && f === 'protocol' && v === 'TCP'))
+    )
+      return child;
   }
   return undefined;
 }
@@ -73,7 +85,11 @@ function ownership(entry: ManagedFieldsEntry, path: FieldPath, live: unknown): F
 }
 
 /** The managers owning `path` in the live object (whose managedFields are `entries`). */
-export function ownersOf(entries: readonly ManagedFieldsEntry[] | undefined, path: FieldPath, live: unknown): FieldOwner[] {
+export function ownersOf(
+  entries: readonly ManagedFieldsEntry[] | undefined,
+  path: FieldPath,
+  live: unknown,
+): FieldOwner[] {
   const out: FieldOwner[] = [];
   for (const e of entries ?? []) {
     const o = ownership(e, path, live);
@@ -83,7 +99,11 @@ export function ownersOf(entries: readonly ManagedFieldsEntry[] | undefined, pat
 }
 
 /** Managers that own something under `path` (used when the path itself was removed). */
-export function managersUnder(entries: readonly ManagedFieldsEntry[] | undefined, path: FieldPath, live: unknown): ManagedFieldsEntry[] {
+export function managersUnder(
+  entries: readonly ManagedFieldsEntry[] | undefined,
+  path: FieldPath,
+  live: unknown,
+): ManagedFieldsEntry[] {
   const out: ManagedFieldsEntry[] = [];
   for (const e of entries ?? []) {
     let node: unknown = e.fieldsV1;

@@ -26,7 +26,10 @@ const TOOL_CONFIG_GROUPS = ['kustomize.config.k8s.io/', 'config.kubernetes.io/',
 
 function isToolConfig(v: Record<string, unknown>): boolean {
   const av = typeof v.apiVersion === 'string' ? v.apiVersion : '';
-  return (TOOL_CONFIG_GROUPS.some((g) => av.startsWith(g)) && (v.kind === 'Kustomization' || v.kind === 'Component')) || v.kind === 'Chart';
+  return (
+    (TOOL_CONFIG_GROUPS.some((g) => av.startsWith(g)) && (v.kind === 'Kustomization' || v.kind === 'Component')) ||
+    v.kind === 'Chart'
+  );
 }
 
 /** What is wrong with a document as a Kubernetes object, or undefined when nothing is. */
@@ -36,9 +39,12 @@ function objectProblem(v: Record<string, unknown>): string | undefined {
   if (typeof v.kind !== 'string' || !v.kind) return 'kind is missing';
   if (!isRecord(md)) return `${v.kind}: metadata is missing`;
   if (typeof md.name !== 'string' || !md.name) {
-    return typeof md.generateName === 'string' ? `${v.kind} ${md.generateName}*: uses generateName, so it has no stable name to compare` : `${v.kind}: metadata.name is missing`;
+    return typeof md.generateName === 'string'
+      ? `${v.kind} ${md.generateName}*: uses generateName, so it has no stable name to compare`
+      : `${v.kind}: metadata.name is missing`;
   }
-  if (md.namespace !== undefined && typeof md.namespace !== 'string') return `${v.kind} ${md.name}: metadata.namespace is not a string`;
+  if (md.namespace !== undefined && typeof md.namespace !== 'string')
+    return `${v.kind} ${md.name}: metadata.namespace is not a string`;
   return undefined;
 }
 
@@ -74,7 +80,10 @@ export function parseManifests(text: string, file: string): ParsedFile {
       skipped++;
       return;
     }
-    const items = typeof value.kind === 'string' && value.kind.endsWith('List') && Array.isArray(value.items) ? value.items : [value];
+    const items =
+      typeof value.kind === 'string' && value.kind.endsWith('List') && Array.isArray(value.items)
+        ? value.items
+        : [value];
     items.forEach((item, j) => {
       const at = items.length > 1 ? `${docName}, item ${j + 1}` : docName;
       if (!isRecord(item)) {

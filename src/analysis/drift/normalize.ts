@@ -2,7 +2,16 @@
 // annotations tools add. Both sides go through here; the diff then only sees intent.
 import type { KubeObject } from './model.ts';
 
-const SERVER_METADATA = ['uid', 'resourceVersion', 'generation', 'creationTimestamp', 'managedFields', 'selfLink', 'deletionTimestamp', 'deletionGracePeriodSeconds'];
+const SERVER_METADATA = [
+  'uid',
+  'resourceVersion',
+  'generation',
+  'creationTimestamp',
+  'managedFields',
+  'selfLink',
+  'deletionTimestamp',
+  'deletionGracePeriodSeconds',
+];
 export const LAST_APPLIED = 'kubectl.kubernetes.io/last-applied-configuration';
 export const KUSTOMIZE_ORIGIN = 'config.kubernetes.io/origin';
 const TOOL_ANNOTATIONS = [LAST_APPLIED, KUSTOMIZE_ORIGIN];
@@ -27,7 +36,8 @@ export function normalizeDesired(obj: KubeObject): KubeObject {
   const out = stripped(obj);
   if (out.kind === 'Secret' && out.apiVersion === 'v1' && out.stringData && typeof out.stringData === 'object') {
     const data: Record<string, unknown> = { ...((out.data as Record<string, unknown> | undefined) ?? {}) };
-    for (const [k, v] of Object.entries(out.stringData as Record<string, unknown>)) data[k] = Buffer.from(String(v), 'utf8').toString('base64');
+    for (const [k, v] of Object.entries(out.stringData as Record<string, unknown>))
+      data[k] = Buffer.from(String(v), 'utf8').toString('base64');
     const { stringData: _s, ...rest } = out;
     return { ...rest, data } as KubeObject;
   }

@@ -16,7 +16,11 @@ export interface DriftNotification {
   readonly severity: 'info' | 'warning' | 'critical';
   readonly revision?: string;
   /** Agent-caused drift, per accountable owner. */
-  readonly owners: readonly { readonly owner: string; readonly agents: readonly string[]; readonly objects: readonly NotifiedObject[] }[];
+  readonly owners: readonly {
+    readonly owner: string;
+    readonly agents: readonly string[];
+    readonly objects: readonly NotifiedObject[];
+  }[];
   /** Everything else: human, controller or unknown actors. */
   readonly others: readonly (NotifiedObject & { readonly actors: readonly string[] })[];
 }
@@ -64,11 +68,16 @@ export function notificationPayload(report: DriftReport): DriftNotification {
   }
   const agentObjects = [...owners.values()].reduce((n, o) => n + o.objects.length, 0);
   const total = report.findings.length;
-  const title = total === 0 ? 'No GitOps drift' : `GitOps drift: ${total} object(s) differ from Git, ${agentObjects} changed by agents`;
+  const title =
+    total === 0
+      ? 'No GitOps drift'
+      : `GitOps drift: ${total} object(s) differ from Git, ${agentObjects} changed by agents`;
   const lines = [...owners.entries()].map(
-    ([owner, o]) => `${owner}: agents ${[...o.agents].join(', ')} changed ${o.objects.map((x) => `${x.object} (${x.paths.join(', ')})`).join('; ')}`,
+    ([owner, o]) =>
+      `${owner}: agents ${[...o.agents].join(', ')} changed ${o.objects.map((x) => `${x.object} (${x.paths.join(', ')})`).join('; ')}`,
   );
-  if (others.length) lines.push(`other changes: ${others.map((x) => `${x.object} by ${x.actors.join(', ')}`).join('; ')}`);
+  if (others.length)
+    lines.push(`other changes: ${others.map((x) => `${x.object} by ${x.actors.join(', ')}`).join('; ')}`);
   return {
     title,
     text: lines.join('\n') || 'The cluster matches Git.',

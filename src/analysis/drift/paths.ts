@@ -13,7 +13,8 @@ function keyText(key: Readonly<Record<string, string | number | boolean>>): stri
 export function displayPath(path: FieldPath): string {
   let out = '';
   for (const seg of path) {
-    if ('field' in seg) out += PLAIN_FIELD.test(seg.field) ? `${out ? '.' : ''}${seg.field}` : `[${JSON.stringify(seg.field)}]`;
+    if ('field' in seg)
+      out += PLAIN_FIELD.test(seg.field) ? `${out ? '.' : ''}${seg.field}` : `[${JSON.stringify(seg.field)}]`;
     else if ('key' in seg) out += `[${keyText(seg.key)}]`;
     else if ('index' in seg) out += `[${seg.index}]`;
     else out += `[=${JSON.stringify(seg.member)}]`;

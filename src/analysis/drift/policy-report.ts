@@ -33,7 +33,12 @@ export interface PolicyReportObject {
 }
 
 function resourceRef(id: ObjectId): PolicyReportResult['resources'][number] {
-  return { apiVersion: apiVersionOf(id), kind: id.kind, name: id.name, ...(id.namespace ? { namespace: id.namespace } : {}) };
+  return {
+    apiVersion: apiVersionOf(id),
+    kind: id.kind,
+    name: id.name,
+    ...(id.namespace ? { namespace: id.namespace } : {}),
+  };
 }
 
 function message(f: ObjectFinding): string {
@@ -43,7 +48,8 @@ function message(f: ObjectFinding): string {
 }
 
 function properties(f: ObjectFinding, report: DriftReport): Record<string, string> {
-  const attributions = f.state === 'drifted' ? f.fields.map((d) => d.attribution) : f.attribution ? [f.attribution] : [];
+  const attributions =
+    f.state === 'drifted' ? f.fields.map((d) => d.attribution) : f.attribution ? [f.attribution] : [];
   const actors = [...new Set(attributions.map(describeActor))];
   const p: Record<string, string> = { state: f.state, actors: actors.join('; ') };
   if (f.state === 'drifted') p.paths = f.fields.map((d) => d.display).join(', ');
@@ -63,7 +69,10 @@ function severity(f: ObjectFinding): PolicyReportResult['severity'] {
   return 'medium';
 }
 
-export function toPolicyReports(report: DriftReport, inSync: readonly ObjectId[] = report.inSyncObjects ?? []): PolicyReportObject[] {
+export function toPolicyReports(
+  report: DriftReport,
+  inSync: readonly ObjectId[] = report.inSyncObjects ?? [],
+): PolicyReportObject[] {
   const seconds = Math.floor(Date.parse(report.generatedAt) / 1000);
   const byScope = new Map<string, PolicyReportResult[]>();
   const push = (ns: string | undefined, r: PolicyReportResult) => {
@@ -108,7 +117,11 @@ export function toPolicyReports(report: DriftReport, inSync: readonly ObjectId[]
       return {
         apiVersion: 'wgpolicyk8s.io/v1alpha2' as const,
         kind: ns ? ('PolicyReport' as const) : ('ClusterPolicyReport' as const),
-        metadata: { name: POLICY, ...(ns ? { namespace: ns } : {}), labels: { 'app.kubernetes.io/managed-by': 'tether' } },
+        metadata: {
+          name: POLICY,
+          ...(ns ? { namespace: ns } : {}),
+          labels: { 'app.kubernetes.io/managed-by': 'tether' },
+        },
         summary,
         results,
       };

@@ -46,7 +46,10 @@ function rel(root: string, abs: string): string {
 async function renderPlainFile(root: string, file: string): Promise<RenderResult> {
   const name = rel(root, file);
   const parsed = parseManifests(await readFile(file, 'utf8'), name);
-  return { objects: parsed.objects.map((p) => ({ object: p.object, source: { file: name, doc: p.doc, renderer: 'plain' } })), problems: parsed.problems };
+  return {
+    objects: parsed.objects.map((p) => ({ object: p.object, source: { file: name, doc: p.doc, renderer: 'plain' } })),
+    problems: parsed.problems,
+  };
 }
 
 // ---- kustomize -----------------------------------------------------------------------------
@@ -63,7 +66,8 @@ async function requestOrigins(kustomization: string): Promise<void> {
   await editYaml(kustomization, (doc) => {
     const current = doc.get('buildMetadata');
     if (isSeq(current)) {
-      if (!current.items.some((i) => String((i as { value?: unknown }).value ?? i) === 'originAnnotations')) current.add('originAnnotations');
+      if (!current.items.some((i) => String((i as { value?: unknown }).value ?? i) === 'originAnnotations'))
+        current.add('originAnnotations');
     } else doc.set('buildMetadata', ['originAnnotations']);
     return true;
   });
@@ -108,19 +112,32 @@ async function renderKustomize(root: string, unitDir: string, opts: RenderOption
   if (!kubectl && !kustomize) {
     return {
       objects: [],
-      problems: [{ where: unit, message: 'neither kubectl nor kustomize is on PATH: this kustomization was not rendered and its objects are not compared', severity: 'error' }],
+      problems: [
+        {
+          where: unit,
+          message:
+            'neither kubectl nor kustomize is on PATH: this kustomization was not rendered and its objects are not compared',
+          severity: 'error',
+        },
+      ],
     };
   }
   await requestOrigins(kustomization);
   const repaired = new Set<string>();
   for (let attempt = 0; attempt <= (opts.maxRepairs ?? 25); attempt++) {
-    const r = kubectl ? await exec(kubectl, ['kustomize', unitDir]) : await exec(kustomize as string, ['build', unitDir]);
+    const r = kubectl
+      ? await exec(kubectl, ['kustomize', unitDir])
+      : await exec(kustomize as string, ['build', unitDir]);
     if (r.code === 0) {
       const parsed = parseManifests(r.stdout, `${unit} (kustomize output)`);
       problems.push(...parsed.problems);
       const objects = parsed.objects.map(({ object }) => ({
         object,
-        source: { file: originOf(object, unitDir, root) ?? rel(root, kustomization), unit, renderer: 'kustomize' as const },
+        source: {
+          file: originOf(object, unitDir, root) ?? rel(root, kustomization),
+          unit,
+          renderer: 'kustomize' as const,
+        },
       }));
       return { objects, problems };
     }
@@ -144,7 +161,9 @@ async function renderKustomize(root: string, unitDir: string, opts: RenderOption
       const text = await readFile(target, 'utf8');
       const parsed = parseManifests(text, where);
       if (parsed.problems.length > 0) {
-        problems.push(...parsed.problems.map((p) => ({ ...p, message: `${p.message}; left out, the rest is still compared` })));
+        problems.push(
+          ...parsed.problems.map((p) => ({ ...p, message: `${p.message}; left out, the rest is still compared` })),
+        );
         await writeFile(target, parsed.objects.map((o) => stringify(o.object)).join('---\n'));
         continue;
       }
@@ -158,11 +177,19 @@ async function renderKustomize(root: string, unitDir: string, opts: RenderOption
       severity: 'error',
     });
     if (!(await dropEntry(listing, failure.entry))) {
-      problems.push({ where: listed, message: `kustomize build failed: ${failure.detail}; none of this kustomization's objects are compared`, severity: 'error' });
+      problems.push({
+        where: listed,
+        message: `kustomize build failed: ${failure.detail}; none of this kustomization's objects are compared`,
+        severity: 'error',
+      });
       return { objects: [], problems };
     }
   }
-  problems.push({ where: unit, message: 'kustomize build still fails after repeated repairs; none of its objects are compared', severity: 'error' });
+  problems.push({
+    where: unit,
+    message: 'kustomize build still fails after repeated repairs; none of its objects are compared',
+    severity: 'error',
+  });
   return { objects: [], problems };
 }
 
@@ -174,14 +201,28 @@ async function renderHelm(root: string, chartDir: string, opts: RenderOptions): 
   if (!helm) {
     return {
       objects: [],
-      problems: [{ where: unit, message: 'helm is not installed (no helm binary on PATH): this chart was not rendered and its objects are not compared', severity: 'error' }],
+      problems: [
+        {
+          where: unit,
+          message:
+            'helm is not installed (no helm binary on PATH): this chart was not rendered and its objects are not compared',
+          severity: 'error',
+        },
+      ],
     };
   }
   const r = await exec(helm, ['template', basename(chartDir), chartDir, '--namespace', opts.namespace]);
-  if (r.code !== 0) return { objects: [], problems: [{ where: unit, message: `helm template failed: ${r.stderr.trim()}`, severity: 'error' }] };
+  if (r.code !== 0)
+    return {
+      objects: [],
+      problems: [{ where: unit, message: `helm template failed: ${r.stderr.trim()}`, severity: 'error' }],
+    };
   const parsed = parseManifests(r.stdout, `${unit} (helm output)`);
   return {
-    objects: parsed.objects.map(({ object }) => ({ object, source: { file: `${unit}/Chart.yaml`, unit, renderer: 'helm' as const } })),
+    objects: parsed.objects.map(({ object }) => ({
+      object,
+      source: { file: `${unit}/Chart.yaml`, unit, renderer: 'helm' as const },
+    })),
     problems: parsed.problems,
   };
 }

@@ -5,7 +5,15 @@
 // for the agent): Tether stops and says who, rather than flapping with it.
 import { guessFromManager } from './actors.ts';
 import { ownersOf } from './managed-fields.ts';
-import type { AttributedDrift, Attribution, Confidence, DesiredObject, DriftReport, FieldPath, KubeObject } from './model.ts';
+import type {
+  AttributedDrift,
+  Attribution,
+  Confidence,
+  DesiredObject,
+  DriftReport,
+  FieldPath,
+  KubeObject,
+} from './model.ts';
 import { normalizeDesired } from './normalize.ts';
 import { apiVersionOf, describeId, idKey } from './object-id.ts';
 
@@ -102,7 +110,10 @@ function copyPath(from: Record<string, unknown>, into: Record<string, unknown>, 
   return true;
 }
 
-function patchFor(d: DesiredObject, fields: readonly AttributedDrift[]): { patch: KubeObject; missed: AttributedDrift[] } {
+function patchFor(
+  d: DesiredObject,
+  fields: readonly AttributedDrift[],
+): { patch: KubeObject; missed: AttributedDrift[] } {
   const git = normalizeDesired(d.object) as unknown as Record<string, unknown>;
   const patch: KubeObject = {
     apiVersion: d.object.apiVersion,
@@ -116,13 +127,23 @@ function patchFor(d: DesiredObject, fields: readonly AttributedDrift[]): { patch
 /** Git's whole object, placed where kubectl apply would have put it. */
 function wholeObject(d: DesiredObject): KubeObject {
   const o = normalizeDesired(d.object);
-  return { ...o, metadata: { ...o.metadata, name: d.id.name, ...(d.id.namespace ? { namespace: d.id.namespace } : {}) } };
+  return {
+    ...o,
+    metadata: { ...o.metadata, name: d.id.name, ...(d.id.namespace ? { namespace: d.id.namespace } : {}) },
+  };
 }
 
 function stillDrifted(live: KubeObject | undefined, d: DesiredObject, path: FieldPath): boolean {
   if (!live) return true;
   const probe: KubeObject = { apiVersion: d.object.apiVersion, kind: d.object.kind, metadata: { name: d.id.name } };
-  if (!copyPath(normalizeDesired(d.object) as unknown as Record<string, unknown>, probe as unknown as Record<string, unknown>, path)) return false;
+  if (
+    !copyPath(
+      normalizeDesired(d.object) as unknown as Record<string, unknown>,
+      probe as unknown as Record<string, unknown>,
+      path,
+    )
+  )
+    return false;
   const want = JSON.stringify(pick(probe, path));
   return want !== JSON.stringify(pick(live, path));
 }
@@ -140,7 +161,8 @@ function pick(obj: unknown, path: FieldPath): unknown {
 }
 
 function eligible(a: Attribution, min: number): string | undefined {
-  if (a.actor.class !== 'agent') return `changed by ${a.actor.class}${a.actor.name ? ` ${a.actor.name}` : ''}: Tether reverts only agent-caused drift`;
+  if (a.actor.class !== 'agent')
+    return `changed by ${a.actor.class}${a.actor.name ? ` ${a.actor.name}` : ''}: Tether reverts only agent-caused drift`;
   if (RANK[a.confidence] < min) return `attribution to agent ${a.actor.name ?? '?'} is only ${a.confidence} confidence`;
   if (a.pendingSync) return 'Git changed this value; the GitOps tool will sync it';
   return undefined;
@@ -164,7 +186,11 @@ export async function revert(report: DriftReport, opts: RevertOptions): Promise<
     const desired = desiredByKey.get(idKey(f.id));
     if (f.state === 'extra') {
       if (f.attribution?.actor.class === 'agent')
-        skipped.push({ object, path: '(object)', why: 'created by an agent outside Git: Tether does not delete; remove it or codify it by hand' });
+        skipped.push({
+          object,
+          path: '(object)',
+          why: 'created by an agent outside Git: Tether does not delete; remove it or codify it by hand',
+        });
       continue;
     }
     if (!desired) continue;
@@ -191,7 +217,8 @@ export async function revert(report: DriftReport, opts: RevertOptions): Promise<
       if (fields.length === 0) continue;
     }
 
-    const { patch, missed } = f.state === 'missing' ? { patch: wholeObject(desired), missed: [] } : patchFor(desired, fields);
+    const { patch, missed } =
+      f.state === 'missing' ? { patch: wholeObject(desired), missed: [] } : patchFor(desired, fields);
     for (const m of missed) skipped.push({ object, path: m.display, why: 'Git no longer holds this path' });
     fields = fields.filter((x) => !missed.includes(x));
     if (f.state === 'drifted' && fields.length === 0) continue;
@@ -204,8 +231,11 @@ export async function revert(report: DriftReport, opts: RevertOptions): Promise<
       const live = await opts.applier.get(apiVersionOf(f.id), f.id.kind, f.id.name, f.id.namespace);
       for (const d of fields) {
         if (!stillDrifted(live, desired, d.path)) continue;
-        const owner = ownersOf(live?.metadata.managedFields, d.path, live).find((o) => o.entry.manager !== fieldManager)?.entry.manager;
-        const what = owner ? `${owner}${guessFromManager(owner).class === 'controller' ? ' (a controller)' : ''}` : 'another writer';
+        const owner = ownersOf(live?.metadata.managedFields, d.path, live).find((o) => o.entry.manager !== fieldManager)
+          ?.entry.manager;
+        const what = owner
+          ? `${owner}${guessFromManager(owner).class === 'controller' ? ' (a controller)' : ''}`
+          : 'another writer';
         flapping.push({ object, path: d.display, against: `${what} changed it back right after the revert` });
         for (let i = 0; i < maxReverts; i++) guard.record(`${idKey(f.id)}#${d.pointer}`, now());
       }

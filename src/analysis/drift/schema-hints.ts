@@ -46,8 +46,14 @@ export function listStrategy(fields: readonly (string | undefined)[], desiredIte
   if (field !== undefined && SETS.has(field)) return { type: 'set' };
   if (field === 'ports') {
     const inContainer = CONTAINER_LISTS.has(fields[fields.length - 3] ?? '');
-    if (inContainer && allObjects(desiredItems)) return { type: 'keyed', keys: ['containerPort', 'protocol'], defaults: TCP };
-    if (fields.length === 2 && fields[0] === 'spec' && allObjects(desiredItems) && desiredItems.every((i) => 'port' in i)) {
+    if (inContainer && allObjects(desiredItems))
+      return { type: 'keyed', keys: ['containerPort', 'protocol'], defaults: TCP };
+    if (
+      fields.length === 2 &&
+      fields[0] === 'spec' &&
+      allObjects(desiredItems) &&
+      desiredItems.every((i) => 'port' in i)
+    ) {
       return { type: 'keyed', keys: ['port', 'protocol'], defaults: TCP };
     }
     return { type: 'atomic' };
@@ -63,10 +69,25 @@ export function listStrategy(fields: readonly (string | undefined)[], desiredIte
 }
 
 // Maps whose values are resource quantities.
-const QUANTITY_MAPS = new Set(['requests', 'limits', 'hard', 'used', 'capacity', 'allocatable', 'podFixed', 'max', 'min', 'default', 'defaultRequest', 'maxLimitRequestRatio']);
+const QUANTITY_MAPS = new Set([
+  'requests',
+  'limits',
+  'hard',
+  'used',
+  'capacity',
+  'allocatable',
+  'podFixed',
+  'max',
+  'min',
+  'default',
+  'defaultRequest',
+  'maxLimitRequestRatio',
+]);
 const QUANTITY_FIELDS = new Set(['sizeLimit', 'storage']);
 
 /** True when a scalar at `field` inside the map at `parentField` is a resource quantity. */
 export function isQuantityField(field: string | undefined, parentField: string | undefined): boolean {
-  return (field !== undefined && QUANTITY_FIELDS.has(field)) || (parentField !== undefined && QUANTITY_MAPS.has(parentField));
+  return (
+    (field !== undefined && QUANTITY_FIELDS.has(field)) || (parentField !== undefined && QUANTITY_MAPS.has(parentField))
+  );
 }

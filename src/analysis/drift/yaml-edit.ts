@@ -1,7 +1,18 @@
 // Surgical edits of YAML manifests: a value replaced, a key or list item removed, everything
 // else (comments, quoting, indentation, sequence style) left byte for byte, so the commit a
 // reviewer sees holds only the change. Re-serialising the document would reformat it.
-import { type Document, isMap, isPair, isScalar, isSeq, type Node, type Pair, type ParsedNode, Scalar, stringify } from 'yaml';
+import {
+  type Document,
+  isMap,
+  isPair,
+  isScalar,
+  isSeq,
+  type Node,
+  type Pair,
+  type ParsedNode,
+  Scalar,
+  stringify,
+} from 'yaml';
 import type { FieldPath, PathSegment } from './model.ts';
 
 export interface Splice {
@@ -10,7 +21,12 @@ export interface Splice {
   readonly text: string;
 }
 
-type Located = { node: ParsedNode; pair?: Pair<ParsedNode, ParsedNode | null>; parentSeqItemIndex?: number; parent?: ParsedNode };
+type Located = {
+  node: ParsedNode;
+  pair?: Pair<ParsedNode, ParsedNode | null>;
+  parentSeqItemIndex?: number;
+  parent?: ParsedNode;
+};
 
 function scalarValue(n: unknown): unknown {
   return isScalar(n) ? n.value : undefined;
@@ -28,7 +44,9 @@ function child(node: ParsedNode, seg: PathSegment): Located | undefined {
   if ('field' in seg) {
     if (!isMap(node)) return undefined;
     const pair = node.items.find((p) => scalarValue(p.key) === seg.field);
-    return pair?.value ? { node: pair.value, pair: pair as Pair<ParsedNode, ParsedNode | null>, parent: node } : undefined;
+    return pair?.value
+      ? { node: pair.value, pair: pair as Pair<ParsedNode, ParsedNode | null>, parent: node }
+      : undefined;
   }
   if (!isSeq(node)) return undefined;
   let i = -1;
@@ -90,7 +108,8 @@ export function replaceValue(text: string, doc: Document.Parsed, path: FieldPath
     return { start: range[0], end: range[1], text: rendered };
   }
   if ((isMap(node) || isSeq(node)) && !node.flow) {
-    if (typeof value !== 'object' || value === null || Array.isArray(value) !== isSeq(node)) return 'the cluster holds a different structure than Git';
+    if (typeof value !== 'object' || value === null || Array.isArray(value) !== isSeq(node))
+      return 'the cluster holds a different structure than Git';
     return { start: range[0], end: range[1], text: renderBlock(value, column(text, range[0])) };
   }
   return 'the source uses flow style or an alias here';
@@ -105,7 +124,11 @@ export function removeValue(text: string, doc: Document.Parsed, path: FieldPath)
     const keyRange = (at.pair.key as Node).range;
     const valueRange = (at.node as Node).range;
     if (!keyRange || !valueRange) return 'the source node has no position';
-    return { start: lineStart(text, keyRange[0]), end: lineEnd(text, Math.max(valueRange[1] - 1, keyRange[0])), text: '' };
+    return {
+      start: lineStart(text, keyRange[0]),
+      end: lineEnd(text, Math.max(valueRange[1] - 1, keyRange[0])),
+      text: '',
+    };
   }
   if (at.parentSeqItemIndex !== undefined) {
     const r = (at.node as Node).range;

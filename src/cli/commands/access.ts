@@ -26,8 +26,10 @@ export interface SourceOptions {
 }
 
 async function loadModel(opts: SourceOptions): Promise<AccessModel> {
-  if (!opts.file?.length && opts.kubeconfig === undefined) throw new UsageError('give cluster objects with -f <file|dir> or read a live cluster with --kubeconfig [path]');
-  if (opts.aggregation && opts.aggregation !== 'emulate' && opts.aggregation !== 'stored') throw new UsageError('--aggregation is emulate or stored');
+  if (!opts.file?.length && opts.kubeconfig === undefined)
+    throw new UsageError('give cluster objects with -f <file|dir> or read a live cluster with --kubeconfig [path]');
+  if (opts.aggregation && opts.aggregation !== 'emulate' && opts.aggregation !== 'stored')
+    throw new UsageError('--aggregation is emulate or stored');
   const inputs = await loadAccessInputs({
     files: opts.file,
     kubeconfig: opts.kubeconfig === undefined ? undefined : opts.kubeconfig === true ? '' : opts.kubeconfig || '',
@@ -40,7 +42,10 @@ async function loadModel(opts: SourceOptions): Promise<AccessModel> {
 
 function noteProblems(model: AccessModel): void {
   const errors = model.problems.filter((p) => p.severity === 'error').length;
-  if (errors) console.error(`note: ${errors} input error(s); the answer covers what could be read (see \`tether access analyze\`)`);
+  if (errors)
+    console.error(
+      `note: ${errors} input error(s); the answer covers what could be read (see \`tether access analyze\`)`,
+    );
 }
 
 export function parseQuestion(verb: string, resource: string, namespace?: string, name?: string): AccessQuestion {
@@ -50,7 +55,14 @@ export function parseQuestion(verb: string, resource: string, namespace?: string
     throw new UsageError(
       `${resource}: ${r.group} is a version, not an API group; write resource.group (${r.resource}.apps) or resource.version.group (${r.resource}.${r.group}.apps)`,
     );
-  return { verb, group: r.group, resource: r.resource, subresource: r.subresource, namespace: namespace || undefined, name: name || undefined };
+  return {
+    verb,
+    group: r.group,
+    resource: r.resource,
+    subresource: r.subresource,
+    namespace: namespace || undefined,
+    name: name || undefined,
+  };
 }
 
 /** `tether access can <identity> <verb> <resource>[/<sub>]` — exit 0 for yes, 1 for no, like kubectl auth can-i. */
@@ -58,7 +70,14 @@ export async function accessCanCommand(
   identity: string,
   verb: string,
   resource: string,
-  opts: SourceOptions & { namespace?: string; name?: string; group?: string[]; implicitGroups?: boolean; output?: string; all?: boolean },
+  opts: SourceOptions & {
+    namespace?: string;
+    name?: string;
+    group?: string[];
+    implicitGroups?: boolean;
+    output?: string;
+    all?: boolean;
+  },
 ): Promise<number> {
   const model = await loadModel(opts);
   const principal = userPrincipal(identity, opts.group ?? [], opts.implicitGroups !== false);
@@ -72,9 +91,17 @@ export async function accessCanCommand(
       request: q,
       privilegedGroup: answer.privilegedGroup,
       grants: witnesses.map((w) => ({
-        binding: { kind: w.rule.grant?.binding.kind, namespace: w.rule.grant?.binding.namespace || undefined, name: w.rule.grant?.binding.name },
+        binding: {
+          kind: w.rule.grant?.binding.kind,
+          namespace: w.rule.grant?.binding.namespace || undefined,
+          name: w.rule.grant?.binding.name,
+        },
         subject: w.subject,
-        role: { kind: w.rule.grant?.binding.roleRef.kind, name: w.rule.grant?.binding.roleRef.name, aggregated: w.rule.grant?.role?.aggregated },
+        role: {
+          kind: w.rule.grant?.binding.roleRef.kind,
+          name: w.rule.grant?.binding.roleRef.name,
+          aggregated: w.rule.grant?.role?.aggregated,
+        },
         ruleIndex: w.rule.ruleIndex,
         rule: w.rule.rule,
         explanation: describeGrant(w),
@@ -89,15 +116,25 @@ export async function accessCanCommand(
 }
 
 /** `tether access analyze` — table (default), json, dot or svg. */
-export async function accessAnalyzeCommand(opts: SourceOptions & { output?: string; out?: string; agent?: string[]; maxFindings?: string }): Promise<number> {
+export async function accessAnalyzeCommand(
+  opts: SourceOptions & { output?: string; out?: string; agent?: string[]; maxFindings?: string },
+): Promise<number> {
   const format = opts.output ?? 'table';
-  if (!['table', 'json', 'dot', 'svg'].includes(format)) throw new UsageError(`-o ${format}: use table, json, dot or svg`);
+  if (!['table', 'json', 'dot', 'svg'].includes(format))
+    throw new UsageError(`-o ${format}: use table, json, dot or svg`);
   const max = opts.maxFindings === undefined ? undefined : Number(opts.maxFindings);
-  if (max !== undefined && (!Number.isInteger(max) || max < 0)) throw new UsageError('--max-findings takes a whole number');
+  if (max !== undefined && (!Number.isInteger(max) || max < 0))
+    throw new UsageError('--max-findings takes a whole number');
   const model = await loadModel(opts);
   const unknown = (opts.agent ?? []).filter((a) => !model.graph.agents.has(a));
-  if (unknown.length) throw new UsageError(`no Agent named ${unknown.join(', ')}; known: ${[...model.graph.agents.keys()].join(', ') || 'none'}`);
-  const report = analyzeAccess(model, { agents: opts.agent?.length ? opts.agent : undefined, maxFindingsPerAgent: max });
+  if (unknown.length)
+    throw new UsageError(
+      `no Agent named ${unknown.join(', ')}; known: ${[...model.graph.agents.keys()].join(', ') || 'none'}`,
+    );
+  const report = analyzeAccess(model, {
+    agents: opts.agent?.length ? opts.agent : undefined,
+    maxFindingsPerAgent: max,
+  });
   let text: string;
   if (format === 'json') text = `${JSON.stringify(report, null, 2)}\n`;
   else if (format === 'table') text = renderText(report);
@@ -124,7 +161,8 @@ function readObjects(path: string): { objects: LocatedObject[]; problems: DumpPr
   const objects: LocatedObject[] = [];
   const problems: DumpProblem[] = [];
   parseAllDocuments(text).forEach((d, document) => {
-    if (d.errors.length) throw new UsageError(`${path}#${document}: broken YAML: ${d.errors[0]?.message.split('\n')[0]}`);
+    if (d.errors.length)
+      throw new UsageError(`${path}#${document}: broken YAML: ${d.errors[0]?.message.split('\n')[0]}`);
     addDocument(d.toJS(), { origin: path, document }, objects, problems);
   });
   return { objects, problems };
@@ -145,7 +183,14 @@ function parseRemoveArg(arg: string): { kind: string; namespace?: string; name: 
 
 /** `tether access what-if` — the reach delta of one proposed change. */
 export async function accessWhatIfCommand(
-  opts: SourceOptions & { apply?: string[]; remove?: string[]; agentFile?: string; grant?: string[]; revoke?: string[]; output?: string },
+  opts: SourceOptions & {
+    apply?: string[];
+    remove?: string[];
+    agentFile?: string;
+    grant?: string[];
+    revoke?: string[];
+    output?: string;
+  },
 ): Promise<number> {
   const changes: ProposedChange[] = [];
   if (opts.apply?.length || opts.remove?.length) {
@@ -155,13 +200,16 @@ export async function accessWhatIfCommand(
   }
   if (opts.agentFile) {
     const split = splitAgents(readObjects(opts.agentFile).objects);
-    if (split.problems.some((p) => p.severity === 'error')) throw new UsageError(`${opts.agentFile}: ${split.problems.map((p) => p.message).join('; ')}`);
-    if (split.agents.length !== 1) throw new UsageError(`${opts.agentFile} must hold exactly one Agent (found ${split.agents.length})`);
+    if (split.problems.some((p) => p.severity === 'error'))
+      throw new UsageError(`${opts.agentFile}: ${split.problems.map((p) => p.message).join('; ')}`);
+    if (split.agents.length !== 1)
+      throw new UsageError(`${opts.agentFile} must hold exactly one Agent (found ${split.agents.length})`);
     changes.push({ kind: 'agent', agent: split.agents[0] as NonNullable<(typeof split.agents)[0]> });
   }
   for (const g of opts.grant ?? []) changes.push({ kind: 'gateway-grant', grant: parseGrantArg(g) });
   for (const g of opts.revoke ?? []) changes.push({ kind: 'gateway-grant', grant: parseGrantArg(g), revoke: true });
-  if (changes.length === 0) throw new UsageError('give a change: --apply/--remove (objects), --agent-file <file>, --grant or --revoke');
+  if (changes.length === 0)
+    throw new UsageError('give a change: --apply/--remove (objects), --agent-file <file>, --grant or --revoke');
   const model = await loadModel(opts);
   const delta = whatIf(model, changes.length === 1 ? (changes[0] as ProposedChange) : { kind: 'several', changes });
   if (opts.output === 'json') {
@@ -182,31 +230,47 @@ const collect = (v: string, prev: string[] = []) => [...prev, v];
 
 function sourceOptions(c: Command): Command {
   return c
-    .option('-f, --file <path>', 'cluster objects: a file or directory of YAML/JSON (kubectl get -A -o yaml dumps); repeatable', collect)
+    .option(
+      '-f, --file <path>',
+      'cluster objects: a file or directory of YAML/JSON (kubectl get -A -o yaml dumps); repeatable',
+      collect,
+    )
     .option('--kubeconfig [path]', 'read the live cluster (default kubeconfig when no path)')
     .option('--context <name>', 'kubeconfig context')
     .option('-p, --policy <path>', 'Tether policy (Agents): a file or directory; repeatable', collect)
     .option('-g, --gateway <file>', 'MCP gateway grants (servers, tools, runAs, grants)')
-    .option('--aggregation <mode>', 'emulate (default: aggregated ClusterRoles as the controller keeps them) or stored');
+    .option(
+      '--aggregation <mode>',
+      'emulate (default: aggregated ClusterRoles as the controller keeps them) or stored',
+    );
 }
 
 /** The `access` command tree, for src/cli/main.ts: `program.addCommand(accessCommand(run))`. */
 export function accessCommand(run: (fn: () => number | Promise<number>) => void): Command {
-  const access = new Command('access').description('effective access: what agents can really reach through identities, tools and escalations');
+  const access = new Command('access').description(
+    'effective access: what agents can really reach through identities, tools and escalations',
+  );
   sourceOptions(
     access
       .command('can')
-      .description('would the RBAC authorizer allow it, and through which binding → role → rule (offline kubectl auth can-i)')
+      .description(
+        'would the RBAC authorizer allow it, and through which binding → role → rule (offline kubectl auth can-i)',
+      )
       .argument('<identity>', 'username, e.g. system:serviceaccount:shop:deployer or alice@example.com')
       .argument('<verb>')
       .argument('<resource>', 'pods, pods/log, deployments.apps/scale, or a non-resource URL such as /healthz')
       .option('-n, --namespace <ns>')
       .option('--name <name>')
       .option('--group <group>', 'a group of the identity; repeatable', collect)
-      .option('--no-implicit-groups', 'do not add the groups the API server adds (system:authenticated, system:serviceaccounts…)')
+      .option(
+        '--no-implicit-groups',
+        'do not add the groups the API server adds (system:authenticated, system:serviceaccounts…)',
+      )
       .option('--all', 'list every grant that allows it')
       .option('-o, --output <format>', 'text or json', 'text'),
-  ).action((identity: string, verb: string, resource: string, opts) => run(() => accessCanCommand(identity, verb, resource, opts)));
+  ).action((identity: string, verb: string, resource: string, opts) =>
+    run(() => accessCanCommand(identity, verb, resource, opts)),
+  );
   sourceOptions(
     access
       .command('analyze')

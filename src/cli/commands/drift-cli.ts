@@ -28,7 +28,10 @@ export function driftCli(run: (fn: () => Promise<number>) => void): Command {
     .option('--applier <manager>', 'field managers that apply Git; repeatable', collect)
     .option('--branch <name>', 'branch for --respond codify')
     .option('--policy <dir>', 'Agents, to name the agent behind a username')
-    .option('--store <url>', "Tether's store, for the ledger's decisions on each object (default: <data-dir>/tether.db when it exists)")
+    .option(
+      '--store <url>',
+      "Tether's store, for the ledger's decisions on each object (default: <data-dir>/tether.db when it exists)",
+    )
     .option('--data-dir <dir>', 'Tether data directory', '.tether')
     .option('--record', 'append the findings to the ledger (kind drift)')
     .action((o: DriftCommandOptions & { policy?: string; store?: string; dataDir: string; record?: boolean }) =>
@@ -40,8 +43,16 @@ export function driftCli(run: (fn: () => Promise<number>) => void): Command {
         try {
           return await driftCommand(o, {
             agents: o.policy ? agentDirectoryFromPolicy(requirePolicy(o.policy)) : undefined,
-            ledger: store && { decisionsFor: async (t) => (await (store as Store).queryLedger({ object: objectKey({ ...t, version: '' }), limit: 1000 })).map((e) => e.leaf) },
-            recordLeaves: store && o.record ? async (leaves) => void (await Promise.all(leaves.map((l) => (store as Store).append(l)))) : undefined,
+            ledger: store && {
+              decisionsFor: async (t) =>
+                (await (store as Store).queryLedger({ object: objectKey({ ...t, version: '' }), limit: 1000 })).map(
+                  (e) => e.leaf,
+                ),
+            },
+            recordLeaves:
+              store && o.record
+                ? async (leaves) => void (await Promise.all(leaves.map((l) => (store as Store).append(l))))
+                : undefined,
           });
         } finally {
           await store?.close();

@@ -7,7 +7,12 @@ import { codify, type CodifyResult } from '../../analysis/drift/codify.ts';
 import { loadDesiredState } from '../../analysis/drift/desired.ts';
 import { detectDrift } from '../../analysis/drift/detect.ts';
 import { DriftInputError } from '../../analysis/drift/errors.ts';
-import { auditEvidenceFromEvents, type AuditEvidence, type LedgerEvidence, parseAuditLog } from '../../analysis/drift/evidence.ts';
+import {
+  auditEvidenceFromEvents,
+  type AuditEvidence,
+  type LedgerEvidence,
+  parseAuditLog,
+} from '../../analysis/drift/evidence.ts';
 import { formatTable } from '../../analysis/drift/format-table.ts';
 import type { IgnoreRule } from '../../analysis/drift/ignore.ts';
 import { type KubeClient, kubeClientFromKubeconfig } from '../../analysis/drift/kube-client.ts';
@@ -60,7 +65,8 @@ const RESPONSES = ['report', 'notify', 'codify', 'revert'] as const;
 
 function oneOf<T extends string>(name: string, value: string | undefined, allowed: readonly T[], fallback: T): T {
   if (value === undefined) return fallback;
-  if (!(allowed as readonly string[]).includes(value)) throw new UsageError(`--${name} must be one of ${allowed.join(', ')} (got '${value}')`);
+  if (!(allowed as readonly string[]).includes(value))
+    throw new UsageError(`--${name} must be one of ${allowed.join(', ')} (got '${value}')`);
   return value as T;
 }
 
@@ -82,7 +88,10 @@ async function ignoreRules(opts: DriftCommandOptions): Promise<IgnoreRule[]> {
       throw new UsageError(`${opts.ignore}: not valid YAML: ${(e as Error).message}`);
     }
     const list = Array.isArray(parsed) ? parsed : (parsed as { ignore?: unknown } | null)?.ignore;
-    if (!Array.isArray(list)) throw new UsageError(`${opts.ignore}: expected a list of rules (group, kind, namespace, name, jsonPointers, managers, reason)`);
+    if (!Array.isArray(list))
+      throw new UsageError(
+        `${opts.ignore}: expected a list of rules (group, kind, namespace, name, jsonPointers, managers, reason)`,
+      );
     list.forEach((r, i) => {
       if (typeof r !== 'object' || r === null) throw new UsageError(`${opts.ignore}: rule ${i + 1} is not an object`);
       rules.push(r as IgnoreRule);
@@ -128,12 +137,18 @@ export async function driftCommand(opts: DriftCommandOptions, deps: DriftCommand
   const output = oneOf('output', opts.output, OUTPUTS, 'table');
   const respond = oneOf('respond', opts.respond, RESPONSES, 'report');
   if (opts.live && opts.kubeconfig) throw new UsageError('give --live <dump> or --kubeconfig <file>, not both');
-  if (respond === 'revert' && opts.live) throw new UsageError('--respond revert changes the cluster: it needs --kubeconfig, not a --live dump');
+  if (respond === 'revert' && opts.live)
+    throw new UsageError('--respond revert changes the cluster: it needs --kubeconfig, not a --live dump');
   const write = deps.write ?? ((t: string) => process.stdout.write(t));
   const namespace = opts.namespace ?? 'default';
 
   try {
-    const desired = await loadDesiredState({ repo: opts.repo, ...(opts.revision ? { revision: opts.revision } : {}), ...(opts.path ? { path: opts.path } : {}), namespace });
+    const desired = await loadDesiredState({
+      repo: opts.repo,
+      ...(opts.revision ? { revision: opts.revision } : {}),
+      ...(opts.path ? { path: opts.path } : {}),
+      namespace,
+    });
     let client: KubeClient | undefined = deps.kubeClient;
     let live: LiveState;
     if (opts.live) live = await loadLiveFromDump(opts.live);
@@ -144,11 +159,22 @@ export async function driftCommand(opts: DriftCommandOptions, deps: DriftCommand
       live = await loadLiveFromCluster(client, desired.objects);
     }
     const report = await detectDrift(
-      { desired: desired.objects, live: live.objects, problems: [...desired.problems, ...live.problems], unreadable: live.unreadable, notes: desired.notes },
+      {
+        desired: desired.objects,
+        live: live.objects,
+        problems: [...desired.problems, ...live.problems],
+        unreadable: live.unreadable,
+        notes: desired.notes,
+      },
       {
         namespace,
         ignore: await ignoreRules(opts),
-        attribution: { ledger: deps.ledger, agents: deps.agents, appliers: opts.applier?.length ? opts.applier : undefined, audit: await auditEvidence(opts.auditLog) },
+        attribution: {
+          ledger: deps.ledger,
+          agents: deps.agents,
+          appliers: opts.applier?.length ? opts.applier : undefined,
+          audit: await auditEvidence(opts.auditLog),
+        },
         ...(deps.now ? { now: deps.now() } : {}),
         ...(desired.revision ? { revision: desired.revision } : {}),
         repo: desired.top,
@@ -163,9 +189,18 @@ export async function driftCommand(opts: DriftCommandOptions, deps: DriftCommand
     if (respond === 'codify')
       outcome = {
         ...outcome,
-        codify: await codify(report, { repo: opts.repo, ...(opts.path ? { path: opts.path } : {}), namespace, ...(opts.branch ? { branch: opts.branch } : {}) }),
+        codify: await codify(report, {
+          repo: opts.repo,
+          ...(opts.path ? { path: opts.path } : {}),
+          namespace,
+          ...(opts.branch ? { branch: opts.branch } : {}),
+        }),
       };
-    if (respond === 'revert') outcome = { ...outcome, revert: await revert(report, { applier: client as KubeClient, desired: desired.objects }) };
+    if (respond === 'revert')
+      outcome = {
+        ...outcome,
+        revert: await revert(report, { applier: client as KubeClient, desired: desired.objects }),
+      };
 
     if (output === 'json') write(`${JSON.stringify(outcome, null, 2)}\n`);
     else if (output === 'policyreport')

@@ -31,25 +31,46 @@ export function expansionReviewCommand(run: (fn: () => Promise<number>) => void)
     .option('--ca <file>')
     .option('--data-dir <dir>')
     .option('-o, --output <format>', 'text or json', 'text')
-    .action((id: string, o: ClientOptions & { file?: string[]; kubeconfig?: string | true; policy: string[]; gateway?: string; output?: string }) =>
-      run(async () => {
-        const client = apiClient(o);
-        const all = await client.get<Expansion[]>('/v1/expansions?status=pending');
-        const req = all.find((e) => e.id === id);
-        if (!req) throw new UsageError(`no pending expansion ${id} (tether expansions list)`);
-        if (!o.file?.length && o.kubeconfig === undefined) throw new UsageError('give the cluster’s RBAC: -f dump.yaml or --kubeconfig');
-        const loaded = await loadAccessInputs({ files: o.file, kubeconfig: o.kubeconfig === true ? '' : o.kubeconfig, policy: o.policy, gateway: o.gateway });
-        // The comparison starts from what the server enforces, not from what the files now request.
-        const enforced = (await client.get<{ enforced?: { spec: AgentSpec } }>(`/v1/agents/${encodeURIComponent(req.agent)}`)).enforced?.spec;
-        const inputs = enforced ? { ...loaded, agents: loaded.agents.map((a) => (a.name === req.agent ? { ...a, spec: enforced } : a)) } : loaded;
-        const delta = reviewBoundaryExpansion(buildAccessModel(inputs), req.agent, req.requestedSpec);
-        if (o.output === 'json') printJson({ id, agent: req.agent, summary: req.summary, lines: delta.lines, problems: delta.problems });
-        else {
-          console.log(`${id}: ${req.agent} asks for ${req.summary ?? 'a wider boundary'}`);
-          console.log(delta.lines.map((l) => `  ${l}`).join('\n'));
-          for (const p of delta.problems) console.log(`  ! ${p.message}`);
-        }
-        return 0;
-      }),
+    .action(
+      (
+        id: string,
+        o: ClientOptions & {
+          file?: string[];
+          kubeconfig?: string | true;
+          policy: string[];
+          gateway?: string;
+          output?: string;
+        },
+      ) =>
+        run(async () => {
+          const client = apiClient(o);
+          const all = await client.get<Expansion[]>('/v1/expansions?status=pending');
+          const req = all.find((e) => e.id === id);
+          if (!req) throw new UsageError(`no pending expansion ${id} (tether expansions list)`);
+          if (!o.file?.length && o.kubeconfig === undefined)
+            throw new UsageError('give the cluster’s RBAC: -f dump.yaml or --kubeconfig');
+          const loaded = await loadAccessInputs({
+            files: o.file,
+            kubeconfig: o.kubeconfig === true ? '' : o.kubeconfig,
+            policy: o.policy,
+            gateway: o.gateway,
+          });
+          // The comparison starts from what the server enforces, not from what the files now request.
+          const enforced = (
+            await client.get<{ enforced?: { spec: AgentSpec } }>(`/v1/agents/${encodeURIComponent(req.agent)}`)
+          ).enforced?.spec;
+          const inputs = enforced
+            ? { ...loaded, agents: loaded.agents.map((a) => (a.name === req.agent ? { ...a, spec: enforced } : a)) }
+            : loaded;
+          const delta = reviewBoundaryExpansion(buildAccessModel(inputs), req.agent, req.requestedSpec);
+          if (o.output === 'json')
+            printJson({ id, agent: req.agent, summary: req.summary, lines: delta.lines, problems: delta.problems });
+          else {
+            console.log(`${id}: ${req.agent} asks for ${req.summary ?? 'a wider boundary'}`);
+            console.log(delta.lines.map((l) => `  ${l}`).join('\n'));
+            for (const p of delta.problems) console.log(`  ! ${p.message}`);
+          }
+          return 0;
+        }),
     );
 }

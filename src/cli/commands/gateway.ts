@@ -2,7 +2,14 @@
 // for one local agent. Composed by src/server/server.ts like `tether serve` (checkpoints, pruning,
 // tracing, graceful shutdown); only the HTTP surface differs.
 import { stringify } from 'yaml';
-import { exportForAccessAnalysis, type GatewayConfig, GatewayConfigError, type GatewayLog, loadGatewayConfig, serveStdio } from '../../adapters/mcp-gateway/gateway.ts';
+import {
+  exportForAccessAnalysis,
+  type GatewayConfig,
+  GatewayConfigError,
+  type GatewayLog,
+  loadGatewayConfig,
+  serveStdio,
+} from '../../adapters/mcp-gateway/gateway.ts';
 import { ConfigError, loadConfig, type ResolvedConfig } from '../../server/config.ts';
 import { tracedGovernor } from '../../server/instrumented-decider.ts';
 import { composeCore, startServer } from '../../server/server.ts';
@@ -71,7 +78,11 @@ export async function gatewayCommand(opts: GatewayCommandOptions): Promise<numbe
   if (!opts.stdio && !opts.exportAccess) return serveHttp(opts, server, config);
   // stdio and --export-access serve no HTTP: the same composition, without a listener.
   const core = await composeCore({ ...server, logLevel: 'warn' }, 'gateway');
-  core.log = { info: (_o, m) => stderrLog.info(m), warn: (o, m) => stderrLog.warn(`${m} ${JSON.stringify(o)}`), error: (o, m) => stderrLog.error(`${m} ${JSON.stringify(o)}`) };
+  core.log = {
+    info: (_o, m) => stderrLog.info(m),
+    warn: (o, m) => stderrLog.warn(`${m} ${JSON.stringify(o)}`),
+    error: (o, m) => stderrLog.error(`${m} ${JSON.stringify(o)}`),
+  };
   try {
     const policy = core.controller.policy;
     if (!policy) throw new UsageError(`no usable policy in ${opts.policy}`);
@@ -81,7 +92,10 @@ export async function gatewayCommand(opts: GatewayCommandOptions): Promise<numbe
       return 0;
     }
     const token = process.env[config.stdioTokenEnv];
-    if (!token) throw new UsageError(`--stdio: set ${config.stdioTokenEnv} to the agent's token (the env variable is named by stdio.tokenEnv in ${opts.config})`);
+    if (!token)
+      throw new UsageError(
+        `--stdio: set ${config.stdioTokenEnv} to the agent's token (the env variable is named by stdio.tokenEnv in ${opts.config})`,
+      );
     const gw = await serveStdio({ config, governor, log: stderrLog }, { token });
     stderrLog.info(`serving ${gw.caller.subject.username} over stdio`);
     await Promise.race([gw.closed, opts.until ?? stopSignal()]);

@@ -5,7 +5,16 @@ import type { LeafKind } from '../../ledger/leaf.ts';
 import type { Ledger } from '../../ledger/ledger.ts';
 import { printJson, UsageError } from '../output.ts';
 import { parseDuration } from '../../common/duration.ts';
-import { type CommandResult, ledgerExport, ledgerKeygen, ledgerProve, ledgerProveConsistency, ledgerPubkey, ledgerShow, ledgerVerify } from './ledger.ts';
+import {
+  type CommandResult,
+  ledgerExport,
+  ledgerKeygen,
+  ledgerProve,
+  ledgerProveConsistency,
+  ledgerPubkey,
+  ledgerShow,
+  ledgerVerify,
+} from './ledger.ts';
 
 interface StoreOptions {
   dataDir?: string;
@@ -35,7 +44,10 @@ const storeOptions = (c: Command) =>
   c
     .option('--data-dir <dir>', 'Tether data directory (signing key, default SQLite store)', undefined)
     .option('--store <url>', 'sqlite:<file> or postgres://… (TETHER_STORE)')
-    .option('--signing-key <file>', 'the ledger signing key (PEM), when kept outside the data directory (TETHER_LEDGER_KEY_FILE, or the PEM itself in TETHER_LEDGER_KEY)')
+    .option(
+      '--signing-key <file>',
+      'the ledger signing key (PEM), when kept outside the data directory (TETHER_LEDGER_KEY_FILE, or the PEM itself in TETHER_LEDGER_KEY)',
+    )
     .option('-o, --output <format>', 'text or json', 'text');
 
 const time = (v: string | undefined, flag: string) => {
@@ -62,7 +74,11 @@ export function ledgerCommand(run: (fn: () => Promise<number>) => void): Command
       'an earlier checkpoint held outside the database: a published checkpoint file, a witness directory (ledger.witnessDir) or a tether ledger export; repeatable',
       collect,
     )
-    .option('--max-unsigned-age <duration>', 'fail when entries older than this are covered by no signed checkpoint (e.g. 10m, 1h)', '1h')
+    .option(
+      '--max-unsigned-age <duration>',
+      'fail when entries older than this are covered by no signed checkpoint (e.g. 10m, 1h)',
+      '1h',
+    )
     .action((o: StoreOptions & { file?: string; pubkey?: string[]; against?: string[]; maxUnsignedAge: string }) =>
       run(async () => {
         if (o.file) {
@@ -79,7 +95,9 @@ export function ledgerCommand(run: (fn: () => Promise<number>) => void): Command
         } catch (e) {
           throw new UsageError(`--max-unsigned-age: ${(e as Error).message}`);
         }
-        return withLedger(o, (l) => ledgerVerify({ ledger: l, trustedKeys: o.pubkey, against: o.against, maxUnsignedAgeMs }));
+        return withLedger(o, (l) =>
+          ledgerVerify({ ledger: l, trustedKeys: o.pubkey, against: o.against, maxUnsignedAgeMs }),
+        );
       }),
     );
   storeOptions(ledger.command('show').description('entries by agent, owner, object, kind or time'))
@@ -90,21 +108,32 @@ export function ledgerCommand(run: (fn: () => Promise<number>) => void): Command
     .option('--since <time>')
     .option('--until <time>')
     .option('--limit <n>', 'at most this many', '100')
-    .action((o: StoreOptions & { agent?: string; owner?: string; object?: string; kind?: string; since?: string; until?: string; limit: string }) =>
-      run(() =>
-        withLedger(o, (l) =>
-          ledgerShow({
-            ledger: l,
-            agent: o.agent,
-            owner: o.owner,
-            object: o.object,
-            kind: o.kind as LeafKind | undefined,
-            since: time(o.since, '--since'),
-            until: time(o.until, '--until'),
-            limit: Number(o.limit),
-          }),
+    .action(
+      (
+        o: StoreOptions & {
+          agent?: string;
+          owner?: string;
+          object?: string;
+          kind?: string;
+          since?: string;
+          until?: string;
+          limit: string;
+        },
+      ) =>
+        run(() =>
+          withLedger(o, (l) =>
+            ledgerShow({
+              ledger: l,
+              agent: o.agent,
+              owner: o.owner,
+              object: o.object,
+              kind: o.kind as LeafKind | undefined,
+              since: time(o.since, '--since'),
+              until: time(o.until, '--until'),
+              limit: Number(o.limit),
+            }),
+          ),
         ),
-      ),
     );
   const count = (v: string | undefined, what: string) => {
     if (v === undefined) return undefined;
@@ -115,11 +144,16 @@ export function ledgerCommand(run: (fn: () => Promise<number>) => void): Command
   storeOptions(
     ledger
       .command('prove')
-      .description('an inclusion proof for one entry, or with --consistency <from> a consistency proof that the log of --size entries extends the log of <from>')
+      .description(
+        'an inclusion proof for one entry, or with --consistency <from> a consistency proof that the log of --size entries extends the log of <from>',
+      )
       .argument('[index]'),
   )
     .option('--size <n>', 'prove against the tree of this size (default: the latest checkpoint, or the current size)')
-    .option('--consistency <from>', 'a consistency proof from the tree of this size (e.g. a witnessed checkpoint) instead of an inclusion proof')
+    .option(
+      '--consistency <from>',
+      'a consistency proof from the tree of this size (e.g. a witnessed checkpoint) instead of an inclusion proof',
+    )
     .action((index: string | undefined, o: StoreOptions & { size?: string; consistency?: string }) =>
       run(() => {
         const size = count(o.size, '--size');
@@ -132,7 +166,9 @@ export function ledgerCommand(run: (fn: () => Promise<number>) => void): Command
     );
   ledger
     .command('witness')
-    .description('be a witness: fetch the latest checkpoint, check its signature and its consistency with the last one kept, keep it; exit 2 on a rewritten or shortened log')
+    .description(
+      'be a witness: fetch the latest checkpoint, check its signature and its consistency with the last one kept, keep it; exit 2 on a rewritten or shortened log',
+    )
     .requiredOption('--server <url>', 'the Tether server (GET /v1/ledger/checkpoints/latest needs no token)')
     .requiredOption('--pubkey <file|pem>', 'the ledger public key, obtained once out of band (tether ledger pubkey)')
     .requiredOption('--dir <dir>', 'where kept checkpoints live (storage the server cannot write)')
@@ -141,7 +177,12 @@ export function ledgerCommand(run: (fn: () => Promise<number>) => void): Command
     .action((o: { server: string; pubkey: string; dir: string; ca?: string; every?: string }) =>
       run(async () => {
         const { witnessOnce, readPem } = await import('./ledger-witness.ts');
-        const opts = { server: o.server, publicKeyPem: readPem(o.pubkey), dir: o.dir, ca: o.ca ? readPem(o.ca) : undefined };
+        const opts = {
+          server: o.server,
+          publicKeyPem: readPem(o.pubkey),
+          dir: o.dir,
+          ca: o.ca ? readPem(o.ca) : undefined,
+        };
         const everyMs = o.every === undefined ? undefined : parseDuration(o.every);
         for (;;) {
           const r = await witnessOnce(opts);
@@ -153,7 +194,9 @@ export function ledgerCommand(run: (fn: () => Promise<number>) => void): Command
     );
   ledger
     .command('keygen')
-    .description('write a new ledger signing key (PEM) to a file, to keep outside the data directory (ledger.signingKeyFile, a Kubernetes Secret)')
+    .description(
+      'write a new ledger signing key (PEM) to a file, to keep outside the data directory (ledger.signingKeyFile, a Kubernetes Secret)',
+    )
     .argument('<file>')
     .action((file: string) =>
       run(async () => {
@@ -162,11 +205,14 @@ export function ledgerCommand(run: (fn: () => Promise<number>) => void): Command
         return r.exitCode;
       }),
     );
-  storeOptions(ledger.command('export').description('JSON Lines with inclusion proofs and a signed checkpoint').argument('[out]', 'file, or - for stdout', '-')).action(
-    (out: string, o: StoreOptions) => run(() => withLedger(o, (l) => ledgerExport({ ledger: l, out }))),
-  );
-  storeOptions(ledger.command('pubkey').description('the public key that signs checkpoints')).action((o: StoreOptions) =>
-    run(() => withLedger(o, (l) => ledgerPubkey({ ledger: l }))),
+  storeOptions(
+    ledger
+      .command('export')
+      .description('JSON Lines with inclusion proofs and a signed checkpoint')
+      .argument('[out]', 'file, or - for stdout', '-'),
+  ).action((out: string, o: StoreOptions) => run(() => withLedger(o, (l) => ledgerExport({ ledger: l, out }))));
+  storeOptions(ledger.command('pubkey').description('the public key that signs checkpoints')).action(
+    (o: StoreOptions) => run(() => withLedger(o, (l) => ledgerPubkey({ ledger: l }))),
   );
   return ledger;
 }

@@ -22,20 +22,28 @@ const EXIT_OK = 0;
 const EXIT_TAMPERED = 2;
 
 function reportText(r: VerifyReport, what: string): string {
-  const witnessed = r.witnessed?.length ? `, consistent with ${r.witnessed.length} witnessed checkpoint(s) (RFC 6962 consistency proofs)` : '';
-  if (r.ok) return `ok: ${what} verifies: ${r.verified} entries, ${r.checkpoints} checkpoint(s), every leaf hash, position, indexed column and signed root checked${witnessed}`;
+  const witnessed = r.witnessed?.length
+    ? `, consistent with ${r.witnessed.length} witnessed checkpoint(s) (RFC 6962 consistency proofs)`
+    : '';
+  if (r.ok)
+    return `ok: ${what} verifies: ${r.verified} entries, ${r.checkpoints} checkpoint(s), every leaf hash, position, indexed column and signed root checked${witnessed}`;
   const first = r.firstBadIndex === undefined ? '' : `first bad index: ${r.firstBadIndex}\n`;
   return `FAILED: ${what} does not verify\n${first}${r.problems.map((p) => `  - ${p}`).join('\n')}`;
 }
 
-const pemOf = async (keyOrFile: string) => (keyOrFile.includes('-----BEGIN') ? keyOrFile : await readFile(keyOrFile, 'utf8'));
+const pemOf = async (keyOrFile: string) =>
+  keyOrFile.includes('-----BEGIN') ? keyOrFile : await readFile(keyOrFile, 'utf8');
 
 /** One Witnessed out of several --against sources. */
 function witnessedFrom(paths: readonly string[]): Witnessed | undefined {
   if (paths.length === 0) return undefined;
   const all = paths.map(readWitnessed);
   const leafHashes = new Map(all.flatMap((w) => [...(w.leafHashes ?? [])]));
-  return { source: paths.join(', '), checkpoints: all.flatMap((w) => w.checkpoints), ...(leafHashes.size ? { leafHashes } : {}) };
+  return {
+    source: paths.join(', '),
+    checkpoints: all.flatMap((w) => w.checkpoints),
+    ...(leafHashes.size ? { leafHashes } : {}),
+  };
 }
 
 export interface StoreVerifyOptions {
@@ -53,7 +61,9 @@ export interface StoreVerifyOptions {
  * against checkpoints witnessed outside the database, or an exported file against a public key,
  * offline. Non-zero exit naming the first bad index.
  */
-export async function ledgerVerify(opts: StoreVerifyOptions | { readonly file: string; readonly publicKey: string }): Promise<CommandResult<VerifyReport>> {
+export async function ledgerVerify(
+  opts: StoreVerifyOptions | { readonly file: string; readonly publicKey: string },
+): Promise<CommandResult<VerifyReport>> {
   if ('file' in opts) {
     const report = await verifyExport(opts.file, await pemOf(opts.publicKey));
     return { data: report, text: reportText(report, opts.file), exitCode: report.ok ? EXIT_OK : EXIT_TAMPERED };
@@ -83,7 +93,11 @@ export async function ledgerVerify(opts: StoreVerifyOptions | { readonly file: s
 }
 
 /** A consistency proof between two sizes of the log, checked before it is printed. */
-export async function ledgerProveConsistency(opts: { readonly ledger: Ledger; readonly from: number; readonly to?: number }): Promise<CommandResult<ConsistencyProof>> {
+export async function ledgerProveConsistency(opts: {
+  readonly ledger: Ledger;
+  readonly from: number;
+  readonly to?: number;
+}): Promise<CommandResult<ConsistencyProof>> {
   const p = await opts.ledger.proveConsistency(opts.from, opts.to);
   const holds = verifyConsistency(
     p.from,
@@ -114,7 +128,9 @@ export async function ledgerKeygen(opts: { readonly file: string }): Promise<Com
 function entryLine(e: LedgerEntry): string {
   const l = e.leaf;
   const t = l.target;
-  const target = t ? ` ${t.resource}${t.subresource ? `/${t.subresource}` : ''}${t.namespace ? ` ${t.namespace}/` : ' '}${t.name ?? ''}` : '';
+  const target = t
+    ? ` ${t.resource}${t.subresource ? `/${t.subresource}` : ''}${t.namespace ? ` ${t.namespace}/` : ' '}${t.name ?? ''}`
+    : '';
   const who = [l.agent, l.actor && `by ${l.actor}`].filter(Boolean).join(' ');
   const outcome = l.decision ? ` ${l.decision.toUpperCase()}` : '';
   const rules = l.rules?.length ? ` [${l.rules.join(', ')}]` : '';
@@ -122,14 +138,20 @@ function entryLine(e: LedgerEntry): string {
   return `#${e.index} ${l.time} ${l.kind} ${who}${outcome}${l.verb ? ` ${l.verb}` : ''}${target}${rules}${why}`;
 }
 
-export async function ledgerShow(opts: { readonly ledger: Ledger } & LedgerQuery): Promise<CommandResult<LedgerEntry[]>> {
+export async function ledgerShow(
+  opts: { readonly ledger: Ledger } & LedgerQuery,
+): Promise<CommandResult<LedgerEntry[]>> {
   const { ledger, ...query } = opts;
   const entries = await ledger.store.queryLedger(query);
   const text = entries.length === 0 ? 'no ledger entries match' : entries.map(entryLine).join('\n');
   return { data: entries, text, exitCode: EXIT_OK };
 }
 
-export async function ledgerProve(opts: { readonly ledger: Ledger; readonly index: number; readonly size?: number }): Promise<CommandResult<InclusionProof>> {
+export async function ledgerProve(opts: {
+  readonly ledger: Ledger;
+  readonly index: number;
+  readonly size?: number;
+}): Promise<CommandResult<InclusionProof>> {
   const p = await opts.ledger.prove(opts.index, opts.size);
   const holds = verifyInclusion(
     p.index,
@@ -154,7 +176,10 @@ export async function ledgerProve(opts: { readonly ledger: Ledger; readonly inde
 }
 
 /** Writes JSON Lines to `out` ('-' for standard output). */
-export async function ledgerExport(opts: { readonly ledger: Ledger; readonly out: string }): Promise<CommandResult<{ entries: number; checkpoint: StoredCheckpoint }>> {
+export async function ledgerExport(opts: {
+  readonly ledger: Ledger;
+  readonly out: string;
+}): Promise<CommandResult<{ entries: number; checkpoint: StoredCheckpoint }>> {
   const stream = opts.out === '-' ? process.stdout : createWriteStream(opts.out, { mode: 0o644 });
   const result = await exportLedger(opts.ledger, stream);
   if (stream !== process.stdout) {
@@ -165,7 +190,13 @@ export async function ledgerExport(opts: { readonly ledger: Ledger; readonly out
   return { data: result, text, exitCode: EXIT_OK };
 }
 
-export async function ledgerPubkey(opts: { readonly ledger: Ledger }): Promise<CommandResult<{ keyId: string; pem: string }>> {
+export async function ledgerPubkey(opts: {
+  readonly ledger: Ledger;
+}): Promise<CommandResult<{ keyId: string; pem: string }>> {
   const signer = opts.ledger.signer;
-  return { data: { keyId: signer.keyId, pem: signer.publicKeyPem }, text: signer.publicKeyPem.trimEnd(), exitCode: EXIT_OK };
+  return {
+    data: { keyId: signer.keyId, pem: signer.publicKeyPem },
+    text: signer.publicKeyPem.trimEnd(),
+    exitCode: EXIT_OK,
+  };
 }

@@ -14,7 +14,13 @@ export function table(rows: readonly Row[], columns: readonly string[]): string 
   const cells = rows.map((r) =>
     columns.map((c) => {
       const v = r[c];
-      return v === undefined || v === null ? '' : Array.isArray(v) ? v.join(',') : typeof v === 'number' && c.endsWith('At') ? new Date(v).toISOString() : String(v);
+      return v === undefined || v === null
+        ? ''
+        : Array.isArray(v)
+          ? v.join(',')
+          : typeof v === 'number' && c.endsWith('At')
+            ? new Date(v).toISOString()
+            : String(v);
     }),
   );
   const widths = columns.map((c, i) => Math.max(c.length, ...cells.map((row) => (row[i] as string).length)));
@@ -47,52 +53,68 @@ export function operateCommands(program: Command, run: Run): void {
   };
 
   const approvals = program.command('approvals').description('pending actions that need a human');
-  withClientOptions(approvals.command('list').option('--status <status>', 'pending, approved or denied', 'pending').option('--agent <name>')).action(
-    (o: ClientOptions & { status: string; agent?: string; output?: string }) =>
-      run(async () => {
-        const q = new URLSearchParams({ status: o.status, ...(o.agent ? { agent: o.agent } : {}) });
-        const rows = await apiClient(o).get<Row[]>(`/v1/approvals?${q}`);
-        out(o, rows, () => table(rows, ['id', 'agent', 'status', 'summary', 'approvedBy', 'expiresAt']));
-        return 0;
-      }),
+  withClientOptions(
+    approvals
+      .command('list')
+      .option('--status <status>', 'pending, approved or denied', 'pending')
+      .option('--agent <name>'),
+  ).action((o: ClientOptions & { status: string; agent?: string; output?: string }) =>
+    run(async () => {
+      const q = new URLSearchParams({ status: o.status, ...(o.agent ? { agent: o.agent } : {}) });
+      const rows = await apiClient(o).get<Row[]>(`/v1/approvals?${q}`);
+      out(o, rows, () => table(rows, ['id', 'agent', 'status', 'summary', 'approvedBy', 'expiresAt']));
+      return 0;
+    }),
   );
   for (const verdict of ['approve', 'deny'] as const) {
-    withClientOptions(approvals.command(verdict).argument('<id>').option('--reason <text>', 'why (recorded in the ledger)')).action(
+    withClientOptions(
+      approvals.command(verdict).argument('<id>').option('--reason <text>', 'why (recorded in the ledger)'),
+    ).action((id: string, o: ClientOptions & { reason?: string; output?: string }) =>
+      run(async () => {
+        const r = await apiClient(o).post<{ approval: Row; ledgerIndex: number }>(
+          `/v1/approvals/${encodeURIComponent(id)}/${verdict}`,
+          { reason: requireReason(o.reason) },
+        );
+        out(o, r, () => `${id}: ${r.approval.status} (ledger #${r.ledgerIndex})`);
+        return 0;
+      }),
+    );
+  }
+
+  const expansions = program.command('expansions').description('requests to widen an agent boundary');
+  withClientOptions(
+    expansions.command('list').option('--status <status>', 'pending, approved or denied', 'pending'),
+  ).action((o: ClientOptions & { status: string; output?: string }) =>
+    run(async () => {
+      const rows = await apiClient(o).get<Row[]>(`/v1/expansions?status=${encodeURIComponent(o.status)}`);
+      out(o, rows, () => table(rows, ['id', 'agent', 'status', 'summary', 'requestedBy']));
+      return 0;
+    }),
+  );
+  for (const verdict of ['approve', 'deny'] as const) {
+    withClientOptions(expansions.command(verdict).argument('<id>').option('--reason <text>')).action(
       (id: string, o: ClientOptions & { reason?: string; output?: string }) =>
         run(async () => {
-          const r = await apiClient(o).post<{ approval: Row; ledgerIndex: number }>(`/v1/approvals/${encodeURIComponent(id)}/${verdict}`, { reason: requireReason(o.reason) });
-          out(o, r, () => `${id}: ${r.approval.status} (ledger #${r.ledgerIndex})`);
+          const r = await apiClient(o).post<{ request: Row; ledgerIndex: number }>(
+            `/v1/expansions/${encodeURIComponent(id)}/${verdict}`,
+            { reason: requireReason(o.reason) },
+          );
+          out(o, r, () => `${id}: ${r.request.status} (ledger #${r.ledgerIndex})`);
           return 0;
         }),
     );
   }
 
-  const expansions = program.command('expansions').description('requests to widen an agent boundary');
-  withClientOptions(expansions.command('list').option('--status <status>', 'pending, approved or denied', 'pending')).action(
-    (o: ClientOptions & { status: string; output?: string }) =>
-      run(async () => {
-        const rows = await apiClient(o).get<Row[]>(`/v1/expansions?status=${encodeURIComponent(o.status)}`);
-        out(o, rows, () => table(rows, ['id', 'agent', 'status', 'summary', 'requestedBy']));
-        return 0;
-      }),
-  );
-  for (const verdict of ['approve', 'deny'] as const) {
-    withClientOptions(expansions.command(verdict).argument('<id>').option('--reason <text>')).action((id: string, o: ClientOptions & { reason?: string; output?: string }) =>
-      run(async () => {
-        const r = await apiClient(o).post<{ request: Row; ledgerIndex: number }>(`/v1/expansions/${encodeURIComponent(id)}/${verdict}`, { reason: requireReason(o.reason) });
-        out(o, r, () => `${id}: ${r.request.status} (ledger #${r.ledgerIndex})`);
-        return 0;
-      }),
-    );
-  }
-
-  withClientOptions(program.command('proposals').description('changes advisory agents proposed').option('--agent <name>')).action(
-    (o: ClientOptions & { agent?: string; output?: string }) =>
-      run(async () => {
-        const rows = await apiClient(o).get<Row[]>(`/v1/proposals${o.agent ? `?agent=${encodeURIComponent(o.agent)}` : ''}`);
-        out(o, rows, () => table(rows, ['seq', 'agent', 'rules', 'ledgerIndex', 'at']));
-        return 0;
-      }),
+  withClientOptions(
+    program.command('proposals').description('changes advisory agents proposed').option('--agent <name>'),
+  ).action((o: ClientOptions & { agent?: string; output?: string }) =>
+    run(async () => {
+      const rows = await apiClient(o).get<Row[]>(
+        `/v1/proposals${o.agent ? `?agent=${encodeURIComponent(o.agent)}` : ''}`,
+      );
+      out(o, rows, () => table(rows, ['seq', 'agent', 'rules', 'ledgerIndex', 'at']));
+      return 0;
+    }),
   );
 
   const breakers = program.command('breakers').description('circuit breakers and the global kill switch');
@@ -102,18 +124,27 @@ export function operateCommands(program: Command, run: Run): void {
       out(
         o,
         r,
-        () => `kill switch: ${r.killSwitch.engaged ? `ENGAGED (${r.killSwitch.reason ?? ''})` : 'off'}\n${table(r.breakers, ['scope', 'key', 'state', 'reason', 'since'])}`,
+        () =>
+          `kill switch: ${r.killSwitch.engaged ? `ENGAGED (${r.killSwitch.reason ?? ''})` : 'off'}\n${table(r.breakers, ['scope', 'key', 'state', 'reason', 'since'])}`,
       );
       return 0;
     }),
   );
-  withClientOptions(breakers.command('reset').argument('<target>', 'agent name, or chain:<id>').option('--reason <text>')).action(
-    (target: string, o: ClientOptions & { reason?: string; output?: string }) =>
-      run(async () => {
-        const r = await apiClient(o).post<{ breaker: Row; ledgerIndex: number }>('/v1/breakers/reset', { target, reason: requireReason(o.reason) });
-        out(o, r, () => `${target}: ${r.breaker.state} (on probation until its next allowed change; ledger #${r.ledgerIndex})`);
-        return 0;
-      }),
+  withClientOptions(
+    breakers.command('reset').argument('<target>', 'agent name, or chain:<id>').option('--reason <text>'),
+  ).action((target: string, o: ClientOptions & { reason?: string; output?: string }) =>
+    run(async () => {
+      const r = await apiClient(o).post<{ breaker: Row; ledgerIndex: number }>('/v1/breakers/reset', {
+        target,
+        reason: requireReason(o.reason),
+      });
+      out(
+        o,
+        r,
+        () => `${target}: ${r.breaker.state} (on probation until its next allowed change; ledger #${r.ledgerIndex})`,
+      );
+      return 0;
+    }),
   );
   for (const [name, engaged] of [
     ['kill', true],
@@ -122,29 +153,35 @@ export function operateCommands(program: Command, run: Run): void {
     withClientOptions(
       breakers
         .command(name)
-        .description(engaged ? 'engage the global kill switch: refuse every agent mutation' : 'release the global kill switch')
+        .description(
+          engaged ? 'engage the global kill switch: refuse every agent mutation' : 'release the global kill switch',
+        )
         .option('--reason <text>'),
     ).action((o: ClientOptions & { reason?: string; output?: string }) =>
       run(async () => {
-        const r = await apiClient(o).post<{ ledgerIndex: number }>('/v1/killswitch', { engaged, reason: requireReason(o.reason) });
+        const r = await apiClient(o).post<{ ledgerIndex: number }>('/v1/killswitch', {
+          engaged,
+          reason: requireReason(o.reason),
+        });
         out(o, r, () => `kill switch ${engaged ? 'engaged' : 'released'} (ledger #${r.ledgerIndex})`);
         return 0;
       }),
     );
   }
 
-  withClientOptions(program.command('agents').description('the agents Tether governs, as the server enforces them').argument('[name]')).action(
-    (name: string | undefined, o: ClientOptions & { output?: string }) =>
-      run(async () => {
-        const c = apiClient(o);
-        if (name) {
-          const r = await c.get<{ explanation: string }>(`/v1/agents/${encodeURIComponent(name)}`);
-          out(o, r, () => r.explanation);
-        } else {
-          const rows = await c.get<Row[]>('/v1/agents');
-          out(o, rows, () => table(rows, ['name', 'owner', 'authorityClass', 'mode', 'breaker']));
-        }
-        return 0;
-      }),
+  withClientOptions(
+    program.command('agents').description('the agents Tether governs, as the server enforces them').argument('[name]'),
+  ).action((name: string | undefined, o: ClientOptions & { output?: string }) =>
+    run(async () => {
+      const c = apiClient(o);
+      if (name) {
+        const r = await c.get<{ explanation: string }>(`/v1/agents/${encodeURIComponent(name)}`);
+        out(o, r, () => r.explanation);
+      } else {
+        const rows = await c.get<Row[]>('/v1/agents');
+        out(o, rows, () => table(rows, ['name', 'owner', 'authorityClass', 'mode', 'breaker']));
+      }
+      return 0;
+    }),
   );
 }

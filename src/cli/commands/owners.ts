@@ -23,15 +23,22 @@ function renderChange(c: AnsweredChange): string[] {
   ];
   for (const a of c.approvals) {
     lines.push(`    approval ${a.id}${a.request ? ` requested [${proofMark(a.request)}]` : ''}`);
-    for (const v of a.verdicts) lines.push(`      ${v.leaf.detail?.verdict} by ${v.leaf.actor}: ${v.leaf.message ?? ''} [${proofMark(v)}]`);
+    for (const v of a.verdicts)
+      lines.push(`      ${v.leaf.detail?.verdict} by ${v.leaf.actor}: ${v.leaf.message ?? ''} [${proofMark(v)}]`);
   }
-  for (const a of c.audit) lines.push(`    audit event ${a.leaf.auditId} (${a.leaf.detail?.seenBy ?? ''}) [${proofMark(a)}]`);
+  for (const a of c.audit)
+    lines.push(`    audit event ${a.leaf.auditId} (${a.leaf.detail?.seenBy ?? ''}) [${proofMark(a)}]`);
   for (const d of c.drift) lines.push(`    drift: ${d.leaf.message ?? ''} [${proofMark(d)}]`);
   return lines;
 }
 
 function everyProof(w: WhyAnswer): ProvenEntry[] {
-  const ofChange = (c: AnsweredChange) => [c.change, ...c.approvals.flatMap((a) => [...(a.request ? [a.request] : []), ...a.verdicts]), ...c.audit, ...c.drift];
+  const ofChange = (c: AnsweredChange) => [
+    c.change,
+    ...c.approvals.flatMap((a) => [...(a.request ? [a.request] : []), ...a.verdicts]),
+    ...c.audit,
+    ...c.drift,
+  ];
   return [...w.changes.flatMap(ofChange), ...w.attempts, ...w.unattributedDrift];
 }
 
@@ -47,18 +54,28 @@ export function renderWhy(w: WhyAnswer): string {
     lines.push(
       '',
       'refused or pending attempts:',
-      ...w.attempts.map((a) => `  ${a.leaf.time} ${a.leaf.verb} by ${a.leaf.agent}: ${a.leaf.decision ?? a.leaf.kind} ${(a.leaf.rules ?? []).join(',')} [${proofMark(a)}]`),
+      ...w.attempts.map(
+        (a) =>
+          `  ${a.leaf.time} ${a.leaf.verb} by ${a.leaf.agent}: ${a.leaf.decision ?? a.leaf.kind} ${(a.leaf.rules ?? []).join(',')} [${proofMark(a)}]`,
+      ),
     );
   if (w.unattributedDrift.length)
-    lines.push('', 'drift not following a governed change:', ...w.unattributedDrift.map((d) => `  ${d.leaf.time} ${d.leaf.message ?? ''} [${proofMark(d)}]`));
+    lines.push(
+      '',
+      'drift not following a governed change:',
+      ...w.unattributedDrift.map((d) => `  ${d.leaf.time} ${d.leaf.message ?? ''} [${proofMark(d)}]`),
+    );
   if (w.truncated) lines.push('', '(older entries left out)');
   return lines.join('\n');
 }
 
 export function ownersCommands(program: Command, run: Run): void {
-  const out = (o: Opts, data: unknown, text: () => string) => (o.output === 'json' ? printJson(data) : console.log(text()));
+  const out = (o: Opts, data: unknown, text: () => string) =>
+    o.output === 'json' ? printJson(data) : console.log(text());
   const owners = program.command('owners').description('accountable owners: standing, orphaned agents, re-attestation');
-  withClientOptions(owners.command('list').description('every owner, their agents, status and attestation due dates')).action((o: Opts) =>
+  withClientOptions(
+    owners.command('list').description('every owner, their agents, status and attestation due dates'),
+  ).action((o: Opts) =>
     run(async () => {
       const list = await apiClient(o).get<OwnerSummary[]>('/v1/owners');
       const rows = list.flatMap((x) =>
@@ -75,7 +92,9 @@ export function ownersCommands(program: Command, run: Run): void {
       return 0;
     }),
   );
-  withClientOptions(owners.command('orphans').description('agents whose owner is missing, inactive or lapsed (none of them may act)')).action((o: Opts) =>
+  withClientOptions(
+    owners.command('orphans').description('agents whose owner is missing, inactive or lapsed (none of them may act)'),
+  ).action((o: Opts) =>
     run(async () => {
       const rows = await apiClient(o).get<Record<string, unknown>[]>('/v1/owners/orphans');
       out(o, rows, () => table(rows, ['agent', 'owner', 'status', 'problem']));
@@ -91,8 +110,13 @@ export function ownersCommands(program: Command, run: Run): void {
       .option('--reason <text>', 'why you still answer for it (recorded in the ledger)'),
   ).action((agent: string, o: Opts & { until: string; reason?: string }) =>
     run(async () => {
-      if (!o.reason?.trim()) throw new UsageError('--reason is required: the ledger records why the owner still answers for the agent');
-      const r = await apiClient(o).post<{ agent: string; until: string; ledgerIndex: number }>('/v1/owners/attest', { agent, until: o.until, reason: o.reason });
+      if (!o.reason?.trim())
+        throw new UsageError('--reason is required: the ledger records why the owner still answers for the agent');
+      const r = await apiClient(o).post<{ agent: string; until: string; ledgerIndex: number }>('/v1/owners/attest', {
+        agent,
+        until: o.until,
+        reason: o.reason,
+      });
       out(o, r, () => `${r.agent}: ownership attested until ${r.until} (ledger #${r.ledgerIndex})`);
       return 0;
     }),
@@ -101,7 +125,9 @@ export function ownersCommands(program: Command, run: Run): void {
   withClientOptions(
     program
       .command('why')
-      .description('who is answerable for the changes to an object: agent, owner, class, intent, approval, audit, drift, with verified proofs')
+      .description(
+        'who is answerable for the changes to an object: agent, owner, class, intent, approval, audit, drift, with verified proofs',
+      )
       .argument('<object>', '<kind>/<namespace>/<name>, or <kind>/<name> when cluster-scoped')
       .option('--at <time>', 'only changes up to this time'),
   ).action((object: string, o: Opts & { at?: string }) =>

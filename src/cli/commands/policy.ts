@@ -15,10 +15,19 @@ import { printJson, UsageError } from '../output.ts';
 export function lintCommand(dir: string, opts: { output?: string }): number {
   const r = lintDir(dir);
   const errors = r.problems.filter((p) => p.severity === 'error').length;
-  if (opts.output === 'json') printJson({ ok: errors === 0, agents: r.agents, errors, warnings: r.problems.length - errors, problems: r.problems });
+  if (opts.output === 'json')
+    printJson({
+      ok: errors === 0,
+      agents: r.agents,
+      errors,
+      warnings: r.problems.length - errors,
+      problems: r.problems,
+    });
   else {
     for (const p of r.problems) console.log(formatProblem(p));
-    console.log(`${r.agents} agent(s), ${errors} error(s), ${r.problems.length - errors} warning(s)${r.policy ? `; policy version ${r.policy.version}` : ''}`);
+    console.log(
+      `${r.agents} agent(s), ${errors} error(s), ${r.problems.length - errors} warning(s)${r.policy ? `; policy version ${r.policy.version}` : ''}`,
+    );
   }
   return errors > 0 ? 1 : 0;
 }
@@ -50,8 +59,15 @@ function readJson(file: string): unknown {
 }
 
 /** Offline evaluation: prints the Decision; exit 0 whatever it is, non-zero only for bad input. */
-export function decideCommand(opts: { policy: string; admissionReview?: string; action?: string; now?: string; cluster?: string }): number {
-  if (!opts.admissionReview === !opts.action) throw new UsageError('give exactly one of --admission-review <file> or --action <file>');
+export function decideCommand(opts: {
+  policy: string;
+  admissionReview?: string;
+  action?: string;
+  now?: string;
+  cluster?: string;
+}): number {
+  if (!opts.admissionReview === !opts.action)
+    throw new UsageError('give exactly one of --admission-review <file> or --action <file>');
   const policy = requirePolicy(opts.policy);
   const file = (opts.admissionReview ?? opts.action) as string;
   let action: ReturnType<typeof decodeAction>;
@@ -71,7 +87,10 @@ export function decideCommand(opts: { policy: string; admissionReview?: string; 
 function loadClusterView(path: string): ClusterState {
   const dump = readObjectDump([path]);
   const errors = dump.problems.filter((p) => p.severity === 'error');
-  if (errors.length) throw new UsageError(`--cluster ${path}:\n${errors.map((p) => `${formatSource(p.source)}: ${p.message}`).join('\n')}`);
+  if (errors.length)
+    throw new UsageError(
+      `--cluster ${path}:\n${errors.map((p) => `${formatSource(p.source)}: ${p.message}`).join('\n')}`,
+    );
   if (dump.files.length === 0) throw new UsageError(`--cluster ${path}: no .yaml, .yml or .json files`);
   return clusterViewOf(dump.objects.map((o) => o.object));
 }
@@ -79,8 +98,12 @@ function loadClusterView(path: string): ClusterState {
 export function explainCommand(name: string, opts: { policy: string; output?: string }): number {
   const policy = requirePolicy(opts.policy);
   const agent = policy.agents.get(name);
-  if (!agent) throw new UsageError(`no Agent named ${name} in ${opts.policy}; known: ${[...policy.agents.keys()].join(', ') || 'none'}`);
-  if (opts.output === 'json') printJson({ name: agent.name, class: agent.authorityClass, mode: agent.mode, spec: agent.spec });
+  if (!agent)
+    throw new UsageError(
+      `no Agent named ${name} in ${opts.policy}; known: ${[...policy.agents.keys()].join(', ') || 'none'}`,
+    );
+  if (opts.output === 'json')
+    printJson({ name: agent.name, class: agent.authorityClass, mode: agent.mode, spec: agent.spec });
   else console.log(explainAgent(agent, policy));
   return 0;
 }

@@ -24,7 +24,11 @@ function overridesFrom(o: ServeOptions): Partial<ServerConfigFile> {
     listen: o.host !== undefined || port !== undefined ? { host: o.host, port } : undefined,
     dataDir: o.dataDir,
     store: o.store,
-    policy: o.kubeconfig ? { source: 'kubernetes', kubeconfig: o.kubeconfig } : o.policy ? { source: 'directory', dir: o.policy } : undefined,
+    policy: o.kubeconfig
+      ? { source: 'kubernetes', kubeconfig: o.kubeconfig }
+      : o.policy
+        ? { source: 'directory', dir: o.policy }
+        : undefined,
   };
 }
 
@@ -58,9 +62,18 @@ export async function serveCommand(o: ServeOptions): Promise<number> {
 }
 
 /** What `tether serve` says once it listens; an administrator token file only when one is in use. */
-export function startupLines(server: Pick<RunningServer, 'url' | 'store' | 'createdAdminToken' | 'adminTokenFile'>, config: { readonly dataDir: string }): string[] {
-  const lines = [`tether: serving on ${server.url} (store: ${server.store.backend}, data: ${config.dataDir})`, `tether: CA certificate: ${join(config.dataDir, 'tls', 'ca.crt')}`];
-  if (server.createdAdminToken) lines.push(`tether: created an administrator token in ${server.adminTokenFile} (mode 0600); the CLI reads it from there`);
+export function startupLines(
+  server: Pick<RunningServer, 'url' | 'store' | 'createdAdminToken' | 'adminTokenFile'>,
+  config: { readonly dataDir: string },
+): string[] {
+  const lines = [
+    `tether: serving on ${server.url} (store: ${server.store.backend}, data: ${config.dataDir})`,
+    `tether: CA certificate: ${join(config.dataDir, 'tls', 'ca.crt')}`,
+  ];
+  if (server.createdAdminToken)
+    lines.push(
+      `tether: created an administrator token in ${server.adminTokenFile} (mode 0600); the CLI reads it from there`,
+    );
   else if (server.adminTokenFile) lines.push(`tether: administrator token: ${server.adminTokenFile}`);
   else lines.push('tether: bearer tokens from the configuration');
   return lines;
@@ -87,10 +100,13 @@ export async function webhookConfigCommand(o: WebhookConfigOptions): Promise<num
   } catch {
     throw new UsageError(`--url: not a URL: ${o.url}`);
   }
-  if (url.protocol !== 'https:') throw new UsageError('--url must be https: the API server only calls webhooks over TLS');
+  if (url.protocol !== 'https:')
+    throw new UsageError('--url must be https: the API server only calls webhooks over TLS');
   const policy = requirePolicy(o.policy);
   const tlsDir = join(resolve(o.dataDir ?? '.tether'), 'tls');
-  const caPem = o.ca ? readFileSync(o.ca, 'utf8') : (await loadTls({ kind: 'self-managed', dir: tlsDir, hosts: o.host?.length ? o.host : [url.hostname] })).ca;
+  const caPem = o.ca
+    ? readFileSync(o.ca, 'utf8')
+    : (await loadTls({ kind: 'self-managed', dir: tlsDir, hosts: o.host?.length ? o.host : [url.hostname] })).ca;
   // With Tether's own CA the API server also gets a client certificate: with webhookClientAuth on, nobody else can post to the webhooks.
   const client =
     o.clientCert && o.clientKey
@@ -109,7 +125,9 @@ export async function webhookConfigCommand(o: WebhookConfigOptions): Promise<num
     return 0;
   }
   mkdirSync(outDir, { recursive: true });
-  for (const [name, text] of Object.entries(files)) if (text !== undefined) writeFileSync(join(outDir, name), text, name.endsWith('.kubeconfig') ? { mode: 0o600 } : {});
+  for (const [name, text] of Object.entries(files))
+    if (text !== undefined)
+      writeFileSync(join(outDir, name), text, name.endsWith('.kubeconfig') ? { mode: 0o600 } : {});
   console.log(`wrote ${Object.keys(files).join(', ')} to ${outDir}`);
   return 0;
 }

@@ -18,7 +18,8 @@ function union(into: CompiledAgent[], from: readonly CompiledAgent[] | undefined
 export function resolveAgent(subject: Subject, policy: CompiledPolicy): Resolution {
   const specific: CompiledAgent[] = [];
   union(specific, policy.bySpecificIdentity.get(`user:${subject.username}`));
-  if (subject.oidc) union(specific, policy.bySpecificIdentity.get(`oidc:${subject.oidc.issuer}\n${subject.oidc.subject}`));
+  if (subject.oidc)
+    union(specific, policy.bySpecificIdentity.get(`oidc:${subject.oidc.issuer}\n${subject.oidc.subject}`));
   if (subject.mcpClientId !== undefined) union(specific, policy.bySpecificIdentity.get(`mcp:${subject.mcpClientId}`));
   if (specific.length === 1) return { kind: 'agent', agent: specific[0] as CompiledAgent };
   if (specific.length > 1) return { kind: 'ambiguous', agents: specific };
@@ -41,7 +42,8 @@ export function selectorMatch(subject: Subject, policy: CompiledPolicy): string 
   const group = sel.groups?.find((g) => subject.groups.includes(g));
   if (group !== undefined) return `it is in group ${group}`;
   const sa = parseServiceAccountUsername(subject.username);
-  if (sa && sel.serviceAccountNamespaces?.includes(sa.namespace)) return `it is a service account in namespace ${sa.namespace}`;
+  if (sa && sel.serviceAccountNamespaces?.includes(sa.namespace))
+    return `it is a service account in namespace ${sa.namespace}`;
   return undefined;
 }
 
@@ -101,7 +103,10 @@ export function ownerProblem(agent: CompiledAgent, policy: CompiledPolicy, now: 
   const owner = agent.spec.owner;
   const how = `Name a live owner in spec.owner of Agent ${agent.name}.`;
   if (owner.active === false || policy.governance.spec.inactiveOwners?.includes(owner.id)) {
-    return { rule: RULES.ownerInactive, message: `agent ${agent.name} has no live owner: ${owner.id} is inactive. ${how}` };
+    return {
+      rule: RULES.ownerInactive,
+      message: `agent ${agent.name} has no live owner: ${owner.id} is inactive. ${how}`,
+    };
   }
   const gone = directoryProblem(owner.id, policy.ownership);
   if (gone) return { rule: RULES.ownerInactive, message: `agent ${agent.name} has no live owner: ${gone}. ${how}` };

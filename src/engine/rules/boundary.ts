@@ -7,7 +7,8 @@ import type { DecisionContext } from '../context.ts';
 import { RULES } from '../decision.ts';
 import { isAccompanyingCheck } from './containment.ts';
 
-const how = (agent: string) => `To ask for more, propose a wider spec.boundary on Agent ${agent}; a human must approve the expansion.`;
+const how = (agent: string) =>
+  `To ask for more, propose a wider spec.boundary on Agent ${agent}; a human must approve the expansion.`;
 
 export function resourceMatch(m: ResourceMatch | undefined, a: Action): boolean {
   if (!m) return true;
@@ -37,7 +38,14 @@ export function checkBoundary(ctx: DecisionContext): void {
   }
   // bind and escalate are the API server's checks on a role write: containment/identity decides them.
   if (!isAccompanyingCheck(action)) {
-    const req = { verbs: verbsFor(action.source, action.verb), group: t.group, resource: t.resource, subresource: t.subresource, name: t.name, namespace: t.namespace };
+    const req = {
+      verbs: verbsFor(action.source, action.verb),
+      group: t.group,
+      resource: t.resource,
+      subresource: t.subresource,
+      name: t.name,
+      namespace: t.namespace,
+    };
     const matching = boundaryRulesMatching(b, req);
     if (matching.length === 0) denyNoRule(ctx);
     else if (ctx.mutation) checkFields(ctx, matching);
@@ -55,7 +63,10 @@ export function checkBoundary(ctx: DecisionContext): void {
   const windows = b.changeWindows ?? [];
   if (windows.length > 0 && !inChangeWindow(windows, ctx.now)) {
     const list = windows.map((w) => `${w.days.join('/')} ${w.start}-${w.end} UTC`).join('; ');
-    ctx.deny(RULES.changeWindow, `${agent.name} may change things only inside its change windows (${list}); retry inside one.`);
+    ctx.deny(
+      RULES.changeWindow,
+      `${agent.name} may change things only inside its change windows (${list}); retry inside one.`,
+    );
   }
   const subject = action.object ?? action.oldObject;
   for (const p of b.protected ?? []) {
@@ -117,7 +128,10 @@ function checkFields(ctx: DecisionContext, matching: readonly ResourceRule[]): v
   );
 }
 
-function inChangeWindow(windows: readonly { days: readonly string[]; start: string; end: string }[], now: number): boolean {
+function inChangeWindow(
+  windows: readonly { days: readonly string[]; start: string; end: string }[],
+  now: number,
+): boolean {
   const d = new Date(now);
   const day = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'][d.getUTCDay()] as string;
   const hhmm = `${String(d.getUTCHours()).padStart(2, '0')}:${String(d.getUTCMinutes()).padStart(2, '0')}`;
@@ -155,7 +169,10 @@ function checkConditions(ctx: DecisionContext): void {
         `condition ${c.name} (${c.expression}) could not be evaluated for ${ctx.describe()}: ${r.error}; refused to be safe. Guard optional fields with has(), or scope the condition with match.`,
       );
     } else if (!r.value) {
-      ctx.deny(RULES.condition, `${ctx.agent.name} may not ${ctx.describe()}: condition ${c.name} failed${c.message ? ` (${c.message})` : ''}: ${c.expression}.`);
+      ctx.deny(
+        RULES.condition,
+        `${ctx.agent.name} may not ${ctx.describe()}: condition ${c.name} failed${c.message ? ` (${c.message})` : ''}: ${c.expression}.`,
+      );
     }
   }
 }

@@ -4,7 +4,8 @@ import type { DecisionContext } from '../context.ts';
 import { RULES } from '../decision.ts';
 import type { FieldChange } from '../state.ts';
 
-const resetHint = (agent: string, owner: string) => `Its owner (${owner}) or an authorised human must reset it: tether breakers reset ${agent} --reason "…".`;
+const resetHint = (agent: string, owner: string) =>
+  `Its owner (${owner}) or an authorised human must reset it: tether breakers reset ${agent} --reason "…".`;
 
 /** An open breaker refuses everything the agent mutates; the rate limit is a breaker condition too. */
 export function checkBreaker(ctx: DecisionContext): void {
@@ -24,7 +25,13 @@ export function checkBreaker(ctx: DecisionContext): void {
         RULES.rateLimit,
         `${agent.name} made ${recent} mutations in the last minute, its limit is ${rate}: runaway behaviour is stopped. ${resetHint(agent.name, agent.spec.owner.id)}`,
       );
-      ctx.effects.push({ kind: 'breaker.trip', scope: 'agent', key: agent.name, rule: RULES.rateLimit, reason: `rate: more than ${rate} mutations per minute` });
+      ctx.effects.push({
+        kind: 'breaker.trip',
+        scope: 'agent',
+        key: agent.name,
+        rule: RULES.rateLimit,
+        reason: `rate: more than ${rate} mutations per minute`,
+      });
     }
   }
 }
@@ -86,13 +93,25 @@ export function breakerAfterRefusal(ctx: DecisionContext, rule: (typeof RULES)[k
   const status = ctx.state.breaker('agent', agent.name);
   if (status.state === 'open') return;
   if (status.state === 'half-open') {
-    ctx.effects.push({ kind: 'breaker.trip', scope: 'agent', key: agent.name, rule, reason: `refused while on probation after a reset (${rule})` });
+    ctx.effects.push({
+      kind: 'breaker.trip',
+      scope: 'agent',
+      key: agent.name,
+      rule,
+      reason: `refused while on probation after a reset (${rule})`,
+    });
     return;
   }
   const max = agent.spec.breaker?.maxViolations;
   if (max === undefined) return;
   const recent = ctx.state.violationsSince(agent.name, ctx.now - agent.breakerWindowMs) + 1;
   if (recent >= max) {
-    ctx.effects.push({ kind: 'breaker.trip', scope: 'agent', key: agent.name, rule, reason: `${recent} refusals within ${agent.spec.breaker?.window ?? '5m'} (last: ${rule})` });
+    ctx.effects.push({
+      kind: 'breaker.trip',
+      scope: 'agent',
+      key: agent.name,
+      rule,
+      reason: `${recent} refusals within ${agent.spec.breaker?.window ?? '5m'} (last: ${rule})`,
+    });
   }
 }

@@ -22,7 +22,10 @@ export function checkChain(ctx: DecisionContext): void {
   }
   const tripDepth = agent.spec.breaker?.maxChainDepth;
   if (tripDepth !== undefined && chain.depth > tripDepth) {
-    ctx.deny(RULES.breakerTrip, `chain ${chain.id} reached depth ${chain.depth}, past the breaker limit of ${tripDepth}: the chain is stopped.`);
+    ctx.deny(
+      RULES.breakerTrip,
+      `chain ${chain.id} reached depth ${chain.depth}, past the breaker limit of ${tripDepth}: the chain is stopped.`,
+    );
     ctx.effects.push({
       kind: 'breaker.trip',
       scope: 'chain',
@@ -32,24 +35,36 @@ export function checkChain(ctx: DecisionContext): void {
     });
   }
   if (chain.path.includes(agent.name)) {
-    ctx.deny(RULES.chainCycle, `${agent.name} already appears in this chain (${[...chain.path, agent.name].join(' → ')}): a loop between agents is refused.`);
+    ctx.deny(
+      RULES.chainCycle,
+      `${agent.name} already appears in this chain (${[...chain.path, agent.name].join(' → ')}): a loop between agents is refused.`,
+    );
   }
   const callerName = chain.path[chain.path.length - 1];
   if (callerName === undefined) return;
   const caller = policy.agents.get(callerName);
   if (!caller) {
-    ctx.deny(RULES.chainCallee, `the chain names ${callerName} as the calling agent, but no Agent ${callerName} is registered; calls from unknown agents are refused.`);
+    ctx.deny(
+      RULES.chainCallee,
+      `the chain names ${callerName} as the calling agent, but no Agent ${callerName} is registered; calls from unknown agents are refused.`,
+    );
     return;
   }
   if (callerName !== agent.name && !(caller.spec.boundary?.chain?.mayInvoke ?? []).includes(agent.name)) {
-    ctx.deny(RULES.chainCallee, `${callerName} may not invoke ${agent.name}: it is not in ${callerName}'s spec.boundary.chain.mayInvoke. Add it there (needs approval).`);
+    ctx.deny(
+      RULES.chainCallee,
+      `${callerName} may not invoke ${agent.name}: it is not in ${callerName}'s spec.boundary.chain.mayInvoke. Add it there (needs approval).`,
+    );
   }
   const parent = chain.parentActionId;
   if (parent !== undefined) {
     const maxFanOut = caller.spec.boundary?.chain?.maxFanOut;
     const callees = ctx.state.chainCallees(chain.id, parent);
     if (maxFanOut !== undefined && callees.length >= maxFanOut) {
-      ctx.deny(RULES.chainFanOut, `${callerName} already made ${callees.length} calls from one step (limit ${maxFanOut}); ${agent.name} is refused as call ${callees.length + 1}.`);
+      ctx.deny(
+        RULES.chainFanOut,
+        `${callerName} already made ${callees.length} calls from one step (limit ${maxFanOut}); ${agent.name} is refused as call ${callees.length + 1}.`,
+      );
     }
     ctx.effects.push({ kind: 'chain.record', chainId: chain.id, parent, callee: agent.name });
   }

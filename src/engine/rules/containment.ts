@@ -4,9 +4,20 @@
 // exec into a pod) are judged by what the identity they involve could do, against the boundary.
 import { sameJson } from '../../kube/field-diff.ts';
 import { podSpecAt, podSpecPath, serviceAccountOf } from '../../kube/pod-template.ts';
-import { type RuleLike, serviceAccountGroups, serviceAccountUsername, type UserInfoLike } from '../../kube/rbac-match.ts';
+import {
+  type RuleLike,
+  serviceAccountGroups,
+  serviceAccountUsername,
+  type UserInfoLike,
+} from '../../kube/rbac-match.ts';
 import type { Boundary } from '../../policy/schema.ts';
-import { BoundaryJudge, boundaryAllows, describePermission, describeWhere, type ScopedRule } from '../boundary-scope.ts';
+import {
+  BoundaryJudge,
+  boundaryAllows,
+  describePermission,
+  describeWhere,
+  type ScopedRule,
+} from '../boundary-scope.ts';
 import type { RoleRef } from '../cluster-view.ts';
 import type { DecisionContext } from '../context.ts';
 import { RULES } from '../decision.ts';
@@ -14,11 +25,16 @@ import { RULES } from '../decision.ts';
 const RBAC_GROUP = 'rbac.authorization.k8s.io';
 const WRITE_VERBS = new Set(['create', 'update', 'patch']);
 const POD_CONNECT = new Set(['exec', 'attach', 'portforward', 'ephemeralcontainers']);
-const how = (agent: string) => `To ask for more, propose a wider spec.boundary on Agent ${agent}; a human must approve the expansion.`;
+const how = (agent: string) =>
+  `To ask for more, propose a wider spec.boundary on Agent ${agent}; a human must approve the expansion.`;
 
 /** The API server's own checks that accompany a write (admission then sees the write and its content). */
 export function isAccompanyingCheck(a: { verb: string; target: { group: string; resource: string } }): boolean {
-  return (a.verb === 'bind' || a.verb === 'escalate') && a.target.group === RBAC_GROUP && (a.target.resource === 'roles' || a.target.resource === 'clusterroles');
+  return (
+    (a.verb === 'bind' || a.verb === 'escalate') &&
+    a.target.group === RBAC_GROUP &&
+    (a.target.resource === 'roles' || a.target.resource === 'clusterroles')
+  );
 }
 
 // Judging caches per boundary object (compiled specs are immutable): answers depend only on rule content.
@@ -61,7 +77,10 @@ function rulesOfUser(ctx: DecisionContext, user: UserInfoLike): Facts<readonly S
 }
 
 function rulesOfServiceAccount(ctx: DecisionContext, namespace: string, name: string): Facts<readonly ScopedRule[]> {
-  return rulesOfUser(ctx, { username: serviceAccountUsername(namespace, name), groups: serviceAccountGroups(namespace) });
+  return rulesOfUser(ctx, {
+    username: serviceAccountUsername(namespace, name),
+    groups: serviceAccountGroups(namespace),
+  });
 }
 
 function roleRulesOf(ctx: DecisionContext, ref: RoleRef): Facts<readonly RuleLike[]> {
@@ -70,12 +89,16 @@ function roleRulesOf(ctx: DecisionContext, ref: RoleRef): Facts<readonly RuleLik
   const rules = ctx.cluster?.roleRules(ref);
   if (!rules) {
     const what = ref.kind === 'ClusterRole' ? `ClusterRole ${ref.name}` : `Role ${ref.namespace}/${ref.name}`;
-    return { ok: false, why: `${what} is not in Tether's cluster view (whoever creates it later decides what it grants)` };
+    return {
+      ok: false,
+      why: `${what} is not in Tether's cluster view (whoever creates it later decides what it grants)`,
+    };
   }
   return { ok: true, value: rules };
 }
 
-const scoped = (rules: readonly RuleLike[], namespace: string | undefined): ScopedRule[] => rules.map((rule) => ({ rule, namespace }));
+const scoped = (rules: readonly RuleLike[], namespace: string | undefined): ScopedRule[] =>
+  rules.map((rule) => ({ rule, namespace }));
 
 /** A service account the boundary lets workloads run as, whatever it may do: 'name' (target namespace) or 'namespace/name'. */
 export function inRunAs(boundary: Boundary | undefined, namespace: string, account: string): boolean {
@@ -94,11 +117,16 @@ function judgeIdentity(
   const deny = (message: string) => (opts.unavoidable ? ctx.denyUnavoidable(rule, message) : ctx.deny(rule, message));
   const hint = opts.hint ? ` ${opts.hint}` : '';
   if (!facts.ok) {
-    deny(`${agent.name} may not ${ctx.describe()}: ${who}, and ${facts.why}, so what that reaches is unknown; refused to be safe.${hint}`);
+    deny(
+      `${agent.name} may not ${ctx.describe()}: ${who}, and ${facts.why}, so what that reaches is unknown; refused to be safe.${hint}`,
+    );
     return;
   }
   const excess = firstExcess(agent.spec.boundary, facts.value);
-  if (excess) deny(`${agent.name} may not ${ctx.describe()}: ${who}, which can ${excess}, beyond ${agent.name}'s boundary.${hint} ${how(agent.name)}`);
+  if (excess)
+    deny(
+      `${agent.name} may not ${ctx.describe()}: ${who}, which can ${excess}, beyond ${agent.name}'s boundary.${hint} ${how(agent.name)}`,
+    );
 }
 
 /** containment/run-as: every object that runs pods runs them as some service account. */
@@ -109,7 +137,8 @@ export function checkRunAs(ctx: DecisionContext): void {
   const path = podSpecPath(t.group, t.resource, ctx.policy.governance.spec.workloadKinds);
   if (!path) return;
   const spec = podSpecAt(action.object, path);
-  const namespace = t.namespace || (action.object as { metadata?: { namespace?: string } } | undefined)?.metadata?.namespace;
+  const namespace =
+    t.namespace || (action.object as { metadata?: { namespace?: string } } | undefined)?.metadata?.namespace;
   if (!spec || !namespace) return;
   const old = action.verb === 'create' ? undefined : podSpecAt(action.oldObject, path);
   // Only a change of what runs is a new run-as: scaling leaves the pod template alone.
@@ -157,9 +186,16 @@ export function checkGrant(ctx: DecisionContext): void {
     if (t.resource === 'clusterroles' && Array.isArray(selectors)) {
       const problem = viewProblem(ctx);
       const picked = problem ? undefined : ctx.cluster?.rulesSelectedBy(selectors);
-      facts = picked ? { ok: true, value: scoped(picked, undefined) } : { ok: false, why: problem ?? 'its aggregationRule could not be evaluated' };
+      facts = picked
+        ? { ok: true, value: scoped(picked, undefined) }
+        : { ok: false, why: problem ?? 'its aggregationRule could not be evaluated' };
     }
-    judgeIdentity(ctx, RULES.grant, `whoever is bound to ${t.resource === 'roles' ? `Role ${namespace}/` : 'ClusterRole '}${t.name ?? '(new)'} would hold its rules`, facts);
+    judgeIdentity(
+      ctx,
+      RULES.grant,
+      `whoever is bound to ${t.resource === 'roles' ? `Role ${namespace}/` : 'ClusterRole '}${t.name ?? '(new)'} would hold its rules`,
+      facts,
+    );
     return;
   }
   if (t.resource !== 'rolebindings' && t.resource !== 'clusterrolebindings') return;
@@ -169,7 +205,12 @@ export function checkGrant(ctx: DecisionContext): void {
   const scope = t.resource === 'rolebindings' ? namespace : undefined;
   const r = roleRulesOf(ctx, ref);
   const facts: Facts<readonly ScopedRule[]> = r.ok ? { ok: true, value: scoped(r.value, scope) } : r;
-  judgeIdentity(ctx, RULES.grant, `${describeSubjects(obj, namespace)} would gain ${kind} ${ref.kind === 'Role' ? `${ref.namespace}/` : ''}${ref.name}`, facts);
+  judgeIdentity(
+    ctx,
+    RULES.grant,
+    `${describeSubjects(obj, namespace)} would gain ${kind} ${ref.kind === 'Role' ? `${ref.namespace}/` : ''}${ref.name}`,
+    facts,
+  );
 }
 
 /** containment/identity: verbs that act as, or create, another identity. */
@@ -179,18 +220,42 @@ export function checkIdentityVerbs(ctx: DecisionContext): void {
   const ns = t.namespace || undefined;
   if (t.group === RBAC_GROUP && (t.resource === 'roles' || t.resource === 'clusterroles') && action.verb === 'bind') {
     if (!t.name) {
-      ctx.denyUnavoidable(RULES.identity, `${agent.name} may not ${ctx.describe()}: binding any role is unbounded. ${how(agent.name)}`);
+      ctx.denyUnavoidable(
+        RULES.identity,
+        `${agent.name} may not ${ctx.describe()}: binding any role is unbounded. ${how(agent.name)}`,
+      );
       return;
     }
     const ref: RoleRef = { kind: t.resource === 'roles' ? 'Role' : 'ClusterRole', namespace: ns ?? '', name: t.name };
     const r = roleRulesOf(ctx, ref);
-    judgeIdentity(ctx, RULES.identity, `a binding would give ${ref.kind} ${t.name}`, r.ok ? { ok: true, value: scoped(r.value, ns) } : r, { unavoidable: true });
+    judgeIdentity(
+      ctx,
+      RULES.identity,
+      `a binding would give ${ref.kind} ${t.name}`,
+      r.ok ? { ok: true, value: scoped(r.value, ns) } : r,
+      { unavoidable: true },
+    );
     return;
   }
-  if (t.group === RBAC_GROUP && action.verb === 'escalate' && (t.resource === 'roles' || t.resource === 'clusterroles')) {
+  if (
+    t.group === RBAC_GROUP &&
+    action.verb === 'escalate' &&
+    (t.resource === 'roles' || t.resource === 'clusterroles')
+  ) {
     // Escalate lets a role hold more than its writer; the written rules are judged at admission (containment/grant).
-    if (!boundaryAllows(agent.spec.boundary, { verbs: ['create', 'update', 'patch'], group: t.group, resource: t.resource, name: t.name, namespace: ns })) {
-      ctx.denyUnavoidable(RULES.identity, `${agent.name} may not ${ctx.describe()}: its boundary does not let it write ${t.resource}. ${how(agent.name)}`);
+    if (
+      !boundaryAllows(agent.spec.boundary, {
+        verbs: ['create', 'update', 'patch'],
+        group: t.group,
+        resource: t.resource,
+        name: t.name,
+        namespace: ns,
+      })
+    ) {
+      ctx.denyUnavoidable(
+        RULES.identity,
+        `${agent.name} may not ${ctx.describe()}: its boundary does not let it write ${t.resource}. ${how(agent.name)}`,
+      );
     }
     return;
   }
@@ -198,9 +263,25 @@ export function checkIdentityVerbs(ctx: DecisionContext): void {
     checkImpersonation(ctx);
     return;
   }
-  if (t.group === '' && t.resource === 'serviceaccounts' && t.subresource === 'token' && action.verb === 'create' && ns && t.name) {
-    if (agent.serviceAccounts.some((s) => s.namespace === ns && s.name === t.name) || inRunAs(agent.spec.boundary, ns, t.name)) return;
-    judgeIdentity(ctx, RULES.identity, `a token for service account ${ns}/${t.name} acts as that account`, rulesOfServiceAccount(ctx, ns, t.name));
+  if (
+    t.group === '' &&
+    t.resource === 'serviceaccounts' &&
+    t.subresource === 'token' &&
+    action.verb === 'create' &&
+    ns &&
+    t.name
+  ) {
+    if (
+      agent.serviceAccounts.some((s) => s.namespace === ns && s.name === t.name) ||
+      inRunAs(agent.spec.boundary, ns, t.name)
+    )
+      return;
+    judgeIdentity(
+      ctx,
+      RULES.identity,
+      `a token for service account ${ns}/${t.name} acts as that account`,
+      rulesOfServiceAccount(ctx, ns, t.name),
+    );
     return;
   }
   if (t.group === 'certificates.k8s.io') {
@@ -217,19 +298,37 @@ function checkImpersonation(ctx: DecisionContext): void {
   const t = ctx.action.target;
   const name = t.name;
   if (!name) {
-    ctx.deny(RULES.identity, `${ctx.agent.name} may not ${ctx.describe()}: impersonating anyone at all is unbounded. ${how(ctx.agent.name)}`);
+    ctx.deny(
+      RULES.identity,
+      `${ctx.agent.name} may not ${ctx.describe()}: impersonating anyone at all is unbounded. ${how(ctx.agent.name)}`,
+    );
     return;
   }
   if (t.resource === 'users') {
-    judgeIdentity(ctx, RULES.identity, `impersonating user ${name} acts with that user's rights`, rulesOfUser(ctx, { username: name, groups: ['system:authenticated'] }));
+    judgeIdentity(
+      ctx,
+      RULES.identity,
+      `impersonating user ${name} acts with that user's rights`,
+      rulesOfUser(ctx, { username: name, groups: ['system:authenticated'] }),
+    );
     return;
   }
   if (t.resource === 'groups') {
-    judgeIdentity(ctx, RULES.identity, `impersonating group ${name} acts with that group's rights`, rulesOfUser(ctx, { username: '', groups: [name] }));
+    judgeIdentity(
+      ctx,
+      RULES.identity,
+      `impersonating group ${name} acts with that group's rights`,
+      rulesOfUser(ctx, { username: '', groups: [name] }),
+    );
     return;
   }
   if (t.resource === 'serviceaccounts' && t.namespace) {
-    judgeIdentity(ctx, RULES.identity, `impersonating service account ${t.namespace}/${name} acts as that account`, rulesOfServiceAccount(ctx, t.namespace, name));
+    judgeIdentity(
+      ctx,
+      RULES.identity,
+      `impersonating service account ${t.namespace}/${name} acts as that account`,
+      rulesOfServiceAccount(ctx, t.namespace, name),
+    );
     return;
   }
 }
@@ -268,5 +367,10 @@ function checkPodConnect(ctx: DecisionContext, namespace: string, pod: string): 
     return;
   }
   if (inRunAs(ctx.agent.spec.boundary, namespace, account)) return;
-  judgeIdentity(ctx, RULES.identity, `${into} acts as its service account ${namespace}/${account}`, rulesOfServiceAccount(ctx, namespace, account));
+  judgeIdentity(
+    ctx,
+    RULES.identity,
+    `${into} acts as its service account ${namespace}/${account}`,
+    rulesOfServiceAccount(ctx, namespace, account),
+  );
 }

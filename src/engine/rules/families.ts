@@ -13,7 +13,17 @@ import { checkAuthority, checkReviewTriggers } from './review.ts';
 import { checkSelfModification } from './self-modification.ts';
 
 /** Facts a family reads: store state prefetched per action, or the cluster view. */
-export type StateNeed = 'owner' | 'kill-switch' | 'breaker' | 'rate' | 'violations' | 'chain-callees' | 'budgets' | 'approvals' | 'field-history' | 'cluster-view';
+export type StateNeed =
+  | 'owner'
+  | 'kill-switch'
+  | 'breaker'
+  | 'rate'
+  | 'violations'
+  | 'chain-callees'
+  | 'budgets'
+  | 'approvals'
+  | 'field-history'
+  | 'cluster-view';
 
 export interface RuleFamily {
   readonly id: string;
@@ -83,7 +93,12 @@ export const RULE_FAMILIES: readonly RuleFamily[] = [
     needs: ['budgets'],
     widens: ['spec.boundary.budgets'],
   },
-  { id: 'review', check: (ctx) => checkReviewTriggers(ctx, ctx.budgets), needs: ['approvals'], widens: ['spec.reviewTriggers'] },
+  {
+    id: 'review',
+    check: (ctx) => checkReviewTriggers(ctx, ctx.budgets),
+    needs: ['approvals'],
+    widens: ['spec.reviewTriggers'],
+  },
   {
     id: 'oscillation',
     check: (ctx) => {

@@ -26,11 +26,17 @@ export function checkReviewTriggers(ctx: DecisionContext, budgets: readonly Budg
     if (t.program) {
       const r = t.program(celBindings(ctx.action));
       if ('error' in r) {
-        ctx.review(RULES.reviewTrigger, `review trigger ${t.name} could not be evaluated (${r.error}); a human must look.`);
+        ctx.review(
+          RULES.reviewTrigger,
+          `review trigger ${t.name} could not be evaluated (${r.error}); a human must look.`,
+        );
         continue;
       }
       if (!r.value) continue;
     }
-    ctx.review(RULES.reviewTrigger, `${ctx.describe()} needs a human's approval: review trigger ${t.name}${t.message ? ` (${t.message})` : ''}.`);
+    ctx.review(
+      RULES.reviewTrigger,
+      `${ctx.describe()} needs a human's approval: review trigger ${t.name}${t.message ? ` (${t.message})` : ''}.`,
+    );
   }
 }

@@ -10,7 +10,12 @@ interface Binding {
 }
 
 /** The account a workload's pods run as, when the object names one (the one definition of where: src/kube/pod-template.ts). */
-function podServiceAccount(obj: unknown, group: string, resource: string, custom: Parameters<typeof podSpecPath>[2]): string | undefined {
+function podServiceAccount(
+  obj: unknown,
+  group: string,
+  resource: string,
+  custom: Parameters<typeof podSpecPath>[2],
+): string | undefined {
   const path = podSpecPath(group, resource, custom);
   const spec = path ? podSpecAt(obj, path) : undefined;
   return spec && (spec.serviceAccountName || spec.serviceAccount) ? serviceAccountOf(spec) : undefined;
@@ -24,10 +29,17 @@ function selfTarget(ctx: DecisionContext): string | undefined {
   const { agent, action } = ctx;
   const t = action.target;
   if (t.group === API_GROUP && t.resource === 'agents' && t.name === agent.name) return `its own Agent ${agent.name}`;
-  if (t.group === '' && t.resource === 'serviceaccounts' && agent.serviceAccounts.some((s) => s.namespace === t.namespace && s.name === t.name) && !t.subresource) {
+  if (
+    t.group === '' &&
+    t.resource === 'serviceaccounts' &&
+    agent.serviceAccounts.some((s) => s.namespace === t.namespace && s.name === t.name) &&
+    !t.subresource
+  ) {
     return `its own service account ${t.namespace}/${t.name}`;
   }
-  if (agent.spec.workloads?.some((w) => w.namespace === t.namespace && w.resource === t.resource && w.name === t.name)) {
+  if (
+    agent.spec.workloads?.some((w) => w.namespace === t.namespace && w.resource === t.resource && w.name === t.name)
+  ) {
     return `its own workload ${t.resource}/${t.name}`;
   }
   if (podSpecPath(t.group, t.resource, ctx.policy.governance.spec.workloadKinds)) {
@@ -42,7 +54,8 @@ function selfTarget(ctx: DecisionContext): string | undefined {
     for (const obj of [action.object, action.oldObject]) {
       for (const s of (obj as Binding | null | undefined)?.subjects ?? []) {
         const mine =
-          (s.kind === 'ServiceAccount' && agent.serviceAccounts.some((a) => a.namespace === (s.namespace ?? t.namespace) && a.name === s.name)) ||
+          (s.kind === 'ServiceAccount' &&
+            agent.serviceAccounts.some((a) => a.namespace === (s.namespace ?? t.namespace) && a.name === s.name)) ||
           (s.kind === 'User' && s.name !== undefined && agent.usernames.has(s.name)) ||
           (s.kind === 'Group' && s.name !== undefined && agent.groups.has(s.name));
         if (mine) return `an RBAC binding that grants to itself (${t.resource}/${t.name ?? ''})`;
@@ -75,7 +88,10 @@ export function checkSelfModification(ctx: DecisionContext): boolean {
     if (changed.every((k) => k === 'operatingParameters')) {
       const problems = parameterProblems(agent.spec.selfTuning?.limits ?? {}, action.oldObject, action.object);
       if (problems.length === 0) return true;
-      ctx.deny(RULES.selfTuningLimit, `${agent.name} may tune its own operating parameters only within spec.selfTuning.limits: ${problems.join('; ')}.`);
+      ctx.deny(
+        RULES.selfTuningLimit,
+        `${agent.name} may tune its own operating parameters only within spec.selfTuning.limits: ${problems.join('; ')}.`,
+      );
       return false;
     }
     ctx.deny(
@@ -91,17 +107,25 @@ export function checkSelfModification(ctx: DecisionContext): boolean {
   return false;
 }
 
-function parameterProblems(limits: Record<string, { min?: number; max?: number; values?: readonly unknown[] }>, oldObj: unknown, newObj: unknown): string[] {
-  const before = ((oldObj as { spec?: { operatingParameters?: Record<string, unknown> } } | null)?.spec?.operatingParameters ?? {}) as Record<string, unknown>;
-  const after = ((newObj as { spec?: { operatingParameters?: Record<string, unknown> } } | null)?.spec?.operatingParameters ?? {}) as Record<string, unknown>;
+function parameterProblems(
+  limits: Record<string, { min?: number; max?: number; values?: readonly unknown[] }>,
+  oldObj: unknown,
+  newObj: unknown,
+): string[] {
+  const before = ((oldObj as { spec?: { operatingParameters?: Record<string, unknown> } } | null)?.spec
+    ?.operatingParameters ?? {}) as Record<string, unknown>;
+  const after = ((newObj as { spec?: { operatingParameters?: Record<string, unknown> } } | null)?.spec
+    ?.operatingParameters ?? {}) as Record<string, unknown>;
   const out: string[] = [];
   for (const key of new Set([...Object.keys(before), ...Object.keys(after)])) {
     if (JSON.stringify(before[key]) === JSON.stringify(after[key])) continue;
     const lim = limits[key];
     const v = after[key];
     if (!lim) out.push(`${key} has no declared limit`);
-    else if (lim.values && !lim.values.includes(v as never)) out.push(`${key}=${JSON.stringify(v)} is not one of ${JSON.stringify(lim.values)}`);
-    else if ((lim.min !== undefined || lim.max !== undefined) && typeof v !== 'number') out.push(`${key} must be a number`);
+    else if (lim.values && !lim.values.includes(v as never))
+      out.push(`${key}=${JSON.stringify(v)} is not one of ${JSON.stringify(lim.values)}`);
+    else if ((lim.min !== undefined || lim.max !== undefined) && typeof v !== 'number')
+      out.push(`${key} must be a number`);
     else if (lim.min !== undefined && (v as number) < lim.min) out.push(`${key}=${v} is below ${lim.min}`);
     else if (lim.max !== undefined && (v as number) > lim.max) out.push(`${key}=${v} is above ${lim.max}`);
   }

@@ -5,14 +5,18 @@ const INT8_OID = 20;
 
 // Counts and millisecond times fit a double; pg would hand BIGINT back as strings.
 const types = {
-  getTypeParser: ((oid: number, format?: string) => (oid === INT8_OID ? (v: string) => Number(v) : pg.types.getTypeParser(oid, format as 'text'))) as typeof pg.types.getTypeParser,
+  getTypeParser: ((oid: number, format?: string) =>
+    oid === INT8_OID
+      ? (v: string) => Number(v)
+      : pg.types.getTypeParser(oid, format as 'text')) as typeof pg.types.getTypeParser,
 };
 
 const postgresDialect: Dialect = {
   name: 'postgres',
   forUpdate: ' FOR UPDATE',
   migrationLock: "SELECT pg_advisory_xact_lock(hashtext('tether.migrations'))",
-  jsonArray: (pairs, from, orderBy) => `(SELECT coalesce(json_agg(json_build_object(${pairs})${orderBy ? ` ORDER BY ${orderBy}` : ''}), '[]')::text FROM ${from})`,
+  jsonArray: (pairs, from, orderBy) =>
+    `(SELECT coalesce(json_agg(json_build_object(${pairs})${orderBy ? ` ORDER BY ${orderBy}` : ''}), '[]')::text FROM ${from})`,
   jsonObject: (pairs, from) => `(SELECT json_build_object(${pairs})::text FROM ${from})`,
   async insertLedgerRows(tx, rows) {
     if (rows.length === 0) return;
@@ -34,7 +38,13 @@ const postgresDialect: Dialect = {
       ],
     );
   },
-  types: { blob: 'BYTEA', serial: 'BIGSERIAL PRIMARY KEY', position: 'BIGINT PRIMARY KEY', inLogOrder: ', idx', chainOf: "((data::jsonb) -> 'chain' ->> 'id')" },
+  types: {
+    blob: 'BYTEA',
+    serial: 'BIGSERIAL PRIMARY KEY',
+    position: 'BIGINT PRIMARY KEY',
+    inLogOrder: ', idx',
+    chainOf: "((data::jsonb) -> 'chain' ->> 'id')",
+  },
 };
 
 /** `?` placeholders become `$1…$n`; the SQL we write never holds a literal question mark. */

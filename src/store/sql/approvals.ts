@@ -38,7 +38,8 @@ export function toProposal(r: Row): StoredProposal {
 /** Whether a person may still give a verdict: the store's part (who counts as an approver is the engine's). */
 function verdictProblem(a: StoredApproval, v: HumanVerdict, now: number): string | undefined {
   if (a.status !== 'pending') return `approval ${a.id} is already ${a.status}`;
-  if (a.expiresAt <= now) return `approval ${a.id} expired at ${new Date(a.expiresAt).toISOString()}; the agent must ask again`;
+  if (a.expiresAt <= now)
+    return `approval ${a.id} expired at ${new Date(a.expiresAt).toISOString()}; the agent must ask again`;
   if (v.verdict === 'approved' && a.approvedBy.includes(v.by)) {
     return `${v.by} already approved ${a.id}; it needs ${a.minApprovals - a.approvedBy.length} more approval(s) from other people`;
   }
@@ -57,11 +58,22 @@ export function decideApprovalJob(id: string, v: HumanVerdict, now: number) {
     const problem = verdictProblem(a, v, now);
     if (problem) return { ok: false, why: problem };
     const approvedBy = v.verdict === 'approved' ? [...a.approvedBy, v.by] : a.approvedBy;
-    const status: ApprovalStatus = v.verdict === 'denied' ? 'denied' : approvedBy.length >= a.minApprovals ? 'approved' : 'pending';
+    const status: ApprovalStatus =
+      v.verdict === 'denied' ? 'denied' : approvedBy.length >= a.minApprovals ? 'approved' : 'pending';
     const expiresAt = status === 'approved' ? now + a.ttlMs : a.expiresAt;
     const index = w.append(
       approvalVerdictLeaf(
-        { agent: a.agent, approvalId: a.id, by: v.by, verdict: v.verdict, reason: v.reason, status, approvedBy, minApprovals: a.minApprovals, requestIndex: a.requestIndex },
+        {
+          agent: a.agent,
+          approvalId: a.id,
+          by: v.by,
+          verdict: v.verdict,
+          reason: v.reason,
+          status,
+          approvedBy,
+          minApprovals: a.minApprovals,
+          requestIndex: a.requestIndex,
+        },
         now,
       ),
     );

@@ -25,7 +25,10 @@ export interface BreakerMove {
  * ledger index, or undefined when the breaker already is where it would go (nothing happened).
  */
 export async function moveBreaker(w: WriteBatch, m: BreakerMove, now: number): Promise<number | undefined> {
-  const [cur] = await w.tx.query<{ state: BreakerState }>('SELECT state FROM breakers WHERE scope = ? AND key = ?', [m.scope, m.key]);
+  const [cur] = await w.tx.query<{ state: BreakerState }>('SELECT state FROM breakers WHERE scope = ? AND key = ?', [
+    m.scope,
+    m.key,
+  ]);
   const from = cur?.state ?? 'closed';
   if (from === m.to || (m.onlyFrom !== undefined && from !== m.onlyFrom)) return undefined;
   await w.tx.query(
@@ -34,18 +37,13 @@ export async function moveBreaker(w: WriteBatch, m: BreakerMove, now: number): P
     [m.scope, m.key, m.to, m.reason ?? null, m.rule ?? null, now],
   );
   const cause = m.cause && { index: m.cause.index, agent: m.cause.leaf.agent, owner: m.cause.leaf.owner };
-  const index = w.append(breakerLeaf({ scope: m.scope, key: m.key, from, to: m.to, by: m.by, reason: m.reason, rule: m.rule, cause }, now));
-  await w.tx.query('INSERT INTO breaker_transitions (scope, key, from_state, to_state, at, actor, reason, rule, ledger_index) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)', [
-    m.scope,
-    m.key,
-    from,
-    m.to,
-    now,
-    m.by,
-    m.reason ?? null,
-    m.rule ?? null,
-    index,
-  ]);
+  const index = w.append(
+    breakerLeaf({ scope: m.scope, key: m.key, from, to: m.to, by: m.by, reason: m.reason, rule: m.rule, cause }, now),
+  );
+  await w.tx.query(
+    'INSERT INTO breaker_transitions (scope, key, from_state, to_state, at, actor, reason, rule, ledger_index) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
+    [m.scope, m.key, from, m.to, now, m.by, m.reason ?? null, m.rule ?? null, index],
+  );
   return index;
 }
 

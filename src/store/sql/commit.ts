@@ -19,32 +19,45 @@ async function budgetFits(w: WriteBatch, e: BudgetEffect): Promise<{ fits: boole
   const tally = await w.budget(e);
   const newObject = !tally.seen.get(e.objectKey);
   const fits =
-    !(e.maxMutations !== undefined && tally.mutations + 1 > e.maxMutations) && !(e.maxDistinctObjects !== undefined && newObject && tally.objects + 1 > e.maxDistinctObjects);
+    !(e.maxMutations !== undefined && tally.mutations + 1 > e.maxMutations) &&
+    !(e.maxDistinctObjects !== undefined && newObject && tally.objects + 1 > e.maxDistinctObjects);
   return { fits, tally };
 }
 
 async function approvalUsable(w: WriteBatch, id: string, now: number): Promise<boolean> {
-  const [a] = await w.tx.query<{ status: string; uses_left: number; expires_at: number }>('SELECT status, uses_left, expires_at FROM approvals WHERE id = ?', [id]);
+  const [a] = await w.tx.query<{ status: string; uses_left: number; expires_at: number }>(
+    'SELECT status, uses_left, expires_at FROM approvals WHERE id = ?',
+    [id],
+  );
   return a !== undefined && a.status === 'approved' && Number(a.uses_left) > 0 && Number(a.expires_at) > now;
 }
 
 /** An agent that retries without approval gets the request it already has, not a new one each time. */
 async function openRequestFor(w: WriteBatch, ask: ApprovalAsk, now: number): Promise<string | undefined> {
-  const [open] = await w.tx.query<{ id: string }>("SELECT id FROM approvals WHERE agent = ? AND action_digest = ? AND status = 'pending' AND expires_at > ? LIMIT 1", [
-    ask.agent,
-    ask.actionDigest,
-    now,
-  ]);
+  const [open] = await w.tx.query<{ id: string }>(
+    "SELECT id FROM approvals WHERE agent = ? AND action_digest = ? AND status = 'pending' AND expires_at > ? LIMIT 1",
+    [ask.agent, ask.actionDigest, now],
+  );
   return open?.id;
 }
 
 async function keepRequestedObjects(w: WriteBatch, approvalId: string, r: RequestedObjects): Promise<void> {
   const text = (o: unknown) => (o === undefined ? null : JSON.stringify(o));
-  await w.tx.query('INSERT INTO approval_objects (approval_id, object, old_object) VALUES (?, ?, ?)', [approvalId, text(r.object), text(r.oldObject)]);
+  await w.tx.query('INSERT INTO approval_objects (approval_id, object, old_object) VALUES (?, ?, ?)', [
+    approvalId,
+    text(r.object),
+    text(r.oldObject),
+  ]);
 }
 
 /** The body of Store.commit, run inside a group-committed transaction: checks first, then writes. */
-export function commitJob(leaf: LedgerLeaf, effects: readonly Effect[], now: number, ask: ApprovalAsk | undefined, requested?: RequestedObjects) {
+export function commitJob(
+  leaf: LedgerLeaf,
+  effects: readonly Effect[],
+  now: number,
+  ask: ApprovalAsk | undefined,
+  requested?: RequestedObjects,
+) {
   return async (w: WriteBatch): Promise<CommitResult> => {
     const tallies = new Map<BudgetEffect, BudgetTally>();
     for (const e of effects) {
@@ -81,10 +94,26 @@ export function commitJob(leaf: LedgerLeaf, effects: readonly Effect[], now: num
           w.insertLater('mutations', [e.agent, now]);
           break;
         case 'breaker.trip':
-          await moveBreaker(w, { scope: e.scope, key: e.key, to: 'open', by: 'tether', reason: e.reason, rule: e.rule, cause }, now);
+          await moveBreaker(
+            w,
+            { scope: e.scope, key: e.key, to: 'open', by: 'tether', reason: e.reason, rule: e.rule, cause },
+            now,
+          );
           break;
         case 'breaker.close':
-          await moveBreaker(w, { scope: e.scope, key: e.key, to: 'closed', onlyFrom: 'half-open', by: 'tether', reason: 'an allowed mutation ended the probation', cause }, now);
+          await moveBreaker(
+            w,
+            {
+              scope: e.scope,
+              key: e.key,
+              to: 'closed',
+              onlyFrom: 'half-open',
+              by: 'tether',
+              reason: 'an allowed mutation ended the probation',
+              cause,
+            },
+            now,
+          );
           break;
         case 'field.record':
           w.insertLater('field_changes', [e.objectKey, e.field, e.value, e.actor, now]);

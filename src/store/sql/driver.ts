@@ -27,7 +27,13 @@ export interface Dialect {
    * (empty where the position already is the row id every index carries). `chainOf` is the
    * expression for a ledger row's chain id, read from its stored leaf (indexed; queries repeat it).
    */
-  readonly types: { readonly blob: string; readonly serial: string; readonly position: string; readonly inLogOrder: string; readonly chainOf: string };
+  readonly types: {
+    readonly blob: string;
+    readonly serial: string;
+    readonly position: string;
+    readonly inLogOrder: string;
+    readonly chainOf: string;
+  };
 }
 
 export interface LedgerRowInsert {

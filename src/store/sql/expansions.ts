@@ -37,7 +37,16 @@ export function toEnforced(r: Row): EnforcedSpec {
   };
 }
 
-async function enforce(w: WriteBatch, agent: string, spec: unknown, specDigest: string, by: string, reason: string, now: number, index: number): Promise<void> {
+async function enforce(
+  w: WriteBatch,
+  agent: string,
+  spec: unknown,
+  specDigest: string,
+  by: string,
+  reason: string,
+  now: number,
+  index: number,
+): Promise<void> {
   await w.tx.query(
     `INSERT INTO enforced_specs (agent, spec, spec_digest, actor, at, reason, ledger_index) VALUES (?, ?, ?, ?, ?, ?, ?)
      ON CONFLICT (agent) DO UPDATE SET spec = excluded.spec, spec_digest = excluded.spec_digest, actor = excluded.actor, at = excluded.at, reason = excluded.reason, ledger_index = excluded.ledger_index`,
@@ -46,16 +55,37 @@ async function enforce(w: WriteBatch, agent: string, spec: unknown, specDigest: 
 }
 
 /** A newer request for the same agent supersedes older pending ones: nobody can approve a spec that is no longer asked for. */
-export function requestExpansionJob(req: { agent: string; requestedSpec: unknown; diffDigest: string; by: string; summary?: string }, now: number) {
+export function requestExpansionJob(
+  req: { agent: string; requestedSpec: unknown; diffDigest: string; by: string; summary?: string },
+  now: number,
+) {
   return async (w: WriteBatch): Promise<{ id: string; index: number }> => {
     const id = newId('exp');
     const specDigest = digestOf(req.requestedSpec);
-    const index = w.append(expansionRequestLeaf({ agent: req.agent, expansionId: id, by: req.by, summary: req.summary, specDigest, diffDigest: req.diffDigest }, now));
-    await w.tx.query("UPDATE expansions SET status = 'superseded', decided_at = ?, reason = ? WHERE agent = ? AND status = 'pending'", [now, `superseded by ${id}`, req.agent]);
+    const index = w.append(
+      expansionRequestLeaf(
+        { agent: req.agent, expansionId: id, by: req.by, summary: req.summary, specDigest, diffDigest: req.diffDigest },
+        now,
+      ),
+    );
+    await w.tx.query(
+      "UPDATE expansions SET status = 'superseded', decided_at = ?, reason = ? WHERE agent = ? AND status = 'pending'",
+      [now, `superseded by ${id}`, req.agent],
+    );
     await w.tx.query(
       `INSERT INTO expansions (id, agent, requested_spec, spec_digest, diff_digest, summary, requested_by, requested_at, status, request_index)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?)`,
-      [id, req.agent, canonicalJson(req.requestedSpec), specDigest, req.diffDigest, req.summary ?? null, req.by, now, index],
+      [
+        id,
+        req.agent,
+        canonicalJson(req.requestedSpec),
+        specDigest,
+        req.diffDigest,
+        req.summary ?? null,
+        req.by,
+        now,
+        index,
+      ],
     );
     return { id, index };
   };
@@ -82,9 +112,17 @@ export function decideExpansionJob(id: string, v: HumanVerdict, now: number) {
         now,
       ),
     );
-    await w.tx.query('UPDATE expansions SET status = ?, decided_by = ?, decided_at = ?, reason = ?, decision_index = ? WHERE id = ?', [v.verdict, v.by, now, v.reason, index, id]);
-    if (v.verdict === 'approved') await enforce(w, req.agent, req.requestedSpec, req.specDigest, v.by, v.reason, now, index);
-    return { ok: true, request: { ...req, status: v.verdict, decidedBy: v.by, decidedAt: now, reason: v.reason, decisionIndex: index }, index };
+    await w.tx.query(
+      'UPDATE expansions SET status = ?, decided_by = ?, decided_at = ?, reason = ?, decision_index = ? WHERE id = ?',
+      [v.verdict, v.by, now, v.reason, index, id],
+    );
+    if (v.verdict === 'approved')
+      await enforce(w, req.agent, req.requestedSpec, req.specDigest, v.by, v.reason, now, index);
+    return {
+      ok: true,
+      request: { ...req, status: v.verdict, decidedBy: v.by, decidedAt: now, reason: v.reason, decisionIndex: index },
+      index,
+    };
   };
 }
 

@@ -15,10 +15,20 @@ import type { WriteBatch } from './write-batch.ts';
 
 function resetBreakerJob(scope: BreakerScope, key: string, who: Attribution, now: number) {
   return async (w: WriteBatch): Promise<{ ok: true; breaker: StoredBreaker; index: number } | Refusal> => {
-    const index = await moveBreaker(w, { scope, key, to: 'half-open', onlyFrom: 'open', by: who.by, reason: who.reason }, now);
+    const index = await moveBreaker(
+      w,
+      { scope, key, to: 'half-open', onlyFrom: 'open', by: who.by, reason: who.reason },
+      now,
+    );
     if (index === undefined) {
-      const [r] = await w.tx.query<{ state: string }>('SELECT state FROM breakers WHERE scope = ? AND key = ?', [scope, key]);
-      return { ok: false, why: `breaker ${scope}:${key} is ${r?.state ?? 'closed'}, not open: there is nothing to reset` };
+      const [r] = await w.tx.query<{ state: string }>('SELECT state FROM breakers WHERE scope = ? AND key = ?', [
+        scope,
+        key,
+      ]);
+      return {
+        ok: false,
+        why: `breaker ${scope}:${key} is ${r?.state ?? 'closed'}, not open: there is nothing to reset`,
+      };
     }
     return { ok: true, breaker: { scope, key, state: 'half-open', reason: who.reason, since: now }, index };
   };
@@ -62,26 +72,33 @@ export const SOLO_JOBS = {
     );
   },
   recordFieldChange: (c: ObservedFieldChange) => async (tx: SqlRunner) => {
-    await tx.query('INSERT INTO field_changes (object_key, field, value, actor, at) VALUES (?, ?, ?, ?, ?)', [c.objectKey, c.field, c.value, c.actor, c.at]);
+    await tx.query('INSERT INTO field_changes (object_key, field, value, actor, at) VALUES (?, ?, ?, ?, ?)', [
+      c.objectKey,
+      c.field,
+      c.value,
+      c.actor,
+      c.at,
+    ]);
   },
   saveCheckpoint: (c: StoredCheckpoint) => async (tx: SqlRunner) => {
     // Bytes that crossed to the writer thread arrive as plain Uint8Arrays.
-    await tx.query('INSERT INTO checkpoints (size, at, root, key_id, signature) VALUES (?, ?, ?, ?, ?) ON CONFLICT (size, key_id) DO NOTHING', [
-      c.size,
-      c.time,
-      Buffer.from(c.root),
-      c.keyId,
-      Buffer.from(c.signature),
-    ]);
+    await tx.query(
+      'INSERT INTO checkpoints (size, at, root, key_id, signature) VALUES (?, ?, ?, ?, ?) ON CONFLICT (size, key_id) DO NOTHING',
+      [c.size, c.time, Buffer.from(c.root), c.keyId, Buffer.from(c.signature)],
+    );
   },
   prune: (before: number) => async (tx: SqlRunner) => {
-    for (const table of ['violations', 'mutations', 'field_changes', 'chain_calls']) await tx.query(`DELETE FROM ${table} WHERE at < ?`, [before]);
+    for (const table of ['violations', 'mutations', 'field_changes', 'chain_calls'])
+      await tx.query(`DELETE FROM ${table} WHERE at < ?`, [before]);
     await tx.query('DELETE FROM budget_counters WHERE window_start + window_ms < ?', [before]);
     await tx.query(
       'DELETE FROM budget_objects WHERE NOT EXISTS (SELECT 1 FROM budget_counters c WHERE c.budget_id = budget_objects.budget_id AND c.window_start = budget_objects.window_start)',
     );
     // A requested object is for the reviewer; once its request can no longer be decided or used, the ledger's digest is the record.
-    await tx.query('DELETE FROM approval_objects WHERE approval_id IN (SELECT id FROM approvals WHERE expires_at < ?)', [before]);
+    await tx.query(
+      'DELETE FROM approval_objects WHERE approval_id IN (SELECT id FROM approvals WHERE expires_at < ?)',
+      [before],
+    );
   },
 };
 

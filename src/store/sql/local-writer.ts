@@ -1,4 +1,12 @@
-import { type BatchJobName, batchJob, type JobArgs, type JobResult, type SoloJobName, soloJob, type Writer } from './jobs.ts';
+import {
+  type BatchJobName,
+  batchJob,
+  type JobArgs,
+  type JobResult,
+  type SoloJobName,
+  soloJob,
+  type Writer,
+} from './jobs.ts';
 import type { SqlDriver } from './driver.ts';
 import { GroupCommitter } from './write-batch.ts';
 

@@ -215,12 +215,20 @@ const MIGRATIONS: readonly Migration[] = [
 export async function migrate(driver: SqlDriver): Promise<void> {
   await driver.transaction(async (tx) => {
     if (driver.dialect.migrationLock) await tx.query(driver.dialect.migrationLock);
-    await tx.query('CREATE TABLE IF NOT EXISTS tether_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)');
-    const applied = new Set((await tx.query<{ version: number }>('SELECT version FROM tether_migrations')).map((r) => Number(r.version)));
+    await tx.query(
+      'CREATE TABLE IF NOT EXISTS tether_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)',
+    );
+    const applied = new Set(
+      (await tx.query<{ version: number }>('SELECT version FROM tether_migrations')).map((r) => Number(r.version)),
+    );
     for (const m of MIGRATIONS) {
       if (applied.has(m.version)) continue;
       for (const statement of m.statements(driver.dialect.types)) await tx.query(statement);
-      await tx.query('INSERT INTO tether_migrations (version, name, applied_at) VALUES (?, ?, ?)', [m.version, m.name, Date.now()]);
+      await tx.query('INSERT INTO tether_migrations (version, name, applied_at) VALUES (?, ?, ?)', [
+        m.version,
+        m.name,
+        Date.now(),
+      ]);
     }
   });
 }

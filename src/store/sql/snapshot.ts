@@ -10,11 +10,18 @@ interface Part {
   readonly params: readonly unknown[];
 }
 
-const APPROVAL_PAIRS = "'id', id, 'agent', agent, 'actionDigest', action_digest, 'status', status, 'expiresAt', expires_at, 'usesLeft', uses_left, 'approvedBy', approved_by";
+const APPROVAL_PAIRS =
+  "'id', id, 'agent', agent, 'actionDigest', action_digest, 'status', status, 'expiresAt', expires_at, 'usesLeft', uses_left, 'approvedBy', approved_by";
 
 /** Builds the single statement that reads everything one decision needs: one round trip. */
 function parts(d: Dialect, agent: AgentStateNeeds | undefined, action: Action, now: number): Part[] {
-  const out: Part[] = [{ column: 'kill', sql: d.jsonObject("'engaged', engaged, 'reason', reason", 'kill_switch WHERE id = 1'), params: [] }];
+  const out: Part[] = [
+    {
+      column: 'kill',
+      sql: d.jsonObject("'engaged', engaged, 'reason', reason", 'kill_switch WHERE id = 1'),
+      params: [],
+    },
+  ];
   if (!agent) return out;
   const chain = action.chain;
   out.push({
@@ -31,7 +38,10 @@ function parts(d: Dialect, agent: AgentStateNeeds | undefined, action: Action, n
     const any = agent.budgets.map(() => '(budget_id = ? AND window_start = ?)').join(' OR ');
     out.push({
       column: 'budgets',
-      sql: d.jsonArray("'id', budget_id, 'start', window_start, 'mutations', mutations, 'objects', objects", `budget_counters WHERE ${any}`),
+      sql: d.jsonArray(
+        "'id', budget_id, 'start', window_start, 'mutations', mutations, 'objects', objects",
+        `budget_counters WHERE ${any}`,
+      ),
       params: windows.flat(),
     });
     out.push({
@@ -42,11 +52,22 @@ function parts(d: Dialect, agent: AgentStateNeeds | undefined, action: Action, n
   }
   out.push({
     column: 'approvals',
-    sql: d.jsonArray(APPROVAL_PAIRS, `approvals WHERE id = ? OR (agent = ? AND status = 'approved' AND expires_at > ? AND uses_left > 0)`),
+    sql: d.jsonArray(
+      APPROVAL_PAIRS,
+      `approvals WHERE id = ? OR (agent = ? AND status = 'approved' AND expires_at > ? AND uses_left > 0)`,
+    ),
     params: [action.approvalId ?? '', agent.name, now],
   });
-  out.push({ column: 'violations', sql: '(SELECT count(*) FROM violations WHERE agent = ? AND at >= ?)', params: [agent.name, now - agent.breakerWindowMs] });
-  out.push({ column: 'mutations', sql: '(SELECT count(*) FROM mutations WHERE agent = ? AND at >= ?)', params: [agent.name, now - agent.rateWindowMs] });
+  out.push({
+    column: 'violations',
+    sql: '(SELECT count(*) FROM violations WHERE agent = ? AND at >= ?)',
+    params: [agent.name, now - agent.breakerWindowMs],
+  });
+  out.push({
+    column: 'mutations',
+    sql: '(SELECT count(*) FROM mutations WHERE agent = ? AND at >= ?)',
+    params: [agent.name, now - agent.rateWindowMs],
+  });
   const osc = agent.oscillation;
   if (osc && osc.fields.length > 0) {
     out.push({
@@ -73,21 +94,30 @@ function parse<T>(text: unknown): T[] {
   return typeof text === 'string' ? (JSON.parse(text) as T[]) : [];
 }
 
-export async function readState(db: SqlRunner, d: Dialect, agent: AgentStateNeeds | undefined, action: Action, now: number): Promise<PrefetchedState> {
+export async function readState(
+  db: SqlRunner,
+  d: Dialect,
+  agent: AgentStateNeeds | undefined,
+  action: Action,
+  now: number,
+): Promise<PrefetchedState> {
   const ps = parts(d, agent, action, now);
   const [row] = await db.query<Record<string, unknown>>(
     `SELECT ${ps.map((p) => `${p.sql} AS ${p.column}`).join(', ')}`,
     ps.flatMap((p) => p.params),
   );
   const r = row ?? {};
-  const kill = typeof r.kill === 'string' ? (JSON.parse(r.kill) as { engaged: number; reason: string | null }) : undefined;
+  const kill =
+    typeof r.kill === 'string' ? (JSON.parse(r.kill) as { engaged: number; reason: string | null }) : undefined;
 
   const breakers = new Map<string, BreakerStatus>();
   if (agent) {
     breakers.set(`agent:${agent.name}`, { state: 'closed' });
     if (action.chain) breakers.set(`chain:${action.chain.id}`, { state: 'closed' });
   }
-  for (const b of parse<{ scope: string; key: string; state: BreakerState; reason: string | null; since: number }>(r.breakers)) {
+  for (const b of parse<{ scope: string; key: string; state: BreakerState; reason: string | null; since: number }>(
+    r.breakers,
+  )) {
     breakers.set(`${b.scope}:${b.key}`, { state: b.state, reason: b.reason ?? undefined, since: b.since });
   }
 
@@ -100,7 +130,11 @@ export async function readState(db: SqlRunner, d: Dialect, agent: AgentStateNeed
       const start = Math.floor(now / b.windowMs) * b.windowMs;
       const c = counters.find((x) => x.id === b.id && x.start === start);
       const includesObject = touched.some((x) => x.id === b.id && x.start === start);
-      budgets.set(`${b.id}@${start}@${key}`, { mutations: c?.mutations ?? 0, distinctObjects: c?.objects ?? 0, includesObject });
+      budgets.set(`${b.id}@${start}@${key}`, {
+        mutations: c?.mutations ?? 0,
+        distinctObjects: c?.objects ?? 0,
+        includesObject,
+      });
     }
   }
 

@@ -49,7 +49,10 @@ function toEntry(r: Row): LedgerEntry {
 /** Conditions whose value is undefined are left out; a condition with several `?` takes an array of values. */
 function where(conditions: readonly [string, unknown][]): { sql: string; params: unknown[] } {
   const present = conditions.filter(([, v]) => v !== undefined);
-  return { sql: present.length ? ` WHERE ${present.map(([c]) => c).join(' AND ')}` : '', params: present.flatMap(([c, v]) => (c.split('?').length > 2 ? (v as unknown[]) : [v])) };
+  return {
+    sql: present.length ? ` WHERE ${present.map(([c]) => c).join(' AND ')}` : '',
+    params: present.flatMap(([c, v]) => (c.split('?').length > 2 ? (v as unknown[]) : [v])),
+  };
 }
 
 /** Rows after a cursor in a list ordered by (time DESC, id DESC): keyset paging, stable under inserts. */
@@ -57,7 +60,11 @@ function after(timeColumn: string, cursor: PageCursor | undefined): [string, unk
   return cursor ? [[`(${timeColumn} < ? OR (${timeColumn} = ? AND id < ?))`, [cursor.at, cursor.at, cursor.id]]] : [];
 }
 
-const COUNTED: Record<CountedList, string> = { approvals: 'approvals', proposals: 'proposals', expansions: 'expansions' };
+const COUNTED: Record<CountedList, string> = {
+  approvals: 'approvals',
+  proposals: 'proposals',
+  expansions: 'expansions',
+};
 
 /** The Store over any SqlDriver: SQLite and PostgreSQL run this same code. */
 export class SqlStore implements Store {
@@ -74,7 +81,11 @@ export class SqlStore implements Store {
   }
 
   /** Migrates, then writes through `writer` (by default group commits on this thread). */
-  static async open(db: SqlDriver, location: string, writer: () => Writer = () => new LocalWriter(db)): Promise<SqlStore> {
+  static async open(
+    db: SqlDriver,
+    location: string,
+    writer: () => Writer = () => new LocalWriter(db),
+  ): Promise<SqlStore> {
     await migrate(db);
     return new SqlStore(db, location, writer());
   }
@@ -83,7 +94,12 @@ export class SqlStore implements Store {
     return readState(this.#db, this.#db.dialect, agent, action, now);
   }
 
-  commit(leaf: LedgerLeaf, effects: readonly Effect[], now: number, opts?: { approvalAsk?: ApprovalAsk; requested?: RequestedObjects }): Promise<CommitResult> {
+  commit(
+    leaf: LedgerLeaf,
+    effects: readonly Effect[],
+    now: number,
+    opts?: { approvalAsk?: ApprovalAsk; requested?: RequestedObjects },
+  ): Promise<CommitResult> {
     return this.#writes.batch('commit', [leaf, effects, now, opts?.approvalAsk, opts?.requested]);
   }
 
@@ -92,9 +108,14 @@ export class SqlStore implements Store {
     return r ? toApproval(r) : undefined;
   }
 
-  async approvals(filter: { status?: ApprovalStatus; agent?: string; limit?: number; after?: PageCursor } = {}): Promise<StoredApproval[]> {
+  async approvals(
+    filter: { status?: ApprovalStatus; agent?: string; limit?: number; after?: PageCursor } = {},
+  ): Promise<StoredApproval[]> {
     const w = where([['status = ?', filter.status], ['agent = ?', filter.agent], ...after('created_at', filter.after)]);
-    const rows = await this.#db.query<Row>(`SELECT * FROM approvals${w.sql} ORDER BY created_at DESC, id DESC LIMIT ?`, [...w.params, filter.limit ?? DEFAULT_QUERY_LIMIT]);
+    const rows = await this.#db.query<Row>(
+      `SELECT * FROM approvals${w.sql} ORDER BY created_at DESC, id DESC LIMIT ?`,
+      [...w.params, filter.limit ?? DEFAULT_QUERY_LIMIT],
+    );
     return rows.map(toApproval);
   }
 
@@ -103,7 +124,10 @@ export class SqlStore implements Store {
       ['status = ?', list === 'proposals' ? undefined : filter.status],
       ['agent = ?', filter.agent],
     ]);
-    const [r] = await this.#db.query<{ n: number | string }>(`SELECT COUNT(*) AS n FROM ${COUNTED[list]}${w.sql}`, w.params);
+    const [r] = await this.#db.query<{ n: number | string }>(
+      `SELECT COUNT(*) AS n FROM ${COUNTED[list]}${w.sql}`,
+      w.params,
+    );
     return Number(r?.n ?? 0);
   }
 
@@ -116,18 +140,27 @@ export class SqlStore implements Store {
       ['agent = ?', filter.agent],
       ['seq < ?', filter.afterSeq],
     ]);
-    const rows = await this.#db.query<Row>(`SELECT * FROM proposals${w.sql} ORDER BY seq DESC LIMIT ?`, [...w.params, filter.limit ?? DEFAULT_QUERY_LIMIT]);
+    const rows = await this.#db.query<Row>(`SELECT * FROM proposals${w.sql} ORDER BY seq DESC LIMIT ?`, [
+      ...w.params,
+      filter.limit ?? DEFAULT_QUERY_LIMIT,
+    ]);
     return rows.map(toProposal);
   }
 
   async requestedObjects(id: string): Promise<RequestedObjects | undefined> {
-    const [r] = await this.#db.query<{ object: string | null; old_object: string | null }>('SELECT object, old_object FROM approval_objects WHERE approval_id = ?', [id]);
+    const [r] = await this.#db.query<{ object: string | null; old_object: string | null }>(
+      'SELECT object, old_object FROM approval_objects WHERE approval_id = ?',
+      [id],
+    );
     if (!r) return undefined;
     const parse = (t: string | null) => (t === null ? undefined : (JSON.parse(t) as unknown));
     return { object: parse(r.object), oldObject: parse(r.old_object) };
   }
 
-  requestExpansion(req: { agent: string; requestedSpec: unknown; diffDigest: string; by: string; summary?: string }, now: number) {
+  requestExpansion(
+    req: { agent: string; requestedSpec: unknown; diffDigest: string; by: string; summary?: string },
+    now: number,
+  ) {
     return this.#writes.batch('requestExpansion', [req, now]);
   }
 
@@ -136,9 +169,18 @@ export class SqlStore implements Store {
     return r ? toExpansion(r) : undefined;
   }
 
-  async expansions(filter: { status?: ExpansionStatus; agent?: string; limit?: number; after?: PageCursor } = {}): Promise<ExpansionRequest[]> {
-    const w = where([['status = ?', filter.status], ['agent = ?', filter.agent], ...after('requested_at', filter.after)]);
-    const rows = await this.#db.query<Row>(`SELECT * FROM expansions${w.sql} ORDER BY requested_at DESC, id DESC LIMIT ?`, [...w.params, filter.limit ?? DEFAULT_QUERY_LIMIT]);
+  async expansions(
+    filter: { status?: ExpansionStatus; agent?: string; limit?: number; after?: PageCursor } = {},
+  ): Promise<ExpansionRequest[]> {
+    const w = where([
+      ['status = ?', filter.status],
+      ['agent = ?', filter.agent],
+      ...after('requested_at', filter.after),
+    ]);
+    const rows = await this.#db.query<Row>(
+      `SELECT * FROM expansions${w.sql} ORDER BY requested_at DESC, id DESC LIMIT ?`,
+      [...w.params, filter.limit ?? DEFAULT_QUERY_LIMIT],
+    );
     return rows.map(toExpansion);
   }
 
@@ -163,7 +205,10 @@ export class SqlStore implements Store {
     // Decision leaves name their subject as "subject":"…" in canonical JSON; LIKE narrows, the parse decides.
     const needle = `"subject":${JSON.stringify(username)}`;
     const pattern = `%${needle.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
-    const rows = await this.#db.query<Row>("SELECT idx, data FROM ledger WHERE kind IN ('decision', 'proposal') AND data LIKE ? ESCAPE '\\' ORDER BY idx LIMIT 50", [pattern]);
+    const rows = await this.#db.query<Row>(
+      "SELECT idx, data FROM ledger WHERE kind IN ('decision', 'proposal') AND data LIKE ? ESCAPE '\\' ORDER BY idx LIMIT 50",
+      [pattern],
+    );
     for (const r of rows) {
       const leaf = JSON.parse(r.data as string) as LedgerLeaf;
       if (leaf.detail?.subject === username) return { index: Number(r.idx), agent: leaf.agent };
@@ -171,14 +216,22 @@ export class SqlStore implements Store {
     return undefined;
   }
 
-  async breakers(filter: { scope?: BreakerScope; key?: string; limit?: number; after?: { scope: BreakerScope; key: string } } = {}): Promise<StoredBreaker[]> {
+  async breakers(
+    filter: { scope?: BreakerScope; key?: string; limit?: number; after?: { scope: BreakerScope; key: string } } = {},
+  ): Promise<StoredBreaker[]> {
     const w = where([
       ['scope = ?', filter.scope],
       ['key = ?', filter.key],
-      ['(scope > ? OR (scope = ? AND key > ?))', filter.after && [filter.after.scope, filter.after.scope, filter.after.key]],
+      [
+        '(scope > ? OR (scope = ? AND key > ?))',
+        filter.after && [filter.after.scope, filter.after.scope, filter.after.key],
+      ],
     ]);
     const limit = filter.limit === undefined ? '' : ' LIMIT ?';
-    const rows = await this.#db.query<Row>(`SELECT * FROM breakers${w.sql} ORDER BY scope, key${limit}`, filter.limit === undefined ? w.params : [...w.params, filter.limit]);
+    const rows = await this.#db.query<Row>(
+      `SELECT * FROM breakers${w.sql} ORDER BY scope, key${limit}`,
+      filter.limit === undefined ? w.params : [...w.params, filter.limit],
+    );
     return rows.map(toBreaker);
   }
 
@@ -188,7 +241,12 @@ export class SqlStore implements Store {
   }
 
   async breakerHistory(scope: BreakerScope, key: string): Promise<BreakerTransition[]> {
-    return (await this.#db.query<Row>('SELECT * FROM breaker_transitions WHERE scope = ? AND key = ? ORDER BY seq', [scope, key])).map(toTransition);
+    return (
+      await this.#db.query<Row>('SELECT * FROM breaker_transitions WHERE scope = ? AND key = ? ORDER BY seq', [
+        scope,
+        key,
+      ])
+    ).map(toTransition);
   }
 
   resetBreaker(scope: BreakerScope, key: string, who: Attribution, now: number) {
@@ -215,10 +273,10 @@ export class SqlStore implements Store {
   }
 
   async declaredIntent(username: string, now: number): Promise<{ intent: Intent; expiresAt: number } | undefined> {
-    const [row] = await this.#db.query<{ intent: string; expires_at: number | string }>('SELECT intent, expires_at FROM declared_intents WHERE username = ? AND expires_at > ?', [
-      username,
-      now,
-    ]);
+    const [row] = await this.#db.query<{ intent: string; expires_at: number | string }>(
+      'SELECT intent, expires_at FROM declared_intents WHERE username = ? AND expires_at > ?',
+      [username, now],
+    );
     return row ? { intent: JSON.parse(row.intent) as Intent, expiresAt: Number(row.expires_at) } : undefined;
   }
 
@@ -232,10 +290,16 @@ export class SqlStore implements Store {
   }
 
   async scimRows(): Promise<StoredScimRow[]> {
-    return (await this.#db.query<Row>('SELECT type, id, version, data FROM scim_resources ORDER BY created, id')).map(toScimRow);
+    return (await this.#db.query<Row>('SELECT type, id, version, data FROM scim_resources ORDER BY created, id')).map(
+      toScimRow,
+    );
   }
 
-  writeDirectory(writes: readonly DirectoryWrite[], leaves: readonly LedgerLeaf[], now: number): Promise<DirectoryWriteResult> {
+  writeDirectory(
+    writes: readonly DirectoryWrite[],
+    leaves: readonly LedgerLeaf[],
+    now: number,
+  ): Promise<DirectoryWriteResult> {
     return this.#writes.batch('writeDirectory', [writes, leaves, now]);
   }
 
@@ -245,7 +309,9 @@ export class SqlStore implements Store {
 
   async attestations(filter: { agent?: string } = {}): Promise<StoredAttestation[]> {
     const w = where([['agent = ?', filter.agent]]);
-    return (await this.#db.query<Row>(`SELECT * FROM attestations${w.sql} ORDER BY seq DESC`, w.params)).map(toAttestation);
+    return (await this.#db.query<Row>(`SELECT * FROM attestations${w.sql} ORDER BY seq DESC`, w.params)).map(
+      toAttestation,
+    );
   }
 
   append(leaf: LedgerLeaf): Promise<number> {
@@ -258,7 +324,12 @@ export class SqlStore implements Store {
   }
 
   async entries(from: number, to: number): Promise<LedgerEntry[]> {
-    return (await this.#db.query<Row>('SELECT idx, data, leaf_hash FROM ledger WHERE idx >= ? AND idx < ? ORDER BY idx', [from, to])).map(toEntry);
+    return (
+      await this.#db.query<Row>('SELECT idx, data, leaf_hash FROM ledger WHERE idx >= ? AND idx < ? ORDER BY idx', [
+        from,
+        to,
+      ])
+    ).map(toEntry);
   }
 
   async queryLedger(q: LedgerQuery): Promise<LedgerEntry[]> {
@@ -273,15 +344,18 @@ export class SqlStore implements Store {
       ['at < ?', q.until],
       ['idx >= ?', q.fromIndex],
     ]);
-    const rows = await this.#db.query<Row>(`SELECT idx, data, leaf_hash FROM ledger${w.sql} ORDER BY idx${q.newestFirst ? ' DESC' : ''} LIMIT ?`, [
-      ...w.params,
-      q.limit ?? DEFAULT_QUERY_LIMIT,
-    ]);
+    const rows = await this.#db.query<Row>(
+      `SELECT idx, data, leaf_hash FROM ledger${w.sql} ORDER BY idx${q.newestFirst ? ' DESC' : ''} LIMIT ?`,
+      [...w.params, q.limit ?? DEFAULT_QUERY_LIMIT],
+    );
     return rows.map(toEntry);
   }
 
   async ledgerRows(from: number, limit: number): Promise<LedgerRow[]> {
-    const rows = await this.#db.query<Row>('SELECT idx, at, kind, agent, owner, object, actor, data, leaf_hash FROM ledger WHERE idx >= ? ORDER BY idx LIMIT ?', [from, limit]);
+    const rows = await this.#db.query<Row>(
+      'SELECT idx, at, kind, agent, owner, object, actor, data, leaf_hash FROM ledger WHERE idx >= ? ORDER BY idx LIMIT ?',
+      [from, limit],
+    );
     return rows.map((r) => ({
       index: Number(r.idx),
       data: r.data as string,
@@ -298,7 +372,10 @@ export class SqlStore implements Store {
   }
 
   async leafHashes(from: number, to: number): Promise<Buffer[]> {
-    const rows = await this.#db.query<{ leaf_hash: Buffer }>('SELECT leaf_hash FROM ledger WHERE idx >= ? AND idx < ? ORDER BY idx', [from, to]);
+    const rows = await this.#db.query<{ leaf_hash: Buffer }>(
+      'SELECT leaf_hash FROM ledger WHERE idx >= ? AND idx < ? ORDER BY idx',
+      [from, to],
+    );
     return rows.map((r) => r.leaf_hash);
   }
 
@@ -308,7 +385,13 @@ export class SqlStore implements Store {
 
   async checkpoints(): Promise<StoredCheckpoint[]> {
     const rows = await this.#db.query<Row>('SELECT * FROM checkpoints ORDER BY size, at');
-    return rows.map((r) => ({ size: Number(r.size), time: Number(r.at), root: r.root as Buffer, keyId: r.key_id as string, signature: r.signature as Buffer }));
+    return rows.map((r) => ({
+      size: Number(r.size),
+      time: Number(r.at),
+      root: r.root as Buffer,
+      keyId: r.key_id as string,
+      signature: r.signature as Buffer,
+    }));
   }
 
   async prune(before: number): Promise<void> {

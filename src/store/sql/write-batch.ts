@@ -35,9 +35,16 @@ function chunks<T>(rows: readonly T[], max = 256): T[][] {
   return out;
 }
 
-async function insertRows(tx: SqlRunner, head: string, width: number, rows: readonly (readonly unknown[])[], tail = ''): Promise<void> {
+async function insertRows(
+  tx: SqlRunner,
+  head: string,
+  width: number,
+  rows: readonly (readonly unknown[])[],
+  tail = '',
+): Promise<void> {
   const one = `(${Array.from({ length: width }, () => '?').join(', ')})`;
-  for (const chunk of chunks(rows)) await tx.query(`${head} VALUES ${chunk.map(() => one).join(', ')}${tail}`, chunk.flat());
+  for (const chunk of chunks(rows))
+    await tx.query(`${head} VALUES ${chunk.map(() => one).join(', ')}${tail}`, chunk.flat());
 }
 
 const LATER_COLUMNS: Record<LaterTable, readonly string[]> = {
@@ -69,12 +76,15 @@ export class WriteBatch {
   }
 
   static async begin(driver: SqlDriver, tx: SqlRunner): Promise<WriteBatch> {
-    const [head] = await tx.query<{ size: number }>(`SELECT size FROM ledger_head WHERE id = 1${driver.dialect.forUpdate}`);
+    const [head] = await tx.query<{ size: number }>(
+      `SELECT size FROM ledger_head WHERE id = 1${driver.dialect.forUpdate}`,
+    );
     if (!head) throw new Error('ledger head missing: the schema was not migrated');
     const size = Number(head.size);
     // A statement of its own, not a subquery of the one above: on PostgreSQL that one waits for the
     // lock and then sees the new head row, but its snapshot predates the entries behind it.
-    const [last] = size > 0 ? await tx.query<{ leaf_hash: Buffer }>('SELECT leaf_hash FROM ledger WHERE idx = ?', [size - 1]) : [];
+    const [last] =
+      size > 0 ? await tx.query<{ leaf_hash: Buffer }>('SELECT leaf_hash FROM ledger WHERE idx = ?', [size - 1]) : [];
     return new WriteBatch(tx, size, last?.leaf_hash);
   }
 
@@ -103,14 +113,20 @@ export class WriteBatch {
                 (SELECT 1 FROM budget_objects WHERE budget_id = ? AND window_start = ? AND object_key = ?) AS seen`,
         [e.budgetId, e.windowStart, e.budgetId, e.windowStart, e.budgetId, e.windowStart, e.objectKey],
       );
-      t = { mutations: Number(r?.mutations ?? 0), objects: Number(r?.objects ?? 0), seen: new Map([[e.objectKey, r?.seen != null]]), effect: e, added: 0, newObjects: [] };
+      t = {
+        mutations: Number(r?.mutations ?? 0),
+        objects: Number(r?.objects ?? 0),
+        seen: new Map([[e.objectKey, r?.seen != null]]),
+        effect: e,
+        added: 0,
+        newObjects: [],
+      };
       this.#tallies.set(key, t);
     } else if (!t.seen.has(e.objectKey)) {
-      const seen = await this.tx.query('SELECT 1 AS seen FROM budget_objects WHERE budget_id = ? AND window_start = ? AND object_key = ?', [
-        e.budgetId,
-        e.windowStart,
-        e.objectKey,
-      ]);
+      const seen = await this.tx.query(
+        'SELECT 1 AS seen FROM budget_objects WHERE budget_id = ? AND window_start = ? AND object_key = ?',
+        [e.budgetId, e.windowStart, e.objectKey],
+      );
       t.seen.set(e.objectKey, seen.length > 0);
     }
     return t;
@@ -140,13 +156,27 @@ export class WriteBatch {
         this.tx,
         'INSERT INTO budget_counters (budget_id, window_start, window_ms, agent, mutations, objects)',
         6,
-        used.map((t) => [t.effect.budgetId, t.effect.windowStart, t.effect.windowMs, t.effect.agent, t.added, t.newObjects.length]),
+        used.map((t) => [
+          t.effect.budgetId,
+          t.effect.windowStart,
+          t.effect.windowMs,
+          t.effect.agent,
+          t.added,
+          t.newObjects.length,
+        ]),
         ' ON CONFLICT (budget_id, window_start) DO UPDATE SET mutations = budget_counters.mutations + excluded.mutations, objects = budget_counters.objects + excluded.objects',
       );
       const objects = used.flatMap((t) => t.newObjects.map((o) => [t.effect.budgetId, t.effect.windowStart, o]));
-      if (objects.length > 0) await insertRows(this.tx, 'INSERT INTO budget_objects (budget_id, window_start, object_key)', 3, objects);
+      if (objects.length > 0)
+        await insertRows(this.tx, 'INSERT INTO budget_objects (budget_id, window_start, object_key)', 3, objects);
     }
-    for (const [table, rows] of this.#later) await insertRows(this.tx, `INSERT INTO ${table} (${LATER_COLUMNS[table].join(', ')})`, LATER_COLUMNS[table].length, rows);
+    for (const [table, rows] of this.#later)
+      await insertRows(
+        this.tx,
+        `INSERT INTO ${table} (${LATER_COLUMNS[table].join(', ')})`,
+        LATER_COLUMNS[table].length,
+        rows,
+      );
     if (this.#rows.length === 0) return;
     await driver.dialect.insertLedgerRows(this.tx, this.#rows);
     await this.tx.query('UPDATE ledger_head SET size = ? WHERE id = 1', [this.#start + this.#rows.length]);

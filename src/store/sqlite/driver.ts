@@ -12,7 +12,8 @@ const ROWS_PER_INSERT = 100;
 const sqliteDialect: Dialect = {
   name: 'sqlite',
   forUpdate: '',
-  jsonArray: (pairs, from, orderBy) => `(SELECT json_group_array(json_object(${pairs})) FROM (SELECT * FROM ${from}${orderBy ? ` ORDER BY ${orderBy}` : ''}))`,
+  jsonArray: (pairs, from, orderBy) =>
+    `(SELECT json_group_array(json_object(${pairs})) FROM (SELECT * FROM ${from}${orderBy ? ` ORDER BY ${orderBy}` : ''}))`,
   jsonObject: (pairs, from) => `(SELECT json_object(${pairs}) FROM ${from})`,
   async insertLedgerRows(tx, rows) {
     for (let i = 0; i < rows.length; i += ROWS_PER_INSERT) {
@@ -24,7 +25,13 @@ const sqliteDialect: Dialect = {
     }
   },
   // INTEGER PRIMARY KEY makes the ledger index SQLite's rowid: one B-tree fewer per append.
-  types: { blob: 'BLOB', serial: 'INTEGER PRIMARY KEY', position: 'INTEGER PRIMARY KEY', inLogOrder: '', chainOf: "json_extract(data, '$.chain.id')" },
+  types: {
+    blob: 'BLOB',
+    serial: 'INTEGER PRIMARY KEY',
+    position: 'INTEGER PRIMARY KEY',
+    inLogOrder: '',
+    chainOf: "json_extract(data, '$.chain.id')",
+  },
 };
 
 function open(file: string): Db {

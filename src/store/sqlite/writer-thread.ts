@@ -44,7 +44,10 @@ port.on('message', (m: ToWriter) => {
   }
   if (!('jobs' in m)) return;
   for (const j of m.jobs) {
-    const run = j.kind === 'batch' ? writer.batch(j.name as BatchJobName, j.args as never) : writer.solo(j.name as SoloJobName, j.args as never);
+    const run =
+      j.kind === 'batch'
+        ? writer.batch(j.name as BatchJobName, j.args as never)
+        : writer.solo(j.name as SoloJobName, j.args as never);
     run.then(
       (value) => reply({ id: j.id, ok: true, value }),
       (e: unknown) => reply({ id: j.id, ok: false, error: failure(e) }),

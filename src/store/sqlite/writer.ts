@@ -12,7 +12,12 @@ export type Done =
   | { readonly id: number; readonly ok: true; readonly value: unknown }
   | { readonly id: number; readonly ok: false; readonly error: { message: string; name: string; stack?: string } };
 /** Messages both ways between the event loop and the writer thread. */
-export type ToWriter = { readonly jobs: readonly Job[] } | { readonly close: true } | { readonly done: readonly Done[] } | { readonly ready: true } | { readonly closed: true };
+export type ToWriter =
+  | { readonly jobs: readonly Job[] }
+  | { readonly close: true }
+  | { readonly done: readonly Done[] }
+  | { readonly ready: true }
+  | { readonly closed: true };
 
 interface Pending {
   readonly resolve: (v: unknown) => void;

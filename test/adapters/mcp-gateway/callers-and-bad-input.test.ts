@@ -82,7 +82,10 @@ describe('callers and bad input', () => {
           keys: Object.entries(TOKENS).map(([clientId, token]) => ({ clientId, token })),
           oidc: [{ issuer: ISSUER, audiences: [AUDIENCE], jwksFile: 'jwks.json' }],
         },
-        servers: [everythingOverStdio(), { name: 'fragile', stdio: { command: process.execPath, args: [fragileServer] } }],
+        servers: [
+          everythingOverStdio(),
+          { name: 'fragile', stdio: { command: process.execPath, args: [fragileServer] } },
+        ],
       },
     });
   });
@@ -90,7 +93,10 @@ describe('callers and bad input', () => {
 
   describe('who is calling', () => {
     test('no token, or an unknown one: HTTP 401 with a JSON-RPC error, before any MCP', async () => {
-      for (const headers of [{}, bearer('who-knows-0123456789'), { authorization: 'Basic b3A6b3A=' }] as Record<string, string>[]) {
+      for (const headers of [{}, bearer('who-knows-0123456789'), { authorization: 'Basic b3A6b3A=' }] as Record<
+        string,
+        string
+      >[]) {
         const res = await post(initialize, headers);
         assert.equal(res.status, 401);
         // RFC 6750 §3.1: no error code when no bearer token came at all.
@@ -103,11 +109,25 @@ describe('callers and bad input', () => {
         assert.match(body.error.message, /^Unauthorized: /);
       }
       const client = new Client({ name: 'stranger', version: '1' });
-      await assert.rejects(client.connect(new StreamableHTTPClientTransport(new URL(gw.url), { requestInit: { headers: bearer('who-knows-0123456789') } })));
+      await assert.rejects(
+        client.connect(
+          new StreamableHTTPClientTransport(new URL(gw.url), {
+            requestInit: { headers: bearer('who-knows-0123456789') },
+          }),
+        ),
+      );
     });
 
     test('an Entra-style ES256 token is verified (jose) against the JWKS file and its oid names the agent', async () => {
-      const token = issuer.token({ iss: ISSUER, aud: AUDIENCE, sub: 'pairwise-sub-ignored', oid: ENTRA_OID, exp: now() + 600, nbf: now() - 5, groups: ['ai-agents'] });
+      const token = issuer.token({
+        iss: ISSUER,
+        aud: AUDIENCE,
+        sub: 'pairwise-sub-ignored',
+        oid: ENTRA_OID,
+        exp: now() + 600,
+        nbf: now() - 5,
+        groups: ['ai-agents'],
+      });
       const client = await gw.connect(token);
       const r = await client.callTool({ name: 'echo', arguments: { message: 'from entra' } });
       assert.equal(text(r), 'Echo: from entra');
@@ -117,7 +137,10 @@ describe('callers and bad input', () => {
     });
 
     test('an RS256 token without oid is known by its sub', async () => {
-      const token = issuer.token({ iss: ISSUER, aud: [AUDIENCE, 'other'], sub: 'plain-subject', exp: now() + 600 }, { alg: 'RS256' });
+      const token = issuer.token(
+        { iss: ISSUER, aud: [AUDIENCE, 'other'], sub: 'plain-subject', exp: now() + 600 },
+        { alg: 'RS256' },
+      );
       const r = await (await gw.connect(token)).callTool({ name: 'echo', arguments: { message: 'rsa' } });
       assert.equal(text(r), 'Echo: rsa');
       await new Promise((res) => setTimeout(res, 100));
@@ -130,7 +153,10 @@ describe('callers and bad input', () => {
         [issuer.token({ ...good, exp: now() - 3600 }), /the token expired/],
         [issuer.token({ ...good, nbf: now() + 3600 }), /not valid yet/],
         [issuer.token({ ...good, aud: 'api://someone-else' }), /not issued for this resource \(audience\)/],
-        [issuer.token({ ...good, iss: 'https://evil.example.com' }), /tokens from issuer "https:\/\/evil.example.com" are not accepted/],
+        [
+          issuer.token({ ...good, iss: 'https://evil.example.com' }),
+          /tokens from issuer "https:\/\/evil.example.com" are not accepted/,
+        ],
         [issuer.token(good, { alg: 'HS256' }), /algorithm is not accepted/],
         [issuer.token(good, { alg: 'none' }), /unknown token/],
         [`${issuer.token(good).slice(0, -6)}AAAAAA`, /bad signature/],
@@ -145,9 +171,16 @@ describe('callers and bad input', () => {
 
     test('a session belongs to the caller that opened it: another caller’s request is answered like an unknown session', async () => {
       const id = await rawSession(TOKENS.op);
-      const res = await post({ jsonrpc: '2.0', id: 2, method: 'tools/list' }, { ...bearer(TOKENS.other), 'mcp-session-id': id, 'mcp-protocol-version': LATEST_PROTOCOL_VERSION });
+      const res = await post(
+        { jsonrpc: '2.0', id: 2, method: 'tools/list' },
+        { ...bearer(TOKENS.other), 'mcp-session-id': id, 'mcp-protocol-version': LATEST_PROTOCOL_VERSION },
+      );
       assert.equal(res.status, 404);
-      assert.deepEqual(await res.json(), { jsonrpc: '2.0', error: { code: -32001, message: 'Session not found' }, id: null });
+      assert.deepEqual(await res.json(), {
+        jsonrpc: '2.0',
+        error: { code: -32001, message: 'Session not found' },
+        id: null,
+      });
     });
   });
 
@@ -172,7 +205,10 @@ describe('callers and bad input', () => {
     });
 
     test('an unknown session: 404 with a JSON-RPC error; no session at all and not initialize: 400', async () => {
-      const unknown = await post({ jsonrpc: '2.0', id: 2, method: 'tools/list' }, { ...bearer(TOKENS.op), 'mcp-session-id': 'no-such-session' });
+      const unknown = await post(
+        { jsonrpc: '2.0', id: 2, method: 'tools/list' },
+        { ...bearer(TOKENS.op), 'mcp-session-id': 'no-such-session' },
+      );
       assert.equal(unknown.status, 404);
       assert.equal(((await unknown.json()) as { error: { code: number } }).error.code, -32001);
       const none = await post({ jsonrpc: '2.0', id: 2, method: 'tools/list' }, bearer(TOKENS.op));
@@ -183,8 +219,17 @@ describe('callers and bad input', () => {
     test('an oversized message: 413 with a JSON-RPC error naming the limit; the same session then works', async () => {
       const client = await gw.connect(TOKENS.op);
       const id = await rawSession(TOKENS.op);
-      const huge = { jsonrpc: '2.0', id: 9, method: 'tools/call', params: { name: 'echo', arguments: { message: 'x'.repeat(100_000) } } };
-      const res = await post(huge, { ...bearer(TOKENS.op), 'mcp-session-id': id, 'mcp-protocol-version': LATEST_PROTOCOL_VERSION });
+      const huge = {
+        jsonrpc: '2.0',
+        id: 9,
+        method: 'tools/call',
+        params: { name: 'echo', arguments: { message: 'x'.repeat(100_000) } },
+      };
+      const res = await post(huge, {
+        ...bearer(TOKENS.op),
+        'mcp-session-id': id,
+        'mcp-protocol-version': LATEST_PROTOCOL_VERSION,
+      });
       assert.equal(res.status, 413);
       const body = (await res.json()) as { error: { code: number; message: string } };
       assert.equal(body.error.code, -32004);
@@ -230,14 +275,25 @@ describe('callers and bad input', () => {
       const before = text(await victim.callTool({ name: 'still-here', arguments: {} }));
       const crash = victim.callTool({ name: 'crash', arguments: {} });
       const meanwhile = bystander.callTool({ name: 'echo', arguments: { message: 'unaffected' } });
-      await assert.rejects(crash, (e: unknown) => e instanceof McpError && e.code === -32000 && /upstream fragile: the connection closed before it answered/.test(e.message));
+      await assert.rejects(
+        crash,
+        (e: unknown) =>
+          e instanceof McpError &&
+          e.code === -32000 &&
+          /upstream fragile: the connection closed before it answered/.test(e.message),
+      );
       assert.equal(text(await meanwhile), 'Echo: unaffected');
-      assert.equal(text(await victim.callTool({ name: 'echo', arguments: { message: 'same session' } })), 'Echo: same session');
+      assert.equal(
+        text(await victim.callTool({ name: 'echo', arguments: { message: 'same session' } })),
+        'Echo: same session',
+      );
       const after = text(await victim.callTool({ name: 'still-here', arguments: {} }));
       assert.match(after, /still here \(pid \d+\)/);
       assert.notEqual(after, before, 'a new upstream process');
       await new Promise((r) => setTimeout(r, 100));
-      const crashed = (await gw.store.queryLedger({ kind: 'tool-result', agent: 'op-bot' })).find((e) => e.leaf.tool?.name === 'crash');
+      const crashed = (await gw.store.queryLedger({ kind: 'tool-result', agent: 'op-bot' })).find(
+        (e) => e.leaf.tool?.name === 'crash',
+      );
       assert.equal(crashed?.leaf.detail?.status, 'protocol-error');
     });
   });
@@ -256,16 +312,33 @@ describe('stdio mode (tether gateway --stdio)', () => {
     );
   });
 
-  const spawnArgs = () => [runner, '--stdio', '--config', join(dir, 'gateway.yaml'), '--policy', join(dir, 'policy.yaml'), '--store', `sqlite:${join(dir, 'tether.db')}`];
+  const spawnArgs = () => [
+    runner,
+    '--stdio',
+    '--config',
+    join(dir, 'gateway.yaml'),
+    '--policy',
+    join(dir, 'policy.yaml'),
+    '--store',
+    `sqlite:${join(dir, 'tether.db')}`,
+  ];
 
   test('a local agent speaks MCP over stdio, as the identity of its token', async () => {
     const client = new Client({ name: 'local-agent', version: '1' });
     await client.connect(
-      new StdioClientTransport({ command: process.execPath, args: spawnArgs(), env: { ...process.env, AGENT_TOKEN: TOKENS.op } as Record<string, string>, stderr: 'pipe' }),
+      new StdioClientTransport({
+        command: process.execPath,
+        args: spawnArgs(),
+        env: { ...process.env, AGENT_TOKEN: TOKENS.op } as Record<string, string>,
+        stderr: 'pipe',
+      }),
     );
     try {
       assert.ok((await client.listTools()).tools.some((t) => t.name === 'echo'));
-      assert.equal(text(await client.callTool({ name: 'echo', arguments: { message: 'over stdio' } })), 'Echo: over stdio');
+      assert.equal(
+        text(await client.callTool({ name: 'echo', arguments: { message: 'over stdio' } })),
+        'Echo: over stdio',
+      );
       const refused = await client.callTool({ name: 'toggle-simulated-logging', arguments: {} });
       assert.match(text(refused), /\[intent\/missing\]/);
     } finally {
@@ -275,7 +348,12 @@ describe('stdio mode (tether gateway --stdio)', () => {
 
   test('an unknown token refuses to start', async () => {
     const { spawnSync } = await import('node:child_process');
-    const r = spawnSync(process.execPath, spawnArgs(), { env: { ...process.env, AGENT_TOKEN: 'nobody-0123456789' }, encoding: 'utf8', input: '', timeout: 30_000 });
+    const r = spawnSync(process.execPath, spawnArgs(), {
+      env: { ...process.env, AGENT_TOKEN: 'nobody-0123456789' },
+      encoding: 'utf8',
+      input: '',
+      timeout: 30_000,
+    });
     assert.equal(r.status, 2);
     assert.match(r.stderr, /the stdio agent's token was refused: unknown token/);
   });

@@ -46,7 +46,11 @@ describe('chains through the gateway', () => {
       policy: POLICY,
       gateway: {
         auth: { keys: Object.entries(TOKENS).map(([clientId, token]) => ({ clientId, token })) },
-        servers: [{ name: 'agent-a', http: { url: a.url }, toolPrefix: 'a_' }, { name: 'agent-b', http: { url: b.url }, toolPrefix: 'b_' }, everythingOverStdio()],
+        servers: [
+          { name: 'agent-a', http: { url: a.url }, toolPrefix: 'a_' },
+          { name: 'agent-b', http: { url: b.url }, toolPrefix: 'b_' },
+          everythingOverStdio(),
+        ],
       },
     });
     url = gw.url;
@@ -63,7 +67,10 @@ describe('chains through the gateway', () => {
     const r = await client.callTool({ name: 'b_ask', arguments: { intent: 'ask agent-b about the outage' } });
     assert.equal(r.isError, true);
     assert.match(text(r), /agent-b asked a_ask: agent-a asked b_ask: Tether refused this call to b_ask/);
-    assert.match(text(r), /agent-a already appears in this chain \(agent-a → agent-b → agent-a\): a loop between agents is refused\. \[chain\/cycle\]/);
+    assert.match(
+      text(r),
+      /agent-a already appears in this chain \(agent-a → agent-b → agent-a\): a loop between agents is refused\. \[chain\/cycle\]/,
+    );
 
     // Each hop went one deeper with the calling agent appended.
     assert.deepEqual(
@@ -78,7 +85,9 @@ describe('chains through the gateway', () => {
     assert.equal(chainIds.size, 1, 'one chain id end to end');
 
     await new Promise((r) => setTimeout(r, 100));
-    const refused = (await gw.store.queryLedger({ agent: 'agent-a' })).find((e) => e.leaf.kind === 'decision' && e.leaf.decision === 'deny');
+    const refused = (await gw.store.queryLedger({ agent: 'agent-a' })).find(
+      (e) => e.leaf.kind === 'decision' && e.leaf.decision === 'deny',
+    );
     assert.ok(refused, 'the refusal is in the ledger');
     assert.deepEqual(refused.leaf.rules, ['chain/cycle']);
     assert.equal(refused.leaf.chain?.depth, 2);
@@ -93,7 +102,10 @@ describe('chains through the gateway', () => {
       _meta: { 'tether.dev/chain': { id: 'chain-deep', depth: 2, path: ['agent-a', 'agent-b'] } },
     });
     assert.equal(r.isError, true);
-    assert.match(text(r), /deep-bot was reached at chain depth 2 \(via agent-a → agent-b\), deeper than its limit of 1.*\[chain\/depth\]/);
+    assert.match(
+      text(r),
+      /deep-bot was reached at chain depth 2 \(via agent-a → agent-b\), deeper than its limit of 1.*\[chain\/depth\]/,
+    );
   });
 
   test('the same call at an allowed depth goes through, and the W3C carriers alone are enough', async () => {
@@ -101,7 +113,10 @@ describe('chains through the gateway', () => {
     const r = await client.callTool({
       name: 'echo',
       arguments: { message: 'hi' },
-      _meta: { traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01', baggage: 'tether.chain.id=c9,tether.chain.depth=0' },
+      _meta: {
+        traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01',
+        baggage: 'tether.chain.id=c9,tether.chain.depth=0',
+      },
     });
     assert.equal(r.isError, undefined);
     assert.equal(text(r), 'Echo: hi');

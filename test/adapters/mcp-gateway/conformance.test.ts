@@ -29,7 +29,11 @@ import { serverEverythingEntry } from './support/upstreams.ts';
 
 const run = promisify(execFile);
 const require = createRequire(import.meta.url);
-const conformanceCli = join(dirname(require.resolve('@modelcontextprotocol/conformance/package.json')), 'dist', 'index.js');
+const conformanceCli = join(
+  dirname(require.resolve('@modelcontextprotocol/conformance/package.json')),
+  'dist',
+  'index.js',
+);
 const TOKEN = 'conformance-token-0123456789';
 const POLICY = `
 apiVersion: tether.dev/v1alpha1
@@ -45,19 +49,26 @@ spec:
 `;
 
 /** Scenario → the tool it calls that server-everything does not have. */
-const PASS_BY_MISSING_TOOL: Record<string, string> = { 'tools-call-simple-text': 'test_simple_text', 'tools-call-error': 'test_error_handling' };
+const PASS_BY_MISSING_TOOL: Record<string, string> = {
+  'tools-call-simple-text': 'test_simple_text',
+  'tools-call-error': 'test_error_handling',
+};
 
 /** Scenario → passed, from the suite's summary lines ("✓ name: 1 passed, 0 failed"). */
 async function conformance(url: string): Promise<Map<string, boolean>> {
   let stdout: string;
   try {
-    ({ stdout } = await run(process.execPath, [conformanceCli, 'server', '--url', url], { timeout: 120_000, maxBuffer: 16 * 1024 * 1024 }));
+    ({ stdout } = await run(process.execPath, [conformanceCli, 'server', '--url', url], {
+      timeout: 120_000,
+      maxBuffer: 16 * 1024 * 1024,
+    }));
   } catch (e) {
     // The CLI exits non-zero when any scenario fails; its summary is still on stdout.
     stdout = (e as { stdout?: string }).stdout ?? '';
   }
   const results = new Map<string, boolean>();
-  for (const m of stdout.matchAll(/^[✓✗] (\S+): (\d+) passed, (\d+) failed/gmu)) results.set(m[1] as string, Number(m[3]) === 0 && Number(m[2]) > 0);
+  for (const m of stdout.matchAll(/^[✓✗] (\S+): (\d+) passed, (\d+) failed/gmu))
+    results.set(m[1] as string, Number(m[3]) === 0 && Number(m[2]) > 0);
   return results;
 }
 
@@ -69,7 +80,10 @@ describe('MCP conformance suite: directly and through the gateway', () => {
 
   before(async () => {
     const port = await freePort();
-    everything = spawn(process.execPath, [serverEverythingEntry(), 'streamableHttp'], { env: { ...process.env, PORT: String(port) }, stdio: ['ignore', 'ignore', 'pipe'] });
+    everything = spawn(process.execPath, [serverEverythingEntry(), 'streamableHttp'], {
+      env: { ...process.env, PORT: String(port) },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error('server-everything did not start in 30 s')), 30_000);
       everything.stderr?.setEncoding('utf8').on('data', (c: string) => {
@@ -83,7 +97,10 @@ describe('MCP conformance suite: directly and through the gateway', () => {
     everythingUrl = `http://127.0.0.1:${port}/mcp`;
     gw = await startTestGateway({
       policy: POLICY,
-      gateway: { auth: { keys: [{ clientId: 'conformance', token: TOKEN }] }, servers: [{ name: 'everything', http: { url: everythingUrl } }] },
+      gateway: {
+        auth: { keys: [{ clientId: 'conformance', token: TOKEN }] },
+        servers: [{ name: 'everything', http: { url: everythingUrl } }],
+      },
     });
     proxy = await startTokenInjectingProxy(gw.url, TOKEN);
   });
@@ -104,8 +121,11 @@ describe('MCP conformance suite: directly and through the gateway', () => {
     await client.connect(new StreamableHTTPClientTransport(new URL(everythingUrl)));
     const offered = new Set((await client.listTools()).tools.map((t) => t.name));
     await client.close();
-    for (const [scenario, tool] of Object.entries(PASS_BY_MISSING_TOOL)) assert.ok(!offered.has(tool), `server-everything now offers ${tool}: drop the exemption of ${scenario}`);
-    const lost = passingDirectly.filter((name) => through.get(name) !== true && PASS_BY_MISSING_TOOL[name] === undefined);
+    for (const [scenario, tool] of Object.entries(PASS_BY_MISSING_TOOL))
+      assert.ok(!offered.has(tool), `server-everything now offers ${tool}: drop the exemption of ${scenario}`);
+    const lost = passingDirectly.filter(
+      (name) => through.get(name) !== true && PASS_BY_MISSING_TOOL[name] === undefined,
+    );
     assert.deepEqual(lost, [], `pass directly but not through the gateway: ${lost.join(', ')}`);
     // The gateway's own DNS-rebinding checks pass the suite's scenario for it.
     assert.equal(through.get('dns-rebinding-protection'), true);
@@ -135,7 +155,13 @@ describe('MCP conformance suite, tool scenarios: directly and through the gatewa
       gateway: {
         auth: { keys: [{ clientId: 'conformance', token: TOKEN }] },
         // The suite cannot declare intent: the operator maps these tools as reads.
-        servers: [{ name: 'tools', http: { url: tools.url }, tools: Object.fromEntries(TOOL_NAMES.map((n) => [n, { readOnly: true }])) }],
+        servers: [
+          {
+            name: 'tools',
+            http: { url: tools.url },
+            tools: Object.fromEntries(TOOL_NAMES.map((n) => [n, { readOnly: true }])),
+          },
+        ],
       },
     });
     proxy = await startTokenInjectingProxy(gw.url, TOKEN);
@@ -146,10 +172,14 @@ describe('MCP conformance suite, tool scenarios: directly and through the gatewa
     await tools?.close();
   });
 
-  test('every tools-call scenario the fixture passes directly passes through the gateway, each call decided', { timeout: 240_000 }, async () => {
+  test('every tools-call scenario the fixture passes directly passes through the gateway, each call decided', {
+    timeout: 240_000,
+  }, async () => {
     const direct = await conformance(tools.url);
     const through = await conformance(proxy.url);
-    const toolScenarios = [...direct.keys()].filter((n) => n.startsWith('tools-call-') && n !== 'tools-call-elicitation');
+    const toolScenarios = [...direct.keys()].filter(
+      (n) => n.startsWith('tools-call-') && n !== 'tools-call-elicitation',
+    );
     assert.ok(toolScenarios.length >= 9, `${toolScenarios.length} tools-call scenarios ran`);
     assert.deepEqual(
       toolScenarios.filter((n) => direct.get(n) !== true),
@@ -158,7 +188,12 @@ describe('MCP conformance suite, tool scenarios: directly and through the gatewa
     );
     const lost = [...direct].filter(([name, ok]) => ok && through.get(name) !== true).map(([name]) => name);
     assert.deepEqual(lost, [], `pass directly but not through the gateway: ${lost.join(', ')}`);
-    const decided = new Set((await gw.store.queryLedger({ kind: 'decision' })).map((e) => (e.leaf as { tool?: { name?: string } }).tool?.name));
-    for (const name of ['test_image_content', 'test_audio_content', 'test_sampling', 'test_tool_with_progress']) assert.ok(decided.has(name), `${name} was decided`);
+    const decided = new Set(
+      (await gw.store.queryLedger({ kind: 'decision' })).map(
+        (e) => (e.leaf as { tool?: { name?: string } }).tool?.name,
+      ),
+    );
+    for (const name of ['test_image_content', 'test_audio_content', 'test_sampling', 'test_tool_with_progress'])
+      assert.ok(decided.has(name), `${name} was decided`);
   });
 });

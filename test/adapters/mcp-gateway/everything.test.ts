@@ -47,7 +47,10 @@ describe('server-everything through the gateway', () => {
   before(async () => {
     gw = await startTestGateway({
       policy: POLICY,
-      gateway: { auth: { keys: Object.entries(TOKENS).map(([clientId, token]) => ({ clientId, token })) }, servers: [everythingOverStdio()] },
+      gateway: {
+        auth: { keys: Object.entries(TOKENS).map(([clientId, token]) => ({ clientId, token })) },
+        servers: [everythingOverStdio()],
+      },
     });
   });
   after(async () => gw?.close());
@@ -65,7 +68,10 @@ describe('server-everything through the gateway', () => {
   });
 
   test('an advisory agent calling a mutating tool anyway gets the engine’s actionable refusal', async () => {
-    const r = await (await gw.connect(TOKENS.watcher)).callTool({ name: 'toggle-subscriber-updates', arguments: { intent: 'watch updates' } });
+    const r = await (await gw.connect(TOKENS.watcher)).callTool({
+      name: 'toggle-subscriber-updates',
+      arguments: { intent: 'watch updates' },
+    });
     assert.equal(r.isError, true);
     assert.match(text(r), /Tether refused this call to toggle-subscriber-updates; nothing was sent to the tool\./);
     assert.match(
@@ -86,18 +92,29 @@ describe('server-everything through the gateway', () => {
     const logs: LoggingMessageNotification['params'][] = [];
     client.setNotificationHandler(LoggingMessageNotificationSchema, (n) => void logs.push(n.params));
     await client.setLoggingLevel('debug');
-    const ok = await client.callTool({ name: 'toggle-simulated-logging', arguments: { intent: 'see what the server logs' } });
+    const ok = await client.callTool({
+      name: 'toggle-simulated-logging',
+      arguments: { intent: 'see what the server logs' },
+    });
     assert.equal(ok.isError, undefined);
     assert.match(text(ok), /Started simulated, random-leveled logging/);
     for (let i = 0; i < 20 && logs.length === 0; i++) await settle();
     assert.ok(logs.length > 0, 'the upstream’s log message reached the agent');
-    await client.callTool({ name: 'toggle-simulated-logging', arguments: {}, _meta: { 'tether.dev/intent': { summary: 'quiet again' } } });
+    await client.callTool({
+      name: 'toggle-simulated-logging',
+      arguments: {},
+      _meta: { 'tether.dev/intent': { summary: 'quiet again' } },
+    });
   });
 
   test('progress notifications pass through under the agent’s own token', async () => {
     const client = await gw.connect(TOKENS.op);
     const progress: { progress: number; total?: number }[] = [];
-    const r = await client.callTool({ name: 'trigger-long-running-operation', arguments: { duration: 1, steps: 3 } }, undefined, { onprogress: (p) => void progress.push(p) });
+    const r = await client.callTool(
+      { name: 'trigger-long-running-operation', arguments: { duration: 1, steps: 3 } },
+      undefined,
+      { onprogress: (p) => void progress.push(p) },
+    );
     assert.match(text(r), /Long running operation completed/);
     // All of them, the last one too: the gateway relays progress before the result it precedes.
     assert.deepEqual(progress, [
@@ -111,7 +128,11 @@ describe('server-everything through the gateway', () => {
     const client = await gw.connect(TOKENS.op);
     const ac = new AbortController();
     setTimeout(() => ac.abort('changed my mind'), 300);
-    await assert.rejects(client.callTool({ name: 'trigger-long-running-operation', arguments: { duration: 5, steps: 5 } }, undefined, { signal: ac.signal }));
+    await assert.rejects(
+      client.callTool({ name: 'trigger-long-running-operation', arguments: { duration: 5, steps: 5 } }, undefined, {
+        signal: ac.signal,
+      }),
+    );
     await settle();
     const last = (await gw.store.queryLedger({ kind: 'tool-result', agent: 'op-bot' })).at(-1);
     assert.equal(last?.leaf.detail?.status, 'cancelled');
@@ -131,7 +152,10 @@ describe('server-everything through the gateway', () => {
     assert.ok(prompts.prompts.some((p) => p.name === 'simple-prompt'));
     const prompt = await client.getPrompt({ name: 'simple-prompt' });
     assert.ok(prompt.messages.length > 0);
-    const completion = await client.complete({ ref: { type: 'ref/prompt', name: 'completable-prompt' }, argument: { name: 'department', value: 'Eng' } });
+    const completion = await client.complete({
+      ref: { type: 'ref/prompt', name: 'completable-prompt' },
+      argument: { name: 'department', value: 'Eng' },
+    });
     assert.deepEqual(completion.completion.values, ['Engineering']);
     await assert.rejects(client.getPrompt({ name: 'no-such-prompt' }), /Unknown prompt: no-such-prompt/);
   });
@@ -141,21 +165,40 @@ describe('server-everything through the gateway', () => {
     client.setRequestHandler(CreateMessageRequestSchema, async (req) => ({
       role: 'assistant',
       model: 'test-model',
-      content: { type: 'text', text: `sampled: ${(req.params.messages[0]?.content as { text?: string } | undefined)?.text}` },
+      content: {
+        type: 'text',
+        text: `sampled: ${(req.params.messages[0]?.content as { text?: string } | undefined)?.text}`,
+      },
     }));
     client.setRequestHandler(ElicitRequestSchema, async () => ({
       action: 'accept',
-      content: { name: 'Ada', check: true, firstLine: 'It was a dark night', integer: 3, number: 1.5, untitledSingleSelectEnum: 'Red' },
+      content: {
+        name: 'Ada',
+        check: true,
+        firstLine: 'It was a dark night',
+        integer: 3,
+        number: 1.5,
+        untitledSingleSelectEnum: 'Red',
+      },
     }));
     let tools = (await client.listTools()).tools.map((t) => t.name);
     for (let i = 0; i < 20 && !tools.includes('trigger-sampling-request'); i++) {
       await settle();
       tools = (await client.listTools()).tools.map((t) => t.name);
     }
-    assert.ok(tools.includes('trigger-sampling-request'), 'tools the upstream offers only to sampling clients appear: it was offered the agent’s capabilities');
-    const sampled = await client.callTool({ name: 'trigger-sampling-request', arguments: { prompt: 'hello', intent: 'try sampling' } });
+    assert.ok(
+      tools.includes('trigger-sampling-request'),
+      'tools the upstream offers only to sampling clients appear: it was offered the agent’s capabilities',
+    );
+    const sampled = await client.callTool({
+      name: 'trigger-sampling-request',
+      arguments: { prompt: 'hello', intent: 'try sampling' },
+    });
     assert.match(text(sampled), /sampled: Resource trigger-sampling-request context: hello/);
-    const elicited = await client.callTool({ name: 'trigger-elicitation-request', arguments: { intent: 'try elicitation' } });
+    const elicited = await client.callTool({
+      name: 'trigger-elicitation-request',
+      arguments: { intent: 'try elicitation' },
+    });
     assert.match(text(elicited), /Ada/);
   });
 
@@ -167,25 +210,42 @@ describe('server-everything through the gateway', () => {
     const pending = await client.callTool(call);
     assert.equal(pending.isError, true);
     assert.match(text(pending), /Tether is holding this call to gzip-file-as-resource for a human's approval/);
-    assert.match(text(pending), /careful-bot is supervised: call tools\.mcp\.tether\.dev everything\/gzip-file-as-resource needs a human's approval/);
+    assert.match(
+      text(pending),
+      /careful-bot is supervised: call tools\.mcp\.tether\.dev everything\/gzip-file-as-resource needs a human's approval/,
+    );
     assert.match(text(pending), /approvers: .*erin@example\.com/);
     const approvalId = (pending._meta?.['tether.dev/approval'] as { ids: string[] } | undefined)?.ids[0];
     assert.ok(approvalId);
-    assert.match(text(pending), new RegExp(`retry exactly this call .* with _meta \\{"tether.dev/approval":"${approvalId}"\\}`));
+    assert.match(
+      text(pending),
+      new RegExp(`retry exactly this call .* with _meta \\{"tether.dev/approval":"${approvalId}"\\}`),
+    );
 
     const again = await client.callTool({ ...call, _meta: { 'tether.dev/approval': approvalId } });
     assert.equal(again.isError, true, 'not approved yet');
 
     const approved = await gw.governor.approve(approvalId, 'erin@example.com', 'a greeting is harmless');
     assert.ok(approved.ok);
-    const otherArgs = await client.callTool({ name: call.name, arguments: { ...call.arguments, name: 'other.gz' }, _meta: { 'tether.dev/approval': approvalId } });
+    const otherArgs = await client.callTool({
+      name: call.name,
+      arguments: { ...call.arguments, name: 'other.gz' },
+      _meta: { 'tether.dev/approval': approvalId },
+    });
     assert.equal(otherArgs.isError, true, 'the approval binds to the exact arguments');
     assert.match(text(otherArgs), new RegExp(`approval ${approvalId} does not apply: it approves a different action`));
 
     // The intent is part of what is approved: the approver was shown why (issue 12, item 9).
-    const otherIntent = await client.callTool({ ...call, arguments: { ...args, intent: 'compress it, as approved' }, _meta: { 'tether.dev/approval': approvalId } });
+    const otherIntent = await client.callTool({
+      ...call,
+      arguments: { ...args, intent: 'compress it, as approved' },
+      _meta: { 'tether.dev/approval': approvalId },
+    });
     assert.equal(otherIntent.isError, true, 'another intent is another request');
-    assert.match(text(otherIntent), new RegExp(`approval ${approvalId} does not apply: it approves a different action`));
+    assert.match(
+      text(otherIntent),
+      new RegExp(`approval ${approvalId} does not apply: it approves a different action`),
+    );
     const retried = await client.callTool({ ...call, _meta: { 'tether.dev/approval': approvalId } });
     assert.equal(retried.isError, undefined, text(retried));
     assert.equal(((retried as CallToolResult).content[0] as { type: string }).type, 'resource');
@@ -197,7 +257,13 @@ describe('server-everything through the gateway', () => {
 
   test('the gateway tells the access analysis which agent could call which tool, in its input format', async () => {
     const exported = await exportForAccessAnalysis(
-      resolveGatewayConfig({ auth: { keys: [{ clientId: 'x', token: TOKENS.op }] }, servers: [{ ...everythingOverStdio(), runAs: { callerIdentity: true } }] }, 'gw'),
+      resolveGatewayConfig(
+        {
+          auth: { keys: [{ clientId: 'x', token: TOKENS.op }] },
+          servers: [{ ...everythingOverStdio(), runAs: { callerIdentity: true } }],
+        },
+        'gw',
+      ),
       gw.governor.policy,
       { info: () => undefined, warn: () => undefined, error: () => undefined },
     );
@@ -210,7 +276,11 @@ describe('server-everything through the gateway', () => {
 
   test('every call is in the ledger: the tool-result leaf links its decision and keeps intent, chain, status and latency', async () => {
     const client = await gw.connect(TOKENS.op);
-    await client.callTool({ name: 'get-sum', arguments: { a: 2, b: 3 }, _meta: { traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01' } });
+    await client.callTool({
+      name: 'get-sum',
+      arguments: { a: 2, b: 3 },
+      _meta: { traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01' },
+    });
     await settle();
     const results = await gw.store.queryLedger({ kind: 'tool-result', agent: 'op-bot' });
     const sum = results.findLast((e) => e.leaf.tool?.name === 'get-sum');

@@ -46,7 +46,11 @@ describe('OAuth resource server', () => {
   const clients: Client[] = [];
 
   const post = (headers: Record<string, string>, url = gw.url) =>
-    fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', ...headers }, body: JSON.stringify(initialize) });
+    fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', ...headers },
+      body: JSON.stringify(initialize),
+    });
 
   async function oauthClient(clientId: string, secret: string): Promise<Client> {
     const provider = new ClientCredentialsProvider({ clientId, clientSecret: secret, expectedIssuer: as.issuer });
@@ -66,7 +70,12 @@ describe('OAuth resource server', () => {
           port: u.port,
           path: u.pathname,
           method: 'POST',
-          headers: { host, 'content-type': 'application/json', accept: 'application/json, text/event-stream', authorization: `Bearer ${token}` },
+          headers: {
+            host,
+            'content-type': 'application/json',
+            accept: 'application/json, text/event-stream',
+            authorization: `Bearer ${token}`,
+          },
         },
         (res) => {
           let body = '';
@@ -91,7 +100,10 @@ describe('OAuth resource server', () => {
     resource = `http://127.0.0.1:${port}/mcp`;
     gw = await startTestGateway({
       port,
-      policy: [agent('scaler', `{ kind: OIDC, issuer: "${as.issuer}", subject: scaler-bot }`), agent('triage', '{ kind: MCPClient, clientId: triage-bot }')].join('---\n'),
+      policy: [
+        agent('scaler', `{ kind: OIDC, issuer: "${as.issuer}", subject: scaler-bot }`),
+        agent('triage', '{ kind: MCPClient, clientId: triage-bot }'),
+      ].join('---\n'),
       gateway: {
         auth: {
           resource,
@@ -118,7 +130,10 @@ describe('OAuth resource server', () => {
     const res = await post({});
     assert.equal(res.status, 401);
     const metadataUrl = `${new URL(resource).origin}/.well-known/oauth-protected-resource/mcp`;
-    assert.equal(res.headers.get('www-authenticate'), `Bearer realm="tether-gateway", resource_metadata="${metadataUrl}"`);
+    assert.equal(
+      res.headers.get('www-authenticate'),
+      `Bearer realm="tether-gateway", resource_metadata="${metadataUrl}"`,
+    );
     for (const url of [metadataUrl, `${new URL(resource).origin}/.well-known/oauth-protected-resource`]) {
       const doc = (await (await fetch(url)).json()) as Record<string, unknown>;
       assert.equal(doc.resource, resource);
@@ -149,7 +164,10 @@ describe('OAuth resource server', () => {
     assert.ok(as.jwksFetches > fetchesBefore, 'the JWKS was fetched again for the new key id');
     const res = await post({ authorization: `Bearer ${oldKeyToken}` });
     assert.equal(res.status, 401);
-    assert.match(res.headers.get('www-authenticate') ?? '', /error="invalid_token", error_description="no key of the issuer's JWKS matches the token"/);
+    assert.match(
+      res.headers.get('www-authenticate') ?? '',
+      /error="invalid_token", error_description="no key of the issuer's JWKS matches the token"/,
+    );
   });
 
   test("attacker tokens are refused with invalid_token: another resource's, expired beyond the skew, a key never published, a lying kid", async () => {
@@ -161,7 +179,10 @@ describe('OAuth resource server', () => {
       [await as.mint({ sub: 'scaler-bot', aud: resource, exp: now - 120 }), /the token expired/],
       [await as.mint({ sub: 'scaler-bot', aud: resource, nbf: now + 600 }), /not valid yet/],
       [await as.mint({ sub: 'scaler-bot', aud: resource }, { key: foreign }), /bad signature/],
-      [await as.mint({ sub: 'scaler-bot', aud: resource }, { key: foreign, kid: 'made-up' }), /no key of the issuer's JWKS/],
+      [
+        await as.mint({ sub: 'scaler-bot', aud: resource }, { key: foreign, kid: 'made-up' }),
+        /no key of the issuer's JWKS/,
+      ],
       [await as.mint({ aud: resource }), /names no subject/],
     ];
     for (const [token, why] of cases) {
@@ -178,15 +199,22 @@ describe('OAuth resource server', () => {
     const fetches = flooded.jwksFetches;
     const foreign = await flooded.foreignKey();
     for (let i = 0; i < 20; i++) {
-      const res = await post({ authorization: `Bearer ${await flooded.mint({ sub: 'scaler-bot', aud: resource, jti: `f${i}` }, { key: foreign, kid: `made-up-${i}` })}` });
+      const res = await post({
+        authorization: `Bearer ${await flooded.mint({ sub: 'scaler-bot', aud: resource, jti: `f${i}` }, { key: foreign, kid: `made-up-${i}` })}`,
+      });
       assert.equal(res.status, 401);
     }
-    assert.ok(flooded.jwksFetches - fetches <= 1, `${flooded.jwksFetches - fetches} JWKS fetches for 20 made-up key ids`);
+    assert.ok(
+      flooded.jwksFetches - fetches <= 1,
+      `${flooded.jwksFetches - fetches} JWKS fetches for 20 made-up key ids`,
+    );
   });
 
   test('clock skew is bounded: a token expired 30 s ago passes with 60 s of skew', async () => {
     const now = Math.floor(Date.now() / 1000);
-    const res = await post({ authorization: `Bearer ${await as.mint({ sub: 'scaler-bot', aud: resource, exp: now - 30 })}` });
+    const res = await post({
+      authorization: `Bearer ${await as.mint({ sub: 'scaler-bot', aud: resource, exp: now - 30 })}`,
+    });
     assert.equal(res.status, 200);
     await res.body?.cancel();
   });
@@ -194,18 +222,29 @@ describe('OAuth resource server', () => {
   test('an issuer whose metadata names another issuer is not trusted: its tokens get 503, never a session', async () => {
     const res = await post({ authorization: `Bearer ${await liar.mint({ sub: 'scaler-bot', aud: resource })}` });
     assert.equal(res.status, 503);
-    assert.match(((await res.json()) as { error: { message: string } }).error.message, /names issuer "https:\/\/someone-else.example.com"/);
+    assert.match(
+      ((await res.json()) as { error: { message: string } }).error.message,
+      /names issuer "https:\/\/someone-else.example.com"/,
+    );
   });
 
   describe('DNS rebinding', () => {
     test('a foreign Origin or Host is refused with 403 before authentication', async () => {
       const token = await as.mint({ sub: 'scaler-bot', aud: resource });
-      for (const headers of [{ origin: 'http://evil.example.com' }, { origin: 'null' }, { origin: `http://evil.example.com:${new URL(resource).port}` }]) {
+      for (const headers of [
+        { origin: 'http://evil.example.com' },
+        { origin: 'null' },
+        { origin: `http://evil.example.com:${new URL(resource).port}` },
+      ]) {
         const res = await post({ authorization: `Bearer ${token}`, ...headers });
         assert.equal(res.status, 403, JSON.stringify(headers));
         assert.match(((await res.json()) as { error: { message: string } }).error.message, /^Forbidden: Origin /);
       }
-      for (const host of [`evil.example.com:${new URL(resource).port}`, 'evil.example.com', `127.0.0.1.evil.example.com:${new URL(resource).port}`]) {
+      for (const host of [
+        `evil.example.com:${new URL(resource).port}`,
+        'evil.example.com',
+        `127.0.0.1.evil.example.com:${new URL(resource).port}`,
+      ]) {
         const res = await postWithHost(host, token);
         assert.equal(res.status, 403, host);
         assert.match((JSON.parse(res.body) as { error: { message: string } }).error.message, /^Forbidden: Host /);
@@ -217,7 +256,8 @@ describe('OAuth resource server', () => {
       const res = await post({ authorization: `Bearer ${token}`, origin: new URL(resource).origin });
       assert.equal(res.status, 200);
       await res.body?.cancel();
-      for (const host of [`localhost:${new URL(resource).port}`, `[::1]:${new URL(resource).port}`]) assert.equal((await postWithHost(host, token)).status, 200, host);
+      for (const host of [`localhost:${new URL(resource).port}`, `[::1]:${new URL(resource).port}`])
+        assert.equal((await postWithHost(host, token)).status, 200, host);
     });
   });
 });

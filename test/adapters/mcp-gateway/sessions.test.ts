@@ -39,7 +39,11 @@ const initialize = {
 const openRaw = (gw: TestGateway) =>
   fetch(gw.url, {
     method: 'POST',
-    headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', authorization: `Bearer ${TOKEN}` },
+    headers: {
+      'content-type': 'application/json',
+      accept: 'application/json, text/event-stream',
+      authorization: `Bearer ${TOKEN}`,
+    },
     body: JSON.stringify(initialize),
   });
 
@@ -56,7 +60,12 @@ describe('sessions', () => {
     const client = new Client({ name: 'long-runner', version: '1' });
     const transport = new StreamableHTTPClientTransport(new URL(`http://127.0.0.1:${proxy.port}/mcp`), {
       requestInit: { headers: { authorization: `Bearer ${TOKEN}` } },
-      reconnectionOptions: { initialReconnectionDelay: 200, maxReconnectionDelay: 1_000, reconnectionDelayGrowFactor: 1.5, maxRetries: 5 },
+      reconnectionOptions: {
+        initialReconnectionDelay: 200,
+        maxReconnectionDelay: 1_000,
+        reconnectionDelayGrowFactor: 1.5,
+        maxRetries: 5,
+      },
     });
     await client.connect(transport);
     t.after(async () => {
@@ -65,20 +74,26 @@ describe('sessions', () => {
     });
     const progress: number[] = [];
     let cuts = 0;
-    const call = client.callTool({ name: 'trigger-long-running-operation', arguments: { duration: 3, steps: 6 } }, undefined, {
-      onprogress: (p: Progress) => {
-        progress.push(p.progress);
-        // Cut while the next steps are still to come: they are sent while no stream is there.
-        if (p.progress === 1) cuts = proxy.cut();
+    const call = client.callTool(
+      { name: 'trigger-long-running-operation', arguments: { duration: 3, steps: 6 } },
+      undefined,
+      {
+        onprogress: (p: Progress) => {
+          progress.push(p.progress);
+          // Cut while the next steps are still to come: they are sent while no stream is there.
+          if (p.progress === 1) cuts = proxy.cut();
+        },
+        timeout: 20_000,
       },
-      timeout: 20_000,
-    });
+    );
     const result = (await call) as CallToolResult;
     assert.ok(cuts > 0, 'the stream was cut');
     assert.match(JSON.stringify(result.content), /Long running operation completed/);
     assert.deepEqual(progress, [1, 2, 3, 4, 5, 6]);
     await gw.mounted.close();
-    const results = (await gw.store.queryLedger({ kind: 'tool-result' })).filter((e) => (e.leaf as { tool?: { name?: string } }).tool?.name === 'trigger-long-running-operation');
+    const results = (await gw.store.queryLedger({ kind: 'tool-result' })).filter(
+      (e) => (e.leaf as { tool?: { name?: string } }).tool?.name === 'trigger-long-running-operation',
+    );
     assert.equal(results.length, 1);
   });
 
@@ -92,7 +107,10 @@ describe('sessions', () => {
     }
     const refused = await openRaw(gw);
     assert.equal(refused.status, 503);
-    assert.match(((await refused.json()) as { error: { message: string } }).error.message, /limit of 2 sessions \(limits\.maxSessions\)/);
+    assert.match(
+      ((await refused.json()) as { error: { message: string } }).error.message,
+      /limit of 2 sessions \(limits\.maxSessions\)/,
+    );
     const metrics = await gw.mounted.metrics.registry.metrics();
     assert.match(metrics, /tether_gateway_refused_total\{cap="sessions"\} 1/);
     assert.match(metrics, /tether_gateway_sessions 2/);
@@ -107,28 +125,47 @@ describe('sessions', () => {
     await first.body?.cancel();
     const refused = await openRaw(gw);
     assert.equal(refused.status, 503);
-    assert.match(((await refused.json()) as { error: { message: string } }).error.message, /limit of 1 upstream processes \(limits\.maxUpstreamProcesses\)/);
-    assert.match(await gw.mounted.metrics.registry.metrics(), /tether_gateway_refused_total\{cap="upstream-processes"\} 1/);
+    assert.match(
+      ((await refused.json()) as { error: { message: string } }).error.message,
+      /limit of 1 upstream processes \(limits\.maxUpstreamProcesses\)/,
+    );
+    assert.match(
+      await gw.mounted.metrics.registry.metrics(),
+      /tether_gateway_refused_total\{cap="upstream-processes"\} 1/,
+    );
   });
 
   test('a shared upstream serves every session from one process, which outlives the sessions', async () => {
-    const gw = await startTestGateway({ policy: POLICY, gateway: gatewayConfig({ maxUpstreamProcesses: 1 }, { shared: true }) });
+    const gw = await startTestGateway({
+      policy: POLICY,
+      gateway: gatewayConfig({ maxUpstreamProcesses: 1 }, { shared: true }),
+    });
     gateways.push(gw);
     const agents = await Promise.all([1, 2, 3].map(() => gw.connect(TOKEN)));
     assert.equal(gw.mounted.sessions, 3);
     assert.equal(gw.mounted.upstreamProcesses, 1);
-    const answers = await Promise.all(agents.map((c, i) => c.callTool({ name: 'echo', arguments: { message: `agent ${i}` } })));
+    const answers = await Promise.all(
+      agents.map((c, i) => c.callTool({ name: 'echo', arguments: { message: `agent ${i}` } })),
+    );
     assert.deepEqual(
       answers.map((r) => (r as CallToolResult).content[0]),
       [0, 1, 2].map((i) => ({ type: 'text', text: `Echo: agent ${i}` })),
     );
     // Each call was decided on its own, though one process served them all.
-    assert.equal((await gw.store.queryLedger({ kind: 'decision' })).filter((e) => (e.leaf as { tool?: { name?: string } }).tool?.name === 'echo').length, 3);
+    assert.equal(
+      (await gw.store.queryLedger({ kind: 'decision' })).filter(
+        (e) => (e.leaf as { tool?: { name?: string } }).tool?.name === 'echo',
+      ).length,
+      3,
+    );
     await agents[0]?.close();
     const deadline = Date.now() + 5_000;
     while (gw.mounted.sessions > 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
     assert.equal(gw.mounted.upstreamProcesses, 1);
-    assert.match(JSON.stringify((await agents[1]?.callTool({ name: 'echo', arguments: { message: 'still here' } }))?.content), /still here/);
+    assert.match(
+      JSON.stringify((await agents[1]?.callTool({ name: 'echo', arguments: { message: 'still here' } }))?.content),
+      /still here/,
+    );
   });
 
   test("stateless requests (the SDK's stateless mode) are served and governed when every upstream is shared; refused otherwise", async () => {
@@ -148,11 +185,20 @@ describe('sessions', () => {
     const list = await statelessCall(gw, { jsonrpc: '2.0', id: 1, method: 'tools/list' });
     assert.equal(list.status, 200);
     assert.equal(list.headers.get('mcp-session-id'), null);
-    assert.ok(((await list.json()) as { result: { tools: { name: string }[] } }).result.tools.some((t) => t.name === 'echo'));
-    const call = await statelessCall(gw, { jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'echo', arguments: { message: 'no session' } } });
+    assert.ok(
+      ((await list.json()) as { result: { tools: { name: string }[] } }).result.tools.some((t) => t.name === 'echo'),
+    );
+    const call = await statelessCall(gw, {
+      jsonrpc: '2.0',
+      id: 2,
+      method: 'tools/call',
+      params: { name: 'echo', arguments: { message: 'no session' } },
+    });
     assert.equal(call.status, 200);
     assert.match(JSON.stringify(await call.json()), /Echo: no session/);
-    const decisions = (await gw.store.queryLedger({ kind: 'decision' })).filter((e) => (e.leaf as { tool?: { name?: string } }).tool?.name === 'echo');
+    const decisions = (await gw.store.queryLedger({ kind: 'decision' })).filter(
+      (e) => (e.leaf as { tool?: { name?: string } }).tool?.name === 'echo',
+    );
     assert.equal(decisions.length, 1);
     assert.equal(gw.mounted.sessions, 0);
     assert.equal(gw.mounted.upstreamProcesses, 1);
@@ -160,12 +206,18 @@ describe('sessions', () => {
     gateways.push(perSession);
     const refused = await statelessCall(perSession, { jsonrpc: '2.0', id: 1, method: 'tools/list' });
     assert.equal(refused.status, 400);
-    assert.match(((await refused.json()) as { error: { message: string } }).error.message, /only when every upstream is shared or over HTTP/);
+    assert.match(
+      ((await refused.json()) as { error: { message: string } }).error.message,
+      /only when every upstream is shared or over HTTP/,
+    );
     assert.equal(perSession.mounted.upstreamProcesses, 0);
   });
 
   test('idle sessions are reaped with their upstream processes, and the slots serve new sessions', async () => {
-    const gw = await startTestGateway({ policy: POLICY, gateway: gatewayConfig({ sessionIdleTimeout: '2s', maxUpstreamProcesses: 2 }) });
+    const gw = await startTestGateway({
+      policy: POLICY,
+      gateway: gatewayConfig({ sessionIdleTimeout: '2s', maxUpstreamProcesses: 2 }),
+    });
     gateways.push(gw);
     for (let i = 0; i < 2; i++) {
       const res = await openRaw(gw);
@@ -175,7 +227,8 @@ describe('sessions', () => {
     assert.equal(gw.mounted.sessions, 2);
     assert.equal(gw.mounted.upstreamProcesses, 2);
     const deadline = Date.now() + 15_000;
-    while ((gw.mounted.sessions > 0 || gw.mounted.upstreamProcesses > 0) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+    while ((gw.mounted.sessions > 0 || gw.mounted.upstreamProcesses > 0) && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 200));
     assert.equal(gw.mounted.sessions, 0);
     assert.equal(gw.mounted.upstreamProcesses, 0);
     assert.match(await gw.mounted.metrics.registry.metrics(), /tether_gateway_sessions_reaped_total 2/);

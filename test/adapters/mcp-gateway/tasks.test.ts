@@ -25,7 +25,9 @@ spec:
 const TOOL = 'simulate-research-query';
 const toolOf = (leaf: unknown) => (leaf as { tool?: { name?: string } }).tool?.name;
 
-async function runTask(stream: AsyncGenerator<{ type: string; task?: { taskId: string }; result?: unknown; error?: unknown }>) {
+async function runTask(
+  stream: AsyncGenerator<{ type: string; task?: { taskId: string }; result?: unknown; error?: unknown }>,
+) {
   const seen: string[] = [];
   let taskId: string | undefined;
   let result: CallToolResult | undefined;
@@ -45,20 +47,29 @@ describe('tasks through the gateway', () => {
   before(async () => {
     gw = await startTestGateway({
       policy: [agent('researcher', 'researcher', 'get, call'), agent('reader', 'reader', 'get')].join('---\n'),
-      gateway: { auth: { keys: Object.entries(TOKENS).map(([clientId, token]) => ({ clientId, token })) }, servers: [everythingOverStdio()] },
+      gateway: {
+        auth: { keys: Object.entries(TOKENS).map(([clientId, token]) => ({ clientId, token })) },
+        servers: [everythingOverStdio()],
+      },
     });
   });
   after(async () => gw?.close());
 
-  test('a task-based tool is listed, its call governed and recorded, and its result fetched through the gateway', { timeout: 60_000 }, async () => {
+  test('a task-based tool is listed, its call governed and recorded, and its result fetched through the gateway', {
+    timeout: 60_000,
+  }, async () => {
     const client = await gw.connect(TOKENS.researcher);
     assert.ok(client.getServerCapabilities()?.tasks, 'the gateway offers tasks');
     const listed = (await client.listTools()).tools.find((t) => t.name === TOOL);
     assert.equal((listed?.execution as { taskSupport?: string } | undefined)?.taskSupport, 'required');
     const run = await runTask(
-      client.experimental.tasks.callToolStream({ name: TOOL, arguments: { topic: 'governed agents', intent: 'research for ticket OPS-7' } }, CallToolResultSchema, {
-        task: { ttl: 60_000 },
-      }),
+      client.experimental.tasks.callToolStream(
+        { name: TOOL, arguments: { topic: 'governed agents', intent: 'research for ticket OPS-7' } },
+        CallToolResultSchema,
+        {
+          task: { ttl: 60_000 },
+        },
+      ),
     );
     assert.equal(run.error, undefined);
     assert.equal(run.seen[0], 'taskCreated');
@@ -81,7 +92,10 @@ describe('tasks through the gateway: refusals', () => {
   before(async () => {
     gw = await startTestGateway({
       policy: [agent('researcher', 'researcher', 'get, call'), agent('reader', 'reader', 'get')].join('---\n'),
-      gateway: { auth: { keys: Object.entries(TOKENS).map(([clientId, token]) => ({ clientId, token })) }, servers: [everythingOverStdio()] },
+      gateway: {
+        auth: { keys: Object.entries(TOKENS).map(([clientId, token]) => ({ clientId, token })) },
+        servers: [everythingOverStdio()],
+      },
     });
   });
   after(async () => gw?.close());
@@ -89,7 +103,11 @@ describe('tasks through the gateway: refusals', () => {
   test('a task call outside the boundary is refused before any task exists', { timeout: 60_000 }, async () => {
     const reader = await gw.connect(TOKENS.reader);
     const run = await runTask(
-      reader.experimental.tasks.callToolStream({ name: TOOL, arguments: { topic: 'x', intent: 'research for ticket OPS-9' } }, CallToolResultSchema, { task: { ttl: 60_000 } }),
+      reader.experimental.tasks.callToolStream(
+        { name: TOOL, arguments: { topic: 'x', intent: 'research for ticket OPS-9' } },
+        CallToolResultSchema,
+        { task: { ttl: 60_000 } },
+      ),
     );
     assert.ok(run.error, 'refused');
     assert.equal(run.taskId, undefined);
@@ -100,9 +118,13 @@ describe('tasks through the gateway: refusals', () => {
 
   test('another agent cannot see, await or cancel a task it did not create', { timeout: 60_000 }, async () => {
     const owner = await gw.connect(TOKENS.researcher);
-    const stream = owner.experimental.tasks.callToolStream({ name: TOOL, arguments: { topic: 'mine', intent: 'research for ticket OPS-8' } }, CallToolResultSchema, {
-      task: { ttl: 60_000 },
-    });
+    const stream = owner.experimental.tasks.callToolStream(
+      { name: TOOL, arguments: { topic: 'mine', intent: 'research for ticket OPS-8' } },
+      CallToolResultSchema,
+      {
+        task: { ttl: 60_000 },
+      },
+    );
     const first = await stream.next();
     const taskId = (first.value as { task?: { taskId: string } }).task?.taskId as string;
     assert.ok(taskId);

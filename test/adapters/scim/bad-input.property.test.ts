@@ -15,7 +15,12 @@ const user: ScimResource = {
   userName: 'alice@example.com',
   active: true,
   emails: [{ value: 'alice@example.com', type: 'work' }],
-  meta: { resourceType: 'User', created: '2026-01-01T00:00:00.000Z', lastModified: '2026-01-01T00:00:00.000Z', version: 'W/"1"' },
+  meta: {
+    resourceType: 'User',
+    created: '2026-01-01T00:00:00.000Z',
+    lastModified: '2026-01-01T00:00:00.000Z',
+    version: 'W/"1"',
+  },
 };
 const group: ScimResource = {
   ...user,
@@ -40,11 +45,18 @@ const paths = fc.constantFrom(
   '',
 );
 const op = fc.record(
-  { op: fc.constantFrom('add', 'Add', 'replace', 'Replace', 'remove', 'Remove', 'frob', ''), path: fc.option(paths, { nil: undefined }), value: fc.jsonValue({ maxDepth: 4 }) },
+  {
+    op: fc.constantFrom('add', 'Add', 'replace', 'Replace', 'remove', 'Remove', 'frob', ''),
+    path: fc.option(paths, { nil: undefined }),
+    value: fc.jsonValue({ maxDepth: 4 }),
+  },
   { requiredKeys: ['op'] },
 );
 const patchBody = fc.oneof(
-  fc.record({ schemas: fc.constant(['urn:ietf:params:scim:api:messages:2.0:PatchOp']), Operations: fc.array(fc.oneof(op, fc.jsonValue({ maxDepth: 2 })), { maxLength: 4 }) }),
+  fc.record({
+    schemas: fc.constant(['urn:ietf:params:scim:api:messages:2.0:PatchOp']),
+    Operations: fc.array(fc.oneof(op, fc.jsonValue({ maxDepth: 2 })), { maxLength: 4 }),
+  }),
   fc.jsonValue({ maxDepth: 4 }),
 );
 
@@ -79,7 +91,12 @@ test('create: any body yields a valid resource with an id we chose, or a SCIM 4x
       fc.constantFrom<'User' | 'Group'>('User', 'Group'),
       fc.oneof(
         fc.jsonValue({ maxDepth: 5 }),
-        fc.record({ schemas: fc.constant(['urn:ietf:params:scim:schemas:core:2.0:User']), userName: fc.string(), id: fc.string(), active: fc.jsonValue() }),
+        fc.record({
+          schemas: fc.constant(['urn:ietf:params:scim:schemas:core:2.0:User']),
+          userName: fc.string(),
+          id: fc.string(),
+          active: fc.jsonValue(),
+        }),
       ),
       (type, body) => {
         const r = onlyScimProblems(() => resourceFrom(type, body, undefined, T));

@@ -34,7 +34,12 @@ describe('boundary coverage (engine semantics)', () => {
   test('inside: nothing; partly inside: exactly the rest', () => {
     assert.deepEqual(excessOf(b, gr({ verbs: ['get'], apiGroups: [''], resources: ['pods', 'pods/log'] }, 'shop')), []);
     const parts = excessOf(b, gr({ verbs: ['get', 'delete'], apiGroups: [''], resources: ['pods'] }, 'shop'));
-    assert.deepEqual(parts, [{ where: { kind: 'namespace', namespace: 'shop', outside: false }, permissions: [{ verbs: ['delete'], apiGroups: [''], resources: ['pods'] }] }]);
+    assert.deepEqual(parts, [
+      {
+        where: { kind: 'namespace', namespace: 'shop', outside: false },
+        permissions: [{ verbs: ['delete'], apiGroups: [''], resources: ['pods'] }],
+      },
+    ]);
   });
   test('a namespace outside the boundary: the whole rule', () => {
     const parts = excessOf(b, gr({ verbs: ['get'], apiGroups: [''], resources: ['pods'] }, 'bank'));
@@ -45,7 +50,10 @@ describe('boundary coverage (engine semantics)', () => {
     assert.deepEqual(parts[0]?.permissions, [{ verbs: ['*'], apiGroups: [''], resources: ['pods'] }]);
   });
   test('resourceNames: a named grant is covered by an unnamed or same-named boundary rule, not the reverse', () => {
-    assert.deepEqual(excessOf(b, gr({ verbs: ['get'], apiGroups: [''], resources: ['configmaps'], resourceNames: ['cfg'] }, 'shop')), []);
+    assert.deepEqual(
+      excessOf(b, gr({ verbs: ['get'], apiGroups: [''], resources: ['configmaps'], resourceNames: ['cfg'] }, 'shop')),
+      [],
+    );
     assert.equal(excessOf(b, gr({ verbs: ['get'], apiGroups: [''], resources: ['configmaps'] }, 'shop')).length, 1);
   });
   test('a ClusterRoleBinding exceeds in other namespaces, and cluster-wide unless a clusterScope rule covers it', () => {
@@ -56,13 +64,23 @@ describe('boundary coverage (engine semantics)', () => {
       'pods are covered in shop, nodes by the clusterScope rule; other namespaces are not',
     );
     const wide: Boundary = { namespaces: ['*'], rules: [{ apiGroups: [''], resources: ['pods'], verbs: ['get'] }] };
-    assert.deepEqual(excessOf(wide, gr({ verbs: ['get'], apiGroups: [''], resources: ['pods'] })), [], "'*' namespaces admit cluster-wide requests too (engine semantics)");
+    assert.deepEqual(
+      excessOf(wide, gr({ verbs: ['get'], apiGroups: [''], resources: ['pods'] })),
+      [],
+      "'*' namespaces admit cluster-wide requests too (engine semantics)",
+    );
   });
   test('cluster-scoped resources in a RoleBinding never apply, so never exceed', () => {
     assert.deepEqual(excessOf(b, gr({ verbs: ['delete'], apiGroups: [''], resources: ['nodes'] }, 'bank')), []);
   });
   test('self-inspection and non-resource reads are not findings; other non-resource verbs are', () => {
-    assert.deepEqual(excessOf(b, gr({ verbs: ['create'], apiGroups: ['authorization.k8s.io'], resources: ['selfsubjectaccessreviews'] })), []);
+    assert.deepEqual(
+      excessOf(
+        b,
+        gr({ verbs: ['create'], apiGroups: ['authorization.k8s.io'], resources: ['selfsubjectaccessreviews'] }),
+      ),
+      [],
+    );
     assert.deepEqual(excessOf(b, gr({ verbs: ['get'], nonResourceURLs: ['/healthz'] })), []);
     assert.equal(excessOf(b, gr({ verbs: ['*'], nonResourceURLs: ['*'] })).length, 1);
   });
@@ -87,9 +105,14 @@ describe('the shop scenario', async () => {
     assert.deepEqual(t.invokes, ['scaler']);
     assert.deepEqual(
       t.tools.map((x) => `${x.server}/${x.tool} ${x.rbac} ${x.runsAs}`),
-      ['k8s/pods_list bounded ServiceAccount mcp/kubernetes-mcp-server', 'k8s/pods_run bounded ServiceAccount mcp/kubernetes-mcp-server'],
+      [
+        'k8s/pods_list bounded ServiceAccount mcp/kubernetes-mcp-server',
+        'k8s/pods_run bounded ServiceAccount mcp/kubernetes-mcp-server',
+      ],
     );
-    assert.ok(t.reach.escalations.some((e) => e.from === 'tool k8s/pods_run' && e.to === 'any service account in shop'));
+    assert.ok(
+      t.reach.escalations.some((e) => e.from === 'tool k8s/pods_run' && e.to === 'any service account in shop'),
+    );
     assert.equal(t.totalFindings, 7);
   });
   test('a tool-limited permission: the finding is what the tool can do, with the path through its runtime identity', () => {
@@ -112,7 +135,11 @@ describe('the shop scenario', async () => {
     assert.equal(f.escalated, true);
     assert.equal(f.severity, 'low');
     assert.ok(f.path.some((s) => s.ref === 'pool:sa:shop'));
-    assert.equal(f.fix.changes[0]?.kind, 'revoke-tool', 'every route to shop/deployer goes through the tool, cycles included');
+    assert.equal(
+      f.fix.changes[0]?.kind,
+      'revoke-tool',
+      'every route to shop/deployer goes through the tool, cycles included',
+    );
   });
   test('chain: what an invoked agent reaches counts, cut at mayInvoke', () => {
     const f = finding(agent('triage'), /secrets in payments/);
@@ -195,23 +222,53 @@ servers:
   - ${tool}
 grants: [{ agent: a, server: s, tools: ["*"] }]
 `;
-  const findings = (gw: string) => analyzeAccess(modelFromYaml(cluster, { gateway: gw })).agents[0]?.findings.map((f) => f.summary) ?? [];
+  const findings = (gw: string) =>
+    analyzeAccess(modelFromYaml(cluster, { gateway: gw })).agents[0]?.findings.map((f) => f.summary) ?? [];
   test('an undeclared tool reaches everything its identity can', () => {
     assert.deepEqual(findings(gateway('{ name: t }')), ['get,list,create secrets; create pods in shop']);
   });
   test('an unbounded tool likewise', () => {
-    assert.equal(findings(gateway('{ name: t, _meta: { io.kubernetes-mcp-server/rbac: { version: v1alpha1, unbounded: { reason: x } } } }')).length, 1);
+    assert.equal(
+      findings(
+        gateway(
+          '{ name: t, _meta: { io.kubernetes-mcp-server/rbac: { version: v1alpha1, unbounded: { reason: x } } } }',
+        ),
+      ).length,
+      1,
+    );
   });
   test('a tool declaring none reaches nothing', () => {
-    assert.deepEqual(findings(gateway('{ name: t, _meta: { io.kubernetes-mcp-server/rbac: { version: v1alpha1, none: {} } } }')), []);
+    assert.deepEqual(
+      findings(gateway('{ name: t, _meta: { io.kubernetes-mcp-server/rbac: { version: v1alpha1, none: {} } } }')),
+      [],
+    );
   });
   test('a bounded tool reaches the intersection, namespace and name included', () => {
-    const t = (req: string) => `{ name: t, _meta: { io.kubernetes-mcp-server/rbac: { version: v1alpha1, bounded: { requirements: [${req}] } } } }`;
-    assert.deepEqual(findings(gateway(t('{ verbs: [get], target: { resource: { resource: secrets } }, namespace: { argument: namespace } }'))), ['get secrets in shop']);
-    assert.deepEqual(findings(gateway(t('{ verbs: [get], target: { resource: { resource: secrets } }, namespace: { name: bank } }'))), [], 'no grant in bank');
-    assert.deepEqual(findings(gateway(t('{ verbs: [get], target: { resource: { resource: secrets } }, resourceName: { name: db } }'))), ['get secrets named db in shop']);
-    assert.deepEqual(findings(gateway(t('{ verbs: [delete], target: { gvk: { apiVersionArgument: v, kindArgument: k } } }'))), [], 'the identity cannot delete');
-    assert.deepEqual(findings(gateway(t('{ verbs: [list], target: { manifest: { argument: m } } }'))), ['list secrets in shop']);
+    const t = (req: string) =>
+      `{ name: t, _meta: { io.kubernetes-mcp-server/rbac: { version: v1alpha1, bounded: { requirements: [${req}] } } } }`;
+    assert.deepEqual(
+      findings(
+        gateway(t('{ verbs: [get], target: { resource: { resource: secrets } }, namespace: { argument: namespace } }')),
+      ),
+      ['get secrets in shop'],
+    );
+    assert.deepEqual(
+      findings(gateway(t('{ verbs: [get], target: { resource: { resource: secrets } }, namespace: { name: bank } }'))),
+      [],
+      'no grant in bank',
+    );
+    assert.deepEqual(
+      findings(gateway(t('{ verbs: [get], target: { resource: { resource: secrets } }, resourceName: { name: db } }'))),
+      ['get secrets named db in shop'],
+    );
+    assert.deepEqual(
+      findings(gateway(t('{ verbs: [delete], target: { gvk: { apiVersionArgument: v, kindArgument: k } } }'))),
+      [],
+      'the identity cannot delete',
+    );
+    assert.deepEqual(findings(gateway(t('{ verbs: [list], target: { manifest: { argument: m } } }'))), [
+      'list secrets in shop',
+    ]);
     assert.deepEqual(
       findings(gateway(t('{ verbs: [list], target: { resource: { resource: secrets } }, namespace: { all: true } }'))),
       [],

@@ -9,7 +9,12 @@ import { bootstrapModel } from './support/build.ts';
 
 const model = bootstrapModel();
 const ask = (who: Principal, q: AccessQuestion) => can(model.index, who, q).allowed;
-const inNs = (verb: string, resource: string, namespace: string, extra: Partial<{ group: string; subresource: string; name: string }> = {}) => ({
+const inNs = (
+  verb: string,
+  resource: string,
+  namespace: string,
+  extra: Partial<{ group: string; subresource: string; name: string }> = {},
+) => ({
   verb,
   group: '',
   resource,
@@ -43,11 +48,18 @@ describe('aggregation of the bootstrap admin, edit and view roles', () => {
     assert.ok(admin.size > edit.size && edit.size > view.size);
   });
   test('each aggregated role holds exactly its aggregate-to roles (and, transitively, what they aggregate)', () => {
-    const own = (name: string) => (model.inputs.inventory.clusterRoles.get(name)?.rules ?? []).map((r) => JSON.stringify(r));
+    const own = (name: string) =>
+      (model.inputs.inventory.clusterRoles.get(name)?.rules ?? []).map((r) => JSON.stringify(r));
     const union = (...names: string[]) => new Set(names.flatMap(own));
     assert.deepEqual(new Set(rules('view').map((r) => JSON.stringify(r))), union('system:aggregate-to-view'));
-    assert.deepEqual(new Set(rules('edit').map((r) => JSON.stringify(r))), union('system:aggregate-to-edit', 'system:aggregate-to-view'));
-    assert.deepEqual(new Set(rules('admin').map((r) => JSON.stringify(r))), union('system:aggregate-to-admin', 'system:aggregate-to-edit', 'system:aggregate-to-view'));
+    assert.deepEqual(
+      new Set(rules('edit').map((r) => JSON.stringify(r))),
+      union('system:aggregate-to-edit', 'system:aggregate-to-view'),
+    );
+    assert.deepEqual(
+      new Set(rules('admin').map((r) => JSON.stringify(r))),
+      union('system:aggregate-to-admin', 'system:aggregate-to-edit', 'system:aggregate-to-view'),
+    );
   });
   test('what admin, edit and view allow, bound in a namespace', () => {
     const m = bootstrapModel(bindToUser('admin', 'ann') + bindToUser('edit', 'ed') + bindToUser('view', 'vi'));
@@ -61,8 +73,15 @@ describe('aggregation of the bootstrap admin, edit and view roles', () => {
     assert.equal(a('vi', inNs('get', 'pods', 'shop', { subresource: 'log', name: 'p' })), true, 'view reads pod logs');
     assert.equal(a('vi', inNs('create', 'pods', 'shop', { subresource: 'exec', name: 'p' })), false);
     assert.equal(a('ed', inNs('create', 'pods', 'shop', { subresource: 'exec', name: 'p' })), true);
-    assert.equal(a('ed', inNs('impersonate', 'serviceaccounts', 'shop', { name: 'x' })), true, 'edit impersonates service accounts');
-    assert.equal(a('ed', inNs('patch', 'deployments', 'shop', { group: 'apps', subresource: 'scale', name: 'd' })), true);
+    assert.equal(
+      a('ed', inNs('impersonate', 'serviceaccounts', 'shop', { name: 'x' })),
+      true,
+      'edit impersonates service accounts',
+    );
+    assert.equal(
+      a('ed', inNs('patch', 'deployments', 'shop', { group: 'apps', subresource: 'scale', name: 'd' })),
+      true,
+    );
     assert.equal(a('ann', inNs('list', 'pods', 'other')), false, 'a RoleBinding stays in its namespace');
   });
   test("matchExpressions select too; a broken selector keeps the role's stored rules", () => {
@@ -88,7 +107,13 @@ aggregationRule:
 rules: [{ apiGroups: [""], resources: [configmaps], verbs: [get] }]
 `);
     assert.deepEqual(m.index.clusterRoles.get('monitoring')?.rules, [
-      { apiGroups: ['metrics.k8s.io'], resources: ['pods'], verbs: ['get'], nonResourceURLs: undefined, resourceNames: undefined },
+      {
+        apiGroups: ['metrics.k8s.io'],
+        resources: ['pods'],
+        verbs: ['get'],
+        nonResourceURLs: undefined,
+        resourceNames: undefined,
+      },
     ]);
     assert.equal(m.index.clusterRoles.get('broken')?.rules.length, 1);
     assert.ok(m.problems.some((p) => p.code === 'invalid-aggregation' && p.object === 'ClusterRole broken'));
@@ -123,7 +148,10 @@ describe('known answers of the bootstrap policy', () => {
   test('the deployment controller manages replicasets but cannot delete pods or read secrets', () => {
     const sa = controller('deployment-controller');
     assert.equal(ask(sa, inNs('create', 'replicasets', 'shop', { group: 'apps' })), true);
-    assert.equal(ask(sa, inNs('update', 'deployments', 'shop', { group: 'apps', subresource: 'status', name: 'd' })), true);
+    assert.equal(
+      ask(sa, inNs('update', 'deployments', 'shop', { group: 'apps', subresource: 'status', name: 'd' })),
+      true,
+    );
     assert.equal(ask(sa, inNs('delete', 'deployments', 'shop', { group: 'apps', name: 'd' })), false);
     assert.equal(ask(sa, inNs('get', 'secrets', 'shop', { name: 's' })), false);
   });
@@ -136,7 +164,10 @@ describe('known answers of the bootstrap policy', () => {
   test('the scheduler binds pods and reads its extension-apiserver configmap by name only', () => {
     const s = userPrincipal('system:kube-scheduler');
     assert.equal(ask(s, inNs('create', 'pods', 'shop', { subresource: 'binding', name: 'p' })), true);
-    assert.equal(ask(s, inNs('get', 'configmaps', 'kube-system', { name: 'extension-apiserver-authentication' })), true);
+    assert.equal(
+      ask(s, inNs('get', 'configmaps', 'kube-system', { name: 'extension-apiserver-authentication' })),
+      true,
+    );
     assert.equal(ask(s, inNs('get', 'configmaps', 'kube-system', { name: 'other' })), false);
     assert.equal(ask(s, { verb: 'delete', group: '', resource: 'nodes', name: 'n' }), false);
   });
@@ -152,14 +183,30 @@ describe('known answers of the bootstrap policy', () => {
     assert.equal(ask(anon, { verb: 'get', path: '/apis' }), false);
     assert.equal(ask(anon, { verb: 'list', group: '', resource: 'namespaces' }), false);
     assert.equal(ask(userPrincipal('alice'), { verb: 'get', path: '/apis/apps/v1' }), true);
-    assert.equal(ask(userPrincipal('alice'), { verb: 'create', group: 'authorization.k8s.io', resource: 'selfsubjectaccessreviews' }), true);
+    assert.equal(
+      ask(userPrincipal('alice'), {
+        verb: 'create',
+        group: 'authorization.k8s.io',
+        resource: 'selfsubjectaccessreviews',
+      }),
+      true,
+    );
   });
   test('cluster-admin (bound to system:masters) can do anything', () => {
     const root = userPrincipal('root', ['system:masters']);
-    assert.equal(ask(root, { verb: 'delete', group: 'apps', resource: 'deployments', namespace: 'x', name: 'd' }), true);
+    assert.equal(
+      ask(root, { verb: 'delete', group: 'apps', resource: 'deployments', namespace: 'x', name: 'd' }),
+      true,
+    );
   });
   test('the kube-controller-manager mints tokens for any service account', () => {
-    assert.equal(ask(userPrincipal('system:kube-controller-manager'), inNs('create', 'serviceaccounts', 'shop', { subresource: 'token', name: 'x' })), true);
+    assert.equal(
+      ask(
+        userPrincipal('system:kube-controller-manager'),
+        inNs('create', 'serviceaccounts', 'shop', { subresource: 'token', name: 'x' }),
+      ),
+      true,
+    );
   });
 });
 
@@ -187,7 +234,16 @@ roleRef: { apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: edit }
 subjects: [{ kind: ServiceAccount, name: ci, namespace: ci }]
 `);
     const kinds = new Set(m.graph.edges('sa:ci/ci').map((e) => e.escalation?.kind));
-    for (const k of ['create-pods', 'create-workloads', 'mutate-workloads', 'mutate-pods', 'exec-pods', 'impersonate', 'read-secrets', 'create-token-secrets'])
+    for (const k of [
+      'create-pods',
+      'create-workloads',
+      'mutate-workloads',
+      'mutate-pods',
+      'exec-pods',
+      'impersonate',
+      'read-secrets',
+      'create-token-secrets',
+    ])
       assert.ok(kinds.has(k as never), `${k} in ${[...kinds].join(', ')}`);
     assert.ok(
       m.graph.edges('sa:ci/ci').every((e) => e.escalation?.namespace === 'shop'),

@@ -16,13 +16,43 @@ function tether(...args: string[]) {
   const r = spawnSync(process.execPath, [driver, ...args], { encoding: 'utf8', cwd: repoRoot });
   return { code: r.status, out: r.stdout, err: r.stderr };
 }
-const shop = ['-f', join(shopDir, 'cluster.yaml'), '-f', join(bootstrapDir, 'cluster-roles.yaml'), '-p', join(shopDir, 'agents.yaml'), '-g', join(shopDir, 'gateway.yaml')];
+const shop = [
+  '-f',
+  join(shopDir, 'cluster.yaml'),
+  '-f',
+  join(bootstrapDir, 'cluster-roles.yaml'),
+  '-p',
+  join(shopDir, 'agents.yaml'),
+  '-g',
+  join(shopDir, 'gateway.yaml'),
+];
 
 test('can: yes with the grant (exit 0), no (exit 1), json', () => {
-  const yes = tether('access', 'can', 'system:serviceaccount:mcp:kubernetes-mcp-server', 'create', 'pods', '-n', 'shop', ...shop);
+  const yes = tether(
+    'access',
+    'can',
+    'system:serviceaccount:mcp:kubernetes-mcp-server',
+    'create',
+    'pods',
+    '-n',
+    'shop',
+    ...shop,
+  );
   assert.equal(yes.code, 0, yes.err);
-  assert.match(yes.out, /^yes: RoleBinding shop\/mcp-edit \(subject ServiceAccount mcp\/kubernetes-mcp-server\) → ClusterRole edit \(aggregated\) → rule \d+/);
-  const no = tether('access', 'can', 'system:serviceaccount:mcp:kubernetes-mcp-server', 'create', 'pods', '-n', 'payments', ...shop);
+  assert.match(
+    yes.out,
+    /^yes: RoleBinding shop\/mcp-edit \(subject ServiceAccount mcp\/kubernetes-mcp-server\) → ClusterRole edit \(aggregated\) → rule \d+/,
+  );
+  const no = tether(
+    'access',
+    'can',
+    'system:serviceaccount:mcp:kubernetes-mcp-server',
+    'create',
+    'pods',
+    '-n',
+    'payments',
+    ...shop,
+  );
   assert.equal(no.code, 1);
   assert.match(no.out, /^no: /);
   const json = tether(
@@ -47,8 +77,25 @@ test('can: yes with the grant (exit 0), no (exit 1), json', () => {
 });
 
 test('can: subresources, groups, non-resource URLs and --no-implicit-groups', () => {
-  assert.equal(tether('access', 'can', 'system:serviceaccount:agents:scaler', 'patch', 'deployments.apps/scale', '-n', 'shop', ...shop).code, 0);
-  assert.equal(tether('access', 'can', 'system:serviceaccount:agents:scaler', 'patch', 'deployments/scale', '-n', 'shop', ...shop).code, 0, 'deployments resolves to apps');
+  assert.equal(
+    tether(
+      'access',
+      'can',
+      'system:serviceaccount:agents:scaler',
+      'patch',
+      'deployments.apps/scale',
+      '-n',
+      'shop',
+      ...shop,
+    ).code,
+    0,
+  );
+  assert.equal(
+    tether('access', 'can', 'system:serviceaccount:agents:scaler', 'patch', 'deployments/scale', '-n', 'shop', ...shop)
+      .code,
+    0,
+    'deployments resolves to apps',
+  );
   assert.equal(tether('access', 'can', 'alice', 'get', '/version', '-f', bootstrapDir).code, 0);
   assert.equal(tether('access', 'can', 'alice', 'get', '/version', '-f', bootstrapDir, '--no-implicit-groups').code, 1);
 });
@@ -75,7 +122,10 @@ test('what-if: a boundary expansion from an Agent file, a grant, objects', () =>
   writeFileSync(wider, stringify(triage));
   const r = tether('access', 'what-if', ...shop, '--agent-file', wider);
   assert.equal(r.code, 0, r.err);
-  assert.match(r.out, /triage: approving this adds: create pods in shop → any service account in shop \(3: shop\/default, shop\/deployer, shop\/web\)/);
+  assert.match(
+    r.out,
+    /triage: approving this adds: create pods in shop → any service account in shop \(3: shop\/default, shop\/deployer, shop\/web\)/,
+  );
   const g = JSON.parse(tether('access', 'what-if', ...shop, '--grant', 'scaler=k8s/pods_run', '-o', 'json').out);
   assert.ok(g.agents.some((a: { agent: string }) => a.agent === 'scaler'));
   const rb = join(tmp, 'rb.yaml');

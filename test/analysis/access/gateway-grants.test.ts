@@ -14,7 +14,12 @@ test('tool RBAC metadata: none, bounded, unbounded, and absent meaning undeclare
       version: 'v1alpha1',
       bounded: {
         requirements: [
-          { verbs: ['get'], target: { resource: { resource: 'pods', subresource: 'log' } }, namespace: { argument: 'namespace' }, resourceName: { argument: 'name' } },
+          {
+            verbs: ['get'],
+            target: { resource: { resource: 'pods', subresource: 'log' } },
+            namespace: { argument: 'namespace' },
+            resourceName: { argument: 'name' },
+          },
         ],
       },
     }),
@@ -28,8 +33,14 @@ test('malformed metadata is undeclared, with the reason', () => {
     [{ version: 'v2', none: {} }, /unsupported version/],
     [{ version: 'v1alpha1', none: {}, unbounded: { reason: 'x' } }, /exactly one of none, bounded, unbounded/],
     [{ version: 'v1alpha1', bounded: { requirements: [] } }, /no requirement/],
-    [{ version: 'v1alpha1', bounded: { requirements: [{ verbs: ['get'], target: {} }] } }, /exactly one of resource, gvk, manifest/],
-    [{ version: 'v1alpha1', bounded: { requirements: [{ verbs: [], target: { manifest: { argument: 'm' } } }] } }, /verbs/],
+    [
+      { version: 'v1alpha1', bounded: { requirements: [{ verbs: ['get'], target: {} }] } },
+      /exactly one of resource, gvk, manifest/,
+    ],
+    [
+      { version: 'v1alpha1', bounded: { requirements: [{ verbs: [], target: { manifest: { argument: 'm' } } }] } },
+      /verbs/,
+    ],
   ];
   for (const [v, re] of cases) {
     const r = toolReach(meta(v));
@@ -57,13 +68,21 @@ spec:
     'gw.yaml',
   );
   assert.equal(config.servers.length, 2);
-  assert.deepEqual(problems.map((p) => p.code).sort(), ['invalid-tool-rbac', 'no-runtime-identity', 'unknown-server', 'unknown-tool']);
+  assert.deepEqual(problems.map((p) => p.code).sort(), [
+    'invalid-tool-rbac',
+    'no-runtime-identity',
+    'unknown-server',
+    'unknown-tool',
+  ]);
   const bare = parseGatewayConfig('servers: []\ngrants: []\n', 'bare.yaml');
   assert.deepEqual(bare.problems, []);
 });
 
 test('schema errors name the field; broken YAML is reported', () => {
-  const r = parseGatewayConfig('servers: [{ name: s, runAs: { serviceAccount: { name: x } }, tools: [] }]\ngrants: []\n', 'g.yaml');
+  const r = parseGatewayConfig(
+    'servers: [{ name: s, runAs: { serviceAccount: { name: x } }, tools: [] }]\ngrants: []\n',
+    'g.yaml',
+  );
   assert.ok(
     r.problems.some((p) => p.code === 'invalid-gateway' && /servers\[0\]\.runAs\.serviceAccount/.test(p.message)),
     JSON.stringify(r.problems),

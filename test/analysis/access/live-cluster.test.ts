@@ -11,14 +11,19 @@ import { buildAccessModel } from '../../../src/analysis/access/model.ts';
 import { harnessBinary, type KubeHarness, kubectl, startKubeHarness } from '../../e2e/harness.ts';
 import { repoRoot } from './support/build.ts';
 
-const skip = harnessBinary() ? false : 'kube-harness binary not built (run scripts/build-harness.sh; needs Go) - live-cluster loading test SKIPPED';
+const skip = harnessBinary()
+  ? false
+  : 'kube-harness binary not built (run scripts/build-harness.sh; needs Go) - live-cluster loading test SKIPPED';
 if (skip) console.error(`\n*** ${skip} ***\n`);
 
 let h: KubeHarness;
 
 before(async () => {
   if (skip) return;
-  h = await startKubeHarness({ identities: { nobody: { username: 'nobody@example.com' } }, apiserverArgs: ['--disable-admission-plugins=ServiceAccount'] });
+  h = await startKubeHarness({
+    identities: { nobody: { username: 'nobody@example.com' } },
+    apiserverArgs: ['--disable-admission-plugins=ServiceAccount'],
+  });
   const admin = h.kubeconfig('admin');
   const manifest = `apiVersion: v1
 kind: Namespace
@@ -58,7 +63,9 @@ after(async () => {
   await h?.stop();
 });
 
-test('the admin kubeconfig loads every analysed kind; aggregated roles are live; no Secret payload arrives', { skip }, async () => {
+test('the admin kubeconfig loads every analysed kind; aggregated roles are live; no Secret payload arrives', {
+  skip,
+}, async () => {
   const inputs = await loadAccessInputs({ kubeconfig: h.kubeconfig('admin') });
   const model = buildAccessModel(inputs);
   assert.deepEqual(
@@ -69,14 +76,24 @@ test('the admin kubeconfig loads every analysed kind; aggregated roles are live;
   assert.deepEqual([...inputs.inventory.tokenSecrets.keys()], ['shop/deployer-token'], 'only token Secrets are listed');
   assert.ok(!JSON.stringify(inputs.inventory).includes('hunter2'));
   assert.deepEqual(model.blindSpots, [], 'every kind was listed, even the empty ones');
-  assert.equal(can(model.index, serviceAccountPrincipal('shop', 'deployer'), { verb: 'create', group: '', resource: 'pods', namespace: 'shop' }).allowed, true);
+  assert.equal(
+    can(model.index, serviceAccountPrincipal('shop', 'deployer'), {
+      verb: 'create',
+      group: '',
+      resource: 'pods',
+      namespace: 'shop',
+    }).allowed,
+    true,
+  );
   assert.ok(
     model.graph.edges('sa:shop/deployer').some((e) => e.to === 'pool:running:shop'),
     'exec into the live pod',
   );
 });
 
-test('an identity that may list nothing gets a precise problem per kind, and the analysis says what it could not see', { skip }, async () => {
+test('an identity that may list nothing gets a precise problem per kind, and the analysis says what it could not see', {
+  skip,
+}, async () => {
   const inputs = await loadAccessInputs({ kubeconfig: h.kubeconfig('nobody') });
   const model = buildAccessModel(inputs);
   const forbidden = model.problems.filter((p) => p.code === 'forbidden');
@@ -89,9 +106,24 @@ test('an identity that may list nothing gets a precise problem per kind, and the
 
 test('tether access can --kubeconfig answers from the live cluster', { skip }, () => {
   const driver = join(repoRoot, 'test', 'analysis', 'access', 'support', 'tether-access.ts');
-  const r = spawnSync(process.execPath, [driver, 'access', 'can', 'system:serviceaccount:shop:deployer', 'get', 'secrets', '-n', 'shop', '--kubeconfig', h.kubeconfig('admin')], {
-    encoding: 'utf8',
-  });
+  const r = spawnSync(
+    process.execPath,
+    [
+      driver,
+      'access',
+      'can',
+      'system:serviceaccount:shop:deployer',
+      'get',
+      'secrets',
+      '-n',
+      'shop',
+      '--kubeconfig',
+      h.kubeconfig('admin'),
+    ],
+    {
+      encoding: 'utf8',
+    },
+  );
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stdout, /RoleBinding shop\/deployer-edit .* ClusterRole edit \(aggregated\)/);
 });

@@ -27,7 +27,10 @@ subjects: [{ kind: User, name: alice }]`;
 
 describe('reading dumps', () => {
   test('a kubectl List dump, multi-document YAML and JSON all load, with their positions', () => {
-    const list = parseObjectDump(`apiVersion: v1\nkind: List\nitems:\n- ${role.replaceAll('\n', '\n  ')}\n- ${binding.replaceAll('\n', '\n  ')}\n`, 'dump.yaml');
+    const list = parseObjectDump(
+      `apiVersion: v1\nkind: List\nitems:\n- ${role.replaceAll('\n', '\n  ')}\n- ${binding.replaceAll('\n', '\n  ')}\n`,
+      'dump.yaml',
+    );
     assert.deepEqual(list.problems, []);
     assert.deepEqual(
       list.objects.map((o) => o.source),
@@ -42,7 +45,11 @@ describe('reading dumps', () => {
       [0, 1],
     );
     const json = parseObjectDump(
-      JSON.stringify({ kind: 'ClusterRoleList', apiVersion: 'rbac.authorization.k8s.io/v1', items: [{ metadata: { name: 'x' }, rules: [] }] }),
+      JSON.stringify({
+        kind: 'ClusterRoleList',
+        apiVersion: 'rbac.authorization.k8s.io/v1',
+        items: [{ metadata: { name: 'x' }, rules: [] }],
+      }),
       'list.json',
     );
     assert.equal(json.objects[0]?.object.kind, 'ClusterRole', 'items of a typed List inherit its kind');
@@ -136,7 +143,10 @@ ${binding}
       ['Role loose'],
     );
     // …and the good objects around them still count.
-    assert.equal(can(model.index, userPrincipal('alice'), { verb: 'get', group: '', resource: 'pods', namespace: 'x' }).allowed, true);
+    assert.equal(
+      can(model.index, userPrincipal('alice'), { verb: 'get', group: '', resource: 'pods', namespace: 'x' }).allowed,
+      true,
+    );
     assert.ok(
       model.blindSpots.some((b) => /could not be read/.test(b)),
       model.blindSpots.join('\n'),

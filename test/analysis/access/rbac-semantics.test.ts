@@ -2,7 +2,12 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { type AccessQuestion, can } from '../../../src/analysis/access/can.ts';
-import { groupPrincipal, type Principal, serviceAccountPrincipal, userPrincipal } from '../../../src/analysis/access/identity.ts';
+import {
+  groupPrincipal,
+  type Principal,
+  serviceAccountPrincipal,
+  userPrincipal,
+} from '../../../src/analysis/access/identity.ts';
 import { ruleAllowsNonResource, ruleAllowsResource, subjectAppliesTo } from '../../../src/kube/rbac-match.ts';
 import { modelFromYaml } from './support/build.ts';
 
@@ -34,7 +39,11 @@ function allowed(yaml: string, who: Principal, q: AccessQuestion): boolean {
 const A = userPrincipal('alice');
 
 describe('verbs and API groups', () => {
-  const y = clusterRole('r', '[{ apiGroups: [""], resources: [pods], verbs: [get] }, { apiGroups: ["*"], resources: [widgets], verbs: ["*"] }]') + crb('b', 'r', alice);
+  const y =
+    clusterRole(
+      'r',
+      '[{ apiGroups: [""], resources: [pods], verbs: [get] }, { apiGroups: ["*"], resources: [widgets], verbs: ["*"] }]',
+    ) + crb('b', 'r', alice);
   test('a listed verb allows; another verb is refused', () => {
     assert.equal(allowed(y, A, { verb: 'get', group: '', resource: 'pods', namespace: 'x' }), true);
     assert.equal(allowed(y, A, { verb: 'list', group: '', resource: 'pods', namespace: 'x' }), false);
@@ -60,46 +69,78 @@ describe('resources and subresources', () => {
       clusterRole('l', '[{ apiGroups: [""], resources: [pods/log], verbs: [get] }]') +
       crb('b', 'r', alice) +
       crb('c', 'l', '[{ kind: User, name: bob }]');
-    assert.equal(allowed(y, A, { verb: 'get', group: '', resource: 'pods', subresource: 'log', namespace: 'x' }), false);
-    assert.equal(allowed(y, userPrincipal('bob'), { verb: 'get', group: '', resource: 'pods', subresource: 'log', namespace: 'x' }), true);
+    assert.equal(
+      allowed(y, A, { verb: 'get', group: '', resource: 'pods', subresource: 'log', namespace: 'x' }),
+      false,
+    );
+    assert.equal(
+      allowed(y, userPrincipal('bob'), {
+        verb: 'get',
+        group: '',
+        resource: 'pods',
+        subresource: 'log',
+        namespace: 'x',
+      }),
+      true,
+    );
     assert.equal(allowed(y, userPrincipal('bob'), { verb: 'get', group: '', resource: 'pods', namespace: 'x' }), false);
   });
   test("'*/log' covers every resource's log and nothing else", () => {
     const y = clusterRole('r', '[{ apiGroups: [""], resources: ["*/log"], verbs: [get] }]') + crb('b', 'r', alice);
     assert.equal(allowed(y, A, { verb: 'get', group: '', resource: 'pods', subresource: 'log', namespace: 'x' }), true);
     assert.equal(allowed(y, A, { verb: 'get', group: '', resource: 'jobs', subresource: 'log', namespace: 'x' }), true);
-    assert.equal(allowed(y, A, { verb: 'get', group: '', resource: 'pods', subresource: 'exec', namespace: 'x' }), false);
+    assert.equal(
+      allowed(y, A, { verb: 'get', group: '', resource: 'pods', subresource: 'exec', namespace: 'x' }),
+      false,
+    );
     assert.equal(allowed(y, A, { verb: 'get', group: '', resource: 'pods', namespace: 'x' }), false);
   });
   test("'pods/*' is not a wildcard", () => {
     const y = clusterRole('r', '[{ apiGroups: [""], resources: ["pods/*"], verbs: [get] }]') + crb('b', 'r', alice);
-    assert.equal(allowed(y, A, { verb: 'get', group: '', resource: 'pods', subresource: 'log', namespace: 'x' }), false);
+    assert.equal(
+      allowed(y, A, { verb: 'get', group: '', resource: 'pods', subresource: 'log', namespace: 'x' }),
+      false,
+    );
   });
 });
 
 describe('resourceNames', () => {
-  const y = clusterRole('r', '[{ apiGroups: [""], resources: [configmaps], verbs: [get, list, create, update], resourceNames: [cfg] }]') + crb('b', 'r', alice);
+  const y =
+    clusterRole(
+      'r',
+      '[{ apiGroups: [""], resources: [configmaps], verbs: [get, list, create, update], resourceNames: [cfg] }]',
+    ) + crb('b', 'r', alice);
   test('allow the named object and refuse others', () => {
     assert.equal(allowed(y, A, { verb: 'get', group: '', resource: 'configmaps', namespace: 'x', name: 'cfg' }), true);
-    assert.equal(allowed(y, A, { verb: 'update', group: '', resource: 'configmaps', namespace: 'x', name: 'other' }), false);
+    assert.equal(
+      allowed(y, A, { verb: 'update', group: '', resource: 'configmaps', namespace: 'x', name: 'other' }),
+      false,
+    );
   });
   test('never match list or create (requests without a name)', () => {
     assert.equal(allowed(y, A, { verb: 'list', group: '', resource: 'configmaps', namespace: 'x' }), false);
     assert.equal(allowed(y, A, { verb: 'create', group: '', resource: 'configmaps', namespace: 'x' }), false);
   });
   test('empty resourceNames allow any name and none', () => {
-    const z = clusterRole('r', '[{ apiGroups: [""], resources: [configmaps], verbs: [list, get] }]') + crb('b', 'r', alice);
+    const z =
+      clusterRole('r', '[{ apiGroups: [""], resources: [configmaps], verbs: [list, get] }]') + crb('b', 'r', alice);
     assert.equal(allowed(z, A, { verb: 'list', group: '', resource: 'configmaps', namespace: 'x' }), true);
-    assert.equal(allowed(z, A, { verb: 'get', group: '', resource: 'configmaps', namespace: 'x', name: 'anything' }), true);
+    assert.equal(
+      allowed(z, A, { verb: 'get', group: '', resource: 'configmaps', namespace: 'x', name: 'anything' }),
+      true,
+    );
   });
   test('a listed empty name matches nameless requests, as the authorizer compares strings', () => {
-    const z = clusterRole('r', '[{ apiGroups: [""], resources: [configmaps], verbs: [list], resourceNames: [""] }]') + crb('b', 'r', alice);
+    const z =
+      clusterRole('r', '[{ apiGroups: [""], resources: [configmaps], verbs: [list], resourceNames: [""] }]') +
+      crb('b', 'r', alice);
     assert.equal(allowed(z, A, { verb: 'list', group: '', resource: 'configmaps', namespace: 'x' }), true);
   });
 });
 
 describe('non-resource URLs', () => {
-  const y = clusterRole('r', '[{ nonResourceURLs: [/healthz, "/apis/*", "/logs**"], verbs: [get] }]') + crb('b', 'r', alice);
+  const y =
+    clusterRole('r', '[{ nonResourceURLs: [/healthz, "/apis/*", "/logs**"], verbs: [get] }]') + crb('b', 'r', alice);
   test('exact path and trailing-* prefix', () => {
     assert.equal(allowed(y, A, { verb: 'get', path: '/healthz' }), true);
     assert.equal(allowed(y, A, { verb: 'get', path: '/healthz/etcd' }), false);
@@ -119,10 +160,16 @@ describe('non-resource URLs', () => {
 
 describe('bindings', () => {
   test('a ClusterRole bound by a RoleBinding applies only in that namespace', () => {
-    const y = clusterRole('r', '[{ apiGroups: [""], resources: [pods], verbs: [get, list] }]') + rb('shop', 'b', 'ClusterRole', 'r', alice);
+    const y =
+      clusterRole('r', '[{ apiGroups: [""], resources: [pods], verbs: [get, list] }]') +
+      rb('shop', 'b', 'ClusterRole', 'r', alice);
     assert.equal(allowed(y, A, { verb: 'get', group: '', resource: 'pods', namespace: 'shop', name: 'p' }), true);
     assert.equal(allowed(y, A, { verb: 'get', group: '', resource: 'pods', namespace: 'other', name: 'p' }), false);
-    assert.equal(allowed(y, A, { verb: 'list', group: '', resource: 'pods' }), false, 'an all-namespaces list needs a ClusterRoleBinding');
+    assert.equal(
+      allowed(y, A, { verb: 'list', group: '', resource: 'pods' }),
+      false,
+      'an all-namespaces list needs a ClusterRoleBinding',
+    );
   });
   test('a Role applies in its own namespace only', () => {
     const y = `---
@@ -132,7 +179,11 @@ metadata: { name: r, namespace: shop }
 rules: [{ apiGroups: [""], resources: [secrets], verbs: [get] }]
 ${rb('shop', 'b', 'Role', 'r', alice)}${rb('other', 'c', 'Role', 'r', '[{ kind: User, name: bob }]')}`;
     assert.equal(allowed(y, A, { verb: 'get', group: '', resource: 'secrets', namespace: 'shop', name: 's' }), true);
-    assert.equal(allowed(y, userPrincipal('bob'), { verb: 'get', group: '', resource: 'secrets', namespace: 'other', name: 's' }), false, 'other/r does not exist');
+    assert.equal(
+      allowed(y, userPrincipal('bob'), { verb: 'get', group: '', resource: 'secrets', namespace: 'other', name: 's' }),
+      false,
+      'other/r does not exist',
+    );
   });
   test('a binding to a missing role grants nothing and is reported', () => {
     const m = modelFromYaml(rb('shop', 'ghost', 'Role', 'nope', alice));
@@ -164,7 +215,11 @@ describe('subjects and implicit groups', () => {
     }
     const y = role + crb('b', 'r', '[{ kind: Group, name: "system:serviceaccounts:other" }]');
     assert.equal(allowed(y, serviceAccountPrincipal('shop', 'any'), q), false);
-    assert.equal(allowed(role + crb('b', 'r', '[{ kind: Group, name: "system:serviceaccounts" }]'), A, q), false, 'users are not service accounts');
+    assert.equal(
+      allowed(role + crb('b', 'r', '[{ kind: Group, name: "system:serviceaccounts" }]'), A, q),
+      false,
+      'users are not service accounts',
+    );
   });
   test('users get system:authenticated, anonymous gets system:unauthenticated, unless implicit groups are off', () => {
     const y = role + crb('b', 'r', '[{ kind: Group, name: "system:authenticated" }]');
@@ -179,7 +234,12 @@ describe('subjects and implicit groups', () => {
     assert.equal(allowed(y, userPrincipal('carol', ['dev']), q), false);
   });
   test('system:masters is allowed everything, as the API server does before RBAC', () => {
-    const a = can(modelFromYaml('').index, userPrincipal('root', ['system:masters']), { verb: 'delete', group: '', resource: 'nodes', name: 'n' });
+    const a = can(modelFromYaml('').index, userPrincipal('root', ['system:masters']), {
+      verb: 'delete',
+      group: '',
+      resource: 'nodes',
+      name: 'n',
+    });
     assert.equal(a.allowed, true);
     assert.equal(a.privilegedGroup, 'system:masters');
   });
@@ -205,7 +265,9 @@ describe('indexed answers equal a naive authorizer on random policies', () => {
   test('3,000 random questions over 60 roles and 120 bindings', () => {
     const rnd = prng(7);
     const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)] as T;
-    const some = <T>(xs: readonly T[], max = 3): T[] => [...new Set(Array.from({ length: 1 + Math.floor(rnd() * max) }, () => pick(xs)))];
+    const some = <T>(xs: readonly T[], max = 3): T[] => [
+      ...new Set(Array.from({ length: 1 + Math.floor(rnd() * max) }, () => pick(xs))),
+    ];
     const nss = ['a', 'b', 'c'];
     const verbs = ['get', 'list', 'create', 'update', 'delete', '*'];
     const groups = ['', 'apps', '*'];
@@ -215,7 +277,11 @@ describe('indexed answers equal a naive authorizer on random policies', () => {
     const grps = ['g1', 'g2', 'system:serviceaccounts', 'system:serviceaccounts:a', 'system:authenticated'];
     const rule = () =>
       rnd() < 0.1
-        ? `{ nonResourceURLs: [${JSON.stringify(pick(['/healthz', '/api/*', '*', '/metrics']))}], verbs: [${some(['get', 'post', '*'])
+        ? `{ nonResourceURLs: [${JSON.stringify(pick(['/healthz', '/api/*', '*', '/metrics']))}], verbs: [${some([
+            'get',
+            'post',
+            '*',
+          ])
             .map((v) => JSON.stringify(v))
             .join(',')}] }`
         : `{ apiGroups: ${JSON.stringify(some(groups, 2))}, resources: ${JSON.stringify(some(resources))}, verbs: ${JSON.stringify(some(verbs))}${rnd() < 0.3 ? `, resourceNames: ${JSON.stringify(some(names, 2))}` : ''} }`;
@@ -226,11 +292,17 @@ describe('indexed answers equal a naive authorizer on random policies', () => {
       return `{ kind: ServiceAccount, name: ${pick(['s1', 's2', 's3'])}${rnd() < 0.5 ? `, namespace: ${pick(nss)}` : ''} }`;
     };
     let y = '';
-    for (let i = 0; i < 30; i++) y += clusterRole(`c${i}`, `[${Array.from({ length: 1 + Math.floor(rnd() * 3) }, rule).join(',')}]`);
+    for (let i = 0; i < 30; i++)
+      y += clusterRole(`c${i}`, `[${Array.from({ length: 1 + Math.floor(rnd() * 3) }, rule).join(',')}]`);
     for (let i = 0; i < 30; i++) {
       y += `---\napiVersion: rbac.authorization.k8s.io/v1\nkind: Role\nmetadata: { name: r${i % 10}, namespace: ${nss[i % 3]} }\nrules: [${Array.from({ length: 1 + Math.floor(rnd() * 3) }, rule).join(',')}]\n`;
     }
-    for (let i = 0; i < 40; i++) y += crb(`cb${i}`, `c${Math.floor(rnd() * 32)}`, `[${Array.from({ length: 1 + Math.floor(rnd() * 2) }, subject).join(',')}]`);
+    for (let i = 0; i < 40; i++)
+      y += crb(
+        `cb${i}`,
+        `c${Math.floor(rnd() * 32)}`,
+        `[${Array.from({ length: 1 + Math.floor(rnd() * 2) }, subject).join(',')}]`,
+      );
     for (let i = 0; i < 80; i++) {
       const kind = rnd() < 0.5 ? 'Role' : 'ClusterRole';
       y += rb(
@@ -245,10 +317,16 @@ describe('indexed answers equal a naive authorizer on random policies', () => {
     const inv = m.inputs.inventory;
     const naive = (user: { username: string; groups: string[] }, q: AccessQuestion): boolean => {
       const ns = 'path' in q ? '' : (q.namespace ?? '');
-      const bindings = [...inv.clusterRoleBindings.values(), ...(ns ? [...inv.roleBindings.values()].filter((b) => b.namespace === ns) : [])];
+      const bindings = [
+        ...inv.clusterRoleBindings.values(),
+        ...(ns ? [...inv.roleBindings.values()].filter((b) => b.namespace === ns) : []),
+      ];
       for (const b of bindings) {
         if (!b.subjects.some((s) => subjectAppliesTo(s, b.namespace, user))) continue;
-        const role = b.roleRef.kind === 'ClusterRole' ? inv.clusterRoles.get(b.roleRef.name) : inv.roles.get(`${b.namespace}/${b.roleRef.name}`);
+        const role =
+          b.roleRef.kind === 'ClusterRole'
+            ? inv.clusterRoles.get(b.roleRef.name)
+            : inv.roles.get(`${b.namespace}/${b.roleRef.name}`);
         for (const r of role?.rules ?? []) {
           if ('path' in q ? ruleAllowsNonResource(r, q.verb, q.path) : ruleAllowsResource(r, q)) return true;
         }
@@ -259,12 +337,21 @@ describe('indexed answers equal a naive authorizer on random policies', () => {
     for (let i = 0; i < 3000; i++) {
       const username = pick(users);
       const sa = /^system:serviceaccount:([^:]+):/.exec(username);
-      const groups = sa ? ['system:serviceaccounts', `system:serviceaccounts:${sa[1]}`, 'system:authenticated'] : [...some(['g1', 'g2'], 2), 'system:authenticated'];
+      const groups = sa
+        ? ['system:serviceaccounts', `system:serviceaccounts:${sa[1]}`, 'system:authenticated']
+        : [...some(['g1', 'g2'], 2), 'system:authenticated'];
       const q: AccessQuestion =
         rnd() < 0.1
           ? { verb: pick(['get', 'post']), path: pick(['/healthz', '/api/v1', '/metrics', '/x']) }
           : (() => {
-              const [resource, subresource] = pick(['pods', 'pods/log', 'secrets', 'deployments', 'deployments/scale', 'jobs/log']).split('/') as [string, string | undefined];
+              const [resource, subresource] = pick([
+                'pods',
+                'pods/log',
+                'secrets',
+                'deployments',
+                'deployments/scale',
+                'jobs/log',
+              ]).split('/') as [string, string | undefined];
               return {
                 verb: pick(['get', 'list', 'create', 'update', 'delete']),
                 group: pick(['', 'apps']),

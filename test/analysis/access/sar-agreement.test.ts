@@ -12,12 +12,20 @@ import { userPrincipal } from '../../../src/analysis/access/identity.ts';
 import { buildInventory } from '../../../src/analysis/access/inventory.ts';
 import { ACCESS_RESOURCES, inputsFromObjects } from '../../../src/analysis/access/load.ts';
 import { type AccessModel, buildAccessModel } from '../../../src/analysis/access/model.ts';
-import { ApiError, type KubeClient, kubeClient, listClusterObjects, loadKubeConfig } from '../../../src/kube/cluster-objects.ts';
+import {
+  ApiError,
+  type KubeClient,
+  kubeClient,
+  listClusterObjects,
+  loadKubeConfig,
+} from '../../../src/kube/cluster-objects.ts';
 import { type KubeObject, readObjectDump } from '../../../src/kube/object-dump.ts';
 import { harnessBinary, type KubeHarness, startKubeHarness } from '../../e2e/harness.ts';
 import { requireBootstrap } from './support/build.ts';
 
-const skip = harnessBinary() ? false : 'kube-harness binary not built (run scripts/build-harness.sh; needs Go) - SubjectAccessReview agreement test SKIPPED';
+const skip = harnessBinary()
+  ? false
+  : 'kube-harness binary not built (run scripts/build-harness.sh; needs Go) - SubjectAccessReview agreement test SKIPPED';
 if (skip) console.error(`\n*** ${skip} ***\n`);
 
 const QUESTIONS = Number(process.env.TETHER_SAR_QUESTIONS ?? 4000);
@@ -37,13 +45,47 @@ function prng(seed: number) {
 }
 const rnd = prng(SEED);
 const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)] as T;
-const some = <T>(xs: readonly T[], max = 3): T[] => [...new Set(Array.from({ length: 1 + Math.floor(rnd() * max) }, () => pick(xs)))];
+const some = <T>(xs: readonly T[], max = 3): T[] => [
+  ...new Set(Array.from({ length: 1 + Math.floor(rnd() * max) }, () => pick(xs))),
+];
 
 const NAMESPACES = ['t0', 't1', 't2', 't3', 't4'];
-const USERS = ['u0', 'u1', 'u2', 'u3', 'alice@example.com', 'system:kube-scheduler', 'system:kube-controller-manager', 'system:anonymous'];
-const GROUPS = ['g0', 'g1', 'g2', 'sre', 'system:authenticated', 'system:unauthenticated', 'system:serviceaccounts', 'system:serviceaccounts:t1', 'system:nodes'];
+const USERS = [
+  'u0',
+  'u1',
+  'u2',
+  'u3',
+  'alice@example.com',
+  'system:kube-scheduler',
+  'system:kube-controller-manager',
+  'system:anonymous',
+];
+const GROUPS = [
+  'g0',
+  'g1',
+  'g2',
+  'sre',
+  'system:authenticated',
+  'system:unauthenticated',
+  'system:serviceaccounts',
+  'system:serviceaccounts:t1',
+  'system:nodes',
+];
 const SA_NAMES = ['s0', 's1', 's2', 'default'];
-const VERBS = ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete', 'deletecollection', 'impersonate', 'bind', 'escalate', 'use'];
+const VERBS = [
+  'get',
+  'list',
+  'watch',
+  'create',
+  'update',
+  'patch',
+  'delete',
+  'deletecollection',
+  'impersonate',
+  'bind',
+  'escalate',
+  'use',
+];
 const API_GROUPS = ['', 'apps', 'batch', 'rbac.authorization.k8s.io', 'example.com'];
 const RESOURCES = [
   'pods',
@@ -65,11 +107,25 @@ const RESOURCES = [
 ];
 const RULE_RESOURCES = [...RESOURCES, '*', '*/log', '*/scale', '*/status'];
 const NAMES = ['a', 'b', 'web', 'db', ''];
-const URLS = ['/healthz', '/healthz/etcd', '/version', '/api', '/api/v1', '/apis/apps', '/metrics', '/logs/x', '/debug/pprof'];
+const URLS = [
+  '/healthz',
+  '/healthz/etcd',
+  '/version',
+  '/api',
+  '/api/v1',
+  '/apis/apps',
+  '/metrics',
+  '/logs/x',
+  '/debug/pprof',
+];
 
 function randomRule(namespaced = false): Record<string, unknown> {
   // The API server refuses non-resource URLs in namespaced Roles.
-  if (!namespaced && rnd() < 0.12) return { verbs: some(['get', 'post', 'put', '*'], 2), nonResourceURLs: some(['/healthz', '/metrics', '/api/*', '/logs*', '*', '/debug/**'], 2) };
+  if (!namespaced && rnd() < 0.12)
+    return {
+      verbs: some(['get', 'post', 'put', '*'], 2),
+      nonResourceURLs: some(['/healthz', '/metrics', '/api/*', '/logs*', '*', '/debug/**'], 2),
+    };
   const rule: Record<string, unknown> = {
     verbs: rnd() < 0.08 ? ['*'] : some(VERBS),
     apiGroups: rnd() < 0.1 ? ['*'] : some(API_GROUPS, 2),
@@ -96,7 +152,12 @@ function syntheticPolicy(): KubeObject[] {
     const labels: Record<string, string> = {};
     if (rnd() < 0.3) labels['tether.test/aggregate-to-a'] = 'true';
     if (rnd() < 0.2) labels['tether.test/tier'] = pick(['gold', 'silver']);
-    objects.push({ apiVersion: rbac, kind: 'ClusterRole', metadata: { name: `tc-${i}`, labels }, rules: Array.from({ length: 1 + Math.floor(rnd() * 3) }, () => randomRule()) });
+    objects.push({
+      apiVersion: rbac,
+      kind: 'ClusterRole',
+      metadata: { name: `tc-${i}`, labels },
+      rules: Array.from({ length: 1 + Math.floor(rnd() * 3) }, () => randomRule()),
+    });
   }
   objects.push({
     apiVersion: rbac,
@@ -108,9 +169,18 @@ function syntheticPolicy(): KubeObject[] {
     apiVersion: rbac,
     kind: 'ClusterRole',
     metadata: { name: 'tc-agg-gold' },
-    aggregationRule: { clusterRoleSelectors: [{ matchExpressions: [{ key: 'tether.test/tier', operator: 'In', values: ['gold'] }] }] },
+    aggregationRule: {
+      clusterRoleSelectors: [{ matchExpressions: [{ key: 'tether.test/tier', operator: 'In', values: ['gold'] }] }],
+    },
   });
-  const clusterRoleNames = [...objects.map((o) => o.metadata?.name as string), 'view', 'edit', 'admin', 'cluster-admin', 'tc-missing'];
+  const clusterRoleNames = [
+    ...objects.map((o) => o.metadata?.name as string),
+    'view',
+    'edit',
+    'admin',
+    'cluster-admin',
+    'tc-missing',
+  ];
   for (let i = 0; i < 40; i++) {
     objects.push({
       apiVersion: rbac,
@@ -135,21 +205,35 @@ function syntheticPolicy(): KubeObject[] {
       apiVersion: rbac,
       kind: 'RoleBinding',
       metadata: { name: `trb-${i}`, namespace: ns },
-      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: toRole ? 'Role' : 'ClusterRole', name: toRole ? `tr-${Math.floor(rnd() * 9)}` : pick(clusterRoleNames) },
+      roleRef: {
+        apiGroup: 'rbac.authorization.k8s.io',
+        kind: toRole ? 'Role' : 'ClusterRole',
+        name: toRole ? `tr-${Math.floor(rnd() * 9)}` : pick(clusterRoleNames),
+      },
       subjects: Array.from({ length: 1 + Math.floor(rnd() * 2) }, () => randomSubject(ns)),
     });
   }
   return objects;
 }
 
-const PLURAL: Record<string, string> = { ClusterRole: 'clusterroles', ClusterRoleBinding: 'clusterrolebindings', Role: 'roles', RoleBinding: 'rolebindings' };
+const PLURAL: Record<string, string> = {
+  ClusterRole: 'clusterroles',
+  ClusterRoleBinding: 'clusterrolebindings',
+  Role: 'roles',
+  RoleBinding: 'rolebindings',
+};
 
 async function apply(client: KubeClient, o: KubeObject): Promise<void> {
   const md = o.metadata ?? {};
   const { creationTimestamp: _c, ...metadata } = md as Record<string, unknown>;
   const ns = md.namespace ? `namespaces/${md.namespace}/` : '';
   const path = `/apis/rbac.authorization.k8s.io/v1/${ns}${PLURAL[o.kind as string]}/${encodeURIComponent(md.name as string)}?fieldManager=tether-test&force=true`;
-  await client.request('PATCH', path, { ...o, apiVersion: 'rbac.authorization.k8s.io/v1', metadata }, 'application/apply-patch+yaml');
+  await client.request(
+    'PATCH',
+    path,
+    { ...o, apiVersion: 'rbac.authorization.k8s.io/v1', metadata },
+    'application/apply-patch+yaml',
+  );
 }
 
 async function pool<T>(items: readonly T[], n: number, fn: (t: T, i: number) => Promise<void>): Promise<void> {
@@ -177,7 +261,9 @@ function randomIdentity(): { user: string; groups: string[] } {
     const extra = rnd() < 0.2 ? [pick(GROUPS)] : [];
     return {
       user: `system:serviceaccount:${ns}:${pick(SA_NAMES)}`,
-      groups: [...new Set(['system:serviceaccounts', `system:serviceaccounts:${ns}`, 'system:authenticated', ...extra])],
+      groups: [
+        ...new Set(['system:serviceaccounts', `system:serviceaccounts:${ns}`, 'system:authenticated', ...extra]),
+      ],
     };
   }
   const user = pick(USERS);
@@ -214,13 +300,28 @@ function randomQuestion(model: AccessModel): AccessQuestion {
   }
   const [resource, subresource] = pick(RESOURCES).split('/') as [string, string | undefined];
   const name = pick([...NAMES, undefined]);
-  return { verb: pick(VERBS), group: pick(API_GROUPS), resource, subresource, namespace: rnd() < 0.25 ? undefined : pick(NAMESPACES), name: name || undefined };
+  return {
+    verb: pick(VERBS),
+    group: pick(API_GROUPS),
+    resource,
+    subresource,
+    namespace: rnd() < 0.25 ? undefined : pick(NAMESPACES),
+    name: name || undefined,
+  };
 }
 
 async function subjectAccessReview(client: KubeClient, { user, groups, q }: Question): Promise<boolean> {
   const spec: Record<string, unknown> = { user, groups };
   if ('path' in q) spec.nonResourceAttributes = { path: q.path, verb: q.verb };
-  else spec.resourceAttributes = { verb: q.verb, group: q.group, resource: q.resource, subresource: q.subresource ?? '', namespace: q.namespace ?? '', name: q.name ?? '' };
+  else
+    spec.resourceAttributes = {
+      verb: q.verb,
+      group: q.group,
+      resource: q.resource,
+      subresource: q.subresource ?? '',
+      namespace: q.namespace ?? '',
+      name: q.name ?? '',
+    };
   const r = (await client.request('POST', '/apis/authorization.k8s.io/v1/subjectaccessreviews', {
     apiVersion: 'authorization.k8s.io/v1',
     kind: 'SubjectAccessReview',
@@ -239,15 +340,41 @@ async function waitForAuthorizer(client: KubeClient): Promise<void> {
   const ref = (kind: string) => ({ apiGroup: 'rbac.authorization.k8s.io', kind, name: 'tether-sentinel' });
   const subjects = [{ kind: 'User', apiGroup: 'rbac.authorization.k8s.io', name: 'tether-sentinel' }];
   const sentinels: KubeObject[] = [
-    { apiVersion: rbac, kind: 'ClusterRole', metadata: { name: 'tether-sentinel' }, rules: [{ verbs: ['get'], nonResourceURLs: ['/tether-sentinel'] }] },
-    { apiVersion: rbac, kind: 'ClusterRoleBinding', metadata: { name: 'tether-sentinel' }, roleRef: ref('ClusterRole'), subjects },
-    { apiVersion: rbac, kind: 'Role', metadata: { name: 'tether-sentinel', namespace: 't0' }, rules: [{ verbs: ['get'], apiGroups: [''], resources: ['tether-sentinels'] }] },
-    { apiVersion: rbac, kind: 'RoleBinding', metadata: { name: 'tether-sentinel', namespace: 't0' }, roleRef: ref('Role'), subjects },
+    {
+      apiVersion: rbac,
+      kind: 'ClusterRole',
+      metadata: { name: 'tether-sentinel' },
+      rules: [{ verbs: ['get'], nonResourceURLs: ['/tether-sentinel'] }],
+    },
+    {
+      apiVersion: rbac,
+      kind: 'ClusterRoleBinding',
+      metadata: { name: 'tether-sentinel' },
+      roleRef: ref('ClusterRole'),
+      subjects,
+    },
+    {
+      apiVersion: rbac,
+      kind: 'Role',
+      metadata: { name: 'tether-sentinel', namespace: 't0' },
+      rules: [{ verbs: ['get'], apiGroups: [''], resources: ['tether-sentinels'] }],
+    },
+    {
+      apiVersion: rbac,
+      kind: 'RoleBinding',
+      metadata: { name: 'tether-sentinel', namespace: 't0' },
+      roleRef: ref('Role'),
+      subjects,
+    },
   ];
   for (const o of sentinels) await apply(client, o);
   const probes: Question[] = [
     { user: 'tether-sentinel', groups: [], q: { verb: 'get', path: '/tether-sentinel' } },
-    { user: 'tether-sentinel', groups: [], q: { verb: 'get', group: '', resource: 'tether-sentinels', namespace: 't0' } },
+    {
+      user: 'tether-sentinel',
+      groups: [],
+      q: { verb: 'get', group: '', resource: 'tether-sentinels', namespace: 't0' },
+    },
   ];
   const deadline = Date.now() + 30_000;
   for (const p of probes) {
@@ -270,8 +397,12 @@ async function waitForAggregation(client: KubeClient): Promise<void> {
       client,
       ACCESS_RESOURCES.filter((r) => r.kind === 'ClusterRole'),
     );
-    const differs = emulateAggregation(buildInventory(live.objects).clusterRoles).problems.filter((p) => p.code === 'aggregation-differs');
-    const empty = [...buildInventory(live.objects).clusterRoles.values()].filter((r) => r.aggregationRule && r.rules.length === 0 && r.name.startsWith('tc-agg'));
+    const differs = emulateAggregation(buildInventory(live.objects).clusterRoles).problems.filter(
+      (p) => p.code === 'aggregation-differs',
+    );
+    const empty = [...buildInventory(live.objects).clusterRoles.values()].filter(
+      (r) => r.aggregationRule && r.rules.length === 0 && r.name.startsWith('tc-agg'),
+    );
     if (differs.length === 0 && empty.length === 0) return;
     if (Date.now() > deadline) {
       throw new Error(
@@ -311,7 +442,10 @@ after(async () => {
   await h?.stop();
 });
 
-test(`${QUESTIONS} random questions: the analyzer agrees with SubjectAccessReview every time`, { skip, timeout: 600_000 }, async () => {
+test(`${QUESTIONS} random questions: the analyzer agrees with SubjectAccessReview every time`, {
+  skip,
+  timeout: 600_000,
+}, async () => {
   const listing = await listClusterObjects(
     client,
     ACCESS_RESOURCES.filter((r) => r.group === 'rbac.authorization.k8s.io'),
@@ -326,7 +460,10 @@ test(`${QUESTIONS} random questions: the analyzer agrees with SubjectAccessRevie
   );
   assert.ok(stored.index.grants.length > 200, `${stored.index.grants.length} grants read back`);
 
-  const questions: Question[] = Array.from({ length: QUESTIONS }, () => ({ ...randomIdentity(), q: randomQuestion(stored) }));
+  const questions: Question[] = Array.from({ length: QUESTIONS }, () => ({
+    ...randomIdentity(),
+    q: randomQuestion(stored),
+  }));
   const answers: boolean[] = new Array(questions.length);
   const started = Date.now();
   await pool(questions, CONCURRENCY, async (q, i) => {
@@ -351,7 +488,9 @@ test(`${QUESTIONS} random questions: the analyzer agrees with SubjectAccessRevie
       const answer = can(m.index, userPrincipal(user, groups, false), q);
       if (answer.allowed !== server) {
         const via = answer.witness ? ` via ${describeGrant(answer.witness)}` : '';
-        mismatches.push(`${m === stored ? 'stored' : 'emulated'}: ${user} [${groups.join(',')}] ${JSON.stringify(q)}: server ${server}, analyzer ${answer.allowed}${via}`);
+        mismatches.push(
+          `${m === stored ? 'stored' : 'emulated'}: ${user} [${groups.join(',')}] ${JSON.stringify(q)}: server ${server}, analyzer ${answer.allowed}${via}`,
+        );
       }
     }
   });
@@ -359,5 +498,8 @@ test(`${QUESTIONS} random questions: the analyzer agrees with SubjectAccessRevie
     `SubjectAccessReview agreement: ${questions.length} questions (${allowed} allowed, ${questions.length - allowed} denied) in ${elapsed} ms, seed ${SEED}, ${mismatches.length} mismatches`,
   );
   assert.deepEqual(mismatches.slice(0, 20), [], `${mismatches.length} disagreements (seed ${SEED})`);
-  assert.ok(allowed > questions.length * 0.15 && allowed < questions.length * 0.85, `a useful mix of answers: ${allowed} allowed`);
+  assert.ok(
+    allowed > questions.length * 0.15 && allowed < questions.length * 0.85,
+    `a useful mix of answers: ${allowed} allowed`,
+  );
 });

@@ -13,10 +13,18 @@ describe('boundary expansions', () => {
   test('approving create pods in shop shows the service accounts it hands over', () => {
     const proposed: AgentSpec = {
       ...triage,
-      boundary: { ...triage.boundary, rules: [...(triage.boundary?.rules ?? []), { apiGroups: [''], resources: ['pods'], verbs: ['create'] }] },
+      boundary: {
+        ...triage.boundary,
+        rules: [...(triage.boundary?.rules ?? []), { apiGroups: [''], resources: ['pods'], verbs: ['create'] }],
+      },
     };
     const d = reviewBoundaryExpansion(model, 'triage', proposed);
-    assert.ok(d.lines.includes('triage: approving this adds: create pods in shop → any service account in shop (3: shop/default, shop/deployer, shop/web)'), d.lines.join('\n'));
+    assert.ok(
+      d.lines.includes(
+        'triage: approving this adds: create pods in shop → any service account in shop (3: shop/default, shop/deployer, shop/web)',
+      ),
+      d.lines.join('\n'),
+    );
     const t = d.agents.find((a) => a.agent === 'triage');
     assert.ok(
       t?.findingsRemoved.some((f) => f.summary === 'create pods in shop'),
@@ -30,12 +38,19 @@ describe('boundary expansions', () => {
       boundary: {
         ...scaler.boundary,
         namespaces: ['shop', 'payments'],
-        rules: [...(scaler.boundary?.rules ?? []), { apiGroups: [''], resources: ['serviceaccounts/token'], verbs: ['create'] }],
+        rules: [
+          ...(scaler.boundary?.rules ?? []),
+          { apiGroups: [''], resources: ['serviceaccounts/token'], verbs: ['create'] },
+        ],
       },
     };
     const d = reviewBoundaryExpansion(model, 'scaler', proposed);
     assert.ok(
-      d.lines.some((l) => l.startsWith('scaler: approving this adds: create serviceaccounts/token for processor in payments → ServiceAccount payments/processor')),
+      d.lines.some((l) =>
+        l.startsWith(
+          'scaler: approving this adds: create serviceaccounts/token for processor in payments → ServiceAccount payments/processor',
+        ),
+      ),
       d.lines.join('\n'),
     );
   });
@@ -61,7 +76,9 @@ describe('RBAC and gateway changes', () => {
     });
     const s = d.agents.find((a) => a.agent === 'scaler');
     assert.ok(
-      s?.escalationsAdded.some((e) => e.label === 'create pods in payments' && e.to === 'any service account in payments'),
+      s?.escalationsAdded.some(
+        (e) => e.label === 'create pods in payments' && e.to === 'any service account in payments',
+      ),
       JSON.stringify(s?.escalationsAdded),
     );
     assert.ok(s?.identitiesAdded.includes('ServiceAccount payments/default'));
@@ -72,16 +89,31 @@ describe('RBAC and gateway changes', () => {
     assert.ok(d.lines.some((l) => /^scaler: \d+ new permission\(s\) beyond its boundary/.test(l)));
   });
   test('removing a binding removes reach', () => {
-    const d = whatIf(model, { kind: 'objects', remove: [{ kind: 'RoleBinding', namespace: 'payments', name: 'scaler-tokens' }] });
+    const d = whatIf(model, {
+      kind: 'objects',
+      remove: [{ kind: 'RoleBinding', namespace: 'payments', name: 'scaler-tokens' }],
+    });
     const s = d.agents.find((a) => a.agent === 'scaler');
     assert.deepEqual(s?.identitiesRemoved, ['ServiceAccount payments/processor']);
     assert.ok(d.lines.includes('scaler: can no longer act as ServiceAccount payments/processor'));
   });
   test('a tool grant: adds the tool’s reach; revoking it takes it away; unknown servers are reported', () => {
-    const add = whatIf(model, { kind: 'gateway-grant', grant: { agent: 'scaler', server: 'k8s', tools: ['pods_run'] } });
-    assert.ok(add.lines.includes('scaler: new escalation: tool k8s/pods_run —create pods in shop→ any service account in shop'), add.lines.join('\n'));
-    const revoke = whatIf(model, { kind: 'gateway-grant', grant: { agent: 'triage', server: 'k8s', tools: ['pods_run'] }, revoke: true });
-    assert.ok(revoke.agents.find((a) => a.agent === 'triage')?.identitiesRemoved.includes('ServiceAccount shop/deployer'));
+    const add = whatIf(model, {
+      kind: 'gateway-grant',
+      grant: { agent: 'scaler', server: 'k8s', tools: ['pods_run'] },
+    });
+    assert.ok(
+      add.lines.includes('scaler: new escalation: tool k8s/pods_run —create pods in shop→ any service account in shop'),
+      add.lines.join('\n'),
+    );
+    const revoke = whatIf(model, {
+      kind: 'gateway-grant',
+      grant: { agent: 'triage', server: 'k8s', tools: ['pods_run'] },
+      revoke: true,
+    });
+    assert.ok(
+      revoke.agents.find((a) => a.agent === 'triage')?.identitiesRemoved.includes('ServiceAccount shop/deployer'),
+    );
     const unknown = whatIf(model, { kind: 'gateway-grant', grant: { agent: 'triage', server: 'nope', tools: ['x'] } });
     assert.ok(unknown.problems.some((p) => p.code === 'unknown-server'));
   });

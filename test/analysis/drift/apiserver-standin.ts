@@ -117,7 +117,8 @@ function applyDefaults(o: KubeObject): void {
   }
   if (o.kind === 'NetworkPolicy' && spec) {
     for (const dir of ['ingress', 'egress'])
-      for (const rule of (spec[dir] as Obj[] | undefined) ?? []) for (const p of (rule.ports as Obj[] | undefined) ?? []) p.protocol ??= 'TCP';
+      for (const rule of (spec[dir] as Obj[] | undefined) ?? [])
+        for (const p of (rule.ports as Obj[] | undefined) ?? []) p.protocol ??= 'TCP';
     spec.policyTypes ??= spec.egress ? ['Ingress', 'Egress'] : ['Ingress'];
   }
 }
@@ -142,7 +143,8 @@ function ssaKeys(field: string, items: unknown[], prefix: readonly string[]): st
   if (field === 'finalizers') return 'set';
   // Ports are keyed in containers and in a Service's spec; NetworkPolicy rule ports are atomic.
   if (field === 'ports' && prefix[prefix.length - 3] === 'f:containers') return ['containerPort', 'protocol'];
-  if (field === 'ports' && prefix.length === 2 && prefix[0] === 'f:spec' && items.every((i) => isObj(i) && 'port' in i)) return ['port', 'protocol'];
+  if (field === 'ports' && prefix.length === 2 && prefix[0] === 'f:spec' && items.every((i) => isObj(i) && 'port' in i))
+    return ['port', 'protocol'];
   if (field === 'ports') return undefined;
   const keyed: Record<string, string[]> = {
     containers: ['name'],
@@ -264,9 +266,14 @@ export class ApiServerStandIn {
     const part = opts.subresource === 'status' ? 'status' : 'main';
     const prev = before ? pathsOf(before, part) : new Map<string, string>();
     const next = pathsOf(after, part);
-    const changed = new Set([...next].filter(([p, v]) => prev.get(p) !== v && (before || !ALLOCATED.some((a) => p.startsWith(a)))).map(([p]) => p));
+    const changed = new Set(
+      [...next]
+        .filter(([p, v]) => prev.get(p) !== v && (before || !ALLOCATED.some((a) => p.startsWith(a))))
+        .map(([p]) => p),
+    );
     for (const o of stored.owners) {
-      const sameWriter = o.manager === manager && o.subresource === opts.subresource && o.operation === (opts.operation ?? 'Update');
+      const sameWriter =
+        o.manager === manager && o.subresource === opts.subresource && o.operation === (opts.operation ?? 'Update');
       for (const p of [...o.paths]) {
         const belongs = p.startsWith('f:status') === (part === 'status');
         if (!belongs) continue;
@@ -274,9 +281,18 @@ export class ApiServerStandIn {
       }
     }
     if (changed.size === 0 && before) return;
-    let mine = stored.owners.find((o) => o.manager === manager && o.subresource === opts.subresource && o.operation === (opts.operation ?? 'Update'));
+    let mine = stored.owners.find(
+      (o) =>
+        o.manager === manager && o.subresource === opts.subresource && o.operation === (opts.operation ?? 'Update'),
+    );
     if (!mine) {
-      mine = { manager, operation: opts.operation ?? 'Update', apiVersion: after.apiVersion, paths: new Set(), ...(opts.subresource ? { subresource: opts.subresource } : {}) };
+      mine = {
+        manager,
+        operation: opts.operation ?? 'Update',
+        apiVersion: after.apiVersion,
+        paths: new Set(),
+        ...(opts.subresource ? { subresource: opts.subresource } : {}),
+      };
       stored.owners.push(mine);
     }
     for (const p of changed) mine.paths.add(p);
@@ -286,22 +302,37 @@ export class ApiServerStandIn {
     stored.owners = stored.owners.filter((o) => o.paths.size > 0);
     this.#rv++;
     after.metadata.resourceVersion = String(this.#rv);
-    if (part === 'main' && before && JSON.stringify(before.spec) !== JSON.stringify(after.spec)) after.metadata.generation = Number(after.metadata.generation ?? 1) + 1;
+    if (part === 'main' && before && JSON.stringify(before.spec) !== JSON.stringify(after.spec))
+      after.metadata.generation = Number(after.metadata.generation ?? 1) + 1;
   }
 
   /** `kubectl apply` (client-side): last-applied annotation, defaults, status by the controllers. */
-  applyClientSide(desired: KubeObject, opts: { namespace?: string; labels?: Record<string, string>; manager?: string } = {}): KubeObject {
+  applyClientSide(
+    desired: KubeObject,
+    opts: { namespace?: string; labels?: Record<string, string>; manager?: string } = {},
+  ): KubeObject {
     const obj = clone(desired);
     const namespaced = !['Namespace', 'ClusterRole', 'ClusterRoleBinding'].includes(obj.kind);
     if (namespaced) obj.metadata.namespace ??= opts.namespace ?? 'default';
     if (opts.labels) obj.metadata.labels = { ...obj.metadata.labels, ...opts.labels };
     const key = this.#key(obj.kind, obj.metadata.namespace, obj.metadata.name);
     const existing = this.#objects.get(key);
-    const lastApplied = JSON.stringify({ ...obj, metadata: { ...obj.metadata, annotations: { ...obj.metadata.annotations } } });
-    obj.metadata.annotations = { ...obj.metadata.annotations, 'kubectl.kubernetes.io/last-applied-configuration': `${lastApplied}\n` };
+    const lastApplied = JSON.stringify({
+      ...obj,
+      metadata: { ...obj.metadata, annotations: { ...obj.metadata.annotations } },
+    });
+    obj.metadata.annotations = {
+      ...obj.metadata.annotations,
+      'kubectl.kubernetes.io/last-applied-configuration': `${lastApplied}\n`,
+    };
     if (existing) {
       const before = clone(existing.object);
-      const merged = { ...clone(existing.object), ...obj, metadata: { ...existing.object.metadata, ...obj.metadata }, status: existing.object.status } as KubeObject;
+      const merged = {
+        ...clone(existing.object),
+        ...obj,
+        metadata: { ...existing.object.metadata, ...obj.metadata },
+        status: existing.object.status,
+      } as KubeObject;
       applyDefaults(merged);
       existing.object = merged;
       this.#record(existing, before, opts.manager ?? 'kubectl-client-side-apply', {});
@@ -335,7 +366,14 @@ export class ApiServerStandIn {
   }
 
   /** An Update (kubectl edit/patch/set/scale, a controller): changed fields move to `manager`. */
-  update(kind: string, namespace: string | undefined, name: string, manager: string, mutate: (o: KubeObject) => void, opts: WriteOptions = {}): KubeObject {
+  update(
+    kind: string,
+    namespace: string | undefined,
+    name: string,
+    manager: string,
+    mutate: (o: KubeObject) => void,
+    opts: WriteOptions = {},
+  ): KubeObject {
     const stored = this.#objects.get(this.#key(kind, namespace, name));
     if (!stored) throw new Error(`stand-in: no ${kind} ${namespace}/${name}`);
     const before = clone(stored.object);
@@ -393,8 +431,20 @@ export class ApiServerStandIn {
             readyReplicas: replicas,
             availableReplicas: replicas,
             conditions: [
-              { type: 'Available', status: 'True', reason: 'MinimumReplicasAvailable', lastUpdateTime: this.now(), lastTransitionTime: this.now() },
-              { type: 'Progressing', status: 'True', reason: 'NewReplicaSetAvailable', lastUpdateTime: this.now(), lastTransitionTime: this.now() },
+              {
+                type: 'Available',
+                status: 'True',
+                reason: 'MinimumReplicasAvailable',
+                lastUpdateTime: this.now(),
+                lastTransitionTime: this.now(),
+              },
+              {
+                type: 'Progressing',
+                status: 'True',
+                reason: 'NewReplicaSetAvailable',
+                lastUpdateTime: this.now(),
+                lastTransitionTime: this.now(),
+              },
             ],
           };
         },

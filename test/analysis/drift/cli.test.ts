@@ -8,7 +8,17 @@ import { parseAllDocuments, stringify } from 'yaml';
 import { type DriftCommandOptions, driftCommand } from '../../../src/cli/commands/drift.ts';
 import { UsageError } from '../../../src/cli/output.ts';
 import type { LedgerLeaf } from '../../../src/ledger/leaf.ts';
-import { AGENT, agentDecision, auditEvent, type Boutique, boutique, container, gitIn, memoryLedger, spec } from './support.ts';
+import {
+  AGENT,
+  agentDecision,
+  auditEvent,
+  type Boutique,
+  boutique,
+  container,
+  gitIn,
+  memoryLedger,
+  spec,
+} from './support.ts';
 
 let b: Boutique;
 let work: string;
@@ -19,21 +29,38 @@ before(async () => {
   b = await boutique();
   work = mkdtempSync(join(tmpdir(), 'tether-drift-cli-'));
   scaledAt = b.api.tick();
-  b.api.update('Deployment', 'default', 'loadgenerator', 'kubectl', (o) => void (spec(o).replicas = 2), { subresource: 'scale' });
+  b.api.update('Deployment', 'default', 'loadgenerator', 'kubectl', (o) => void (spec(o).replicas = 2), {
+    subresource: 'scale',
+  });
   b.api.tick(30);
-  b.api.update('Deployment', 'default', 'frontend', 'kubectl-set', (o) => void (container(o, 'server').image = 'frontend:debug'));
+  b.api.update(
+    'Deployment',
+    'default',
+    'frontend',
+    'kubectl-set',
+    (o) => void (container(o, 'server').image = 'frontend:debug'),
+  );
   dump = join(work, 'live.yaml');
   // What `kubectl get deploy,svc,sa -o yaml --show-managed-fields` writes.
-  writeFileSync(dump, stringify({ apiVersion: 'v1', kind: 'List', metadata: { resourceVersion: '' }, items: b.api.list() }));
+  writeFileSync(
+    dump,
+    stringify({ apiVersion: 'v1', kind: 'List', metadata: { resourceVersion: '' }, items: b.api.list() }),
+  );
 });
 after(() => {
   b.repo.cleanup();
   rmSync(work, { recursive: true, force: true });
 });
 
-async function run(opts: Partial<DriftCommandOptions>, deps: Parameters<typeof driftCommand>[1] = {}): Promise<{ code: number; out: string }> {
+async function run(
+  opts: Partial<DriftCommandOptions>,
+  deps: Parameters<typeof driftCommand>[1] = {},
+): Promise<{ code: number; out: string }> {
   let out = '';
-  const code = await driftCommand({ repo: b.repo.dir, path: 'kustomize', live: dump, ...opts }, { write: (t) => (out += t), now: () => new Date('2026-03-01T10:00:00Z'), ...deps });
+  const code = await driftCommand(
+    { repo: b.repo.dir, path: 'kustomize', live: dump, ...opts },
+    { write: (t) => (out += t), now: () => new Date('2026-03-01T10:00:00Z'), ...deps },
+  );
   return { code, out };
 }
 
@@ -71,7 +98,18 @@ test('a JSON dump (kubectl get -o json) reads the same as a YAML one', async () 
 
 test('exit code 0 when in sync (ignore rules from a file and from --ignore-manager)', async () => {
   const rules = join(work, 'ignore.yaml');
-  writeFileSync(rules, stringify([{ group: 'apps', kind: 'Deployment', name: 'loadgenerator', jsonPointers: ['/spec/replicas'], reason: 'load tests scale it' }]));
+  writeFileSync(
+    rules,
+    stringify([
+      {
+        group: 'apps',
+        kind: 'Deployment',
+        name: 'loadgenerator',
+        jsonPointers: ['/spec/replicas'],
+        reason: 'load tests scale it',
+      },
+    ]),
+  );
   const { code, out } = await run({ ignore: rules, ignoreManager: ['kubectl-set'] });
   assert.equal(code, 0, out);
   assert.match(out, /^0 of 35 object\(s\) differ from Git/);
@@ -79,7 +117,10 @@ test('exit code 0 when in sync (ignore rules from a file and from --ignore-manag
 
 test('JSON output carries the report, the notification and records ledger leaves through the caller', async () => {
   const recorded: LedgerLeaf[] = [];
-  const { out } = await run({ output: 'json', respond: 'notify' }, { ledger: ledger(), recordLeaves: async (l) => void recorded.push(...l) });
+  const { out } = await run(
+    { output: 'json', respond: 'notify' },
+    { ledger: ledger(), recordLeaves: async (l) => void recorded.push(...l) },
+  );
   const parsed = JSON.parse(out);
   assert.equal(parsed.report.findings.length, 2);
   assert.equal(parsed.report.revision.commit, b.repo.commit);
@@ -102,13 +143,17 @@ test('audit events from a log file raise confidence', async () => {
     resource: 'deployments',
     namespace: 'default',
     name: 'frontend',
-    at: b.api.get('Deployment', 'default', 'frontend')?.metadata.managedFields?.find((m) => m.manager === 'kubectl-set')?.time as string,
+    at: b.api.get('Deployment', 'default', 'frontend')?.metadata.managedFields?.find((m) => m.manager === 'kubectl-set')
+      ?.time as string,
     fieldManager: 'kubectl-set',
   });
   writeFileSync(log, `${JSON.stringify(event)}\nnot json\n`);
   const parsed = JSON.parse((await run({ output: 'json', auditLog: log })).out);
   const frontend = parsed.report.findings.find((f: { id: { name: string } }) => f.id.name === 'frontend');
-  assert.deepEqual([frontend.fields[0].attribution.actor.name, frontend.fields[0].attribution.confidence], ['carol@example.com', 'high']);
+  assert.deepEqual(
+    [frontend.fields[0].attribution.actor.name, frontend.fields[0].attribution.confidence],
+    ['carol@example.com', 'high'],
+  );
 });
 
 test('PolicyReport output is YAML that kubectl can apply', async () => {
@@ -121,17 +166,27 @@ test('PolicyReport output is YAML that kubectl can apply', async () => {
 
 test("--respond codify writes the agent's change to a branch", async () => {
   const { out } = await run({ respond: 'codify', branch: 'tether/cli-codify' }, { ledger: ledger() });
-  assert.match(out, /Codified 1 change\(s\) on branch tether\/cli-codify \(commit [0-9a-f]{12}, files kustomize\/base\/loadgenerator\.yaml\)/);
-  assert.match(gitIn(b.repo.dir, ['show', 'tether/cli-codify', '--', 'kustomize/base/loadgenerator.yaml']), /- {2}replicas: 1\n\+ {2}replicas: 2/);
+  assert.match(
+    out,
+    /Codified 1 change\(s\) on branch tether\/cli-codify \(commit [0-9a-f]{12}, files kustomize\/base\/loadgenerator\.yaml\)/,
+  );
+  assert.match(
+    gitIn(b.repo.dir, ['show', 'tether/cli-codify', '--', 'kustomize/base/loadgenerator.yaml']),
+    /- {2}replicas: 1\n\+ {2}replicas: 2/,
+  );
 });
 
 test('bad options and inputs are refused with a precise message', async () => {
-  const usage = async (opts: Partial<DriftCommandOptions>, pattern: RegExp) => assert.rejects(run(opts), (e: unknown) => e instanceof UsageError && pattern.test(e.message));
+  const usage = async (opts: Partial<DriftCommandOptions>, pattern: RegExp) =>
+    assert.rejects(run(opts), (e: unknown) => e instanceof UsageError && pattern.test(e.message));
   await usage({ output: 'xml' }, /--output must be one of table, json, policyreport \(got 'xml'\)/);
   await usage({ respond: 'delete' }, /--respond must be one of report, notify, codify, revert/);
   await usage({ kubeconfig: '/k' }, /give --live <dump> or --kubeconfig <file>, not both/);
   await usage({ respond: 'revert' }, /--respond revert changes the cluster: it needs --kubeconfig/);
   await usage({ revision: 'nope' }, /revision 'nope' does not exist/);
   await usage({ ignore: join(work, 'none.yaml') }, /cannot read ignore rules .*none\.yaml: ENOENT/);
-  await usage({ live: undefined, kubeconfig: join(work, 'missing-kubeconfig') }, /cannot use kubeconfig .*missing-kubeconfig/);
+  await usage(
+    { live: undefined, kubeconfig: join(work, 'missing-kubeconfig') },
+    /cannot use kubeconfig .*missing-kubeconfig/,
+  );
 });

@@ -12,10 +12,13 @@ const deployment = (containers: unknown[], extra: Record<string, unknown> = {}) 
 
 test("fields Git does not set are the cluster's business", () => {
   const git = deployment([{ name: 'app', image: 'a:1' }]);
-  const live = deployment([{ name: 'app', image: 'a:1', imagePullPolicy: 'IfNotPresent', terminationMessagePath: '/dev/termination-log' }], {
-    replicas: 7,
-    revisionHistoryLimit: 10,
-  });
+  const live = deployment(
+    [{ name: 'app', image: 'a:1', imagePullPolicy: 'IfNotPresent', terminationMessagePath: '/dev/termination-log' }],
+    {
+      replicas: 7,
+      revisionHistoryLimit: 10,
+    },
+  );
   assert.deepEqual(compareObjects(git, live), []);
 });
 
@@ -94,8 +97,12 @@ test('container ports and service ports are keyed with protocol defaulting to TC
 });
 
 test('quantities compare by value where quantities live, and only there', () => {
-  const git = deployment([{ name: 'a', resources: { requests: { cpu: 0.5, memory: '1024Mi' }, limits: { cpu: '1000m' } }, args: ['1000m'] }]);
-  const live = deployment([{ name: 'a', resources: { requests: { cpu: '500m', memory: '1Gi' }, limits: { cpu: '1' } }, args: ['1'] }]);
+  const git = deployment([
+    { name: 'a', resources: { requests: { cpu: 0.5, memory: '1024Mi' }, limits: { cpu: '1000m' } }, args: ['1000m'] },
+  ]);
+  const live = deployment([
+    { name: 'a', resources: { requests: { cpu: '500m', memory: '1Gi' }, limits: { cpu: '1' } }, args: ['1'] },
+  ]);
   assert.deepEqual(
     compareObjects(git, live).map((d) => d.display),
     ['spec.template.spec.containers[name=a].args'],
@@ -103,7 +110,12 @@ test('quantities compare by value where quantities live, and only there', () => 
 });
 
 test('atomic lists: length must match, items compare with apply semantics', () => {
-  const np = (ports: unknown[]) => ({ apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', metadata: { name: 'n' }, spec: { ingress: [{ ports }] } });
+  const np = (ports: unknown[]) => ({
+    apiVersion: 'networking.k8s.io/v1',
+    kind: 'NetworkPolicy',
+    metadata: { name: 'n' },
+    spec: { ingress: [{ ports }] },
+  });
   assert.deepEqual(compareObjects(np([{ port: 80 }]), np([{ port: 80, protocol: 'TCP' }])), []);
   const grown = compareObjects(
     np([{ port: 80 }]),
@@ -114,7 +126,10 @@ test('atomic lists: length must match, items compare with apply semantics', () =
   );
   assert.equal(grown.length, 1);
   assert.equal(grown[0]?.display, 'spec.ingress[0].ports');
-  const args = compareObjects(deployment([{ name: 'a', args: ['x', 'y'] }]), deployment([{ name: 'a', args: ['y', 'x'] }]));
+  const args = compareObjects(
+    deployment([{ name: 'a', args: ['x', 'y'] }]),
+    deployment([{ name: 'a', args: ['y', 'x'] }]),
+  );
   assert.deepEqual(
     args.map((d) => d.display),
     ['spec.template.spec.containers[name=a].args'],
@@ -122,9 +137,22 @@ test('atomic lists: length must match, items compare with apply semantics', () =
 });
 
 test('empty values in Git equal absent ones; null in Git means the field must be absent', () => {
-  const git = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'c', annotations: {}, creationTimestamp: null }, data: { a: '1', gone: null } };
-  assert.deepEqual(compareObjects(git, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'c' }, data: { a: '1' } }), []);
-  const back = compareObjects(git, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'c' }, data: { a: '1', gone: 'x' } });
+  const git = {
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: { name: 'c', annotations: {}, creationTimestamp: null },
+    data: { a: '1', gone: null },
+  };
+  assert.deepEqual(
+    compareObjects(git, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'c' }, data: { a: '1' } }),
+    [],
+  );
+  const back = compareObjects(git, {
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: { name: 'c' },
+    data: { a: '1', gone: 'x' },
+  });
   assert.deepEqual(
     back.map((d) => [d.display, d.kind]),
     [['data.gone', 'unexpected']],
@@ -141,7 +169,12 @@ test('a whole missing subtree is one drift, not one per leaf', () => {
 });
 
 test('finalizers are a set; unknown named lists merge by name', () => {
-  const git = { apiVersion: 'x/v1', kind: 'Thing', metadata: { name: 't', finalizers: ['a'] }, spec: { rules: [{ name: 'r1', v: 1 }] } };
+  const git = {
+    apiVersion: 'x/v1',
+    kind: 'Thing',
+    metadata: { name: 't', finalizers: ['a'] },
+    spec: { rules: [{ name: 'r1', v: 1 }] },
+  };
   const live = {
     apiVersion: 'x/v1',
     kind: 'Thing',
@@ -163,7 +196,11 @@ test('finalizers are a set; unknown named lists merge by name', () => {
 
 test('odd field names are quoted in displays and escaped in pointers', () => {
   const git = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'c', annotations: { 'example.com/a~b': 'x' } } };
-  const live = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'c', annotations: { 'example.com/a~b': 'y' } } };
+  const live = {
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: { name: 'c', annotations: { 'example.com/a~b': 'y' } },
+  };
   const [d] = compareObjects(git, live);
   assert.equal(d?.display, 'metadata.annotations["example.com/a~b"]');
   assert.equal(d?.pointer, '/metadata/annotations/example.com~1a~0b');

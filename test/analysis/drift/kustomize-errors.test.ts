@@ -13,7 +13,11 @@ test('the innermost failing entry and the kustomization listing it are found', (
     entry: 'adservice.yaml',
     detail: "invalid YAML: yaml: line 4: did not find expected ',' or ']' in File: adservice.yaml",
   });
-  assert.deepEqual(parseKustomizeError(missing), { dir: '/tmp/kexp/kustomize/base', entry: 'nothere.yaml', detail: "'/tmp/kexp/kustomize/base/nothere.yaml' does not exist" });
+  assert.deepEqual(parseKustomizeError(missing), {
+    dir: '/tmp/kexp/kustomize/base',
+    entry: 'nothere.yaml',
+    detail: "'/tmp/kexp/kustomize/base/nothere.yaml' does not exist",
+  });
   assert.deepEqual(parseKustomizeError(noName), {
     dir: '/tmp/kexp/kustomize/base',
     entry: 'adservice.yaml',

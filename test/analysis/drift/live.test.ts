@@ -19,11 +19,14 @@ import type { LedgerLeaf } from '../../../src/ledger/leaf.ts';
 import { harnessBinary, type KubeHarness, kubectl, startKubeHarness } from '../../e2e/harness.ts';
 import { AGENT, agentDecision, type FixtureRepo, fixtureRepo, gitIn, HUMAN, memoryLedger } from './support.ts';
 
-const skip = harnessBinary() ? false : 'kube-harness binary not built (run scripts/build-harness.sh; needs Go) - live drift tests against a real kube-apiserver SKIPPED';
+const skip = harnessBinary()
+  ? false
+  : 'kube-harness binary not built (run scripts/build-harness.sh; needs Go) - live drift tests against a real kube-apiserver SKIPPED';
 if (skip) console.error(`\n*** ${skip} ***\n`);
 
 const agents: AgentDirectory = {
-  agentForUser: (username) => (username === AGENT.username ? { name: AGENT.name, owner: AGENT.owner, authorityClass: 'autonomous' } : undefined),
+  agentForUser: (username) =>
+    username === AGENT.username ? { name: AGENT.name, owner: AGENT.owner, authorityClass: 'autonomous' } : undefined,
 };
 
 let h: KubeHarness;
@@ -61,8 +64,17 @@ async function detectLive(d: DesiredState, options: DetectOptions = {}): Promise
   assert.deepEqual(live.unreadable, []);
   const audit = auditEvidenceFromEvents(parseAuditLog(readFileSync(auditLog, 'utf8')).events);
   return detectDrift(
-    { desired: d.objects, live: live.objects, problems: [...d.problems, ...live.problems], unreadable: live.unreadable },
-    { attribution: { ledger: memoryLedger(leaves), audit, agents, appliers: ['kubectl-client-side-apply'] }, ...(d.revision ? { revision: d.revision } : {}), ...options },
+    {
+      desired: d.objects,
+      live: live.objects,
+      problems: [...d.problems, ...live.problems],
+      unreadable: live.unreadable,
+    },
+    {
+      attribution: { ledger: memoryLedger(leaves), audit, agents, appliers: ['kubectl-client-side-apply'] },
+      ...(d.revision ? { revision: d.revision } : {}),
+      ...options,
+    },
   );
 }
 
@@ -99,7 +111,10 @@ before(async () => {
       bob: { username: HUMAN },
     },
     auditPolicyFile: policy,
-    apiserverArgs: ['--disable-admission-plugins=ServiceAccount', `--audit-log-path=${join(repo.dir, '..', `${repo.dir.split('/').pop()}-audit.log`)}`],
+    apiserverArgs: [
+      '--disable-admission-plugins=ServiceAccount',
+      `--audit-log-path=${join(repo.dir, '..', `${repo.dir.split('/').pop()}-audit.log`)}`,
+    ],
   });
   auditLog = join(repo.dir, '..', `${repo.dir.split('/').pop()}-audit.log`);
   const admin = h.kubeconfig('admin');
@@ -120,23 +135,39 @@ after(async () => {
   }
 });
 
-test('right after kubectl apply -k the cluster matches Git: defaults and server fields are not drift', { skip }, async () => {
+test('right after kubectl apply -k the cluster matches Git: defaults and server fields are not drift', {
+  skip,
+}, async () => {
   const report = await detectLive(desired);
   assert.deepEqual(report.findings, []);
   assert.equal(report.compared, 35);
 });
 
-test('agent scale and edit, human edit: found and attributed; status-only changes are not reported', { skip }, async () => {
+test('agent scale and edit, human edit: found and attributed; status-only changes are not reported', {
+  skip,
+}, async () => {
   const agent = h.kubeconfig('agent');
   const bob = h.kubeconfig('bob');
-  decide({ verb: 'patch', name: 'loadgenerator', subresource: 'scale', intent: 'raise synthetic load for the capacity test' });
+  decide({
+    verb: 'patch',
+    name: 'loadgenerator',
+    subresource: 'scale',
+    intent: 'raise synthetic load for the capacity test',
+  });
   await ok(agent, ['scale', 'deployment/loadgenerator', '--replicas=3']);
   decide({ verb: 'patch', name: 'frontend', intent: 'turn the profiler on to chase latency' });
   await ok(agent, ['set', 'env', 'deployment/frontend', '-c', 'server', 'ENABLE_PROFILER=1']);
   await ok(agent, ['scale', 'deployment/frontend', '--replicas=4']);
   await ok(bob, ['set', 'resources', 'deployment/cartservice', '-c', 'server', '--limits=cpu=400m']);
   // A controller's status write, and an edit of a field Git leaves to the server.
-  await ok(h.kubeconfig('admin'), ['patch', 'deployment/adservice', '--subresource=status', '--type=merge', '-p', '{"status":{"replicas":2,"readyReplicas":1}}']);
+  await ok(h.kubeconfig('admin'), [
+    'patch',
+    'deployment/adservice',
+    '--subresource=status',
+    '--type=merge',
+    '-p',
+    '{"status":{"replicas":2,"readyReplicas":1}}',
+  ]);
   await ok(bob, ['patch', 'deployment/adservice', '--type=merge', '-p', '{"spec":{"progressDeadlineSeconds":900}}']);
 
   const report = await detectLive(desired);
@@ -170,7 +201,10 @@ test('agent scale and edit, human edit: found and attributed; status-only change
 
   // From managedFields and the ledger alone (no audit log): still the agent, and a human.
   const live = await loadLiveFromCluster(client, desired.objects);
-  const noAudit = await detectDrift({ desired: desired.objects, live: live.objects }, { attribution: { ledger: memoryLedger(leaves) } });
+  const noAudit = await detectDrift(
+    { desired: desired.objects, live: live.objects },
+    { attribution: { ledger: memoryLedger(leaves) } },
+  );
   assert.equal(byName(noAudit, 'loadgenerator')?.fields[0]?.attribution.actor.name, AGENT.name);
   assert.equal(byName(noAudit, 'frontend')?.fields[0]?.attribution.actor.owner, AGENT.owner);
   assert.equal(byName(noAudit, 'cartservice')?.fields[0]?.attribution.actor.class, 'human');
@@ -194,7 +228,9 @@ test('codify: the branch, applied with kubectl, makes the drift disappear', { sk
   desired = branch;
 });
 
-test("revert: server-side apply restores Git for the agent's changes only, a deleted object included", { skip }, async () => {
+test("revert: server-side apply restores Git for the agent's changes only, a deleted object included", {
+  skip,
+}, async () => {
   decide({ verb: 'patch', name: 'loadgenerator', subresource: 'scale', intent: 'one more load step' });
   await ok(h.kubeconfig('agent'), ['scale', 'deployment/loadgenerator', '--replicas=6']);
   await ok(h.kubeconfig('bob'), ['set', 'image', 'deployment/emailservice', 'server=emailservice:debug']);
@@ -216,7 +252,12 @@ test("revert: server-side apply restores Git for the agent's changes only, a del
   assert.equal(report.findings.length, 3);
   const gone = report.findings.find((f) => f.state === 'missing');
   assert.deepEqual(
-    [gone?.id.name, gone?.attribution?.actor.name, gone?.attribution?.actor.intent?.summary, gone?.attribution?.confidence],
+    [
+      gone?.id.name,
+      gone?.attribution?.actor.name,
+      gone?.attribution?.actor.intent?.summary,
+      gone?.attribution?.confidence,
+    ],
     ['adservice', AGENT.name, 'adservice looks unused', 'high'],
   );
   const result = await revert(report, { applier: client, desired: desired.objects, settleMs: 200 });
@@ -225,7 +266,10 @@ test("revert: server-side apply restores Git for the agent's changes only, a del
     { object: 'Service default/adservice', paths: ['(object re-created)'] },
   ]);
   assert.deepEqual(result.flapping, []);
-  assert.match(result.skipped.map((s) => `${s.object}: ${s.why}`).join('\n'), /emailservice: changed by human bob@example.com: Tether reverts only agent-caused drift/);
+  assert.match(
+    result.skipped.map((s) => `${s.object}: ${s.why}`).join('\n'),
+    /emailservice: changed by human bob@example.com: Tether reverts only agent-caused drift/,
+  );
   const after = await detectLive(desired);
   assert.deepEqual(
     after.findings.map((f) => f.id.name),

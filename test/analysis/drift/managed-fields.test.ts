@@ -6,7 +6,14 @@ import { describeEntry, managersUnder, ownersOf } from '../../../src/analysis/dr
 import type { FieldPath, ManagedFieldsEntry } from '../../../src/analysis/drift/model.ts';
 
 const entries: ManagedFieldsEntry[] = [
-  { apiVersion: 'apps/v1', fieldsType: 'FieldsV1', fieldsV1: { 'f:spec': { 'f:replicas': {} } }, manager: 'kubectl', operation: 'Update', subresource: 'scale' },
+  {
+    apiVersion: 'apps/v1',
+    fieldsType: 'FieldsV1',
+    fieldsV1: { 'f:spec': { 'f:replicas': {} } },
+    manager: 'kubectl',
+    operation: 'Update',
+    subresource: 'scale',
+  },
   {
     apiVersion: 'apps/v1',
     fieldsType: 'FieldsV1',
@@ -23,7 +30,10 @@ const entries: ManagedFieldsEntry[] = [
               'k:{"name":"server"}': {
                 '.': {},
                 'f:env': { '.': {}, 'k:{"name":"PORT"}': { '.': {}, 'f:name': {}, 'f:value': {} } },
-                'f:ports': { '.': {}, 'k:{"containerPort":8080,"protocol":"TCP"}': { '.': {}, 'f:containerPort': {}, 'f:protocol': {} } },
+                'f:ports': {
+                  '.': {},
+                  'k:{"containerPort":8080,"protocol":"TCP"}': { '.': {}, 'f:containerPort': {}, 'f:protocol': {} },
+                },
                 'f:resources': { '.': {}, 'f:limits': { '.': {}, 'f:memory': {} } },
                 'f:securityContext': { 'f:capabilities': { '.': {}, 'f:drop': {} } },
               },
@@ -39,7 +49,13 @@ const entries: ManagedFieldsEntry[] = [
     manager: 'kubectl-patch',
     operation: 'Update',
     time: '2026-11-25T20:09:16Z',
-    fieldsV1: { 'f:spec': { 'f:template': { 'f:spec': { 'f:containers': { 'k:{"name":"server"}': { 'f:resources': { 'f:limits': { 'f:cpu': {} } } } } } } } },
+    fieldsV1: {
+      'f:spec': {
+        'f:template': {
+          'f:spec': { 'f:containers': { 'k:{"name":"server"}': { 'f:resources': { 'f:limits': { 'f:cpu': {} } } } } },
+        },
+      },
+    },
   },
   {
     apiVersion: 'apps/v1',
@@ -47,7 +63,9 @@ const entries: ManagedFieldsEntry[] = [
     manager: 'kubectl-set',
     operation: 'Update',
     time: '2026-11-25T20:09:16Z',
-    fieldsV1: { 'f:spec': { 'f:template': { 'f:spec': { 'f:containers': { 'k:{"name":"server"}': { 'f:image': {} } } } } } },
+    fieldsV1: {
+      'f:spec': { 'f:template': { 'f:spec': { 'f:containers': { 'k:{"name":"server"}': { 'f:image': {} } } } } },
+    },
   },
 ];
 
@@ -72,24 +90,50 @@ const live = {
   },
 };
 
-const container = [{ field: 'spec' }, { field: 'template' }, { field: 'spec' }, { field: 'containers' }, { key: { name: 'server' } }] as const;
-const managers = (path: FieldPath) => ownersOf(entries, path, live).map((o) => `${o.entry.manager}${o.exact ? '' : ' (ancestor)'}`);
+const container = [
+  { field: 'spec' },
+  { field: 'template' },
+  { field: 'spec' },
+  { field: 'containers' },
+  { key: { name: 'server' } },
+] as const;
+const managers = (path: FieldPath) =>
+  ownersOf(entries, path, live).map((o) => `${o.entry.manager}${o.exact ? '' : ' (ancestor)'}`);
 
 test('the last writer of a field owns it: scale, set image, patch', () => {
   assert.deepEqual(managers([{ field: 'spec' }, { field: 'replicas' }]), ['kubectl']);
   assert.deepEqual(managers([...container, { field: 'image' }]), ['kubectl-set']);
-  assert.deepEqual(managers([...container, { field: 'resources' }, { field: 'limits' }, { field: 'cpu' }]), ['kubectl-patch']);
-  assert.deepEqual(managers([...container, { field: 'resources' }, { field: 'limits' }, { field: 'memory' }]), ['kubectl-client-side-apply']);
+  assert.deepEqual(managers([...container, { field: 'resources' }, { field: 'limits' }, { field: 'cpu' }]), [
+    'kubectl-patch',
+  ]);
+  assert.deepEqual(managers([...container, { field: 'resources' }, { field: 'limits' }, { field: 'memory' }]), [
+    'kubectl-client-side-apply',
+  ]);
 });
 
 test('keyed items match k: keys, including the defaulted protocol', () => {
-  assert.deepEqual(managers([...container, { field: 'ports' }, { key: { containerPort: 8080, protocol: 'TCP' } }, { field: 'containerPort' }]), ['kubectl-client-side-apply']);
-  assert.deepEqual(managers([...container, { field: 'env' }, { key: { name: 'PORT' } }, { field: 'value' }]), ['kubectl-client-side-apply']);
+  assert.deepEqual(
+    managers([
+      ...container,
+      { field: 'ports' },
+      { key: { containerPort: 8080, protocol: 'TCP' } },
+      { field: 'containerPort' },
+    ]),
+    ['kubectl-client-side-apply'],
+  );
+  assert.deepEqual(managers([...container, { field: 'env' }, { key: { name: 'PORT' } }, { field: 'value' }]), [
+    'kubectl-client-side-apply',
+  ]);
 });
 
 test('atomic values are owned whole by an ancestor leaf', () => {
-  assert.deepEqual(managers([{ field: 'spec' }, { field: 'selector' }, { field: 'matchLabels' }, { field: 'app' }]), ['kubectl-client-side-apply (ancestor)']);
-  assert.deepEqual(managers([...container, { field: 'securityContext' }, { field: 'capabilities' }, { field: 'drop' }]), ['kubectl-client-side-apply']);
+  assert.deepEqual(managers([{ field: 'spec' }, { field: 'selector' }, { field: 'matchLabels' }, { field: 'app' }]), [
+    'kubectl-client-side-apply (ancestor)',
+  ]);
+  assert.deepEqual(
+    managers([...container, { field: 'securityContext' }, { field: 'capabilities' }, { field: 'drop' }]),
+    ['kubectl-client-side-apply'],
+  );
 });
 
 test('a path nobody owns has no owner; managersUnder finds writers around a removed field', () => {

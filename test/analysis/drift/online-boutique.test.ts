@@ -7,7 +7,18 @@ import { detectDrift, type DetectOptions } from '../../../src/analysis/drift/det
 import { auditEvidenceFromEvents } from '../../../src/analysis/drift/evidence.ts';
 import type { DesiredObject, KubeObject, ObjectFinding } from '../../../src/analysis/drift/model.ts';
 import type { LedgerLeaf } from '../../../src/ledger/leaf.ts';
-import { AGENT, agentDecision, agentDeletesService, auditEvent, boutique, type Boutique, container, HUMAN, memoryLedger, spec } from './support.ts';
+import {
+  AGENT,
+  agentDecision,
+  agentDeletesService,
+  auditEvent,
+  boutique,
+  type Boutique,
+  container,
+  HUMAN,
+  memoryLedger,
+  spec,
+} from './support.ts';
 
 const cleanups: (() => void)[] = [];
 after(() => {
@@ -21,7 +32,10 @@ async function scenario(opts: Parameters<typeof boutique>[0] = {}): Promise<Bout
 }
 
 function detect(b: Boutique, options: DetectOptions = {}, desired: readonly DesiredObject[] = b.desired.objects) {
-  return detectDrift({ desired, live: b.api.list(), problems: b.desired.problems }, { revision: b.desired.revision, ...options });
+  return detectDrift(
+    { desired, live: b.api.list(), problems: b.desired.problems },
+    { revision: b.desired.revision, ...options },
+  );
 }
 
 function finding(findings: readonly ObjectFinding[], kind: string, name: string): ObjectFinding {
@@ -52,7 +66,12 @@ test('status-only changes and changes to defaulted fields Git leaves unset are n
       d.id.name,
       'kube-controller-manager',
       (o) => {
-        o.status = { ...(o.status as object), readyReplicas: 0, unavailableReplicas: 1, conditions: [{ type: 'Available', status: 'False' }] };
+        o.status = {
+          ...(o.status as object),
+          readyReplicas: 0,
+          unavailableReplicas: 1,
+          conditions: [{ type: 'Available', status: 'False' }],
+        };
       },
       { subresource: 'status' },
     );
@@ -75,7 +94,9 @@ test('status-only changes and changes to defaulted fields Git leaves unset are n
 test('an agent scaling loadgenerator is attributed to the agent, its owner and its intent (ledger)', async () => {
   const b = await scenario();
   const before = b.api.now();
-  b.api.update('Deployment', 'default', 'loadgenerator', 'kubectl', (o) => void (spec(o).replicas = 4), { subresource: 'scale' });
+  b.api.update('Deployment', 'default', 'loadgenerator', 'kubectl', (o) => void (spec(o).replicas = 4), {
+    subresource: 'scale',
+  });
   const ledger = memoryLedger([
     agentDecision({
       time: before,
@@ -118,7 +139,9 @@ test('an agent scaling loadgenerator is attributed to the agent, its owner and i
 test('with audit events the scale is attributed with high confidence, linked by audit ID', async () => {
   const b = await scenario();
   const at = b.api.now();
-  b.api.update('Deployment', 'default', 'loadgenerator', 'kubectl', (o) => void (spec(o).replicas = 4), { subresource: 'scale' });
+  b.api.update('Deployment', 'default', 'loadgenerator', 'kubectl', (o) => void (spec(o).replicas = 4), {
+    subresource: 'scale',
+  });
   const auditID = '6a1c1a0e-2a1b-4c46-9d7e-0c1f0f6a2b11';
   const leaves = [
     agentDecision({
@@ -135,11 +158,39 @@ test('with audit events the scale is attributed with high confidence, linked by 
     }),
   ];
   const audit = auditEvidenceFromEvents([
-    auditEvent({ auditID, username: AGENT.username, verb: 'patch', resource: 'deployments', namespace: 'default', name: 'loadgenerator', subresource: 'scale', at }),
+    auditEvent({
+      auditID,
+      username: AGENT.username,
+      verb: 'patch',
+      resource: 'deployments',
+      namespace: 'default',
+      name: 'loadgenerator',
+      subresource: 'scale',
+      at,
+    }),
     // Noise that must not match: a read, a failed write, another object.
-    { ...auditEvent({ auditID: 'r1', username: HUMAN, verb: 'get', resource: 'deployments', namespace: 'default', name: 'loadgenerator', at }) },
     {
-      ...auditEvent({ auditID: 'f1', username: HUMAN, verb: 'patch', resource: 'deployments', namespace: 'default', name: 'loadgenerator', subresource: 'scale', at }),
+      ...auditEvent({
+        auditID: 'r1',
+        username: HUMAN,
+        verb: 'get',
+        resource: 'deployments',
+        namespace: 'default',
+        name: 'loadgenerator',
+        at,
+      }),
+    },
+    {
+      ...auditEvent({
+        auditID: 'f1',
+        username: HUMAN,
+        verb: 'patch',
+        resource: 'deployments',
+        namespace: 'default',
+        name: 'loadgenerator',
+        subresource: 'scale',
+        at,
+      }),
       responseStatus: { code: 403 },
     },
   ]);
@@ -160,7 +211,9 @@ test('an agent editing the image is attributed with high confidence by time; a h
     'default',
     'frontend',
     'kubectl-edit',
-    (o) => void (container(o, 'server').image = 'us-central1-docker.pkg.dev/online-boutique-ci/microservices-demo/frontend:v0.10.7-hotfix'),
+    (o) =>
+      void (container(o, 'server').image =
+        'us-central1-docker.pkg.dev/online-boutique-ci/microservices-demo/frontend:v0.10.7-hotfix'),
   );
   const humanAt = b.api.tick(120);
   b.api.update('Deployment', 'default', 'cartservice', 'kubectl-set', (o) => {
@@ -204,10 +257,22 @@ test('an agent editing the image is attributed with high confidence by time; a h
   assert.equal(memory?.attribution.actor.class, 'human');
   assert.equal(memory?.attribution.confidence, 'medium');
   assert.equal(memory?.attribution.time, humanAt);
-  assert.match(memory?.attribution.evidence.map((e) => e.detail).join('\n') ?? '', /no agent decision on this object around/);
+  assert.match(
+    memory?.attribution.evidence.map((e) => e.detail).join('\n') ?? '',
+    /no agent decision on this object around/,
+  );
 
   const audit = auditEvidenceFromEvents([
-    auditEvent({ auditID: 'h1', username: HUMAN, verb: 'patch', resource: 'deployments', namespace: 'default', name: 'cartservice', at: humanAt, fieldManager: 'kubectl-set' }),
+    auditEvent({
+      auditID: 'h1',
+      username: HUMAN,
+      verb: 'patch',
+      resource: 'deployments',
+      namespace: 'default',
+      name: 'cartservice',
+      at: humanAt,
+      fieldManager: 'kubectl-set',
+    }),
   ]);
   const sure = await detect(b, { attribution: { ledger: memoryLedger(leaves), audit } });
   const m2 = finding(sure.findings, 'Deployment', 'cartservice').fields[0]?.attribution;
@@ -229,7 +294,9 @@ test('without a ledger a kubectl edit is a human with low confidence, and says w
 
 test('an agent scaling a workload whose replicas Git leaves unset is not drift', async () => {
   const b = await scenario();
-  b.api.update('Deployment', 'default', 'frontend', 'kubectl', (o) => void (spec(o).replicas = 9), { subresource: 'scale' });
+  b.api.update('Deployment', 'default', 'frontend', 'kubectl', (o) => void (spec(o).replicas = 9), {
+    subresource: 'scale',
+  });
   assert.deepEqual((await detect(b)).findings, []);
 });
 
@@ -239,9 +306,20 @@ test('an autoscaler owns the replicas of its target, even where Git sets them', 
     apiVersion: 'autoscaling/v2',
     kind: 'HorizontalPodAutoscaler',
     metadata: { name: 'loadgenerator', namespace: 'default' },
-    spec: { scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'loadgenerator' }, minReplicas: 1, maxReplicas: 5 },
+    spec: {
+      scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'loadgenerator' },
+      minReplicas: 1,
+      maxReplicas: 5,
+    },
   });
-  b.api.update('Deployment', 'default', 'loadgenerator', 'kube-controller-manager', (o) => void (spec(o).replicas = 5), { subresource: 'scale' });
+  b.api.update(
+    'Deployment',
+    'default',
+    'loadgenerator',
+    'kube-controller-manager',
+    (o) => void (spec(o).replicas = 5),
+    { subresource: 'scale' },
+  );
   const report = await detect(b);
   assert.deepEqual(report.findings, []);
   assert.equal(report.ignoredObjects, 1);
@@ -255,30 +333,54 @@ test('quantity notation and list order are noise, not drift', async () => {
   const desired = b.desired.objects.map((d) => {
     if (d.id.kind !== 'Deployment' || d.id.name !== 'frontend') return d;
     const o = structuredClone(d.object);
-    container(o, 'server').resources = { requests: { cpu: 0.1, memory: '65536Ki' }, limits: { cpu: '0.2', memory: '0.125Gi' } };
+    container(o, 'server').resources = {
+      requests: { cpu: 0.1, memory: '65536Ki' },
+      limits: { cpu: '0.2', memory: '0.125Gi' },
+    };
     return { ...d, object: o };
   });
   const live = b.api.get('Deployment', 'default', 'frontend') as KubeObject;
-  assert.deepEqual(container(live, 'server').resources, { requests: { cpu: '100m', memory: '64Mi' }, limits: { cpu: '200m', memory: '128Mi' } });
+  assert.deepEqual(container(live, 'server').resources, {
+    requests: { cpu: '100m', memory: '64Mi' },
+    limits: { cpu: '200m', memory: '128Mi' },
+  });
   // Someone reorders env vars and containers' ports: same content, other order.
   b.api.update('Deployment', 'default', 'frontend', 'kubectl-edit', (o) => void container(o, 'server').env.reverse());
-  b.api.update('Deployment', 'default', 'cartservice', 'kubectl-edit', (o) => void container(o, 'server').env.reverse());
+  b.api.update(
+    'Deployment',
+    'default',
+    'cartservice',
+    'kubectl-edit',
+    (o) => void container(o, 'server').env.reverse(),
+  );
   assert.deepEqual((await detect(b, {}, desired)).findings, []);
 });
 
 test('GitOps-labelled objects absent from Git are extra; unlabelled or foreign ones are not', async () => {
-  const flux = { 'kustomize.toolkit.fluxcd.io/name': 'boutique', 'kustomize.toolkit.fluxcd.io/namespace': 'flux-system' };
+  const flux = {
+    'kustomize.toolkit.fluxcd.io/name': 'boutique',
+    'kustomize.toolkit.fluxcd.io/namespace': 'flux-system',
+  };
   const b = await scenario({ labels: flux });
   const at = b.api.tick();
   const debug = (name: string, labels?: Record<string, string>): KubeObject => ({
     apiVersion: 'apps/v1',
     kind: 'Deployment',
     metadata: { name, namespace: 'default', ...(labels ? { labels } : {}) },
-    spec: { selector: { matchLabels: { app: name } }, template: { metadata: { labels: { app: name } }, spec: { containers: [{ name: 'sh', image: 'busybox:1.36' }] } } },
+    spec: {
+      selector: { matchLabels: { app: name } },
+      template: { metadata: { labels: { app: name } }, spec: { containers: [{ name: 'sh', image: 'busybox:1.36' }] } },
+    },
   });
   b.api.create(debug('debug-shell', flux), 'kubectl-client-side-apply');
   b.api.create(debug('scratch'), 'kubectl-create');
-  b.api.create(debug('other-app', { 'kustomize.toolkit.fluxcd.io/name': 'payments', 'kustomize.toolkit.fluxcd.io/namespace': 'flux-system' }), 'kustomize-controller');
+  b.api.create(
+    debug('other-app', {
+      'kustomize.toolkit.fluxcd.io/name': 'payments',
+      'kustomize.toolkit.fluxcd.io/namespace': 'flux-system',
+    }),
+    'kustomize-controller',
+  );
   const ledger = memoryLedger([
     agentDecision({
       time: at,
@@ -323,7 +425,14 @@ test('ignore rules by JSON pointer, by kind and by field manager', async () => {
   b.api.update('Service', 'default', 'cartservice', 'kubectl-edit', (o) => void (spec(o).selector = { app: 'other' }));
   assert.equal((await detect(b)).findings.length, 3);
   const byPointer = await detect(b, {
-    ignore: [{ group: 'apps', kind: 'Deployment', jsonPointers: ['/spec/template/spec/containers/*/image'], reason: 'images are promoted by the release bot' }],
+    ignore: [
+      {
+        group: 'apps',
+        kind: 'Deployment',
+        jsonPointers: ['/spec/template/spec/containers/*/image'],
+        reason: 'images are promoted by the release bot',
+      },
+    ],
   });
   assert.deepEqual(
     byPointer.findings.map((f) => f.id.name),
@@ -337,7 +446,13 @@ test('ignore rules by JSON pointer, by kind and by field manager', async () => {
 
 test('Secret values never appear in findings', async () => {
   const b = await scenario();
-  const secret: KubeObject = { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'redis-auth', namespace: 'default' }, type: 'Opaque', stringData: { password: 'hunter2' } };
+  const secret: KubeObject = {
+    apiVersion: 'v1',
+    kind: 'Secret',
+    metadata: { name: 'redis-auth', namespace: 'default' },
+    type: 'Opaque',
+    stringData: { password: 'hunter2' },
+  };
   const desired = [
     ...b.desired.objects,
     {
@@ -346,11 +461,23 @@ test('Secret values never appear in findings', async () => {
       source: { file: 'secret.yaml', doc: 0, renderer: 'plain' as const },
     },
   ];
-  b.api.create({ ...secret, stringData: undefined, data: { password: Buffer.from('hunter2').toString('base64') } } as KubeObject, 'kubectl-client-side-apply');
+  b.api.create(
+    { ...secret, stringData: undefined, data: { password: Buffer.from('hunter2').toString('base64') } } as KubeObject,
+    'kubectl-client-side-apply',
+  );
   assert.deepEqual((await detect(b, {}, desired)).findings, [], 'stringData is compared as data');
-  b.api.update('Secret', 'default', 'redis-auth', 'kubectl-edit', (o) => void ((o.data as Record<string, string>).password = Buffer.from('letmein').toString('base64')));
+  b.api.update(
+    'Secret',
+    'default',
+    'redis-auth',
+    'kubectl-edit',
+    (o) => void ((o.data as Record<string, string>).password = Buffer.from('letmein').toString('base64')),
+  );
   const report = await detect(b, {}, desired);
   const text = JSON.stringify(report);
-  assert.ok(!text.includes(Buffer.from('letmein').toString('base64')) && !text.includes(Buffer.from('hunter2').toString('base64')));
+  assert.ok(
+    !text.includes(Buffer.from('letmein').toString('base64')) &&
+      !text.includes(Buffer.from('hunter2').toString('base64')),
+  );
   assert.match(String(finding(report.findings, 'Secret', 'redis-auth').fields[0]?.live), /^\(secret value sha256:/);
 });

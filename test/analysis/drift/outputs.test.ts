@@ -17,9 +17,21 @@ let report: DriftReport;
 before(async () => {
   b = await boutique();
   const at = b.api.tick();
-  b.api.update('Deployment', 'default', 'frontend', 'kubectl-edit', (o) => void (container(o, 'server').image = HOTFIX));
+  b.api.update(
+    'Deployment',
+    'default',
+    'frontend',
+    'kubectl-edit',
+    (o) => void (container(o, 'server').image = HOTFIX),
+  );
   b.api.tick(60);
-  b.api.update('Service', 'default', 'cartservice', 'kubectl-edit', (o) => void (spec(o).selector = { app: 'cart-v2' }));
+  b.api.update(
+    'Service',
+    'default',
+    'cartservice',
+    'kubectl-edit',
+    (o) => void (spec(o).selector = { app: 'cart-v2' }),
+  );
   b.api.delete('ServiceAccount', 'default', 'emailservice');
   const ledger = memoryLedger([
     agentDecision({
@@ -36,7 +48,13 @@ before(async () => {
     }),
   ]);
   report = await detectDrift(
-    { desired: b.desired.objects, live: b.api.list(), problems: [{ where: 'kustomize/base/broken.yaml', message: 'document 2 (line 9): invalid YAML', severity: 'error' }] },
+    {
+      desired: b.desired.objects,
+      live: b.api.list(),
+      problems: [
+        { where: 'kustomize/base/broken.yaml', message: 'document 2 (line 9): invalid YAML', severity: 'error' },
+      ],
+    },
     { attribution: { ledger }, revision: b.desired.revision, now: new Date('2026-03-01T10:00:00Z'), listInSync: true },
   );
 });
@@ -44,7 +62,10 @@ after(() => b.repo.cleanup());
 
 test('the table names object, field, both values, the actor with owner, confidence, evidence and intent', () => {
   const text = formatTable(report);
-  assert.match(text, /^3 of 35 object\(s\) differ from Git at HEAD \([0-9a-f]{12}\); 0 extra object\(s\); 32 in sync\./);
+  assert.match(
+    text,
+    /^3 of 35 object\(s\) differ from Git at HEAD \([0-9a-f]{12}\); 0 extra object\(s\); 32 in sync\./,
+  );
   assert.match(
     text,
     /apps\/Deployment default\/frontend\s+spec\.template\.spec\.containers\[name=server\]\.image\s+us-central1-docker\.pkg\.dev\/onli…\s+registry\.example\.com\/frontend:h…\s+agent scaler-bot \(owner alice@example\.com\)\s+high/,
@@ -53,7 +74,10 @@ test('the table names object, field, both values, the actor with owner, confiden
   assert.match(text, /ServiceAccount default\/emailservice\s+\(object missing from cluster\)/);
   assert.match(text, /intent "ship hotfix 41" \(trigger incident:INC-88\)/);
   assert.match(text, /error: kustomize\/base\/broken\.yaml: document 2 \(line 9\): invalid YAML/);
-  assert.match(text, /prevention: agents scaler-bot changed objects Git declares, outside Git; add boundary\.protected .*gitopsManaged: true .*\(0 of these 1 do\)/);
+  assert.match(
+    text,
+    /prevention: agents scaler-bot changed objects Git declares, outside Git; add boundary\.protected .*gitopsManaged: true .*\(0 of these 1 do\)/,
+  );
 });
 
 test('PolicyReports follow wgpolicyk8s.io/v1alpha2: one per namespace, failures and passes, string properties', () => {
@@ -72,14 +96,20 @@ test('PolicyReports follow wgpolicyk8s.io/v1alpha2: one per namespace, failures 
     for (const v of Object.values(res.properties)) assert.equal(typeof v, 'string');
   }
   const frontend = r?.results.find((x) => x.resources[0]?.name === 'frontend' && x.resources[0]?.kind === 'Deployment');
-  assert.deepEqual(frontend?.resources, [{ apiVersion: 'apps/v1', kind: 'Deployment', name: 'frontend', namespace: 'default' }]);
+  assert.deepEqual(frontend?.resources, [
+    { apiVersion: 'apps/v1', kind: 'Deployment', name: 'frontend', namespace: 'default' },
+  ]);
   assert.equal(frontend?.result, 'fail');
   assert.equal(frontend?.severity, 'high');
   assert.equal(frontend?.properties.intent, 'ship hotfix 41');
   assert.equal(frontend?.properties.actors, 'agent scaler-bot (owner alice@example.com)');
   const missing = r?.results.find((x) => x.resources[0]?.kind === 'ServiceAccount' && x.result === 'fail');
   assert.equal(missing?.rule, 'exists');
-  const cluster = toPolicyReports({ ...report, inSyncObjects: [{ group: 'rbac.authorization.k8s.io', version: 'v1', kind: 'ClusterRole', name: 'x' }], findings: [] });
+  const cluster = toPolicyReports({
+    ...report,
+    inSyncObjects: [{ group: 'rbac.authorization.k8s.io', version: 'v1', kind: 'ClusterRole', name: 'x' }],
+    findings: [],
+  });
   assert.deepEqual(
     cluster.map((x) => [x.kind, x.metadata.namespace]),
     [['ClusterPolicyReport', undefined]],
@@ -94,7 +124,13 @@ test('ledger leaves are kind drift, name agent, owner and intent, and hold diges
   assert.equal(frontend?.agent, AGENT.name);
   assert.equal(frontend?.owner, AGENT.owner);
   assert.equal(frontend?.authorityClass, 'autonomous');
-  assert.deepEqual(frontend?.target, { group: 'apps', version: 'v1', resource: 'deployments', namespace: 'default', name: 'frontend' });
+  assert.deepEqual(frontend?.target, {
+    group: 'apps',
+    version: 'v1',
+    resource: 'deployments',
+    namespace: 'default',
+    name: 'frontend',
+  });
   assert.equal(frontend?.intent?.summary, 'ship hotfix 41');
   assert.deepEqual(frontend?.approvals, ['apr-1']);
   assert.match(frontend?.objectDigest ?? '', /^sha256:[0-9a-f]{64}$/);
@@ -102,7 +138,12 @@ test('ledger leaves are kind drift, name agent, owner and intent, and hold diges
   const text = canonicalJson(leaves);
   assert.ok(!text.includes(HOTFIX), 'values never enter the ledger');
   assert.ok(!text.includes('cart-v2'));
-  const fields = (frontend?.detail as { fields?: { desiredDigest: string; liveDigest: string; actor: { class: string; confidence: string } }[] } | undefined)?.fields ?? [];
+  const fields =
+    (
+      frontend?.detail as
+        | { fields?: { desiredDigest: string; liveDigest: string; actor: { class: string; confidence: string } }[] }
+        | undefined
+    )?.fields ?? [];
   assert.match(fields[0]?.liveDigest ?? '', /^sha256:/);
   assert.deepEqual([fields[0]?.actor.class, fields[0]?.actor.confidence], ['agent', 'high']);
   const sa = leaves.find((l) => l.target?.resource === 'serviceaccounts');
@@ -118,9 +159,19 @@ test('the notification groups agent-caused drift by accountable owner', () => {
     {
       owner: AGENT.owner,
       agents: [AGENT.name],
-      objects: [{ object: 'apps/Deployment default/frontend', state: 'drifted', paths: ['spec.template.spec.containers[name=server].image'], intents: ['ship hotfix 41'] }],
+      objects: [
+        {
+          object: 'apps/Deployment default/frontend',
+          state: 'drifted',
+          paths: ['spec.template.spec.containers[name=server].image'],
+          intents: ['ship hotfix 41'],
+        },
+      ],
     },
   ]);
-  assert.deepEqual(n.others.map((o) => `${o.object}: ${o.actors.join(', ')}`).sort(), ['Service default/cartservice: human', 'ServiceAccount default/emailservice: unknown']);
+  assert.deepEqual(n.others.map((o) => `${o.object}: ${o.actors.join(', ')}`).sort(), [
+    'Service default/cartservice: human',
+    'ServiceAccount default/emailservice: unknown',
+  ]);
   assert.equal(notificationPayload({ ...report, findings: [] }).severity, 'info');
 });

@@ -10,7 +10,18 @@ import { detectDrift } from '../../../src/analysis/drift/detect.ts';
 import type { KubeObject } from '../../../src/analysis/drift/model.ts';
 import { type Applier, memoryFlapGuard, revert } from '../../../src/analysis/drift/revert.ts';
 import type { ApiServerStandIn } from './apiserver-standin.ts';
-import { AGENT, agentDecision, agentDeletesService, boutique, type Boutique, container, gitIn, type Loose, memoryLedger, spec } from './support.ts';
+import {
+  AGENT,
+  agentDecision,
+  agentDeletesService,
+  boutique,
+  type Boutique,
+  container,
+  gitIn,
+  type Loose,
+  memoryLedger,
+  spec,
+} from './support.ts';
 
 const cleanups: (() => void)[] = [];
 after(() => {
@@ -23,7 +34,9 @@ async function driftedBoutique(path = 'kustomize'): Promise<Boutique & { ledger:
   cleanups.push(b.repo.cleanup);
   const t1 = b.api.tick();
   if (b.api.get('Deployment', 'default', 'loadgenerator'))
-    b.api.update('Deployment', 'default', 'loadgenerator', 'kubectl', (o) => void (spec(o).replicas = 3), { subresource: 'scale' });
+    b.api.update('Deployment', 'default', 'loadgenerator', 'kubectl', (o) => void (spec(o).replicas = 3), {
+      subresource: 'scale',
+    });
   const t2 = b.api.tick(30);
   b.api.update('Deployment', 'default', 'frontend', 'kubectl-edit', (o) => {
     container(o, 'server').image = 'us-central1-docker.pkg.dev/online-boutique-ci/microservices-demo/frontend:v0.10.7';
@@ -31,7 +44,13 @@ async function driftedBoutique(path = 'kustomize'): Promise<Boutique & { ledger:
   });
   b.api.tick(60);
   if (b.api.get('Deployment', 'default', 'cartservice'))
-    b.api.update('Deployment', 'default', 'cartservice', 'kubectl-set', (o) => void (container(o, 'server').resources.limits.cpu = '400m'));
+    b.api.update(
+      'Deployment',
+      'default',
+      'cartservice',
+      'kubectl-set',
+      (o) => void (container(o, 'server').resources.limits.cpu = '400m'),
+    );
   const ledger = memoryLedger([
     agentDecision({
       time: t1,
@@ -60,10 +79,18 @@ async function driftedBoutique(path = 'kustomize'): Promise<Boutique & { ledger:
 
 test("codify commits the agent's changes on a new branch; rendered and compared again, that drift is gone", async () => {
   const b = await driftedBoutique();
-  const report = await detectDrift({ desired: b.desired.objects, live: b.api.list() }, { attribution: { ledger: b.ledger }, revision: b.desired.revision });
+  const report = await detectDrift(
+    { desired: b.desired.objects, live: b.api.list() },
+    { attribution: { ledger: b.ledger }, revision: b.desired.revision },
+  );
   assert.equal(report.findings.length, 3);
 
-  const result = await codify(report, { repo: b.repo.dir, path: 'kustomize', branch: 'tether/drift-test', now: new Date('2026-03-01T10:00:00Z') });
+  const result = await codify(report, {
+    repo: b.repo.dir,
+    path: 'kustomize',
+    branch: 'tether/drift-test',
+    now: new Date('2026-03-01T10:00:00Z'),
+  });
   assert.equal(result.branch, 'tether/drift-test');
   assert.ok(result.commit);
   assert.equal(result.base, b.repo.commit);
@@ -73,7 +100,11 @@ test("codify commits the agent's changes on a new branch; rendered and compared 
     'apps/Deployment default/frontend spec.template.spec.containers[name=server].image',
     'apps/Deployment default/loadgenerator spec.replicas',
   ]);
-  assert.deepEqual(result.skipped, [], "the human's change is not the agent's to codify, so it is not even a candidate");
+  assert.deepEqual(
+    result.skipped,
+    [],
+    "the human's change is not the agent's to codify, so it is not even a candidate",
+  );
 
   // The user's checkout is untouched: same branch, same commit, clean tree, no stray worktree.
   assert.equal(gitIn(b.repo.dir, ['rev-parse', '--abbrev-ref', 'HEAD']).trim(), 'main');
@@ -90,12 +121,21 @@ test("codify commits the agent's changes on a new branch; rendered and compared 
   const message = gitIn(b.repo.dir, ['log', '-1', '--format=%B', result.commit as string]);
   assert.match(message, /codify live changes by agent scaler-bot \(owner alice@example.com\)/);
   assert.match(message, /Intent: roll out frontend v0.10.7 with profiling/);
-  const diff = gitIn(b.repo.dir, ['diff', b.repo.commit, result.commit as string, '--', 'kustomize/base/frontend.yaml']);
+  const diff = gitIn(b.repo.dir, [
+    'diff',
+    b.repo.commit,
+    result.commit as string,
+    '--',
+    'kustomize/base/frontend.yaml',
+  ]);
   assert.match(diff, /-\s+value: "0"\n\+\s+value: "1"/, 'the quoting style of the file is kept');
 
   // Applied (rendered from the branch) and compared with the same live objects: the agent's drift is gone.
   const after = await loadDesiredState({ repo: b.repo.dir, revision: result.branch as string, path: 'kustomize' });
-  const again = await detectDrift({ desired: after.objects, live: b.api.list() }, { attribution: { ledger: b.ledger } });
+  const again = await detectDrift(
+    { desired: after.objects, live: b.api.list() },
+    { attribution: { ledger: b.ledger } },
+  );
   assert.deepEqual(
     again.findings.map((f) => `${f.id.name} ${f.fields.map((x) => x.display).join(',')}`),
     ['cartservice spec.template.spec.containers[name=server].resources.limits.cpu'],
@@ -104,11 +144,22 @@ test("codify commits the agent's changes on a new branch; rendered and compared 
 
 test('codify edits a plain manifest file in place too', async () => {
   const b = await driftedBoutique('kustomize/base/frontend.yaml');
-  const report = await detectDrift({ desired: b.desired.objects, live: b.api.list() }, { attribution: { ledger: b.ledger }, revision: b.desired.revision });
+  const report = await detectDrift(
+    { desired: b.desired.objects, live: b.api.list() },
+    { attribution: { ledger: b.ledger }, revision: b.desired.revision },
+  );
   assert.equal(b.desired.objects[0]?.source.renderer, 'plain');
-  const result = await codify(report, { repo: b.repo.dir, path: 'kustomize/base/frontend.yaml', branch: 'codify-plain' });
+  const result = await codify(report, {
+    repo: b.repo.dir,
+    path: 'kustomize/base/frontend.yaml',
+    branch: 'codify-plain',
+  });
   assert.equal(result.codified.length, 2);
-  const after = await loadDesiredState({ repo: b.repo.dir, revision: 'codify-plain', path: 'kustomize/base/frontend.yaml' });
+  const after = await loadDesiredState({
+    repo: b.repo.dir,
+    revision: 'codify-plain',
+    path: 'kustomize/base/frontend.yaml',
+  });
   assert.deepEqual((await detectDrift({ desired: after.objects, live: b.api.list() })).findings, []);
 });
 
@@ -135,14 +186,27 @@ test('codify leaves out a value that comes from a kustomize patch, and says so',
   ]);
   const refused = result.skipped.find((s) => s.path === 'spec.replicas');
   assert.match(refused?.why ?? '', /rendered object still differs .*kustomize patch or transformer/);
-  assert.equal(readFileSync(join(b.repo.dir, 'kustomize', 'base', 'loadgenerator.yaml'), 'utf8').includes('replicas: 1'), true, 'the checkout is untouched');
+  assert.equal(
+    readFileSync(join(b.repo.dir, 'kustomize', 'base', 'loadgenerator.yaml'), 'utf8').includes('replicas: 1'),
+    true,
+    'the checkout is untouched',
+  );
 });
 
 test('codify with nothing to codify creates no branch', async () => {
   const b = await boutique();
   cleanups.push(b.repo.cleanup);
-  b.api.update('Deployment', 'default', 'cartservice', 'kubectl-set', (o) => void (container(o, 'server').resources.limits.cpu = '400m'));
-  const report = await detectDrift({ desired: b.desired.objects, live: b.api.list() }, { attribution: { ledger: memoryLedger([]) } });
+  b.api.update(
+    'Deployment',
+    'default',
+    'cartservice',
+    'kubectl-set',
+    (o) => void (container(o, 'server').resources.limits.cpu = '400m'),
+  );
+  const report = await detectDrift(
+    { desired: b.desired.objects, live: b.api.list() },
+    { attribution: { ledger: memoryLedger([]) } },
+  );
   const result = await codify(report, { repo: b.repo.dir, path: 'kustomize', branch: 'nothing' });
   assert.equal(result.commit, undefined);
   assert.equal(gitIn(b.repo.dir, ['branch', '--list', 'nothing']).trim(), '');
@@ -150,23 +214,35 @@ test('codify with nothing to codify creates no branch', async () => {
 
 test('codify refuses to reuse an existing branch', async () => {
   const b = await driftedBoutique();
-  const report = await detectDrift({ desired: b.desired.objects, live: b.api.list() }, { attribution: { ledger: b.ledger } });
-  await assert.rejects(codify(report, { repo: b.repo.dir, path: 'kustomize', branch: 'main' }), /^DriftInputError: branch main already exists in .*; name another with --branch$/);
+  const report = await detectDrift(
+    { desired: b.desired.objects, live: b.api.list() },
+    { attribution: { ledger: b.ledger } },
+  );
+  await assert.rejects(
+    codify(report, { repo: b.repo.dir, path: 'kustomize', branch: 'main' }),
+    /^DriftInputError: branch main already exists in .*; name another with --branch$/,
+  );
 });
 
 /** Server-side apply against the stand-in: the applied fields merge in, owned by the applier. */
-function standInApplier(api: ApiServerStandIn, afterApply?: (obj: KubeObject) => void): Applier & { applied: KubeObject[] } {
+function standInApplier(
+  api: ApiServerStandIn,
+  afterApply?: (obj: KubeObject) => void,
+): Applier & { applied: KubeObject[] } {
   const applied: KubeObject[] = [];
   const merge = (into: Loose, from: Loose) => {
     for (const [k, v] of Object.entries(from)) {
       if (Array.isArray(v) && Array.isArray(into[k])) {
         for (const item of v) {
           const keyName = 'name' in item ? 'name' : 'containerPort' in item ? 'containerPort' : undefined;
-          const existing = keyName ? into[k].find((x: Record<string, unknown>) => x[keyName] === item[keyName]) : undefined;
+          const existing = keyName
+            ? into[k].find((x: Record<string, unknown>) => x[keyName] === item[keyName])
+            : undefined;
           if (existing) merge(existing, item);
           else into[k].push(structuredClone(item));
         }
-      } else if (v && typeof v === 'object' && !Array.isArray(v) && into[k] && typeof into[k] === 'object') merge(into[k], v);
+      } else if (v && typeof v === 'object' && !Array.isArray(v) && into[k] && typeof into[k] === 'object')
+        merge(into[k], v);
       else into[k] = structuredClone(v);
     }
   };
@@ -176,7 +252,9 @@ function standInApplier(api: ApiServerStandIn, afterApply?: (obj: KubeObject) =>
       applied.push(obj);
       const { apiVersion: _a, kind, metadata, ...fields } = obj;
       if (!api.get(kind, metadata.namespace, metadata.name)) return api.create(obj, fieldManager);
-      const out = api.update(kind, metadata.namespace, metadata.name, fieldManager, (o) => merge(o as Loose, fields), { operation: 'Apply' });
+      const out = api.update(kind, metadata.namespace, metadata.name, fieldManager, (o) => merge(o as Loose, fields), {
+        operation: 'Apply',
+      });
       afterApply?.(out);
       return out;
     },
@@ -188,24 +266,42 @@ function standInApplier(api: ApiServerStandIn, afterApply?: (obj: KubeObject) =>
 
 test("revert re-applies Git for the agent's drift only; the human's change stays and is reported", async () => {
   const b = await driftedBoutique();
-  const report = await detectDrift({ desired: b.desired.objects, live: b.api.list() }, { attribution: { ledger: b.ledger } });
+  const report = await detectDrift(
+    { desired: b.desired.objects, live: b.api.list() },
+    { attribution: { ledger: b.ledger } },
+  );
   const applier = standInApplier(b.api);
   const result = await revert(report, { applier, desired: b.desired.objects });
-  assert.deepEqual(result.reverted.map((r) => r.object).sort(), ['apps/Deployment default/frontend', 'apps/Deployment default/loadgenerator']);
-  assert.match(result.skipped.map((s) => `${s.object} ${s.why}`).join('\n'), /cartservice changed by human: Tether reverts only agent-caused drift/);
+  assert.deepEqual(result.reverted.map((r) => r.object).sort(), [
+    'apps/Deployment default/frontend',
+    'apps/Deployment default/loadgenerator',
+  ]);
+  assert.match(
+    result.skipped.map((s) => `${s.object} ${s.why}`).join('\n'),
+    /cartservice changed by human: Tether reverts only agent-caused drift/,
+  );
   // Only the drifted fields are applied, so Tether owns exactly those.
   const frontendPatch = applier.applied.find((o) => o.metadata.name === 'frontend') as KubeObject;
   assert.deepEqual(spec(frontendPatch), {
     template: {
       spec: {
         containers: [
-          { name: 'server', image: 'us-central1-docker.pkg.dev/online-boutique-ci/microservices-demo/frontend:v0.10.6', env: [{ name: 'ENABLE_PROFILER', value: '0' }] },
+          {
+            name: 'server',
+            image: 'us-central1-docker.pkg.dev/online-boutique-ci/microservices-demo/frontend:v0.10.6',
+            env: [{ name: 'ENABLE_PROFILER', value: '0' }],
+          },
         ],
       },
     },
   });
-  assert.deepEqual(spec(applier.applied.find((o) => o.metadata.name === 'loadgenerator') as KubeObject), { replicas: 1 });
-  const after = await detectDrift({ desired: b.desired.objects, live: b.api.list() }, { attribution: { ledger: b.ledger } });
+  assert.deepEqual(spec(applier.applied.find((o) => o.metadata.name === 'loadgenerator') as KubeObject), {
+    replicas: 1,
+  });
+  const after = await detectDrift(
+    { desired: b.desired.objects, live: b.api.list() },
+    { attribution: { ledger: b.ledger } },
+  );
   assert.deepEqual(
     after.findings.map((f) => f.id.name),
     ['cartservice'],
@@ -216,17 +312,32 @@ test('revert stops when a controller changes the field right back, and refuses t
   const b = await driftedBoutique();
   // A controller acting for the agent re-scales loadgenerator as soon as Tether reverts it.
   const fight = (o: KubeObject) => {
-    if (o.metadata.name === 'loadgenerator') b.api.update('Deployment', 'default', 'loadgenerator', 'capacity-operator', (x) => void (spec(x).replicas = 3));
+    if (o.metadata.name === 'loadgenerator')
+      b.api.update('Deployment', 'default', 'loadgenerator', 'capacity-operator', (x) => void (spec(x).replicas = 3));
   };
   const guard = memoryFlapGuard();
   const applier = standInApplier(b.api, fight);
-  const report = await detectDrift({ desired: b.desired.objects, live: b.api.list() }, { attribution: { ledger: b.ledger } });
-  const first = await revert(report, { applier, desired: b.desired.objects, guard, settleMs: 1, sleep: async () => {} });
+  const report = await detectDrift(
+    { desired: b.desired.objects, live: b.api.list() },
+    { attribution: { ledger: b.ledger } },
+  );
+  const first = await revert(report, {
+    applier,
+    desired: b.desired.objects,
+    guard,
+    settleMs: 1,
+    sleep: async () => {},
+  });
   assert.deepEqual(
     first.flapping.map((f) => `${f.object} ${f.path}: ${f.against}`),
-    ['apps/Deployment default/loadgenerator spec.replicas: capacity-operator (a controller) changed it back right after the revert'],
+    [
+      'apps/Deployment default/loadgenerator spec.replicas: capacity-operator (a controller) changed it back right after the revert',
+    ],
   );
-  const again = await detectDrift({ desired: b.desired.objects, live: b.api.list() }, { attribution: { ledger: b.ledger } });
+  const again = await detectDrift(
+    { desired: b.desired.objects, live: b.api.list() },
+    { attribution: { ledger: b.ledger } },
+  );
   const second = await revert(again, { applier, desired: b.desired.objects, guard, minConfidence: 'low' });
   assert.equal(applier.applied.filter((o) => o.metadata.name === 'loadgenerator').length, 1, 'no second revert');
   assert.ok(second.flapping.length > 0 || second.skipped.some((s) => s.object.endsWith('loadgenerator')));

@@ -48,7 +48,11 @@ export function fixtureRepo(): FixtureRepo {
   gitIn(dir, ['init', '-q', '-b', 'main']);
   gitIn(dir, ['add', '-A']);
   gitIn(dir, ['commit', '-q', '-m', 'Online Boutique manifests']);
-  return { dir, commit: gitIn(dir, ['rev-parse', 'HEAD']).trim(), cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+  return {
+    dir,
+    commit: gitIn(dir, ['rev-parse', 'HEAD']).trim(),
+    cleanup: () => rmSync(dir, { recursive: true, force: true }),
+  };
 }
 
 /** LedgerEvidence over leaves in memory: every leaf whose target is the object or one of its subresources. */
@@ -115,7 +119,11 @@ export function agentDecision(p: {
 
 // ---- scenarios on the Online Boutique repository ----------------------------------------------
 
-export const AGENT = { name: 'scaler-bot', owner: 'alice@example.com', username: 'system:serviceaccount:agents:scaler-bot' } as const;
+export const AGENT = {
+  name: 'scaler-bot',
+  owner: 'alice@example.com',
+  username: 'system:serviceaccount:agents:scaler-bot',
+} as const;
 export const HUMAN = 'bob@example.com';
 
 export interface Boutique {
@@ -175,19 +183,37 @@ export function auditEvent(p: {
     responseStatus: { code: 200 },
     requestReceivedTimestamp: received,
     stageTimestamp: done,
-    annotations: { 'authorization.k8s.io/decision': 'allow', 'authorization.k8s.io/reason': 'RBAC: allowed by ClusterRoleBinding' },
+    annotations: {
+      'authorization.k8s.io/decision': 'allow',
+      'authorization.k8s.io/reason': 'RBAC: allowed by ClusterRoleBinding',
+    },
   };
 }
 
 // biome-ignore lint/suspicious/noExplicitAny: tests reach into untyped manifests by design.
 export type Loose = Record<string, any>;
 export const spec = (o: KubeObject): Loose => o.spec as Loose;
-export const container = (o: KubeObject, name: string): Loose => spec(o).template.spec.containers.find((c: { name: string }) => c.name === name);
+export const container = (o: KubeObject, name: string): Loose =>
+  spec(o).template.spec.containers.find((c: { name: string }) => c.name === name);
 
 /** The agent deletes a Service through the stand-in; returns the ledger that says so. */
-export function agentDeletesService(api: ApiServerStandIn, name: string, intent: string): ReturnType<typeof memoryLedger> {
+export function agentDeletesService(
+  api: ApiServerStandIn,
+  name: string,
+  intent: string,
+): ReturnType<typeof memoryLedger> {
   api.delete('Service', 'default', name);
   return memoryLedger([
-    agentDecision({ time: api.now(), agent: AGENT.name, owner: AGENT.owner, verb: 'delete', group: '', resource: 'services', namespace: 'default', name, intent }),
+    agentDecision({
+      time: api.now(),
+      agent: AGENT.name,
+      owner: AGENT.owner,
+      verb: 'delete',
+      group: '',
+      resource: 'services',
+      namespace: 'default',
+      name,
+      intent,
+    }),
   ]);
 }

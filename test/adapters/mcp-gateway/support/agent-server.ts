@@ -18,29 +18,47 @@ export interface AgentServer {
   close(): Promise<void>;
 }
 
-export async function startAgentServer(opts: { name: string; gatewayUrl: () => string; token: string; nextTool: string }): Promise<AgentServer> {
+export async function startAgentServer(opts: {
+  name: string;
+  gatewayUrl: () => string;
+  token: string;
+  nextTool: string;
+}): Promise<AgentServer> {
   const seenChains: unknown[] = [];
   const handle = async (meta: Record<string, unknown> | undefined): Promise<CallToolResult> => {
     seenChains.push(meta?.['tether.dev/chain']);
     const client = new Client({ name: opts.name, version: '1.0.0' });
-    await client.connect(new StreamableHTTPClientTransport(new URL(opts.gatewayUrl()), { requestInit: { headers: { authorization: `Bearer ${opts.token}` } } }));
+    await client.connect(
+      new StreamableHTTPClientTransport(new URL(opts.gatewayUrl()), {
+        requestInit: { headers: { authorization: `Bearer ${opts.token}` } },
+      }),
+    );
     try {
-      const carried = Object.fromEntries(CHAIN_CARRIERS.filter((k) => meta?.[k] !== undefined).map((k) => [k, meta?.[k]]));
+      const carried = Object.fromEntries(
+        CHAIN_CARRIERS.filter((k) => meta?.[k] !== undefined).map((k) => [k, meta?.[k]]),
+      );
       const inner = (await client.callTool({
         name: opts.nextTool,
         arguments: {},
         _meta: { ...carried, 'tether.dev/intent': { summary: `${opts.name} passes the question on` } },
       })) as CallToolResult;
       const text = inner.content.map((c) => (c.type === 'text' ? c.text : '')).join('\n');
-      return { isError: inner.isError, content: [{ type: 'text', text: `${opts.name} asked ${opts.nextTool}: ${text}` }] };
+      return {
+        isError: inner.isError,
+        content: [{ type: 'text', text: `${opts.name} asked ${opts.nextTool}: ${text}` }],
+      };
     } finally {
       await client.close();
     }
   };
   const http: HttpServer = createServer(async (req, res) => {
     const server = new Server({ name: opts.name, version: '1.0.0' }, { capabilities: { tools: {} } });
-    server.setRequestHandler(ListToolsRequestSchema, async () => ({ tools: [{ name: 'ask', description: `ask ${opts.name}`, inputSchema: { type: 'object' } }] }));
-    server.setRequestHandler(CallToolRequestSchema, async (r) => handle(r.params._meta as Record<string, unknown> | undefined));
+    server.setRequestHandler(ListToolsRequestSchema, async () => ({
+      tools: [{ name: 'ask', description: `ask ${opts.name}`, inputSchema: { type: 'object' } }],
+    }));
+    server.setRequestHandler(CallToolRequestSchema, async (r) =>
+      handle(r.params._meta as Record<string, unknown> | undefined),
+    );
     const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined });
     res.on('close', () => void server.close());
     await server.connect(transport);

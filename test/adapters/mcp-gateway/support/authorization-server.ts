@@ -41,7 +41,9 @@ function basicClient(req: IncomingMessage): string | undefined {
 }
 
 /** `path` makes an issuer with a path (like Entra's /<tenant>/v2.0); `metadataIssuer` lies about the issuer. */
-export async function startAuthorizationServer(opts: { path?: string; metadataIssuer?: string; tokenTtlS?: number } = {}): Promise<TestAuthorizationServer> {
+export async function startAuthorizationServer(
+  opts: { path?: string; metadataIssuer?: string; tokenTtlS?: number } = {},
+): Promise<TestAuthorizationServer> {
   let key = await generateKeyPair('ES256');
   let kid = 'key-1';
   let generation = 1;
@@ -56,7 +58,8 @@ export async function startAuthorizationServer(opts: { path?: string; metadataIs
       .sign((o.key ?? key).privateKey);
   };
   const server: Server = createServer(async (req, res) => {
-    const json = (status: number, doc: unknown) => res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(doc));
+    const json = (status: number, doc: unknown) =>
+      res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(doc));
     const url = new URL(req.url ?? '/', issuer);
     if (req.method === 'GET' && url.pathname === `/.well-known/oauth-authorization-server${path}`) {
       return json(200, {
@@ -79,7 +82,8 @@ export async function startAuthorizationServer(opts: { path?: string; metadataIs
       if (!client) return json(401, { error: 'invalid_client' });
       if (form.get('grant_type') !== 'client_credentials') return json(400, { error: 'unsupported_grant_type' });
       const resource = form.get('resource');
-      if (!resource) return json(400, { error: 'invalid_target', error_description: 'resource (RFC 8707) is required' });
+      if (!resource)
+        return json(400, { error: 'invalid_target', error_description: 'resource (RFC 8707) is required' });
       const token = await mint({ sub: client, client_id: client, aud: resource });
       return json(200, { access_token: token, token_type: 'Bearer', expires_in: opts.tokenTtlS ?? 600 });
     }

@@ -8,7 +8,11 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { ClientCapabilities } from '@modelcontextprotocol/sdk/types.js';
 import Fastify, { type FastifyInstance } from 'fastify';
-import { type MountedGateway, mountGateway, resolveGatewayConfig } from '../../../../src/adapters/mcp-gateway/gateway.ts';
+import {
+  type MountedGateway,
+  mountGateway,
+  resolveGatewayConfig,
+} from '../../../../src/adapters/mcp-gateway/gateway.ts';
 import { compilePolicy } from '../../../../src/policy/compile.ts';
 import { parsePolicySources } from '../../../../src/policy/load.ts';
 import { Governor } from '../../../../src/service/governor.ts';
@@ -50,13 +54,23 @@ export function freePort(): Promise<number> {
   });
 }
 
-export async function startTestGateway(opts: { policy: string; gateway: Record<string, unknown>; dir?: string; clock?: () => number; port?: number }): Promise<TestGateway> {
+export async function startTestGateway(opts: {
+  policy: string;
+  gateway: Record<string, unknown>;
+  dir?: string;
+  clock?: () => number;
+  port?: number;
+}): Promise<TestGateway> {
   const dir = opts.dir ?? tempDir('t');
   const store = await openStore(`sqlite:${join(dir, 'tether.db')}`);
   const governor = new Governor({ policy: compileTestPolicy(opts.policy), store, clock: opts.clock });
   const config = resolveGatewayConfig(opts.gateway, 'gateway.yaml', dir);
   const logs: string[] = [];
-  const log = { info: (m: string) => logs.push(`info: ${m}`), warn: (m: string) => logs.push(`warn: ${m}`), error: (m: string) => logs.push(`error: ${m}`) };
+  const log = {
+    info: (m: string) => logs.push(`info: ${m}`),
+    warn: (m: string) => logs.push(`warn: ${m}`),
+    error: (m: string) => logs.push(`error: ${m}`),
+  };
   const app: FastifyInstance = Fastify({ logger: false });
   const mounted = await mountGateway(app, { config, governor, log, clock: opts.clock });
   const address = await app.listen({ host: '127.0.0.1', port: opts.port ?? 0 });
@@ -70,8 +84,15 @@ export async function startTestGateway(opts: { policy: string; gateway: Record<s
     mounted,
     logs,
     async connect(token, o = {}) {
-      const client = new Client({ name: o.name ?? 'test-agent', version: '1.0.0' }, { capabilities: o.capabilities ?? {} });
-      await client.connect(new StreamableHTTPClientTransport(new URL(url), { requestInit: { headers: { authorization: `Bearer ${token}` } } }));
+      const client = new Client(
+        { name: o.name ?? 'test-agent', version: '1.0.0' },
+        { capabilities: o.capabilities ?? {} },
+      );
+      await client.connect(
+        new StreamableHTTPClientTransport(new URL(url), {
+          requestInit: { headers: { authorization: `Bearer ${token}` } },
+        }),
+      );
       clients.push(client);
       return client;
     },

@@ -4,7 +4,13 @@ import { parseArgs } from 'node:util';
 import { gatewayCommand } from '../../../../src/cli/commands/gateway.ts';
 
 const { values } = parseArgs({
-  options: { config: { type: 'string' }, policy: { type: 'string' }, store: { type: 'string' }, stdio: { type: 'boolean' }, port: { type: 'string' } },
+  options: {
+    config: { type: 'string' },
+    policy: { type: 'string' },
+    store: { type: 'string' },
+    stdio: { type: 'boolean' },
+    port: { type: 'string' },
+  },
 });
 try {
   process.exitCode = await gatewayCommand({

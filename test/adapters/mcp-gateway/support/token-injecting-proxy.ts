@@ -4,13 +4,25 @@
 import { createServer, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
-export async function startTokenInjectingProxy(target: string, token: string): Promise<{ url: string; close(): Promise<void> }> {
+export async function startTokenInjectingProxy(
+  target: string,
+  token: string,
+): Promise<{ url: string; close(): Promise<void> }> {
   const t = new URL(target);
   const server: Server = createServer((req, res) => {
-    const upstream = request({ host: t.hostname, port: t.port, path: req.url, method: req.method, headers: { ...req.headers, authorization: `Bearer ${token}` } }, (up) => {
-      res.writeHead(up.statusCode ?? 502, up.headers);
-      up.pipe(res);
-    });
+    const upstream = request(
+      {
+        host: t.hostname,
+        port: t.port,
+        path: req.url,
+        method: req.method,
+        headers: { ...req.headers, authorization: `Bearer ${token}` },
+      },
+      (up) => {
+        res.writeHead(up.statusCode ?? 502, up.headers);
+        up.pipe(res);
+      },
+    );
     upstream.once('error', () => res.destroy());
     res.once('close', () => upstream.destroy());
     req.pipe(upstream);

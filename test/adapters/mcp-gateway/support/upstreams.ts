@@ -23,7 +23,8 @@ export function kubernetesMcpServerBinary(): string | undefined {
 /** @modelcontextprotocol/server-everything's entry point (run with node, argument stdio or streamableHttp). */
 export function serverEverythingEntry(): string {
   const dir = packageDir('@modelcontextprotocol/server-everything');
-  if (!dir) throw new Error('@modelcontextprotocol/server-everything is not installed (npm ci installs it as a devDependency)');
+  if (!dir)
+    throw new Error('@modelcontextprotocol/server-everything is not installed (npm ci installs it as a devDependency)');
   return join(dir, 'dist', 'index.js');
 }
 

@@ -24,11 +24,15 @@ export const BOOTSTRAP_FILES = [
 ];
 
 export function requireBootstrap(): string[] {
-  if (!existsSync(bootstrapDir)) throw new Error(`fixture missing: ${bootstrapDir} (the repository expects ../shared/fixtures beside it)`);
+  if (!existsSync(bootstrapDir))
+    throw new Error(`fixture missing: ${bootstrapDir} (the repository expects ../shared/fixtures beside it)`);
   return BOOTSTRAP_FILES.map((f) => join(bootstrapDir, f));
 }
 
-export function modelFromYaml(yaml: string, opts: ModelOptions & { gateway?: string; extraFiles?: string[] } = {}): AccessModel {
+export function modelFromYaml(
+  yaml: string,
+  opts: ModelOptions & { gateway?: string; extraFiles?: string[] } = {},
+): AccessModel {
   const parsed = parseObjectDump(yaml, 'test.yaml');
   const extra = opts.extraFiles ? readObjectDump(opts.extraFiles) : { objects: [], problems: [] };
   const gw = opts.gateway ? parseGatewayConfig(opts.gateway, 'gateway.yaml') : undefined;
