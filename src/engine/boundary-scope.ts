@@ -8,7 +8,14 @@
 // account, a role or a binding holds) coverage is decided token by token, so a wildcard in a grant
 // is covered only by a wildcard in the boundary (a '*' reaches resources no list can name).
 import { isKnownClusterScoped } from '../kube/well-known-resources.ts';
-import { type RuleLike, ruleAllowsResource } from '../kube/rbac-match.ts';
+import {
+  apiGroupMatches,
+  type RuleLike,
+  resourceMatches,
+  resourceNameMatches,
+  ruleAllowsResource,
+  verbMatches,
+} from '../kube/rbac-match.ts';
 import { type RuleTuple, ruleTuples, tupleCovered } from '../kube/rule-coverage.ts';
 import type { Boundary, ResourceRule } from '../policy/schema.ts';
 
@@ -63,10 +70,20 @@ export function boundaryRuleFor(boundary: Boundary | undefined, req: ScopedReque
 export function boundaryRulesMatching(boundary: Boundary | undefined, req: ScopedRequest): ResourceRule[] {
   const namespaces = boundary?.namespaces ?? [];
   const clusterWide = req.namespace === undefined || req.namespace === '';
-  return (boundary?.rules ?? []).filter(
-    (r) =>
-      ruleScopeFits(r, namespaces, clusterWide) && req.verbs.some((verb) => ruleAllowsResource(r, { ...req, verb })),
-  );
+  // Runs on every decision: the same test as ruleAllowsResource per verb, without an object per rule and verb.
+  const out: ResourceRule[] = [];
+  for (const r of boundary?.rules ?? []) {
+    if (!ruleScopeFits(r, namespaces, clusterWide) || !anyVerbMatches(r, req.verbs)) continue;
+    if (apiGroupMatches(r, req.group) && resourceMatches(r, req.resource, req.subresource)) {
+      if (resourceNameMatches(r, req.name)) out.push(r);
+    }
+  }
+  return out;
+}
+
+function anyVerbMatches(rule: ResourceRule, verbs: readonly string[]): boolean {
+  for (const verb of verbs) if (verbMatches(rule, verb)) return true;
+  return false;
 }
 
 /** Namespace and rule: is the request inside the boundary? */

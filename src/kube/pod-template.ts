@@ -2,16 +2,32 @@
 // The API server runs a pod as spec.serviceAccountName, else the deprecated spec.serviceAccount,
 // else `default`; controllers copy the template's spec into every pod they make.
 
-/** `group/resource` → dotted path of the pod spec, for every built-in kind that runs pods. */
-const BUILT_IN: ReadonlyMap<string, readonly string[]> = new Map([
-  ['/pods', ['spec']],
-  ['/replicationcontrollers', ['spec', 'template', 'spec']],
-  ['apps/deployments', ['spec', 'template', 'spec']],
-  ['apps/replicasets', ['spec', 'template', 'spec']],
-  ['apps/statefulsets', ['spec', 'template', 'spec']],
-  ['apps/daemonsets', ['spec', 'template', 'spec']],
-  ['batch/jobs', ['spec', 'template', 'spec']],
-  ['batch/cronjobs', ['spec', 'jobTemplate', 'spec', 'template', 'spec']],
+const TEMPLATE = ['spec', 'template', 'spec'];
+/** group → resource → path of the pod spec, for every built-in kind that runs pods. */
+const BUILT_IN: ReadonlyMap<string, ReadonlyMap<string, readonly string[]>> = new Map([
+  [
+    '',
+    new Map([
+      ['pods', ['spec']],
+      ['replicationcontrollers', TEMPLATE],
+    ]),
+  ],
+  [
+    'apps',
+    new Map([
+      ['deployments', TEMPLATE],
+      ['replicasets', TEMPLATE],
+      ['statefulsets', TEMPLATE],
+      ['daemonsets', TEMPLATE],
+    ]),
+  ],
+  [
+    'batch',
+    new Map([
+      ['jobs', TEMPLATE],
+      ['cronjobs', ['spec', 'jobTemplate', 'spec', 'template', 'spec']],
+    ]),
+  ],
 ]);
 
 export interface WorkloadKind {
@@ -26,8 +42,10 @@ export function podSpecPath(
   resource: string,
   custom: readonly WorkloadKind[] = [],
 ): readonly string[] | undefined {
-  const builtIn = BUILT_IN.get(`${group}/${resource}`);
+  // Looked up on every write decision: by group then resource, so no key string is built.
+  const builtIn = BUILT_IN.get(group)?.get(resource);
   if (builtIn) return builtIn;
+  if (custom.length === 0) return undefined;
   const c = custom.find((k) => k.apiGroup === group && k.resource === resource);
   return c ? c.podSpecPath.split('.') : undefined;
 }

@@ -16,8 +16,12 @@ function union(into: CompiledAgent[], from: readonly CompiledAgent[] | undefined
 
 /** Which Agent is acting. Specific identities (user, service account, OIDC, MCP client) win over group claims. */
 export function resolveAgent(subject: Subject, policy: CompiledPolicy): Resolution {
+  const byUser = policy.bySpecificIdentity.get(`user:${subject.username}`);
+  // The usual case (one agent claims the username, no other identity): no list to build.
+  if (byUser?.length === 1 && !subject.oidc && subject.mcpClientId === undefined)
+    return { kind: 'agent', agent: byUser[0] as CompiledAgent };
   const specific: CompiledAgent[] = [];
-  union(specific, policy.bySpecificIdentity.get(`user:${subject.username}`));
+  union(specific, byUser);
   if (subject.oidc)
     union(specific, policy.bySpecificIdentity.get(`oidc:${subject.oidc.issuer}\n${subject.oidc.subject}`));
   if (subject.mcpClientId !== undefined) union(specific, policy.bySpecificIdentity.get(`mcp:${subject.mcpClientId}`));
