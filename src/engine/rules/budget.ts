@@ -16,14 +16,15 @@ export function checkBudgets(ctx: DecisionContext): BudgetProjection[] {
   for (const b of ctx.agent.budgets) {
     const windowStart = Math.floor(ctx.now / b.windowMs) * b.windowMs;
     const usage = ctx.state.budgetUsage(b.id, windowStart, key);
-    const resets = new Date(windowStart + b.windowMs).toISOString();
+    // Only a refusal names the reset time; formatting a date on every write is the costliest step here.
+    const resets = () => new Date(windowStart + b.windowMs).toISOString();
     let fraction = 0;
     if (b.maxMutations !== undefined) {
       const after = usage.mutations + 1;
       if (after > b.maxMutations) {
         ctx.deny(
           RULES.budgetMutations,
-          `${ctx.agent.name} has used ${usage.mutations} of ${b.maxMutations} mutations allowed per ${b.window}; ${ctx.describe()} is refused until the window resets at ${resets}, or a human raises spec.boundary.budgets.`,
+          `${ctx.agent.name} has used ${usage.mutations} of ${b.maxMutations} mutations allowed per ${b.window}; ${ctx.describe()} is refused until the window resets at ${resets()}, or a human raises spec.boundary.budgets.`,
         );
       }
       fraction = Math.max(fraction, b.maxMutations === 0 ? 1 : after / b.maxMutations);
@@ -33,7 +34,7 @@ export function checkBudgets(ctx: DecisionContext): BudgetProjection[] {
       if (after > b.maxDistinctObjects) {
         ctx.deny(
           RULES.budgetObjects,
-          `${ctx.agent.name} has already touched ${usage.distinctObjects} distinct objects, its blast-radius limit per ${b.window} (${b.maxDistinctObjects}); ${key} would be one more. Wait until ${resets} or ask for a wider budget.`,
+          `${ctx.agent.name} has already touched ${usage.distinctObjects} distinct objects, its blast-radius limit per ${b.window} (${b.maxDistinctObjects}); ${key} would be one more. Wait until ${resets()} or ask for a wider budget.`,
         );
       }
       fraction = Math.max(fraction, b.maxDistinctObjects === 0 ? 1 : after / b.maxDistinctObjects);

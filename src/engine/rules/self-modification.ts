@@ -10,15 +10,20 @@ interface Binding {
 }
 
 /** The account a workload's pods run as, when the object names one (the one definition of where: src/kube/pod-template.ts). */
-function podServiceAccount(
-  obj: unknown,
-  group: string,
-  resource: string,
-  custom: Parameters<typeof podSpecPath>[2],
-): string | undefined {
-  const path = podSpecPath(group, resource, custom);
-  const spec = path ? podSpecAt(obj, path) : undefined;
+function podServiceAccount(obj: unknown, path: readonly string[]): string | undefined {
+  const spec = podSpecAt(obj, path);
   return spec && (spec.serviceAccountName || spec.serviceAccount) ? serviceAccountOf(spec) : undefined;
+}
+
+/** A workload (new or old object) whose pods run as one of the agent's own service accounts. */
+function ownRunAs(ctx: DecisionContext, path: readonly string[]): string | undefined {
+  const { agent, action } = ctx;
+  const ns = action.target.namespace;
+  for (const obj of [action.object, action.oldObject]) {
+    const sa = podServiceAccount(obj, path);
+    if (sa && agent.serviceAccounts.some((s) => s.namespace === ns && s.name === sa)) return sa;
+  }
+  return undefined;
 }
 
 /**
@@ -42,14 +47,9 @@ function selfTarget(ctx: DecisionContext): string | undefined {
   ) {
     return `its own workload ${t.resource}/${t.name}`;
   }
-  if (podSpecPath(t.group, t.resource, ctx.policy.governance.spec.workloadKinds)) {
-    for (const obj of [action.object, action.oldObject]) {
-      const sa = podServiceAccount(obj, t.group, t.resource, ctx.policy.governance.spec.workloadKinds);
-      if (sa && agent.serviceAccounts.some((s) => s.namespace === t.namespace && s.name === sa)) {
-        return `a workload running as its own service account ${t.namespace}/${sa}`;
-      }
-    }
-  }
+  const path = podSpecPath(t.group, t.resource, ctx.policy.governance.spec.workloadKinds);
+  const sa = path ? ownRunAs(ctx, path) : undefined;
+  if (sa) return `a workload running as its own service account ${t.namespace}/${sa}`;
   if (t.group === 'rbac.authorization.k8s.io' && BINDING_RESOURCES.has(t.resource)) {
     for (const obj of [action.object, action.oldObject]) {
       for (const s of (obj as Binding | null | undefined)?.subjects ?? []) {
