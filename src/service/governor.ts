@@ -171,6 +171,9 @@ export class Governor {
    * call spends no budget on its other actions. Returns what was committed, with its position.
    */
   async decideAll(actions: readonly Action[]): Promise<(GovernedDecision & { readonly position: number })[]> {
+    // A lone action is committed whatever its preview says (its own refusal or approval is what
+    // stops it), so previewing it only read the same state twice before the call could go out.
+    if (actions.length === 1) return [{ ...(await this.decide(actions[0] as Action)), position: 0 }];
     const previews: Decision[] = [];
     for (const a of actions) previews.push(await this.#preview(a));
     const firstDeny = previews.findIndex((d) => d.outcome === 'deny');
