@@ -3,17 +3,13 @@
 // token for another account, a scale that swaps the image) is refused where the agent acts;
 // the same things inside the boundary pass; the admin is never affected.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { createServer } from 'node:net';
-import { dirname, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { parseAllDocuments, stringify } from 'yaml';
+import { mcpServerBinary, startGateway } from './gateway-process.ts';
 import { harnessBinary } from './harness.ts';
-import { GATEWAY_AGENT_TOKEN, ROOT, type TetherEnv, agentsYaml, startTetherEnv } from './tether-env.ts';
+import { GATEWAY_AGENT_TOKEN, type TetherEnv, agentsYaml, startTetherEnv } from './tether-env.ts';
 
 const missing = harnessBinary()
   ? undefined
@@ -114,27 +110,6 @@ const podYaml = (name: string, account?: string) =>
       ...(account ? { serviceAccountName: account } : {}),
       containers: [{ name: 'c', image: 'registry.example/report:1' }],
     },
-  });
-
-function mcpServerBinary(): string | undefined {
-  try {
-    const bin = join(
-      dirname(createRequire(import.meta.url).resolve('kubernetes-mcp-server-linux-amd64/package.json')),
-      'bin',
-      'kubernetes-mcp-server-linux-amd64',
-    );
-    return existsSync(bin) ? bin : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-const freePort = () =>
-  new Promise<number>((resolve) => {
-    const srv = createServer().listen(0, '127.0.0.1', () => {
-      const p = (srv.address() as { port: number }).port;
-      srv.close(() => resolve(p));
-    });
   });
 
 describe('containment end to end with a real kube-apiserver', { skip: missing, timeout: 600_000 }, () => {
@@ -316,31 +291,11 @@ describe('containment end to end with a real kube-apiserver', { skip: missing, t
   test('through the gateway: kubernetes-mcp-server resources_create_or_update with a Pod as a privileged account is refused', {
     skip: mcpServerBinary() ? undefined : 'kubernetes-mcp-server is not installed (npm ci installs it)',
   }, async () => {
-    const port = await freePort();
-    const gateway = spawn(
-      process.execPath,
-      [
-        join(ROOT, 'bin/tether.js'),
-        'gateway',
-        '-c',
-        env.gatewayConfig(mcpServerBinary() as string),
-        '--policy',
-        env.policyDir,
-        '--store',
-        env.storeUrl,
-        '--port',
-        String(port),
-      ],
-      { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] },
-    );
-    let log = '';
-    gateway.stderr.on('data', (c) => (log += c));
+    const gateway = await startGateway(env);
     const client = new Client({ name: 'ops-bot', version: '1.0.0' });
     try {
-      for (const end = Date.now() + 20_000; !/MCP endpoint at/.test(log); await new Promise((r) => setTimeout(r, 200)))
-        if (Date.now() > end) throw new Error(`gateway: ${log}`);
       await client.connect(
-        new StreamableHTTPClientTransport(new URL(`http://127.0.0.1:${port}/mcp`), {
+        new StreamableHTTPClientTransport(gateway.url, {
           requestInit: { headers: { authorization: `Bearer ${GATEWAY_AGENT_TOKEN}` } },
         }),
       );
@@ -365,7 +320,7 @@ describe('containment end to end with a real kube-apiserver', { skip: missing, t
       assert.notEqual(pod.code, 0, 'the pod was never created');
     } finally {
       await client.close().catch(() => undefined);
-      gateway.kill('SIGTERM');
+      await gateway.stop();
     }
   });
 });

@@ -1,19 +1,14 @@
 // End-to-end: kubectl, as humans and agents, against a real kube-apiserver that calls Tether.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { createServer } from 'node:net';
-import { dirname, join } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { mcpServerBinary, startGateway } from './gateway-process.ts';
 import { harnessBinary } from './harness.ts';
 import {
   GATEWAY_AGENT_TOKEN,
   HUMAN_TOKENS,
   RELEASE_AGENT_TOKEN,
-  ROOT,
   SCALER_AGENT_TOKEN,
   type TetherEnv,
   agentsYaml,
@@ -24,27 +19,6 @@ const missing = harnessBinary()
   ? undefined
   : '*** END-TO-END SCENARIOS SKIPPED: the kube-apiserver harness is not built (needs Go; run scripts/build-harness.sh) ***';
 if (missing) console.warn(`\n${missing}\n`);
-
-function mcpServerBinary(): string | undefined {
-  try {
-    const bin = join(
-      dirname(createRequire(import.meta.url).resolve('kubernetes-mcp-server-linux-amd64/package.json')),
-      'bin',
-      'kubernetes-mcp-server-linux-amd64',
-    );
-    return existsSync(bin) ? bin : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-const freePort = () =>
-  new Promise<number>((resolve) => {
-    const srv = createServer().listen(0, '127.0.0.1', () => {
-      const p = (srv.address() as { port: number }).port;
-      srv.close(() => resolve(p));
-    });
-  });
 
 /** A POST to a webhook from someone who is not the API server: no client certificate. */
 async function fetchWithoutClientCert(url: string, caFile: string): Promise<number> {
@@ -312,32 +286,11 @@ describe('end to end with a real kube-apiserver', { skip: missing, timeout: 600_
   test('8. an agent → Tether gateway → kubernetes-mcp-server → this API server → Tether admission: both decisions in the ledger under one chain', {
     skip: mcpServerBinary() ? undefined : 'kubernetes-mcp-server is not installed (npm ci installs it)',
   }, async () => {
-    const port = await freePort();
-    const gateway = spawn(
-      process.execPath,
-      [
-        join(ROOT, 'bin/tether.js'),
-        'gateway',
-        '-c',
-        env.gatewayConfig(mcpServerBinary() as string),
-        '--policy',
-        env.policyDir,
-        '--store',
-        env.storeUrl,
-        '--data-dir',
-        env.dataDir,
-        '--port',
-        String(port),
-      ],
-      { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] },
-    );
-    let log = '';
-    gateway.stderr.on('data', (c) => (log += c));
+    const gateway = await startGateway(env);
     const client = new Client({ name: 'ops-bot', version: '1.0.0' });
     try {
-      await waitFor('the gateway to listen', async () => /MCP endpoint at/.test(log));
       await client.connect(
-        new StreamableHTTPClientTransport(new URL(`http://127.0.0.1:${port}/mcp`), {
+        new StreamableHTTPClientTransport(gateway.url, {
           requestInit: { headers: { authorization: `Bearer ${GATEWAY_AGENT_TOKEN}` } },
         }),
       );
@@ -350,7 +303,7 @@ describe('end to end with a real kube-apiserver', { skip: missing, timeout: 600_
         isError?: boolean;
         content: { text?: string }[];
       };
-      assert.ok(!r.isError, `${r.content.map((c) => c.text).join('\n')}\n${log}`);
+      assert.ok(!r.isError, `${r.content.map((c) => c.text).join('\n')}\n${gateway.log()}`);
       const annotation = await env.kubectl('admin', [
         'get',
         'configmap',
@@ -387,7 +340,7 @@ describe('end to end with a real kube-apiserver', { skip: missing, timeout: 600_
       );
     } finally {
       await client.close().catch(() => undefined);
-      gateway.kill('SIGTERM');
+      await gateway.stop();
     }
   });
 

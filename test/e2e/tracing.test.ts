@@ -5,45 +5,20 @@
 // admission decision for the write that server made (carried through the API server by the
 // tether.dev/traceparent annotation).
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { createServer } from 'node:net';
-import { dirname, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { type OtlpReceiver, type ReceivedSpan, startOtlpReceiver } from '../support/otlp-receiver.ts';
+import { mcpServerBinary, startGateway } from './gateway-process.ts';
 import { harnessBinary } from './harness.ts';
-import { GATEWAY_AGENT_TOKEN, ROOT, type TetherEnv, startTetherEnv } from './tether-env.ts';
-
-function mcpServerBinary(): string | undefined {
-  try {
-    const bin = join(
-      dirname(createRequire(import.meta.url).resolve('kubernetes-mcp-server-linux-amd64/package.json')),
-      'bin',
-      'kubernetes-mcp-server-linux-amd64',
-    );
-    return existsSync(bin) ? bin : undefined;
-  } catch {
-    return undefined;
-  }
-}
+import { GATEWAY_AGENT_TOKEN, type TetherEnv, startTetherEnv } from './tether-env.ts';
 
 const skip = !harnessBinary()
   ? 'the kube-apiserver harness is not built'
   : !mcpServerBinary()
     ? 'kubernetes-mcp-server is not installed'
     : undefined;
-
-const freePort = () =>
-  new Promise<number>((resolve) => {
-    const srv = createServer().listen(0, '127.0.0.1', () => {
-      const p = (srv.address() as { port: number }).port;
-      srv.close(() => resolve(p));
-    });
-  });
 
 async function waitFor<T>(
   what: string,
@@ -78,36 +53,14 @@ describe('traces across agent → gateway → kubernetes-mcp-server → API serv
   });
 
   test('one trace, each hop the child of the one before, with the agent, owner, class, outcome, rules and ledger index', async () => {
-    const port = await freePort();
-    const gateway = spawn(
-      process.execPath,
-      [
-        join(ROOT, 'bin/tether.js'),
-        'gateway',
-        '-c',
-        env.gatewayConfig(mcpServerBinary() as string),
-        '--policy',
-        env.policyDir,
-        '--store',
-        env.storeUrl,
-        '--data-dir',
-        env.dataDir,
-        '--port',
-        String(port),
-      ],
-      { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, OTEL_SERVICE_NAME: 'tether-gateway' } },
-    );
-    let log = '';
-    gateway.stderr.on('data', (c) => (log += c));
-    const gatewayExited = new Promise((r) => gateway.once('exit', r));
+    const gateway = await startGateway(env, { OTEL_SERVICE_NAME: 'tether-gateway' });
     const client = new Client({ name: 'ops-bot', version: '1.0.0' });
     // The agent's own span: what its framework would send along.
     const traceId = randomBytes(16).toString('hex');
     const agentSpan = randomBytes(8).toString('hex');
     try {
-      await waitFor('the gateway to listen', () => /MCP endpoint at/.test(log), 60_000);
       await client.connect(
-        new StreamableHTTPClientTransport(new URL(`http://127.0.0.1:${port}/mcp`), {
+        new StreamableHTTPClientTransport(gateway.url, {
           requestInit: { headers: { authorization: `Bearer ${GATEWAY_AGENT_TOKEN}` } },
         }),
       );
@@ -118,12 +71,11 @@ describe('traces across agent → gateway → kubernetes-mcp-server → API serv
         arguments: { resource: manifest, intent: 'trace a tool call end to end' },
         _meta: { traceparent: `00-${traceId}-${agentSpan}-01` },
       })) as { isError?: boolean; content: { text?: string }[] };
-      assert.ok(!r.isError, `${r.content.map((c) => c.text).join('\n')}\n${log}`);
+      assert.ok(!r.isError, `${r.content.map((c) => c.text).join('\n')}\n${gateway.log()}`);
     } finally {
       await client.close().catch(() => undefined);
       // SIGTERM: the gateway flushes its spans as it shuts down.
-      gateway.kill('SIGTERM');
-      await gatewayExited;
+      await gateway.stop();
     }
 
     const inTrace = () => receiver.spans.filter((s) => s.traceId === traceId);
