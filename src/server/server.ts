@@ -75,9 +75,12 @@ type Log = {
 export async function composeCore(config: ResolvedConfig, surface: Surface = 'serve'): Promise<Core> {
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   const tracing = startTracing(process.env, TETHER_VERSION);
-  const store = await openStore(config.storeUrl).catch((e: Error) => {
-    throw new Error(`cannot open the store at ${redactUrl(config.storeUrl)}: ${e.message}`);
-  });
+  // The gateway's agent waits for each call's decision, alone: its writes stay on the event loop.
+  const store = await openStore(config.storeUrl, { sqliteWriter: surface === 'gateway' ? 'loop' : 'thread' }).catch(
+    (e: Error) => {
+      throw new Error(`cannot open the store at ${redactUrl(config.storeUrl)}: ${e.message}`);
+    },
+  );
   const metrics = createMetrics(store);
   const ledger = await openLedger(store, config, surface);
   const governor = new Governor({ policy: EMPTY as NonNullable<typeof EMPTY>, store: instrumentStore(store, metrics) });

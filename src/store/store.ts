@@ -369,8 +369,12 @@ export interface Store {
   attestations(filter?: { readonly agent?: string }): Promise<StoredAttestation[]>;
 
   // ── ledger rows ──────────────────────────────────────────────────────────────────────
-  /** Group-committed: concurrent appends share one transaction. Resolves once durable. */
-  append(leaf: LedgerLeaf): Promise<number>;
+  /**
+   * Group-committed: concurrent appends share one transaction. Resolves once durable. `soon`: an
+   * observation after the fact, which joins the next commit that runs anyway (within 25 ms)
+   * rather than starting one that a decision would then wait behind.
+   */
+  append(leaf: LedgerLeaf, opts?: { readonly soon?: boolean }): Promise<number>;
   /** The number of entries the log says it holds. */
   ledgerSize(): Promise<number>;
   /** Entries [from, to). */

@@ -28,7 +28,7 @@ export interface GatewayGovernor {
   decide(action: Action): Promise<GovernedDecision>;
   decideAll(actions: readonly Action[]): Promise<(GovernedDecision & { readonly position: number })[]>;
   readonly store: {
-    append(leaf: LedgerLeaf): Promise<number>;
+    append(leaf: LedgerLeaf, opts?: { readonly soon?: boolean }): Promise<number>;
     approval(id: string): Promise<StoredApproval | undefined>;
   };
 }

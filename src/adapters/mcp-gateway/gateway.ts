@@ -54,7 +54,7 @@ function sessionDeps(
   log: GatewayLog,
   processes?: ProcessBudget,
 ): { sessionDeps: SessionDeps; recorder: CallRecorder } {
-  const recorder = new CallRecorder((leaf) => deps.governor.store.append(leaf), log, deps.clock);
+  const recorder = new CallRecorder((leaf, opts) => deps.governor.store.append(leaf, opts), log, deps.clock);
   return {
     recorder,
     sessionDeps: {

@@ -11,7 +11,7 @@ import { commitJob } from './commit.ts';
 import type { SqlRunner } from './driver.ts';
 import { attestJob, writeDirectoryJob } from './directory.ts';
 import { decideExpansionJob, enforceSpecJob, requestExpansionJob } from './expansions.ts';
-import type { WriteBatch } from './write-batch.ts';
+import type { Urgency, WriteBatch } from './write-batch.ts';
 
 function resetBreakerJob(scope: BreakerScope, key: string, who: Attribution, now: number) {
   return async (w: WriteBatch): Promise<{ ok: true; breaker: StoredBreaker; index: number } | Refusal> => {
@@ -113,8 +113,11 @@ export type JobResult<K extends BatchJobName | SoloJobName> = Result<(typeof BAT
 
 /** Where the store's writes run: on this thread, or in a writer thread that owns the connection. */
 export interface Writer {
-  /** Resolves once the job's transaction has committed (durably: the response may then be sent). */
-  batch<K extends BatchJobName>(name: K, args: JobArgs<K>): Promise<JobResult<K>>;
+  /**
+   * Resolves once the job's transaction has committed (durably: the response may then be sent).
+   * 'soon' (an observation after the fact) waits to share a batch that runs anyway: see GroupCommitter.
+   */
+  batch<K extends BatchJobName>(name: K, args: JobArgs<K>, urgency?: Urgency): Promise<JobResult<K>>;
   solo<K extends SoloJobName>(name: K, args: JobArgs<K>): Promise<JobResult<K>>;
   /** Waits for every submitted job, then releases the writer's connection. */
   close(): Promise<void>;

@@ -8,7 +8,7 @@ import {
   type Writer,
 } from './jobs.ts';
 import type { SqlDriver } from './driver.ts';
-import { GroupCommitter } from './write-batch.ts';
+import { GroupCommitter, type Urgency } from './write-batch.ts';
 
 /**
  * Writes on the calling thread: group commit over the driver's own transactions. Right for
@@ -24,8 +24,8 @@ export class LocalWriter implements Writer {
     this.#group = new GroupCommitter(driver);
   }
 
-  batch<K extends BatchJobName>(name: K, args: JobArgs<K>): Promise<JobResult<K>> {
-    return this.#group.submit(batchJob(name, args));
+  batch<K extends BatchJobName>(name: K, args: JobArgs<K>, urgency?: Urgency): Promise<JobResult<K>> {
+    return this.#group.submit(batchJob(name, args), urgency);
   }
 
   solo<K extends SoloJobName>(name: K, args: JobArgs<K>): Promise<JobResult<K>> {

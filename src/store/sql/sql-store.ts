@@ -314,8 +314,8 @@ export class SqlStore implements Store {
     );
   }
 
-  append(leaf: LedgerLeaf): Promise<number> {
-    return this.#writes.batch('append', [leaf]);
+  append(leaf: LedgerLeaf, opts: { readonly soon?: boolean } = {}): Promise<number> {
+    return this.#writes.batch('append', [leaf], opts.soon ? 'soon' : 'now');
   }
 
   async ledgerSize(): Promise<number> {

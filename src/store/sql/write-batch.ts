@@ -192,10 +192,18 @@ interface Queued {
 }
 
 const MAX_BATCH = 2000;
+/** How long a job submitted for "soon" may wait for a batch that runs anyway before it starts one. */
+const SOON_MS = 25;
+
+/** Now: the caller waits for this job (a decision). Soon: an observation after the fact, which rides along. */
+export type Urgency = 'now' | 'soon';
 
 /**
  * Group commit: jobs submitted while a transaction is in flight wait and then share the next
  * one, so one fsync (SQLite) or one round of statements (PostgreSQL) serves many callers.
+ * Jobs submitted for "soon" start no transaction of their own for up to SOON_MS: they join the
+ * next batch a "now" job starts (in submission order, before it), so a tool call's result leaf
+ * shares the next call's commit instead of holding it up behind an fsync of its own.
  * A job must check before it writes and return a refusal rather than throw for expected
  * conflicts; a job that throws rolls its batch back, and the batch's jobs then run one by one
  * so only the faulty one fails.
@@ -203,21 +211,46 @@ const MAX_BATCH = 2000;
 export class GroupCommitter {
   readonly #driver: SqlDriver;
   #queue: Queued[] = [];
+  #soon: Queued[] = [];
+  #soonTimer: NodeJS.Timeout | undefined;
   #draining: Promise<void> | undefined;
 
   constructor(driver: SqlDriver) {
     this.#driver = driver;
   }
 
-  submit<T>(job: Job<T>): Promise<T> {
+  submit<T>(job: Job<T>, urgency: Urgency = 'now'): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      this.#queue.push({ job, resolve: resolve as (v: unknown) => void, reject });
-      // Let the callbacks of this turn of the event loop enqueue too before the batch starts.
-      this.#draining ??= new Promise<void>((done) => setImmediate(() => void this.#drain().finally(done)));
+      const q = { job, resolve: resolve as (v: unknown) => void, reject };
+      if (urgency === 'soon') {
+        this.#soon.push(q);
+        this.#soonTimer ??= setTimeout(() => {
+          this.#takeSoon();
+          this.#start();
+        }, SOON_MS);
+        return;
+      }
+      this.#queue.push(q);
+      this.#start();
     });
   }
 
+  /** Starts draining (once): the callbacks of this turn of the event loop enqueue too before the batch starts. */
+  #start(): void {
+    this.#draining ??= new Promise<void>((done) => setImmediate(() => void this.#drain().finally(done)));
+  }
+
+  /** The waiting "soon" jobs, moved ahead of the queue: they were submitted before it. */
+  #takeSoon(): void {
+    if (this.#soon.length === 0) return;
+    clearTimeout(this.#soonTimer);
+    this.#soonTimer = undefined;
+    this.#queue = [...this.#soon, ...this.#queue];
+    this.#soon = [];
+  }
+
   async #drain(): Promise<void> {
+    this.#takeSoon();
     while (this.#queue.length > 0) {
       const batch = this.#queue.splice(0, MAX_BATCH);
       try {
@@ -227,12 +260,14 @@ export class GroupCommitter {
         if (batch.length === 1) (batch[0] as Queued).reject(err);
         else for (const q of batch) await this.#run([q]).then(([r]) => q.resolve(r), q.reject);
       }
+      if (this.#queue.length > 0) this.#takeSoon();
     }
     this.#draining = undefined;
   }
 
-  /** Resolves once every submitted job has committed or failed. */
+  /** Resolves once every submitted job has committed or failed ("soon" ones are started now). */
   async idle(): Promise<void> {
+    if (this.#soon.length > 0) this.#start();
     while (this.#draining) await this.#draining;
   }
 

@@ -45,9 +45,9 @@ port.on('message', (m: ToWriter) => {
   if (!('jobs' in m)) return;
   for (const j of m.jobs) {
     const run =
-      j.kind === 'batch'
-        ? writer.batch(j.name as BatchJobName, j.args as never)
-        : writer.solo(j.name as SoloJobName, j.args as never);
+      j.kind === 'solo'
+        ? writer.solo(j.name as SoloJobName, j.args as never)
+        : writer.batch(j.name as BatchJobName, j.args as never, j.kind === 'soon' ? 'soon' : 'now');
     run.then(
       (value) => reply({ id: j.id, ok: true, value }),
       (e: unknown) => reply({ id: j.id, ok: false, error: failure(e) }),

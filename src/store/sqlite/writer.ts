@@ -1,10 +1,11 @@
 import { Worker } from 'node:worker_threads';
 import type { BatchJobName, JobArgs, JobResult, SoloJobName, Writer } from '../sql/jobs.ts';
 import { siblingModule } from '../../common/module-url.ts';
+import type { Urgency } from '../sql/write-batch.ts';
 
 interface Job {
   readonly id: number;
-  readonly kind: 'batch' | 'solo';
+  readonly kind: 'batch' | 'soon' | 'solo';
   readonly name: string;
   readonly args: readonly unknown[];
 }
@@ -48,8 +49,8 @@ export class ThreadWriter implements Writer {
     this.#worker.on('exit', (code) => this.#fail(new Error(`the SQLite writer thread exited (code ${code})`)));
   }
 
-  batch<K extends BatchJobName>(name: K, args: JobArgs<K>): Promise<JobResult<K>> {
-    return this.#send('batch', name, args) as Promise<JobResult<K>>;
+  batch<K extends BatchJobName>(name: K, args: JobArgs<K>, urgency?: Urgency): Promise<JobResult<K>> {
+    return this.#send(urgency === 'soon' ? 'soon' : 'batch', name, args) as Promise<JobResult<K>>;
   }
 
   solo<K extends SoloJobName>(name: K, args: JobArgs<K>): Promise<JobResult<K>> {

@@ -1,0 +1,33 @@
+import { Worker } from 'node:worker_threads';
+import { siblingModule } from '../../common/module-url.ts';
+
+/** How often the checkpointer folds the WAL back: a few commits' worth of pages each time under load. */
+const CHECKPOINT_EVERY_MS = 100;
+
+/**
+ * Runs checkpoint-thread.ts beside a store's connections. Their own automatic checkpoint ran
+ * inside whichever commit crossed the threshold: that commit (and the decisions in it) waited
+ * for thousands of pages to be copied and the database file synced, tens of milliseconds.
+ */
+export class Checkpointer {
+  readonly #worker: Worker;
+  #closed: Promise<void> | undefined;
+
+  constructor(file: string) {
+    this.#worker = new Worker(siblingModule(import.meta.url, 'checkpoint-thread'), {
+      workerData: { file, everyMs: CHECKPOINT_EVERY_MS },
+    });
+    this.#worker.unref();
+    // A checkpointer that dies leaves the connections' autocheckpoint to do the work: nothing is lost.
+    this.#worker.on('error', () => undefined);
+  }
+
+  close(): Promise<void> {
+    this.#closed ??= new Promise<void>((resolve) => {
+      this.#worker.once('exit', () => resolve());
+      this.#worker.once('message', () => void this.#worker.terminate());
+      this.#worker.postMessage({ close: true });
+    });
+    return this.#closed;
+  }
+}

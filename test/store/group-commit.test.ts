@@ -1,0 +1,117 @@
+// Group commit's two urgencies, on both backends: a decision ('now') starts a transaction at once;
+// an observation after the fact ('soon', a tool call's result) starts none of its own for a while
+// and joins the next one a decision starts, so the decision never waits behind the observation's
+// fsync. And SQLite's checkpoints run beside the commits, not inside one of them.
+import assert from 'node:assert/strict';
+import { statSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, describe, test } from 'node:test';
+import type { LedgerLeaf } from '../../src/ledger/leaf.ts';
+import { openStore } from '../../src/store/open.ts';
+import { PostgresDriver } from '../../src/store/postgres/driver.ts';
+import type { SqlDriver } from '../../src/store/sql/driver.ts';
+import { batchJob } from '../../src/store/sql/jobs.ts';
+import { migrate } from '../../src/store/sql/migrations.ts';
+import { GroupCommitter } from '../../src/store/sql/write-batch.ts';
+import { SqliteDriver } from '../../src/store/sqlite/driver.ts';
+import { BACKENDS, tempDir } from './backends.ts';
+
+const leaf = (seq: number): LedgerLeaf => ({
+  v: 1,
+  time: new Date().toISOString(),
+  kind: 'tool-result',
+  agent: 'scaler',
+  detail: { seq },
+});
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** A driver that counts the write transactions it was asked for. */
+function counting(driver: SqlDriver): { driver: SqlDriver; transactions: () => number } {
+  let n = 0;
+  const counted = Object.create(driver) as SqlDriver;
+  counted.transaction = (work) => {
+    n++;
+    return driver.transaction(work);
+  };
+  return { driver: counted, transactions: () => n };
+}
+
+const driverFor = (url: string): SqlDriver =>
+  url.startsWith('postgres') ? new PostgresDriver(url) : new SqliteDriver(url.replace(/^sqlite:/, ''));
+
+for (const backend of BACKENDS) {
+  describe(`group commit on ${backend.name}`, { skip: backend.skip }, () => {
+    after(() => backend.cleanup());
+
+    test("a 'soon' job starts no transaction of its own at once, then commits alone within its delay", async () => {
+      const raw = driverFor(await backend.fresh());
+      await migrate(raw);
+      const { driver, transactions } = counting(raw);
+      const group = new GroupCommitter(driver);
+      try {
+        const index = group.submit(batchJob('append', [leaf(0)]), 'soon');
+        await sleep(5);
+        assert.equal(transactions(), 0, 'nothing was started for an observation alone');
+        assert.equal(await index, 0);
+        assert.equal(transactions(), 1);
+      } finally {
+        await group.idle();
+        await raw.close();
+      }
+    });
+
+    test("a decision takes the waiting 'soon' jobs into its own transaction, after them in the log", async () => {
+      const raw = driverFor(await backend.fresh());
+      await migrate(raw);
+      const { driver, transactions } = counting(raw);
+      const group = new GroupCommitter(driver);
+      try {
+        const results = [1, 2].map((i) => group.submit(batchJob('append', [leaf(i)]), 'soon'));
+        await sleep(2);
+        const decision = await group.submit(batchJob('append', [leaf(3)]));
+        assert.deepEqual(await Promise.all(results), [0, 1], 'observations keep the order they came in');
+        assert.equal(decision, 2);
+        assert.equal(transactions(), 1, 'one transaction (one fsync) for the decision and both observations');
+        await sleep(40);
+        assert.equal(transactions(), 1, 'the delay that had been set starts nothing more');
+      } finally {
+        await group.idle();
+        await raw.close();
+      }
+    });
+
+    test("closing the store writes the waiting 'soon' jobs at once, and they are durable", async () => {
+      const url = await backend.fresh();
+      const store = await openStore(url);
+      const index = store.append(leaf(7), { soon: true });
+      await store.close();
+      assert.equal(await index, 0);
+      const again = await openStore(url);
+      try {
+        const [entry] = await again.entries(0, 1);
+        assert.deepEqual(entry?.leaf.detail, { seq: 7 });
+      } finally {
+        await again.close();
+      }
+    });
+  });
+}
+
+test('SQLite: the checkpointer folds the WAL back into the database while the store stays open', async () => {
+  const file = join(tempDir(), 'tether.db');
+  const store = await openStore(`sqlite:${file}`);
+  try {
+    const before = statSync(file).size;
+    await Promise.all(Array.from({ length: 400 }, (_, i) => store.append(leaf(i))));
+    // Commits no longer checkpoint (their threshold is far off): only the checkpointer moves pages.
+    let size = statSync(file).size;
+    for (let i = 0; i < 50 && size <= before; i++) {
+      await sleep(50);
+      size = statSync(file).size;
+    }
+    assert.ok(size > before, `the database file stayed at ${before} bytes: nothing checkpointed the WAL`);
+    assert.equal(await store.ledgerSize(), 400);
+  } finally {
+    await store.close();
+  }
+});
