@@ -90,6 +90,7 @@ export const SOLO_JOBS = {
   prune: (before: number) => async (tx: SqlRunner) => {
     for (const table of ['violations', 'mutations', 'field_changes', 'chain_calls'])
       await tx.query(`DELETE FROM ${table} WHERE at < ?`, [before]);
+    await tx.query('DELETE FROM event_seconds WHERE second * 1000 + 1000 <= ?', [before]);
     await tx.query('DELETE FROM budget_counters WHERE window_start + window_ms < ?', [before]);
     await tx.query(
       'DELETE FROM budget_objects WHERE NOT EXISTS (SELECT 1 FROM budget_counters c WHERE c.budget_id = budget_objects.budget_id AND c.window_start = budget_objects.window_start)',

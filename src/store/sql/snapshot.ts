@@ -13,6 +13,21 @@ interface Part {
 const APPROVAL_PAIRS =
   "'id', id, 'agent', agent, 'actionDigest', action_digest, 'status', status, 'expiresAt', expires_at, 'usesLeft', uses_left, 'approvedBy', approved_by";
 
+/**
+ * How many of an agent's mutations (or violations) happened at or after `since`: the rows of the
+ * window's first, partial second, plus the per-second counts of every whole second after it. Exact,
+ * and bounded by the window's length rather than by how many rows the agent wrote in it.
+ */
+function eventsSince(table: 'mutations' | 'violations', kind: string, agent: string, since: number): Part {
+  const firstWhole = Math.ceil(since / 1000);
+  return {
+    column: table,
+    sql: `((SELECT coalesce(sum(n), 0) FROM event_seconds WHERE agent = ? AND kind = '${kind}' AND second >= ?)
+      + (SELECT count(*) FROM ${table} WHERE agent = ? AND at >= ? AND at < ?))`,
+    params: [agent, firstWhole, agent, since, firstWhole * 1000],
+  };
+}
+
 /** Builds the single statement that reads everything one decision needs: one round trip. */
 function parts(d: Dialect, agent: AgentStateNeeds | undefined, action: Action, now: number): Part[] {
   const out: Part[] = [
@@ -58,16 +73,8 @@ function parts(d: Dialect, agent: AgentStateNeeds | undefined, action: Action, n
     ),
     params: [action.approvalId ?? '', agent.name, now],
   });
-  out.push({
-    column: 'violations',
-    sql: '(SELECT count(*) FROM violations WHERE agent = ? AND at >= ?)',
-    params: [agent.name, now - agent.breakerWindowMs],
-  });
-  out.push({
-    column: 'mutations',
-    sql: '(SELECT count(*) FROM mutations WHERE agent = ? AND at >= ?)',
-    params: [agent.name, now - agent.rateWindowMs],
-  });
+  out.push(eventsSince('violations', 'violation', agent.name, now - agent.breakerWindowMs));
+  out.push(eventsSince('mutations', 'mutation', agent.name, now - agent.rateWindowMs));
   const osc = agent.oscillation;
   if (osc && osc.fields.length > 0) {
     out.push({

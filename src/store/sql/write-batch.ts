@@ -55,6 +55,23 @@ const LATER_COLUMNS: Record<LaterTable, readonly string[]> = {
   chain_calls: ['chain_id', 'parent', 'callee', 'at'],
 };
 
+/** The batch's mutation and violation rows as per-second counts (snapshot.ts reads windows from them). */
+function eventSeconds(later: ReadonlyMap<LaterTable, unknown[][]>): [string, string, number, number][] {
+  const counts = new Map<string, [string, string, number, number]>();
+  const add = (kind: string, rows: unknown[][] | undefined, at: (r: unknown[]) => number) => {
+    for (const r of rows ?? []) {
+      const second = Math.floor(at(r) / 1000);
+      const key = `${r[0]}\u0000${kind}\u0000${second}`;
+      const c = counts.get(key);
+      if (c) c[3]++;
+      else counts.set(key, [r[0] as string, kind, second, 1]);
+    }
+  };
+  add('mutation', later.get('mutations'), (r) => r[1] as number);
+  add('violation', later.get('violations'), (r) => r[2] as number);
+  return [...counts.values()];
+}
+
 /**
  * One write transaction shared by the jobs of a group commit. It holds the ledger head (locked
  * first, so writers of every process queue here and each sees the others' committed effects)
@@ -170,6 +187,15 @@ export class WriteBatch {
       if (objects.length > 0)
         await insertRows(this.tx, 'INSERT INTO budget_objects (budget_id, window_start, object_key)', 3, objects);
     }
+    const seconds = eventSeconds(this.#later);
+    if (seconds.length > 0)
+      await insertRows(
+        this.tx,
+        'INSERT INTO event_seconds (agent, kind, second, n)',
+        4,
+        seconds,
+        ' ON CONFLICT (agent, kind, second) DO UPDATE SET n = event_seconds.n + excluded.n',
+      );
     for (const [table, rows] of this.#later)
       await insertRows(
         this.tx,

@@ -1,0 +1,84 @@
+// The rate and breaker windows are read from per-second counts plus the rows of the window's first,
+// partial second. These tests hold that reading to the plain definition (every row with at ≥ since),
+// on both backends, with events placed around second and window edges where an off-by-one would
+// show, in batches and alone, and after prune.
+import assert from 'node:assert/strict';
+import { after, describe, test } from 'node:test';
+import type { Action } from '../../src/engine/action.ts';
+import type { Effect } from '../../src/engine/decision.ts';
+import { openStore } from '../../src/store/open.ts';
+import type { AgentStateNeeds, Store } from '../../src/store/store.ts';
+import { BACKENDS } from './backends.ts';
+
+const T0 = Date.UTC(2026, 0, 5, 10, 0, 0);
+const action: Action = {
+  source: 'api',
+  subject: { username: 'system:serviceaccount:agents:scaler', groups: [] },
+  verb: 'update',
+  target: { group: 'apps', version: 'v1', resource: 'deployments', namespace: 'shop', name: 'web' },
+};
+const needs = (rateWindowMs: number, breakerWindowMs: number): AgentStateNeeds => ({
+  name: 'scaler',
+  budgets: [],
+  breakerWindowMs,
+  rateWindowMs,
+});
+
+/** Offsets from T0 (ms) that sit on, just before and just after second boundaries. */
+const AT = [-61_001, -61_000, -60_999, -60_001, -60_000, -59_999, -30_500, -1_001, -1_000, -999, -1, 0];
+
+async function record(s: Store, agent: string, at: number, violation: boolean): Promise<void> {
+  const effects: Effect[] = [{ kind: 'mutation.record', agent }];
+  if (violation) effects.push({ kind: 'violation.record', agent, rule: 'boundary/rule' });
+  const r = await s.commit({ v: 1, time: new Date(at).toISOString(), kind: 'decision', agent }, effects, at);
+  assert.equal(r.ok, true);
+}
+
+for (const backend of BACKENDS) {
+  describe(`event windows on ${backend.name}`, { skip: backend.skip }, () => {
+    after(() => backend.cleanup());
+
+    test('a window counts exactly the events at or after its start, whatever second it starts in', async () => {
+      const s = await openStore(await backend.fresh());
+      try {
+        // Two events at each instant, one of them a violation; some share a group commit.
+        for (const off of AT)
+          await Promise.all([record(s, 'scaler', T0 + off, true), record(s, 'scaler', T0 + off, false)]);
+        await record(s, 'other-agent', T0, true); // another agent's events never count
+        for (const now of [T0, T0 + 1, T0 + 999, T0 + 1_000, T0 + 1_001, T0 + 500]) {
+          for (const windowMs of [60_000, 60_999, 61_000, 1_000, 1, 30_000]) {
+            const st = await s.stateFor(needs(windowMs, windowMs), action, now);
+            const since = now - windowMs;
+            const inWindow = AT.filter((off) => T0 + off >= since).length;
+            assert.equal(
+              st.mutationsSince('scaler', since),
+              inWindow * 2,
+              `mutations, now ${now - T0}, window ${windowMs}`,
+            );
+            assert.equal(
+              st.violationsSince('scaler', since),
+              inWindow,
+              `violations, now ${now - T0}, window ${windowMs}`,
+            );
+          }
+        }
+      } finally {
+        await s.close();
+      }
+    });
+
+    test('prune drops the counts no window reaches, and keeps the ones it does', async () => {
+      const s = await openStore(await backend.fresh());
+      try {
+        for (const off of AT) await record(s, 'scaler', T0 + off, true);
+        await s.prune(T0 - 60_000);
+        const st = await s.stateFor(needs(60_000, 60_000), action, T0);
+        const kept = AT.filter((off) => off >= -60_000).length;
+        assert.equal(st.mutationsSince('scaler', T0 - 60_000), kept);
+        assert.equal(st.violationsSince('scaler', T0 - 60_000), kept);
+      } finally {
+        await s.close();
+      }
+    });
+  });
+}
