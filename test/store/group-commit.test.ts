@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
+import type { Effect } from '../../src/engine/decision.ts';
 import type { LedgerLeaf } from '../../src/ledger/leaf.ts';
 import { openStore } from '../../src/store/open.ts';
 import { PostgresDriver } from '../../src/store/postgres/driver.ts';
@@ -77,6 +78,37 @@ for (const backend of BACKENDS) {
       } finally {
         await group.idle();
         await raw.close();
+      }
+    });
+
+    test('one batch across many budgets: windows read once, limits and distinct objects still exact', async () => {
+      const s = await openStore(await backend.fresh());
+      const budget = (agent: string, objectKey: string): Effect => ({
+        kind: 'budget.consume',
+        agent,
+        budgetId: `${agent}/1h`,
+        windowStart: 0,
+        windowMs: 3_600_000,
+        objectKey,
+        maxMutations: 4,
+        maxDistinctObjects: 2,
+      });
+      const commit = (agent: string, objectKey: string) =>
+        s.commit({ ...leaf(0), agent }, [budget(agent, objectKey)], 1_000);
+      try {
+        // Earlier batch: every agent has touched object a once.
+        await Promise.all(['p', 'q', 'r'].map((a) => commit(a, 'a')));
+        // One batch: per agent a (seen), b (new), c (new: over the distinct limit), a, a (over 4 mutations).
+        const results = await Promise.all(
+          ['p', 'q', 'r'].flatMap((a) => ['a', 'b', 'c', 'a', 'a'].map((o) => commit(a, o))),
+        );
+        const refused = results.map((r) => (r.ok ? '' : r.conflict));
+        assert.deepEqual(
+          refused,
+          ['p', 'q', 'r'].flatMap(() => ['', '', 'budget', '', 'budget']),
+        );
+      } finally {
+        await s.close();
       }
     });
 

@@ -58,7 +58,7 @@ export function commitJob(
   ask: ApprovalAsk | undefined,
   requested?: RequestedObjects,
 ) {
-  return async (w: WriteBatch): Promise<CommitResult> => {
+  const job = async (w: WriteBatch): Promise<CommitResult> => {
     const tallies = new Map<BudgetEffect, BudgetTally>();
     for (const e of effects) {
       if (e.kind === 'budget.consume') {
@@ -147,4 +147,6 @@ export function commitJob(
     }
     return { ok: true, index, approvalId };
   };
+  const budgets = effects.filter((e): e is BudgetEffect => e.kind === 'budget.consume');
+  return Object.assign(job, { budgets });
 }

@@ -116,6 +116,51 @@ export class WriteBatch {
   }
 
   /**
+   * Reads every budget window (and object) the batch's jobs will ask about in two statements, before
+   * the first job runs: on PostgreSQL each lone read was a round trip made while holding the ledger
+   * head, for every distinct agent in the batch. Jobs then find their tallies here.
+   */
+  async prefetchBudgets(effects: readonly BudgetEffect[]): Promise<void> {
+    const windows = new Map<string, BudgetEffect>();
+    const objects = new Map<string, BudgetEffect>();
+    for (const e of effects) {
+      const w = `${e.budgetId}\u0000${e.windowStart}`;
+      if (!this.#tallies.has(w)) windows.set(w, e);
+      objects.set(`${w}\u0000${e.objectKey}`, e);
+    }
+    if (windows.size === 0) return;
+    const counters = new Map<string, { mutations: number; objects: number }>();
+    for (const chunk of chunks([...windows.values()])) {
+      const rows = await this.tx.query<{ budget_id: string; window_start: number; mutations: number; objects: number }>(
+        `SELECT budget_id, window_start, mutations, objects FROM budget_counters WHERE ${chunk.map(() => '(budget_id = ? AND window_start = ?)').join(' OR ')}`,
+        chunk.flatMap((e) => [e.budgetId, e.windowStart]),
+      );
+      for (const r of rows) counters.set(`${r.budget_id}\u0000${Number(r.window_start)}`, r);
+    }
+    for (const [w, e] of windows) {
+      const c = counters.get(w);
+      this.#tallies.set(w, {
+        mutations: Number(c?.mutations ?? 0),
+        objects: Number(c?.objects ?? 0),
+        seen: new Map(),
+        effect: e,
+        added: 0,
+        newObjects: [],
+      });
+    }
+    const wanted = [...objects.values()].filter((e) => windows.has(`${e.budgetId}\u0000${e.windowStart}`));
+    for (const e of wanted) this.#tallies.get(`${e.budgetId}\u0000${e.windowStart}`)?.seen.set(e.objectKey, false);
+    for (const chunk of chunks(wanted)) {
+      const rows = await this.tx.query<{ budget_id: string; window_start: number; object_key: string }>(
+        `SELECT budget_id, window_start, object_key FROM budget_objects WHERE ${chunk.map(() => '(budget_id = ? AND window_start = ? AND object_key = ?)').join(' OR ')}`,
+        chunk.flatMap((e) => [e.budgetId, e.windowStart, e.objectKey]),
+      );
+      for (const r of rows)
+        this.#tallies.get(`${r.budget_id}\u0000${Number(r.window_start)}`)?.seen.set(r.object_key, true);
+    }
+  }
+
+  /**
    * The budget window of `e` with this batch's consumption included. Read from the database once
    * per window and object (one round trip), then kept here: jobs of one batch see each other's
    * consumption without a statement each, and the counters are written once, at the end.
@@ -209,7 +254,8 @@ export class WriteBatch {
   }
 }
 
-type Job<T> = (batch: WriteBatch) => Promise<T>;
+/** A job, and the budget windows it will consume from (read for the whole batch at once). */
+export type Job<T> = ((batch: WriteBatch) => Promise<T>) & { readonly budgets?: readonly BudgetEffect[] };
 
 interface Queued {
   readonly job: Job<unknown>;
@@ -300,6 +346,7 @@ export class GroupCommitter {
   #run(batch: readonly Queued[]): Promise<unknown[]> {
     return this.#driver.transaction(async (tx) => {
       const writes = await WriteBatch.begin(this.#driver, tx);
+      await writes.prefetchBudgets(batch.flatMap((q) => q.job.budgets ?? []));
       const results: unknown[] = [];
       for (const q of batch) results.push(await q.job(writes));
       await writes.finish(this.#driver);
