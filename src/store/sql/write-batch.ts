@@ -16,6 +16,10 @@ export interface BudgetTally {
   readonly newObjects: string[];
 }
 
+const windowKey = (e: BudgetEffect) => `${e.budgetId}\u0000${e.windowStart}`;
+const COUNTERS = 'SELECT budget_id, window_start, mutations, objects FROM budget_counters';
+const OBJECTS = 'SELECT budget_id, window_start, object_key FROM budget_objects';
+
 /** Append-only tables that no job reads back inside a batch: their rows wait for the batch's end. */
 export type LaterTable = 'mutations' | 'violations' | 'proposals' | 'field_changes' | 'chain_calls';
 
@@ -118,41 +122,28 @@ export class WriteBatch {
   /**
    * Reads every budget window (and object) the batch's jobs will ask about in two statements, before
    * the first job runs: on PostgreSQL each lone read was a round trip made while holding the ledger
-   * head, for every distinct agent in the batch. Jobs then find their tallies here.
+   * head, for every distinct agent in the batch. What is already known here is not read again.
    */
-  async prefetchBudgets(effects: readonly BudgetEffect[]): Promise<void> {
+  async readBudgets(effects: readonly BudgetEffect[]): Promise<void> {
     const windows = new Map<string, BudgetEffect>();
-    const objects = new Map<string, BudgetEffect>();
-    for (const e of effects) {
-      const w = `${e.budgetId}\u0000${e.windowStart}`;
-      if (!this.#tallies.has(w)) windows.set(w, e);
-      objects.set(`${w}\u0000${e.objectKey}`, e);
-    }
-    if (windows.size === 0) return;
-    const counters = new Map<string, { mutations: number; objects: number }>();
+    for (const e of effects) if (!this.#tallies.has(windowKey(e))) windows.set(windowKey(e), e);
     for (const chunk of chunks([...windows.values()])) {
       const rows = await this.tx.query<{ budget_id: string; window_start: number; mutations: number; objects: number }>(
-        `SELECT budget_id, window_start, mutations, objects FROM budget_counters WHERE ${chunk.map(() => '(budget_id = ? AND window_start = ?)').join(' OR ')}`,
+        `${COUNTERS} WHERE ${chunk.map(() => '(budget_id = ? AND window_start = ?)').join(' OR ')}`,
         chunk.flatMap((e) => [e.budgetId, e.windowStart]),
       );
-      for (const r of rows) counters.set(`${r.budget_id}\u0000${Number(r.window_start)}`, r);
+      const found = new Map(rows.map((r) => [`${r.budget_id}\u0000${Number(r.window_start)}`, r]));
+      for (const e of chunk) {
+        const c = found.get(windowKey(e));
+        const tally = { mutations: Number(c?.mutations ?? 0), objects: Number(c?.objects ?? 0), seen: new Map() };
+        this.#tallies.set(windowKey(e), { ...tally, effect: e, added: 0, newObjects: [] });
+      }
     }
-    for (const [w, e] of windows) {
-      const c = counters.get(w);
-      this.#tallies.set(w, {
-        mutations: Number(c?.mutations ?? 0),
-        objects: Number(c?.objects ?? 0),
-        seen: new Map(),
-        effect: e,
-        added: 0,
-        newObjects: [],
-      });
-    }
-    const wanted = [...objects.values()].filter((e) => windows.has(`${e.budgetId}\u0000${e.windowStart}`));
-    for (const e of wanted) this.#tallies.get(`${e.budgetId}\u0000${e.windowStart}`)?.seen.set(e.objectKey, false);
-    for (const chunk of chunks(wanted)) {
+    const unknown = effects.filter((e) => !this.#tallies.get(windowKey(e))?.seen.has(e.objectKey));
+    for (const e of unknown) this.#tallies.get(windowKey(e))?.seen.set(e.objectKey, false);
+    for (const chunk of chunks(unknown)) {
       const rows = await this.tx.query<{ budget_id: string; window_start: number; object_key: string }>(
-        `SELECT budget_id, window_start, object_key FROM budget_objects WHERE ${chunk.map(() => '(budget_id = ? AND window_start = ? AND object_key = ?)').join(' OR ')}`,
+        `${OBJECTS} WHERE ${chunk.map(() => '(budget_id = ? AND window_start = ? AND object_key = ?)').join(' OR ')}`,
         chunk.flatMap((e) => [e.budgetId, e.windowStart, e.objectKey]),
       );
       for (const r of rows)
@@ -161,37 +152,12 @@ export class WriteBatch {
   }
 
   /**
-   * The budget window of `e` with this batch's consumption included. Read from the database once
-   * per window and object (one round trip), then kept here: jobs of one batch see each other's
-   * consumption without a statement each, and the counters are written once, at the end.
+   * The budget window of `e` with this batch's consumption included: jobs of one batch see each
+   * other's consumption without a statement each, and the counters are written once, at the end.
    */
   async budget(e: BudgetEffect): Promise<BudgetTally> {
-    const key = `${e.budgetId}\u0000${e.windowStart}`;
-    let t = this.#tallies.get(key);
-    if (!t) {
-      const [r] = await this.tx.query<{ mutations: number | null; objects: number | null; seen: number | null }>(
-        `SELECT (SELECT mutations FROM budget_counters WHERE budget_id = ? AND window_start = ?) AS mutations,
-                (SELECT objects FROM budget_counters WHERE budget_id = ? AND window_start = ?) AS objects,
-                (SELECT 1 FROM budget_objects WHERE budget_id = ? AND window_start = ? AND object_key = ?) AS seen`,
-        [e.budgetId, e.windowStart, e.budgetId, e.windowStart, e.budgetId, e.windowStart, e.objectKey],
-      );
-      t = {
-        mutations: Number(r?.mutations ?? 0),
-        objects: Number(r?.objects ?? 0),
-        seen: new Map([[e.objectKey, r?.seen != null]]),
-        effect: e,
-        added: 0,
-        newObjects: [],
-      };
-      this.#tallies.set(key, t);
-    } else if (!t.seen.has(e.objectKey)) {
-      const seen = await this.tx.query(
-        'SELECT 1 AS seen FROM budget_objects WHERE budget_id = ? AND window_start = ? AND object_key = ?',
-        [e.budgetId, e.windowStart, e.objectKey],
-      );
-      t.seen.set(e.objectKey, seen.length > 0);
-    }
-    return t;
+    if (!this.#tallies.get(windowKey(e))?.seen.has(e.objectKey)) await this.readBudgets([e]);
+    return this.#tallies.get(windowKey(e)) as BudgetTally;
   }
 
   /** Counts one mutation of `e.objectKey` against its window (checked by the caller first). */
@@ -346,7 +312,7 @@ export class GroupCommitter {
   #run(batch: readonly Queued[]): Promise<unknown[]> {
     return this.#driver.transaction(async (tx) => {
       const writes = await WriteBatch.begin(this.#driver, tx);
-      await writes.prefetchBudgets(batch.flatMap((q) => q.job.budgets ?? []));
+      await writes.readBudgets(batch.flatMap((q) => q.job.budgets ?? []));
       const results: unknown[] = [];
       for (const q of batch) results.push(await q.job(writes));
       await writes.finish(this.#driver);
