@@ -12,7 +12,8 @@ export interface StoreOptions {
    * Where SQLite's writes (and their fsyncs) run: in a thread of their own ('thread', the default),
    * which frees the event loop under concurrent load (admission: 2,021 against 1,571 reviews/s), or
    * on the event loop ('loop'), where a lone write skips two hops between threads (the gateway, whose
-   * agent waits for each call's decision: commit p50 0.55 against 0.74 ms). TETHER_SQLITE_WRITER overrides.
+   * agent waits for each call's decision: commit p50 0.55 against 0.74 ms, measured
+   * with a per-call probe during bench/gateway). TETHER_SQLITE_WRITER overrides.
    */
   readonly sqliteWriter?: 'thread' | 'loop';
 }
