@@ -189,6 +189,14 @@ try {
   });
   targets.push(sqlite);
   targets.push(
+    await startTether('Tether+SQLite/threads', {
+      dataDir: join(dir, 'threads'),
+      policyDir,
+      webhookPort: true,
+      cpuProfDir: process.env.BENCH_CPU_PROF,
+    }),
+  );
+  targets.push(
     await startTether('Tether+SQLite/loop', {
       dataDir: join(dir, 'loop'),
       policyDir,

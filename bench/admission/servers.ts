@@ -78,9 +78,12 @@ export async function startTether(
     cpuProfDir?: string;
     root?: string;
     env?: Record<string, string>;
+    /** Send the load to the webhook port (`--webhook-port`), served by threads of their own. */
+    webhookPort?: boolean;
   },
 ): Promise<Target> {
   const port = await freePort();
+  const webhookPort = opts.webhookPort ? await freePort() : undefined;
   const prof = opts.cpuProfDir ? ['--cpu-prof', '--cpu-prof-dir', opts.cpuProfDir] : [];
   const store = opts.store ? ['--store', opts.store] : [];
   const args = [
@@ -94,6 +97,7 @@ export async function startTether(
     '--port',
     String(port),
     ...store,
+    ...(webhookPort === undefined ? [] : ['--webhook-port', String(webhookPort)]),
   ];
   const child = spawn(process.execPath, args, {
     stdio: ['ignore', 'ignore', 'pipe'],
@@ -110,7 +114,7 @@ export async function startTether(
   const backends = opts.store ? await databaseBackends(opts.store) : undefined;
   return {
     name,
-    url: `https://127.0.0.1:${port}/admission`,
+    url: `https://127.0.0.1:${webhookPort ?? port}/admission`,
     ca: join(opts.dataDir, 'tls', 'ca.crt'),
     process: child,
     cpuSeconds: async () => (processCpuSeconds(pid) ?? 0) + (backends ? await backends.cpuSeconds() : 0),

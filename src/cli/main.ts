@@ -116,6 +116,7 @@ export async function buildCli(argv: readonly string[]): Promise<Command> {
     .option('-c, --config <file>', 'server configuration YAML')
     .option('--host <host>', 'listen address (default 127.0.0.1)')
     .option('--port <port>', 'listen port (default 8443)')
+    .option('--webhook-port <port>', 'also serve the webhooks on this port, from threads of their own')
     .option('--data-dir <dir>', 'data directory (default .tether)')
     .option('--policy <dir>', 'policy directory, watched for changes (default deploy/examples)')
     .option('--kubeconfig <file>', 'take policy from Agent/GovernancePolicy objects in this cluster instead')

@@ -1,6 +1,7 @@
 // `tether serve` configuration: one YAML file, validated with the same machinery as policy.
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import { type Static, Type } from '@sinclair/typebox';
 import { parse } from 'yaml';
@@ -148,7 +149,18 @@ export const ServerConfigSchema = Type.Object(
     clusterView: Type.Optional(ClusterViewConfig),
     listen: Type.Optional(
       Type.Object(
-        { host: Type.Optional(Type.String()), port: Type.Optional(Type.Integer({ minimum: 0, maximum: 65535 })) },
+        {
+          host: Type.Optional(Type.String()),
+          port: Type.Optional(Type.Integer({ minimum: 0, maximum: 65535 })),
+          webhookPort: Type.Optional(
+            Type.Integer({
+              minimum: 0,
+              maximum: 65535,
+              description:
+                'Also answer the webhooks (admission, authorization, audit) on this port, from webhookThreads threads of their own.',
+            }),
+          ),
+        },
         strict,
       ),
     ),
@@ -183,6 +195,13 @@ export const ServerConfigSchema = Type.Object(
     tokens: Type.Optional(Type.Array(Token)),
     notifications: Type.Optional(Type.Array(Notification)),
     bodyLimitBytes: Type.Optional(Type.Integer({ minimum: 1024 })),
+    webhookThreads: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        maximum: 64,
+        description: 'Threads serving listen.webhookPort (default: the CPUs available to the process).',
+      }),
+    ),
     webhookClientAuth: Type.Optional(
       Type.Boolean({
         description:
@@ -250,6 +269,8 @@ export interface ResolvedConfig {
   })[];
   readonly bodyLimitBytes: number;
   readonly webhookClientAuth?: boolean;
+  /** The webhook port and the threads that serve it; absent: webhooks only on the main port. */
+  readonly webhooks?: { readonly port: number; readonly threads: number };
   readonly gatewayConfig?: string;
   /** The cluster view containment reads (informers); absent: off, agents fail closed where a fact is needed. */
   readonly clusterView?: { readonly kubeconfig?: string; readonly dump?: string };
@@ -340,6 +361,9 @@ export function loadConfig(file: string | undefined, overrides: Partial<ServerCo
     })),
     bodyLimitBytes: c.bodyLimitBytes ?? 3 * 1024 * 1024,
     webhookClientAuth: c.webhookClientAuth ?? false,
+    ...(c.listen?.webhookPort === undefined
+      ? {}
+      : { webhooks: { port: c.listen.webhookPort, threads: c.webhookThreads ?? availableParallelism() } }),
     gatewayConfig: c.gatewayConfig,
     ...clusterViewOf(c),
     logLevel: c.logLevel ?? 'info',

@@ -14,7 +14,10 @@ import { loadDigestKey } from '../service/digest-key.ts';
 import { Governor } from '../service/governor.ts';
 import { openStore } from '../store/open.ts';
 import type { Store } from '../store/store.ts';
-import { buildApp, exemptEventStreams, timeoutOptions } from './app.ts';
+import { buildApp, exemptEventStreams } from './app.ts';
+import { timeoutOptions } from './webhook-server.ts';
+import { startWebhookThreads } from './webhook-threads.ts';
+import type { AuditFact } from '../adapters/audit/events.ts';
 import { authenticatorFor } from './auth.ts';
 import type { ResolvedConfig } from './config.ts';
 import { DriftWatcher } from './drift-watcher.ts';
@@ -33,6 +36,8 @@ import { startTracing } from './tracing.ts';
 export interface RunningServer {
   readonly url: string;
   readonly port: number;
+  /** The webhook port's URL, when listen.webhookPort is set. */
+  readonly webhookUrl?: string;
   readonly caPem: string;
   readonly store: Store;
   readonly governor: Governor;
@@ -191,6 +196,20 @@ export async function startServer(config: ResolvedConfig, surface: Surface = 'se
   const decider = instrumentedDecider(governor, metrics, notifier);
   const https = { cert: tls.cert, key: tls.key, clientCa: config.webhookClientAuth ? tls.ca : undefined };
   const ready = () => controller.policy !== undefined;
+  const recordAudit = async (facts: AuditFact[]) => {
+    const policy = controller.policy;
+    if (!policy) return { recorded: 0, undecided: [], fieldChanges: 0 };
+    const summary = await recordAuditFacts(facts, policy, store, Date.now());
+    for (const u of summary.undecided) {
+      metrics.undecided.inc();
+      notifier.send({
+        event: 'audit.undecided',
+        text: `${u.agent} did ${u.verb} ${u.target} without a Tether decision (audit ${u.auditId})`,
+        detail: u,
+      });
+    }
+    return summary;
+  };
   const app =
     surface === 'gateway'
       ? gatewayApp(config, ready, () => draining, metrics, https)
@@ -204,20 +223,7 @@ export async function startServer(config: ResolvedConfig, surface: Surface = 'se
           authenticate: (h) => auth.authenticate(h),
           onExpansionDecided: () => controller.refresh(),
           onVerdict: (a, verdict) => metrics.reviewSeconds.observe({ verdict }, (Date.now() - a.createdAt) / 1000),
-          recordAudit: async (facts) => {
-            const policy = controller.policy;
-            if (!policy) return { recorded: 0, undecided: [], fieldChanges: 0 };
-            const summary = await recordAuditFacts(facts, policy, store, Date.now());
-            for (const u of summary.undecided) {
-              metrics.undecided.inc();
-              notifier.send({
-                event: 'audit.undecided',
-                text: `${u.agent} did ${u.verb} ${u.target} without a Tether decision (audit ${u.auditId})`,
-                detail: u,
-              });
-            }
-            return summary;
-          },
+          recordAudit,
           ready,
           draining: () => draining,
           bodyLimitBytes: config.bodyLimitBytes,
@@ -241,6 +247,26 @@ export async function startServer(config: ResolvedConfig, surface: Surface = 'se
     });
   }
   await app.listen({ host: config.host, port: config.port });
+  const webhookThreads =
+    surface === 'serve' && config.webhooks
+      ? await startWebhookThreads({
+          host: config.host,
+          ...config.webhooks,
+          server: {
+            https,
+            bodyLimitBytes: config.bodyLimitBytes,
+            logLevel: config.logLevel,
+            requestTimeoutMs: secondsToMs(config.requestTimeoutSeconds),
+            idleTimeoutMs: secondsToMs(config.idleTimeoutSeconds),
+          },
+          services: { decider, recordAudit, ready },
+          warn: (m) => app.log.warn(m),
+        }).catch(async (e: Error) => {
+          await app.close();
+          await core.close();
+          throw e;
+        })
+      : undefined;
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;
@@ -258,6 +284,11 @@ export async function startServer(config: ResolvedConfig, surface: Surface = 'se
           cert: t.cert,
           key: t.key,
           ...(config.webhookClientAuth ? { ca: t.ca } : {}),
+        });
+        webhookThreads?.setSecureContext({
+          cert: t.cert,
+          key: t.key,
+          ...(config.webhookClientAuth ? { clientCa: t.ca } : {}),
         });
         app.log.info({ notAfter: t.notAfter }, 'serving certificate renewed');
       })
@@ -280,6 +311,7 @@ export async function startServer(config: ResolvedConfig, surface: Surface = 'se
     });
     await drift.start().catch(async (e: Error) => {
       clearInterval(renew);
+      await webhookThreads?.close();
       await app.close();
       await core.close();
       throw new Error(`cannot start the drift watcher (kubeconfig ${d.kubeconfig ?? '(default)'}): ${e.message}`);
@@ -294,12 +326,14 @@ export async function startServer(config: ResolvedConfig, surface: Surface = 'se
       ownersWiring.stop();
       clearInterval(renew);
       // Stops accepting, answers what is in flight, closes idle keep-alive connections.
+      await webhookThreads?.close();
       await app.close();
       await core.close();
     })());
   return {
     url: `${scheme}://${host}:${port}`,
     port,
+    ...(webhookThreads ? { webhookUrl: `${scheme}://${host}:${webhookThreads.port}` } : {}),
     caPem: tls.ca,
     store,
     governor,

@@ -46,7 +46,9 @@ export type Refused = {
 export type Done<T> = ({ readonly ok: true; readonly ledgerIndex: number } & T) | Refused;
 
 /** Two commits in a row lost a race for the same budget or approval: fail closed, let the caller retry. */
-export class ContentionError extends Error {}
+export class ContentionError extends Error {
+  override name = 'ContentionError';
+}
 
 export function stateNeeds(agent: CompiledAgent): AgentStateNeeds {
   const osc = agent.spec.breaker?.oscillation;

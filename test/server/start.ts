@@ -85,6 +85,8 @@ export async function startTestServer(
     ledger?: ResolvedConfig['ledger'];
     surface?: Surface;
     scim?: ResolvedConfig['scim'];
+    /** Also serve the webhooks on a port of their own (port 0: any free one), from threads. */
+    webhooks?: ResolvedConfig['webhooks'];
   } = {},
 ): Promise<RunningServer & { policyDir: string; dataDir: string }> {
   const dataDir = tempDir('tether-serve-');
@@ -107,6 +109,7 @@ export async function startTestServer(
     bodyLimitBytes: opts.bodyLimitBytes ?? 256 * 1024,
     logLevel: 'warn',
     webhookClientAuth: opts.webhookClientAuth,
+    ...(opts.webhooks ? { webhooks: opts.webhooks } : {}),
     requestTimeoutSeconds: opts.requestTimeoutSeconds,
     idleTimeoutSeconds: opts.idleTimeoutSeconds,
     ...(opts.ledger ? { ledger: opts.ledger } : {}),

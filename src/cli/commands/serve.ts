@@ -11,17 +11,28 @@ export interface ServeOptions {
   config?: string;
   host?: string;
   port?: string;
+  webhookPort?: string;
   dataDir?: string;
   policy?: string;
   kubeconfig?: string;
   store?: string;
 }
 
+function portOption(flag: string, v: string | undefined): number | undefined {
+  const port = v === undefined ? undefined : Number(v);
+  if (port !== undefined && !(Number.isInteger(port) && port >= 0 && port <= 65535))
+    throw new UsageError(`${flag}: not a port number: ${v}`);
+  return port;
+}
+
 function overridesFrom(o: ServeOptions): Partial<ServerConfigFile> {
-  const port = o.port === undefined ? undefined : Number(o.port);
-  if (port !== undefined && !Number.isInteger(port)) throw new UsageError(`--port: not a port number: ${o.port}`);
+  const port = portOption('--port', o.port);
+  const webhookPort = portOption('--webhook-port', o.webhookPort);
   return {
-    listen: o.host !== undefined || port !== undefined ? { host: o.host, port } : undefined,
+    listen:
+      o.host !== undefined || port !== undefined || webhookPort !== undefined
+        ? { host: o.host, port, webhookPort }
+        : undefined,
     dataDir: o.dataDir,
     store: o.store,
     policy: o.kubeconfig
@@ -63,11 +74,14 @@ export async function serveCommand(o: ServeOptions): Promise<number> {
 
 /** What `tether serve` says once it listens; an administrator token file only when one is in use. */
 export function startupLines(
-  server: Pick<RunningServer, 'url' | 'store' | 'createdAdminToken' | 'adminTokenFile'>,
-  config: { readonly dataDir: string },
+  server: Pick<RunningServer, 'url' | 'webhookUrl' | 'store' | 'createdAdminToken' | 'adminTokenFile'>,
+  config: { readonly dataDir: string; readonly webhooks?: { readonly threads: number } },
 ): string[] {
   const lines = [
     `tether: serving on ${server.url} (store: ${server.store.backend}, data: ${config.dataDir})`,
+    ...(server.webhookUrl
+      ? [`tether: webhooks also on ${server.webhookUrl} (${config.webhooks?.threads ?? 1} threads)`]
+      : []),
     `tether: CA certificate: ${join(config.dataDir, 'tls', 'ca.crt')}`,
   ];
   if (server.createdAdminToken)
