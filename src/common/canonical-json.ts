@@ -1,7 +1,18 @@
 // RFC 8785 (JCS) canonical JSON: sorted keys (UTF-16 code unit order), no whitespace,
 // ECMAScript number serialisation. Digests and ledger leaves are computed over this form.
-// Every decision canonicalises its object (twice: action digest, object digest) and its ledger
-// leaf, so this is on the hot path: it appends to one string instead of building arrays to join.
+// Every decision canonicalises its object (once, for both its action and object digests: CanonicalText)
+// and its ledger leaf, so this is on the hot path: it appends to one string instead of building arrays to join.
+
+/**
+ * A value's canonical text computed once and spliced verbatim wherever the value appears again: a
+ * decision's action digest and object digest both cover the same object, which is its costliest part.
+ */
+export class CanonicalText {
+  readonly text: string;
+  constructor(value: unknown) {
+    this.text = canonicalJson(value);
+  }
+}
 
 /** Deeper than any object Tether keeps (HTTP bodies stop at 512): past it, a TypeError rather than a stack overflow. */
 export const MAX_CANONICAL_DEPTH = 1000;
@@ -19,6 +30,7 @@ export function canonicalJson(value: unknown, depth = 0): string {
     case 'bigint':
       return value.toString();
     case 'object':
+      if (value instanceof CanonicalText) return value.text;
       if (depth >= MAX_CANONICAL_DEPTH)
         throw new TypeError(`canonical JSON cannot nest deeper than ${MAX_CANONICAL_DEPTH} levels`);
       return Array.isArray(value)

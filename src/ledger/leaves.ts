@@ -6,7 +6,7 @@
 import { digestOf } from '../common/digest.ts';
 import type { Action, ChainContext, Intent, Target, ToolCall } from '../engine/action.ts';
 import type { AgentRef, BreakerScope, Decision, Outcome } from '../engine/decision.ts';
-import { actionDigest, stableObject } from '../engine/digest.ts';
+import { actionAndObjectDigests, actionDigest, stableObject } from '../engine/digest.ts';
 import type { BreakerState } from '../engine/state.ts';
 import type { CompiledPolicy } from '../policy/compile.ts';
 import type { AuthorityClass } from '../policy/schema.ts';
@@ -108,10 +108,31 @@ function identifiersOnly(obj: unknown): unknown {
   };
 }
 
+/** A decision leaf's digests of the action and of its object (the new one, else the old one). */
+function leafDigests(
+  action: Action,
+  decision: Decision,
+  credentials: boolean,
+): { actionDigest: string; objectDigest?: string } {
+  const object = action.object ?? action.oldObject;
+  if (credentials)
+    return {
+      actionDigest: actionDigest({ ...action, object: identifiersOnly(action.object), oldObject: undefined }),
+      objectDigest: object === undefined ? undefined : digestOf(identifiersOnly(object)),
+    };
+  if (decision.actionDigest === undefined && typeof action.object === 'object' && action.object !== null) {
+    const both = actionAndObjectDigests(action as Action & { object: object });
+    return { actionDigest: both.action, objectDigest: both.object };
+  }
+  return {
+    actionDigest: decision.actionDigest ?? actionDigest(action),
+    objectDigest: object === undefined ? undefined : digestOf(stableObject(object)),
+  };
+}
+
 /** kind 'decision' (or 'proposal' for an advisory agent's refused mutation): what was asked, what Tether said, why. */
 export function decisionLeaf(action: Action, decision: Decision, now: number): LedgerLeaf {
   const credentials = carriesCredentials(action.target);
-  const object = action.object ?? action.oldObject;
   const agent = 'agent' in decision ? decision.agent : undefined;
   const used = decision.effects.flatMap((e) => (e.kind === 'approval.consume' ? [e.approvalId] : []));
   const intent = action.intent;
@@ -126,11 +147,7 @@ export function decisionLeaf(action: Action, decision: Decision, now: number): L
     verb: action.verb,
     target: action.target,
     tool: action.tool,
-    actionDigest: credentials
-      ? actionDigest({ ...action, object: identifiersOnly(action.object), oldObject: undefined })
-      : (decision.actionDigest ?? actionDigest(action)),
-    objectDigest:
-      object === undefined ? undefined : digestOf(credentials ? identifiersOnly(object) : stableObject(object)),
+    ...leafDigests(action, decision, credentials),
     intent: intentOf(intent),
     intentDigest: intent && digestOf(intent),
     chain: action.chain,
