@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { before, describe, test } from 'node:test';
-import { parseAllDocuments } from 'yaml';
+import { parse, parseAllDocuments } from 'yaml';
 import { CHART, ensureHelm, helm, MANIFESTS, renderManifests } from '../../scripts/helm.ts';
 import { agentMatchExpression } from '../../src/adapters/kube-config/webhook-config.ts';
 import { VALUE_SETS, type ValueSetName, valuesFile } from './values.ts';
@@ -131,11 +131,12 @@ describe('helm chart', { skip: helmMissing }, () => {
     for (const [name, objs] of Object.entries(rendered)) {
       const hook = (find(objs, 'ValidatingWebhookConfiguration') as Obj).webhooks?.[0];
       assert.equal(hook.failurePolicy, 'Fail');
+      const threads = (VALUE_SETS[name as ValueSetName] as { webhook?: { threads?: number } }).webhook?.threads ?? 0;
       assert.deepEqual(hook.clientConfig.service, {
         name: 'tether',
         namespace: 'tether-system',
         path: '/admission',
-        port: 443,
+        port: threads > 0 ? 9443 : 443,
       });
       const a = (VALUE_SETS[name as ValueSetName] as { agents?: Record<string, string[]> }).agents ?? {
         serviceAccountNamespaces: ['agents'],
@@ -199,6 +200,31 @@ describe('helm chart', { skip: helmMissing }, () => {
     assert.deepEqual(secretRule?.resourceNames, ['tether-tls']);
   });
 
+  test('webhook.threads moves the reviews to port 9443, served by that many threads; 0 keeps them on 443', () => {
+    const config = (objs: Obj[]) => parse((find(objs, 'ConfigMap') as Obj).data['tether.yaml']);
+    const ports = (objs: Obj[]) => (find(objs, 'Service', 'tether') as Obj).spec.ports.map((p: Y) => p.port);
+    const threaded = rendered.postgres;
+    assert.equal(config(threaded).listen.webhookPort, 9443);
+    assert.equal(config(threaded).webhookThreads, 2);
+    assert.deepEqual(ports(threaded), [443, 9443]);
+    const container = (find(threaded, 'Deployment') as Obj).spec.template.spec.containers[0];
+    assert.deepEqual(
+      container.ports.map((p: Y) => [p.name, p.containerPort]),
+      [
+        ['https', 8443],
+        ['webhooks', 9443],
+      ],
+    );
+    const policy = render({ ...VALUE_SETS.postgres, networkPolicy: { enabled: true } });
+    assert.deepEqual(
+      (find(policy, 'NetworkPolicy') as Obj).spec.ingress[0].ports.map((p: Y) => p.port),
+      [8443, 9443],
+    );
+    assert.equal(config(rendered.sqlite).listen.webhookPort, undefined);
+    assert.equal(config(rendered.sqlite).webhookThreads, undefined);
+    assert.deepEqual(ports(rendered.sqlite), [443]);
+  });
+
   test('bad values fail at install with a message that names the value', () => {
     const refuse = (values: unknown, pattern: RegExp) => {
       const r = helm(['template', 't', CHART, '-f', valuesFile(values)]);
@@ -211,6 +237,7 @@ describe('helm chart', { skip: helmMissing }, () => {
     refuse({ tls: { mode: 'existing' } }, /existingSecret|caBundle/);
     refuse({ tokens: { existingSecret: 'x', entries: [{ key: 'a', human: 'a@x', agentUsername: 'b' }] } }, /tokens/);
     refuse({ replicasCount: 3 }, /replicasCount/);
+    refuse({ webhook: { threads: -1 } }, /threads/);
     refuse({ ledger: { signingKey: { existingSecret: '' } } }, /existingSecret/);
   });
 

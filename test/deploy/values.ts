@@ -15,8 +15,12 @@ export const VALUE_SETS = {
     ...OWN_KEYS,
     agents: { serviceAccountNamespaces: ['agents'], usernames: ['ci-bot@example.com'] },
   },
-  /** Two replicas on PostgreSQL; tokens, ledger key and a notification webhook from Secrets; ServiceMonitor; OTLP. */
+  /**
+   * Two replicas on PostgreSQL; tokens, ledger key and a notification webhook from Secrets; ServiceMonitor;
+   * OTLP; reviews served by webhook threads on their own port.
+   */
   postgres: {
+    webhook: { threads: 2 },
     store: { type: 'postgres', postgres: { existingSecret: 'tether-postgres', key: 'url' } },
     replicaCount: 2,
     agents: { serviceAccountNamespaces: ['agents', 'ml'], groups: ["bots'quoted"], usernamePrefixes: ['oidc:agent-'] },

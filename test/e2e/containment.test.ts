@@ -1,7 +1,8 @@
 // End-to-end containment: kubectl as agents and as the admin against a real kube-apiserver that
 // calls Tether. Identity laundering (a pod as a stronger account, a binding to cluster-admin, a
 // token for another account, a scale that swaps the image) is refused where the agent acts;
-// the same things inside the boundary pass; the admin is never affected.
+// the same things inside the boundary pass; the admin is never affected. The API server calls the
+// webhook port here (listen.webhookPort, two threads): the scenarios suite covers the main port.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
@@ -122,7 +123,7 @@ describe('containment end to end with a real kube-apiserver', { skip: missing, t
   const passed = (r: { code: number; stdout: string; stderr: string }) => assert.equal(r.code, 0, r.stdout + r.stderr);
 
   before(async () => {
-    env = await startTetherEnv({ agents: policy() });
+    env = await startTetherEnv({ agents: policy(), webhookThreads: 2 });
     passed(await env.kubectl('admin', ['apply', '-f', '-'], CLUSTER));
   });
   after(async () => {

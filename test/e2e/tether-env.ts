@@ -229,9 +229,12 @@ export interface TetherEnv {
 
 /**
  * `scimToken`: serve the SCIM endpoint with this token (owners then come from the directory).
+ * `webhookThreads`: the API server's webhooks go to a webhook port served by this many threads.
  * `agents`: the policy to register instead of agentsYaml() (same GovernancePolicy and agents, plus what a suite needs).
  */
-export async function startTetherEnv(opts: { scimToken?: string; agents?: string } = {}): Promise<TetherEnv> {
+export async function startTetherEnv(
+  opts: { scimToken?: string; agents?: string; webhookThreads?: number } = {},
+): Promise<TetherEnv> {
   const agents = opts.agents ?? agentsYaml();
   const dir = tempDir('tether-e2e-');
   const dataDir = join(dir, 'data');
@@ -241,6 +244,9 @@ export async function startTetherEnv(opts: { scimToken?: string; agents?: string
   writeFileSync(join(policyDir, 'agents.yaml'), agents);
   const port = await freePort();
   const url = `https://127.0.0.1:${port}`;
+  // With webhookThreads, the API server calls the webhook port (listen.webhookPort) and its threads.
+  const webhookPort = opts.webhookThreads ? await freePort() : undefined;
+  const webhookUrl = webhookPort ? `https://127.0.0.1:${webhookPort}` : url;
   const backend = BACKENDS.find((b) => b.name === 'postgres' && !b.skip) ?? BACKENDS[0];
   const storeUrl = await (backend as (typeof BACKENDS)[number]).fresh();
 
@@ -251,7 +257,7 @@ export async function startTetherEnv(opts: { scimToken?: string; agents?: string
       TETHER,
       'webhook-config',
       '--url',
-      url,
+      webhookUrl,
       '--policy',
       policyDir,
       '--data-dir',
@@ -332,7 +338,8 @@ export async function startTetherEnv(opts: { scimToken?: string; agents?: string
     writeFileSync(
       configFile,
       stringify({
-        listen: { host: '127.0.0.1', port },
+        listen: { host: '127.0.0.1', port, ...(webhookPort ? { webhookPort } : {}) },
+        ...(opts.webhookThreads ? { webhookThreads: opts.webhookThreads } : {}),
         dataDir,
         store: storeUrl,
         policy: { source: 'kubernetes', kubeconfig: admin },

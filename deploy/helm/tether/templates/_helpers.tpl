@@ -63,6 +63,10 @@ Agents only, as CEL over the request's user: the same expression `tether webhook
 {{- $c := dict "listen" (dict "host" "0.0.0.0" "port" 8443) "dataDir" "/var/lib/tether" "policy" (dict "source" "kubernetes") "logLevel" .Values.logLevel -}}
 {{- $_ := set $c "tls" (dict "certFile" "/etc/tether/tls/tls.crt" "keyFile" "/etc/tether/tls/tls.key" "caFile" "/etc/tether/tls/ca.crt") -}}
 {{- $_ := set $c "shutdown" (dict "drainSeconds" 2) -}}
+{{- if gt (int .Values.webhook.threads) 0 -}}
+{{- $_ := set $c.listen "webhookPort" 9443 -}}
+{{- $_ := set $c "webhookThreads" (int .Values.webhook.threads) -}}
+{{- end -}}
 {{- if eq .Values.store.type "sqlite" -}}
 {{- $_ := set $c "store" "sqlite:/var/lib/tether/tether.db" -}}
 {{- else -}}
