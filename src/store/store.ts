@@ -382,6 +382,8 @@ export interface Store {
   queryLedger(query: LedgerQuery): Promise<LedgerEntry[]>;
   /** Stored rows with index ≥ from, in index order, at most `limit`: gaps show as missing indexes. */
   ledgerRows(from: number, limit: number): Promise<LedgerRow[]>;
+  /** The first entry the ledger's key index (agent, owner, object) misfiles, for verify; undefined when none. */
+  ledgerKeyProblem(): Promise<{ readonly index: number; readonly problem: string } | undefined>;
   /** Stored leaf hashes [from, to), for building the Merkle tree. */
   leafHashes(from: number, to: number): Promise<Buffer[]>;
   saveCheckpoint(checkpoint: StoredCheckpoint): Promise<void>;

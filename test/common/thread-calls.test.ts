@@ -19,7 +19,11 @@ function pair(methods: Record<string, (arg: never) => Promise<unknown>>) {
   const answerer = new Answerer(methods, (answers) => port2.postMessage({ answers }));
   port2.on('message', (m: { calls: never }) => answerer.answer(m.calls));
   port1.on('message', (m: { answers: never }) => caller.settle(m.answers));
-  return { caller, messages: () => messages, close: () => (port1.close(), port2.close()) };
+  const close = () => {
+    port1.close();
+    port2.close();
+  };
+  return { caller, messages: () => messages, close };
 }
 
 test('each caller gets its own answer; the calls of one turn travel in one message', async () => {

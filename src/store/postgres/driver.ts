@@ -44,6 +44,7 @@ const postgresDialect: Dialect = {
     position: 'BIGINT PRIMARY KEY',
     inLogOrder: ', idx',
     chainOf: "((data::jsonb) -> 'chain' ->> 'id')",
+    withoutRowid: '',
   },
 };
 

@@ -33,6 +33,8 @@ export interface Dialect {
     readonly position: string;
     readonly inLogOrder: string;
     readonly chainOf: string;
+    /** After a table whose primary key is all it holds: SQLite keeps it as that one B-tree. */
+    readonly withoutRowid: string;
   };
 }
 

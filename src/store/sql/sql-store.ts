@@ -38,6 +38,7 @@ import type { Writer } from './jobs.ts';
 import { LocalWriter } from './local-writer.ts';
 import { migrate } from './migrations.ts';
 import { readState } from './snapshot.ts';
+import { keyedLedgerSelect, ledgerKeyProblem } from './ledger-keys.ts';
 
 const DEFAULT_QUERY_LIMIT = 1000;
 
@@ -344,10 +345,14 @@ export class SqlStore implements Store {
       ['at < ?', q.until],
       ['idx >= ?', q.fromIndex],
     ]);
-    const rows = await this.#db.query<Row>(
-      `SELECT idx, data, leaf_hash FROM ledger${w.sql} ORDER BY idx${q.newestFirst ? ' DESC' : ''} LIMIT ?`,
-      [...w.params, q.limit ?? DEFAULT_QUERY_LIMIT],
-    );
+    const order = q.newestFirst ? 'DESC' : 'ASC';
+    // The most selective key given leads: its filed entries come through ledger_keys.
+    const key =
+      q.object !== undefined ? 'object' : q.agent !== undefined ? 'agent' : q.owner !== undefined ? 'owner' : undefined;
+    const select = key
+      ? keyedLedgerSelect(key, q[key] as string, w, order)
+      : { sql: `SELECT idx, data, leaf_hash FROM ledger${w.sql} ORDER BY idx ${order}`, params: w.params };
+    const rows = await this.#db.query<Row>(`${select.sql} LIMIT ?`, [...select.params, q.limit ?? DEFAULT_QUERY_LIMIT]);
     return rows.map(toEntry);
   }
 
@@ -369,6 +374,10 @@ export class SqlStore implements Store {
         actor: (r.actor as string | null) ?? null,
       },
     }));
+  }
+
+  ledgerKeyProblem(): Promise<{ index: number; problem: string } | undefined> {
+    return ledgerKeyProblem(this.#db);
   }
 
   async leafHashes(from: number, to: number): Promise<Buffer[]> {

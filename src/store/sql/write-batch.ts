@@ -2,6 +2,7 @@ import { leafHash } from '../../ledger/hash.ts';
 import type { Effect } from '../../engine/decision.ts';
 import { indexedColumns, type LedgerLeaf, leafData } from '../../ledger/leaf.ts';
 import type { LedgerRowInsert, SqlDriver, SqlRunner } from './driver.ts';
+import { fileKeys } from './ledger-keys.ts';
 
 type BudgetEffect = Extract<Effect, { kind: 'budget.consume' }>;
 
@@ -90,15 +91,19 @@ export class WriteBatch {
   /** Leaf hash of the entry before the next one, linked into the next leaf as `prev`. */
   #prev: Buffer | undefined;
 
-  private constructor(tx: SqlRunner, start: number, prev: Buffer | undefined) {
+  /** Entries below this position are filed in ledger_keys (src/store/sql/ledger-keys.ts). */
+  readonly #keyed: number;
+
+  private constructor(tx: SqlRunner, start: number, keyed: number, prev: Buffer | undefined) {
     this.tx = tx;
     this.#start = start;
+    this.#keyed = keyed;
     this.#prev = prev;
   }
 
   static async begin(driver: SqlDriver, tx: SqlRunner): Promise<WriteBatch> {
-    const [head] = await tx.query<{ size: number }>(
-      `SELECT size FROM ledger_head WHERE id = 1${driver.dialect.forUpdate}`,
+    const [head] = await tx.query<{ size: number; keyed: number }>(
+      `SELECT size, keyed FROM ledger_head WHERE id = 1${driver.dialect.forUpdate}`,
     );
     if (!head) throw new Error('ledger head missing: the schema was not migrated');
     const size = Number(head.size);
@@ -106,7 +111,7 @@ export class WriteBatch {
     // lock and then sees the new head row, but its snapshot predates the entries behind it.
     const [last] =
       size > 0 ? await tx.query<{ leaf_hash: Buffer }>('SELECT leaf_hash FROM ledger WHERE idx = ?', [size - 1]) : [];
-    return new WriteBatch(tx, size, last?.leaf_hash);
+    return new WriteBatch(tx, size, Number(head.keyed), last?.leaf_hash);
   }
 
   /** Reserves the next index for `leaf` and returns it; the row is written when the batch ends. */
@@ -216,7 +221,9 @@ export class WriteBatch {
       );
     if (this.#rows.length === 0) return;
     await driver.dialect.insertLedgerRows(this.tx, this.#rows);
-    await this.tx.query('UPDATE ledger_head SET size = ? WHERE id = 1', [this.#start + this.#rows.length]);
+    const size = this.#start + this.#rows.length;
+    await this.tx.query('UPDATE ledger_head SET size = ? WHERE id = 1', [size]);
+    await fileKeys(this.tx, this.#keyed, size);
   }
 }
 

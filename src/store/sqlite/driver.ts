@@ -32,6 +32,7 @@ const sqliteDialect: Dialect = {
     position: 'INTEGER PRIMARY KEY',
     inLogOrder: '',
     chainOf: "json_extract(data, '$.chain.id')",
+    withoutRowid: ' WITHOUT ROWID',
   },
 };
 
