@@ -58,10 +58,14 @@ export function keyedLedgerSelect(
   };
 }
 
+const COLUMN_OF_KEY = `CASE k.key_column ${KEYED_COLUMNS.map((c) => `WHEN '${c}' THEN l.${c}`).join(' ')} END`;
+
 /**
  * The first entry whose keys in ledger_keys differ from its columns (which verify already holds to
- * the entry's content): a key missing, pointing at another entry, or naming another value; and a
- * `keyed` mark past the log, which would leave entries unfiled and unscanned. Undefined when they agree.
+ * the entry's content): a key missing, moved or naming another value, a key too many, or a `keyed`
+ * mark past the log, which would leave entries unfiled and unscanned. Undefined when they agree.
+ * Every filed entry's keys are looked up (missing ones found); the keys are then only counted, since
+ * with none missing, the primary key's uniqueness leaves room for no other key but a stray.
  */
 export async function ledgerKeyProblem(db: SqlRunner): Promise<{ index: number; problem: string } | undefined> {
   const [head] = await db.query<{ size: number; keyed: number }>('SELECT size, keyed FROM ledger_head WHERE id = 1');
@@ -73,18 +77,29 @@ export async function ledgerKeyProblem(db: SqlRunner): Promise<{ index: number; 
     (c) => `SELECT idx, '${c}' AS key_column FROM ledger l WHERE idx < ? AND ${c} IS NOT NULL AND NOT EXISTS (
       SELECT 1 FROM ledger_keys k WHERE k.key_column = '${c}' AND k.key_value = l.${c} AND k.entry = l.idx)`,
   );
-  const stray = `SELECT k.entry AS idx, k.key_column AS key_column FROM ledger_keys k LEFT JOIN ledger l ON l.idx = k.entry
-    WHERE k.entry >= ? OR l.idx IS NULL OR k.key_value <> CASE k.key_column
-      WHEN 'agent' THEN l.agent WHEN 'owner' THEN l.owner WHEN 'object' THEN l.object END
-      OR CASE k.key_column WHEN 'agent' THEN l.agent WHEN 'owner' THEN l.owner WHEN 'object' THEN l.object END IS NULL`;
   const [first] = await db.query<{ idx: number; key_column: string }>(
-    `SELECT idx, key_column FROM (${[...missing, stray].join(' UNION ALL ')}) AS bad ORDER BY idx LIMIT 1`,
-    [...KEYED_COLUMNS.map(() => keyed), keyed],
+    `SELECT idx, key_column FROM (${missing.join(' UNION ALL ')}) AS bad ORDER BY idx LIMIT 1`,
+    KEYED_COLUMNS.map(() => keyed),
   );
-  if (!first) return undefined;
-  const index = Number(first.idx);
+  if (first) return misfiled(Number(first.idx), first.key_column);
+  const [counts] = await db.query<{ keys: number; expected: number }>(
+    `SELECT (SELECT count(*) FROM ledger_keys) AS keys,
+      (SELECT ${KEYED_COLUMNS.map((c) => `count(${c})`).join(' + ')} FROM ledger WHERE idx < ?) AS expected`,
+    [keyed],
+  );
+  if (Number(counts?.keys) === Number(counts?.expected)) return undefined;
+  const [stray] = await db.query<{ idx: number; key_column: string }>(
+    `SELECT k.entry AS idx, k.key_column AS key_column FROM ledger_keys k LEFT JOIN ledger l ON l.idx = k.entry
+      WHERE k.entry >= ? OR l.idx IS NULL OR ${COLUMN_OF_KEY} IS NULL OR k.key_value <> ${COLUMN_OF_KEY}
+      ORDER BY k.entry LIMIT 1`,
+    [keyed],
+  );
+  return misfiled(Number(stray?.idx ?? keyed), stray?.key_column ?? 'agent');
+}
+
+function misfiled(index: number, column: string): { index: number; problem: string } {
   return {
     index,
-    problem: `entry ${index} is misfiled in the ledger's ${first.key_column} keys: queries by ${first.key_column} would miss or misplace it`,
+    problem: `entry ${index} is misfiled in the ledger's ${column} keys: queries by ${column} would miss or misplace it`,
   };
 }
