@@ -36,8 +36,8 @@ const KEYED_BELOW = '(SELECT keyed FROM ledger_head WHERE id = 1)';
 
 /**
  * The rows of a ledger query filtered by a key column: the filed ones (through ledger_keys, in its
- * order) and the unfiled rows above `keyed`, merged in log order. The filed arm is a subquery named
- * `ledger`, so `where` (every filter, on ledger columns) reads the same in both arms.
+ * order) and the unfiled rows above `keyed`, merged in log order. `where` holds every filter, on
+ * ledger columns (the key column's own included, which the unfiled arm needs).
  */
 export function keyedLedgerSelect(
   key: KeyedColumn,
