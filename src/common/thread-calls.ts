@@ -10,7 +10,11 @@ export interface Call {
 
 export type Answer =
   | { readonly id: number; readonly ok: true; readonly value: unknown }
-  | { readonly id: number; readonly ok: false; readonly error: { readonly name: string; readonly message: string } };
+  | {
+      readonly id: number;
+      readonly ok: false;
+      readonly error: { readonly name: string; readonly message: string; readonly stack?: string };
+    };
 
 /** Gathers what one turn of the event loop produces and posts it as one message. */
 class Outbox<T> {
@@ -44,6 +48,7 @@ export class Caller {
   readonly #pending = new Map<number, Pending>();
   readonly #outbox: Outbox<Call>;
   #next = 0;
+  #dead: Error | undefined;
 
   constructor(post: (calls: Call[]) => void) {
     this.#outbox = new Outbox(post);
@@ -54,6 +59,7 @@ export class Caller {
   }
 
   call<T>(method: string, arg: unknown): Promise<T> {
+    if (this.#dead) return Promise.reject(this.#dead);
     const id = this.#next++;
     return new Promise<T>((resolve, reject) => {
       this.#pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
@@ -68,8 +74,20 @@ export class Caller {
       this.#pending.delete(a.id);
       if (a.ok) p.resolve(a.value);
       // The error's name survives the trip: callers tell a ContentionError from a failure by it.
-      else p.reject(Object.assign(new Error(a.error.message), { name: a.error.name }));
+      else p.reject(Object.assign(new Error(a.error.message), a.error));
     }
+  }
+
+  /** Sends the calls of this turn now (before a message that must follow them). */
+  flush(): void {
+    this.#outbox.flush();
+  }
+
+  /** The other side is gone: every waiting call fails with `e`, and so does every later one. */
+  fail(e: Error): void {
+    this.#dead ??= e;
+    for (const p of this.#pending.values()) p.reject(e);
+    this.#pending.clear();
   }
 }
 
@@ -85,7 +103,8 @@ export class Answerer {
 
   answer(calls: readonly Call[]): void {
     for (const c of calls) {
-      const method = this.#methods[c.method];
+      // Own methods only: a name like `constructor` must not reach Object.prototype.
+      const method = Object.hasOwn(this.#methods, c.method) ? this.#methods[c.method] : undefined;
       const run = method
         ? Promise.resolve().then(() => method(c.arg as never))
         : Promise.reject(new Error(`no method ${c.method}`));
@@ -93,9 +112,14 @@ export class Answerer {
         (value) => this.#outbox.push({ id: c.id, ok: true, value }),
         (e: unknown) => {
           const err = e instanceof Error ? e : new Error(String(e));
-          this.#outbox.push({ id: c.id, ok: false, error: { name: err.name, message: err.message } });
+          this.#outbox.push({ id: c.id, ok: false, error: { name: err.name, message: err.message, stack: err.stack } });
         },
       );
     }
+  }
+
+  /** Sends the answers ready so far now (before a message that must follow them). */
+  flush(): void {
+    this.#outbox.flush();
   }
 }

@@ -1,29 +1,25 @@
 import { Worker } from 'node:worker_threads';
 import type { BatchJobName, JobArgs, JobResult, SoloJobName, Writer } from '../sql/jobs.ts';
 import { siblingModule } from '../../common/module-url.ts';
+import { type Answer, type Call, Caller } from '../../common/thread-calls.ts';
 import type { Urgency } from '../sql/write-batch.ts';
 
-interface Job {
-  readonly id: number;
-  readonly kind: 'batch' | 'soon' | 'solo';
+/** What a call to the writer thread carries: a job's name and its plain-data arguments. */
+export interface JobCall {
   readonly name: string;
   readonly args: readonly unknown[];
 }
-export type Done =
-  | { readonly id: number; readonly ok: true; readonly value: unknown }
-  | { readonly id: number; readonly ok: false; readonly error: { message: string; name: string; stack?: string } };
+
+/** The writer thread's methods: a batched job (now or soon) or a solo one. */
+export type JobKind = 'batch' | 'soon' | 'solo';
+
 /** Messages both ways between the event loop and the writer thread. */
 export type ToWriter =
-  | { readonly jobs: readonly Job[] }
+  | { readonly calls: readonly Call[] }
   | { readonly close: true }
-  | { readonly done: readonly Done[] }
+  | { readonly answers: readonly Answer[] }
   | { readonly ready: true }
   | { readonly closed: true };
-
-interface Pending {
-  readonly resolve: (v: unknown) => void;
-  readonly reject: (e: Error) => void;
-}
 
 /**
  * SQLite writes in a thread of their own. better-sqlite3 is synchronous: on the event loop every
@@ -33,20 +29,21 @@ interface Pending {
  */
 export class ThreadWriter implements Writer {
   readonly #worker: Worker;
-  readonly #pending = new Map<number, Pending>();
-  #outbox: Job[] = [];
-  #next = 0;
-  #dead: Error | undefined;
+  readonly #calls: Caller;
   #closed: Promise<void> | undefined;
 
   constructor(file: string) {
     this.#worker = new Worker(siblingModule(import.meta.url, 'writer-thread'), { workerData: { file } });
     this.#worker.unref();
+    this.#calls = new Caller((calls) => this.#worker.postMessage({ calls } satisfies ToWriter));
     this.#worker.on('message', (m: ToWriter) => {
-      if ('done' in m) for (const d of m.done) this.#settle(d);
+      if (!('answers' in m)) return;
+      this.#calls.settle(m.answers);
+      if (this.#calls.inFlight === 0) this.#worker.unref();
     });
-    this.#worker.on('error', (e: unknown) => this.#fail(e instanceof Error ? e : new Error(String(e))));
-    this.#worker.on('exit', (code) => this.#fail(new Error(`the SQLite writer thread exited (code ${code})`)));
+    // The thread is gone: every waiting caller learns it, and later writes refuse at once.
+    this.#worker.on('error', (e: unknown) => this.#calls.fail(e instanceof Error ? e : new Error(String(e))));
+    this.#worker.on('exit', (code) => this.#calls.fail(new Error(`the SQLite writer thread exited (code ${code})`)));
   }
 
   batch<K extends BatchJobName>(name: K, args: JobArgs<K>, urgency?: Urgency): Promise<JobResult<K>> {
@@ -57,50 +54,21 @@ export class ThreadWriter implements Writer {
     return this.#send('solo', name, args) as Promise<JobResult<K>>;
   }
 
-  #send(kind: Job['kind'], name: string, args: readonly unknown[]): Promise<unknown> {
+  #send(kind: JobKind, name: string, args: readonly unknown[]): Promise<unknown> {
     if (this.#closed) return Promise.reject(new Error('the store is closed'));
-    if (this.#dead) return Promise.reject(this.#dead);
-    const id = this.#next++;
-    return new Promise((resolve, reject) => {
-      if (this.#pending.size === 0) this.#worker.ref(); // a pending write keeps the process alive
-      this.#pending.set(id, { resolve, reject });
-      // Jobs of one turn of the event loop travel together: one message, one structured clone.
-      if (this.#outbox.length === 0) setImmediate(() => this.#flush());
-      this.#outbox.push({ id, kind, name, args });
-    });
-  }
-
-  #flush(): void {
-    const jobs = this.#outbox;
-    this.#outbox = [];
-    if (jobs.length > 0 && !this.#dead) this.#worker.postMessage({ jobs } satisfies ToWriter);
-  }
-
-  #settle(d: Done): void {
-    const p = this.#pending.get(d.id);
-    if (!p) return;
-    this.#pending.delete(d.id);
-    if (this.#pending.size === 0) this.#worker.unref();
-    if (d.ok) p.resolve(d.value);
-    else p.reject(Object.assign(new Error(d.error.message), { name: d.error.name, stack: d.error.stack }));
-  }
-
-  /** The thread is gone: every waiting caller learns it, and later writes refuse at once. */
-  #fail(e: Error): void {
-    if (this.#dead) return;
-    this.#dead = e;
-    for (const p of this.#pending.values()) p.reject(e);
-    this.#pending.clear();
+    if (this.#calls.inFlight === 0) this.#worker.ref(); // a pending write keeps the process alive
+    return this.#calls.call(kind, { name, args } satisfies JobCall);
   }
 
   close(): Promise<void> {
     this.#closed ??= new Promise<void>((resolve) => {
-      if (this.#dead) return resolve();
-      this.#flush();
+      if (this.#worker.threadId === -1) return resolve();
+      this.#calls.flush(); // the jobs of this turn go before the word to close
       this.#worker.ref();
       this.#worker.on('message', (m: ToWriter) => {
         if ('closed' in m) void this.#worker.terminate().then(() => resolve());
       });
+      this.#worker.once('exit', () => resolve());
       this.#worker.postMessage({ close: true } satisfies ToWriter);
     });
     return this.#closed;
