@@ -89,6 +89,12 @@ export function seal(leaf: LedgerLeaf, secrets: SecretValues = NO_SECRETS): Ledg
 }
 
 const at = (now: number) => new Date(now).toISOString();
+/** The agent a leaf is about, as its indexed columns read it (absent fields drop out in seal). */
+const whose = (a: Partial<Pick<AgentRef, 'name' | 'owner' | 'authorityClass'>> | undefined) => ({
+  agent: a?.name,
+  owner: a?.owner,
+  authorityClass: a?.authorityClass,
+});
 const intentOf = (i: Intent | undefined) =>
   i && { summary: i.summary, trigger: i.trigger, goal: i.goal, targets: i.targets };
 
@@ -140,9 +146,7 @@ export function decisionLeaf(action: Action, decision: Decision, now: number): L
     v: 1,
     time: at(now),
     kind: decision.outcome === 'deny' && decision.proposal ? 'proposal' : 'decision',
-    agent: agent?.name,
-    owner: agent?.owner,
-    authorityClass: agent?.authorityClass,
+    ...whose(agent),
     source: action.source,
     verb: action.verb,
     target: action.target,
@@ -330,9 +334,7 @@ export function intentLeaf(
       v: 1,
       time: at(now),
       kind: 'intent',
-      agent: i.agent.name,
-      owner: i.agent.owner,
-      authorityClass: i.agent.authorityClass,
+      ...whose(i.agent),
       intent: i.intent,
       intentDigest: digestOf(i.intent),
       detail: { username: i.username, expiresAt: at(i.expiresAt) },
@@ -362,9 +364,7 @@ export function auditLeaf(
       v: 1,
       time: at(now),
       kind: 'audit',
-      agent: a.agent?.name,
-      owner: a.agent?.owner,
-      authorityClass: a.agent?.authorityClass,
+      ...whose(a.agent),
       source: 'audit',
       verb: a.verb,
       target: a.target,
@@ -385,25 +385,33 @@ export function auditLeaf(
 const MAX_ERROR_TEXT = 300;
 const round = (ms: number) => Math.round(ms * 1000) / 1000;
 
+/** What a tool call's decisions said, known before it is forwarded (the gateway's CallRecord). */
+export interface ToolCallFacts {
+  readonly agent?: AgentRef;
+  readonly tool: ToolCall;
+  /** The name the agent called it by (namespaced when several servers offer the same name). */
+  readonly exposedName: string;
+  readonly intent?: Intent;
+  readonly chain?: ChainContext;
+  readonly outcome?: Outcome;
+  readonly rules: readonly string[];
+  readonly decisionIndexes: readonly number[];
+  readonly approvals: readonly string[];
+  readonly policyVersion?: string;
+  readonly requestId: string;
+}
+
+/** What became of the call. */
+export interface ToolCallOutcome {
+  readonly status: string;
+  readonly latencyMs: number;
+  readonly upstreamMs?: number;
+  readonly error?: string;
+}
+
 /** kind 'tool-result': what became of one MCP tools/call after its Actions were decided. Never tool output. */
 export function toolResultLeaf(
-  r: {
-    readonly agent?: AgentRef;
-    readonly tool: ToolCall;
-    readonly exposedName: string;
-    readonly intent?: Intent;
-    readonly chain?: ChainContext;
-    readonly outcome?: Outcome;
-    readonly rules: readonly string[];
-    readonly decisionIndexes: readonly number[];
-    readonly approvals: readonly string[];
-    readonly policyVersion?: string;
-    readonly requestId: string;
-    readonly status: string;
-    readonly latencyMs: number;
-    readonly upstreamMs?: number;
-    readonly error?: string;
-  },
+  r: ToolCallFacts & ToolCallOutcome,
   now: number,
   secrets: SecretValues = NO_SECRETS,
 ): LedgerLeaf {
@@ -412,9 +420,7 @@ export function toolResultLeaf(
       v: 1,
       time: at(now),
       kind: 'tool-result',
-      agent: r.agent?.name,
-      owner: r.agent?.owner,
-      authorityClass: r.agent?.authorityClass,
+      ...whose(r.agent),
       source: 'mcp',
       tool: r.tool,
       intent: intentOf(r.intent),
@@ -463,9 +469,7 @@ export function driftLeaf(
       v: 1,
       time: d.time,
       kind: 'drift',
-      agent: a?.name,
-      owner: a?.owner,
-      authorityClass: a?.authorityClass,
+      ...whose(a),
       source: 'drift-detector',
       target: d.target,
       objectDigest: d.liveDigest,
