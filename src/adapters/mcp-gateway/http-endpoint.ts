@@ -6,7 +6,7 @@
 // reaped when idle, and keep their last messages so a dropped stream resumes (Last-Event-ID).
 import { jsonDepth, MAX_JSON_DEPTH } from '../shared/json-depth.ts';
 import { randomUUID } from 'node:crypto';
-import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
+import { WebStandardStreamableHTTPServerTransport as StreamTransport } from '@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js';
 import { ErrorCode } from '@modelcontextprotocol/sdk/types.js';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { CallRecorder, GatewayLog } from './call-recorder.ts';
@@ -18,12 +18,13 @@ import type { OriginGuard } from './origin-guard.ts';
 import { GATEWAY_ERRORS, jsonRpcErrorBody } from './protocol-errors.ts';
 import { bearerChallenge, type ProtectedResource, registerResourceMetadata } from './resource-metadata.ts';
 import { SessionEventStore } from './resume-events.ts';
+import { sendWebResponse, webRequest } from './web-exchange.ts';
 
 const SESSION_HEADER = 'mcp-session-id';
 
 interface LiveSession {
   readonly session: GatewaySession;
-  readonly transport: StreamableHTTPServerTransport;
+  readonly transport: StreamTransport;
   lastActivity: number;
 }
 
@@ -56,6 +57,12 @@ function isInitialize(body: unknown): boolean {
 
 function fail(reply: FastifyReply, status: number, code: number, message: string): FastifyReply {
   return reply.code(status).type('application/json').send(jsonRpcErrorBody(code, message));
+}
+
+/** One request through the transport, its answer streamed back (see web-exchange.ts). */
+async function exchange(transport: StreamTransport, req: FastifyRequest, reply: FastifyReply): Promise<void> {
+  const res = await transport.handleRequest(webRequest(req.raw), { parsedBody: req.body });
+  await sendWebResponse(res, reply.raw);
 }
 
 export class HttpEndpoint {
@@ -182,11 +189,11 @@ export class HttpEndpoint {
         capabilities: {},
       });
       session.label = `stateless-${randomUUID()}`;
-      const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true });
+      const transport = new StreamTransport({ sessionIdGenerator: undefined, enableJsonResponse: true });
       await session.connect(transport);
       reply.hijack();
       reply.raw.once('close', () => void session.close());
-      await transport.handleRequest(req.raw, reply.raw, req.body);
+      await exchange(transport, req, reply);
     } finally {
       this.#opening--;
     }
@@ -203,7 +210,7 @@ export class HttpEndpoint {
       return fail(reply, 404, GATEWAY_ERRORS.sessionNotFound, 'Session not found');
     live.lastActivity = this.#deps.clock();
     reply.hijack();
-    await live.transport.handleRequest(req.raw, reply.raw, req.body);
+    await exchange(live.transport, req, reply);
     return undefined;
   }
 
@@ -241,7 +248,7 @@ export class HttpEndpoint {
     } finally {
       this.#opening--;
     }
-    const transport: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
+    const transport: StreamTransport = new StreamTransport({
       sessionIdGenerator: randomUUID,
       onsessioninitialized: (sid) => {
         session.label = sid;
@@ -255,7 +262,7 @@ export class HttpEndpoint {
     };
     await session.connect(transport);
     reply.hijack();
-    await transport.handleRequest(req.raw, reply.raw, req.body);
+    await exchange(transport, req, reply);
     // The transport refused the initialize (bad params, a batch…): nothing was registered.
     if (!transport.sessionId || !this.#sessions.has(transport.sessionId)) await session.close();
     return undefined;
