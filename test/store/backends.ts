@@ -5,6 +5,9 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
+import { PostgresDriver } from '../../src/store/postgres/driver.ts';
+import type { SqlDriver } from '../../src/store/sql/driver.ts';
+import { SqliteDriver } from '../../src/store/sqlite/driver.ts';
 
 export interface Backend {
   readonly name: 'sqlite' | 'postgres';
@@ -86,4 +89,9 @@ export async function behindTethersBack(url: string, sql: string, params: unknow
   } finally {
     db.close();
   }
+}
+
+/** A driver on a store URL without the store: tests build older schemas (migrate(driver, upTo)) with it. */
+export function rawDriver(url: string): SqlDriver {
+  return url.startsWith('postgres') ? new PostgresDriver(url) : new SqliteDriver(url.slice('sqlite:'.length));
 }

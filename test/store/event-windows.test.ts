@@ -8,7 +8,8 @@ import type { Action } from '../../src/engine/action.ts';
 import type { Effect } from '../../src/engine/decision.ts';
 import { openStore } from '../../src/store/open.ts';
 import type { AgentStateNeeds, Store } from '../../src/store/store.ts';
-import { BACKENDS } from './backends.ts';
+import { migrate } from '../../src/store/sql/migrations.ts';
+import { BACKENDS, rawDriver } from './backends.ts';
 
 const T0 = Date.UTC(2026, 0, 5, 10, 0, 0);
 const action: Action = {
@@ -61,6 +62,37 @@ for (const backend of BACKENDS) {
               `violations, now ${now - T0}, window ${windowMs}`,
             );
           }
+        }
+      } finally {
+        await s.close();
+      }
+    });
+
+    test('a database from before the partial second was found by second keeps its windows', async () => {
+      const url = await backend.fresh();
+      const old = rawDriver(url);
+      await migrate(old, 6);
+      // What version 6 wrote for each event: its row, and its second's count.
+      await old.transaction(async (tx) => {
+        for (const off of AT) {
+          await tx.query('INSERT INTO mutations (agent, at) VALUES (?, ?)', ['scaler', T0 + off]);
+          await tx.query('INSERT INTO violations (agent, rule, at) VALUES (?, ?, ?)', ['scaler', 'r', T0 + off]);
+          for (const kind of ['mutation', 'violation'])
+            await tx.query(
+              `INSERT INTO event_seconds (agent, kind, second, n) VALUES (?, ?, ?, 1)
+                ON CONFLICT (agent, kind, second) DO UPDATE SET n = event_seconds.n + 1`,
+              ['scaler', kind, Math.floor((T0 + off) / 1000)],
+            );
+        }
+      });
+      await old.close();
+      const s = await openStore(url);
+      try {
+        for (const windowMs of [60_000, 60_999, 61_000, 1_000, 30_000]) {
+          const st = await s.stateFor(needs(windowMs, windowMs), action, T0 + 1);
+          const inWindow = AT.filter((off) => T0 + off >= T0 + 1 - windowMs).length;
+          assert.equal(st.mutationsSince('scaler', T0 + 1 - windowMs), inWindow, `mutations, window ${windowMs}`);
+          assert.equal(st.violationsSince('scaler', T0 + 1 - windowMs), inWindow, `violations, window ${windowMs}`);
         }
       } finally {
         await s.close();

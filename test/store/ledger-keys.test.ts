@@ -7,13 +7,10 @@ import type { LedgerLeaf } from '../../src/ledger/leaf.ts';
 import { Ledger } from '../../src/ledger/ledger.ts';
 import { verifyStore } from '../../src/ledger/verify.ts';
 import { openStore } from '../../src/store/open.ts';
-import { PostgresDriver } from '../../src/store/postgres/driver.ts';
-import type { SqlDriver } from '../../src/store/sql/driver.ts';
 import { KEYS_EVERY } from '../../src/store/sql/ledger-keys.ts';
 import { migrate } from '../../src/store/sql/migrations.ts';
-import { SqliteDriver } from '../../src/store/sqlite/driver.ts';
 import type { LedgerQuery, Store } from '../../src/store/store.ts';
-import { BACKENDS, behindTethersBack, tempDir } from './backends.ts';
+import { BACKENDS, behindTethersBack, rawDriver, tempDir } from './backends.ts';
 
 const leaf = (i: number): LedgerLeaf => ({
   v: 1,
@@ -63,10 +60,6 @@ async function assertQueriesHold(store: Store, what: string): Promise<void> {
       await expected(store, q),
       `${what}: ${JSON.stringify(q)}`,
     );
-}
-
-function rawDriver(url: string): SqlDriver {
-  return url.startsWith('postgres') ? new PostgresDriver(url) : new SqliteDriver(url.slice('sqlite:'.length));
 }
 
 for (const backend of BACKENDS) {

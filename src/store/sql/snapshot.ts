@@ -16,15 +16,16 @@ const APPROVAL_PAIRS =
 /**
  * How many of an agent's mutations (or violations) happened at or after `since`: the rows of the
  * window's first, partial second, plus the per-second counts of every whole second after it. Exact,
- * and bounded by the window's length rather than by how many rows the agent wrote in it.
+ * and bounded by the window's length rather than by how many rows the agent wrote in it. The rows
+ * are found through their second first (migration 7), the expression written as the index's.
  */
 function eventsSince(table: 'mutations' | 'violations', kind: string, agent: string, since: number): Part {
   const firstWhole = Math.ceil(since / 1000);
   return {
     column: table,
     sql: `((SELECT coalesce(sum(n), 0) FROM event_seconds WHERE agent = ? AND kind = '${kind}' AND second >= ?)
-      + (SELECT count(*) FROM ${table} WHERE agent = ? AND at >= ? AND at < ?))`,
-    params: [agent, firstWhole, agent, since, firstWhole * 1000],
+      + (SELECT count(*) FROM ${table} WHERE (at / 1000) = ? AND agent = ? AND at >= ? AND at < ?))`,
+    params: [agent, firstWhole, Math.floor(since / 1000), agent, since, firstWhole * 1000],
   };
 }
 
