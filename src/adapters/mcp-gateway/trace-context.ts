@@ -31,7 +31,17 @@ export function formatTraceParent(t: TraceParent): string {
   return `00-${t.traceId}-${t.spanId}-${t.flags}`;
 }
 
-export const newTraceId = (): string => randomBytes(16).toString('hex');
+/**
+ * A trace id that starts with the time (6 bytes of milliseconds) and ends with 10 random bytes, as
+ * W3C Trace Context level 2 allows (its right-most 7 bytes random). A fresh one names a new chain,
+ * and the ledger's chain index takes it: in time order, new chains join that index's last page instead
+ * of a random one, a WAL frame less per gateway commit.
+ */
+export function newTraceId(now = Date.now()): string {
+  const id = randomBytes(16);
+  id.writeUIntBE(now % 2 ** 48, 0, 6);
+  return id.toString('hex');
+}
 export const newSpanId = (): string => randomBytes(8).toString('hex');
 
 /** Baggage members in order; properties after `;` are kept with the value. Malformed members are dropped. */

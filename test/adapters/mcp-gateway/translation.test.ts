@@ -6,6 +6,7 @@ import { describe, test } from 'node:test';
 import { readIncomingChain, forwardedChainMeta } from '../../../src/adapters/mcp-gateway/chain-propagation.ts';
 import { GatewayConfigError, parseGatewayConfig } from '../../../src/adapters/mcp-gateway/config.ts';
 import { takeIntent, withIntentProperty } from '../../../src/adapters/mcp-gateway/intent-argument.ts';
+import { newTraceId, parseTraceParent } from '../../../src/adapters/mcp-gateway/trace-context.ts';
 import { guessPlural, KindResolver } from '../../../src/adapters/mcp-gateway/kinds.ts';
 import { readRbacMetadata } from '../../../src/adapters/mcp-gateway/rbac-declaration.ts';
 import { operationsFor } from '../../../src/adapters/mcp-gateway/tool-actions.ts';
@@ -234,6 +235,15 @@ describe('chains', () => {
     assert.match(fresh.id, /^[0-9a-f]{32}$/);
     assert.equal(fresh.depth, 0);
     assert.throws(() => readIncomingChain({ 'tether.dev/chain': { depth: 1 } }), DecodeError);
+  });
+
+  test('fresh chain ids sort by time (the chain index takes them at its end) and stay random in their last 10 bytes', () => {
+    const ids = [1_700_000_000_000, 1_700_000_000_001, 1_800_000_000_000].map((t) => newTraceId(t));
+    assert.deepEqual([...ids].sort(), ids);
+    assert.equal(ids[0]?.slice(0, 12), (1_700_000_000_000).toString(16).padStart(12, '0'));
+    const same = new Set(Array.from({ length: 1000 }, () => newTraceId(1_700_000_000_000).slice(12)));
+    assert.equal(same.size, 1000);
+    assert.ok(parseTraceParent(`00-${newTraceId()}-b7ad6b7169203331-01`), 'a valid W3C trace id');
   });
 });
 
