@@ -1,4 +1,4 @@
-// The ledger's keys (agent, owner, object) are filed in bulk, off the commit path: entries below the
+// The ledger's keys (agent, owner, object, kind, chain) are filed in bulk, off the commit path: entries below the
 // filed mark come through ledger_keys, those above it by scan. Queries must not tell the difference,
 // an old database must come out filed, and an attacker who edits the keys must not hide an entry.
 import assert from 'node:assert/strict';
@@ -20,8 +20,11 @@ const leaf = (i: number): LedgerLeaf => ({
   owner: `owner-${i % 3}`,
   target: { group: 'apps', version: 'v1', resource: 'deployments', namespace: 'shop', name: `web-${i % 11}` },
   decision: 'allow',
+  ...(i % 3 === 0 ? {} : { chain: { id: `chain-${i % 13}`, depth: 1, path: ['a'] } }),
   detail: { i },
 });
+
+const chainOf = (data: string): string | undefined => (JSON.parse(data) as { chain?: { id: string } }).chain?.id;
 
 const N = KEYS_EVERY + 150;
 
@@ -35,6 +38,7 @@ async function expected(store: Store, q: LedgerQuery): Promise<number[]> {
         (q.owner === undefined || r.columns.owner === q.owner) &&
         (q.object === undefined || r.columns.object === q.object) &&
         (q.kind === undefined || r.columns.kind === q.kind) &&
+        (q.chain === undefined || chainOf(r.data) === q.chain) &&
         (q.fromIndex === undefined || r.index >= q.fromIndex),
     )
     .map((r) => r.index);
@@ -51,6 +55,10 @@ const QUERIES: LedgerQuery[] = [
   { owner: 'owner-0', kind: 'proposal', newestFirst: true, limit: 20 },
   { agent: 'agent-6', fromIndex: KEYS_EVERY - 40, limit: 30 },
   { object: 'deployments.apps:shop/web-0', fromIndex: KEYS_EVERY + 1, newestFirst: true, limit: 1000 },
+  { chain: 'chain-4', limit: 1000 },
+  { chain: 'chain-7', kind: 'proposal', newestFirst: true, limit: 1000 },
+  { kind: 'proposal', newestFirst: true, limit: 50 },
+  { kind: 'decision', fromIndex: KEYS_EVERY - 40, limit: 100 },
 ];
 
 async function assertQueriesHold(store: Store, what: string): Promise<void> {
@@ -125,6 +133,14 @@ for (const backend of BACKENDS) {
         ),
         [35, 24],
       );
+      assert.deepEqual(
+        (await store.queryLedger({ chain: 'chain-4', limit: 100 })).map((e) => e.index),
+        [4, 17],
+      );
+      assert.deepEqual(
+        (await store.queryLedger({ kind: 'proposal', newestFirst: true, limit: 3 })).map((e) => e.index),
+        [35, 30, 25],
+      );
     });
 
     test('attacker: a key deleted, moved or rewritten, or the filed mark raised, is caught at its entry', async () => {
@@ -137,6 +153,14 @@ for (const backend of BACKENDS) {
           17,
         ],
         ['moved', "UPDATE ledger_keys SET entry = 100000 WHERE key_column = 'object' AND entry = ?", [5], 5],
+        ['kind deleted', "DELETE FROM ledger_keys WHERE key_column = 'kind' AND entry = ?", [25], 25],
+        [
+          'chain rewritten',
+          "UPDATE ledger_keys SET key_value = 'chain-0' WHERE key_column = 'chain' AND entry = ?",
+          [31],
+          31,
+        ],
+        ['chain added', "INSERT INTO ledger_keys VALUES ('chain', 'chain-x', ?)", [30], 30],
         ['raised', 'UPDATE ledger_head SET keyed = size + 1 WHERE id = 1', [], N],
       ];
       for (const [what, sql, params, at] of tamperings) {

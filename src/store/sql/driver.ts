@@ -25,7 +25,7 @@ export interface Dialect {
    * `position` for the ledger index (the row's own key, so no second B-tree to maintain), and
    * `inLogOrder`, appended to a secondary index's columns so its entries sort by ledger index
    * (empty where the position already is the row id every index carries). `chainOf` is the
-   * expression for a ledger row's chain id, read from its stored leaf (indexed; queries repeat it).
+   * expression for a ledger row's chain id, read from its stored leaf (filed as a ledger key; queries repeat it).
    */
   readonly types: {
     readonly blob: string;

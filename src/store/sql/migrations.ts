@@ -1,5 +1,4 @@
 import type { Dialect, SqlDriver } from './driver.ts';
-import { KEYED_COLUMNS } from './ledger-keys.ts';
 
 interface Migration {
   readonly version: number;
@@ -245,7 +244,7 @@ const MIGRATIONS: readonly Migration[] = [
         PRIMARY KEY (key_column, key_value, entry)
       )${withoutRowid}`,
       'ALTER TABLE ledger_head ADD COLUMN keyed BIGINT NOT NULL DEFAULT 0',
-      ...KEYED_COLUMNS.map(
+      ...['agent', 'owner', 'object'].map(
         (c) =>
           `INSERT INTO ledger_keys (key_column, key_value, entry) SELECT '${c}', ${c}, idx FROM ledger WHERE ${c} IS NOT NULL`,
       ),
@@ -270,6 +269,25 @@ const MIGRATIONS: readonly Migration[] = [
       'CREATE INDEX IF NOT EXISTS violations_by_second ON violations ((at / 1000), agent, at)',
       'DROP INDEX IF EXISTS mutations_by_agent',
       'DROP INDEX IF EXISTS violations_by_agent',
+    ],
+  },
+  {
+    version: 8,
+    name: 'ledger keys for kind and chain, filed in bulk like the others; no index for verify',
+    statements: ({ chainOf }) => [
+      // The kind and chain indexes cost a gateway commit half its WAL frames (a decision and a tool
+      // result: two kinds' ends, two chains' pages). Filed entries get their keys now; the rest wait
+      // for the next filing like any other.
+      `INSERT INTO ledger_keys (key_column, key_value, entry)
+        SELECT 'kind', kind, idx FROM ledger WHERE idx < (SELECT keyed FROM ledger_head WHERE id = 1)`,
+      `INSERT INTO ledger_keys (key_column, key_value, entry)
+        SELECT 'chain', ${chainOf}, idx FROM ledger
+        WHERE idx < (SELECT keyed FROM ledger_head WHERE id = 1) AND ${chainOf} IS NOT NULL`,
+      'DROP INDEX IF EXISTS ledger_by_kind',
+      'DROP INDEX IF EXISTS ledger_by_chain',
+      // Verify's keys check reads the rows now (the chain is in the leaf), in one pass: the narrow
+      // index it read instead only cost every commit its frames.
+      'DROP INDEX IF EXISTS ledger_keyed_columns',
     ],
   },
 ];

@@ -38,9 +38,11 @@ import type { Writer } from './jobs.ts';
 import { LocalWriter } from './local-writer.ts';
 import { migrate } from './migrations.ts';
 import { readState } from './snapshot.ts';
-import { keyedLedgerSelect, ledgerKeyProblem } from './ledger-keys.ts';
+import { keyedLedgerSelect, type LedgerKey, ledgerKeyProblem } from './ledger-keys.ts';
 
 const DEFAULT_QUERY_LIMIT = 1000;
+/** A ledger query's keys, the one that narrows most first (a kind names a large share of the log). */
+const MOST_SELECTIVE_FIRST: readonly LedgerKey[] = ['object', 'chain', 'agent', 'owner', 'kind'];
 
 function toEntry(r: Row): LedgerEntry {
   const data = r.data as string;
@@ -347,8 +349,7 @@ export class SqlStore implements Store {
     ]);
     const order = q.newestFirst ? 'DESC' : 'ASC';
     // The most selective key given leads: its filed entries come through ledger_keys.
-    const key =
-      q.object !== undefined ? 'object' : q.agent !== undefined ? 'agent' : q.owner !== undefined ? 'owner' : undefined;
+    const key = MOST_SELECTIVE_FIRST.find((k) => q[k] !== undefined);
     const select = key
       ? keyedLedgerSelect(key, q[key] as string, w, order)
       : { sql: `SELECT idx, data, leaf_hash FROM ledger${w.sql} ORDER BY idx ${order}`, params: w.params };
@@ -377,7 +378,7 @@ export class SqlStore implements Store {
   }
 
   ledgerKeyProblem(): Promise<{ index: number; problem: string } | undefined> {
-    return ledgerKeyProblem(this.#db);
+    return ledgerKeyProblem(this.#db, this.#db.dialect.types);
   }
 
   async leafHashes(from: number, to: number): Promise<Buffer[]> {

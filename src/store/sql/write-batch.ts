@@ -223,7 +223,7 @@ export class WriteBatch {
     await driver.dialect.insertLedgerRows(this.tx, this.#rows);
     const size = this.#start + this.#rows.length;
     await this.tx.query('UPDATE ledger_head SET size = ? WHERE id = 1', [size]);
-    await fileKeys(this.tx, this.#keyed, size);
+    await fileKeys(this.tx, driver.dialect.types, this.#keyed, size);
   }
 }
 
