@@ -1,5 +1,6 @@
-// The chain view's cost: one chain's entries out of a large ledger, through the expression index
-// (ledger_by_chain) versus the same query made to scan (its peer in this run), and the whole
+// The chain view's cost: one chain's entries out of a large ledger, through the ledger's chain keys
+// (ledger_keys, filed in bulk, plus a scan of the entries not yet filed) versus the same query made
+// to scan the whole log (its peer in this run), and the whole
 // chain view (tree + breakers). SQLite; bounded; ends with one JSON line.
 //   node bench/console/chain-query.ts              200,000 entries, 20,000 of them in 4,000 chains
 //   BENCH_ENTRIES=50000 node bench/console/chain-query.ts
