@@ -26,7 +26,10 @@ const needs = (rateWindowMs: number, breakerWindowMs: number): AgentStateNeeds =
 });
 
 /** Offsets from T0 (ms) that sit on, just before and just after second boundaries. */
-const AT = [-61_001, -61_000, -60_999, -60_001, -60_000, -59_999, -30_500, -1_001, -1_000, -999, -1, 0];
+const AT = [
+  ...[-300_001, -300_000, -299_999, -240_001, -180_000, -120_500, -119_999],
+  ...[-61_001, -61_000, -60_999, -60_001, -60_000, -59_999, -30_500, -1_001, -1_000, -999, -1, 0],
+];
 
 async function record(s: Store, agent: string, at: number, violation: boolean): Promise<void> {
   const effects: Effect[] = [{ kind: 'mutation.record', agent }];
@@ -46,8 +49,8 @@ for (const backend of BACKENDS) {
         for (const off of AT)
           await Promise.all([record(s, 'scaler', T0 + off, true), record(s, 'scaler', T0 + off, false)]);
         await record(s, 'other-agent', T0, true); // another agent's events never count
-        for (const now of [T0, T0 + 1, T0 + 999, T0 + 1_000, T0 + 1_001, T0 + 500]) {
-          for (const windowMs of [60_000, 60_999, 61_000, 1_000, 1, 30_000]) {
+        for (const now of [T0, T0 + 1, T0 + 999, T0 + 1_000, T0 + 1_001, T0 + 500, T0 + 59_999, T0 + 60_001]) {
+          for (const windowMs of [60_000, 60_999, 61_000, 1_000, 1, 30_000, 120_000, 180_001, 299_999, 300_000]) {
             const st = await s.stateFor(needs(windowMs, windowMs), action, now);
             const since = now - windowMs;
             const inWindow = AT.filter((off) => T0 + off >= since).length;
@@ -88,7 +91,7 @@ for (const backend of BACKENDS) {
       await old.close();
       const s = await openStore(url);
       try {
-        for (const windowMs of [60_000, 60_999, 61_000, 1_000, 30_000]) {
+        for (const windowMs of [60_000, 60_999, 61_000, 1_000, 30_000, 180_001, 300_000]) {
           const st = await s.stateFor(needs(windowMs, windowMs), action, T0 + 1);
           const inWindow = AT.filter((off) => T0 + off >= T0 + 1 - windowMs).length;
           assert.equal(st.mutationsSince('scaler', T0 + 1 - windowMs), inWindow, `mutations, window ${windowMs}`);

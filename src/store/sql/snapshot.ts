@@ -3,8 +3,10 @@ import type { ApprovalRecord, BreakerState, BreakerStatus, BudgetUsage, FieldCha
 import { type Prefetched, PrefetchedState } from '../prefetched-state.ts';
 import type { AgentStateNeeds } from '../store.ts';
 import type { Dialect, SqlRunner } from './driver.ts';
+import { eventsSince } from './event-counts.ts';
 
-interface Part {
+/** One column of the state statement: a scalar subquery and its parameters. */
+export interface Part {
   readonly column: string;
   readonly sql: string;
   readonly params: readonly unknown[];
@@ -12,22 +14,6 @@ interface Part {
 
 const APPROVAL_PAIRS =
   "'id', id, 'agent', agent, 'actionDigest', action_digest, 'status', status, 'expiresAt', expires_at, 'usesLeft', uses_left, 'approvedBy', approved_by";
-
-/**
- * How many of an agent's mutations (or violations) happened at or after `since`: the rows of the
- * window's first, partial second, plus the per-second counts of every whole second after it. Exact,
- * and bounded by the window's length rather than by how many rows the agent wrote in it. The rows
- * are found through their second first (migration 7), the expression written as the index's.
- */
-function eventsSince(table: 'mutations' | 'violations', kind: string, agent: string, since: number): Part {
-  const firstWhole = Math.ceil(since / 1000);
-  return {
-    column: table,
-    sql: `((SELECT coalesce(sum(n), 0) FROM event_seconds WHERE agent = ? AND kind = '${kind}' AND second >= ?)
-      + (SELECT count(*) FROM ${table} WHERE (at / 1000) = ? AND agent = ? AND at >= ? AND at < ?))`,
-    params: [agent, firstWhole, Math.floor(since / 1000), agent, since, firstWhole * 1000],
-  };
-}
 
 /** Builds the single statement that reads everything one decision needs: one round trip. */
 function parts(d: Dialect, agent: AgentStateNeeds | undefined, action: Action, now: number): Part[] {
@@ -74,8 +60,8 @@ function parts(d: Dialect, agent: AgentStateNeeds | undefined, action: Action, n
     ),
     params: [action.approvalId ?? '', agent.name, now],
   });
-  out.push(eventsSince('violations', 'violation', agent.name, now - agent.breakerWindowMs));
-  out.push(eventsSince('mutations', 'mutation', agent.name, now - agent.rateWindowMs));
+  out.push(eventsSince('violations', agent.name, now - agent.breakerWindowMs));
+  out.push(eventsSince('mutations', agent.name, now - agent.rateWindowMs));
   const osc = agent.oscillation;
   if (osc && osc.fields.length > 0) {
     out.push({

@@ -2,6 +2,7 @@ import { leafHash } from '../../ledger/hash.ts';
 import type { Effect } from '../../engine/decision.ts';
 import { indexedColumns, type LedgerLeaf, leafData } from '../../ledger/leaf.ts';
 import type { LedgerRowInsert, SqlDriver, SqlRunner } from './driver.ts';
+import { eventCountRows } from './event-counts.ts';
 import { fileKeys } from './ledger-keys.ts';
 
 type BudgetEffect = Extract<Effect, { kind: 'budget.consume' }>;
@@ -59,23 +60,6 @@ const LATER_COLUMNS: Record<LaterTable, readonly string[]> = {
   field_changes: ['object_key', 'field', 'value', 'actor', 'at'],
   chain_calls: ['chain_id', 'parent', 'callee', 'at'],
 };
-
-/** The batch's mutation and violation rows as per-second counts (snapshot.ts reads windows from them). */
-function eventSeconds(later: ReadonlyMap<LaterTable, unknown[][]>): [string, string, number, number][] {
-  const counts = new Map<string, [string, string, number, number]>();
-  const add = (kind: string, rows: unknown[][] | undefined, at: (r: unknown[]) => number) => {
-    for (const r of rows ?? []) {
-      const second = Math.floor(at(r) / 1000);
-      const key = `${r[0]}\u0000${kind}\u0000${second}`;
-      const c = counts.get(key);
-      if (c) c[3]++;
-      else counts.set(key, [r[0] as string, kind, second, 1]);
-    }
-  };
-  add('mutation', later.get('mutations'), (r) => r[1] as number);
-  add('violation', later.get('violations'), (r) => r[2] as number);
-  return [...counts.values()];
-}
 
 /**
  * One write transaction shared by the jobs of a group commit. It holds the ledger head (locked
@@ -203,7 +187,7 @@ export class WriteBatch {
       if (objects.length > 0)
         await insertRows(this.tx, 'INSERT INTO budget_objects (budget_id, window_start, object_key)', 3, objects);
     }
-    const seconds = eventSeconds(this.#later);
+    const seconds = eventCountRows(this.#later);
     if (seconds.length > 0)
       await insertRows(
         this.tx,
