@@ -174,6 +174,20 @@ for (const backend of BACKENDS) {
       }
     });
 
+    test('attacker: chain ids made of LIKE wildcards, escapes, quotes or other case find exactly their own', async () => {
+      const store = await openStore(await backend.fresh());
+      stores.push(store);
+      const ids = ['a%b', 'a_b', 'axb', 'A%B', 'a\\b"c', '\u00c4\u00d6', '\u00e4\u00f6', '"id":"a%b"'];
+      for (const [i, id] of ids.entries()) await store.append({ ...leaf(i), chain: { id, depth: 0, path: [] } });
+      for (const [i, id] of ids.entries())
+        assert.deepEqual(
+          (await store.queryLedger({ chain: id })).map((e) => e.index),
+          [i],
+          id,
+        );
+      assert.deepEqual(await store.queryLedger({ chain: '%' }), []);
+    });
+
     test('attacker: the filed mark lowered hides nothing: the rows above it are scanned', async () => {
       const { url, store, verify } = await filled();
       await behindTethersBack(url, 'UPDATE ledger_head SET keyed = 10 WHERE id = 1');
