@@ -34,8 +34,8 @@ export function formatTraceParent(t: TraceParent): string {
 /**
  * A trace id that starts with the time (6 bytes of milliseconds) and ends with 10 random bytes, as
  * W3C Trace Context level 2 allows (its right-most 7 bytes random). A fresh one names a new chain,
- * and the ledger's chain index takes it: in time order, new chains join that index's last page instead
- * of a random one, a WAL frame less per gateway commit.
+ * and the ledger files it as a key (src/store/sql/ledger-keys.ts): in time order, a filing's new
+ * chains append at the end of the chain keys instead of landing on thousands of pages across them.
  */
 export function newTraceId(now = Date.now()): string {
   const id = randomBytes(16);

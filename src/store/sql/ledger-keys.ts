@@ -29,7 +29,8 @@ export async function fileKeys(tx: SqlRunner, types: Dialect['types'], keyed: nu
   if (size - keyed < KEYS_EVERY) return;
   const arms = LEDGER_KEYS.map((key) => {
     const value = rowValue(key, types);
-    return `SELECT '${key}' AS key_column, ${value} AS key_value, idx FROM ledger l WHERE idx >= ? AND idx < ? AND ${value} IS NOT NULL`;
+    return `SELECT '${key}' AS key_column, ${value} AS key_value, idx FROM ledger l
+      WHERE idx >= ? AND idx < ? AND ${value} IS NOT NULL`;
   });
   await tx.query(
     `INSERT INTO ledger_keys (key_column, key_value, entry) ${arms.join(' UNION ALL ')} ORDER BY 1, 2, 3`,

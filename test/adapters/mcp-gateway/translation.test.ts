@@ -237,7 +237,7 @@ describe('chains', () => {
     assert.throws(() => readIncomingChain({ 'tether.dev/chain': { depth: 1 } }), DecodeError);
   });
 
-  test('fresh chain ids sort by time (the chain index takes them at its end) and stay random in their last 10 bytes', () => {
+  test('fresh chain ids sort by time (filed keys append) and stay random in their last 10 bytes', () => {
     const ids = [1_700_000_000_000, 1_700_000_000_001, 1_800_000_000_000].map((t) => newTraceId(t));
     assert.deepEqual([...ids].sort(), ids);
     assert.equal(ids[0]?.slice(0, 12), (1_700_000_000_000).toString(16).padStart(12, '0'));
