@@ -290,17 +290,6 @@ const MIGRATIONS: readonly Migration[] = [
       'DROP INDEX IF EXISTS ledger_keyed_columns',
     ],
   },
-  {
-    version: 9,
-    name: 'per-minute counts of mutations and violations beside the per-second ones',
-    statements: () => [
-      // A window sums at most 59 seconds and then whole minutes (src/store/sql/event-counts.ts).
-      // Minute rows are kind 'mutation/60' or 'violation/60', keyed by the minute's first second.
-      `INSERT INTO event_seconds (agent, kind, second, n)
-        SELECT agent, kind || '/60', (second / 60) * 60, sum(n) FROM event_seconds
-        WHERE kind IN ('mutation', 'violation') GROUP BY agent, kind, second / 60`,
-    ],
-  },
 ];
 
 /**
