@@ -193,7 +193,7 @@ export async function verifyStore(
       firstBadIndex = tree.size;
       problems.push(`entries ${tree.size}..${beyond.size - 1} are missing: a checkpoint signed ${beyond.size}`);
     }
-    // The rows hold; what files them for queries by agent, owner and object must too.
+    // The rows hold; what files them for queries (by agent, owner, object, kind, chain) must too.
     const misfiled = firstBadIndex === undefined ? await store.ledgerKeyProblem() : undefined;
     if (misfiled) {
       firstBadIndex = misfiled.index;

@@ -7,7 +7,8 @@ import type { LedgerLeaf } from '../../src/ledger/leaf.ts';
 import { Ledger } from '../../src/ledger/ledger.ts';
 import { verifyStore } from '../../src/ledger/verify.ts';
 import { openStore } from '../../src/store/open.ts';
-import { KEYS_EVERY } from '../../src/store/sql/ledger-keys.ts';
+import type { SqlRunner } from '../../src/store/sql/driver.ts';
+import { KEYS_EVERY, ledgerKeyProblem } from '../../src/store/sql/ledger-keys.ts';
 import { migrate } from '../../src/store/sql/migrations.ts';
 import type { LedgerQuery, Store } from '../../src/store/store.ts';
 import { BACKENDS, behindTethersBack, rawDriver, tempDir } from './backends.ts';
@@ -186,6 +187,34 @@ for (const backend of BACKENDS) {
           id,
         );
       assert.deepEqual(await store.queryLedger({ chain: '%' }), []);
+    });
+
+    test('a filing made while the keys are checked (a live server) is no alarm: the check reads one snapshot', async () => {
+      const { url, store } = await filled();
+      const raw = rawDriver(url);
+      try {
+        // Between the check's first statement (the mark) and the next ones, the server files a batch.
+        const racing = (tx: SqlRunner): SqlRunner => {
+          let filed = false;
+          return {
+            query: async (sql, params) => {
+              const rows = await tx.query(sql, params);
+              if (!filed) {
+                filed = true;
+                const size = await store.ledgerSize();
+                await Promise.all(Array.from({ length: KEYS_EVERY }, (_, i) => store.append(leaf(size + i))));
+              }
+              return rows as never;
+            },
+          };
+        };
+        assert.equal(await raw.snapshot((tx) => ledgerKeyProblem(racing(tx), raw.dialect.types)), undefined);
+        // The same interleaving read statement by statement: keys filed past the mark it read look stray.
+        assert.notEqual(await ledgerKeyProblem(racing(raw), raw.dialect.types), undefined);
+        assert.equal(await store.ledgerKeyProblem(), undefined);
+      } finally {
+        await raw.close();
+      }
     });
 
     test('attacker: the filed mark lowered hides nothing: the rows above it are scanned', async () => {

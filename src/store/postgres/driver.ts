@@ -93,10 +93,18 @@ export class PostgresDriver implements SqlDriver {
     return this.#reads.query<T>(sql, params);
   }
 
-  async transaction<T>(work: (tx: SqlRunner) => Promise<T>): Promise<T> {
+  transaction<T>(work: (tx: SqlRunner) => Promise<T>): Promise<T> {
+    return this.#within('BEGIN', work);
+  }
+
+  snapshot<T>(work: (tx: SqlRunner) => Promise<T>): Promise<T> {
+    return this.#within('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY', work);
+  }
+
+  async #within<T>(begin: string, work: (tx: SqlRunner) => Promise<T>): Promise<T> {
     const client = await this.#pool.connect();
     try {
-      await client.query('BEGIN');
+      await client.query(begin);
       const result = await work(new Runner(client, this.#names));
       await client.query('COMMIT');
       return result;

@@ -57,5 +57,11 @@ export interface SqlDriver extends SqlRunner {
    * serialises writers (SQLite: BEGIN IMMEDIATE; PostgreSQL: the ledger head row lock).
    */
   transaction<T>(work: (tx: SqlRunner) => Promise<T>): Promise<T>;
+  /**
+   * Runs `work`'s reads in one snapshot of the database, on a connection of its own: a check made of
+   * several statements sees one moment while the server goes on writing (verify's keys check, which a
+   * filing between two of its statements would otherwise show as misfiled keys).
+   */
+  snapshot<T>(work: (tx: SqlRunner) => Promise<T>): Promise<T>;
   close(): Promise<void>;
 }

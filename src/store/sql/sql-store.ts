@@ -388,7 +388,7 @@ export class SqlStore implements Store {
   }
 
   ledgerKeyProblem(): Promise<{ index: number; problem: string } | undefined> {
-    return ledgerKeyProblem(this.#db, this.#db.dialect.types);
+    return this.#db.snapshot((tx) => ledgerKeyProblem(tx, this.#db.dialect.types));
   }
 
   async leafHashes(from: number, to: number): Promise<Buffer[]> {

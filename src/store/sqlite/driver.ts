@@ -136,6 +136,21 @@ export class SqliteDriver implements SqlDriver {
     }
   }
 
+  async snapshot<T>(work: (tx: SqlRunner) => Promise<T>): Promise<T> {
+    // A connection of its own: the shared reader serves decisions, which must see the latest commits.
+    const c = new Connection(open(this.#file));
+    try {
+      c.exec('BEGIN');
+      try {
+        return await work(c);
+      } finally {
+        c.exec('COMMIT');
+      }
+    } finally {
+      c.close();
+    }
+  }
+
   async close(): Promise<void> {
     await this.#checkpointer?.close();
     this.#writer.close();
