@@ -26,26 +26,32 @@ export type Authentication =
 
 const CACHE_LIMIT = 10_000;
 
+/** The token of an `Authorization: Bearer <token>` header (RFC 6750 §2.1), if that is what it holds. */
+export function bearerToken(authorization: string | undefined): string | undefined {
+  return /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? '')?.[1];
+}
+
 export class CallerAuthenticator {
   readonly #keys: readonly StaticKeyConfig[];
-  readonly #issuers: readonly TrustedIssuer[];
+  /** The trusted issuers, shared with token exchange (their discovered metadata is reused). */
+  readonly issuers: readonly TrustedIssuer[];
   /** Verified JWTs by digest: signature checks are the costliest step of a request. */
   readonly #verified = new Map<string, Caller>();
 
   constructor(auth: GatewayConfig['auth']) {
     this.#keys = auth.keys;
-    this.#issuers = auth.oidc.map((config) => new TrustedIssuer(config));
+    this.issuers = auth.oidc.map((config) => new TrustedIssuer(config));
   }
 
   authenticate(authorization: string | undefined, now: number): Promise<Authentication> {
-    const m = /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? '');
-    if (!m)
+    const token = bearerToken(authorization);
+    if (token === undefined)
       return Promise.resolve({
         ok: false,
         problem: 'missing',
         reason: 'a bearer token is required (Authorization: Bearer <token>)',
       });
-    return this.authenticateToken(m[1] as string, now);
+    return this.authenticateToken(token, now);
   }
 
   async authenticateToken(token: string, now: number): Promise<Authentication> {
@@ -59,14 +65,14 @@ export class CallerAuthenticator {
           subject: { username: key.username, groups: key.groups, mcpClientId: key.clientId },
         },
       };
-    if (!looksLikeJwt(token) || this.#issuers.length === 0)
+    if (!looksLikeJwt(token) || this.issuers.length === 0)
       return { ok: false, problem: 'invalid', reason: 'unknown token' };
     const cacheKey = digest.toString('base64');
     const cached = this.#verified.get(cacheKey);
     if (cached && (cached.expiresAt ?? 0) > now) return { ok: true, caller: cached };
     if (cached) this.#verified.delete(cacheKey);
     const iss = unverifiedIssuer(token);
-    const issuer = this.#issuers.find((i) => i.config.issuer === iss);
+    const issuer = this.issuers.find((i) => i.config.issuer === iss);
     if (!issuer)
       return { ok: false, problem: 'invalid', reason: `tokens from issuer ${JSON.stringify(iss)} are not accepted` };
     try {

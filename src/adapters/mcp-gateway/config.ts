@@ -61,8 +61,36 @@ const OidcIssuer = Type.Object(
     ),
     clockSkew: Type.Optional(Duration),
     jwksRefreshCooldown: Type.Optional(Duration),
+    exchangeClient: Type.Optional(
+      Type.Object(
+        {
+          clientId: NonEmpty,
+          clientSecret: Type.Optional(
+            Type.String({ minLength: 1, description: 'The secret itself (tests, local use).' }),
+          ),
+          clientSecretFile: Type.Optional(NonEmpty),
+        },
+        {
+          ...strict,
+          description: "The gateway's own client at this issuer, for RFC 8693 token exchange (client_secret_basic).",
+        },
+      ),
+    ),
   },
   strict,
+);
+
+const TokenExchange = Type.Object(
+  {
+    resource: Type.Optional(HttpUrl),
+    audience: Type.Optional(NonEmpty),
+    scope: Type.Optional(NonEmpty),
+  },
+  {
+    ...strict,
+    description:
+      "RFC 8693: each call carries a token the caller's issuer minted for this server (resource: default the url), never the agent's own.",
+  },
 );
 
 const ToolMapping = Type.Object(
@@ -95,6 +123,7 @@ const Server = Type.Object(
         {
           url: Type.String({ pattern: '^https?://' }),
           headers: Type.Optional(Type.Record(Type.String(), Type.String())),
+          tokenExchange: Type.Optional(TokenExchange),
         },
         strict,
       ),
@@ -214,6 +243,15 @@ export interface OidcIssuerConfig {
   readonly clockSkewMs: number;
   /** How soon an unknown key id may make the JWKS be fetched again (rotation vs. a flood of made-up kids). */
   readonly jwksRefreshCooldownMs: number;
+  /** The gateway's client at this issuer, for token exchange. */
+  readonly exchangeClient?: { readonly clientId: string; readonly clientSecret: string };
+}
+
+/** What an upstream's token is minted for (RFC 8693 §2.1 resource, audience, scope). */
+export interface TokenExchangeTarget {
+  readonly resource: string;
+  readonly audience?: string;
+  readonly scope?: string;
 }
 
 /** Clock skew beyond this would keep expired tokens alive: refused in configuration. */
@@ -233,7 +271,12 @@ export type UpstreamTransportConfig =
       readonly env: Readonly<Record<string, string>>;
       readonly cwd?: string;
     }
-  | { readonly kind: 'http'; readonly url: string; readonly headers: Readonly<Record<string, string>> };
+  | {
+      readonly kind: 'http';
+      readonly url: string;
+      readonly headers: Readonly<Record<string, string>>;
+      readonly tokenExchange?: TokenExchangeTarget;
+    };
 
 export interface UpstreamConfig {
   readonly name: string;
@@ -368,7 +411,7 @@ export function resolveGatewayConfig(value: unknown, source: string, baseDir = p
       resource: c.auth.resource,
       scopesSupported: c.auth.scopesSupported ?? [],
       keys,
-      oidc: (c.auth.oidc ?? []).map((o) => ({
+      oidc: (c.auth.oidc ?? []).map((o, i) => ({
         issuer: o.issuer,
         audiences: o.audiences ?? [c.auth.resource as string],
         jwksFile: o.jwksFile === undefined ? undefined : file(o.jwksFile),
@@ -377,6 +420,7 @@ export function resolveGatewayConfig(value: unknown, source: string, baseDir = p
         clientIdClaim: o.clientIdClaim,
         clockSkewMs: parseDuration(o.clockSkew ?? '60s'),
         jwksRefreshCooldownMs: parseDuration(o.jwksRefreshCooldown ?? '30s'),
+        ...(o.exchangeClient ? { exchangeClient: exchangeClient(o.exchangeClient, i, source, file) } : {}),
       })),
     },
     stdioTokenEnv: c.stdio?.tokenEnv ?? 'TETHER_GATEWAY_TOKEN',
@@ -392,7 +436,7 @@ export function resolveGatewayConfig(value: unknown, source: string, baseDir = p
               env: s.stdio.env ?? {},
               cwd: s.stdio.cwd ? file(s.stdio.cwd) : undefined,
             }
-          : { kind: 'http', url: (s.http as { url: string }).url, headers: s.http?.headers ?? {} },
+          : httpTransport(s.http as NonNullable<typeof s.http>),
         toolPrefix: s.toolPrefix,
         shared: s.shared ?? false,
         defaultNamespace: s.defaultNamespace,
@@ -402,6 +446,37 @@ export function resolveGatewayConfig(value: unknown, source: string, baseDir = p
       }),
     ),
   };
+}
+
+function httpTransport(h: NonNullable<GatewayConfigFile['servers'][number]['http']>): UpstreamTransportConfig {
+  const x = h.tokenExchange;
+  return {
+    kind: 'http',
+    url: h.url,
+    headers: h.headers ?? {},
+    ...(x ? { tokenExchange: { ...x, resource: x.resource ?? h.url } } : {}),
+  };
+}
+
+type ExchangeClientFile = NonNullable<NonNullable<GatewayConfigFile['auth']['oidc']>[number]['exchangeClient']>;
+
+function exchangeClient(
+  c: ExchangeClientFile,
+  i: number,
+  source: string,
+  file: (f: string) => string,
+): { clientId: string; clientSecret: string } {
+  if (c.clientSecret !== undefined) return { clientId: c.clientId, clientSecret: c.clientSecret };
+  try {
+    return { clientId: c.clientId, clientSecret: readFileSync(file(c.clientSecretFile as string), 'utf8').trim() };
+  } catch (e) {
+    throw new GatewayConfigError(source, [
+      {
+        path: `auth.oidc[${i}].exchangeClient.clientSecretFile`,
+        message: `cannot read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+      },
+    ]);
+  }
 }
 
 function isSecureOrLoopback(url: string): boolean {
@@ -444,6 +519,7 @@ function semanticProblems(c: GatewayConfigFile): FieldError[] {
       out.push({ path: `auth.keys[${i}].clientId`, message: `${k.clientId} is configured twice` });
     clientIds.add(k.clientId);
   });
+  out.push(...exchangeProblems(c));
   const names = new Set<string>();
   c.servers.forEach((s, i) => {
     if (names.has(s.name)) out.push({ path: `servers[${i}].name`, message: `server ${s.name} is configured twice` });
@@ -469,6 +545,42 @@ function semanticProblems(c: GatewayConfigFile): FieldError[] {
           message: 'a tool cannot be both readOnly and destructive',
         });
     }
+  });
+  return out;
+}
+
+/** Token exchange: the gateway's client at an issuer, and the servers whose calls carry exchanged tokens. */
+function exchangeProblems(c: GatewayConfigFile): FieldError[] {
+  const out: FieldError[] = [];
+  const oidc = c.auth.oidc ?? [];
+  oidc.forEach((o, i) => {
+    const x = o.exchangeClient;
+    if (!x) return;
+    if ((x.clientSecret === undefined) === (x.clientSecretFile === undefined))
+      out.push({
+        path: `auth.oidc[${i}].exchangeClient`,
+        message: 'give exactly one of clientSecret, clientSecretFile',
+      });
+    if (!isSecureOrLoopback(o.issuer))
+      out.push({ path: `auth.oidc[${i}].issuer`, message: 'tokens are exchanged over https only (http for loopback)' });
+  });
+  const canExchange = oidc.some((o) => o.exchangeClient !== undefined);
+  c.servers.forEach((s, i) => {
+    if (!s.http?.tokenExchange) return;
+    if (s.shared)
+      out.push({
+        path: `servers[${i}].shared`,
+        message: "one connection serves every agent: it cannot carry each agent's exchanged token",
+      });
+    if (Object.keys(s.http.headers ?? {}).some((h) => h.toLowerCase() === 'authorization'))
+      out.push({ path: `servers[${i}].http.headers`, message: 'tokenExchange sets Authorization: remove it here' });
+    if (!isSecureOrLoopback(s.http.url))
+      out.push({ path: `servers[${i}].http.url`, message: 'exchanged tokens go over https only (http for loopback)' });
+    if (!canExchange)
+      out.push({
+        path: `servers[${i}].http.tokenExchange`,
+        message: 'no issuer in auth.oidc has an exchangeClient to exchange tokens with',
+      });
   });
   return out;
 }

@@ -1,5 +1,5 @@
 // What an operator watches on the gateway: sessions held and refused at the cap, idle ones
-// reaped, stdio upstream processes running and refused at their cap. Registered in the registry
+// reaped, stdio upstream processes running and refused at their cap, token exchanges. Registered in the registry
 // the composition gives (`tether serve`'s /metrics), or in one of the gateway's own.
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 
@@ -36,6 +36,12 @@ export function createGatewayMetrics(counts: () => GatewayCounts, registry = new
     reaped: new Counter({
       name: 'tether_gateway_sessions_reaped_total',
       help: 'Idle sessions closed by the gateway.',
+      registers: [registry],
+    }),
+    tokenExchanges: new Counter({
+      name: 'tether_gateway_token_exchanges_total',
+      help: 'RFC 8693 token exchanges for upstreams: issued, or refused (the upstream then stays unreachable).',
+      labelNames: ['outcome'] as const,
       registers: [registry],
     }),
     governanceSeconds: new Histogram({

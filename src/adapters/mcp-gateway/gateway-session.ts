@@ -33,7 +33,7 @@ import type { CallRecorder, GatewayLog } from './call-recorder.ts';
 import { type GatewayGovernor, governToolCall } from './call-governance.ts';
 import type { Caller } from './caller-identity.ts';
 import { BAGGAGE_KEY, TRACEPARENT_KEY } from './chain-propagation.ts';
-import type { GatewayConfig } from './config.ts';
+import type { GatewayConfig, UpstreamConfig } from './config.ts';
 import type { GatewayMetrics, ProcessBudget } from './gateway-metrics.ts';
 import type { KindResolver } from './kinds.ts';
 import { manifestArguments, stampAnnotations } from './manifest-context.ts';
@@ -44,7 +44,8 @@ import { buildCatalog, type ToolCatalog } from './tool-catalog.ts';
 import { audienceFor, visibleTo } from './tool-visibility.ts';
 import type { SharedUpstreams } from './shared-upstreams.ts';
 import { offersToolTasks, refusalAsError, TASK_CAPABILITY, TASK_METHODS, TaskRelay } from './task-relay.ts';
-import { UpstreamLink } from './upstream-link.ts';
+import { CallerCredential, TokenExchangeFailed, type TokenExchanger } from './token-exchange.ts';
+import { UpstreamLink, type UpstreamLinkOptions } from './upstream-link.ts';
 
 /** An upstream that does not complete its handshake by then is reported unavailable; the session opens without it. */
 const CONNECT_TIMEOUT_MS = 30_000;
@@ -66,6 +67,8 @@ export interface SessionDeps {
   /** Where servers configured `shared: true` are connected once for all sessions. */
   readonly shared?: SharedUpstreams;
   readonly metrics?: GatewayMetrics;
+  /** Mints the tokens of servers configured with `http.tokenExchange`. */
+  readonly exchanger?: TokenExchanger;
 }
 
 /** What the agent said about itself in `initialize`: the upstreams are offered the same. */
@@ -83,6 +86,23 @@ function onwardMeta(meta: Record<string, unknown> | undefined): Record<string, u
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(meta ?? {})) if (!HOP_META.has(k)) out[k] = v;
   return out;
+}
+
+/** For a server with `http.tokenExchange`: each request's token, exchanged for the caller's (fails closed). */
+function exchangedBearer(
+  exchanger: TokenExchanger | undefined,
+  credential: CallerCredential,
+  config: UpstreamConfig,
+): UpstreamLinkOptions['bearer'] {
+  const target = config.transport.kind === 'http' ? config.transport.tokenExchange : undefined;
+  if (!target) return undefined;
+  return {
+    token: () =>
+      exchanger
+        ? exchanger.tokenFor(credential, target)
+        : Promise.reject(new TokenExchangeFailed('token exchange is not set up in this gateway')),
+    refused: () => exchanger?.forget(credential, target),
+  };
 }
 
 /** The client capabilities an upstream may rely on: only those the agent itself has. */
@@ -108,19 +128,31 @@ export class GatewaySession {
   readonly #tasks = new TaskRelay();
   #closed = false;
   #leaveShared: (() => void) | undefined;
+  readonly #credential: CallerCredential;
   label = 'session';
 
-  private constructor(deps: SessionDeps, caller: Caller, links: UpstreamLink[], server: Server) {
+  private constructor(
+    deps: SessionDeps,
+    caller: Caller,
+    credential: CallerCredential,
+    links: UpstreamLink[],
+    server: Server,
+  ) {
     this.#deps = deps;
     this.caller = caller;
+    this.#credential = credential;
     this.#links = links;
     this.#byName = new Map(links.map((l) => [l.name, l]));
     this.server = server;
   }
 
-  /** Connects every upstream (those that fail are reported and retried later), then builds the agent-facing server. */
-  static async open(deps: SessionDeps, caller: Caller, hello: ClientHello): Promise<GatewaySession> {
+  /**
+   * Connects every upstream (those that fail are reported and retried later), then builds the
+   * agent-facing server. `token`: the caller's bearer token, for servers whose tokens are exchanged.
+   */
+  static async open(deps: SessionDeps, caller: Caller, hello: ClientHello, token?: string): Promise<GatewaySession> {
     let session: GatewaySession | undefined;
+    const credential = new CallerCredential(caller, token);
     const links = deps.config.servers.map((config) =>
       config.shared && deps.shared
         ? deps.shared.link(config)
@@ -130,6 +162,7 @@ export class GatewaySession {
             connectTimeoutMs: Math.min(CONNECT_TIMEOUT_MS, deps.config.limits.callTimeoutMs),
             log: (m) => deps.log.warn(m),
             processes: deps.processes,
+            bearer: exchangedBearer(deps.exchanger, credential, config),
             events: {
               onRequest: (request, signal) => (session as GatewaySession).#relayRequest(config.name, request, signal),
               onNotification: (n) => (session as GatewaySession).#relayNotification(config.name, n),
@@ -142,11 +175,16 @@ export class GatewaySession {
       capabilities: unionCapabilities(links),
       instructions: joinedInstructions(links),
     });
-    session = new GatewaySession(deps, caller, links, server);
+    session = new GatewaySession(deps, caller, credential, links, server);
     const s = session;
     s.#leaveShared = deps.shared?.join({ onSharedNotification: (_name, n) => s.#relaySharedNotification(n) });
     session.#install();
     return session;
+  }
+
+  /** A later request of the same caller: its (possibly renewed) token is what is exchanged from now on. */
+  presented(caller: Caller, token: string | undefined): void {
+    this.#credential.presented(caller, token);
   }
 
   async connect(transport: Transport): Promise<void> {
@@ -224,6 +262,14 @@ export class GatewaySession {
     return this.#catalog;
   }
 
+  /** An unknown tool may be one of an upstream that cannot be reached: say which, and why. */
+  #downNote(): string {
+    const down = this.#links.filter((l) => !l.connected && l.lastError !== undefined);
+    return down.length === 0
+      ? ''
+      : ` (unreachable now: ${down.map((l) => `upstream ${l.name}: ${l.lastError}`).join('; ')})`;
+  }
+
   async #listTools(): Promise<Result> {
     const catalog = await this.#ensureCatalog();
     const audience = audienceFor(this.caller.subject, this.#deps.governor.policy);
@@ -251,7 +297,7 @@ export class GatewaySession {
       catalog = await this.#ensureCatalog();
       entry = catalog.get(params.name);
     }
-    if (!entry) throw new ProtocolError(ErrorCode.InvalidParams, `Unknown tool: ${params.name}`);
+    if (!entry) throw new ProtocolError(ErrorCode.InvalidParams, `Unknown tool: ${params.name}${this.#downNote()}`);
     const link = this.#byName.get(entry.server) as UpstreamLink;
     if (params.task && !offersToolTasks(link.capabilities))
       throw new ProtocolError(ErrorCode.InvalidParams, `${params.name} does not run as a task`);

@@ -16,6 +16,7 @@ import { KindResolver } from './kinds.ts';
 import { OriginGuard } from './origin-guard.ts';
 import { protectedResource } from './resource-metadata.ts';
 import { SharedUpstreams } from './shared-upstreams.ts';
+import { TokenExchanger } from './token-exchange.ts';
 import { deferUntilInitialize } from './stdio-hello.ts';
 
 export { exportForAccessAnalysis } from './access-export.ts';
@@ -52,7 +53,9 @@ const SILENT: GatewayLog = { info: () => undefined, warn: () => undefined, error
 function sessionDeps(
   deps: GatewayDeps,
   log: GatewayLog,
+  authenticator: CallerAuthenticator,
   processes?: ProcessBudget,
+  metrics?: GatewayMetrics,
 ): { sessionDeps: SessionDeps; recorder: CallRecorder } {
   const recorder = new CallRecorder((leaf, opts) => deps.governor.store.append(leaf, opts), log, deps.clock);
   return {
@@ -64,6 +67,10 @@ function sessionDeps(
       recorder,
       log,
       processes,
+      metrics,
+      exchanger: new TokenExchanger(authenticator.issuers, deps.clock ?? Date.now, (outcome) =>
+        metrics?.tokenExchanges.inc({ outcome }),
+      ),
     },
   };
 }
@@ -76,23 +83,24 @@ export async function mountGateway(
 ): Promise<MountedGateway> {
   const log = deps.log ?? SILENT;
   const processes = new ProcessBudget(deps.config.limits.maxUpstreamProcesses);
-  const { recorder, sessionDeps: base } = sessionDeps(deps, log, processes);
+  const authenticator = new CallerAuthenticator(deps.config.auth);
+  let endpoint: HttpEndpoint | undefined;
+  const metrics = createGatewayMetrics(
+    () => ({ sessions: endpoint?.sessionCount ?? 0, upstreamProcesses: processes.used }),
+    deps.registry,
+  );
+  const { recorder, sessionDeps: base } = sessionDeps(deps, log, authenticator, processes, metrics);
   const shared = new SharedUpstreams({
     clientInfo: { ...GATEWAY_INFO, title: 'Tether gateway (shared by every session)' },
     connectTimeoutMs: Math.min(30_000, deps.config.limits.callTimeoutMs),
     log: (m) => log.warn(m),
     processes,
   });
-  let endpoint: HttpEndpoint | undefined;
-  const metrics = createGatewayMetrics(
-    () => ({ sessions: endpoint?.sessionCount ?? 0, upstreamProcesses: processes.used }),
-    deps.registry,
-  );
-  const sd: SessionDeps = { ...base, shared, metrics };
+  const sd: SessionDeps = { ...base, shared };
   endpoint = new HttpEndpoint({
     config: deps.config,
     sessionDeps: sd,
-    authenticator: new CallerAuthenticator(deps.config.auth),
+    authenticator,
     recorder,
     log,
     clock: deps.clock ?? Date.now,
@@ -131,9 +139,10 @@ export async function serveStdio(
   io: { readonly token: string; readonly stdin?: Readable; readonly stdout?: Writable },
 ): Promise<StdioGateway> {
   const log = deps.log ?? SILENT;
-  const auth = await new CallerAuthenticator(deps.config.auth).authenticateToken(io.token, (deps.clock ?? Date.now)());
+  const authenticator = new CallerAuthenticator(deps.config.auth);
+  const auth = await authenticator.authenticateToken(io.token, (deps.clock ?? Date.now)());
   if (!auth.ok) throw new Error(`the stdio agent's token was refused: ${auth.reason}`);
-  const { recorder, sessionDeps: sd } = sessionDeps(deps, log);
+  const { recorder, sessionDeps: sd } = sessionDeps(deps, log, authenticator);
   const transport = deferUntilInitialize(new StdioServerTransport(io.stdin, io.stdout));
   let session: GatewaySession | undefined;
   let resolveClosed: () => void;
@@ -151,10 +160,12 @@ export async function serveStdio(
       capabilities?: Record<string, unknown>;
       clientInfo?: { name: string; version: string };
     };
-    session = await GatewaySession.open(sd, auth.caller, {
-      capabilities: params.capabilities ?? {},
-      clientInfo: params.clientInfo,
-    });
+    session = await GatewaySession.open(
+      sd,
+      auth.caller,
+      { capabilities: params.capabilities ?? {}, clientInfo: params.clientInfo },
+      io.token,
+    );
     session.label = 'stdio';
     session.server.onclose = () => void close();
     await session.connect(transport);

@@ -10,7 +10,7 @@ import { WebStandardStreamableHTTPServerTransport as StreamTransport } from '@mo
 import { ErrorCode } from '@modelcontextprotocol/sdk/types.js';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { CallRecorder, GatewayLog } from './call-recorder.ts';
-import type { Caller, CallerAuthenticator } from './caller-identity.ts';
+import { bearerToken, type Caller, type CallerAuthenticator } from './caller-identity.ts';
 import type { GatewayConfig } from './config.ts';
 import type { GatewayMetrics, ProcessBudget } from './gateway-metrics.ts';
 import { GatewaySession, type SessionDeps } from './gateway-session.ts';
@@ -185,9 +185,12 @@ export class HttpEndpoint {
     }
     this.#opening++;
     try {
-      const session = await GatewaySession.open(this.#deps.sessionDeps, req.tetherCaller as Caller, {
-        capabilities: {},
-      });
+      const session = await GatewaySession.open(
+        this.#deps.sessionDeps,
+        req.tetherCaller as Caller,
+        { capabilities: {} },
+        bearerToken(req.headers.authorization),
+      );
       session.label = `stateless-${randomUUID()}`;
       const transport = new StreamTransport({ sessionIdGenerator: undefined, enableJsonResponse: true });
       await session.connect(transport);
@@ -209,6 +212,7 @@ export class HttpEndpoint {
     if (!live || live.session.caller.principal !== req.tetherCaller?.principal)
       return fail(reply, 404, GATEWAY_ERRORS.sessionNotFound, 'Session not found');
     live.lastActivity = this.#deps.clock();
+    live.session.presented(req.tetherCaller as Caller, bearerToken(req.headers.authorization));
     reply.hijack();
     await exchange(live.transport, req, reply);
     return undefined;
@@ -241,10 +245,12 @@ export class HttpEndpoint {
     this.#opening++;
     let session: GatewaySession;
     try {
-      session = await GatewaySession.open(this.#deps.sessionDeps, caller, {
-        capabilities: params.capabilities ?? {},
-        clientInfo: params.clientInfo,
-      });
+      session = await GatewaySession.open(
+        this.#deps.sessionDeps,
+        caller,
+        { capabilities: params.capabilities ?? {}, clientInfo: params.clientInfo },
+        bearerToken(req.headers.authorization),
+      );
     } finally {
       this.#opening--;
     }

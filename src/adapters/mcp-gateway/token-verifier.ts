@@ -15,7 +15,7 @@ import {
   jwtVerify,
 } from 'jose';
 import type { OidcIssuerConfig } from './config.ts';
-import { discoverIssuer, IssuerUnavailable } from './issuer-discovery.ts';
+import { discoverIssuer, type IssuerMetadata, IssuerUnavailable } from './issuer-discovery.ts';
 
 export { IssuerUnavailable } from './issuer-discovery.ts';
 
@@ -66,7 +66,8 @@ function fileKeys(path: string): JWTVerifyGetKey {
 export class TrustedIssuer {
   readonly config: OidcIssuerConfig;
   #keys: JWTVerifyGetKey | undefined;
-  #discovering: Promise<JWTVerifyGetKey> | undefined;
+  #metadata: IssuerMetadata | undefined;
+  #discovering: Promise<IssuerMetadata> | undefined;
   #failedAt = 0;
   #failure: IssuerUnavailable | undefined;
 
@@ -75,16 +76,14 @@ export class TrustedIssuer {
     if (config.jwksFile) this.#keys = fileKeys(config.jwksFile);
   }
 
-  async #getKeys(now: number): Promise<JWTVerifyGetKey> {
-    if (this.#keys) return this.#keys;
-    if (this.#failure && now - this.#failedAt < DISCOVERY_RETRY_MS) throw this.#failure;
+  /** The issuer's metadata (RFC 8414), discovered once: its JWKS and its token endpoint. */
+  metadata(now: number): Promise<IssuerMetadata> {
+    if (this.#metadata) return Promise.resolve(this.#metadata);
+    if (this.#failure && now - this.#failedAt < DISCOVERY_RETRY_MS) return Promise.reject(this.#failure);
     this.#discovering ??= discoverIssuer(this.config.issuer)
       .then((m) => {
-        this.#keys = createRemoteJWKSet(new URL(m.jwks_uri), {
-          cooldownDuration: this.config.jwksRefreshCooldownMs,
-          timeoutDuration: 5_000,
-        });
-        return this.#keys;
+        this.#metadata = m;
+        return m;
       })
       .catch((e: unknown) => {
         this.#failure = e instanceof IssuerUnavailable ? e : new IssuerUnavailable((e as Error).message);
@@ -95,6 +94,16 @@ export class TrustedIssuer {
         this.#discovering = undefined;
       });
     return this.#discovering;
+  }
+
+  async #getKeys(now: number): Promise<JWTVerifyGetKey> {
+    if (this.#keys) return this.#keys;
+    const m = await this.metadata(now);
+    this.#keys ??= createRemoteJWKSet(new URL(m.jwks_uri), {
+      cooldownDuration: this.config.jwksRefreshCooldownMs,
+      timeoutDuration: 5_000,
+    });
+    return this.#keys;
   }
 
   /** The verified claims; TokenRejected when the token is at fault, IssuerUnavailable when the issuer cannot be reached. */

@@ -20,6 +20,7 @@ import {
 import type { UpstreamConfig } from './config.ts';
 import type { ProcessBudget } from './gateway-metrics.ts';
 import { fromUpstream, GATEWAY_ERRORS, ProtocolError } from './protocol-errors.ts';
+import { withBearer } from './token-exchange.ts';
 
 export interface UpstreamEvents {
   /** A request from the upstream to the client side (sampling, elicitation, roots). */
@@ -36,6 +37,8 @@ export interface UpstreamLinkOptions {
   readonly log: (message: string) => void;
   /** Caps stdio upstream processes across all sessions. */
   readonly processes?: ProcessBudget;
+  /** An HTTP upstream's bearer token for each request (token exchange); a 401 calls `refused`. */
+  readonly bearer?: { token(): Promise<string>; refused(): void };
 }
 
 const STDERR_TAIL = 2_000;
@@ -162,8 +165,19 @@ export class UpstreamLink {
 
   #transport(): Transport {
     const t = this.config.transport;
+    const bearer = this.#opts.bearer;
     if (t.kind === 'http')
-      return new StreamableHTTPClientTransport(new URL(t.url), { requestInit: { headers: { ...t.headers } } });
+      return new StreamableHTTPClientTransport(new URL(t.url), {
+        requestInit: { headers: { ...t.headers } },
+        ...(bearer
+          ? {
+              fetch: withBearer(
+                () => bearer.token(),
+                () => bearer.refused(),
+              ),
+            }
+          : {}),
+      });
     const stdio = new StdioClientTransport({
       command: t.command,
       args: [...t.args],
