@@ -72,7 +72,7 @@ for (const backend of BACKENDS) {
         }
       });
 
-    test('a database from before the partial second was found by second keeps its windows', async () => {
+    test('a database from before the partial second was found by second (and before counts were kept in key order) keeps its windows', async () => {
       const url = await backend.fresh();
       const old = rawDriver(url);
       await migrate(old, 6);
@@ -92,6 +92,13 @@ for (const backend of BACKENDS) {
       await old.close();
       const s = await openStore(url);
       try {
+        if (backend.name === 'sqlite') {
+          // Migration 9 rebuilt the counts in key order (one b-tree, no rowid): a window's rows share pages.
+          const check = rawDriver(url);
+          const [t] = await check.query<{ sql: string }>("SELECT sql FROM sqlite_schema WHERE name = 'event_seconds'");
+          await check.close();
+          assert.match(t?.sql ?? '', /WITHOUT ROWID/);
+        }
         for (const windowMs of [60_000, 60_999, 61_000, 1_000, 30_000, 180_001, 300_000]) {
           const st = await s.stateFor(needs(windowMs, windowMs), action, T0 + 1);
           const inWindow = AT.filter((off) => T0 + off >= T0 + 1 - windowMs).length;

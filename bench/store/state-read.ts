@@ -1,0 +1,127 @@
+// The state read every decision makes (src/store/sql/snapshot.ts: one statement), at steady state:
+// 20 agents that have each made mutations and violations every second for longer than their windows
+// (rate 60 s, breaker 300 s), written second by second as a running server writes them. The same
+// history is read from SQLite in the layout of migration 8 (per-second counts in a rowid table, its
+// peer in this run) and of the current schema, and from PostgreSQL when BENCH_PG_URL (or
+// TETHER_TEST_PG_URL) is set. Bounded; ends with one JSON line.
+//   node bench/store/state-read.ts                 600 s of history, 5,000 reads per layout
+//   BENCH_SECONDS=1200 BENCH_READS=20000 node bench/store/state-read.ts
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import type { Action } from '../../src/engine/action.ts';
+import { PostgresDriver } from '../../src/store/postgres/driver.ts';
+import type { SqlDriver } from '../../src/store/sql/driver.ts';
+import { migrate } from '../../src/store/sql/migrations.ts';
+import { readState } from '../../src/store/sql/snapshot.ts';
+import { SqliteDriver } from '../../src/store/sqlite/driver.ts';
+import type { AgentStateNeeds } from '../../src/store/store.ts';
+import { percentile, round } from '../support/stats.ts';
+
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 600);
+const READS = Number(process.env.BENCH_READS ?? 5_000);
+const AGENTS = 20;
+const MUTATIONS_PER_SECOND = 4;
+const PG_URL = process.env.BENCH_PG_URL ?? process.env.TETHER_TEST_PG_URL;
+const NOW = Date.UTC(2026, 10, 29, 12, 0, 0);
+
+const action: Action = {
+  source: 'admission',
+  subject: { username: 'system:serviceaccount:agents:bot-0', groups: [] },
+  verb: 'update',
+  target: { group: 'apps', version: 'v1', resource: 'deployments', namespace: 'shop', name: 'web-0' },
+};
+const needs = (agent: string): AgentStateNeeds => ({
+  name: agent,
+  budgets: [],
+  rateWindowMs: 60_000,
+  breakerWindowMs: 300_000,
+});
+
+/** SECONDS of history ending at NOW, one transaction per second, every agent's rows in it. */
+async function fill(db: SqlDriver): Promise<void> {
+  for (let s = Math.floor(NOW / 1000) - SECONDS; s <= Math.floor(NOW / 1000); s++) {
+    await db.transaction(async (tx) => {
+      const mutations: unknown[] = [];
+      const violations: unknown[] = [];
+      const counts: unknown[] = [];
+      for (let a = 0; a < AGENTS; a++) {
+        for (let k = 0; k < MUTATIONS_PER_SECOND; k++) mutations.push(`bot-${a}`, s * 1000 + k * 200);
+        violations.push(`bot-${a}`, 'boundary/rule', s * 1000 + 100);
+        counts.push(`bot-${a}`, 'mutation', s, MUTATIONS_PER_SECOND, `bot-${a}`, 'violation', s, 1);
+      }
+      const values = (n: number, width: number) =>
+        Array.from({ length: n }, () => `(${Array(width).fill('?').join(', ')})`).join(', ');
+      await tx.query(`INSERT INTO mutations (agent, at) VALUES ${values(mutations.length / 2, 2)}`, mutations);
+      await tx.query(`INSERT INTO violations (agent, rule, at) VALUES ${values(AGENTS, 3)}`, violations);
+      await tx.query(`INSERT INTO event_seconds (agent, kind, second, n) VALUES ${values(AGENTS * 2, 4)}`, counts);
+    });
+  }
+}
+
+async function measure(name: string, db: SqlDriver) {
+  // Read at NOW + 500 ms: 60 whole seconds of the window, and the last event (600 ms) of its first second.
+  const expectMutations = 60 * MUTATIONS_PER_SECOND + 1;
+  const check = await readState(db, db.dialect, needs('bot-0'), action, NOW + 500);
+  const counted = check.mutationsSince('bot-0', NOW + 500 - 60_000);
+  if (counted !== expectMutations)
+    throw new Error(`${name}: the rate window counted ${counted}, not ${expectMutations}`);
+  for (let i = 0; i < 500; i++) await readState(db, db.dialect, needs(`bot-${i % AGENTS}`), action, NOW + 500);
+  const us = new Float64Array(READS);
+  for (let i = 0; i < READS; i++) {
+    const t = performance.now();
+    await readState(db, db.dialect, needs(`bot-${i % AGENTS}`), action, NOW + 500);
+    us[i] = (performance.now() - t) * 1000;
+  }
+  us.sort();
+  return { name, p50: round(percentile(us, 50), 1), p99: round(percentile(us, 99), 1) };
+}
+
+async function sqlite(dir: string, upTo: number | undefined, name: string) {
+  const db = new SqliteDriver(join(dir, `${name.replace(/\W+/g, '-')}.db`));
+  await migrate(db, upTo);
+  await fill(db);
+  try {
+    return await measure(name, db);
+  } finally {
+    await db.close();
+  }
+}
+
+async function postgres(url: string) {
+  const admin = new pg.Client({ connectionString: url });
+  await admin.connect();
+  const dbName = `tether_bench_${randomBytes(4).toString('hex')}`;
+  await admin.query(`CREATE DATABASE ${dbName}`);
+  const u = new URL(url);
+  u.pathname = `/${dbName}`;
+  const db = new PostgresDriver(u.toString());
+  try {
+    await migrate(db);
+    await fill(db);
+    await db.query('ANALYZE');
+    return await measure('PostgreSQL', db);
+  } finally {
+    await db.close();
+    await admin.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
+    await admin.end();
+  }
+}
+
+const dir = mkdtempSync(join(tmpdir(), 'tether-state-read-'));
+try {
+  console.log(`state read of one decision: ${AGENTS} agents, ${SECONDS} s of history, windows 60 s and 300 s`);
+  const rows = [
+    await sqlite(dir, 8, 'SQLite, migration 8 layout'),
+    await sqlite(dir, undefined, 'SQLite, current'),
+    ...(PG_URL ? [await postgres(PG_URL)] : []),
+  ];
+  for (const r of rows) console.log(`${r.name.padEnd(28)} p50 ${String(r.p50).padStart(6)} µs  p99 ${r.p99} µs`);
+  const [old, now] = rows as [(typeof rows)[0], (typeof rows)[0]];
+  console.log(`current / migration 8: p50 ${round(now.p50 / old.p50)}×, p99 ${round(now.p99 / old.p99)}×`);
+  console.log(JSON.stringify({ bench: 'state-read', seconds: SECONDS, reads: READS, agents: AGENTS, rows }));
+} finally {
+  rmSync(dir, { recursive: true, force: true });
+}
