@@ -3,7 +3,9 @@
 // (rate 60 s, breaker 300 s), written second by second as a running server writes them. The same
 // history is read from SQLite in the layout of migration 8 (per-second counts in a rowid table, its
 // peer in this run) and of the current schema, and from PostgreSQL when BENCH_PG_URL (or
-// TETHER_TEST_PG_URL) is set. Bounded; ends with one JSON line.
+// TETHER_TEST_PG_URL) is set. Each also reads for a hop of an agent chain (the parent call's callees
+// too), the read whose ORDER BY made SQLite compile the statement anew every time. Bounded; ends with
+// one JSON line.
 //   node bench/store/state-read.ts                 600 s of history, 5,000 reads per layout
 //   BENCH_SECONDS=1200 BENCH_READS=20000 node bench/store/state-read.ts
 import { randomBytes } from 'node:crypto';
@@ -61,6 +63,25 @@ async function fill(db: SqlDriver): Promise<void> {
   }
 }
 
+/** A hop of an agent → tool → agent chain: its decision also reads the callees of its parent call. */
+const chained = (i: number): Action => ({
+  ...action,
+  source: 'mcp',
+  chain: { id: `trace-${i % 50}`, depth: 1, path: ['planner'], parentActionId: `call-${i}` },
+});
+
+async function timed(read: (i: number) => Promise<unknown>) {
+  for (let i = 0; i < 500; i++) await read(i);
+  const us = new Float64Array(READS);
+  for (let i = 0; i < READS; i++) {
+    const t = performance.now();
+    await read(i);
+    us[i] = (performance.now() - t) * 1000;
+  }
+  us.sort();
+  return { p50: round(percentile(us, 50), 1), p99: round(percentile(us, 99), 1) };
+}
+
 async function measure(name: string, db: SqlDriver) {
   // Read at NOW + 500 ms: 60 whole seconds of the window, and the last event (600 ms) of its first second.
   const expectMutations = 60 * MUTATIONS_PER_SECOND + 1;
@@ -68,21 +89,20 @@ async function measure(name: string, db: SqlDriver) {
   const counted = check.mutationsSince('bot-0', NOW + 500 - 60_000);
   if (counted !== expectMutations)
     throw new Error(`${name}: the rate window counted ${counted}, not ${expectMutations}`);
-  for (let i = 0; i < 500; i++) await readState(db, db.dialect, needs(`bot-${i % AGENTS}`), action, NOW + 500);
-  const us = new Float64Array(READS);
-  for (let i = 0; i < READS; i++) {
-    const t = performance.now();
-    await readState(db, db.dialect, needs(`bot-${i % AGENTS}`), action, NOW + 500);
-    us[i] = (performance.now() - t) * 1000;
-  }
-  us.sort();
-  return { name, p50: round(percentile(us, 50), 1), p99: round(percentile(us, 99), 1) };
+  const read = (a: (i: number) => Action) => (i: number) =>
+    readState(db, db.dialect, needs(`bot-${i % AGENTS}`), a(i), NOW + 500);
+  return [
+    { name, ...(await timed(read(() => action))) },
+    { name: `${name}, chained call`, ...(await timed(read(chained))) },
+  ];
 }
 
 async function sqlite(dir: string, upTo: number | undefined, name: string) {
   const db = new SqliteDriver(join(dir, `${name.replace(/\W+/g, '-')}.db`));
   await migrate(db, upTo);
   await fill(db);
+  // A running server's Checkpointer keeps the WAL short: reads find their pages in the database file.
+  await db.query('PRAGMA wal_checkpoint(TRUNCATE)');
   try {
     return await measure(name, db);
   } finally {
@@ -114,13 +134,14 @@ const dir = mkdtempSync(join(tmpdir(), 'tether-state-read-'));
 try {
   console.log(`state read of one decision: ${AGENTS} agents, ${SECONDS} s of history, windows 60 s and 300 s`);
   const rows = [
-    await sqlite(dir, 8, 'SQLite, migration 8 layout'),
-    await sqlite(dir, undefined, 'SQLite, current'),
-    ...(PG_URL ? [await postgres(PG_URL)] : []),
+    ...(await sqlite(dir, 8, 'SQLite, migration 8 layout')),
+    ...(await sqlite(dir, undefined, 'SQLite, current')),
+    ...(PG_URL ? await postgres(PG_URL) : []),
   ];
-  for (const r of rows) console.log(`${r.name.padEnd(28)} p50 ${String(r.p50).padStart(6)} µs  p99 ${r.p99} µs`);
-  const [old, now] = rows as [(typeof rows)[0], (typeof rows)[0]];
-  console.log(`current / migration 8: p50 ${round(now.p50 / old.p50)}×, p99 ${round(now.p99 / old.p99)}×`);
+  for (const r of rows) console.log(`${r.name.padEnd(42)} p50 ${String(r.p50).padStart(6)} µs  p99 ${r.p99} µs`);
+  const [old, now] = rows.filter((r) => !r.name.endsWith('chained call'));
+  if (old && now)
+    console.log(`current / migration 8: p50 ${round(now.p50 / old.p50)}×, p99 ${round(now.p99 / old.p99)}×`);
   console.log(JSON.stringify({ bench: 'state-read', seconds: SECONDS, reads: READS, agents: AGENTS, rows }));
 } finally {
   rmSync(dir, { recursive: true, force: true });

@@ -15,8 +15,7 @@ const postgresDialect: Dialect = {
   name: 'postgres',
   forUpdate: ' FOR UPDATE',
   migrationLock: "SELECT pg_advisory_xact_lock(hashtext('tether.migrations'))",
-  jsonArray: (pairs, from, orderBy) =>
-    `(SELECT coalesce(json_agg(json_build_object(${pairs})${orderBy ? ` ORDER BY ${orderBy}` : ''}), '[]')::text FROM ${from})`,
+  jsonArray: (pairs, from) => `(SELECT coalesce(json_agg(json_build_object(${pairs})), '[]')::text FROM ${from})`,
   jsonObject: (pairs, from) => `(SELECT json_build_object(${pairs})::text FROM ${from})`,
   async insertLedgerRows(tx, rows) {
     if (rows.length === 0) return;

@@ -14,8 +14,11 @@ export interface Dialect {
   readonly forUpdate: string;
   /** A statement that makes concurrent openers migrate one at a time, where BEGIN alone does not. */
   readonly migrationLock?: string;
-  /** A scalar subquery yielding a JSON array (as text) of objects built from `pairs` over `from`. */
-  jsonArray(pairs: string, from: string, orderBy?: string): string;
+  /**
+   * A scalar subquery yielding a JSON array (as text) of objects built from `pairs` over `from`, in no
+   * particular order: a caller that needs one sorts the rows itself (snapshot.ts says why).
+   */
+  jsonArray(pairs: string, from: string): string;
   /** A scalar subquery yielding one JSON object (as text) or NULL. */
   jsonObject(pairs: string, from: string): string;
   /** Inserts ledger rows in as few statements as the database allows. */

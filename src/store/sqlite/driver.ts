@@ -13,8 +13,7 @@ const ROWS_PER_INSERT = 100;
 const sqliteDialect: Dialect = {
   name: 'sqlite',
   forUpdate: '',
-  jsonArray: (pairs, from, orderBy) =>
-    `(SELECT json_group_array(json_object(${pairs})) FROM (SELECT * FROM ${from}${orderBy ? ` ORDER BY ${orderBy}` : ''}))`,
+  jsonArray: (pairs, from) => `(SELECT json_group_array(json_object(${pairs})) FROM ${from})`,
   jsonObject: (pairs, from) => `(SELECT json_object(${pairs}) FROM ${from})`,
   async insertLedgerRows(tx, rows) {
     for (let i = 0; i < rows.length; i += ROWS_PER_INSERT) {
