@@ -1,11 +1,11 @@
 // The state read every decision makes (src/store/sql/snapshot.ts: one statement), at steady state:
 // 20 agents that have each made mutations and violations every second for longer than their windows
 // (rate 60 s, breaker 300 s), written second by second as a running server writes them. The same
-// history is read from SQLite in the layout of migration 8 (per-second counts in a rowid table, its
-// peer in this run) and of the current schema, and from PostgreSQL when BENCH_PG_URL (or
-// TETHER_TEST_PG_URL) is set. Each also reads for a hop of an agent chain (the parent call's callees
-// too), the read whose ORDER BY made SQLite compile the statement anew every time. Bounded; ends with
-// one JSON line.
+// history is read in migration 8's schema, as it read it (every whole second summed: the peer in this
+// run), and in the current one (SQLite: counts in key order; PostgreSQL: running totals), on SQLite,
+// and on PostgreSQL when BENCH_PG_URL (or TETHER_TEST_PG_URL) is set. Each also reads for a hop of an
+// agent chain (the parent call's callees too), the read whose ORDER BY made SQLite compile the
+// statement anew every time. Bounded; ends with one JSON line.
 //   node bench/store/state-read.ts                 600 s of history, 5,000 reads per layout
 //   BENCH_SECONDS=1200 BENCH_READS=20000 node bench/store/state-read.ts
 import { randomBytes } from 'node:crypto';
@@ -15,7 +15,8 @@ import { join } from 'node:path';
 import pg from 'pg';
 import type { Action } from '../../src/engine/action.ts';
 import { PostgresDriver } from '../../src/store/postgres/driver.ts';
-import type { SqlDriver } from '../../src/store/sql/driver.ts';
+import type { Dialect, SqlDriver } from '../../src/store/sql/driver.ts';
+import { recordEventCounts, type SecondCount } from '../../src/store/sql/event-counts.ts';
 import { migrate } from '../../src/store/sql/migrations.ts';
 import { readState } from '../../src/store/sql/snapshot.ts';
 import { SqliteDriver } from '../../src/store/sqlite/driver.ts';
@@ -42,23 +43,36 @@ const needs = (agent: string): AgentStateNeeds => ({
   breakerWindowMs: 300_000,
 });
 
+/** Migration 8's schema, read as it read it (windows summed), or the current schema and reading. */
+type Layout = 'migration 8' | 'current';
+
+/** The dialect a layout reads with: migration 8 summed the per-second counts on both backends. */
+const readingOf = (db: SqlDriver, layout: Layout): Dialect =>
+  layout === 'migration 8' ? { ...db.dialect, name: 'sqlite' } : db.dialect;
+
 /** SECONDS of history ending at NOW, one transaction per second, every agent's rows in it. */
-async function fill(db: SqlDriver): Promise<void> {
+async function fill(db: SqlDriver, layout: Layout): Promise<void> {
   for (let s = Math.floor(NOW / 1000) - SECONDS; s <= Math.floor(NOW / 1000); s++) {
     await db.transaction(async (tx) => {
       const mutations: unknown[] = [];
       const violations: unknown[] = [];
-      const counts: unknown[] = [];
+      const counts: SecondCount[] = [];
       for (let a = 0; a < AGENTS; a++) {
         for (let k = 0; k < MUTATIONS_PER_SECOND; k++) mutations.push(`bot-${a}`, s * 1000 + k * 200);
         violations.push(`bot-${a}`, 'boundary/rule', s * 1000 + 100);
-        counts.push(`bot-${a}`, 'mutation', s, MUTATIONS_PER_SECOND, `bot-${a}`, 'violation', s, 1);
+        counts.push([`bot-${a}`, 'mutation', s, MUTATIONS_PER_SECOND], [`bot-${a}`, 'violation', s, 1]);
       }
       const values = (n: number, width: number) =>
         Array.from({ length: n }, () => `(${Array(width).fill('?').join(', ')})`).join(', ');
       await tx.query(`INSERT INTO mutations (agent, at) VALUES ${values(mutations.length / 2, 2)}`, mutations);
       await tx.query(`INSERT INTO violations (agent, rule, at) VALUES ${values(AGENTS, 3)}`, violations);
-      await tx.query(`INSERT INTO event_seconds (agent, kind, second, n) VALUES ${values(AGENTS * 2, 4)}`, counts);
+      // As each schema's own write path keeps them.
+      if (layout === 'migration 8')
+        await tx.query(
+          `INSERT INTO event_seconds (agent, kind, second, n) VALUES ${values(AGENTS * 2, 4)}`,
+          counts.flat(),
+        );
+      else await recordEventCounts(tx, db.dialect, counts);
     });
   }
 }
@@ -82,35 +96,35 @@ async function timed(read: (i: number) => Promise<unknown>) {
   return { p50: round(percentile(us, 50), 1), p99: round(percentile(us, 99), 1) };
 }
 
-async function measure(name: string, db: SqlDriver) {
+async function measure(name: string, db: SqlDriver, d: Dialect) {
   // Read at NOW + 500 ms: 60 whole seconds of the window, and the last event (600 ms) of its first second.
   const expectMutations = 60 * MUTATIONS_PER_SECOND + 1;
-  const check = await readState(db, db.dialect, needs('bot-0'), action, NOW + 500);
+  const check = await readState(db, d, needs('bot-0'), action, NOW + 500);
   const counted = check.mutationsSince('bot-0', NOW + 500 - 60_000);
   if (counted !== expectMutations)
     throw new Error(`${name}: the rate window counted ${counted}, not ${expectMutations}`);
   const read = (a: (i: number) => Action) => (i: number) =>
-    readState(db, db.dialect, needs(`bot-${i % AGENTS}`), a(i), NOW + 500);
+    readState(db, d, needs(`bot-${i % AGENTS}`), a(i), NOW + 500);
   return [
     { name, ...(await timed(read(() => action))) },
     { name: `${name}, chained call`, ...(await timed(read(chained))) },
   ];
 }
 
-async function sqlite(dir: string, upTo: number | undefined, name: string) {
-  const db = new SqliteDriver(join(dir, `${name.replace(/\W+/g, '-')}.db`));
-  await migrate(db, upTo);
-  await fill(db);
+async function sqlite(dir: string, layout: Layout) {
+  const db = new SqliteDriver(join(dir, `${layout.replace(/\W+/g, '-')}.db`));
+  await migrate(db, layout === 'migration 8' ? 8 : undefined);
+  await fill(db, layout);
   // A running server's Checkpointer keeps the WAL short: reads find their pages in the database file.
   await db.query('PRAGMA wal_checkpoint(TRUNCATE)');
   try {
-    return await measure(name, db);
+    return await measure(`SQLite, ${layout}`, db, readingOf(db, layout));
   } finally {
     await db.close();
   }
 }
 
-async function postgres(url: string) {
+async function postgres(url: string, layout: Layout) {
   const admin = new pg.Client({ connectionString: url });
   await admin.connect();
   const dbName = `tether_bench_${randomBytes(4).toString('hex')}`;
@@ -119,10 +133,10 @@ async function postgres(url: string) {
   u.pathname = `/${dbName}`;
   const db = new PostgresDriver(u.toString());
   try {
-    await migrate(db);
-    await fill(db);
+    await migrate(db, layout === 'migration 8' ? 8 : undefined);
+    await fill(db, layout);
     await db.query('ANALYZE');
-    return await measure('PostgreSQL', db);
+    return await measure(`PostgreSQL, ${layout}`, db, readingOf(db, layout));
   } finally {
     await db.close();
     await admin.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
@@ -134,14 +148,18 @@ const dir = mkdtempSync(join(tmpdir(), 'tether-state-read-'));
 try {
   console.log(`state read of one decision: ${AGENTS} agents, ${SECONDS} s of history, windows 60 s and 300 s`);
   const rows = [
-    ...(await sqlite(dir, 8, 'SQLite, migration 8 layout')),
-    ...(await sqlite(dir, undefined, 'SQLite, current')),
-    ...(PG_URL ? await postgres(PG_URL) : []),
+    ...(await sqlite(dir, 'migration 8')),
+    ...(await sqlite(dir, 'current')),
+    ...(PG_URL ? [...(await postgres(PG_URL, 'migration 8')), ...(await postgres(PG_URL, 'current'))] : []),
   ];
-  for (const r of rows) console.log(`${r.name.padEnd(42)} p50 ${String(r.p50).padStart(6)} µs  p99 ${r.p99} µs`);
-  const [old, now] = rows.filter((r) => !r.name.endsWith('chained call'));
-  if (old && now)
-    console.log(`current / migration 8: p50 ${round(now.p50 / old.p50)}×, p99 ${round(now.p99 / old.p99)}×`);
+  for (const r of rows) console.log(`${r.name.padEnd(44)} p50 ${String(r.p50).padStart(6)} µs  p99 ${r.p99} µs`);
+  for (const backend of ['SQLite', 'PostgreSQL']) {
+    const [old, now] = [`${backend}, migration 8`, `${backend}, current`].map((n) => rows.find((r) => r.name === n));
+    if (old && now)
+      console.log(
+        `${backend} current / migration 8: p50 ${round(now.p50 / old.p50)}×, p99 ${round(now.p99 / old.p99)}×`,
+      );
+  }
   console.log(JSON.stringify({ bench: 'state-read', seconds: SECONDS, reads: READS, agents: AGENTS, rows }));
 } finally {
   rmSync(dir, { recursive: true, force: true });

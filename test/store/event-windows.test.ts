@@ -110,6 +110,30 @@ for (const backend of BACKENDS) {
       }
     });
 
+    test('one group commit mixing a late second and a new one, for two agents, counts exactly', async () => {
+      const s = await openStore(await backend.fresh());
+      try {
+        await record(s, 'scaler', T0 + 10_000, true);
+        // One batch: a second before the agent's latest, one after it, and another agent's first.
+        await Promise.all([
+          record(s, 'scaler', T0, true),
+          record(s, 'scaler', T0 + 20_000, false),
+          record(s, 'other-agent', T0 + 5_000, true),
+          record(s, 'scaler', T0 + 10_500, true),
+        ]);
+        const scaler = [T0, T0 + 10_000, T0 + 10_500, T0 + 20_000];
+        const violations = [T0, T0 + 10_000, T0 + 10_500];
+        for (const since of [T0 - 1_000, T0, T0 + 1, T0 + 9_999, T0 + 10_000, T0 + 10_001, T0 + 10_600, T0 + 20_001]) {
+          const st = await s.stateFor(needs(60_000, 60_000), action, since + 60_000);
+          const count = (ats: number[]) => ats.filter((at) => at >= since).length;
+          assert.equal(st.mutationsSince('scaler', since), count(scaler), `mutations since ${since - T0}`);
+          assert.equal(st.violationsSince('scaler', since), count(violations), `violations since ${since - T0}`);
+        }
+      } finally {
+        await s.close();
+      }
+    });
+
     test('prune drops the counts no window reaches, and keeps the ones it does', async () => {
       const s = await openStore(await backend.fresh());
       try {

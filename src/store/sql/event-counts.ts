@@ -1,12 +1,21 @@
 // Counts of an agent's mutations and violations, for the rate and breaker windows: the owner of how
 // they are kept (event_seconds, one row per agent, kind and second) and read back (eventsSince). A
-// window [since, now] is summed from the rows of its first, partial second (the mutations and
-// violations tables, found by second) and the per-second counts of every whole second after it.
-// Exact, and bounded by the window's length rather than by how many events the agent had in it; on
-// SQLite the counts are stored in key order (migration 9), so a window's seconds share a few pages.
-// Per-minute counts beside these (tried this round) made a five-minute window read 64 rows instead
-// of 300, but bought SQLite nothing measurable and cost PostgreSQL ~10 % CPU per review: rows
-// updated by every commit for a whole minute grow long chains of dead versions there.
+// window [since, now] is its first, partial second, counted from its rows (the mutations and
+// violations tables, found by second), plus its whole seconds from event_seconds. Exact on both
+// backends, and bounded by the window's length rather than by how many events the agent had in it.
+//
+// The whole seconds are read the way each backend does best (bench/store/state-read.ts):
+// - SQLite sums the per-second counts. The counts are stored in key order (migration 9), so a
+//   window's seconds share a few pages.
+// - PostgreSQL keeps each row's running total of the agent's events through its second, so a
+//   window is one difference of two rows: the last row's total, less what came before the window's
+//   first row (its total less its n). Summing read one heap tuple per second: 300 for a five-minute
+//   window. SQLite cannot do the same cheaply: the two lookups need ORDER BY … LIMIT 1, and SQLite
+//   compiles such a statement again whenever its bound values change (snapshot.ts says more).
+// Tried before: per-minute counts beside the per-second ones, which PostgreSQL paid for with rows
+// updated by every commit for a whole minute.
+import { insertRows } from './bulk-rows.ts';
+import type { Dialect, SqlRunner } from './driver.ts';
 import type { Part } from './snapshot.ts';
 import type { LaterTable } from './write-batch.ts';
 
@@ -14,21 +23,39 @@ export type CountedTable = 'mutations' | 'violations';
 
 const KIND: Record<CountedTable, string> = { mutations: 'mutation', violations: 'violation' };
 
+/** [agent, kind, second, n]: one second's new events of one agent and kind. */
+export type SecondCount = [string, string, number, number];
+
+/** The window's whole seconds, from `firstWhole` on: SQL and its parameters. */
+function wholeSeconds(d: Dialect, agent: string, kind: string, firstWhole: number): [string, unknown[]] {
+  if (d.name === 'sqlite')
+    return [
+      '(SELECT coalesce(sum(n), 0) FROM event_seconds WHERE agent = ? AND kind = ? AND second >= ?)',
+      [agent, kind, firstWhole],
+    ];
+  return [
+    `coalesce((SELECT total FROM event_seconds WHERE agent = ? AND kind = ? ORDER BY second DESC LIMIT 1)
+      - (SELECT total - n FROM event_seconds WHERE agent = ? AND kind = ? AND second >= ? ORDER BY second LIMIT 1), 0)`,
+    [agent, kind, agent, kind, firstWhole],
+  ];
+}
+
 /** How many of an agent's mutations (or violations) happened at or after `since` (ms). */
-export function eventsSince(table: CountedTable, agent: string, since: number): Part {
+export function eventsSince(d: Dialect, table: CountedTable, agent: string, since: number): Part {
   const firstWhole = Math.ceil(since / 1000);
+  const [whole, params] = wholeSeconds(d, agent, KIND[table], firstWhole);
   return {
     column: table,
     // The partial second's rows through their second first (migration 7), written as the index's expression.
-    sql: `((SELECT coalesce(sum(n), 0) FROM event_seconds WHERE agent = ? AND kind = ? AND second >= ?)
+    sql: `(${whole}
       + (SELECT count(*) FROM ${table} WHERE (at / 1000) = ? AND agent = ? AND at >= ? AND at < ?))`,
-    params: [agent, KIND[table], firstWhole, Math.floor(since / 1000), agent, since, firstWhole * 1000],
+    params: [...params, Math.floor(since / 1000), agent, since, firstWhole * 1000],
   };
 }
 
-/** A batch's mutation and violation rows as counts per second: [agent, kind, second, n]. */
-export function eventCountRows(later: ReadonlyMap<LaterTable, unknown[][]>): [string, string, number, number][] {
-  const counts = new Map<string, [string, string, number, number]>();
+/** A batch's mutation and violation rows as counts per second, ordered by agent, kind and second. */
+export function eventCountRows(later: ReadonlyMap<LaterTable, unknown[][]>): SecondCount[] {
+  const counts = new Map<string, SecondCount>();
   const each = (table: CountedTable, at: (r: unknown[]) => number) => {
     for (const r of later.get(table) ?? []) {
       const agent = r[0] as string;
@@ -41,5 +68,91 @@ export function eventCountRows(later: ReadonlyMap<LaterTable, unknown[][]>): [st
   };
   each('mutations', (r) => r[1] as number);
   each('violations', (r) => r[2] as number);
-  return [...counts.values()];
+  const order = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+  return [...counts.values()].sort((a, b) => order(a[0], b[0]) || order(a[1], b[1]) || a[2] - b[2]);
+}
+
+/** Adds a batch's counts (from eventCountRows), as each backend keeps them. */
+export async function recordEventCounts(tx: SqlRunner, d: Dialect, rows: readonly SecondCount[]): Promise<void> {
+  if (rows.length === 0) return;
+  if (d.name === 'sqlite')
+    return insertRows(
+      tx,
+      'INSERT INTO event_seconds (agent, kind, second, n)',
+      4,
+      rows,
+      ' ON CONFLICT (agent, kind, second) DO UPDATE SET n = event_seconds.n + excluded.n',
+    );
+  return recordWithTotals(tx, rows);
+}
+
+const pairKey = (agent: string, kind: string) => `${agent}\u0000${kind}`;
+
+/** The latest row (second, running total) of each agent and kind: one statement, a seek each. */
+async function latestRows(tx: SqlRunner, pairs: readonly [string, string][]) {
+  const out = new Map<string, { second: number; total: number }>();
+  const latest =
+    '(SELECT agent, kind, second, total FROM event_seconds WHERE agent = ? AND kind = ? ORDER BY second DESC LIMIT 1)';
+  for (let i = 0; i < pairs.length; i += 64) {
+    const part = pairs.slice(i, i + 64);
+    const rows = await tx.query<{ agent: string; kind: string; second: number; total: number }>(
+      part.map(() => latest).join(' UNION ALL '),
+      part.flat(),
+    );
+    for (const r of rows) out.set(pairKey(r.agent, r.kind), { second: Number(r.second), total: Number(r.total) });
+  }
+  return out;
+}
+
+/**
+ * PostgreSQL: adds the counts keeping every row's running total. Counts at or after an agent's latest
+ * second, the usual case, are one upsert whose totals follow on from that row's. A count for an
+ * earlier second (a clock that stepped back, replicas that disagree) also raises the totals of every
+ * row after it; once one of an agent's counts is that late, the rest of its counts in the batch (they
+ * come in second order) take the same path, one statement each.
+ */
+async function recordWithTotals(tx: SqlRunner, rows: readonly SecondCount[]): Promise<void> {
+  const pairs = new Map<string, [string, string]>(rows.map((r) => [pairKey(r[0], r[1]), [r[0], r[1]]]));
+  const latest = await latestRows(tx, [...pairs.values()]);
+  const inOrder: [string, string, number, number, number][] = [];
+  const late: SecondCount[] = [];
+  const latePairs = new Set<string>();
+  const running = new Map<string, number>();
+  for (const r of rows) {
+    const key = pairKey(r[0], r[1]);
+    const last = latest.get(key);
+    if (latePairs.has(key) || (last && r[2] < last.second)) {
+      latePairs.add(key);
+      late.push(r);
+      continue;
+    }
+    const total = (running.get(key) ?? last?.total ?? 0) + r[3];
+    running.set(key, total);
+    inOrder.push([r[0], r[1], r[2], r[3], total]);
+  }
+  await insertRows(
+    tx,
+    'INSERT INTO event_seconds (agent, kind, second, n, total)',
+    5,
+    inOrder,
+    ' ON CONFLICT (agent, kind, second) DO UPDATE SET n = event_seconds.n + excluded.n, total = excluded.total',
+  );
+  for (const [agent, kind, second, n] of late) await recordLate(tx, agent, kind, second, n);
+}
+
+async function recordLate(tx: SqlRunner, agent: string, kind: string, second: number, n: number): Promise<void> {
+  await tx.query('UPDATE event_seconds SET total = total + ? WHERE agent = ? AND kind = ? AND second > ?', [
+    n,
+    agent,
+    kind,
+    second,
+  ]);
+  await tx.query(
+    `INSERT INTO event_seconds (agent, kind, second, n, total)
+      VALUES (?, ?, ?, ?, ? + coalesce((SELECT total FROM event_seconds
+        WHERE agent = ? AND kind = ? AND second < ? ORDER BY second DESC LIMIT 1), 0))
+      ON CONFLICT (agent, kind, second) DO UPDATE
+        SET n = event_seconds.n + excluded.n, total = event_seconds.total + excluded.n`,
+    [agent, kind, second, n, n, agent, kind, second],
+  );
 }

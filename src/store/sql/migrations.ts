@@ -292,15 +292,21 @@ const MIGRATIONS: readonly Migration[] = [
   },
   {
     version: 9,
-    name: 'per-second counts stored in key order (SQLite: WITHOUT ROWID)',
+    name: 'per-second counts read whole: in key order (SQLite), with running totals (PostgreSQL)',
     statements: ({ withoutRowid }) =>
-      // Every decision sums one agent's per-second counts over its rate and breaker windows. In a
-      // rowid table those rows lie in insertion order, each second's rows of every agent together:
-      // a five-minute window read 300 rows from about as many pages, each found through the primary
-      // key first (74 µs a decision with 20 agents, bench/store/state-read.ts); stored in key order
-      // they share a few pages. PostgreSQL has no such table option and keeps its own.
+      // Every decision counts one agent's events over its rate and breaker windows: a five-minute
+      // window summed 300 per-second rows at steady state, each on a page (SQLite's rowid table kept
+      // every agent's seconds together) or a heap tuple of its own (PostgreSQL). SQLite now keeps the
+      // rows in key order; PostgreSQL gets each row's running total, so a window is two rows
+      // (src/store/sql/event-counts.ts; bench/store/state-read.ts).
       withoutRowid === ''
-        ? []
+        ? [
+            'ALTER TABLE event_seconds ADD COLUMN total BIGINT NOT NULL DEFAULT 0',
+            `UPDATE event_seconds SET total = r.total FROM (
+              SELECT agent, kind, second, sum(n) OVER (PARTITION BY agent, kind ORDER BY second) AS total
+              FROM event_seconds) AS r
+            WHERE event_seconds.agent = r.agent AND event_seconds.kind = r.kind AND event_seconds.second = r.second`,
+          ]
         : [
             `CREATE TABLE event_seconds_in_key_order (
               agent TEXT NOT NULL,

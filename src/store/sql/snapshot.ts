@@ -60,8 +60,8 @@ function parts(d: Dialect, agent: AgentStateNeeds | undefined, action: Action, n
     ),
     params: [action.approvalId ?? '', agent.name, now],
   });
-  out.push(eventsSince('violations', agent.name, now - agent.breakerWindowMs));
-  out.push(eventsSince('mutations', agent.name, now - agent.rateWindowMs));
+  out.push(eventsSince(d, 'violations', agent.name, now - agent.breakerWindowMs));
+  out.push(eventsSince(d, 'mutations', agent.name, now - agent.rateWindowMs));
   const osc = agent.oscillation;
   if (osc && osc.fields.length > 0) {
     out.push({

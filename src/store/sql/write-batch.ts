@@ -2,7 +2,8 @@ import { leafHash } from '../../ledger/hash.ts';
 import type { Effect } from '../../engine/decision.ts';
 import { indexedColumns, type LedgerLeaf, leafData } from '../../ledger/leaf.ts';
 import type { LedgerRowInsert, SqlDriver, SqlRunner } from './driver.ts';
-import { eventCountRows } from './event-counts.ts';
+import { chunks, insertRows } from './bulk-rows.ts';
+import { eventCountRows, recordEventCounts } from './event-counts.ts';
 import { fileKeys } from './ledger-keys.ts';
 
 type BudgetEffect = Extract<Effect, { kind: 'budget.consume' }>;
@@ -24,34 +25,6 @@ const OBJECTS = 'SELECT budget_id, window_start, object_key FROM budget_objects'
 
 /** Append-only tables that no job reads back inside a batch: their rows wait for the batch's end. */
 export type LaterTable = 'mutations' | 'violations' | 'proposals' | 'field_changes' | 'chain_calls';
-
-/**
- * Rows per statement as powers of two (13 rows: 8 + 4 + 1), so the statement texts, which both
- * drivers prepare and keep, stay few.
- */
-function chunks<T>(rows: readonly T[], max = 256): T[][] {
-  const out: T[][] = [];
-  let i = 0;
-  while (i < rows.length) {
-    let n = max;
-    while (n > rows.length - i) n >>= 1;
-    out.push(rows.slice(i, i + n));
-    i += n;
-  }
-  return out;
-}
-
-async function insertRows(
-  tx: SqlRunner,
-  head: string,
-  width: number,
-  rows: readonly (readonly unknown[])[],
-  tail = '',
-): Promise<void> {
-  const one = `(${Array.from({ length: width }, () => '?').join(', ')})`;
-  for (const chunk of chunks(rows))
-    await tx.query(`${head} VALUES ${chunk.map(() => one).join(', ')}${tail}`, chunk.flat());
-}
 
 const LATER_COLUMNS: Record<LaterTable, readonly string[]> = {
   mutations: ['agent', 'at'],
@@ -187,15 +160,7 @@ export class WriteBatch {
       if (objects.length > 0)
         await insertRows(this.tx, 'INSERT INTO budget_objects (budget_id, window_start, object_key)', 3, objects);
     }
-    const seconds = eventCountRows(this.#later);
-    if (seconds.length > 0)
-      await insertRows(
-        this.tx,
-        'INSERT INTO event_seconds (agent, kind, second, n)',
-        4,
-        seconds,
-        ' ON CONFLICT (agent, kind, second) DO UPDATE SET n = event_seconds.n + excluded.n',
-      );
+    await recordEventCounts(this.tx, driver.dialect, eventCountRows(this.#later));
     for (const [table, rows] of this.#later)
       await insertRows(
         this.tx,
