@@ -89,7 +89,8 @@ const TokenExchange = Type.Object(
   {
     ...strict,
     description:
-      "RFC 8693: each call carries a token the caller's issuer minted for this server (resource: default the url), never the agent's own.",
+      "RFC 8693: each call carries a token the caller's issuer minted for this server " +
+      '(resource: default the url), never the agent’s own.',
   },
 );
 
