@@ -141,32 +141,34 @@ export async function verifyStore(
     return true;
   };
 
+  /** One scanned chunk into the tree: its link to the entry before, its hashes, the signed roots it reaches. */
+  const take = (chunk: ScannedChunk): boolean => {
+    const link =
+      chunk.headPrev !== undefined && chunk.from === tree.size && tree.size > 0
+        ? linkProblem(chunk.from, chunk.headPrev, tree.leafHash(tree.size - 1))
+        : undefined;
+    if (link) {
+      problems.push(link.problem as string);
+      firstBadIndex = link.badIndex;
+      return false;
+    }
+    for (let k = 0; k < chunk.count; k++) {
+      tree.append(chunk.hashes.subarray(k * HASH_BYTES, (k + 1) * HASH_BYTES));
+      if (pending < signed.length && (signed[pending] as StoredCheckpoint).size === tree.size && !rootsHold()) {
+        firstBadIndex = lastGood;
+        return false;
+      }
+    }
+    if (!chunk.problem) return true;
+    problems.push(chunk.problem);
+    firstBadIndex = chunk.badIndex ?? tree.size;
+    return false;
+  };
+
   const all = ranges(store, size, opts.threads ?? defaultThreads(size));
   try {
     scan: for (const range of all) {
-      for await (const chunk of range.chunks) {
-        const link =
-          chunk.headPrev !== undefined && chunk.from === tree.size && tree.size > 0
-            ? linkProblem(chunk.from, chunk.headPrev, tree.leafHash(tree.size - 1))
-            : undefined;
-        if (link) {
-          problems.push(link.problem as string);
-          firstBadIndex = link.badIndex;
-          break scan;
-        }
-        for (let k = 0; k < chunk.count; k++) {
-          tree.append(chunk.hashes.subarray(k * HASH_BYTES, (k + 1) * HASH_BYTES));
-          if (pending < signed.length && (signed[pending] as StoredCheckpoint).size === tree.size && !rootsHold()) {
-            firstBadIndex = lastGood;
-            break scan;
-          }
-        }
-        if (chunk.problem) {
-          problems.push(chunk.problem);
-          firstBadIndex = chunk.badIndex ?? tree.size;
-          break scan;
-        }
-      }
+      for await (const chunk of range.chunks) if (!take(chunk)) break scan;
       if (tree.size < range.to && range.to !== Number.POSITIVE_INFINITY) {
         problems.push(`entry ${tree.size} is missing`);
         firstBadIndex = tree.size;
@@ -177,8 +179,13 @@ export async function verifyStore(
     await Promise.all(all.map((r) => r.stop()));
   }
 
-  // Appends made while we scanned are not tampering: the head is read again before judging.
-  if (tree.size > size) size = await store.ledgerSize();
+  // Appends made while we scanned are not tampering. The head is read again, and the rows committed
+  // after the scan passed their place are read up to it: a commit writes its rows and the head together,
+  // so every row below the head read now is there to be read.
+  if (firstBadIndex === undefined) {
+    size = await store.ledgerSize();
+    if (tree.size < size) for await (const chunk of scanRows(store, tree.size, size)) if (!take(chunk)) break;
+  }
   if (firstBadIndex === undefined) {
     if (!rootsHold()) firstBadIndex = lastGood;
     else if (tree.size < size) {
