@@ -67,6 +67,11 @@ function workerRange(location: string, from: number, to: number): Range {
   worker.on('message', push);
   worker.on('error', (error) => push({ error }));
   worker.on('exit', () => push({ done: true }));
+  // Its first message comes once its store is open. A thread stopped before that, still loading
+  // SQLite's native module, would abort the whole process (a fatal N-API error).
+  const opened = new Promise<void>((resolve) => {
+    for (const event of ['message', 'error', 'exit']) worker.once(event, () => resolve());
+  });
   async function* chunks(): AsyncGenerator<ScannedChunk> {
     for (;;) {
       if (queue.length === 0) await new Promise<void>((r) => (wake = r));
@@ -77,7 +82,11 @@ function workerRange(location: string, from: number, to: number): Range {
       yield m;
     }
   }
-  return { to, chunks: chunks(), stop: async () => void (await worker.terminate()) };
+  const stop = async () => {
+    await opened;
+    await worker.terminate();
+  };
+  return { to, chunks: chunks(), stop };
 }
 
 /** Contiguous ranges, one per thread, the last open-ended so rows past the head are seen too. */

@@ -16,6 +16,11 @@ export interface StoreOptions {
    * with a per-call probe during bench/gateway). TETHER_SQLITE_WRITER overrides.
    */
   readonly sqliteWriter?: 'thread' | 'loop';
+  /**
+   * Only reads (a verify scan thread): SQLite gets neither a writer thread nor a checkpointer, which
+   * belong to the process that writes.
+   */
+  readonly readsOnly?: boolean;
 }
 
 /** `postgres://…` (or `postgresql://…`) → PostgreSQL; `sqlite:/path/file.db` or a plain path → SQLite. Migrates on open. */
@@ -27,9 +32,9 @@ export function openStore(url: string, opts: StoreOptions = {}): Promise<Store> 
   const file = resolve(path);
   // Reads stay on this thread (WAL: they never wait for a writer). bench/admission/README.md and
   // bench/gateway compare the two places for writes side by side.
-  const onLoop = (process.env.TETHER_SQLITE_WRITER ?? opts.sqliteWriter) === 'loop';
+  const onLoop = opts.readsOnly || (process.env.TETHER_SQLITE_WRITER ?? opts.sqliteWriter) === 'loop';
   return SqlStore.open(
-    new SqliteDriver(file, { checkpoints: true }),
+    new SqliteDriver(file, { checkpoints: !opts.readsOnly }),
     `sqlite:${file}`,
     onLoop ? undefined : () => new ThreadWriter(file),
   );

@@ -24,3 +24,4 @@ port.on('message', (m: { close?: true }) => {
   db.close();
   port.postMessage({ closed: true });
 });
+port.postMessage({ ready: true });

@@ -17,15 +17,20 @@ export class Checkpointer {
     this.#worker = new Worker(siblingModule(import.meta.url, 'checkpoint-thread'), {
       workerData: { file, everyMs: CHECKPOINT_EVERY_MS },
     });
-    this.#worker.unref();
+    // Held until its connection is open: a process that ended while the thread was still loading
+    // SQLite's native module tore it down mid-load, and that aborts the process (a fatal N-API error).
+    this.#worker.on('message', (m: { ready?: true; closed?: true }) => {
+      if (m.ready) this.#worker.unref();
+      if (m.closed) void this.#worker.terminate();
+    });
     // A checkpointer that dies leaves the connections' autocheckpoint to do the work: nothing is lost.
     this.#worker.on('error', () => undefined);
   }
 
   close(): Promise<void> {
     this.#closed ??= new Promise<void>((resolve) => {
+      this.#worker.ref(); // the process waits for the thread to close its connection
       this.#worker.once('exit', () => resolve());
-      this.#worker.once('message', () => void this.#worker.terminate());
       this.#worker.postMessage({ close: true });
     });
     return this.#closed;

@@ -30,16 +30,19 @@ export type ToWriter =
 export class ThreadWriter implements Writer {
   readonly #worker: Worker;
   readonly #calls: Caller;
+  #ready = false;
   #closed: Promise<void> | undefined;
 
   constructor(file: string) {
+    // Held until the thread has its connection (like the Checkpointer: torn down while it loads SQLite's
+    // native module, it would abort the process), then only while writes are in flight.
     this.#worker = new Worker(siblingModule(import.meta.url, 'writer-thread'), { workerData: { file } });
-    this.#worker.unref();
     this.#calls = new Caller((calls) => this.#worker.postMessage({ calls } satisfies ToWriter));
     this.#worker.on('message', (m: ToWriter) => {
-      if (!('answers' in m)) return;
-      this.#calls.settle(m.answers);
-      if (this.#calls.inFlight === 0) this.#worker.unref();
+      if ('ready' in m) this.#ready = true;
+      else if ('answers' in m) this.#calls.settle(m.answers);
+      else return;
+      if (this.#ready && this.#calls.inFlight === 0) this.#worker.unref();
     });
     // The thread is gone: every waiting caller learns it, and later writes refuse at once.
     this.#worker.on('error', (e: unknown) => this.#calls.fail(e instanceof Error ? e : new Error(String(e))));
