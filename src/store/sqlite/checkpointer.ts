@@ -20,7 +20,7 @@ export class Checkpointer {
     // Held until its connection is open: a process that ended while the thread was still loading
     // SQLite's native module tore it down mid-load, and that aborts the process (a fatal N-API error).
     this.#worker.on('message', (m: { ready?: true; closed?: true }) => {
-      if (m.ready) this.#worker.unref();
+      if (m.ready && !this.#closed) this.#worker.unref(); // a close asked for meanwhile keeps it held
       if (m.closed) void this.#worker.terminate();
     });
     // A checkpointer that dies leaves the connections' autocheckpoint to do the work: nothing is lost.

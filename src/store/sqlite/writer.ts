@@ -42,7 +42,8 @@ export class ThreadWriter implements Writer {
       if ('ready' in m) this.#ready = true;
       else if ('answers' in m) this.#calls.settle(m.answers);
       else return;
-      if (this.#ready && this.#calls.inFlight === 0) this.#worker.unref();
+      // Closing keeps it held until the thread is gone.
+      if (this.#ready && this.#calls.inFlight === 0 && !this.#closed) this.#worker.unref();
     });
     // The thread is gone: every waiting caller learns it, and later writes refuse at once.
     this.#worker.on('error', (e: unknown) => this.#calls.fail(e instanceof Error ? e : new Error(String(e))));
