@@ -13,6 +13,9 @@
 // then autocannon drives each target with the same connections and duration, targets in turn,
 // round after round. CPU is the server process's (plus, for PostgreSQL, its backends'), from /proc.
 // BENCH_CPU_PROF=DIR writes a V8 profile of the Tether+SQLite server (see bench/support/cpu-profile.ts).
+// BENCH_SWEEP (default 32,64): more connection counts, run after the 16-connection rounds for Tether+SQLite,
+// its webhook port and OPA, interleaved the same way: at 16 connections a review's latency sets the
+// throughput (16 in flight), with more in flight the servers' capacity does. Empty to skip.
 // BENCH_BASELINE=DIR adds `Tether+SQLite@base`, served from another checkout (with its own
 // node_modules), in the same interleaved rounds: before and after a change, under the same load.
 // Prints a table, then ONE JSON line of figures.
@@ -32,6 +35,12 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
 const WARMUP_SECONDS = Number(process.env.BENCH_WARMUP_SECONDS ?? 2);
 const PG_URL = process.env.BENCH_PG_URL ?? process.env.TETHER_TEST_PG_URL;
 const BASELINE = process.env.BENCH_BASELINE;
+const SWEEP = (process.env.BENCH_SWEEP ?? '32,64')
+  .split(',')
+  .filter((c) => c.trim() !== '')
+  .map(Number);
+/** The targets the sweep runs: the two SQLite designs' ports and the peer. */
+const SWEPT = new Set(['Tether+SQLite', 'Tether+SQLite/threads', 'OPA']);
 const AGENTS = 20;
 
 const dir = mkdtempSync(join(tmpdir(), 'tether-bench-admission-'));
@@ -134,7 +143,7 @@ interface Run {
   readonly cpuSeconds: number;
 }
 
-async function load(t: Target, seconds: number): Promise<Run> {
+async function load(t: Target, seconds: number, connections = CONNECTIONS): Promise<Run> {
   let n = 0;
   const cpuBefore = await t.cpuSeconds();
   // PostgreSQL backends come and go with the pool: read their CPU often, not only at the ends.
@@ -142,7 +151,7 @@ async function load(t: Target, seconds: number): Promise<Run> {
   const r = await autocannon({
     url: t.url,
     method: 'POST',
-    connections: CONNECTIONS,
+    connections,
     duration: seconds,
     headers: { 'content-type': 'application/json' },
     requests: [{ setupRequest: (req) => ({ ...req, body: bodies[n++ % bodies.length] as string }) }],
@@ -225,13 +234,55 @@ try {
   const runs = new Map<Target, Run[]>(targets.map((t) => [t, []]));
   for (let i = 0; i < ROUNDS; i++) for (const t of targets) runs.get(t)?.push(await load(t, SECONDS));
   const rows = targets.map((t) => summarise(t, runs.get(t) ?? []));
-  print(rows, agreement);
+  const swept = await sweep(targets.filter((t) => SWEPT.has(t.name)));
+  print(rows, agreement, swept);
 } finally {
   for (const t of targets) await t.stop();
   await pgDatabase?.drop();
 }
 
-function print(rows: ReturnType<typeof summarise>[], agreement: Awaited<ReturnType<typeof checkAgreement>>): void {
+/** The sweep: for each connection count, a warm-up and ROUNDS interleaved rounds per target. */
+async function sweep(swept: readonly Target[]): Promise<Sweep[]> {
+  const out: Sweep[] = [];
+  for (const connections of SWEEP) {
+    for (const t of swept) await load(t, WARMUP_SECONDS, connections);
+    const runs = new Map<Target, Run[]>(swept.map((t) => [t, []]));
+    for (let i = 0; i < ROUNDS; i++) for (const t of swept) runs.get(t)?.push(await load(t, SECONDS, connections));
+    out.push({ connections, rows: swept.map((t) => summarise(t, runs.get(t) ?? [])) });
+  }
+  return out;
+}
+
+interface Sweep {
+  readonly connections: number;
+  readonly rows: ReturnType<typeof summarise>[];
+}
+
+function printSweep(swept: readonly Sweep[]): void {
+  if (swept.length === 0) return;
+  console.log(`  with more connections (${ROUNDS} interleaved rounds of ${SECONDS}s each):`);
+  console.log(
+    `  ${'connections'.padEnd(11)} ${'target'.padEnd(21)} ${'reviews/s'.padStart(9)} ${'p50 ms'.padStart(7)} ${'p99 ms'.padStart(7)} ${'CPU µs/rev'.padStart(10)} ${'errors'.padStart(6)}  vs OPA`,
+  );
+  for (const { connections, rows } of swept) {
+    const opa = rows.find((r) => r.target === 'OPA');
+    for (const r of rows) {
+      const vs =
+        opa && r !== opa
+          ? `throughput ×${round(r.reviewsPerSecond / opa.reviewsPerSecond, 2)}, p99 ×${round(r.p99ms / opa.p99ms, 2)}`
+          : '';
+      console.log(
+        `  ${String(connections).padEnd(11)} ${r.target.padEnd(21)} ${String(r.reviewsPerSecond).padStart(9)} ${String(r.p50ms).padStart(7)} ${String(r.p99ms).padStart(7)} ${String(r.cpuMicrosPerReview).padStart(10)} ${String(r.errors).padStart(6)}  ${vs}`,
+      );
+    }
+  }
+}
+
+function print(
+  rows: ReturnType<typeof summarise>[],
+  agreement: Awaited<ReturnType<typeof checkAgreement>>,
+  swept: readonly Sweep[],
+): void {
   const loadAtEnd = loadavg()[0] as number;
   console.log(
     `admission bench: ${AGENTS} agents, ${CONNECTIONS} keep-alive HTTPS connections, ${ROUNDS} interleaved rounds of ${SECONDS}s per target (after ${WARMUP_SECONDS}s warm-up), ${cpus().length} CPUs, load average ${loadAtStart.toFixed(1)} → ${loadAtEnd.toFixed(1)}`,
@@ -262,6 +313,7 @@ function print(rows: ReturnType<typeof summarise>[], agreement: Awaited<ReturnTy
   console.log(
     '  p50 is the mean of the rounds, p99 the worst round. Tether+PG CPU includes its PostgreSQL backends; OPA decides without budgets or a ledger.',
   );
+  printSweep(swept);
   console.log(
     JSON.stringify({
       bench: 'admission',
@@ -274,6 +326,10 @@ function print(rows: ReturnType<typeof summarise>[], agreement: Awaited<ReturnTy
       agreement,
       targets: rows,
       ratios,
+      sweep: swept.map(({ connections, rows }) => ({
+        connections,
+        targets: rows.map(({ rounds: _, ...r }) => r),
+      })),
     }),
   );
 }
