@@ -135,7 +135,7 @@ test('SQLite: the checkpointer folds the WAL back into the database while the st
   try {
     const before = statSync(file).size;
     await Promise.all(Array.from({ length: 400 }, (_, i) => store.append(leaf(i))));
-    // Commits no longer checkpoint (their threshold is far off): only the checkpointer moves pages.
+    // A few group commits, under the writer's own checkpoint threshold: the checkpointer moves the pages.
     let size = statSync(file).size;
     for (let i = 0; i < 50 && size <= before; i++) {
       await sleep(50);
@@ -144,6 +144,40 @@ test('SQLite: the checkpointer folds the WAL back into the database while the st
     assert.ok(size > before, `the database file stayed at ${before} bytes: nothing checkpointed the WAL`);
     assert.equal(await store.ledgerSize(), 400);
   } finally {
+    await store.close();
+  }
+});
+
+test('SQLite: under sustained writes, with reads going on, the WAL starts over instead of growing', async () => {
+  // The checkpointer's PASSIVE checkpoints never catch up with commits that follow each other
+  // closely, and only a checkpoint in the writing connection, between two of its commits, lets the
+  // next commit start the WAL over. Without it the WAL grew by every commit (30 MB in this test)
+  // until the connection's backstop, each commit writing into new blocks of the file.
+  const file = join(tempDir(), 'tether.db');
+  const store = await openStore(`sqlite:${file}`);
+  let reading = true;
+  const reads = (async () => {
+    let n = 0;
+    for (; reading; n++) {
+      await store.ledgerSize();
+      await new Promise((r) => setImmediate(r));
+    }
+    return n;
+  })();
+  try {
+    let largest = 0;
+    for (let i = 0; i < 1500; i++) {
+      const detail = { seq: i, note: 'x'.repeat(300) };
+      await Promise.all(['a', 'b', 'c', 'd'].map((agent) => store.append({ ...leaf(i), agent, detail })));
+      if (i % 50 === 0) largest = Math.max(largest, statSync(`${file}-wal`).size);
+    }
+    reading = false;
+    assert.ok((await reads) > 0);
+    assert.equal(await store.ledgerSize(), 6000);
+    const wal = Math.max(largest, statSync(`${file}-wal`).size);
+    assert.ok(wal < 8 * 1024 * 1024, `the WAL reached ${wal} bytes: it never started over`);
+  } finally {
+    reading = false;
     await store.close();
   }
 });

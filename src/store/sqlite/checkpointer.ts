@@ -5,9 +5,10 @@ import { siblingModule } from '../../common/module-url.ts';
 const CHECKPOINT_EVERY_MS = 100;
 
 /**
- * Runs checkpoint-thread.ts beside a store's connections. Their own automatic checkpoint ran
- * inside whichever commit crossed the threshold: that commit (and the decisions in it) waited
- * for thousands of pages to be copied and the database file synced, tens of milliseconds.
+ * Runs checkpoint-thread.ts beside a store's connections. Alone, their own automatic checkpoint ran
+ * inside whichever commit crossed the threshold: that commit (and the decisions in it) waited for
+ * every page since the last one to be copied and the database file synced. With this thread copying
+ * as it goes, the commit that crosses it copies only the last few commits' pages (see open() in driver.ts).
  */
 export class Checkpointer {
   readonly #worker: Worker;
