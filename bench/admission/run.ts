@@ -38,7 +38,10 @@ const BASELINE = process.env.BENCH_BASELINE;
 const SWEEP = (process.env.BENCH_SWEEP ?? '32,64')
   .split(',')
   .filter((c) => c.trim() !== '')
-  .map(Number);
+  .map((c) => {
+    if (!/^\s*[1-9]\d*\s*$/.test(c)) throw new Error(`BENCH_SWEEP: ${c} is not a connection count`);
+    return Number(c);
+  });
 /** The targets the sweep runs: the two SQLite designs' ports and the peer. */
 const SWEPT = new Set(['Tether+SQLite', 'Tether+SQLite/threads', 'OPA']);
 const AGENTS = 20;
