@@ -244,6 +244,20 @@ try {
   await pgDatabase?.drop();
 }
 
+/** Each Tether target's figures over OPA's in the same rounds (none when OPA is not among them). */
+function ratiosToOpa(rows: readonly ReturnType<typeof summarise>[]) {
+  const opa = rows.find((r) => r.target === 'OPA');
+  if (!opa) return [];
+  return rows
+    .filter((r) => r !== opa)
+    .map((r) => ({
+      target: r.target,
+      throughput: round(r.reviewsPerSecond / opa.reviewsPerSecond, 2),
+      p99: round(r.p99ms / opa.p99ms, 2),
+      cpuPerReview: round(r.cpuMicrosPerReview / opa.cpuMicrosPerReview, 2),
+    }));
+}
+
 /** The sweep: for each connection count, a warm-up and ROUNDS interleaved rounds per target. */
 async function sweep(swept: readonly Target[]): Promise<Sweep[]> {
   const out: Sweep[] = [];
@@ -268,12 +282,10 @@ function printSweep(swept: readonly Sweep[]): void {
     `  ${'connections'.padEnd(11)} ${'target'.padEnd(21)} ${'reviews/s'.padStart(9)} ${'p50 ms'.padStart(7)} ${'p99 ms'.padStart(7)} ${'CPU µs/rev'.padStart(10)} ${'errors'.padStart(6)}  vs OPA`,
   );
   for (const { connections, rows } of swept) {
-    const opa = rows.find((r) => r.target === 'OPA');
+    const ratios = ratiosToOpa(rows);
     for (const r of rows) {
-      const vs =
-        opa && r !== opa
-          ? `throughput ×${round(r.reviewsPerSecond / opa.reviewsPerSecond, 2)}, p99 ×${round(r.p99ms / opa.p99ms, 2)}`
-          : '';
+      const q = ratios.find((x) => x.target === r.target);
+      const vs = q ? `throughput ×${q.throughput}, p99 ×${q.p99}` : '';
       console.log(
         `  ${String(connections).padEnd(11)} ${r.target.padEnd(21)} ${String(r.reviewsPerSecond).padStart(9)} ${String(r.p50ms).padStart(7)} ${String(r.p99ms).padStart(7)} ${String(r.cpuMicrosPerReview).padStart(10)} ${String(r.errors).padStart(6)}  ${vs}`,
       );
@@ -300,17 +312,7 @@ function print(
     console.log(
       `  ${r.target.padEnd(19)} ${String(r.reviewsPerSecond).padStart(9)} ${String(r.p50ms).padStart(7)} ${String(r.p99ms).padStart(7)} ${r.cpuSecondsPer1000.toFixed(3).padStart(9)} ${String(r.cpuMicrosPerReview).padStart(10)} ${`${r.peakRssMiB} MiB`.padStart(9)} ${String(r.errors).padStart(6)}`,
     );
-  const opa = rows.find((r) => r.target === 'OPA');
-  const ratios = opa
-    ? rows
-        .filter((r) => r !== opa)
-        .map((r) => ({
-          target: r.target,
-          throughput: round(r.reviewsPerSecond / opa.reviewsPerSecond, 2),
-          p99: round(r.p99ms / opa.p99ms, 2),
-          cpuPerReview: round(r.cpuMicrosPerReview / opa.cpuMicrosPerReview, 2),
-        }))
-    : [];
+  const ratios = ratiosToOpa(rows);
   for (const q of ratios)
     console.log(`  ${q.target}/OPA: throughput ×${q.throughput}, p99 ×${q.p99}, CPU per review ×${q.cpuPerReview}`);
   console.log(
