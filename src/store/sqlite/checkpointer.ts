@@ -8,7 +8,7 @@ const CHECKPOINT_EVERY_MS = 100;
  * Runs checkpoint-thread.ts beside a store's connections. Alone, their own automatic checkpoint ran
  * inside whichever commit crossed the threshold: that commit (and the decisions in it) waited for
  * every page since the last one to be copied and the database file synced. With this thread copying
- * as it goes, the commit that crosses it copies only the last few commits' pages (see open() in driver.ts).
+ * as it goes, the commit that crosses it copies only the pages since (see WAL_RESTART_PAGES in driver.ts).
  */
 export class Checkpointer {
   readonly #worker: Worker;

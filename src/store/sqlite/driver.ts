@@ -35,6 +35,18 @@ const sqliteDialect: Dialect = {
   },
 };
 
+/**
+ * The Checkpointer (its own thread and connection) copies the WAL back as it goes. But the WAL starts
+ * over only when a commit finds it all copied, and under sustained writes that thread never catches
+ * up: the WAL grew with every commit (~200 MB at 2,700 decisions/s), each into new blocks of the file.
+ * Past this many pages the writing connection checkpoints after its commit, copying what the
+ * Checkpointer has not yet, so the next commit starts the WAL over. That commit waits for the copy:
+ * at SQLite's default of 1,000 pages one commit in ~40 did, ~4 ms each, which is a p99
+ * (bench/store/wal-restart.ts). At 10,000 it is one in ~400 (15–19 ms: a p99.9), and the WAL stays
+ * under ~40 MiB.
+ */
+export const WAL_RESTART_PAGES = 10_000;
+
 function open(file: string): Db {
   const db = new Database(file);
   // Before anything is written (an existing database keeps its own). 4 KiB: a lone commit (one gateway
@@ -47,12 +59,7 @@ function open(file: string): Db {
   db.pragma('busy_timeout = 10000');
   // The ledger's secondary indexes take random keys (objects, agents): keep their pages cached.
   db.pragma('cache_size = -65536');
-  // The Checkpointer (its own thread and connection) copies the WAL back as it goes. But the WAL starts
-  // over only when a commit finds it all copied, and under sustained writes that thread never catches
-  // up: the WAL grew with every commit (~200 MB at 2,700 decisions/s), each into new blocks of the file.
-  // Past 1,000 pages (SQLite's default) the writing connection checkpoints after its commit, copying
-  // what the Checkpointer has not yet, so the next commit starts the WAL over (it stays near 4 MB).
-  db.pragma('wal_autocheckpoint = 1000');
+  db.pragma(`wal_autocheckpoint = ${WAL_RESTART_PAGES}`);
   return db;
 }
 
