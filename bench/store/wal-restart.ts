@@ -1,25 +1,26 @@
 // What a SQLite commit costs when its WAL keeps growing, against one whose WAL starts over: the
-// reason src/store/sqlite/driver.ts has the writing connection checkpoint past 1,000 pages. Under
+// reason src/store/sqlite/driver.ts has the writing connection checkpoint past WAL_RESTART_PAGES. Under
 // sustained writes the Checkpointer thread's PASSIVE checkpoints never caught up, so the WAL never
 // started over and every commit appended to new blocks of the file (~200 MB in the admission bench).
-// Two files with Tether's pragmas (4 KiB pages, WAL, synchronous=FULL) and Tether's Checkpointer
-// beside each (its own thread, a PASSIVE checkpoint every 100 ms), the same group commits (6
-// ledger-like rows each: a 1 KiB leaf and a randomly keyed index), in interleaved rounds:
+// Three files opened as Tether opens them (openConnection: 4 KiB pages, WAL, synchronous=FULL), each
+// with Tether's Checkpointer beside it (its own thread, a PASSIVE checkpoint every 100 ms), the same
+// group commits (6 ledger-like rows each: a 1 KiB leaf and a randomly keyed index), in interleaved rounds:
 //   growing      — the writing connection never checkpoints (the old 50,000 pages were never reached
 //                  here): the WAL never starts over and each commit appends;
 //   over at 1000 — wal_autocheckpoint = 1000 (SQLite's default): the WAL starts over every ~40 commits,
 //                  and each time the commit that crosses it copies what the Checkpointer has not yet
 //                  and syncs the database file, milliseconds that land on the p99;
 //   over at 10000 — Tether's setting now: the same copy, ten times rarer (the WAL stays under ~40 MiB).
-// Prints commit latency (p50, p99) and the writing thread's CPU per commit, then ONE JSON line.
+// Prints commit latency (p50, p99, p99.9) and the writing thread's CPU per commit, then ONE JSON line.
 //   node bench/store/wal-restart.ts                     3 rounds of 2,000 commits per file
 //   BENCH_ROUNDS=5 BENCH_COMMITS=2000 node bench/store/wal-restart.ts
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
 import { Checkpointer } from '../../src/store/sqlite/checkpointer.ts';
+import { openConnection } from '../../src/store/sqlite/driver.ts';
 import { percentile, round } from '../support/stats.ts';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -39,11 +40,7 @@ interface Target {
 
 function open(dir: string, name: string, autocheckpoint: number): Target {
   const file = join(dir, `${name.replaceAll(' ', '-')}.db`);
-  const db = new Database(file);
-  db.pragma('page_size = 4096');
-  db.pragma('journal_mode = WAL');
-  db.pragma('synchronous = FULL');
-  db.pragma(`wal_autocheckpoint = ${autocheckpoint}`);
+  const db = openConnection(file, autocheckpoint);
   db.exec('CREATE TABLE ledger (idx INTEGER PRIMARY KEY, agent TEXT NOT NULL, data BLOB NOT NULL)');
   db.exec('CREATE INDEX ledger_by_agent ON ledger (agent, idx)');
   const insert = db.prepare<unknown[]>('INSERT INTO ledger (agent, data) VALUES (?, ?)');

@@ -14,7 +14,7 @@ import type { SqlDriver } from '../../src/store/sql/driver.ts';
 import { batchJob } from '../../src/store/sql/jobs.ts';
 import { migrate } from '../../src/store/sql/migrations.ts';
 import { GroupCommitter } from '../../src/store/sql/write-batch.ts';
-import { SqliteDriver, WAL_RESTART_PAGES } from '../../src/store/sqlite/driver.ts';
+import { PAGE_BYTES, SqliteDriver, WAL_RESTART_PAGES } from '../../src/store/sqlite/driver.ts';
 import { BACKENDS, tempDir } from './backends.ts';
 
 const leaf = (seq: number): LedgerLeaf => ({
@@ -176,7 +176,7 @@ test('SQLite: under sustained writes, with reads going on, the WAL starts over i
     assert.equal(await store.ledgerSize(), 12_000);
     const wal = Math.max(largest, statSync(`${file}-wal`).size);
     // Its threshold, the last group commit's pages past it, and slack.
-    const bound = (WAL_RESTART_PAGES + 1000) * 4096;
+    const bound = (WAL_RESTART_PAGES + 1000) * PAGE_BYTES;
     assert.ok(wal < bound, `the WAL reached ${wal} bytes (bound ${bound}): it never started over`);
   } finally {
     reading = false;

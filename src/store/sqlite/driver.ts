@@ -47,19 +47,26 @@ const sqliteDialect: Dialect = {
  */
 export const WAL_RESTART_PAGES = 10_000;
 
-function open(file: string): Db {
+/** The page size a new database gets (an existing one keeps its own). */
+export const PAGE_BYTES = 4096;
+
+/**
+ * One connection with Tether's settings. `walRestartPages` is for bench/store/wal-restart.ts, which
+ * sets it side by side with other values; everything else takes the default.
+ */
+export function openConnection(file: string, walRestartPages = WAL_RESTART_PAGES): Db {
   const db = new Database(file);
   // Before anything is written (an existing database keeps its own). 4 KiB: a lone commit (one gateway
   // call's decision) dirties a page in each of the ledger's indexes, and each costs a WAL frame; with
   // 16 KiB pages it wrote four times the bytes before its fsync (sequential commits, 3,000 in-process: p50 0.78 → 0.59 ms).
-  db.pragma('page_size = 4096');
+  db.pragma(`page_size = ${PAGE_BYTES}`);
   db.pragma('journal_mode = WAL');
   // FULL: a commit is on disk before it is acknowledged; group commit pays the fsync once per batch.
   db.pragma('synchronous = FULL');
   db.pragma('busy_timeout = 10000');
   // The ledger's secondary indexes take random keys (objects, agents): keep their pages cached.
   db.pragma('cache_size = -65536');
-  db.pragma(`wal_autocheckpoint = ${WAL_RESTART_PAGES}`);
+  db.pragma(`wal_autocheckpoint = ${walRestartPages}`);
   return db;
 }
 
@@ -115,8 +122,8 @@ export class SqliteDriver implements SqlDriver {
   constructor(file: string, opts: { readonly checkpoints?: boolean } = {}) {
     mkdirSync(dirname(file), { recursive: true });
     this.#file = file;
-    this.#writer = new Connection(open(file));
-    this.#reader = new Connection(open(file));
+    this.#writer = new Connection(openConnection(file));
+    this.#reader = new Connection(openConnection(file));
     if (opts.checkpoints) this.#checkpointer = new Checkpointer(file);
   }
 
@@ -147,7 +154,7 @@ export class SqliteDriver implements SqlDriver {
 
   async snapshot<T>(work: (tx: SqlRunner) => Promise<T>): Promise<T> {
     // A connection of its own: the shared reader serves decisions, which must see the latest commits.
-    const c = new Connection(open(this.#file));
+    const c = new Connection(openConnection(this.#file));
     try {
       c.exec('BEGIN');
       try {
