@@ -1,5 +1,6 @@
 import pg from 'pg';
 import type { Dialect, SqlDriver, SqlRunner } from '../sql/driver.ts';
+import { writeBatchEndAtOnce } from './batch-end.ts';
 
 const INT8_OID = 20;
 
@@ -17,26 +18,7 @@ const postgresDialect: Dialect = {
   migrationLock: "SELECT pg_advisory_xact_lock(hashtext('tether.migrations'))",
   jsonArray: (pairs, from) => `(SELECT coalesce(json_agg(json_build_object(${pairs})), '[]')::text FROM ${from})`,
   jsonObject: (pairs, from) => `(SELECT json_build_object(${pairs})::text FROM ${from})`,
-  async insertLedgerRows(tx, rows) {
-    if (rows.length === 0) return;
-    // One statement for the whole batch: arrays in, unnest out.
-    await tx.query(
-      `INSERT INTO ledger (idx, at, kind, agent, owner, object, actor, leaf_hash, data)
-       SELECT i, a, k, ag, o, ob, ac, decode(h, 'hex'), d
-       FROM unnest(?::bigint[], ?::bigint[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[]) AS t(i, a, k, ag, o, ob, ac, h, d)`,
-      [
-        rows.map((r) => r.index),
-        rows.map((r) => r.at),
-        rows.map((r) => r.kind),
-        rows.map((r) => r.agent),
-        rows.map((r) => r.owner),
-        rows.map((r) => r.object),
-        rows.map((r) => r.actor),
-        rows.map((r) => r.leafHash.toString('hex')),
-        rows.map((r) => r.data),
-      ],
-    );
-  },
+  writeBatchEnd: writeBatchEndAtOnce,
   types: {
     blob: 'BYTEA',
     serial: 'BIGSERIAL PRIMARY KEY',

@@ -1,6 +1,8 @@
 // The seam between the shared SQL store and one database. SQL is written once with `?`
 // placeholders; a driver runs it, and its dialect supplies the few fragments that differ.
 
+import type { BatchEnd } from './batch-end.ts';
+
 export type Row = Record<string, unknown>;
 
 export interface SqlRunner {
@@ -21,8 +23,8 @@ export interface Dialect {
   jsonArray(pairs: string, from: string): string;
   /** A scalar subquery yielding one JSON object (as text) or NULL. */
   jsonObject(pairs: string, from: string): string;
-  /** Inserts ledger rows in as few statements as the database allows. */
-  insertLedgerRows(tx: SqlRunner, rows: readonly LedgerRowInsert[]): Promise<void>;
+  /** Writes what a group commit leaves for its end (src/store/sql/batch-end.ts), in as few statements as suit the database. */
+  writeBatchEnd(tx: SqlRunner, end: BatchEnd): Promise<void>;
   /**
    * DDL fragments: `blob` for bytes, `serial` for an auto-numbered primary key column,
    * `position` for the ledger index (the row's own key, so no second B-tree to maintain), and

@@ -17,7 +17,7 @@
 import { insertRows } from './bulk-rows.ts';
 import type { Dialect, SqlRunner } from './driver.ts';
 import type { Part } from './snapshot.ts';
-import type { LaterTable } from './write-batch.ts';
+import type { LaterTable } from './batch-end.ts';
 
 export type CountedTable = 'mutations' | 'violations';
 
@@ -83,62 +83,61 @@ export async function recordEventCounts(tx: SqlRunner, d: Dialect, rows: readonl
       rows,
       ' ON CONFLICT (agent, kind, second) DO UPDATE SET n = event_seconds.n + excluded.n',
     );
-  return recordWithTotals(tx, rows);
-}
-
-const pairKey = (agent: string, kind: string) => `${agent}\u0000${kind}`;
-
-/** The latest row (second, running total) of each agent and kind: one statement, a seek each. */
-async function latestRows(tx: SqlRunner, pairs: readonly [string, string][]) {
-  const out = new Map<string, { second: number; total: number }>();
-  const latest =
-    '(SELECT agent, kind, second, total FROM event_seconds WHERE agent = ? AND kind = ? ORDER BY second DESC LIMIT 1)';
-  for (let i = 0; i < pairs.length; i += 64) {
-    const part = pairs.slice(i, i + 64);
-    const rows = await tx.query<{ agent: string; kind: string; second: number; total: number }>(
-      part.map(() => latest).join(' UNION ALL '),
-      part.flat(),
-    );
-    for (const r of rows) out.set(pairKey(r.agent, r.kind), { second: Number(r.second), total: Number(r.total) });
-  }
-  return out;
+  const late = await tx.query<LatePair>(
+    `WITH ${SECONDS_WITH_TOTALS} SELECT agent, kind FROM late`,
+    secondsParams(rows),
+  );
+  await recordLatePairs(tx, rows, late);
 }
 
 /**
- * PostgreSQL: adds the counts keeping every row's running total. Counts at or after an agent's latest
- * second, the usual case, are one upsert whose totals follow on from that row's. A count for an
- * earlier second (a clock that stepped back, replicas that disagree) also raises the totals of every
- * row after it; once one of an agent's counts is that late, the rest of its counts in the batch (they
- * come in second order) take the same path, one statement each.
+ * PostgreSQL: common table expressions that add a batch's counts (four array parameters, from
+ * secondsParams) keeping every row's running total, and name in `late` the agents and kinds they left
+ * out. Counts at or after an agent's latest second, the usual case, follow on from that row's total.
+ * A count for an earlier second (a clock that stepped back, replicas that disagree) also raises the
+ * totals of every row after it: all of that agent's counts in the batch are left to recordLatePairs,
+ * which takes them one statement each. Every part reads the table as it was before the statement, so
+ * the latest row is the one earlier batches left.
  */
-async function recordWithTotals(tx: SqlRunner, rows: readonly SecondCount[]): Promise<void> {
-  const pairs = new Map<string, [string, string]>(rows.map((r) => [pairKey(r[0], r[1]), [r[0], r[1]]]));
-  const latest = await latestRows(tx, [...pairs.values()]);
-  const inOrder: [string, string, number, number, number][] = [];
-  const late: SecondCount[] = [];
-  const latePairs = new Set<string>();
-  const running = new Map<string, number>();
-  for (const r of rows) {
-    const key = pairKey(r[0], r[1]);
-    const last = latest.get(key);
-    if (latePairs.has(key) || (last && r[2] < last.second)) {
-      latePairs.add(key);
-      late.push(r);
-      continue;
-    }
-    const total = (running.get(key) ?? last?.total ?? 0) + r[3];
-    running.set(key, total);
-    inOrder.push([r[0], r[1], r[2], r[3], total]);
-  }
-  await insertRows(
-    tx,
-    'INSERT INTO event_seconds (agent, kind, second, n, total)',
-    5,
-    inOrder,
-    ' ON CONFLICT (agent, kind, second) DO UPDATE SET n = event_seconds.n + excluded.n, total = excluded.total',
-  );
-  for (const [agent, kind, second, n] of late) await recordLate(tx, agent, kind, second, n);
+export const SECONDS_WITH_TOTALS = `seconds AS (
+    SELECT * FROM unnest(?::text[], ?::text[], ?::bigint[], ?::bigint[]) AS s(agent, kind, second, n)),
+  latest AS (
+    SELECT p.agent, p.kind, x.second, x.total FROM (SELECT DISTINCT agent, kind FROM seconds) p
+    LEFT JOIN LATERAL (SELECT e.second, e.total FROM event_seconds e
+      WHERE e.agent = p.agent AND e.kind = p.kind ORDER BY e.second DESC LIMIT 1) x ON true),
+  late AS (
+    SELECT DISTINCT s.agent, s.kind FROM seconds s JOIN latest l USING (agent, kind) WHERE s.second < l.second),
+  counted AS (
+    INSERT INTO event_seconds (agent, kind, second, n, total)
+    SELECT s.agent, s.kind, s.second, s.n,
+      coalesce(l.total, 0) + sum(s.n) OVER (PARTITION BY s.agent, s.kind ORDER BY s.second)
+    FROM seconds s JOIN latest l USING (agent, kind)
+    WHERE NOT EXISTS (SELECT 1 FROM late x WHERE x.agent = s.agent AND x.kind = s.kind)
+    ON CONFLICT (agent, kind, second) DO UPDATE SET n = event_seconds.n + excluded.n, total = excluded.total)`;
+
+/** SECONDS_WITH_TOTALS' parameters: the counts as four arrays. */
+export function secondsParams(rows: readonly SecondCount[]): unknown[][] {
+  return [rows.map((r) => r[0]), rows.map((r) => r[1]), rows.map((r) => r[2]), rows.map((r) => r[3])];
 }
+
+export interface LatePair {
+  readonly agent: string;
+  readonly kind: string;
+}
+
+/** The counts SECONDS_WITH_TOTALS left out (those of the `late` pairs), in second order, a statement each. */
+export async function recordLatePairs(
+  tx: SqlRunner,
+  rows: readonly SecondCount[],
+  late: readonly LatePair[],
+): Promise<void> {
+  if (late.length === 0) return;
+  const pairs = new Set(late.map((p) => pairKey(p.agent, p.kind)));
+  for (const [agent, kind, second, n] of rows)
+    if (pairs.has(pairKey(agent, kind))) await recordLate(tx, agent, kind, second, n);
+}
+
+const pairKey = (agent: string, kind: string) => `${agent}\u0000${kind}`;
 
 async function recordLate(tx: SqlRunner, agent: string, kind: string, second: number, n: number): Promise<void> {
   await tx.query('UPDATE event_seconds SET total = total + ? WHERE agent = ? AND kind = ? AND second > ?', [

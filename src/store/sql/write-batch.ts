@@ -1,9 +1,10 @@
 import { leafHash } from '../../ledger/hash.ts';
 import type { Effect } from '../../engine/decision.ts';
 import { indexedColumns, type LedgerLeaf, leafData } from '../../ledger/leaf.ts';
-import type { LedgerRowInsert, SqlDriver, SqlRunner } from './driver.ts';
-import { chunks, insertRows } from './bulk-rows.ts';
-import { eventCountRows, recordEventCounts } from './event-counts.ts';
+import type { Dialect, LedgerRowInsert, SqlDriver, SqlRunner } from './driver.ts';
+import type { BatchEnd, LaterTable } from './batch-end.ts';
+import { chunks } from './bulk-rows.ts';
+import { eventCountRows } from './event-counts.ts';
 import { fileKeys } from './ledger-keys.ts';
 
 type BudgetEffect = Extract<Effect, { kind: 'budget.consume' }>;
@@ -20,19 +21,55 @@ export interface BudgetTally {
 }
 
 const windowKey = (e: BudgetEffect) => `${e.budgetId}\u0000${e.windowStart}`;
-const COUNTERS = 'SELECT budget_id, window_start, mutations, objects FROM budget_counters';
-const OBJECTS = 'SELECT budget_id, window_start, object_key FROM budget_objects';
+// Both read into one row shape: a window's counters carry no object key, an object no counts.
+const COUNTERS = 'SELECT budget_id, window_start, mutations, objects, NULL AS object_key FROM budget_counters';
+const OBJECTS = 'SELECT budget_id, window_start, NULL AS mutations, NULL AS objects, object_key FROM budget_objects';
 
-/** Append-only tables that no job reads back inside a batch: their rows wait for the batch's end. */
-export type LaterTable = 'mutations' | 'violations' | 'proposals' | 'field_changes' | 'chain_calls';
+/**
+ * The statements that read a batch's budget windows and objects. PostgreSQL: one, whose text never
+ * changes (the keys arrive as arrays). SQLite, which has no arrays and no round trips: a statement per
+ * chunk of keys, as few texts as bulk-rows.ts keeps.
+ */
+function budgetReads(
+  d: Dialect,
+  windows: readonly BudgetEffect[],
+  objects: readonly BudgetEffect[],
+): { sql: string; params: unknown[] }[] {
+  if (windows.length === 0 && objects.length === 0) return [];
+  if (d.name === 'postgres')
+    return [
+      {
+        sql: `${COUNTERS} c JOIN unnest(?::text[], ?::bigint[]) AS w(b, s) ON c.budget_id = w.b AND c.window_start = w.s
+          UNION ALL ${OBJECTS} o JOIN unnest(?::text[], ?::bigint[], ?::text[]) AS k(b, s, ob)
+            ON o.budget_id = k.b AND o.window_start = k.s AND o.object_key = k.ob`,
+        params: [
+          windows.map((e) => e.budgetId),
+          windows.map((e) => e.windowStart),
+          objects.map((e) => e.budgetId),
+          objects.map((e) => e.windowStart),
+          objects.map((e) => e.objectKey),
+        ],
+      },
+    ];
+  return [
+    ...chunks(windows).map((chunk) => ({
+      sql: `${COUNTERS} WHERE ${chunk.map(() => '(budget_id = ? AND window_start = ?)').join(' OR ')}`,
+      params: chunk.flatMap((e) => [e.budgetId, e.windowStart]),
+    })),
+    ...chunks(objects).map((chunk) => ({
+      sql: `${OBJECTS} WHERE ${chunk.map(() => '(budget_id = ? AND window_start = ? AND object_key = ?)').join(' OR ')}`,
+      params: chunk.flatMap((e) => [e.budgetId, e.windowStart, e.objectKey]),
+    })),
+  ];
+}
 
-const LATER_COLUMNS: Record<LaterTable, readonly string[]> = {
-  mutations: ['agent', 'at'],
-  violations: ['agent', 'rule', 'at'],
-  proposals: ['agent', 'action_digest', 'rules', 'at', 'ledger_index'],
-  field_changes: ['object_key', 'field', 'value', 'actor', 'at'],
-  chain_calls: ['chain_id', 'parent', 'callee', 'at'],
-};
+interface BudgetRow {
+  budget_id: string;
+  window_start: number;
+  mutations: number | null;
+  objects: number | null;
+  object_key: string | null;
+}
 
 /**
  * One write transaction shared by the jobs of a group commit. It holds the ledger head (locked
@@ -41,6 +78,7 @@ const LATER_COLUMNS: Record<LaterTable, readonly string[]> = {
  */
 export class WriteBatch {
   readonly tx: SqlRunner;
+  readonly #dialect: Dialect;
   readonly #start: number;
   readonly #rows: LedgerRowInsert[] = [];
   readonly #tallies = new Map<string, BudgetTally>();
@@ -51,8 +89,9 @@ export class WriteBatch {
   /** Entries below this position are filed in ledger_keys (src/store/sql/ledger-keys.ts). */
   readonly #keyed: number;
 
-  private constructor(tx: SqlRunner, start: number, keyed: number, prev: Buffer | undefined) {
+  private constructor(tx: SqlRunner, dialect: Dialect, start: number, keyed: number, prev: Buffer | undefined) {
     this.tx = tx;
+    this.#dialect = dialect;
     this.#start = start;
     this.#keyed = keyed;
     this.#prev = prev;
@@ -68,7 +107,7 @@ export class WriteBatch {
     // lock and then sees the new head row, but its snapshot predates the entries behind it.
     const [last] =
       size > 0 ? await tx.query<{ leaf_hash: Buffer }>('SELECT leaf_hash FROM ledger WHERE idx = ?', [size - 1]) : [];
-    return new WriteBatch(tx, size, Number(head.keyed), last?.leaf_hash);
+    return new WriteBatch(tx, driver.dialect, size, Number(head.keyed), last?.leaf_hash);
   }
 
   /** Reserves the next index for `leaf` and returns it; the row is written when the batch ends. */
@@ -82,35 +121,32 @@ export class WriteBatch {
   }
 
   /**
-   * Reads every budget window (and object) the batch's jobs will ask about in two statements, before
+   * Reads every budget window (and object) the batch's jobs will ask about in one statement, before
    * the first job runs: on PostgreSQL each lone read was a round trip made while holding the ledger
    * head, for every distinct agent in the batch. What is already known here is not read again.
    */
   async readBudgets(effects: readonly BudgetEffect[]): Promise<void> {
     const windows = new Map<string, BudgetEffect>();
     for (const e of effects) if (!this.#tallies.has(windowKey(e))) windows.set(windowKey(e), e);
-    for (const chunk of chunks([...windows.values()])) {
-      const rows = await this.tx.query<{ budget_id: string; window_start: number; mutations: number; objects: number }>(
-        `${COUNTERS} WHERE ${chunk.map(() => '(budget_id = ? AND window_start = ?)').join(' OR ')}`,
-        chunk.flatMap((e) => [e.budgetId, e.windowStart]),
-      );
-      const found = new Map(rows.map((r) => [`${r.budget_id}\u0000${Number(r.window_start)}`, r]));
-      for (const e of chunk) {
-        const c = found.get(windowKey(e));
-        const tally = { mutations: Number(c?.mutations ?? 0), objects: Number(c?.objects ?? 0), seen: new Map() };
-        this.#tallies.set(windowKey(e), { ...tally, effect: e, added: 0, newObjects: [] });
-      }
+    const unknown = new Map<string, BudgetEffect>();
+    for (const e of effects)
+      if (!this.#tallies.get(windowKey(e))?.seen.has(e.objectKey))
+        unknown.set(`${windowKey(e)}\u0000${e.objectKey}`, e);
+    const rows: BudgetRow[] = [];
+    for (const read of budgetReads(this.#dialect, [...windows.values()], [...unknown.values()]))
+      rows.push(...(await this.tx.query<BudgetRow>(read.sql, read.params)));
+    const counters = new Map(
+      rows.filter((r) => r.object_key === null).map((r) => [`${r.budget_id}\u0000${Number(r.window_start)}`, r]),
+    );
+    for (const [key, e] of windows) {
+      const c = counters.get(key);
+      const tally = { mutations: Number(c?.mutations ?? 0), objects: Number(c?.objects ?? 0), seen: new Map() };
+      this.#tallies.set(key, { ...tally, effect: e, added: 0, newObjects: [] });
     }
-    const unknown = effects.filter((e) => !this.#tallies.get(windowKey(e))?.seen.has(e.objectKey));
-    for (const e of unknown) this.#tallies.get(windowKey(e))?.seen.set(e.objectKey, false);
-    for (const chunk of chunks(unknown)) {
-      const rows = await this.tx.query<{ budget_id: string; window_start: number; object_key: string }>(
-        `${OBJECTS} WHERE ${chunk.map(() => '(budget_id = ? AND window_start = ? AND object_key = ?)').join(' OR ')}`,
-        chunk.flatMap((e) => [e.budgetId, e.windowStart, e.objectKey]),
-      );
-      for (const r of rows)
+    for (const e of unknown.values()) this.#tallies.get(windowKey(e))?.seen.set(e.objectKey, false);
+    for (const r of rows)
+      if (r.object_key !== null)
         this.#tallies.get(`${r.budget_id}\u0000${Number(r.window_start)}`)?.seen.set(r.object_key, true);
-    }
   }
 
   /**
@@ -139,40 +175,25 @@ export class WriteBatch {
     rows.push([...values]);
   }
 
+  /** Writes what the jobs left for the end (as the database does it best), then files the ledger's keys if due. */
   async finish(driver: SqlDriver): Promise<void> {
     const used = [...this.#tallies.values()].filter((t) => t.added > 0);
-    if (used.length > 0) {
-      await insertRows(
-        this.tx,
-        'INSERT INTO budget_counters (budget_id, window_start, window_ms, agent, mutations, objects)',
-        6,
-        used.map((t) => [
-          t.effect.budgetId,
-          t.effect.windowStart,
-          t.effect.windowMs,
-          t.effect.agent,
-          t.added,
-          t.newObjects.length,
-        ]),
-        ' ON CONFLICT (budget_id, window_start) DO UPDATE SET mutations = budget_counters.mutations + excluded.mutations, objects = budget_counters.objects + excluded.objects',
-      );
-      const objects = used.flatMap((t) => t.newObjects.map((o) => [t.effect.budgetId, t.effect.windowStart, o]));
-      if (objects.length > 0)
-        await insertRows(this.tx, 'INSERT INTO budget_objects (budget_id, window_start, object_key)', 3, objects);
-    }
-    await recordEventCounts(this.tx, driver.dialect, eventCountRows(this.#later));
-    for (const [table, rows] of this.#later)
-      await insertRows(
-        this.tx,
-        `INSERT INTO ${table} (${LATER_COLUMNS[table].join(', ')})`,
-        LATER_COLUMNS[table].length,
-        rows,
-      );
-    if (this.#rows.length === 0) return;
-    await driver.dialect.insertLedgerRows(this.tx, this.#rows);
     const size = this.#start + this.#rows.length;
-    await this.tx.query('UPDATE ledger_head SET size = ? WHERE id = 1', [size]);
-    await fileKeys(this.tx, driver.dialect.types, this.#keyed, size);
+    const end: BatchEnd = {
+      counters: used.map((t) => {
+        const { budgetId, windowStart, windowMs, agent } = t.effect;
+        return [budgetId, windowStart, windowMs, agent, t.added, t.newObjects.length] as const;
+      }),
+      budgetObjects: used.flatMap((t) =>
+        t.newObjects.map((o) => [t.effect.budgetId, t.effect.windowStart, o] as const),
+      ),
+      seconds: eventCountRows(this.#later),
+      later: this.#later,
+      ledger: this.#rows,
+      size,
+    };
+    await driver.dialect.writeBatchEnd(this.tx, end);
+    if (this.#rows.length > 0) await fileKeys(this.tx, driver.dialect.types, this.#keyed, size);
   }
 }
 
