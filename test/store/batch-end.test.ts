@@ -11,11 +11,13 @@ import { PostgresDriver } from '../../src/store/postgres/driver.ts';
 import { commitJob } from '../../src/store/sql/commit.ts';
 import type { SqlDriver } from '../../src/store/sql/driver.ts';
 import { migrate } from '../../src/store/sql/migrations.ts';
-import { GroupCommitter } from '../../src/store/sql/write-batch.ts';
+import { batchJob } from '../../src/store/sql/jobs.ts';
+import { GroupCommitter, WriteBatch } from '../../src/store/sql/write-batch.ts';
 import { SqliteDriver } from '../../src/store/sqlite/driver.ts';
 import { BACKENDS } from './backends.ts';
 
 const NOW = Date.UTC(2026, 10, 29, 12, 0, 0);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const WINDOW_MS = 3_600_000;
 const WINDOW = Math.floor(NOW / WINDOW_MS) * WINDOW_MS;
 
@@ -139,14 +141,49 @@ for (const backend of BACKENDS) {
         assert.ok(batches.length >= 2);
         const [first, ...rest] = batches as [string[], ...string[][]];
         const largest = rest.reduce((a, b) => (b.length > a.length ? b : a));
-        // The head, the last leaf's hash, the batch's budgets, then the end: nothing per job or per table.
-        for (const statements of batches) assert.ok(statements.length <= 4, statements.join('\n---\n'));
+        // The head with the last leaf's hash, the batch's budgets, then the end: nothing per job or per table.
+        for (const statements of batches) assert.ok(statements.length <= 3, statements.join('\n---\n'));
         const end = (statements: string[]) => statements.filter((s) => s.includes('INSERT'));
         assert.equal(end(first).length, 1);
         assert.deepEqual(end(largest), end(first), 'the same statement text, whatever the rows');
       } finally {
         await group.idle();
         await raw.close();
+      }
+    });
+
+    test("a batch that waited for another process's links its first entry to that batch's last", async () => {
+      const url = await backend.fresh();
+      const one = new PostgresDriver(url);
+      const rawTwo = new PostgresDriver(url);
+      const { driver: two, batches } = recording(rawTwo);
+      await migrate(one);
+      try {
+        await new GroupCommitter(one).submit(batchJob('append', [leaf('scaler', 0)]));
+        let release = () => {};
+        const held = new Promise<void>((r) => (release = r));
+        const first = one.transaction(async (tx) => {
+          const w = await WriteBatch.begin(one, tx);
+          w.append(leaf('scaler', 1));
+          await held;
+          await w.finish(one);
+        });
+        await sleep(100);
+        // This batch's first statement starts while the other holds the head: the entry behind the
+        // head it gets once the lock is free was committed after the statement began.
+        const second = new GroupCommitter(two).submit(batchJob('append', [leaf('janitor', 2)]));
+        await sleep(200);
+        release();
+        await first;
+        assert.equal(await second, 2);
+        assert.ok(batches[0]?.includes('SELECT leaf_hash FROM ledger WHERE idx = ?'), 'the hash was read again');
+        const rows = await one.query<{ idx: number; leaf_hash: Buffer; data: string }>(
+          'SELECT idx, leaf_hash, data FROM ledger WHERE idx >= 1 ORDER BY idx',
+        );
+        assert.equal((JSON.parse(rows[1]?.data ?? '{}') as { prev?: string }).prev, rows[0]?.leaf_hash.toString('hex'));
+      } finally {
+        await one.close();
+        await rawTwo.close();
       }
     });
   });

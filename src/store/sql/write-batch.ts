@@ -97,17 +97,26 @@ export class WriteBatch {
     this.#prev = prev;
   }
 
+  /**
+   * Takes the ledger head and the last entry's hash in one statement (it has no parameters, so the
+   * PostgreSQL driver sends it with the BEGIN: one round trip). On PostgreSQL a statement that waited
+   * for the head's lock sees the new head row but, in its other parts, only what was committed when it
+   * started: when another process's batch held the head, the entry it appended last is not there yet,
+   * and a second statement, which sees it, reads its hash. A process never waits for its own batches.
+   */
   static async begin(driver: SqlDriver, tx: SqlRunner): Promise<WriteBatch> {
-    const [head] = await tx.query<{ size: number; keyed: number }>(
-      `SELECT size, keyed FROM ledger_head WHERE id = 1${driver.dialect.forUpdate}`,
+    const [head] = await tx.query<{ size: number; keyed: number; leaf_hash: Buffer | null }>(
+      `WITH h AS (SELECT size, keyed FROM ledger_head WHERE id = 1${driver.dialect.forUpdate})
+       SELECT h.size, h.keyed, (SELECT leaf_hash FROM ledger WHERE idx = h.size - 1) AS leaf_hash FROM h`,
     );
     if (!head) throw new Error('ledger head missing: the schema was not migrated');
     const size = Number(head.size);
-    // A statement of its own, not a subquery of the one above: on PostgreSQL that one waits for the
-    // lock and then sees the new head row, but its snapshot predates the entries behind it.
-    const [last] =
-      size > 0 ? await tx.query<{ leaf_hash: Buffer }>('SELECT leaf_hash FROM ledger WHERE idx = ?', [size - 1]) : [];
-    return new WriteBatch(tx, driver.dialect, size, Number(head.keyed), last?.leaf_hash);
+    let last = head.leaf_hash ?? undefined;
+    if (size > 0 && !last) {
+      const [row] = await tx.query<{ leaf_hash: Buffer }>('SELECT leaf_hash FROM ledger WHERE idx = ?', [size - 1]);
+      last = row?.leaf_hash;
+    }
+    return new WriteBatch(tx, driver.dialect, size, Number(head.keyed), last);
   }
 
   /** Reserves the next index for `leaf` and returns it; the row is written when the batch ends. */
