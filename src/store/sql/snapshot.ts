@@ -16,7 +16,7 @@ const APPROVAL_PAIRS =
   "'id', id, 'agent', agent, 'actionDigest', action_digest, 'status', status, 'expiresAt', expires_at, 'usesLeft', uses_left, 'approvedBy', approved_by";
 
 /** Builds the single statement that reads everything one decision needs: one round trip. */
-function parts(d: Dialect, agent: AgentStateNeeds | undefined, action: Action, now: number): Part[] {
+export function stateParts(d: Dialect, agent: AgentStateNeeds | undefined, action: Action, now: number): Part[] {
   const out: Part[] = [
     {
       column: 'kill',
@@ -97,6 +97,11 @@ function inWriteOrder<T extends { seq: number }>(rows: T[]): T[] {
   return rows.sort((a, b) => a.seq - b.seq);
 }
 
+/** The select list of `ps`, each column named with `suffix` (one statement may read several decisions' states). */
+export function selectList(ps: readonly Part[], suffix = ''): string {
+  return ps.map((p) => `${p.sql} AS ${p.column}${suffix}`).join(', ');
+}
+
 export async function readState(
   db: SqlRunner,
   d: Dialect,
@@ -104,12 +109,21 @@ export async function readState(
   action: Action,
   now: number,
 ): Promise<PrefetchedState> {
-  const ps = parts(d, agent, action, now);
+  const ps = stateParts(d, agent, action, now);
   const [row] = await db.query<Record<string, unknown>>(
-    `SELECT ${ps.map((p) => `${p.sql} AS ${p.column}`).join(', ')}`,
+    `SELECT ${selectList(ps)}`,
     ps.flatMap((p) => p.params),
   );
-  const r = row ?? {};
+  return stateFrom(row ?? {}, agent, action, now);
+}
+
+/** The state one decision reads, from its statement's row (its columns, unsuffixed). */
+export function stateFrom(
+  r: Record<string, unknown>,
+  agent: AgentStateNeeds | undefined,
+  action: Action,
+  now: number,
+): PrefetchedState {
   const kill =
     typeof r.kill === 'string' ? (JSON.parse(r.kill) as { engaged: number; reason: string | null }) : undefined;
 

@@ -38,6 +38,7 @@ import type { Writer } from './jobs.ts';
 import { LocalWriter } from './local-writer.ts';
 import { migrate } from './migrations.ts';
 import { readState } from './snapshot.ts';
+import { GroupedStateReads } from './state-reads.ts';
 import { keyedLedgerSelect, type LedgerKey, ledgerKeyProblem } from './ledger-keys.ts';
 
 const DEFAULT_QUERY_LIMIT = 1000;
@@ -84,9 +85,12 @@ export class SqlStore implements Store {
   readonly location: string;
   readonly #db: SqlDriver;
   readonly #writes: Writer;
+  /** PostgreSQL: the decisions' state reads of one turn of the event loop, grouped (state-reads.ts). */
+  readonly #grouped: GroupedStateReads | undefined;
 
   private constructor(db: SqlDriver, location: string, writes: Writer) {
     this.#db = db;
+    this.#grouped = db.dialect.name === 'postgres' ? new GroupedStateReads(db, db.dialect) : undefined;
     this.location = location;
     this.backend = db.dialect.name;
     this.#writes = writes;
@@ -103,7 +107,9 @@ export class SqlStore implements Store {
   }
 
   stateFor(agent: AgentStateNeeds | undefined, action: Action, now: number): Promise<StateView> {
-    return readState(this.#db, this.#db.dialect, agent, action, now);
+    // In-process (SQLite) a read costs no round trip, so there is nothing to gain from grouping it.
+    if (!this.#grouped) return readState(this.#db, this.#db.dialect, agent, action, now);
+    return this.#grouped.read(agent, action, now);
   }
 
   commit(
