@@ -13,16 +13,12 @@ import type { SqlDriver } from '../../src/store/sql/driver.ts';
 import { migrate } from '../../src/store/sql/migrations.ts';
 import { batchJob } from '../../src/store/sql/jobs.ts';
 import { GroupCommitter, WriteBatch } from '../../src/store/sql/write-batch.ts';
-import { SqliteDriver } from '../../src/store/sqlite/driver.ts';
-import { BACKENDS } from './backends.ts';
+import { BACKENDS, rawDriver } from './backends.ts';
 
 const NOW = Date.UTC(2026, 10, 29, 12, 0, 0);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const WINDOW_MS = 3_600_000;
 const WINDOW = Math.floor(NOW / WINDOW_MS) * WINDOW_MS;
-
-const driverFor = (url: string): SqlDriver =>
-  url.startsWith('postgres') ? new PostgresDriver(url) : new SqliteDriver(url.replace(/^sqlite:/, ''));
 
 /** A driver whose write transactions record every statement they run (BEGIN and COMMIT are the driver's). */
 function recording(driver: SqlDriver): { driver: SqlDriver; batches: string[][] } {
@@ -91,7 +87,7 @@ for (const backend of BACKENDS) {
     after(() => backend.cleanup());
 
     test('every table gets exactly the rows of every job, however the batches fell', async () => {
-      const db = driverFor(await backend.fresh());
+      const db = rawDriver(await backend.fresh());
       await migrate(db);
       const group = new GroupCommitter(db);
       const agents = ['scaler', 'janitor', "o'brien"];
@@ -131,7 +127,7 @@ for (const backend of BACKENDS) {
 
     if (backend.name !== 'postgres') return;
     test('a batch makes the same few statements however many jobs it holds, and its end is one', async () => {
-      const raw = driverFor(await backend.fresh());
+      const raw = rawDriver(await backend.fresh());
       await migrate(raw);
       const { driver, batches } = recording(raw);
       const group = new GroupCommitter(driver);

@@ -9,13 +9,12 @@ import { after, describe, test } from 'node:test';
 import type { Effect } from '../../src/engine/decision.ts';
 import type { LedgerLeaf } from '../../src/ledger/leaf.ts';
 import { openStore } from '../../src/store/open.ts';
-import { PostgresDriver } from '../../src/store/postgres/driver.ts';
 import type { SqlDriver } from '../../src/store/sql/driver.ts';
 import { batchJob } from '../../src/store/sql/jobs.ts';
 import { migrate } from '../../src/store/sql/migrations.ts';
 import { GroupCommitter } from '../../src/store/sql/write-batch.ts';
-import { PAGE_BYTES, SqliteDriver, WAL_RESTART_PAGES } from '../../src/store/sqlite/driver.ts';
-import { BACKENDS, tempDir } from './backends.ts';
+import { PAGE_BYTES, WAL_RESTART_PAGES } from '../../src/store/sqlite/driver.ts';
+import { BACKENDS, rawDriver, tempDir } from './backends.ts';
 
 const leaf = (seq: number): LedgerLeaf => ({
   v: 1,
@@ -37,15 +36,12 @@ function counting(driver: SqlDriver): { driver: SqlDriver; transactions: () => n
   return { driver: counted, transactions: () => n };
 }
 
-const driverFor = (url: string): SqlDriver =>
-  url.startsWith('postgres') ? new PostgresDriver(url) : new SqliteDriver(url.replace(/^sqlite:/, ''));
-
 for (const backend of BACKENDS) {
   describe(`group commit on ${backend.name}`, { skip: backend.skip }, () => {
     after(() => backend.cleanup());
 
     test("a 'soon' job starts no transaction of its own at once, then commits alone within its delay", async () => {
-      const raw = driverFor(await backend.fresh());
+      const raw = rawDriver(await backend.fresh());
       await migrate(raw);
       const { driver, transactions } = counting(raw);
       const group = new GroupCommitter(driver);
@@ -62,7 +58,7 @@ for (const backend of BACKENDS) {
     });
 
     test("a decision takes the waiting 'soon' jobs into its own transaction, after them in the log", async () => {
-      const raw = driverFor(await backend.fresh());
+      const raw = rawDriver(await backend.fresh());
       await migrate(raw);
       const { driver, transactions } = counting(raw);
       const group = new GroupCommitter(driver);
