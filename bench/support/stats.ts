@@ -13,3 +13,45 @@ export function round(n: number, digits = 2): number {
 export function peakRssMiB(): number {
   return round(process.resourceUsage().maxRSS / 1024, 1);
 }
+
+/** A small seeded generator (mulberry32): the same samples always print the same interval. */
+function seeded(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function percentileOf(rounds: readonly (readonly number[])[], picked: readonly number[], p: number): number {
+  const all = Float64Array.from(picked.flatMap((i) => rounds[i] ?? []));
+  return percentile(all.sort(), p);
+}
+
+/**
+ * How far the ratio of two targets' p-th percentiles can be trusted, when both ran in interleaved
+ * rounds: the rounds are drawn again with replacement (the same rounds for both: what hit the machine
+ * in a round hit them alike), `draws` times, and the central `level` of the ratios comes back. A
+ * percentile's tail rests on few calls, and those come in bursts, so the round is the unit drawn.
+ */
+export function ratioInterval(
+  a: readonly (readonly number[])[],
+  b: readonly (readonly number[])[],
+  p: number,
+  draws = 1000,
+  level = 0.95,
+): { low: number; high: number } {
+  const next = seeded(0x5eed);
+  const n = Math.min(a.length, b.length);
+  const ratios = new Float64Array(draws);
+  for (let d = 0; d < draws; d++) {
+    const picked = Array.from({ length: n }, () => Math.floor(next() * n));
+    ratios[d] = percentileOf(a, picked, p) / percentileOf(b, picked, p);
+  }
+  ratios.sort();
+  const tail = (100 * (1 - level)) / 2;
+  return { low: percentile(ratios, tail), high: percentile(ratios, 100 - tail) };
+}
