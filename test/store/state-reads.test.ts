@@ -134,4 +134,33 @@ describe('state reads grouped on postgres', { skip: pg?.skip }, () => {
       await store.close();
     }
   });
+
+  test('attacker: a read whose values PostgreSQL refuses fails alone, not the reads grouped with it', async () => {
+    const url = (await pg?.fresh()) as string;
+    const { driver, reads } = recordingReads(new PostgresDriver(url));
+    const store = await SqlStore.open(driver, url);
+    try {
+      const n = needs('scaler', 'budget');
+      const wave = Array.from({ length: 5 }, (_, i) => action('scaler', i, false));
+      // A NUL in a text parameter: PostgreSQL refuses the whole statement it is in.
+      const poisoned = { ...action('scaler', 9, false), target: { ...wave[0]?.target, name: 'web\u0000x' } } as Action;
+      const before = reads.length;
+      const settled = await Promise.allSettled([...wave, poisoned].map((a) => store.stateFor(n, a, NOW)));
+      assert.ok(
+        reads.slice(before).some((s) => s.includes('AS kill_5')),
+        'the six were read together first',
+      );
+      assert.deepEqual(
+        settled.map((r) => r.status),
+        ['fulfilled', 'fulfilled', 'fulfilled', 'fulfilled', 'fulfilled', 'rejected'],
+      );
+      for (const [i, r] of settled.slice(0, 5).entries())
+        assert.deepEqual(
+          answers((r as PromiseFulfilledResult<StateView>).value, n, wave[i] as Action),
+          answers(await store.stateFor(n, wave[i] as Action, NOW), n, wave[i] as Action),
+        );
+    } finally {
+      await store.close();
+    }
+  });
 });

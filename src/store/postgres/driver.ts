@@ -103,13 +103,13 @@ export class PostgresDriver implements SqlDriver {
 
   async #within<T>(begin: string, work: (tx: SqlRunner) => Promise<T>): Promise<T> {
     const client = await this.#pool.connect();
+    const tx = new Runner(client, this.#names, begin);
     try {
-      const tx = new Runner(client, this.#names, begin);
       const result = await work(tx);
       if (tx.begun) await client.query('COMMIT');
       return result;
     } catch (err) {
-      await client.query('ROLLBACK').catch(() => undefined);
+      if (tx.begun) await client.query('ROLLBACK').catch(() => undefined);
       throw err;
     } finally {
       client.release();

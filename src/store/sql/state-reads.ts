@@ -67,7 +67,10 @@ export class GroupedStateReads {
         }
       });
     } catch (err) {
-      for (const p of group) p.reject(err);
+      // One read's values can fail the statement (PostgreSQL refuses a NUL in text): read each alone, so
+      // only that read fails, as a group commit's batch-mates are run one by one (write-batch.ts).
+      if (group.length === 1) (group[0] as Pending).reject(err);
+      else for (const p of group) await this.#readTogether([p]);
     }
   }
 }
