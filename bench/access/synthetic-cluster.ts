@@ -11,6 +11,7 @@ import type {
 import { RBAC_META_KEY } from '../../src/analysis/access/gateway-grants.ts';
 import type { AgentInput } from '../../src/analysis/access/graph.ts';
 import type { KubeObject } from '../../src/kube/object-dump.ts';
+import { seededRandom as prng } from '../../test/support/seeded.ts';
 
 export interface SyntheticSize {
   readonly namespaces: number;
@@ -29,17 +30,6 @@ export const ISSUE_SIZE: SyntheticSize = {
   agents: 200,
   servers: 10,
 };
-
-function prng(seed: number) {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const RBAC = 'rbac.authorization.k8s.io/v1';
 const ref = (kind: 'Role' | 'ClusterRole', name: string) => ({ apiGroup: 'rbac.authorization.k8s.io', kind, name });

@@ -1,3 +1,5 @@
+import { seededRandom } from '../../test/support/seeded.ts';
+
 /** Percentile of sorted numbers (nearest rank). */
 export function percentile(sorted: Float64Array | number[], p: number): number {
   if (sorted.length === 0) return Number.NaN;
@@ -12,18 +14,6 @@ export function round(n: number, digits = 2): number {
 
 export function peakRssMiB(): number {
   return round(process.resourceUsage().maxRSS / 1024, 1);
-}
-
-/** A small seeded generator (mulberry32): the same samples always print the same interval. */
-function seeded(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 function percentileOf(rounds: readonly (readonly number[])[], picked: readonly number[], p: number): number {
@@ -44,7 +34,7 @@ export function ratioInterval(
   draws = 1000,
   level = 0.95,
 ): { low: number; high: number } {
-  const next = seeded(0x5eed);
+  const next = seededRandom(0x5eed);
   const n = Math.min(a.length, b.length);
   const ratios = new Float64Array(draws);
   for (let d = 0; d < draws; d++) {

@@ -12,6 +12,7 @@ import { Governor } from '../../src/service/governor.ts';
 import { openStore } from '../../src/store/open.ts';
 import type { Store } from '../../src/store/store.ts';
 import { BACKENDS } from '../store/backends.ts';
+import { seededRandom as random } from '../support/seeded.ts';
 
 const POLICY = `
 apiVersion: tether.dev/v1alpha1
@@ -60,17 +61,6 @@ spec:
     namespaces: [shop]
     rules: [{ apiGroups: [apps], resources: [deployments], verbs: [get, update] }]
 `;
-
-/** A small deterministic generator (mulberry32), so a failure names a reproducible step. */
-function random(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function actionAt(r: () => number, step: number): Action {
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(r() * xs.length)] as T;

@@ -10,6 +10,7 @@ import {
 } from '../../../src/analysis/access/identity.ts';
 import { ruleAllowsNonResource, ruleAllowsResource, subjectAppliesTo } from '../../../src/kube/rbac-match.ts';
 import { modelFromYaml } from './support/build.ts';
+import { seededRandom as prng } from '../../support/seeded.ts';
 
 const clusterRole = (name: string, rules: string) => `---
 apiVersion: rbac.authorization.k8s.io/v1
@@ -252,16 +253,6 @@ describe('subjects and implicit groups', () => {
 
 // The index must answer exactly what a naive authorizer (every binding, every subject, every rule) answers.
 describe('indexed answers equal a naive authorizer on random policies', () => {
-  function prng(seed: number) {
-    let s = seed >>> 0;
-    return () => {
-      s = (s + 0x6d2b79f5) >>> 0;
-      let t = s;
-      t = Math.imul(t ^ (t >>> 15), t | 1);
-      t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-      return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-    };
-  }
   test('3,000 random questions over 60 roles and 120 bindings', () => {
     const rnd = prng(7);
     const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)] as T;

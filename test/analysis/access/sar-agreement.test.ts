@@ -22,6 +22,7 @@ import {
 import { type KubeObject, readObjectDump } from '../../../src/kube/object-dump.ts';
 import { harnessBinary, type KubeHarness, startKubeHarness } from '../../e2e/harness.ts';
 import { requireBootstrap } from './support/build.ts';
+import { seededRandom as prng } from '../../support/seeded.ts';
 
 const skip = harnessBinary()
   ? false
@@ -32,17 +33,7 @@ const QUESTIONS = Number(process.env.TETHER_SAR_QUESTIONS ?? 4000);
 const CONCURRENCY = 32;
 const SEED = Number(process.env.TETHER_SAR_SEED ?? 20240601);
 
-// A small deterministic PRNG, so a failure can be replayed with TETHER_SAR_SEED.
-function prng(seed: number) {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+// A small deterministic PRNG (test/support/seeded.ts), so a failure can be replayed with TETHER_SAR_SEED.
 const rnd = prng(SEED);
 const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)] as T;
 const some = <T>(xs: readonly T[], max = 3): T[] => [
