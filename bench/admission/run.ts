@@ -12,6 +12,8 @@
 // refusals); first every distinct review goes to each target once and their outcomes must agree;
 // then autocannon drives each target with the same connections and duration, targets in turn,
 // round after round. CPU is the server process's (plus, for PostgreSQL, its backends'), from /proc.
+// Each row also says how many of the machine's cores sat idle during the target's rounds, and what
+// autocannon spent per review: the first tells a target held by latency from one held by work.
 // BENCH_CPU_PROF=DIR writes a V8 profile of the Tether+SQLite server (see bench/support/cpu-profile.ts).
 // BENCH_SWEEP (default 32,64): more connection counts, run after the 16-connection rounds for Tether+SQLite,
 // its webhook port and OPA, interleaved the same way: at 16 connections a review's latency sets the
@@ -27,7 +29,7 @@ import pg from 'pg';
 import { stringify } from 'yaml';
 import { admissionReview, deploymentObject } from '../../test/support/admission.ts';
 import { round } from '../support/stats.ts';
-import { post, startOpa, startTether, type Target } from './servers.ts';
+import { machineIdleSeconds, post, startOpa, startTether, type Target } from './servers.ts';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 16);
@@ -144,11 +146,17 @@ interface Run {
   readonly p99: number;
   readonly errors: number;
   readonly cpuSeconds: number;
+  /** Seconds the machine's CPUs sat idle during the round, all of them together. */
+  readonly idleSeconds: number;
+  /** CPU seconds of the bench's own process: autocannon, the load generator. */
+  readonly loadGenSeconds: number;
 }
 
 async function load(t: Target, seconds: number, connections = CONNECTIONS): Promise<Run> {
   let n = 0;
   const cpuBefore = await t.cpuSeconds();
+  const idleBefore = machineIdleSeconds();
+  const selfBefore = process.cpuUsage();
   // PostgreSQL backends come and go with the pool: read their CPU often, not only at the ends.
   const sampler = setInterval(() => void t.cpuSeconds(), 250);
   const r = await autocannon({
@@ -161,6 +169,7 @@ async function load(t: Target, seconds: number, connections = CONNECTIONS): Prom
   });
   clearInterval(sampler);
   const cpu = (await t.cpuSeconds()) - cpuBefore;
+  const self = process.cpuUsage(selfBefore);
   return {
     reviews: r.requests.total,
     seconds: r.duration,
@@ -168,6 +177,8 @@ async function load(t: Target, seconds: number, connections = CONNECTIONS): Prom
     p99: r.latency.p99,
     errors: r.errors + r.non2xx + r.timeouts,
     cpuSeconds: cpu,
+    idleSeconds: machineIdleSeconds() - idleBefore,
+    loadGenSeconds: (self.user + self.system) / 1e6,
   };
 }
 
@@ -184,6 +195,8 @@ function summarise(t: Target, runs: readonly Run[]) {
     cpuSecondsPer1000: round((cpu / reviews) * 1000, 3),
     cpuMicrosPerReview: Math.round((cpu / reviews) * 1e6),
     peakRssMiB: t.peakRssMiB(),
+    idleCores: round(runs.reduce((a, r) => a + r.idleSeconds, 0) / seconds, 2),
+    loadGenMicrosPerReview: Math.round((runs.reduce((a, r) => a + r.loadGenSeconds, 0) / reviews) * 1e6),
     errors: runs.reduce((a, r) => a + r.errors, 0),
     rounds: runs.map((r) => ({ rps: Math.round(r.reviews / r.seconds), p50: r.p50, p99: r.p99 })),
   };
@@ -279,7 +292,7 @@ function printSweep(swept: readonly Sweep[]): void {
   if (swept.length === 0) return;
   console.log(`  with more connections (${ROUNDS} interleaved rounds of ${SECONDS}s each):`);
   console.log(
-    `  ${'connections'.padEnd(11)} ${'target'.padEnd(21)} ${'reviews/s'.padStart(9)} ${'p50 ms'.padStart(7)} ${'p99 ms'.padStart(7)} ${'CPU µs/rev'.padStart(10)} ${'errors'.padStart(6)}  vs OPA`,
+    `  ${'connections'.padEnd(11)} ${'target'.padEnd(21)} ${'reviews/s'.padStart(9)} ${'p50 ms'.padStart(7)} ${'p99 ms'.padStart(7)} ${'CPU µs/rev'.padStart(10)} ${'errors'.padStart(6)} ${'idle cores'.padStart(10)}  vs OPA`,
   );
   for (const { connections, rows } of swept) {
     const ratios = ratiosToOpa(rows);
@@ -287,7 +300,7 @@ function printSweep(swept: readonly Sweep[]): void {
       const q = ratios.find((x) => x.target === r.target);
       const vs = q ? `throughput ×${q.throughput}, p99 ×${q.p99}` : '';
       console.log(
-        `  ${String(connections).padEnd(11)} ${r.target.padEnd(21)} ${String(r.reviewsPerSecond).padStart(9)} ${String(r.p50ms).padStart(7)} ${String(r.p99ms).padStart(7)} ${String(r.cpuMicrosPerReview).padStart(10)} ${String(r.errors).padStart(6)}  ${vs}`,
+        `  ${String(connections).padEnd(11)} ${r.target.padEnd(21)} ${String(r.reviewsPerSecond).padStart(9)} ${String(r.p50ms).padStart(7)} ${String(r.p99ms).padStart(7)} ${String(r.cpuMicrosPerReview).padStart(10)} ${String(r.errors).padStart(6)} ${r.idleCores.toFixed(2).padStart(10)}  ${vs}`,
       );
     }
   }
@@ -306,17 +319,20 @@ function print(
     `  outcomes: ${agreement.agree}/${agreement.reviews} distinct reviews answered alike by every target (${agreement.allowed} allowed, ${agreement.refused} refused)`,
   );
   console.log(
-    `  ${'target'.padEnd(19)} ${'reviews/s'.padStart(9)} ${'p50 ms'.padStart(7)} ${'p99 ms'.padStart(7)} ${'CPU s/1k'.padStart(9)} ${'CPU µs/rev'.padStart(10)} ${'peak RSS'.padStart(9)} ${'errors'.padStart(6)}`,
+    `  ${'target'.padEnd(19)} ${'reviews/s'.padStart(9)} ${'p50 ms'.padStart(7)} ${'p99 ms'.padStart(7)} ${'CPU s/1k'.padStart(9)} ${'CPU µs/rev'.padStart(10)} ${'peak RSS'.padStart(9)} ${'errors'.padStart(6)} ${'idle cores'.padStart(10)} ${'load gen µs/rev'.padStart(15)}`,
   );
   for (const r of rows)
     console.log(
-      `  ${r.target.padEnd(19)} ${String(r.reviewsPerSecond).padStart(9)} ${String(r.p50ms).padStart(7)} ${String(r.p99ms).padStart(7)} ${r.cpuSecondsPer1000.toFixed(3).padStart(9)} ${String(r.cpuMicrosPerReview).padStart(10)} ${`${r.peakRssMiB} MiB`.padStart(9)} ${String(r.errors).padStart(6)}`,
+      `  ${r.target.padEnd(19)} ${String(r.reviewsPerSecond).padStart(9)} ${String(r.p50ms).padStart(7)} ${String(r.p99ms).padStart(7)} ${r.cpuSecondsPer1000.toFixed(3).padStart(9)} ${String(r.cpuMicrosPerReview).padStart(10)} ${`${r.peakRssMiB} MiB`.padStart(9)} ${String(r.errors).padStart(6)} ${r.idleCores.toFixed(2).padStart(10)} ${String(r.loadGenMicrosPerReview).padStart(15)}`,
     );
   const ratios = ratiosToOpa(rows);
   for (const q of ratios)
     console.log(`  ${q.target}/OPA: throughput ×${q.throughput}, p99 ×${q.p99}, CPU per review ×${q.cpuPerReview}`);
   console.log(
     '  p50 is the mean of the rounds, p99 the worst round. Tether+PG CPU includes its PostgreSQL backends; OPA decides without budgets or a ledger.',
+  );
+  console.log(
+    `  idle cores: the machine's ${cpus().length} CPUs left unused during the target's rounds (a target held by latency leaves some; one held by work does not); load gen: autocannon's CPU per review.`,
   );
   printSweep(swept);
   console.log(

@@ -43,6 +43,21 @@ export function processCpuSeconds(pid: number): number | undefined {
   }
 }
 
+/**
+ * Seconds every CPU of the machine has spent idle (or waiting for I/O) since boot, from the `cpu`
+ * line of /proc/stat. Across a round it says whether a target left cores unused: one held by
+ * latency leaves them idle, one held by work does not.
+ */
+export function idleSecondsOf(procStat: string): number {
+  const line = procStat.split('\n').find((l) => l.startsWith('cpu '));
+  if (!line) throw new Error('/proc/stat has no cpu line');
+  const [, , , , idle, iowait] = line.trim().split(/\s+/).map(Number);
+  if (!Number.isFinite(idle) || !Number.isFinite(iowait)) throw new Error(`unreadable cpu line: ${line}`);
+  return ((idle as number) + (iowait as number)) / TICKS_PER_SECOND;
+}
+
+export const machineIdleSeconds = (): number => idleSecondsOf(readFileSync('/proc/stat', 'utf8'));
+
 function peakRssMiB(pid: number): number {
   const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return m ? Math.round(Number(m[1]) / 1024) : Number.NaN;

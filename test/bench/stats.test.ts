@@ -4,14 +4,11 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ratioInterval } from '../../bench/support/stats.ts';
+import { seededRandom } from '../support/seeded.ts';
 
 /** `rounds` rounds of `calls` latencies: mostly ~2 ms, a tail of 3 % near `tail` ms, from a fixed sequence. */
-function rounds(count: number, calls: number, tail: number, offset: number): number[][] {
-  let x = offset;
-  const next = () => {
-    x = (x * 1103515245 + 12345) % 2147483648;
-    return x / 2147483648;
-  };
+function rounds(count: number, calls: number, tail: number, seed: number): number[][] {
+  const next = seededRandom(seed);
   return Array.from({ length: count }, () =>
     Array.from({ length: calls }, () => (next() < 0.03 ? tail + next() : 2 + next() * 0.5)),
   );
