@@ -15,13 +15,25 @@ const SERVER_MANAGED = new Set([
   'metadata.annotations.deployment.kubernetes.io/revision',
 ]);
 
+/** Tether's own annotations: what it writes on objects is not a change an agent makes. */
+const TETHER_ANNOTATIONS = 'tether.dev/';
+
 /** Server-managed paths are at most three segments deep, under metadata or status. */
 function isServerManaged(segs: readonly string[]): boolean {
   const top = segs[0];
   if (top === 'status') return segs.length === 1;
   if (top !== 'metadata' || segs.length > 3) return false;
-  if (segs.length === 3 && segs[1] === 'annotations' && (segs[2] as string).startsWith('tether.dev/')) return true;
+  if (segs.length === 3 && segs[1] === 'annotations' && (segs[2] as string).startsWith(TETHER_ANNOTATIONS)) return true;
   return SERVER_MANAGED.has(segs.join('.'));
+}
+
+/**
+ * Whether a `fields` pattern names only paths that are never reported as changes (server-managed ones,
+ * or below them), so it can never match. Read as written: an annotation key keeps its dots.
+ */
+export function namesOnlyServerManaged(pattern: string): boolean {
+  const under = (path: string) => pattern === path || pattern.startsWith(`${path}.`) || pattern.startsWith(`${path}[`);
+  return pattern.startsWith(`metadata.annotations.${TETHER_ANNOTATIONS}`) || [...SERVER_MANAGED].some(under);
 }
 
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);

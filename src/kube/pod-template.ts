@@ -3,15 +3,8 @@
 // else `default`; controllers copy the template's spec into every pod they make.
 
 const TEMPLATE = ['spec', 'template', 'spec'];
-/** group → resource → path of the pod spec, for every built-in kind that runs pods. */
+/** group → resource → path of the pod spec, for every built-in kind that runs pods: controllers, then pods. */
 const BUILT_IN: ReadonlyMap<string, ReadonlyMap<string, readonly string[]>> = new Map([
-  [
-    '',
-    new Map([
-      ['pods', ['spec']],
-      ['replicationcontrollers', TEMPLATE],
-    ]),
-  ],
   [
     'apps',
     new Map([
@@ -28,7 +21,22 @@ const BUILT_IN: ReadonlyMap<string, ReadonlyMap<string, readonly string[]>> = ne
       ['cronjobs', ['spec', 'jobTemplate', 'spec', 'template', 'spec']],
     ]),
   ],
+  [
+    '',
+    new Map([
+      ['replicationcontrollers', TEMPLATE],
+      ['pods', ['spec']],
+    ]),
+  ],
 ]);
+
+/** The built-in controllers that make pods from a template, as [group, resource]. */
+export const POD_CONTROLLERS: readonly (readonly [string, string])[] = [...BUILT_IN].flatMap(([group, kinds]) =>
+  [...kinds.keys()].filter((r) => r !== 'pods').map((r) => [group, r] as const),
+);
+
+/** Resource names of every built-in kind that runs pods: pods and their controllers. */
+export const RUNS_PODS: ReadonlySet<string> = new Set(['pods', ...POD_CONTROLLERS.map(([, r]) => r)]);
 
 export interface WorkloadKind {
   readonly apiGroup: string;

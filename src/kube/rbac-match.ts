@@ -1,6 +1,14 @@
 // Kubernetes RBAC rule matching, exactly as the API server's RBAC authorizer does it.
 // Shared by the engine (boundary rules are RBAC-shaped ceilings) and the access analyzer.
 
+/** The resources that grant permissions: writing one is handing out access. */
+export const RBAC_RESOURCES: ReadonlySet<string> = new Set([
+  'roles',
+  'clusterroles',
+  'rolebindings',
+  'clusterrolebindings',
+]);
+
 export interface RuleLike {
   readonly verbs: readonly string[];
   readonly apiGroups?: readonly string[];

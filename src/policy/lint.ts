@@ -1,4 +1,7 @@
 // Governance before provisioning: problems a CI pipeline should catch in a GitOps repo.
+import { namesOnlyServerManaged } from '../kube/field-diff.ts';
+import { RUNS_PODS } from '../kube/pod-template.ts';
+import { RBAC_RESOURCES } from '../kube/rbac-match.ts';
 import { type CompiledPolicy, compilePolicy } from './compile.ts';
 import type { PolicyProblem } from './errors.ts';
 import { type Located, type ParsedPolicy, parsePolicyDir } from './load.ts';
@@ -71,26 +74,6 @@ function agentFindings(loc: Located<AgentDocument>, known: ReadonlySet<string>):
 }
 
 const WRITE = ['create', 'update', 'patch', '*'];
-const WORKLOADS = new Set([
-  'pods',
-  'deployments',
-  'replicasets',
-  'statefulsets',
-  'daemonsets',
-  'jobs',
-  'cronjobs',
-  'replicationcontrollers',
-]);
-const GRANTS = new Set(['roles', 'clusterroles', 'rolebindings', 'clusterrolebindings']);
-const IGNORED_FIELDS = [
-  'status',
-  'metadata.resourceVersion',
-  'metadata.generation',
-  'metadata.managedFields',
-  'metadata.uid',
-  'metadata.creationTimestamp',
-  'metadata.annotations.tether.dev/',
-];
 
 /** runAs and fields: what containment needs to be stated, and field paths that can never match. */
 function containmentFindings(loc: Located<AgentDocument>): PolicyProblem[] {
@@ -108,11 +91,11 @@ function containmentFindings(loc: Located<AgentDocument>): PolicyProblem[] {
   const writes = (r: (typeof rules)[number], set: ReadonlySet<string>) =>
     r.verbs.some((v) => WRITE.includes(v)) &&
     r.resources.some((x) => x === '*' || set.has(x)) &&
-    (set !== WORKLOADS || podSpecReachable(r));
+    (set !== RUNS_PODS || podSpecReachable(r));
   if (doc.spec.authorityClass !== 'advisory' && !b?.runAs?.length) {
     const what = [
-      rules.some((r) => writes(r, WORKLOADS)) ? 'workloads' : '',
-      rules.some((r) => writes(r, GRANTS)) ? 'roles or bindings' : '',
+      rules.some((r) => writes(r, RUNS_PODS)) ? 'workloads' : '',
+      rules.some((r) => writes(r, RBAC_RESOURCES)) ? 'roles or bindings' : '',
     ].filter(Boolean);
     if (what.length)
       add(
@@ -126,7 +109,7 @@ function containmentFindings(loc: Located<AgentDocument>): PolicyProblem[] {
       const path = `spec.boundary.rules[${i}].fields[${j}]`;
       if (!r.verbs.some((v) => v === 'update' || v === 'patch' || v === '*'))
         add('fields-never-match', path, `${f}: fields scope updates, and this rule grants no update or patch`);
-      else if (IGNORED_FIELDS.some((x) => f === x || f.startsWith(x.endsWith('/') ? x : `${x}.`)))
+      else if (namesOnlyServerManaged(f))
         add(
           'fields-never-match',
           path,

@@ -147,6 +147,26 @@ describe('lint: containment', () => {
         'fields-never-match spec.boundary.rules[2].fields[0]: spec.template: the scale subresource changes only spec.replicas',
       ],
     ));
+  test('every path the engine ignores is warned, from the same list (src/kube/field-diff.ts)', () =>
+    assert.deepEqual(
+      lint({
+        boundary: {
+          namespaces: ['shop'],
+          rules: [
+            {
+              apiGroups: ['apps'],
+              resources: ['deployments'],
+              verbs: ['patch'],
+              fields: ['metadata.selfLink', 'metadata.labels.app', 'status.conditions[*]'],
+            },
+          ],
+        },
+      }).filter((f) => f.startsWith('fields-never-match')),
+      [
+        'fields-never-match spec.boundary.rules[0].fields[0]: metadata.selfLink: the server manages this field and Tether ignores its changes, so the entry never matches',
+        'fields-never-match spec.boundary.rules[0].fields[2]: status.conditions[*]: the server manages this field and Tether ignores its changes, so the entry never matches',
+      ],
+    ));
   test('a malformed field path is a schema error', () => {
     const r = lintParsed(
       parsePolicySources([

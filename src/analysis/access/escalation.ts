@@ -11,6 +11,7 @@
 //   rbac:full:<ns|*>     every permission in a namespace (or cluster-wide)
 //   rbac:roles:<ns|*>:<Kind>/<name>  what one bindable role grants there
 //   capability:admission  sees (and for mutating webhooks, rewrites) every admitted object
+import { POD_CONTROLLERS } from '../../kube/pod-template.ts';
 import {
   apiGroupMatches,
   resourceMatches,
@@ -59,15 +60,6 @@ const t = (verb: string, group: string, resource: string, subresource?: string):
   resource,
   subresource,
 });
-const WORKLOADS: readonly [string, string][] = [
-  ['apps', 'deployments'],
-  ['apps', 'replicasets'],
-  ['apps', 'statefulsets'],
-  ['apps', 'daemonsets'],
-  ['batch', 'jobs'],
-  ['batch', 'cronjobs'],
-  ['', 'replicationcontrollers'],
-];
 
 export const TRIGGERS: readonly TriggerDef[] = [
   {
@@ -78,13 +70,13 @@ export const TRIGGERS: readonly TriggerDef[] = [
   },
   {
     kind: 'create-workloads',
-    requests: WORKLOADS.map(([g, r]) => t('create', g, r)),
+    requests: POD_CONTROLLERS.map(([g, r]) => t('create', g, r)),
     clusterOnly: false,
     why: 'a pod controller creates pods that may run as any service account of its namespace',
   },
   {
     kind: 'mutate-workloads',
-    requests: WORKLOADS.flatMap(([g, r]) => [t('patch', g, r), t('update', g, r)]),
+    requests: POD_CONTROLLERS.flatMap(([g, r]) => [t('patch', g, r), t('update', g, r)]),
     clusterOnly: false,
     why: "a pod template's serviceAccountName and image can be changed, so its pods run any code as any service account of the namespace",
   },

@@ -1,5 +1,7 @@
 // How bad an excess permission is, judged by what it lets its holder do next: take over identities
 // or the cluster (critical), run code or read credentials (high), change things (medium), read (low).
+import { RUNS_PODS } from '../../kube/pod-template.ts';
+import { RBAC_RESOURCES } from '../../kube/rbac-match.ts';
 import type { ExcessPart, PermissionSet } from './boundary.ts';
 
 export type Severity = 'critical' | 'high' | 'medium' | 'low';
@@ -8,15 +10,6 @@ export const severityRank = (s: Severity) => SEVERITIES.indexOf(s);
 
 const READ = new Set(['get', 'list', 'watch']);
 const TAKEOVER_VERBS = new Set(['escalate', 'bind', 'impersonate']);
-const WORKLOADS = new Set([
-  'deployments',
-  'replicasets',
-  'statefulsets',
-  'daemonsets',
-  'jobs',
-  'cronjobs',
-  'replicationcontrollers',
-]);
 const CODE = new Set(['pods', 'pods/exec', 'pods/attach', 'pods/ephemeralcontainers', 'serviceaccounts/token']);
 const CONTROL_PLANE = new Set([
   'mutatingwebhookconfigurations',
@@ -25,7 +18,6 @@ const CONTROL_PLANE = new Set([
   'certificatesigningrequests/approval',
   'signers',
 ]);
-const RBAC = new Set(['roles', 'rolebindings', 'clusterroles', 'clusterrolebindings']);
 
 function tupleSeverity(verb: string, resource: string, wide: boolean): Severity {
   const write = !READ.has(verb);
@@ -35,11 +27,11 @@ function tupleSeverity(verb: string, resource: string, wide: boolean): Severity 
   if (
     wide &&
     ((resource === 'secrets' && (verb === '*' || READ.has(verb))) ||
-      ((CODE.has(resource) || WORKLOADS.has(resource)) && write))
+      ((CODE.has(resource) || RUNS_PODS.has(resource)) && write))
   )
     return 'critical';
   if (resource === 'secrets' || resource === '*') return write || resource === 'secrets' ? 'high' : 'medium';
-  if ((CODE.has(resource) || WORKLOADS.has(resource) || RBAC.has(resource)) && write) return 'high';
+  if ((CODE.has(resource) || RUNS_PODS.has(resource) || RBAC_RESOURCES.has(resource)) && write) return 'high';
   if (write) return 'medium';
   return 'low';
 }
