@@ -167,22 +167,29 @@ export class HttpEndpoint {
     return this.#deps.config.servers.every((s) => s.shared || s.transport.kind === 'http');
   }
 
+  /** Whether a new session (stateful, or one request's stateless one) would pass limits.maxSessions. */
+  #full(): boolean {
+    return this.#sessions.size + this.#opening >= this.#deps.config.limits.maxSessions;
+  }
+
+  #refuseFull(reply: FastifyReply): unknown {
+    const max = this.#deps.config.limits.maxSessions;
+    this.#deps.metrics.refused.inc({ cap: 'sessions' });
+    return fail(
+      reply,
+      503,
+      GATEWAY_ERRORS.overloaded,
+      `the gateway holds its limit of ${max} sessions (limits.maxSessions); retry later`,
+    );
+  }
+
   /**
    * The SDK's stateless mode: a request without a session is served by a session that lives for
    * that request only (governed like any other; no sampling, elicitation or roots, since there is
    * no stream to ask the agent on).
    */
   async #stateless(req: FastifyRequest, reply: FastifyReply): Promise<unknown> {
-    const limits = this.#deps.config.limits;
-    if (this.#sessions.size + this.#opening >= limits.maxSessions) {
-      this.#deps.metrics.refused.inc({ cap: 'sessions' });
-      return fail(
-        reply,
-        503,
-        GATEWAY_ERRORS.overloaded,
-        `the gateway holds its limit of ${limits.maxSessions} sessions (limits.maxSessions); retry later`,
-      );
-    }
+    if (this.#full()) return this.#refuseFull(reply);
     this.#opening++;
     try {
       const session = await GatewaySession.open(
@@ -219,16 +226,7 @@ export class HttpEndpoint {
   }
 
   async #open(req: FastifyRequest, reply: FastifyReply): Promise<unknown> {
-    const limits = this.#deps.config.limits;
-    if (this.#sessions.size + this.#opening >= limits.maxSessions) {
-      this.#deps.metrics.refused.inc({ cap: 'sessions' });
-      return fail(
-        reply,
-        503,
-        GATEWAY_ERRORS.overloaded,
-        `the gateway holds its limit of ${limits.maxSessions} sessions (limits.maxSessions); retry later`,
-      );
-    }
+    if (this.#full()) return this.#refuseFull(reply);
     // Shared upstreams hold one process for everyone; each session starts its own of the others.
     const stdio = this.#deps.config.servers.filter((s) => s.transport.kind === 'stdio' && !s.shared).length;
     if (stdio > this.#deps.processes.free) {
@@ -241,6 +239,7 @@ export class HttpEndpoint {
       );
     }
     const caller = req.tetherCaller as Caller;
+    const { resumeEvents } = this.#deps.config.limits;
     const params = (Array.isArray(req.body) ? req.body.find(isInitialize) : req.body)?.params ?? {};
     this.#opening++;
     let session: GatewaySession;
@@ -261,7 +260,7 @@ export class HttpEndpoint {
         this.#sessions.set(sid, { session, transport, lastActivity: this.#deps.clock() });
       },
       onsessionclosed: (sid) => void this.#drop(sid),
-      ...(limits.resumeEvents > 0 ? { eventStore: new SessionEventStore(limits.resumeEvents) } : {}),
+      ...(resumeEvents > 0 ? { eventStore: new SessionEventStore(resumeEvents) } : {}),
     });
     transport.onclose = () => {
       if (transport.sessionId) void this.#drop(transport.sessionId);

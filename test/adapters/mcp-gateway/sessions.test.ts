@@ -47,6 +47,19 @@ const openRaw = (gw: TestGateway) =>
     body: JSON.stringify(initialize),
   });
 
+/** A request with no session: the SDK's stateless mode. */
+const statelessCall = (gw: TestGateway, body: object) =>
+  fetch(gw.url, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/json',
+      accept: 'application/json, text/event-stream',
+      authorization: `Bearer ${TOKEN}`,
+      'mcp-protocol-version': LATEST_PROTOCOL_VERSION,
+    },
+    body: JSON.stringify(body),
+  });
+
 describe('sessions', () => {
   const gateways: TestGateway[] = [];
   after(async () => {
@@ -117,6 +130,24 @@ describe('sessions', () => {
     assert.match(metrics, /tether_gateway_upstream_processes 2/);
   });
 
+  test('a stateless request counts against the session cap too: refused with the same 503 when it is full', async () => {
+    const gw = await startTestGateway({ policy: POLICY, gateway: gatewayConfig({ maxSessions: 1 }, { shared: true }) });
+    gateways.push(gw);
+    const served = await statelessCall(gw, { jsonrpc: '2.0', id: 1, method: 'tools/list' });
+    assert.equal(served.status, 200);
+    await served.body?.cancel();
+    const open = await openRaw(gw);
+    assert.equal(open.status, 200);
+    await open.body?.cancel();
+    const refused = await statelessCall(gw, { jsonrpc: '2.0', id: 2, method: 'tools/list' });
+    assert.equal(refused.status, 503);
+    assert.match(
+      ((await refused.json()) as { error: { message: string } }).error.message,
+      /limit of 1 sessions \(limits\.maxSessions\)/,
+    );
+    assert.match(await gw.mounted.metrics.registry.metrics(), /tether_gateway_refused_total\{cap="sessions"\} 1/);
+  });
+
   test('the upstream process cap refuses a session that would need more processes', async () => {
     const gw = await startTestGateway({ policy: POLICY, gateway: gatewayConfig({ maxUpstreamProcesses: 1 }) });
     gateways.push(gw);
@@ -169,17 +200,6 @@ describe('sessions', () => {
   });
 
   test("stateless requests (the SDK's stateless mode) are served and governed when every upstream is shared; refused otherwise", async () => {
-    const statelessCall = (gw: TestGateway, body: object) =>
-      fetch(gw.url, {
-        method: 'POST',
-        headers: {
-          'content-type': 'application/json',
-          accept: 'application/json, text/event-stream',
-          authorization: `Bearer ${TOKEN}`,
-          'mcp-protocol-version': LATEST_PROTOCOL_VERSION,
-        },
-        body: JSON.stringify(body),
-      });
     const gw = await startTestGateway({ policy: POLICY, gateway: gatewayConfig({}, { shared: true }) });
     gateways.push(gw);
     const list = await statelessCall(gw, { jsonrpc: '2.0', id: 1, method: 'tools/list' });
