@@ -6,7 +6,7 @@
 import { resolve } from 'node:path';
 import { agentDirectoryFromPolicy } from '../analysis/drift/actors.ts';
 import { loadDesiredState } from '../analysis/drift/desired.ts';
-import { detectDrift } from '../analysis/drift/detect.ts';
+import { detectDrift, detectInput } from '../analysis/drift/detect.ts';
 import type { LedgerEvidence } from '../analysis/drift/evidence.ts';
 import { type KubeClient, kubeClientFromKubeconfig } from '../analysis/drift/kube-client.ts';
 import { driftLeaves } from '../analysis/drift/ledger-leaves.ts';
@@ -217,26 +217,17 @@ export class DriftWatcher {
       decisionsFor: async (t) => (await store.queryLedger({ object: keyOf(t), limit: 1000 })).map((e) => e.leaf),
     };
     const policy = this.#o.policy();
-    const report = await detectDrift(
-      {
-        desired: desired.objects,
-        live: live.objects,
-        problems: [...desired.problems, ...live.problems],
-        unreadable: live.unreadable,
-        notes: desired.notes,
+    const report = await detectDrift(detectInput(desired, live), {
+      namespace,
+      attribution: {
+        ledger,
+        agents: policy ? agentDirectoryFromPolicy(policy) : undefined,
+        appliers: this.#o.appliers?.length ? this.#o.appliers : undefined,
       },
-      {
-        namespace,
-        attribution: {
-          ledger,
-          agents: policy ? agentDirectoryFromPolicy(policy) : undefined,
-          appliers: this.#o.appliers?.length ? this.#o.appliers : undefined,
-        },
-        ...(desired.revision ? { revision: desired.revision } : {}),
-        repo: desired.top,
-        ...(this.#o.path ? { path: this.#o.path } : {}),
-      },
-    );
+      ...(desired.revision ? { revision: desired.revision } : {}),
+      repo: desired.top,
+      ...(this.#o.path ? { path: this.#o.path } : {}),
+    });
     for (const p of report.problems)
       this.#log.warn({ where: p.where, severity: p.severity }, `drift input: ${p.message}`);
 

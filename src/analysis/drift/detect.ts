@@ -10,7 +10,8 @@ import {
 } from './attribute.ts';
 import { compareObjects } from './compare.ts';
 import { autoscalerRules, fieldIgnoredBecause, type IgnoreRule, objectIgnoredBy } from './ignore.ts';
-import type { Unreadable } from './live.ts';
+import type { DesiredState } from './desired.ts';
+import type { LiveState, Unreadable } from './live.ts';
 import type {
   AttributedDrift,
   DesiredObject,
@@ -51,6 +52,17 @@ export interface DetectInput {
   readonly problems?: readonly InputProblem[];
   readonly unreadable?: readonly Unreadable[];
   readonly notes?: readonly string[];
+}
+
+/** What a comparison takes from the repository's rendered state and the cluster's live one. */
+export function detectInput(desired: DesiredState, live: LiveState): DetectInput {
+  return {
+    desired: desired.objects,
+    live: live.objects,
+    problems: [...desired.problems, ...live.problems],
+    unreadable: live.unreadable,
+    notes: desired.notes,
+  };
 }
 
 function redactSecret(d: FieldDrift): FieldDrift {

@@ -5,7 +5,7 @@ import { parse as parseYaml, stringify as toYaml } from 'yaml';
 import type { AgentDirectory } from '../../analysis/drift/actors.ts';
 import { codify, type CodifyResult } from '../../analysis/drift/codify.ts';
 import { loadDesiredState } from '../../analysis/drift/desired.ts';
-import { detectDrift } from '../../analysis/drift/detect.ts';
+import { detectDrift, detectInput } from '../../analysis/drift/detect.ts';
 import { DriftInputError } from '../../analysis/drift/errors.ts';
 import {
   auditEvidenceFromEvents,
@@ -158,30 +158,21 @@ export async function driftCommand(opts: DriftCommandOptions, deps: DriftCommand
       });
       live = await loadLiveFromCluster(client, desired.objects);
     }
-    const report = await detectDrift(
-      {
-        desired: desired.objects,
-        live: live.objects,
-        problems: [...desired.problems, ...live.problems],
-        unreadable: live.unreadable,
-        notes: desired.notes,
+    const report = await detectDrift(detectInput(desired, live), {
+      namespace,
+      ignore: await ignoreRules(opts),
+      attribution: {
+        ledger: deps.ledger,
+        agents: deps.agents,
+        appliers: opts.applier?.length ? opts.applier : undefined,
+        audit: await auditEvidence(opts.auditLog),
       },
-      {
-        namespace,
-        ignore: await ignoreRules(opts),
-        attribution: {
-          ledger: deps.ledger,
-          agents: deps.agents,
-          appliers: opts.applier?.length ? opts.applier : undefined,
-          audit: await auditEvidence(opts.auditLog),
-        },
-        ...(deps.now ? { now: deps.now() } : {}),
-        ...(desired.revision ? { revision: desired.revision } : {}),
-        repo: desired.top,
-        ...(opts.path ? { path: opts.path } : {}),
-        listInSync: output === 'policyreport',
-      },
-    );
+      ...(deps.now ? { now: deps.now() } : {}),
+      ...(desired.revision ? { revision: desired.revision } : {}),
+      repo: desired.top,
+      ...(opts.path ? { path: opts.path } : {}),
+      listInSync: output === 'policyreport',
+    });
     if (deps.recordLeaves && report.findings.length > 0) await deps.recordLeaves(driftLeaves(report));
 
     let outcome: Outcome = { report };
