@@ -1,6 +1,7 @@
 // The seam between the shared SQL store and one database. SQL is written once with `?`
 // placeholders; a driver runs it, and its dialect supplies the few fragments that differ.
 
+import type { IndexedColumns } from '../../ledger/leaf.ts';
 import type { BatchEnd } from './batch-end.ts';
 
 export type Row = Record<string, unknown>;
@@ -43,14 +44,9 @@ export interface Dialect {
   };
 }
 
-export interface LedgerRowInsert {
+/** A ledger row: the leaf's position, the columns it is indexed by (derived from it), its hash and text. */
+export interface LedgerRowInsert extends IndexedColumns {
   readonly index: number;
-  readonly at: number;
-  readonly kind: string;
-  readonly agent: string | null;
-  readonly owner: string | null;
-  readonly object: string | null;
-  readonly actor: string | null;
   readonly leafHash: Buffer;
   readonly data: string;
 }
