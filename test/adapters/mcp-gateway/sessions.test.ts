@@ -36,29 +36,22 @@ const initialize = {
   method: 'initialize',
   params: { protocolVersion: LATEST_PROTOCOL_VERSION, capabilities: {}, clientInfo: { name: 'raw', version: '1' } },
 };
-const openRaw = (gw: TestGateway) =>
+/** A JSON-RPC POST with the agent's token, as a client without the SDK sends it. */
+const postRaw = (gw: TestGateway, body: object, headers: Record<string, string> = {}) =>
   fetch(gw.url, {
     method: 'POST',
     headers: {
       'content-type': 'application/json',
       accept: 'application/json, text/event-stream',
       authorization: `Bearer ${TOKEN}`,
-    },
-    body: JSON.stringify(initialize),
-  });
-
-/** A request with no session: the SDK's stateless mode. */
-const statelessCall = (gw: TestGateway, body: object) =>
-  fetch(gw.url, {
-    method: 'POST',
-    headers: {
-      'content-type': 'application/json',
-      accept: 'application/json, text/event-stream',
-      authorization: `Bearer ${TOKEN}`,
-      'mcp-protocol-version': LATEST_PROTOCOL_VERSION,
+      ...headers,
     },
     body: JSON.stringify(body),
   });
+const openRaw = (gw: TestGateway) => postRaw(gw, initialize);
+/** A request with no session: the SDK's stateless mode. */
+const statelessCall = (gw: TestGateway, body: object) =>
+  postRaw(gw, body, { 'mcp-protocol-version': LATEST_PROTOCOL_VERSION });
 
 describe('sessions', () => {
   const gateways: TestGateway[] = [];
