@@ -36,6 +36,16 @@ export function namesOnlyServerManaged(pattern: string): boolean {
   return pattern.startsWith(`metadata.annotations.${TETHER_ANNOTATIONS}`) || [...SERVER_MANAGED].some(under);
 }
 
+/**
+ * Whether a `fields` pattern goes below a label or annotation key. Their values are strings, so nothing
+ * is there; it is how a key with dots (app.kubernetes.io/name) reads once the pattern splits at every dot.
+ * Such an entry never matches: `metadata.labels.*` or `metadata.labels` names those keys.
+ */
+export function namesBelowAMapKey(pattern: string): boolean {
+  const segs = segments(pattern);
+  return segs[0] === 'metadata' && (segs[1] === 'labels' || segs[1] === 'annotations') && segs.length > 3;
+}
+
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** Renders segments as a path: spec, containers, [0], image → spec.containers[0].image. */

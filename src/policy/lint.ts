@@ -1,5 +1,5 @@
 // Governance before provisioning: problems a CI pipeline should catch in a GitOps repo.
-import { namesOnlyServerManaged } from '../kube/field-diff.ts';
+import { namesBelowAMapKey, namesOnlyServerManaged } from '../kube/field-diff.ts';
 import { RUNS_PODS } from '../kube/pod-template.ts';
 import { RBAC_RESOURCES } from '../kube/rbac-match.ts';
 import { type CompiledPolicy, compilePolicy } from './compile.ts';
@@ -114,6 +114,12 @@ function containmentFindings(loc: Located<AgentDocument>): PolicyProblem[] {
           'fields-never-match',
           path,
           `${f}: the server manages this field and Tether ignores its changes, so the entry never matches`,
+        );
+      else if (namesBelowAMapKey(f))
+        add(
+          'fields-never-match',
+          path,
+          `${f}: a label or annotation key is one segment and a pattern splits at every dot, so a key with dots cannot be named and the entry never matches; use ${f.split('.').slice(0, 2).join('.')}.* (any key) instead`,
         );
       else if (r.resources.every((x) => x.endsWith('/scale')) && !f.startsWith('spec.replicas'))
         add('fields-never-match', path, `${f}: the scale subresource changes only spec.replicas`);

@@ -93,7 +93,7 @@ export const ResourceRule = Type.Object(
     fields: Type.Optional(
       Type.Array(Type.String({ minLength: 1, pattern: FIELD_PATH_PATTERN }), {
         description:
-          'Object paths an update through this rule may change, e.g. spec.replicas, spec.template.spec.containers[*].image, metadata.labels.*; absent: any field. Server-managed fields (status, resourceVersion, managedFields, tether.dev/* annotations) are ignored.',
+          'Object paths an update through this rule may change, e.g. spec.replicas, spec.template.spec.containers[*].image, metadata.labels.*; absent: any field. Server-managed fields (status, resourceVersion, managedFields, tether.dev/* annotations) are ignored. A path splits at every dot: a label or annotation key with dots is named by metadata.labels.* (or annotations.*).',
       }),
     ),
   },

@@ -3,7 +3,7 @@
 // case changes one path of an object and asks both.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { firstChangeOutside, namesOnlyServerManaged } from '../../src/kube/field-diff.ts';
+import { firstChangeOutside, namesBelowAMapKey, namesOnlyServerManaged } from '../../src/kube/field-diff.ts';
 
 type Obj = Record<string, unknown>;
 const deployment = (metadata: Obj, status: Obj = {}, spec: Obj = { replicas: 2 }): Obj => ({
@@ -75,5 +75,21 @@ describe('fields that can never match: lint and the engine agree', () => {
       assert.equal(namesOnlyServerManaged(p), false, p);
     for (const p of ['status', 'status[0]', 'status.conditions[0].type', 'metadata.managedFields[0].manager'])
       assert.equal(namesOnlyServerManaged(p), true, p);
+  });
+
+  test('a label key with dots cannot be named: lint says so, and the engine indeed never matches it', () => {
+    const before = deployment({ labels: { 'app.kubernetes.io/name': 'web' } });
+    const after = deployment({ labels: { 'app.kubernetes.io/name': 'shop' } });
+    assert.equal(namesBelowAMapKey('metadata.labels.app.kubernetes.io/name'), true);
+    assert.equal(
+      firstChangeOutside(before, after, ['metadata.labels.app.kubernetes.io/name']),
+      'metadata.labels.app.kubernetes.io/name',
+    );
+    // What lint offers instead covers it.
+    assert.equal(namesBelowAMapKey('metadata.labels.*'), false);
+    assert.equal(firstChangeOutside(before, after, ['metadata.labels.*']), undefined);
+    for (const p of ['metadata.labels.app', 'metadata.annotations', 'spec.template.metadata.labels.a.b', 'spec.a.b.c'])
+      assert.equal(namesBelowAMapKey(p), false, p);
+    assert.equal(namesBelowAMapKey('metadata.annotations.example.com/owner'), true);
   });
 });

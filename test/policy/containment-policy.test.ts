@@ -167,6 +167,25 @@ describe('lint: containment', () => {
         'fields-never-match spec.boundary.rules[0].fields[2]: status.conditions[*]: the server manages this field and Tether ignores its changes, so the entry never matches',
       ],
     ));
+  test('a label or annotation key with dots cannot be named: warned, with what to write instead', () =>
+    assert.deepEqual(
+      lint({
+        boundary: {
+          namespaces: ['shop'],
+          rules: [
+            {
+              apiGroups: ['apps'],
+              resources: ['deployments'],
+              verbs: ['patch'],
+              fields: ['metadata.labels.app.kubernetes.io/name', 'metadata.labels.app', 'metadata.annotations.*'],
+            },
+          ],
+        },
+      }).filter((f) => f.startsWith('fields-never-match')),
+      [
+        'fields-never-match spec.boundary.rules[0].fields[0]: metadata.labels.app.kubernetes.io/name: a label or annotation key is one segment and a pattern splits at every dot, so a key with dots cannot be named and the entry never matches; use metadata.labels.* (any key) instead',
+      ],
+    ));
   test('a malformed field path is a schema error', () => {
     const r = lintParsed(
       parsePolicySources([
