@@ -79,6 +79,15 @@ function lint(spec: Partial<AgentSpec>) {
     .map((p) => `${p.code} ${p.path}: ${p.message}`);
 }
 
+/** Lint's fields-never-match warnings for one rule that patches deployments within `fields`. */
+const neverMatching = (fields: string[]) =>
+  lint({
+    boundary: {
+      namespaces: ['shop'],
+      rules: [{ apiGroups: ['apps'], resources: ['deployments'], verbs: ['patch'], fields }],
+    },
+  }).filter((f) => f.startsWith('fields-never-match'));
+
 describe('lint: containment', () => {
   test('an agent that may create pods without runAs is warned', () => {
     const found = lint({
@@ -148,40 +157,13 @@ describe('lint: containment', () => {
       ],
     ));
   test('every path the engine ignores is warned, from the same list (src/kube/field-diff.ts)', () =>
-    assert.deepEqual(
-      lint({
-        boundary: {
-          namespaces: ['shop'],
-          rules: [
-            {
-              apiGroups: ['apps'],
-              resources: ['deployments'],
-              verbs: ['patch'],
-              fields: ['metadata.selfLink', 'metadata.labels.app', 'status.conditions[*]'],
-            },
-          ],
-        },
-      }).filter((f) => f.startsWith('fields-never-match')),
-      [
-        'fields-never-match spec.boundary.rules[0].fields[0]: metadata.selfLink: the server manages this field and Tether ignores its changes, so the entry never matches',
-        'fields-never-match spec.boundary.rules[0].fields[2]: status.conditions[*]: the server manages this field and Tether ignores its changes, so the entry never matches',
-      ],
-    ));
+    assert.deepEqual(neverMatching(['metadata.selfLink', 'metadata.labels.app', 'status.conditions[*]']), [
+      'fields-never-match spec.boundary.rules[0].fields[0]: metadata.selfLink: the server manages this field and Tether ignores its changes, so the entry never matches',
+      'fields-never-match spec.boundary.rules[0].fields[2]: status.conditions[*]: the server manages this field and Tether ignores its changes, so the entry never matches',
+    ]));
   test('a label or annotation key with dots cannot be named: warned, with what to write instead', () =>
     assert.deepEqual(
-      lint({
-        boundary: {
-          namespaces: ['shop'],
-          rules: [
-            {
-              apiGroups: ['apps'],
-              resources: ['deployments'],
-              verbs: ['patch'],
-              fields: ['metadata.labels.app.kubernetes.io/name', 'metadata.labels.app', 'metadata.annotations.*'],
-            },
-          ],
-        },
-      }).filter((f) => f.startsWith('fields-never-match')),
+      neverMatching(['metadata.labels.app.kubernetes.io/name', 'metadata.labels.app', 'metadata.annotations.*']),
       [
         'fields-never-match spec.boundary.rules[0].fields[0]: metadata.labels.app.kubernetes.io/name: a label or annotation key is one segment and a pattern splits at every dot, so a key with dots cannot be named and the entry never matches; use metadata.labels.* (any key) instead',
       ],
