@@ -17,21 +17,14 @@ import type { ClusterView, RoleRef } from '../engine/cluster-view.ts';
 import { evaluateLabelSelector, type LabelSelector } from './label-selector.ts';
 import type { KubeObject } from './object-dump.ts';
 import { serviceAccountOf } from './pod-template.ts';
-import type { RuleLike, UserInfoLike } from './rbac-match.ts';
+import { AUTHORITY_KINDS, RBAC_KINDS, type RuleLike, type UserInfoLike } from './rbac-match.ts';
 
-export const VIEW_KINDS = [
-  'ClusterRole',
-  'ClusterRoleBinding',
-  'Role',
-  'RoleBinding',
-  'ServiceAccount',
-  'Pod',
-] as const;
+export const VIEW_KINDS = AUTHORITY_KINDS;
 export type ViewKind = (typeof VIEW_KINDS)[number];
 
 const podKey = (namespace: string, name: string) => `${namespace}/${name}`;
 const SOURCE = { origin: 'cluster' };
-const RBAC_KINDS = new Set(['ClusterRole', 'ClusterRoleBinding', 'Role', 'RoleBinding']);
+const IS_RBAC_KIND: ReadonlySet<string> = new Set(RBAC_KINDS);
 
 export class ClusterState implements ClusterView {
   #synced = false;
@@ -57,7 +50,7 @@ export class ClusterState implements ClusterView {
   upsert(input: KubeObject): void {
     // Informers' listed items may lack apiVersion; the inventory checks the group.
     const o =
-      input.apiVersion || !RBAC_KINDS.has(input.kind ?? '')
+      input.apiVersion || !IS_RBAC_KIND.has(input.kind ?? '')
         ? input
         : { ...input, apiVersion: 'rbac.authorization.k8s.io/v1' };
     const kind = o.kind ?? '';

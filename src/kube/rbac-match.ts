@@ -9,6 +9,15 @@ export const RBAC_RESOURCES: ReadonlySet<string> = new Set([
   'clusterrolebindings',
 ]);
 
+/** The kinds of the RBAC API's objects, whose resources are RBAC_RESOURCES. */
+export const RBAC_KINDS = ['ClusterRole', 'ClusterRoleBinding', 'Role', 'RoleBinding'] as const;
+
+/**
+ * What decides who may do what in a cluster: the RBAC objects, and the service accounts and pods
+ * their bindings reach. The engine's cluster view keeps these; the access analyzer reads more.
+ */
+export const AUTHORITY_KINDS = [...RBAC_KINDS, 'ServiceAccount', 'Pod'] as const;
+
 export interface RuleLike {
   readonly verbs: readonly string[];
   readonly apiGroups?: readonly string[];

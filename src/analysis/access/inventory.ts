@@ -9,7 +9,7 @@ import {
   type LocatedObject,
   type ObjectSource,
 } from '../../kube/object-dump.ts';
-import type { RuleLike, SubjectLike } from '../../kube/rbac-match.ts';
+import { AUTHORITY_KINDS, type RuleLike, type SubjectLike } from '../../kube/rbac-match.ts';
 
 export type AccessProblem = DumpProblem;
 
@@ -86,12 +86,7 @@ export interface TokenSecretObject {
 }
 
 export const ANALYSED_KINDS = [
-  'ClusterRole',
-  'ClusterRoleBinding',
-  'Role',
-  'RoleBinding',
-  'ServiceAccount',
-  'Pod',
+  ...AUTHORITY_KINDS,
   'Namespace',
   'Secret',
   'MutatingWebhookConfiguration',
