@@ -28,7 +28,7 @@ import autocannon from 'autocannon';
 import pg from 'pg';
 import { stringify } from 'yaml';
 import { admissionReview, deploymentObject } from '../../test/support/admission.ts';
-import { round } from '../support/stats.ts';
+import { coresAllowPerSecond, round } from '../support/stats.ts';
 import { machineIdleSeconds, post, startOpa, startTether, type Target } from './servers.ts';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
@@ -186,6 +186,7 @@ function summarise(t: Target, runs: readonly Run[]) {
   const reviews = runs.reduce((a, r) => a + r.reviews, 0);
   const seconds = runs.reduce((a, r) => a + r.seconds, 0);
   const cpu = runs.reduce((a, r) => a + r.cpuSeconds, 0);
+  const loadGenMicros = (runs.reduce((a, r) => a + r.loadGenSeconds, 0) / reviews) * 1e6;
   return {
     target: t.name,
     reviewsPerSecond: Math.round(reviews / seconds),
@@ -196,7 +197,8 @@ function summarise(t: Target, runs: readonly Run[]) {
     cpuMicrosPerReview: Math.round((cpu / reviews) * 1e6),
     peakRssMiB: t.peakRssMiB(),
     idleCores: round(runs.reduce((a, r) => a + r.idleSeconds, 0) / seconds, 2),
-    loadGenMicrosPerReview: Math.round((runs.reduce((a, r) => a + r.loadGenSeconds, 0) / reviews) * 1e6),
+    loadGenMicrosPerReview: Math.round(loadGenMicros),
+    coresAllowPerSecond: coresAllowPerSecond(cpus().length, (cpu / reviews) * 1e6, loadGenMicros),
     errors: runs.reduce((a, r) => a + r.errors, 0),
     rounds: runs.map((r) => ({ rps: Math.round(r.reviews / r.seconds), p50: r.p50, p99: r.p99 })),
   };
@@ -319,11 +321,11 @@ function print(
     `  outcomes: ${agreement.agree}/${agreement.reviews} distinct reviews answered alike by every target (${agreement.allowed} allowed, ${agreement.refused} refused)`,
   );
   console.log(
-    `  ${'target'.padEnd(19)} ${'reviews/s'.padStart(9)} ${'p50 ms'.padStart(7)} ${'p99 ms'.padStart(7)} ${'CPU s/1k'.padStart(9)} ${'CPU µs/rev'.padStart(10)} ${'peak RSS'.padStart(9)} ${'errors'.padStart(6)} ${'idle cores'.padStart(10)} ${'load gen µs/rev'.padStart(15)}`,
+    `  ${'target'.padEnd(19)} ${'reviews/s'.padStart(9)} ${'p50 ms'.padStart(7)} ${'p99 ms'.padStart(7)} ${'CPU s/1k'.padStart(9)} ${'CPU µs/rev'.padStart(10)} ${'peak RSS'.padStart(9)} ${'errors'.padStart(6)} ${'idle cores'.padStart(10)} ${'load gen µs/rev'.padStart(15)} ${'cores allow/s'.padStart(13)}`,
   );
   for (const r of rows)
     console.log(
-      `  ${r.target.padEnd(19)} ${String(r.reviewsPerSecond).padStart(9)} ${String(r.p50ms).padStart(7)} ${String(r.p99ms).padStart(7)} ${r.cpuSecondsPer1000.toFixed(3).padStart(9)} ${String(r.cpuMicrosPerReview).padStart(10)} ${`${r.peakRssMiB} MiB`.padStart(9)} ${String(r.errors).padStart(6)} ${r.idleCores.toFixed(2).padStart(10)} ${String(r.loadGenMicrosPerReview).padStart(15)}`,
+      `  ${r.target.padEnd(19)} ${String(r.reviewsPerSecond).padStart(9)} ${String(r.p50ms).padStart(7)} ${String(r.p99ms).padStart(7)} ${r.cpuSecondsPer1000.toFixed(3).padStart(9)} ${String(r.cpuMicrosPerReview).padStart(10)} ${`${r.peakRssMiB} MiB`.padStart(9)} ${String(r.errors).padStart(6)} ${r.idleCores.toFixed(2).padStart(10)} ${String(r.loadGenMicrosPerReview).padStart(15)} ${String(r.coresAllowPerSecond).padStart(13)}`,
     );
   const ratios = ratiosToOpa(rows);
   for (const q of ratios)
@@ -332,7 +334,7 @@ function print(
     '  p50 is the mean of the rounds, p99 the worst round. Tether+PG CPU includes its PostgreSQL backends; OPA decides without budgets or a ledger.',
   );
   console.log(
-    `  idle cores: the machine's ${cpus().length} CPUs left unused during the target's rounds (a target held by latency leaves some; one held by work does not); load gen: autocannon's CPU per review.`,
+    `  idle cores: the machine's ${cpus().length} CPUs left unused during the target's rounds (a target held by latency leaves some; one held by work does not); load gen: autocannon's CPU per review; cores allow: the most reviews/s the CPUs could make at this cost per review (server + load gen), every core busy.`,
   );
   printSweep(swept);
   console.log(

@@ -16,6 +16,16 @@ export function peakRssMiB(): number {
   return round(process.resourceUsage().maxRSS / 1024, 1);
 }
 
+/**
+ * The most requests per second `cores` CPUs allow when each request costs the server `serverMicros`
+ * and the load generator, on the same machine, `loadGenMicros` of CPU: every core busy, none idle.
+ * A target held by latency stays below it; no target can pass it without costing less per request.
+ */
+export function coresAllowPerSecond(cores: number, serverMicros: number, loadGenMicros: number): number {
+  const micros = serverMicros + loadGenMicros;
+  return micros > 0 ? Math.floor((cores * 1e6) / micros) : Number.POSITIVE_INFINITY;
+}
+
 function percentileOf(rounds: readonly (readonly number[])[], picked: readonly number[], p: number): number {
   const all = Float64Array.from(picked.flatMap((i) => rounds[i] ?? []));
   return percentile(all.sort(), p);

@@ -3,7 +3,7 @@
 // between two runs over the same samples.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { ratioInterval } from '../../bench/support/stats.ts';
+import { coresAllowPerSecond, ratioInterval } from '../../bench/support/stats.ts';
 import { seededRandom } from '../support/seeded.ts';
 
 /** `rounds` rounds of `calls` latencies: mostly ~2 ms, a tail of 3 % near `tail` ms, from a fixed sequence. */
@@ -28,4 +28,14 @@ test('the same samples give the same interval', () => {
   const a = rounds(10, 100, 8, 5);
   const b = rounds(10, 100, 6, 6);
   assert.deepEqual(ratioInterval(a, b, 99), ratioInterval(a, b, 99));
+});
+
+test('what the cores allow: all of them busy, each request paying server and load generator', () => {
+  // The ninth round's Tether+SQLite: 447 µs in the server and 84 µs in autocannon, on 2 cores.
+  assert.equal(coresAllowPerSecond(2, 447, 84), 3766);
+  assert.equal(coresAllowPerSecond(2, 738, 90), 2415);
+  // Twice the cores, twice the bound; a costlier load generator lowers it.
+  assert.equal(coresAllowPerSecond(4, 447, 84), 7532);
+  assert.ok(coresAllowPerSecond(2, 447, 184) < coresAllowPerSecond(2, 447, 84));
+  assert.equal(coresAllowPerSecond(2, 0, 0), Number.POSITIVE_INFINITY);
 });
