@@ -2,7 +2,8 @@
 // real parts they need: a throwaway PostgreSQL (unless TETHER_TEST_PG_URL is given) and the
 // kube-apiserver harness (built with Go; without Go the e2e suite is skipped, loudly).
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { existsSync, globSync } from 'node:fs';
+import { existsSync, globSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 const root = new URL('../', import.meta.url).pathname;
@@ -59,6 +60,14 @@ if (env.CI && !goFound) {
   console.error('✖ CI must run the e2e suite: Go is required');
   process.exit(1);
 }
+
+// Every test makes its files under the temp folder and leaves them to it: one folder per run,
+// removed at the end, so a machine that runs the suite often does not fill its /tmp (a run left
+// ~22,000 folders there, and the admission bench's stores). TETHER_KEEP_TEMP=1 keeps it to look at.
+const scratch = mkdtempSync(join(tmpdir(), 'tether-test-run-'));
+env.TMPDIR = scratch;
+if (env.TETHER_KEEP_TEMP) console.log(`» temp files of this run kept in ${scratch}`);
+else cleanups.push(() => rmSync(scratch, { recursive: true, force: true, maxRetries: 3 }));
 
 const files = (process.argv.length > 2 ? process.argv.slice(2) : globSync('test/**/*.test.ts', { cwd: root })).sort();
 const child = spawn(process.execPath, ['--test', '--test-concurrency=2', '--test-timeout=600000', ...files], {

@@ -5,9 +5,9 @@
 // compare before and after in one run.
 //   node bench/cli/startup.ts [--runs 20] [--baseline <dir>]
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { percentile, round } from '../support/stats.ts';
 
@@ -78,3 +78,4 @@ for (const [tree, label] of [[here, 'this tree'], ...(values.baseline ? [[values
   for (const [name, args] of Object.entries(COMMANDS))
     measure(`${label}: tether ${name}`, [process.execPath, join(tree, 'bin/tether.js'), ...args]);
 }
+rmSync(dirname(dump), { recursive: true, force: true });
