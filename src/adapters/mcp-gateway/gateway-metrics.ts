@@ -1,5 +1,6 @@
 // What an operator watches on the gateway: sessions held and refused at the cap, idle ones
-// reaped, stdio upstream processes running and refused at their cap, token exchanges. Registered in the registry
+// reaped, stdio upstream processes running and refused at their cap, token exchanges, and where a
+// call's time goes (the gateway's own, the upstream's). Registered in the registry
 // the composition gives (`tether serve`'s /metrics), or in one of the gateway's own.
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 
@@ -48,6 +49,14 @@ export function createGatewayMetrics(counts: () => GatewayCounts, registry = new
       name: 'tether_gateway_governance_seconds',
       help: 'Time from a tools/call arriving to it going upstream: translation and the decision durably recorded.',
       buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1],
+      registers: [registry],
+    }),
+    // Beside the gateway's own time: a slow call is then the gateway's or the tool's, per server.
+    upstreamSeconds: new Histogram({
+      name: 'tether_gateway_upstream_seconds',
+      help: 'Time from a tools/call going upstream to its answer (or failure), by configured server.',
+      labelNames: ['server'] as const,
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.1, 0.5, 2.5, 10, 60],
       registers: [registry],
     }),
   };

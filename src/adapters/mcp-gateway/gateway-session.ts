@@ -338,12 +338,12 @@ export class GatewaySession {
           },
         }),
       )) as CallToolResult;
+      const now = this.#upstreamTook(entry.server, upstreamStarted);
       if (params.task) {
         // The result comes later, through tasks/result: recorded then.
         this.#tasks.created(result, link, governed.record, started);
         return result;
       }
-      const now = performance.now();
       this.#deps.recorder.record(governed.record, {
         status: result.isError ? 'tool-error' : 'ok',
         latencyMs: now - started,
@@ -351,7 +351,7 @@ export class GatewaySession {
       });
       return withDecisionMeta(result, governed.decided);
     } catch (e) {
-      const now = performance.now();
+      const now = this.#upstreamTook(entry.server, upstreamStarted);
       const status = extra.signal.aborted ? 'cancelled' : 'protocol-error';
       this.#deps.recorder.record(governed.record, {
         status,
@@ -361,6 +361,13 @@ export class GatewaySession {
       });
       throw e;
     }
+  }
+
+  /** Observes the upstream's part of a call (until its answer or failure); returns the time it ended. */
+  #upstreamTook(server: string, since: number): number {
+    const now = performance.now();
+    this.#deps.metrics?.upstreamSeconds.observe({ server }, (now - since) / 1000);
+    return now;
   }
 
   /**

@@ -107,6 +107,30 @@ describe('server-everything through the gateway', () => {
     });
   });
 
+  test('the metrics split a forwarded call into the gateway’s own time and the upstream’s, per server; a refused call has no upstream part', async () => {
+    const counts = async () => {
+      const text = await gw.mounted.metrics.registry.metrics();
+      const count = (re: RegExp) => Number(re.exec(text)?.[1] ?? 0);
+      return {
+        governance: count(/^tether_gateway_governance_seconds_count (\S+)$/m),
+        upstream: count(/^tether_gateway_upstream_seconds_count\{server="everything"\} (\S+)$/m),
+      };
+    };
+    const before = await counts();
+    const echoed = await (await gw.connect(TOKENS.op)).callTool({ name: 'echo', arguments: { message: 'timed' } });
+    assert.match(text(echoed), /timed/);
+    const refused = await (await gw.connect(TOKENS.watcher)).callTool({
+      name: 'toggle-subscriber-updates',
+      arguments: { intent: 'watch updates' },
+    });
+    assert.equal(refused.isError, true);
+    const now = await counts();
+    assert.deepEqual(
+      { governance: now.governance - before.governance, upstream: now.upstream - before.upstream },
+      { governance: 1, upstream: 1 },
+    );
+  });
+
   test('progress notifications pass through under the agent’s own token', async () => {
     const client = await gw.connect(TOKENS.op);
     const progress: { progress: number; total?: number }[] = [];
