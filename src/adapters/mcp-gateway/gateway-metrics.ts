@@ -54,7 +54,7 @@ export function createGatewayMetrics(counts: () => GatewayCounts, registry = new
     // Beside the gateway's own time: a slow call is then the gateway's or the tool's, per server.
     upstreamSeconds: new Histogram({
       name: 'tether_gateway_upstream_seconds',
-      help: 'Time from a tools/call going upstream to its answer (or failure), by configured server.',
+      help: 'Time from a tools/call going upstream to its answer or failure (for a task: until it is created), by server.',
       labelNames: ['server'] as const,
       buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.1, 0.5, 2.5, 10, 60],
       registers: [registry],
