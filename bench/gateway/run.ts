@@ -73,15 +73,20 @@ function startChild(
   child.stderr?.setEncoding('utf8').on('data', (c: string) => (stderr = (stderr + c).slice(-4000)));
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`${what} not ready in 60 s\n${stderr}`)), 60_000);
-    let out = '';
+    let partial = '';
+    let ready = false;
+    // Each line is read once, the unfinished one again with its next chunk; nothing after ready.
     const look = (chunk: string) => {
-      out += chunk;
-      for (const line of out.split('\n')) {
+      if (ready) return;
+      const lines = (partial + chunk).split('\n');
+      partial = lines.at(-1) ?? '';
+      for (const line of lines) {
         const found = readyWhen(line);
-        if (found) {
-          clearTimeout(timer);
-          resolve(found);
-        }
+        if (!found) continue;
+        ready = true;
+        clearTimeout(timer);
+        resolve(found);
+        return;
       }
     };
     child.stdout?.setEncoding('utf8').on('data', look);
