@@ -30,7 +30,7 @@ import {
 import { TRACEPARENT_ANNOTATION, traceToolCall, traceUpstreamCall } from '../../common/tracing.ts';
 import { APPROVAL_KEY, CHAIN_KEY, INTENT_KEY } from '../shared/context-carriers.ts';
 import type { CallRecorder, GatewayLog } from './call-recorder.ts';
-import { type GatewayGovernor, governToolCall } from './call-governance.ts';
+import { type GatewayGovernor, type Governed, governToolCall } from './call-governance.ts';
 import type { Caller } from './caller-identity.ts';
 import { BAGGAGE_KEY, TRACEPARENT_KEY } from './chain-propagation.ts';
 import type { GatewayConfig, UpstreamConfig } from './config.ts';
@@ -40,7 +40,7 @@ import { manifestArguments, stampAnnotations } from './manifest-context.ts';
 import { mergedPage, type PageSource } from './merged-pages.ts';
 import { ProtocolError } from './protocol-errors.ts';
 import { withDecisionMeta } from './refusal-results.ts';
-import { buildCatalog, type ToolCatalog } from './tool-catalog.ts';
+import { buildCatalog, type CatalogEntry, type ToolCatalog } from './tool-catalog.ts';
 import { audienceFor, visibleTo } from './tool-visibility.ts';
 import type { SharedUpstreams } from './shared-upstreams.ts';
 import { offersToolTasks, refusalAsError, TASK_CAPABILITY, TASK_METHODS, TaskRelay } from './task-relay.ts';
@@ -78,6 +78,14 @@ export interface ClientHello {
 }
 
 type Extra = RequestHandlerExtra<ServerRequest, ServerNotification>;
+
+/** A tools/call's params as the SDK hands them over. */
+interface ToolCallParams {
+  name: string;
+  arguments?: Record<string, unknown>;
+  _meta?: Record<string, unknown>;
+  task?: Record<string, unknown>;
+}
 
 /** `_meta` keys that are Tether's own or the SDK's per-hop bookkeeping: never forwarded as received. */
 const HOP_META = new Set(['progressToken', INTENT_KEY, APPROVAL_KEY, CHAIN_KEY, TRACEPARENT_KEY, BAGGAGE_KEY]);
@@ -280,24 +288,9 @@ export class GatewaySession {
     };
   }
 
-  async #callTool(
-    params: {
-      name: string;
-      arguments?: Record<string, unknown>;
-      _meta?: Record<string, unknown>;
-      task?: Record<string, unknown>;
-    },
-    extra: Extra,
-  ): Promise<CallToolResult> {
+  async #callTool(params: ToolCallParams, extra: Extra): Promise<CallToolResult> {
     const started = performance.now();
-    let catalog = await this.#ensureCatalog();
-    let entry = catalog.get(params.name);
-    if (!entry) {
-      this.#catalog = undefined;
-      catalog = await this.#ensureCatalog();
-      entry = catalog.get(params.name);
-    }
-    if (!entry) throw new ProtocolError(ErrorCode.InvalidParams, `Unknown tool: ${params.name}${this.#downNote()}`);
+    const entry = await this.#catalogEntry(params.name);
     const link = this.#byName.get(entry.server) as UpstreamLink;
     if (params.task && !offersToolTasks(link.capabilities))
       throw new ProtocolError(ErrorCode.InvalidParams, `${params.name} does not run as a task`);
@@ -318,6 +311,29 @@ export class GatewaySession {
       if (params.task) throw refusalAsError(governed.result);
       return governed.result;
     }
+    return this.#relayGoverned({ params, extra, entry, link, governed, started });
+  }
+
+  /** The tool's catalog entry; an unknown name refreshes the catalog once (the upstream may have added it). */
+  async #catalogEntry(name: string): Promise<CatalogEntry> {
+    const entry = (await this.#ensureCatalog()).get(name);
+    if (entry) return entry;
+    this.#catalog = undefined;
+    const refreshed = (await this.#ensureCatalog()).get(name);
+    if (!refreshed) throw new ProtocolError(ErrorCode.InvalidParams, `Unknown tool: ${name}${this.#downNote()}`);
+    return refreshed;
+  }
+
+  /** Sends a call the Governor let through and records how it ended (a task's result is recorded when fetched). */
+  async #relayGoverned(call: {
+    params: ToolCallParams;
+    extra: Extra;
+    entry: CatalogEntry;
+    link: UpstreamLink;
+    governed: Extract<Governed, { kind: 'forward' }>;
+    started: number;
+  }): Promise<CallToolResult> {
+    const { params, extra, entry, link, governed, started } = call;
     const upstreamStarted = performance.now();
     // What the gateway itself added before the call went out: catalog, translation, the decision durably recorded.
     this.#deps.metrics?.governanceSeconds.observe((upstreamStarted - started) / 1000);
@@ -340,21 +356,20 @@ export class GatewaySession {
       )) as CallToolResult;
       const now = this.#upstreamTook(entry.server, upstreamStarted);
       if (params.task) {
-        // The result comes later, through tasks/result: recorded then.
         this.#tasks.created(result, link, governed.record, started);
         return result;
       }
+      const status = result.isError ? 'tool-error' : 'ok';
       this.#deps.recorder.record(governed.record, {
-        status: result.isError ? 'tool-error' : 'ok',
+        status,
         latencyMs: now - started,
         upstreamMs: now - upstreamStarted,
       });
       return withDecisionMeta(result, governed.decided);
     } catch (e) {
       const now = this.#upstreamTook(entry.server, upstreamStarted);
-      const status = extra.signal.aborted ? 'cancelled' : 'protocol-error';
       this.#deps.recorder.record(governed.record, {
-        status,
+        status: extra.signal.aborted ? 'cancelled' : 'protocol-error',
         latencyMs: now - started,
         upstreamMs: now - upstreamStarted,
         error: (e as Error).message,
