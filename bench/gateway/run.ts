@@ -215,7 +215,7 @@ async function timeSplit(gatewayUrl: string) {
       num(new RegExp(`^${name}_${suffix}\\{?${[more, labels].filter(Boolean).join(',')}\\}? (\\S+)$`, 'm'));
     const count = series('count');
     const share = (le: string) => series('bucket', `le="${le}"`) / count;
-    return { count, meanMs: (series('sum') / count) * 1000, share };
+    return { meanMs: (series('sum') / count) * 1000, share };
   };
   const own = histogram('tether_gateway_governance_seconds', '');
   const upstream = histogram('tether_gateway_upstream_seconds', 'server="everything"');

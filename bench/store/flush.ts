@@ -39,7 +39,7 @@ function open(name: string, flush: (fd: number) => void): Target {
   return { name, flush, fd, micros: [], next: 0 };
 }
 
-async function round1(t: Target): Promise<void> {
+async function runRound(t: Target): Promise<void> {
   for (let i = 0; i < PER_ROUND; i++) {
     const started = process.hrtime.bigint();
     writeSync(t.fd, WRITE, 0, WRITE.length, (t.next++ % SLOTS) * WRITE.length);
@@ -51,7 +51,7 @@ async function round1(t: Target): Promise<void> {
 
 const targets = [open('write only', () => undefined), open('fsync', fsyncSync), open('fdatasync', fdatasyncSync)];
 try {
-  for (let r = 0; r < ROUNDS; r++) for (const t of targets) await round1(t);
+  for (let r = 0; r < ROUNDS; r++) for (const t of targets) await runRound(t);
   const rows = targets.map((t) => {
     const sorted = Float64Array.from(t.micros).sort();
     const at = (p: number) => round(percentile(sorted, p) / 1000, 3);
